@@ -1,0 +1,57 @@
+use clap::Subcommand;
+
+use super::{Ctx, out, print_json, print_table};
+use crate::error::Result;
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Every setting with its effective value and environment variable
+    Show,
+    /// Where msp keeps its config, store and log
+    Paths,
+}
+
+pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
+    match cmd {
+        Cmd::Show => {
+            let entries = ctx.config.entries();
+            if ctx.json {
+                let map: serde_json::Map<String, serde_json::Value> = entries
+                    .iter()
+                    .map(|(k, env, v)| {
+                        (
+                            k.clone(),
+                            serde_json::json!({"value": v.trim_matches('"'), "env": env}),
+                        )
+                    })
+                    .collect();
+                print_json(&map)?;
+            } else {
+                let rows: Vec<Vec<String>> =
+                    entries.into_iter().map(|(k, e, v)| vec![k, v, e]).collect();
+                print_table(&["SETTING", "VALUE", "ENVIRONMENT"], &rows)?;
+            }
+        }
+        Cmd::Paths => {
+            let p = &ctx.paths;
+            let items = [
+                ("config_file", p.config_file()),
+                ("data_dir", p.data_dir.clone()),
+                ("store", p.db()),
+                ("log", p.log()),
+            ];
+            if ctx.json {
+                let map: serde_json::Map<String, serde_json::Value> = items
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.display().to_string().into()))
+                    .collect();
+                print_json(&map)?;
+            } else {
+                for (k, v) in items {
+                    out(format!("{k:<12} {}", v.display()))?;
+                }
+            }
+        }
+    }
+    Ok(0)
+}

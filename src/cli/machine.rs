@@ -1,0 +1,195 @@
+use clap::Subcommand;
+
+use super::{Ctx, or_dash, out, print_json, print_table};
+use crate::error::Result;
+use crate::machine::{self, MachineUpdate, Registration};
+use crate::time::local_display;
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Detect this machine and register it (or refresh its record)
+    Register,
+    /// List registered machines
+    List,
+    /// Show one machine: `self`, an id, a friendly name or a hostname
+    Show {
+        #[arg(default_value = "self")]
+        machine: String,
+    },
+    /// Describe a machine
+    Update {
+        /// `self`, an id, a friendly name or a hostname
+        machine: String,
+        /// Friendly name, e.g. "Main Laptop"
+        #[arg(long)]
+        name: Option<String>,
+        /// Kind of machine, e.g. laptop, desktop, server, vm
+        #[arg(long = "type")]
+        machine_type: Option<String>,
+        #[arg(long)]
+        notes: Option<String>,
+        /// Agent commands for this machine need approval from another machine
+        #[arg(long, overrides_with = "no_approval_required")]
+        approval_required: bool,
+        #[arg(long, hide = true)]
+        no_approval_required: bool,
+    },
+}
+
+pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
+    let mut store = ctx.store().await?;
+    let db = store.db();
+    match cmd {
+        Cmd::Register => {
+            let detected = machine::detect().await;
+            let (m, outcome) = machine::register(db, &detected).await?;
+            if ctx.json {
+                #[derive(serde::Serialize)]
+                struct Out<'a> {
+                    outcome: Registration,
+                    #[serde(flatten)]
+                    machine: machine::MachineView<'a>,
+                }
+                print_json(&Out {
+                    outcome,
+                    machine: m.view(Some(&m.id)),
+                })?;
+            } else {
+                let verb = match outcome {
+                    Registration::Created => "registered",
+                    Registration::Updated => "already registered, refreshed",
+                };
+                out(format!(
+                    "{} ({}): {verb}",
+                    m.display_name(),
+                    &m.fingerprint[..12]
+                ))?;
+            }
+        }
+        Cmd::List => {
+            let self_id = machine::self_id(db).await?;
+            let list = machine::list(db).await?;
+            if ctx.json {
+                let views: Vec<_> = list.iter().map(|m| m.view(self_id.as_deref())).collect();
+                print_json(&views)?;
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|m| {
+                        let marker = if self_id.as_deref() == Some(m.id.as_str()) {
+                            "*"
+                        } else {
+                            ""
+                        };
+                        vec![
+                            format!("{}{marker}", m.display_name()),
+                            m.hostname.clone(),
+                            m.platform.clone(),
+                            or_dash(m.os_version.as_deref()),
+                            local_display(m.last_seen_at),
+                        ]
+                    })
+                    .collect();
+                print_table(&["NAME", "HOSTNAME", "PLATFORM", "OS", "LAST SEEN"], &rows)?;
+            }
+        }
+        Cmd::Show { machine: key } => {
+            let self_id = machine::self_id(db).await?;
+            let m = machine::resolve(db, &key).await?;
+            let v = m.view(self_id.as_deref());
+            if ctx.json {
+                print_json(&v)?;
+            } else {
+                show(&v)?;
+            }
+        }
+        Cmd::Update {
+            machine: key,
+            name,
+            machine_type,
+            notes,
+            approval_required,
+            no_approval_required,
+        } => {
+            let approval = if approval_required {
+                Some(true)
+            } else if no_approval_required {
+                Some(false)
+            } else {
+                None
+            };
+            let m = machine::update(
+                db,
+                &key,
+                MachineUpdate {
+                    friendly_name: name,
+                    machine_type,
+                    notes,
+                    approval_required: approval,
+                },
+            )
+            .await?;
+            let self_id = machine::self_id(db).await?;
+            if ctx.json {
+                print_json(&m.view(self_id.as_deref()))?;
+            } else {
+                out(format!("updated {}", m.display_name()))?;
+            }
+        }
+    }
+    store.close().await?;
+    Ok(0)
+}
+
+fn show(v: &machine::MachineView<'_>) -> Result<()> {
+    let m = v.machine;
+    let list = |j: &serde_json::Value| match j.as_array() {
+        Some(a) if !a.is_empty() => a
+            .iter()
+            .filter_map(|x| x.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => "-".into(),
+    };
+    let tools = match v.tools.as_object() {
+        Some(o) if !o.is_empty() => o
+            .iter()
+            .map(|(k, ver)| format!("{k} {}", ver.as_str().unwrap_or("")))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => "-".into(),
+    };
+    let lines = [
+        ("id", m.id.clone()),
+        ("name", m.display_name().to_string()),
+        (
+            "this machine",
+            if v.is_self { "yes".into() } else { "no".into() },
+        ),
+        ("hostname", m.hostname.clone()),
+        ("type", or_dash(m.machine_type.as_deref())),
+        ("platform", m.platform.clone()),
+        ("os", or_dash(m.os_version.as_deref())),
+        ("user", m.username.clone()),
+        ("home", m.home_directory.clone()),
+        ("shell", or_dash(m.preferred_shell.as_deref())),
+        ("tools", tools),
+        ("mcp servers", list(&v.mcp_servers)),
+        ("skills", list(&v.skills)),
+        (
+            "approval",
+            if m.approval_required {
+                "required".into()
+            } else {
+                "not required".into()
+            },
+        ),
+        ("notes", or_dash(m.notes.as_deref())),
+        ("fingerprint", m.fingerprint.clone()),
+        ("last seen", v.last_seen_at.clone()),
+    ];
+    for (k, val) in lines {
+        out(format!("{k:<13} {val}"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! The command line: clap definitions, one file per command group. Each file
+//! parses and prints; the work happens in the library modules.
+
+mod client;
+mod config;
+mod doctor;
+mod machine;
+mod project;
+mod session;
+mod setup;
+mod task;
+
+use std::io::Write;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use serde::Serialize;
+
+use crate::config::{Config, Paths};
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "msp",
+    version,
+    about = "One memory and one toolbox for MSP technicians working with Claude Code",
+    long_about = "msp remembers what was done, for which client, on which machine: it tracks work sessions per \
+client and project, maps directories to projects, and feeds Claude Code the memories that matter through two \
+tiny hooks (msp-recall, msp-save).\n\nEvery read command takes --json. Exit codes: 0 ok, 1 error, 2 usage, \
+3 not found, 4 locked or unauthorised.",
+    after_help = "Start with `msp setup` (./install.sh runs it), then `msp client add`, `msp project add`, `msp session start`.\nEnvironment: MSP_DATA_DIR, MSP_CONFIG_DIR, and MSP_<SECTION>_<KEY> for every setting (`msp config show`)."
+)]
+pub struct Cli {
+    /// Print machine-readable JSON (one object or one array) on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the store, register this machine (run by ./install.sh; safe to repeat)
+    Setup(setup::Args),
+    /// Register and describe the machines you work on
+    #[command(subcommand)]
+    Machine(machine::Cmd),
+    /// Clients you do work for
+    #[command(subcommand)]
+    Client(client::Cmd),
+    /// Projects, and the directories and git remotes that belong to them
+    #[command(subcommand)]
+    Project(project::Cmd),
+    /// Work sessions: start, stop, record and report time
+    #[command(subcommand)]
+    Session(session::Cmd),
+    /// Pending tasks per client or project
+    #[command(subcommand)]
+    Task(task::Cmd),
+    /// Check the installation and say how to fix what is wrong
+    Doctor,
+    /// Show the effective configuration and where it comes from
+    #[command(subcommand)]
+    Config(config::Cmd),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// What every command gets: where things are, the config, output mode.
+pub struct Ctx {
+    pub paths: Paths,
+    pub config: Config,
+    pub json: bool,
+}
+
+impl Ctx {
+    /// Opens (and migrates) the local store.
+    pub async fn store(&self) -> Result<Store> {
+        Store::open(&self.paths.db()).await
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<i32> {
+    if let Command::Completions { shell } = cli.command {
+        let mut out = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "msp", &mut out);
+        write_stdout(&out)?;
+        return Ok(0);
+    }
+    let paths = Paths::from_env()?;
+    // Doctor reports a broken config itself instead of failing on it.
+    let config = match (&cli.command, Config::load(&paths)) {
+        (Command::Doctor, Err(_)) => Config::default(),
+        (_, loaded) => loaded?,
+    };
+    let ctx = Ctx {
+        paths,
+        config,
+        json: cli.json,
+    };
+    match cli.command {
+        Command::Setup(args) => setup::run(&ctx, args).await,
+        Command::Machine(cmd) => machine::run(&ctx, cmd).await,
+        Command::Client(cmd) => client::run(&ctx, cmd).await,
+        Command::Project(cmd) => project::run(&ctx, cmd).await,
+        Command::Session(cmd) => session::run(&ctx, cmd).await,
+        Command::Task(cmd) => task::run(&ctx, cmd).await,
+        Command::Doctor => doctor::run(&ctx).await,
+        Command::Config(cmd) => config::run(&ctx, cmd),
+        Command::Completions { .. } => unreachable!("handled above"),
+    }
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::io("writing to stdout", e))
+}
+
+/// Prints one line of data on stdout.
+pub fn out(line: impl AsRef<str>) -> Result<()> {
+    let mut s = line.as_ref().to_string();
+    s.push('\n');
+    write_stdout(s.as_bytes())
+}
+
+/// Prints a diagnostic on stderr (never data).
+pub fn note(line: impl AsRef<str>) {
+    let _ = writeln!(std::io::stderr().lock(), "{}", line.as_ref());
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Other(e.to_string()))?;
+    out(text)
+}
+
+/// Prints rows as an aligned table with a header; the last column is not padded.
+pub fn print_table(header: &[&str], rows: &[Vec<String>]) -> Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let last = cells.len() - 1;
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == last {
+                    c.to_string()
+                } else {
+                    format!("{c:<w$}", w = widths[i])
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let mut text = line(header.to_vec());
+    text.push('\n');
+    for r in rows {
+        text.push_str(&line(r.iter().map(String::as_str).collect()));
+        text.push('\n');
+    }
+    write_stdout(text.as_bytes())
+}
+
+/// `-` for a missing value in tables.
+pub fn or_dash(v: Option<&str>) -> String {
+    v.filter(|s| !s.is_empty()).unwrap_or("-").to_string()
+}

@@ -1,0 +1,233 @@
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use super::{Ctx, note, or_dash, out, print_json, print_table};
+use crate::error::{Error, Result};
+use crate::machine;
+use crate::work::{clients, projects};
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Add a project
+    Add {
+        /// Short name: lower-case letters, digits, '-' and '_' (e.g. dataforth-dos)
+        slug: String,
+        /// The client it is for (name, slug or id)
+        #[arg(long)]
+        client: Option<String>,
+        /// Display name (defaults to the slug)
+        #[arg(long)]
+        name: Option<String>,
+        /// Directory on this machine that belongs to the project (repeatable)
+        #[arg(long = "path", value_name = "DIR")]
+        paths: Vec<PathBuf>,
+        #[arg(long, default_value = "normal", value_parser = ["low", "normal", "high", "urgent"])]
+        priority: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List projects
+    List {
+        #[arg(long)]
+        client: Option<String>,
+    },
+    /// Show a project with its directories and remotes
+    Show { project: String },
+    /// Link a directory on this machine (or a git remote) to a project
+    Link {
+        /// Directory (defaults to the current one)
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        project: String,
+        /// Link this git remote URL instead (matches the repository on every machine)
+        #[arg(long, conflicts_with = "dir")]
+        remote: Option<String>,
+    },
+    /// Remove a directory or git remote link
+    Unlink { target: String },
+    /// Which project a directory belongs to (exit 3 when none)
+    Which { dir: Option<PathBuf> },
+}
+
+pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
+    let mut store = ctx.store().await?;
+    let db = store.db();
+    let code = match cmd {
+        Cmd::Add {
+            slug,
+            client,
+            name,
+            paths,
+            priority,
+            description,
+        } => {
+            let machine_id = if paths.is_empty() {
+                String::new()
+            } else {
+                machine::require_self(db).await?
+            };
+            let p = projects::add(
+                db,
+                projects::NewProject {
+                    slug: &slug,
+                    name: name.as_deref(),
+                    client: client.as_deref(),
+                    priority: &priority,
+                    description: description.as_deref(),
+                },
+            )
+            .await?;
+            for dir in &paths {
+                projects::link_dir(db, &p, dir, &machine_id).await?;
+            }
+            if ctx.json {
+                print_json(&projects::view(db, &p).await?)?;
+            } else {
+                out(format!("added project {}", p.slug))?;
+            }
+            0
+        }
+        Cmd::List { client } => {
+            let client_id = match client {
+                Some(c) => Some(clients::resolve(db, &c).await?.id),
+                None => None,
+            };
+            let list = projects::list(db, client_id.as_deref()).await?;
+            let mut views = Vec::with_capacity(list.len());
+            for p in &list {
+                views.push(projects::view(db, p).await?);
+            }
+            if ctx.json {
+                print_json(&views)?;
+            } else {
+                let rows: Vec<Vec<String>> = views
+                    .iter()
+                    .map(|v| {
+                        vec![
+                            v.slug.clone(),
+                            or_dash(v.client.as_deref()),
+                            v.status.clone(),
+                            v.priority.clone(),
+                            v.paths.len().to_string(),
+                        ]
+                    })
+                    .collect();
+                print_table(&["SLUG", "CLIENT", "STATUS", "PRIORITY", "PATHS"], &rows)?;
+            }
+            0
+        }
+        Cmd::Show { project } => {
+            let p = projects::resolve(db, &project).await?;
+            let v = projects::view(db, &p).await?;
+            if ctx.json {
+                print_json(&v)?;
+            } else {
+                out(format!("slug      {}", v.slug))?;
+                out(format!("name      {}", v.name))?;
+                out(format!("client    {}", or_dash(v.client.as_deref())))?;
+                out(format!("status    {}", v.status))?;
+                out(format!("priority  {}", v.priority))?;
+                out(format!("id        {}", v.id))?;
+                for path in &v.paths {
+                    out(format!(
+                        "{:<9} {}",
+                        if path.kind == "dir" { "dir" } else { "remote" },
+                        path.value
+                    ))?;
+                }
+            }
+            0
+        }
+        Cmd::Link {
+            dir,
+            project,
+            remote,
+        } => {
+            let p = projects::resolve(db, &project).await?;
+            let (what, added) = match remote {
+                Some(url) => (url.clone(), projects::link_remote(db, &p, &url).await?),
+                None => {
+                    let machine_id = machine::require_self(db).await?;
+                    let dir = match dir {
+                        Some(d) => d,
+                        None => std::env::current_dir()?,
+                    };
+                    let added = projects::link_dir(db, &p, &dir, &machine_id).await?;
+                    (projects::normalize_dir(&dir)?.display().to_string(), added)
+                }
+            };
+            if ctx.json {
+                print_json(
+                    &serde_json::json!({"project": p.slug, "linked": what, "changed": added}),
+                )?;
+            } else if added {
+                out(format!("linked {what} -> {}", p.slug))?;
+            } else {
+                out(format!(
+                    "{what} was already linked to {}; nothing changed",
+                    p.slug
+                ))?;
+            }
+            0
+        }
+        Cmd::Unlink { target } => {
+            let machine_id = machine::self_id(db).await?.unwrap_or_default();
+            let n = projects::unlink(db, &target, &machine_id).await?;
+            if n == 0 {
+                return Err(Error::not_found(
+                    "link",
+                    &target,
+                    "`msp project show SLUG` lists a project's links",
+                ));
+            }
+            if ctx.json {
+                print_json(&serde_json::json!({"unlinked": target, "removed": n}))?;
+            } else {
+                out(format!("unlinked {target}"))?;
+            }
+            0
+        }
+        Cmd::Which { dir } => {
+            let dir = match dir {
+                Some(d) => d,
+                None => std::env::current_dir()?,
+            };
+            let machine_id = machine::self_id(db).await?.unwrap_or_default();
+            match projects::which(db, &dir, &machine_id).await? {
+                Some(w) => {
+                    let client = match &w.project.client_id {
+                        Some(id) => clients::by_id(db, id).await?.map(|c| c.name),
+                        None => None,
+                    };
+                    if ctx.json {
+                        print_json(&serde_json::json!({
+                            "project": w.project.slug,
+                            "project_id": w.project.id,
+                            "client": client,
+                            "client_id": w.project.client_id,
+                            "matched": w.matched,
+                            "value": w.value,
+                        }))?;
+                    } else {
+                        out(&w.project.slug)?;
+                    }
+                    0
+                }
+                None => {
+                    if ctx.json {
+                        print_json(&serde_json::Value::Null)?;
+                    }
+                    note(format!(
+                        "no project for {}\nhint: `msp project link {} --project SLUG`",
+                        dir.display(),
+                        dir.display()
+                    ));
+                    crate::error::exit::NOT_FOUND
+                }
+            }
+        }
+    };
+    store.close().await?;
+    Ok(code)
+}

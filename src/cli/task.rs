@@ -1,0 +1,105 @@
+use clap::Subcommand;
+
+use super::{Ctx, or_dash, out, print_json, print_table};
+use crate::error::Result;
+use crate::work::sessions;
+use crate::work::tasks;
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Add a pending task
+    Add {
+        title: String,
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long, default_value = "normal", value_parser = ["low", "normal", "high", "urgent"])]
+        priority: String,
+        /// Due date, YYYY-MM-DD
+        #[arg(long)]
+        due: Option<String>,
+    },
+    /// List pending tasks (most urgent first)
+    List {
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(long)]
+        project: Option<String>,
+        /// Include done tasks
+        #[arg(long)]
+        all: bool,
+    },
+    /// Mark a task done (full id, or the short id `msp task list` shows)
+    Done { id: String },
+}
+
+pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
+    let mut store = ctx.store().await?;
+    let db = store.db();
+    match cmd {
+        Cmd::Add {
+            title,
+            client,
+            project,
+            priority,
+            due,
+        } => {
+            let scope = sessions::resolve_scope(db, client.as_deref(), project.as_deref()).await?;
+            let t = tasks::add(db, &title, scope, &priority, due.as_deref()).await?;
+            if ctx.json {
+                print_json(&t)?;
+            } else {
+                out(format!("added task {} {}", t.short_id, t.title))?;
+            }
+        }
+        Cmd::List {
+            client,
+            project,
+            all,
+        } => {
+            let mut scope =
+                sessions::resolve_scope(db, client.as_deref(), project.as_deref()).await?;
+            if client.is_none() {
+                scope.client_id = None;
+            }
+            let list = tasks::list(db, &scope, all).await?;
+            if ctx.json {
+                print_json(&list)?;
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|t| {
+                        vec![
+                            t.short_id.clone(),
+                            t.status.clone(),
+                            t.priority.clone(),
+                            or_dash(t.due_date.as_deref()),
+                            or_dash(t.client.as_deref()),
+                            or_dash(t.project.as_deref()),
+                            t.title.clone(),
+                        ]
+                    })
+                    .collect();
+                print_table(
+                    &[
+                        "ID", "STATUS", "PRIORITY", "DUE", "CLIENT", "PROJECT", "TITLE",
+                    ],
+                    &rows,
+                )?;
+            }
+        }
+        Cmd::Done { id } => {
+            let (t, changed) = tasks::done(db, &id).await?;
+            if ctx.json {
+                print_json(&t)?;
+            } else if changed {
+                out(format!("done: {}", t.title))?;
+            } else {
+                out(format!("already done: {}", t.title))?;
+            }
+        }
+    }
+    store.close().await?;
+    Ok(0)
+}

@@ -1,0 +1,302 @@
+//! Layered configuration: built-in defaults, then `config.toml`, then `MSP_*`
+//! environment variables. Every setting `section.key` can be overridden by
+//! `MSP_SECTION_KEY` (e.g. `memory.budget_tokens` by `MSP_MEMORY_BUDGET_TOKENS`);
+//! `msp config show` prints the effective values and their variable names.
+//! Two variables locate everything else and are read first: `MSP_DATA_DIR`
+//! and `MSP_CONFIG_DIR`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+#[derive(Default)]
+pub struct Config {
+    pub memory: MemoryConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MemoryConfig {
+    /// Tokens the recall hook may add to one prompt.
+    pub budget_tokens: u32,
+    /// Tokens for the project state injected at session start.
+    pub session_start_budget_tokens: u32,
+    /// Age at which a memory's time weight halves.
+    pub half_life_days: f64,
+    /// Weight of the text match (BM25, normalised to 0..1).
+    pub weight_text: f64,
+    /// Weight of recency (time decay).
+    pub weight_recency: f64,
+    /// Weight of importance (1..10, normalised).
+    pub weight_importance: f64,
+    /// Weight of scope: same project, then same client, then global.
+    pub weight_scope: f64,
+    /// Weight of tag overlap between prompt and memory.
+    pub weight_tags: f64,
+    /// Weight of past use (log-scaled use count).
+    pub weight_use: f64,
+    /// Prompts with fewer meaningful words than this get no recall.
+    pub min_query_terms: u32,
+}
+
+impl Default for MemoryConfig {
+    fn default() -> Self {
+        MemoryConfig {
+            budget_tokens: 800,
+            session_start_budget_tokens: 600,
+            half_life_days: 30.0,
+            weight_text: 1.0,
+            weight_recency: 0.25,
+            weight_importance: 0.15,
+            weight_scope: 0.3,
+            weight_tags: 0.2,
+            weight_use: 0.05,
+            min_query_terms: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// The log (`msp.log` in the data dir) is cut in half past this size.
+    pub max_bytes: u64,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { max_bytes: 1 << 20 }
+    }
+}
+
+/// Where msp keeps its files.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub data_dir: PathBuf,
+    pub config_dir: PathBuf,
+}
+
+impl Paths {
+    /// `MSP_DATA_DIR` / `MSP_CONFIG_DIR`, else the platform's data and config dirs.
+    pub fn from_env() -> Result<Paths> {
+        let data_dir = match std::env::var_os("MSP_DATA_DIR").filter(|v| !v.is_empty()) {
+            Some(v) => PathBuf::from(v),
+            None => dirs::data_dir()
+                .ok_or_else(|| {
+                    Error::Config("no data directory for this user\nhint: set MSP_DATA_DIR".into())
+                })?
+                .join("msp"),
+        };
+        let config_dir = match std::env::var_os("MSP_CONFIG_DIR").filter(|v| !v.is_empty()) {
+            Some(v) => PathBuf::from(v),
+            None => dirs::config_dir()
+                .ok_or_else(|| {
+                    Error::Config(
+                        "no config directory for this user\nhint: set MSP_CONFIG_DIR".into(),
+                    )
+                })?
+                .join("msp"),
+        };
+        Ok(Paths {
+            data_dir,
+            config_dir,
+        })
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.data_dir.join("msp.db")
+    }
+
+    pub fn log(&self) -> PathBuf {
+        self.data_dir.join("msp.log")
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
+    }
+}
+
+impl Config {
+    /// Defaults, then the file (if present), then the environment.
+    pub fn load(paths: &Paths) -> Result<Config> {
+        Self::load_from(&paths.config_file(), std::env::vars())
+    }
+
+    pub fn load_from(file: &Path, env: impl Iterator<Item = (String, String)>) -> Result<Config> {
+        let mut value =
+            toml::Value::try_from(Config::default()).map_err(|e| Error::Config(e.to_string()))?;
+        match std::fs::read_to_string(file) {
+            Ok(text) => {
+                let from_file: toml::Table = toml::from_str(&text).map_err(|e| {
+                    Error::Config(format!(
+                        "{} is not valid TOML: {e}\nhint: fix the file or move it away; `msp config show` lists every setting",
+                        file.display()
+                    ))
+                })?;
+                merge(&mut value, toml::Value::Table(from_file));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(format!("reading {}", file.display()), e)),
+        }
+        apply_env(&mut value, env)?;
+        value.try_into().map_err(|e: toml::de::Error| {
+            Error::Config(format!(
+                "{}: {}\nhint: `msp config show` lists every setting and its type",
+                file.display(),
+                e.message()
+            ))
+        })
+    }
+
+    /// Every setting as (key, environment variable, effective value).
+    pub fn entries(&self) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        if let Ok(toml::Value::Table(sections)) = toml::Value::try_from(self) {
+            for (section, table) in sections {
+                if let toml::Value::Table(keys) = table {
+                    for (key, v) in keys {
+                        out.push((
+                            format!("{section}.{key}"),
+                            env_name(&section, &key),
+                            v.to_string(),
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn env_name(section: &str, key: &str) -> String {
+    format!(
+        "MSP_{}_{}",
+        section.to_ascii_uppercase(),
+        key.to_ascii_uppercase()
+    )
+}
+
+fn merge(base: &mut toml::Value, over: toml::Value) {
+    match (base, over) {
+        (toml::Value::Table(b), toml::Value::Table(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(existing) => merge(existing, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+/// Overrides each known `section.key` from `MSP_SECTION_KEY`, parsed as the
+/// type of its default so `MSP_MEMORY_BUDGET_TOKENS=abc` is a clear error.
+fn apply_env(value: &mut toml::Value, env: impl Iterator<Item = (String, String)>) -> Result<()> {
+    let env: std::collections::HashMap<String, String> =
+        env.filter(|(k, _)| k.starts_with("MSP_")).collect();
+    let toml::Value::Table(sections) = value else {
+        return Ok(());
+    };
+    for (section, table) in sections.iter_mut() {
+        let toml::Value::Table(keys) = table else {
+            continue;
+        };
+        for (key, current) in keys.iter_mut() {
+            let name = env_name(section, key);
+            let Some(raw) = env.get(&name) else { continue };
+            let bad = |kind: &str| {
+                Error::Config(format!(
+                    "{name}={raw:?} is not {kind}\nhint: unset it or give {kind}"
+                ))
+            };
+            *current = match current {
+                toml::Value::Integer(_) => {
+                    toml::Value::Integer(raw.trim().parse().map_err(|_| bad("a whole number"))?)
+                }
+                toml::Value::Float(_) => {
+                    toml::Value::Float(raw.trim().parse().map_err(|_| bad("a number"))?)
+                }
+                toml::Value::Boolean(_) => toml::Value::Boolean(match raw.trim() {
+                    "1" | "true" | "yes" | "on" => true,
+                    "0" | "false" | "no" | "off" => false,
+                    _ => return Err(bad("true or false")),
+                }),
+                _ => toml::Value::String(raw.clone()),
+            };
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn defaults_when_no_file_and_no_env() {
+        let cfg = Config::load_from(Path::new("/nonexistent/config.toml"), env(&[])).unwrap();
+        assert_eq!(cfg, Config::default());
+    }
+
+    #[test]
+    fn file_then_env_override_in_that_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(
+            &file,
+            "[memory]\nbudget_tokens = 500\nhalf_life_days = 7.5\n",
+        )
+        .unwrap();
+        let cfg = Config::load_from(&file, env(&[("MSP_MEMORY_BUDGET_TOKENS", "300")])).unwrap();
+        assert_eq!(cfg.memory.budget_tokens, 300);
+        assert_eq!(cfg.memory.half_life_days, 7.5);
+    }
+
+    #[test]
+    fn bad_env_value_names_the_variable() {
+        let err = Config::load_from(
+            Path::new("/nonexistent"),
+            env(&[("MSP_MEMORY_BUDGET_TOKENS", "lots")]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("MSP_MEMORY_BUDGET_TOKENS"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_an_error_with_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, "[memory]\nbudget = 5\n").unwrap();
+        let err = Config::load_from(&file, env(&[])).unwrap_err();
+        assert!(err.to_string().contains("hint:"), "{err}");
+    }
+
+    #[test]
+    fn entries_name_their_env_variables() {
+        let entries = Config::default().entries();
+        assert!(
+            entries
+                .iter()
+                .any(|(k, e, _)| k == "memory.budget_tokens" && e == "MSP_MEMORY_BUDGET_TOKENS")
+        );
+    }
+}

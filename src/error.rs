@@ -1,0 +1,114 @@
+//! The library's error type. Every message says what failed and, where the
+//! user can do something about it, ends with a `hint:` line naming the fix.
+
+use std::io;
+
+/// Documented exit codes (see README): 0 ok, 1 error, 2 usage, 3 not found,
+/// 4 locked or unauthorised.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const ERROR: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const NOT_FOUND: i32 = 3;
+    pub const LOCKED: i32 = 4;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The command line asked for something that cannot be: bad value,
+    /// contradictory flags, `--to` before `--from`.
+    #[error("{0}")]
+    Usage(String),
+    /// A named thing does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The current state forbids the request (duplicate name, nothing open).
+    #[error("{0}")]
+    Conflict(String),
+    /// Locked or unauthorised (vault locked, wrong key).
+    #[error("{0}")]
+    Locked(String),
+    /// The local store is missing, too old or too new for this binary.
+    #[error("{0}")]
+    Schema(String),
+    #[error("config: {0}")]
+    Config(String),
+    #[error("store: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn usage(msg: impl Into<String>) -> Self {
+        Error::Usage(msg.into())
+    }
+
+    /// `what` not found, with a hint naming the command that lists or creates it.
+    pub fn not_found(what: &str, name: &str, hint: &str) -> Self {
+        Error::NotFound(format!("{what} not found: {name}\nhint: {hint}"))
+    }
+
+    pub fn io(context: impl Into<String>, source: io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => exit::USAGE,
+            Error::NotFound(_) => exit::NOT_FOUND,
+            Error::Locked(_) => exit::LOCKED,
+            Error::Db(e) if is_busy(e) => exit::ERROR,
+            _ => exit::ERROR,
+        }
+    }
+
+    /// True when the error is a write to a closed pipe (`msp ... | head`).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(source: io::Error) -> Self {
+        Error::Io {
+            context: "i/o".into(),
+            source,
+        }
+    }
+}
+
+/// SQLITE_BUSY / SQLITE_LOCKED after the busy timeout ran out.
+pub fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => matches!(
+            db.code().as_deref(),
+            Some("5") | Some("6") | Some("517") | Some("261")
+        ),
+        _ => false,
+    }
+}
+
+/// A UNIQUE constraint failed (SQLITE_CONSTRAINT_UNIQUE = 2067, PRIMARYKEY = 1555).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            matches!(
+                db.code().as_deref(),
+                Some("2067") | Some("1555") | Some("23505")
+            )
+        }
+        _ => false,
+    }
+}

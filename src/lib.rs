@@ -1,0 +1,13 @@
+//! msp: one memory and one toolbox for MSP technicians who work with Claude
+//! Code on several machines. The library holds the logic; the `msp` binary
+//! and the two hook binaries are thin wrappers around it.
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod machine;
+pub mod store;
+pub mod time;
+pub mod work;
+
+pub use error::{Error, Result};

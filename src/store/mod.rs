@@ -1,0 +1,267 @@
+//! The local store: one SQLite file per machine, opened the same way
+//! everywhere (WAL, `synchronous=NORMAL`, foreign keys, busy timeout).
+//!
+//! Migrations are numbered SQL files in `migrations/`, compiled in, applied by
+//! `msp` commands and tracked in `PRAGMA user_version`. The hooks never
+//! migrate: they open with [`Store::open_for_hook`], which checks the version
+//! and bails out when it is not the one this binary knows.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{Connection, SqliteConnection};
+
+use crate::error::{Error, Result};
+
+/// What every module function takes: one connection to the local store.
+pub type Db = SqliteConnection;
+
+/// (version, name, SQL). Append only; never edit a landed migration.
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "init", include_str!("../../migrations/0001_init.sql"))];
+
+/// The schema version this binary reads and writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+/// How long a writer waits for another before giving up. Hooks and the CLI
+/// may write at once; WAL lets readers go on while one writes.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct Store {
+    conn: SqliteConnection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the store: the CLI's way in.
+    pub async fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::io(
+                    format!(
+                        "cannot create the data directory {}\nhint: set MSP_DATA_DIR to a writable directory",
+                        dir.display()
+                    ),
+                    e,
+                )
+            })?;
+        }
+        let mut conn = connect(path, true, BUSY_TIMEOUT)
+            .await
+            .map_err(|e| open_error(path, e))?;
+        migrate(&mut conn).await?;
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Opens an existing store without creating or migrating anything, and
+    /// fails unless its schema is exactly [`SCHEMA_VERSION`]. For the hooks,
+    /// which must stay fast and must never change the schema.
+    pub async fn open_for_hook(path: &Path, busy_timeout: Duration) -> Result<Store> {
+        if !path.exists() {
+            return Err(Error::Schema(format!("no store at {}", path.display())));
+        }
+        let mut conn = connect(path, false, busy_timeout).await?;
+        let version = user_version(&mut conn).await?;
+        if version != SCHEMA_VERSION {
+            return Err(Error::Schema(format!(
+                "store schema {version}, this binary knows {SCHEMA_VERSION}"
+            )));
+        }
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Reads the schema version of a store without changing it (for doctor).
+    pub async fn peek_version(path: &Path) -> Result<i64> {
+        let mut conn = connect(path, false, BUSY_TIMEOUT).await?;
+        user_version(&mut conn).await
+    }
+
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.conn
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub async fn close(self) -> Result<()> {
+        self.conn.close().await?;
+        Ok(())
+    }
+}
+
+async fn connect(path: &Path, create: bool, busy_timeout: Duration) -> Result<SqliteConnection> {
+    let options = SqliteConnectOptions::from_str("sqlite:")?
+        .filename(path)
+        .create_if_missing(create)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(busy_timeout);
+    Ok(SqliteConnection::connect_with(&options).await?)
+}
+
+fn open_error(path: &Path, e: Error) -> Error {
+    Error::Other(format!(
+        "cannot open the store {}: {e}\nhint: check that the directory is writable, or set MSP_DATA_DIR",
+        path.display()
+    ))
+}
+
+async fn user_version(conn: &mut SqliteConnection) -> Result<i64> {
+    Ok(sqlx::query_scalar("PRAGMA user_version")
+        .fetch_one(conn)
+        .await?)
+}
+
+/// Applies every migration newer than the store, each in its own immediate
+/// transaction that re-reads the version, so two processes migrating at once
+/// apply each step exactly once.
+async fn migrate(conn: &mut SqliteConnection) -> Result<()> {
+    let current = user_version(conn).await?;
+    if current > SCHEMA_VERSION {
+        return Err(Error::Schema(format!(
+            "the store has schema {current}, newer than this msp knows ({SCHEMA_VERSION})\nhint: install the newer msp (./install.sh)"
+        )));
+    }
+    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let now_at: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&mut *tx)
+            .await?;
+        if now_at >= version {
+            continue;
+        }
+        sqlx::raw_sql(sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| Error::Schema(format!("migration {version:04}_{name} failed: {e}")))?;
+        // PRAGMA takes no bound parameters; the version is our own constant.
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "PRAGMA user_version = {version}"
+        )))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// Begins a write transaction that takes the write lock at once, so a
+/// read-then-write cannot fail half way with "database is locked".
+pub async fn begin_write(db: &mut Db) -> Result<sqlx::Transaction<'_, sqlx::Sqlite>> {
+    Ok(db.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+/// A fresh UUIDv7 (time-ordered) id.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Reads a value from the store's small key/value table.
+pub async fn get_state(db: &mut Db, key: &str) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM local_state WHERE key = ?")
+            .bind(key)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+pub async fn set_state(db: &mut Db, key: &str, value: &str) -> Result<()> {
+    sqlx::query("INSERT INTO local_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+        .bind(key)
+        .bind(value)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A migrated store in a temp dir, kept alive by the returned guard.
+    pub async fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("msp.db")).await.unwrap();
+        (dir, store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn open_migrates_to_the_current_version_and_is_idempotent() {
+        let (dir, store) = testing::temp_store().await;
+        store.close().await.unwrap();
+        let path = dir.path().join("msp.db");
+        assert_eq!(Store::peek_version(&path).await.unwrap(), SCHEMA_VERSION);
+        let mut again = Store::open(&path).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(again.db())
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(again.db())
+            .await
+            .unwrap();
+        assert_eq!(fk, 1);
+    }
+
+    #[tokio::test]
+    async fn hook_open_refuses_a_missing_or_old_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("msp.db");
+        assert!(matches!(
+            Store::open_for_hook(&path, BUSY_TIMEOUT).await,
+            Err(Error::Schema(_))
+        ));
+        assert!(!path.exists(), "the hook must not create a store");
+        let mut conn = connect(&path, true, BUSY_TIMEOUT).await.unwrap();
+        sqlx::raw_sql("CREATE TABLE t(x)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        assert!(matches!(
+            Store::open_for_hook(&path, BUSY_TIMEOUT).await,
+            Err(Error::Schema(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn newer_store_is_refused_with_a_hint() {
+        let (dir, mut store) = testing::temp_store().await;
+        sqlx::raw_sql("PRAGMA user_version = 999")
+            .execute(store.db())
+            .await
+            .unwrap();
+        store.close().await.unwrap();
+        let err = Store::open(&dir.path().join("msp.db")).await.err().unwrap();
+        assert!(err.to_string().contains("hint:"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn local_state_round_trips() {
+        let (_dir, mut store) = testing::temp_store().await;
+        assert_eq!(get_state(store.db(), "k").await.unwrap(), None);
+        set_state(store.db(), "k", "v1").await.unwrap();
+        set_state(store.db(), "k", "v2").await.unwrap();
+        assert_eq!(
+            get_state(store.db(), "k").await.unwrap().as_deref(),
+            Some("v2")
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! The `clients` table.
+
+use serde::Serialize;
+
+use crate::error::{Error, Result, is_unique_violation};
+use crate::store::{self, Db};
+use crate::time::{Millis, now_ms, rfc3339};
+
+pub const CLIENT_TYPES: &[&str] = &["msp_client", "internal", "project"];
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub client_type: String,
+    pub notes: Option<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClientView {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub client_type: String,
+    pub notes: Option<String>,
+    pub created_at: String,
+}
+
+impl Client {
+    pub fn view(&self) -> ClientView {
+        ClientView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            slug: self.slug.clone(),
+            client_type: self.client_type.clone(),
+            notes: self.notes.clone(),
+            created_at: rfc3339(self.created_at),
+        }
+    }
+}
+
+pub async fn add(
+    db: &mut Db,
+    name: &str,
+    client_type: &str,
+    notes: Option<&str>,
+) -> Result<Client> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::usage(
+            "a client needs a name\nhint: msp client add \"Dataforth\"",
+        ));
+    }
+    if !CLIENT_TYPES.contains(&client_type) {
+        return Err(Error::usage(format!(
+            "unknown client type {client_type:?}\nhint: use one of {}",
+            CLIENT_TYPES.join(", ")
+        )));
+    }
+    let slug = super::slugify(name);
+    if slug.is_empty() {
+        return Err(Error::usage(format!(
+            "the client name {name:?} needs at least one letter or digit"
+        )));
+    }
+    let now = now_ms();
+    let id = store::new_id();
+    let inserted = sqlx::query(
+        "INSERT INTO clients (id, name, slug, client_type, notes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(name)
+    .bind(&slug)
+    .bind(client_type)
+    .bind(notes)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *db)
+    .await;
+    match inserted {
+        Ok(_) => get(db, &id).await,
+        Err(e) if is_unique_violation(&e) => Err(Error::Conflict(format!(
+            "a client named {name:?} (slug {slug}) already exists\nhint: `msp client list` shows existing clients"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn get(db: &mut Db, id: &str) -> Result<Client> {
+    Ok(sqlx::query_as(
+        "SELECT id, name, slug, client_type, notes, created_at FROM clients WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_one(db)
+    .await?)
+}
+
+/// A client by id, name (any case) or slug.
+pub async fn resolve(db: &mut Db, key: &str) -> Result<Client> {
+    let key = key.trim();
+    sqlx::query_as(
+        "SELECT id, name, slug, client_type, notes, created_at FROM clients
+         WHERE id = ?1 OR name = ?1 COLLATE NOCASE OR slug = ?2 LIMIT 1",
+    )
+    .bind(key)
+    .bind(super::slugify(key))
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| {
+        Error::not_found(
+            "client",
+            key,
+            "`msp client list` shows clients; `msp client add NAME` creates one",
+        )
+    })
+}
+
+pub async fn by_id(db: &mut Db, id: &str) -> Result<Option<Client>> {
+    Ok(sqlx::query_as(
+        "SELECT id, name, slug, client_type, notes, created_at FROM clients WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
+}
+
+pub async fn list(db: &mut Db) -> Result<Vec<Client>> {
+    Ok(
+        sqlx::query_as("SELECT id, name, slug, client_type, notes, created_at FROM clients ORDER BY name COLLATE NOCASE")
+            .fetch_all(db)
+            .await?,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::temp_store;
+
+    #[tokio::test]
+    async fn add_resolve_and_refuse_duplicates() {
+        let (_d, mut s) = temp_store().await;
+        let c = add(s.db(), "Dataforth", "msp_client", None).await.unwrap();
+        assert_eq!(c.slug, "dataforth");
+        assert_eq!(resolve(s.db(), "DATAFORTH").await.unwrap().id, c.id);
+        assert_eq!(resolve(s.db(), &c.id).await.unwrap().id, c.id);
+        let dup = add(s.db(), "dataforth", "msp_client", None)
+            .await
+            .unwrap_err();
+        assert!(matches!(dup, Error::Conflict(_)), "{dup}");
+        assert!(matches!(
+            resolve(s.db(), "nobody").await,
+            Err(Error::NotFound(_))
+        ));
+        assert!(matches!(
+            add(s.db(), "X", "vendor", None).await,
+            Err(Error::Usage(_))
+        ));
+    }
+}

@@ -1,0 +1,539 @@
+//! The `projects` and `project_paths` tables, and `which`: how a directory
+//! maps to a project (exact directory, nearest linked parent, or the git
+//! remote of the repository it sits in). `which` reads only the store and
+//! `.git/config`, so the hooks can call it.
+
+use std::path::{Component, Path, PathBuf};
+
+use serde::Serialize;
+
+use super::clients::{self, Client};
+use crate::error::{Error, Result, is_unique_violation};
+use crate::store::{self, Db};
+use crate::time::{Millis, now_ms, rfc3339};
+
+pub const STATUSES: &[&str] = &["active", "paused", "done", "archived"];
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Project {
+    pub id: String,
+    pub client_id: Option<String>,
+    pub slug: String,
+    pub name: String,
+    pub status: String,
+    pub priority: String,
+    pub description: Option<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProjectView {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub client_id: Option<String>,
+    pub client: Option<String>,
+    pub status: String,
+    pub priority: String,
+    pub description: Option<String>,
+    pub paths: Vec<PathView>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct PathView {
+    pub kind: String,
+    pub value: String,
+}
+
+const COLUMNS: &str = "id, client_id, slug, name, status, priority, description, created_at";
+
+pub struct NewProject<'a> {
+    pub slug: &'a str,
+    pub name: Option<&'a str>,
+    pub client: Option<&'a str>,
+    pub priority: &'a str,
+    pub description: Option<&'a str>,
+}
+
+fn check_slug(slug: &str) -> Result<()> {
+    let ok = !slug.is_empty()
+        && slug.len() <= 64
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && slug
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "{slug:?} is not a valid project slug\nhint: use lower-case letters, digits, '-' and '_' (e.g. dataforth-dos), at most 64"
+        )))
+    }
+}
+
+pub async fn add(db: &mut Db, new: NewProject<'_>) -> Result<Project> {
+    check_slug(new.slug)?;
+    let priority = super::check_priority(new.priority)?;
+    let client = match new.client {
+        Some(c) => Some(clients::resolve(db, c).await?),
+        None => None,
+    };
+    let now = now_ms();
+    let id = store::new_id();
+    let res = sqlx::query(
+        "INSERT INTO projects (id, client_id, slug, name, priority, description, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(client.as_ref().map(|c| c.id.as_str()))
+    .bind(new.slug)
+    .bind(new.name.unwrap_or(new.slug))
+    .bind(&priority)
+    .bind(new.description)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *db)
+    .await;
+    match res {
+        Ok(_) => by_id(db, &id)
+            .await?
+            .ok_or_else(|| Error::Other("project vanished after insert".into())),
+        Err(e) if is_unique_violation(&e) => Err(Error::Conflict(format!(
+            "a project with slug {:?} already exists\nhint: choose another slug; `msp project list` shows existing ones",
+            new.slug
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn by_id(db: &mut Db, id: &str) -> Result<Option<Project>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM projects WHERE id = ?"
+    )))
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// A project by slug or id.
+pub async fn resolve(db: &mut Db, key: &str) -> Result<Project> {
+    let key = key.trim();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM projects WHERE slug = ?1 OR id = ?1 OR slug = lower(?1) LIMIT 1"
+    )))
+    .bind(key)
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| {
+        Error::not_found(
+            "project",
+            key,
+            "`msp project list` shows projects; `msp project add SLUG` creates one",
+        )
+    })
+}
+
+pub async fn list(db: &mut Db, client_id: Option<&str>) -> Result<Vec<Project>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM projects WHERE ?1 IS NULL OR client_id = ?1 ORDER BY slug"
+    )))
+    .bind(client_id)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn paths(db: &mut Db, project_id: &str) -> Result<Vec<PathView>> {
+    Ok(sqlx::query_as(
+        "SELECT kind, value FROM project_paths WHERE project_id = ? ORDER BY kind, value",
+    )
+    .bind(project_id)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn view(db: &mut Db, p: &Project) -> Result<ProjectView> {
+    let client: Option<Client> = match &p.client_id {
+        Some(id) => clients::by_id(db, id).await?,
+        None => None,
+    };
+    Ok(ProjectView {
+        id: p.id.clone(),
+        slug: p.slug.clone(),
+        name: p.name.clone(),
+        client_id: p.client_id.clone(),
+        client: client.map(|c| c.name),
+        status: p.status.clone(),
+        priority: p.priority.clone(),
+        description: p.description.clone(),
+        paths: paths(db, &p.id).await?,
+        created_at: rfc3339(p.created_at),
+    })
+}
+
+/// Makes `dir` absolute and lexically clean without touching the disk
+/// beyond `canonicalize` when the directory exists (symlinks resolved).
+pub fn normalize_dir(dir: &Path) -> Result<PathBuf> {
+    if let Ok(c) = dir.canonicalize() {
+        return Ok(c);
+    }
+    let abs = if dir.is_absolute() {
+        dir.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(dir)
+    };
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    Ok(out)
+}
+
+/// Links a directory on this machine (or a git remote, anywhere) to a project.
+/// Linking what is already linked to the same project changes nothing.
+pub async fn link_dir(
+    db: &mut Db,
+    project: &Project,
+    dir: &Path,
+    machine_id: &str,
+) -> Result<bool> {
+    let dir = normalize_dir(dir)?;
+    link(db, project, "dir", &dir.to_string_lossy(), machine_id).await
+}
+
+pub async fn link_remote(db: &mut Db, project: &Project, url: &str) -> Result<bool> {
+    let norm = normalize_remote(url)
+        .ok_or_else(|| Error::usage(format!("{url:?} does not look like a git remote URL")))?;
+    link(db, project, "git_remote", &norm, "").await
+}
+
+async fn link(
+    db: &mut Db,
+    project: &Project,
+    kind: &str,
+    value: &str,
+    machine_id: &str,
+) -> Result<bool> {
+    let existing: Option<String> = sqlx::query_scalar(
+        "SELECT project_id FROM project_paths WHERE kind = ? AND value = ? AND machine_id = ?",
+    )
+    .bind(kind)
+    .bind(value)
+    .bind(machine_id)
+    .fetch_optional(&mut *db)
+    .await?;
+    match existing {
+        Some(pid) if pid == project.id => Ok(false),
+        Some(pid) => {
+            let other = by_id(db, &pid).await?.map(|p| p.slug).unwrap_or(pid);
+            Err(Error::Conflict(format!(
+                "{value} is already linked to project {other}\nhint: `msp project unlink {value}` first"
+            )))
+        }
+        None => {
+            sqlx::query(
+                "INSERT INTO project_paths (id, project_id, kind, value, machine_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(store::new_id())
+            .bind(&project.id)
+            .bind(kind)
+            .bind(value)
+            .bind(machine_id)
+            .bind(now_ms())
+            .execute(db)
+            .await?;
+            Ok(true)
+        }
+    }
+}
+
+/// Removes a directory or remote link; returns how many links went.
+pub async fn unlink(db: &mut Db, target: &str, machine_id: &str) -> Result<u64> {
+    let dir = normalize_dir(Path::new(target))?
+        .to_string_lossy()
+        .into_owned();
+    let remote = normalize_remote(target).unwrap_or_default();
+    let res = sqlx::query(
+        "DELETE FROM project_paths WHERE (kind = 'dir' AND value = ? AND machine_id IN (?, ''))
+         OR (kind = 'git_remote' AND value = ?)",
+    )
+    .bind(dir)
+    .bind(machine_id)
+    .bind(remote)
+    .execute(db)
+    .await?;
+    Ok(res.rows_affected())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKind {
+    Exact,
+    Parent,
+    GitRemote,
+}
+
+#[derive(Debug, Clone)]
+pub struct Which {
+    pub project: Project,
+    pub matched: MatchKind,
+    pub value: String,
+}
+
+/// Which project `dir` belongs to on this machine: exact linked directory,
+/// else the nearest linked parent, else the git remote of its repository.
+pub async fn which(db: &mut Db, dir: &Path, machine_id: &str) -> Result<Option<Which>> {
+    let dir = normalize_dir(dir)?;
+    let ancestors: Vec<String> = dir
+        .ancestors()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let hit: Option<(String, String)> = sqlx::query_as(
+        "SELECT project_id, value FROM project_paths
+         WHERE kind = 'dir' AND machine_id IN (?1, '') AND value IN (SELECT value FROM json_each(?2))
+         ORDER BY length(value) DESC LIMIT 1",
+    )
+    .bind(machine_id)
+    .bind(serde_json::to_string(&ancestors).unwrap_or_default())
+    .fetch_optional(&mut *db)
+    .await?;
+    if let Some((pid, value)) = hit {
+        let matched = if value == ancestors[0] {
+            MatchKind::Exact
+        } else {
+            MatchKind::Parent
+        };
+        if let Some(project) = by_id(db, &pid).await? {
+            return Ok(Some(Which {
+                project,
+                matched,
+                value,
+            }));
+        }
+    }
+    let Some(remote) = git_remote_of(&dir) else {
+        return Ok(None);
+    };
+    let pid: Option<String> = sqlx::query_scalar(
+        "SELECT project_id FROM project_paths WHERE kind = 'git_remote' AND value = ? LIMIT 1",
+    )
+    .bind(&remote)
+    .fetch_optional(&mut *db)
+    .await?;
+    Ok(match pid {
+        Some(pid) => by_id(db, &pid).await?.map(|project| Which {
+            project,
+            matched: MatchKind::GitRemote,
+            value: remote,
+        }),
+        None => None,
+    })
+}
+
+/// The normalised `origin` URL (else the first remote) of the repository
+/// containing `dir`, read from `.git/config` without running git.
+pub fn git_remote_of(dir: &Path) -> Option<String> {
+    for d in dir.ancestors() {
+        let dotgit = d.join(".git");
+        let git_dir = if dotgit.is_dir() {
+            dotgit
+        } else if dotgit.is_file() {
+            // A worktree or submodule: `.git` is a file `gitdir: PATH`.
+            let text = std::fs::read_to_string(&dotgit).ok()?;
+            let target = PathBuf::from(text.trim().strip_prefix("gitdir:")?.trim());
+            let target = if target.is_absolute() {
+                target
+            } else {
+                d.join(target)
+            };
+            // Worktrees keep their config in the common dir.
+            match std::fs::read_to_string(target.join("commondir")) {
+                Ok(common) => target.join(common.trim()),
+                Err(_) => target,
+            }
+        } else {
+            continue;
+        };
+        let config = std::fs::read_to_string(git_dir.join("config")).ok()?;
+        return remote_from_config(&config).and_then(|u| normalize_remote(&u));
+    }
+    None
+}
+
+fn remote_from_config(config: &str) -> Option<String> {
+    let mut section = String::new();
+    let mut first: Option<String> = None;
+    for line in config.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            section = line.to_string();
+            continue;
+        }
+        if !section.starts_with("[remote ") {
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=')
+            && k.trim() == "url"
+        {
+            let url = v.trim().to_string();
+            if section == "[remote \"origin\"]" {
+                return Some(url);
+            }
+            first.get_or_insert(url);
+        }
+    }
+    first
+}
+
+/// `git@github.com:Org/Repo.git`, `https://user@github.com/org/repo`,
+/// `ssh://git@github.com:22/org/repo.git` -> `github.com/org/repo`.
+pub fn normalize_remote(url: &str) -> Option<String> {
+    let url = url.trim();
+    let (host, path) = if let Some((_, rest)) = url.split_once("://") {
+        let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+        let (host, path) = rest.split_once('/')?;
+        (host.split(':').next()?.to_string(), path.to_string())
+    } else if let Some((userhost, path)) = url.split_once(':') {
+        // scp-like syntax: [user@]host:path
+        let host = userhost.rsplit_once('@').map_or(userhost, |(_, h)| h);
+        if host.is_empty() || host.contains('/') {
+            return None;
+        }
+        (host.to_string(), path.to_string())
+    } else {
+        return None;
+    };
+    let path = path
+        .trim_matches('/')
+        .trim_end_matches(".git")
+        .trim_matches('/');
+    if host.is_empty() || path.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{}/{}",
+        host.to_ascii_lowercase(),
+        path.to_ascii_lowercase()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::temp_store;
+
+    #[test]
+    fn remotes_normalise_to_host_and_path() {
+        for url in [
+            "git@github.com:Dataforth/DOS.git",
+            "https://github.com/dataforth/dos",
+            "https://token@github.com/dataforth/dos.git/",
+            "ssh://git@github.com:22/dataforth/dos.git",
+        ] {
+            assert_eq!(
+                normalize_remote(url).as_deref(),
+                Some("github.com/dataforth/dos"),
+                "{url}"
+            );
+        }
+        assert_eq!(normalize_remote("/just/a/path"), None);
+    }
+
+    #[test]
+    fn origin_wins_over_other_remotes() {
+        let cfg = "[core]\n\tbare = false\n[remote \"upstream\"]\n\turl = git@h:a/b.git\n[remote \"origin\"]\n\turl = git@h:c/d.git\n";
+        assert_eq!(remote_from_config(cfg).as_deref(), Some("git@h:c/d.git"));
+    }
+
+    #[tokio::test]
+    async fn which_prefers_exact_then_parent_then_remote() {
+        let (dir, mut s) = temp_store().await;
+        let root = dir.path().join("work");
+        let sub = root.join("app").join("src");
+        std::fs::create_dir_all(&sub).unwrap();
+        let other = dir.path().join("clone");
+        std::fs::create_dir_all(other.join(".git")).unwrap();
+        std::fs::write(
+            other.join(".git/config"),
+            "[remote \"origin\"]\n\turl = git@github.com:acme/site.git\n",
+        )
+        .unwrap();
+
+        let np = |slug| NewProject {
+            slug,
+            name: None,
+            client: None,
+            priority: "normal",
+            description: None,
+        };
+        let a = add(s.db(), np("alpha")).await.unwrap();
+        let b = add(s.db(), np("beta")).await.unwrap();
+        link_dir(s.db(), &a, &root, "m1").await.unwrap();
+        link_dir(s.db(), &b, &root.join("app"), "m1").await.unwrap();
+        link_remote(s.db(), &a, "https://github.com/acme/site")
+            .await
+            .unwrap();
+
+        let w = which(s.db(), &root, "m1").await.unwrap().unwrap();
+        assert_eq!(
+            (w.project.slug.as_str(), w.matched),
+            ("alpha", MatchKind::Exact)
+        );
+        let w = which(s.db(), &sub, "m1").await.unwrap().unwrap();
+        assert_eq!(
+            (w.project.slug.as_str(), w.matched),
+            ("beta", MatchKind::Parent)
+        );
+        let w = which(s.db(), &other, "m1").await.unwrap().unwrap();
+        assert_eq!(
+            (w.project.slug.as_str(), w.matched),
+            ("alpha", MatchKind::GitRemote)
+        );
+        // Directory links belong to the machine that made them.
+        assert!(which(s.db(), &sub, "m2").await.unwrap().is_none());
+        // Re-linking is a no-op; linking elsewhere is refused.
+        assert!(!link_dir(s.db(), &a, &root, "m1").await.unwrap());
+        assert!(matches!(
+            link_dir(s.db(), &b, &root, "m1").await,
+            Err(Error::Conflict(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn bad_and_duplicate_slugs_are_refused() {
+        let (_d, mut s) = temp_store().await;
+        let np = |slug| NewProject {
+            slug,
+            name: None,
+            client: None,
+            priority: "normal",
+            description: None,
+        };
+        assert!(matches!(
+            add(s.db(), np("Bad Slug")).await,
+            Err(Error::Usage(_))
+        ));
+        add(s.db(), np("ok")).await.unwrap();
+        assert!(matches!(
+            add(s.db(), np("ok")).await,
+            Err(Error::Conflict(_))
+        ));
+        let unknown_client = NewProject {
+            client: Some("ghost"),
+            ..np("x")
+        };
+        assert!(matches!(
+            add(s.db(), unknown_client).await,
+            Err(Error::NotFound(_))
+        ));
+    }
+}

@@ -1,0 +1,429 @@
+//! Work sessions: time tracking per client and project. At most one session
+//! is open per machine; starting one closes the open one at the same moment.
+
+use serde::Serialize;
+
+use super::{clients, projects};
+use crate::error::{Error, Result};
+use crate::store::{self, Db};
+use crate::time::{Millis, human_duration, now_ms, rfc3339};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Session {
+    pub id: String,
+    pub machine_id: String,
+    pub client_id: Option<String>,
+    pub project_id: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub started_at: Millis,
+    pub ended_at: Option<Millis>,
+    pub billable: bool,
+    pub origin: String,
+    pub claude_session_id: Option<String>,
+}
+
+impl Session {
+    pub fn is_open(&self) -> bool {
+        self.ended_at.is_none()
+    }
+
+    /// Length so far (open sessions count up to `now`).
+    pub fn duration_ms(&self, now: Millis) -> Millis {
+        (self.ended_at.unwrap_or(now) - self.started_at).max(0)
+    }
+}
+
+/// A session with names resolved, as printed and as `--json`.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct SessionView {
+    pub id: String,
+    pub short_id: String,
+    pub machine_id: String,
+    pub machine: String,
+    pub client_id: Option<String>,
+    pub client: Option<String>,
+    pub project_id: Option<String>,
+    pub project: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub duration_seconds: i64,
+    pub duration: String,
+    pub billable: bool,
+    pub status: &'static str,
+    pub origin: String,
+    #[serde(skip)]
+    pub started_ms: Millis,
+}
+
+/// Rows of sessions joined with their names.
+#[derive(sqlx::FromRow)]
+struct Row {
+    #[sqlx(flatten)]
+    s: Session,
+    machine: String,
+    client: Option<String>,
+    project: Option<String>,
+}
+
+const SELECT: &str = "SELECT s.id, s.machine_id, s.client_id, s.project_id, s.title, s.summary, s.started_at, s.ended_at,
+    s.billable, s.origin, s.claude_session_id, COALESCE(m.friendly_name, m.hostname) AS machine,
+    c.name AS client, p.slug AS project
+    FROM sessions s JOIN machines m ON m.id = s.machine_id
+    LEFT JOIN clients c ON c.id = s.client_id LEFT JOIN projects p ON p.id = s.project_id";
+
+impl Row {
+    fn view(self, now: Millis) -> SessionView {
+        let d = self.s.duration_ms(now);
+        SessionView {
+            short_id: super::short_id(&self.s.id).to_string(),
+            id: self.s.id,
+            machine_id: self.s.machine_id,
+            machine: self.machine,
+            client_id: self.s.client_id,
+            client: self.client,
+            project_id: self.s.project_id,
+            project: self.project,
+            title: self.s.title,
+            summary: self.s.summary,
+            started_at: rfc3339(self.s.started_at),
+            ended_at: self.s.ended_at.map(rfc3339),
+            duration_seconds: d / 1000,
+            duration: human_duration(d),
+            billable: self.s.billable,
+            status: if self.s.ended_at.is_none() {
+                "open"
+            } else {
+                "closed"
+            },
+            origin: self.s.origin,
+            started_ms: self.s.started_at,
+        }
+    }
+}
+
+pub async fn view(db: &mut Db, id: &str) -> Result<SessionView> {
+    let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.id = ?")))
+        .bind(id)
+        .fetch_one(db)
+        .await?;
+    Ok(row.view(now_ms()))
+}
+
+/// Who the work is for: resolved from names given on the command line, or
+/// from the directory the command runs in.
+#[derive(Debug, Default, Clone)]
+pub struct Scope {
+    pub client_id: Option<String>,
+    pub project_id: Option<String>,
+}
+
+/// Resolves `--client` / `--project`; a project implies its client, and a
+/// client that contradicts the project's is refused.
+pub async fn resolve_scope(
+    db: &mut Db,
+    client: Option<&str>,
+    project: Option<&str>,
+) -> Result<Scope> {
+    let project = match project {
+        Some(p) => Some(projects::resolve(db, p).await?),
+        None => None,
+    };
+    let client = match client {
+        Some(c) => Some(clients::resolve(db, c).await?),
+        None => None,
+    };
+    if let (Some(p), Some(c)) = (&project, &client)
+        && p.client_id.as_deref().is_some_and(|pc| pc != c.id)
+    {
+        return Err(Error::usage(format!(
+            "project {} does not belong to client {}\nhint: drop --client, or pick that client's project",
+            p.slug, c.name
+        )));
+    }
+    Ok(Scope {
+        client_id: client
+            .map(|c| c.id)
+            .or_else(|| project.as_ref().and_then(|p| p.client_id.clone())),
+        project_id: project.map(|p| p.id),
+    })
+}
+
+pub struct StartRequest {
+    pub scope: Scope,
+    pub title: Option<String>,
+    pub billable: bool,
+    pub at: Millis,
+    pub origin: &'static str,
+    pub claude_session_id: Option<String>,
+}
+
+pub struct Started {
+    pub session: SessionView,
+    /// The session that was open and got closed by this start.
+    pub closed: Option<SessionView>,
+}
+
+pub async fn open_session(db: &mut Db, machine_id: &str) -> Result<Option<Session>> {
+    Ok(sqlx::query_as(
+        "SELECT id, machine_id, client_id, project_id, title, summary, started_at, ended_at, billable, origin, claude_session_id
+         FROM sessions WHERE machine_id = ? AND ended_at IS NULL",
+    )
+    .bind(machine_id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Starts a session on this machine, closing the open one at the new start.
+pub async fn start(db: &mut Db, machine_id: &str, req: StartRequest) -> Result<Started> {
+    let mut tx = store::begin_write(db).await?;
+    let open = open_session(&mut tx, machine_id).await?;
+    if let Some(open) = &open {
+        if req.at < open.started_at {
+            return Err(Error::usage(format!(
+                "the new start ({}) is before the open session's start ({})\nhint: stop the open session first with `msp session stop --at TIME`",
+                rfc3339(req.at),
+                rfc3339(open.started_at)
+            )));
+        }
+        close(&mut tx, &open.id, req.at, None).await?;
+    }
+    let id = store::new_id();
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO sessions (id, machine_id, client_id, project_id, title, started_at, billable, origin, claude_session_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(machine_id)
+    .bind(&req.scope.client_id)
+    .bind(&req.scope.project_id)
+    .bind(&req.title)
+    .bind(req.at)
+    .bind(req.billable)
+    .bind(req.origin)
+    .bind(&req.claude_session_id)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let closed = match open {
+        Some(o) => Some(view(db, &o.id).await?),
+        None => None,
+    };
+    Ok(Started {
+        session: view(db, &id).await?,
+        closed,
+    })
+}
+
+async fn close(db: &mut Db, id: &str, at: Millis, summary: Option<&str>) -> Result<()> {
+    sqlx::query("UPDATE sessions SET ended_at = ?, summary = COALESCE(?, summary), updated_at = ? WHERE id = ?")
+        .bind(at)
+        .bind(summary)
+        .bind(now_ms())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Stops the open session on this machine.
+pub async fn stop(
+    db: &mut Db,
+    machine_id: &str,
+    summary: Option<&str>,
+    at: Millis,
+) -> Result<SessionView> {
+    let mut tx = store::begin_write(db).await?;
+    let open = open_session(&mut tx, machine_id).await?.ok_or_else(|| {
+        Error::Conflict("no open session on this machine\nhint: `msp session start` starts one; `msp session add` records past work".into())
+    })?;
+    if at < open.started_at {
+        return Err(Error::usage(format!(
+            "--at {} is before the session started ({})",
+            rfc3339(at),
+            rfc3339(open.started_at)
+        )));
+    }
+    close(&mut tx, &open.id, at, summary).await?;
+    tx.commit().await?;
+    view(db, &open.id).await
+}
+
+pub struct PastSession {
+    pub scope: Scope,
+    pub from: Millis,
+    pub to: Millis,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub billable: bool,
+}
+
+/// Records work done in the past (a closed session).
+pub async fn add(db: &mut Db, machine_id: &str, past: PastSession) -> Result<SessionView> {
+    if past.to <= past.from {
+        return Err(Error::usage(format!(
+            "--to ({}) must be after --from ({})",
+            rfc3339(past.to),
+            rfc3339(past.from)
+        )));
+    }
+    let id = store::new_id();
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO sessions (id, machine_id, client_id, project_id, title, summary, started_at, ended_at, billable, origin, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'manual', ?, ?)",
+    )
+    .bind(&id)
+    .bind(machine_id)
+    .bind(&past.scope.client_id)
+    .bind(&past.scope.project_id)
+    .bind(&past.title)
+    .bind(&past.summary)
+    .bind(past.from)
+    .bind(past.to)
+    .bind(past.billable)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *db)
+    .await?;
+    view(db, &id).await
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub from: Option<Millis>,
+    pub to: Option<Millis>,
+    pub client_id: Option<String>,
+    pub project_id: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// Sessions that overlap [from, to), newest first.
+pub async fn list(db: &mut Db, f: &Filter) -> Result<Vec<SessionView>> {
+    let now = now_ms();
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE (?1 IS NULL OR COALESCE(s.ended_at, ?5) > ?1) AND (?2 IS NULL OR s.started_at < ?2)
+         AND (?3 IS NULL OR s.client_id = ?3) AND (?4 IS NULL OR s.project_id = ?4)
+         ORDER BY s.started_at DESC LIMIT ?6"
+    )))
+    .bind(f.from)
+    .bind(f.to)
+    .bind(&f.client_id)
+    .bind(&f.project_id)
+    .bind(now)
+    .bind(f.limit.unwrap_or(-1))
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.view(now)).collect())
+}
+
+pub async fn status(db: &mut Db, machine_id: &str) -> Result<Option<SessionView>> {
+    match open_session(db, machine_id).await? {
+        Some(s) => Ok(Some(view(db, &s.id).await?)),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::machine;
+    use crate::store::testing::temp_store;
+
+    async fn setup(s: &mut store::Store) -> String {
+        let d = machine::Detected {
+            hostname: "h".into(),
+            username: "u".into(),
+            platform: "linux".into(),
+            os_version: None,
+            home_directory: "/home/u".into(),
+            preferred_shell: None,
+            tools: Default::default(),
+            mcp_servers: vec![],
+            skills: vec![],
+        };
+        machine::register(s.db(), &d).await.unwrap().0.id
+    }
+
+    fn req(at: Millis) -> StartRequest {
+        StartRequest {
+            scope: Scope::default(),
+            title: None,
+            billable: false,
+            at,
+            origin: "manual",
+            claude_session_id: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn starting_closes_the_open_session_at_the_new_start() {
+        let (_d, mut s) = temp_store().await;
+        let m = setup(&mut s).await;
+        let first = start(s.db(), &m, req(1_000_000)).await.unwrap();
+        assert!(first.closed.is_none());
+        let second = start(s.db(), &m, req(1_600_000)).await.unwrap();
+        let closed = second.closed.unwrap();
+        assert_eq!(closed.id, first.session.id);
+        assert_eq!(closed.duration_seconds, 600);
+        assert_eq!(
+            status(s.db(), &m).await.unwrap().unwrap().id,
+            second.session.id
+        );
+    }
+
+    #[tokio::test]
+    async fn stop_without_open_session_is_a_conflict() {
+        let (_d, mut s) = temp_store().await;
+        let m = setup(&mut s).await;
+        assert!(matches!(
+            stop(s.db(), &m, None, 5).await,
+            Err(Error::Conflict(_))
+        ));
+        start(s.db(), &m, req(1_000)).await.unwrap();
+        assert!(matches!(
+            stop(s.db(), &m, None, 500).await,
+            Err(Error::Usage(_))
+        ));
+        let v = stop(s.db(), &m, Some("done"), 61_000).await.unwrap();
+        assert_eq!(
+            (v.status, v.duration_seconds, v.summary.as_deref()),
+            ("closed", 60, Some("done"))
+        );
+    }
+
+    #[tokio::test]
+    async fn past_sessions_need_to_after_from() {
+        let (_d, mut s) = temp_store().await;
+        let m = setup(&mut s).await;
+        let past = |from, to| PastSession {
+            scope: Scope::default(),
+            from,
+            to,
+            title: None,
+            summary: None,
+            billable: true,
+        };
+        assert!(matches!(
+            add(s.db(), &m, past(10, 5)).await,
+            Err(Error::Usage(_))
+        ));
+        let v = add(s.db(), &m, past(0, 3_600_000)).await.unwrap();
+        assert_eq!(v.duration, "1h 00m");
+        let f = Filter {
+            from: Some(1_000),
+            to: Some(2_000),
+            ..Default::default()
+        };
+        assert_eq!(
+            list(s.db(), &f).await.unwrap().len(),
+            1,
+            "overlapping sessions are listed"
+        );
+    }
+}

@@ -1,0 +1,186 @@
+//! Pending tasks: things to do for a client or project, done or not.
+
+use serde::Serialize;
+
+use super::sessions::Scope;
+use crate::error::{Error, Result};
+use crate::store::{self, Db};
+use crate::time::{Millis, now_ms, rfc3339};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Row {
+    id: String,
+    title: String,
+    client_id: Option<String>,
+    client: Option<String>,
+    project_id: Option<String>,
+    project: Option<String>,
+    priority: String,
+    status: String,
+    due_date: Option<String>,
+    created_at: Millis,
+    completed_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskView {
+    pub id: String,
+    pub short_id: String,
+    pub title: String,
+    pub client_id: Option<String>,
+    pub client: Option<String>,
+    pub project_id: Option<String>,
+    pub project: Option<String>,
+    pub priority: String,
+    pub status: String,
+    pub due_date: Option<String>,
+    pub created_at: String,
+    pub completed_at: Option<String>,
+}
+
+impl From<Row> for TaskView {
+    fn from(r: Row) -> Self {
+        TaskView {
+            short_id: super::short_id(&r.id).to_string(),
+            id: r.id,
+            title: r.title,
+            client_id: r.client_id,
+            client: r.client,
+            project_id: r.project_id,
+            project: r.project,
+            priority: r.priority,
+            status: r.status,
+            due_date: r.due_date,
+            created_at: rfc3339(r.created_at),
+            completed_at: r.completed_at.map(rfc3339),
+        }
+    }
+}
+
+const SELECT: &str = "SELECT t.id, t.title, t.client_id, c.name AS client, t.project_id, p.slug AS project,
+    t.priority, t.status, t.due_date, t.created_at, t.completed_at
+    FROM tasks t LEFT JOIN clients c ON c.id = t.client_id LEFT JOIN projects p ON p.id = t.project_id";
+
+async fn get(db: &mut Db, id: &str) -> Result<TaskView> {
+    let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE t.id = ?")))
+        .bind(id)
+        .fetch_one(db)
+        .await?;
+    Ok(row.into())
+}
+
+/// `YYYY-MM-DD`, checked.
+fn check_due(due: &str) -> Result<String> {
+    chrono::NaiveDate::parse_from_str(due.trim(), "%Y-%m-%d")
+        .map(|d| d.to_string())
+        .map_err(|_| Error::usage(format!("--due {due:?} is not a date\nhint: use YYYY-MM-DD")))
+}
+
+pub async fn add(
+    db: &mut Db,
+    title: &str,
+    scope: Scope,
+    priority: &str,
+    due: Option<&str>,
+) -> Result<TaskView> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(Error::usage("a task needs a title"));
+    }
+    let priority = super::check_priority(priority)?;
+    let due = due.map(check_due).transpose()?;
+    let id = store::new_id();
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO tasks (id, title, client_id, project_id, priority, due_date, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(title)
+    .bind(&scope.client_id)
+    .bind(&scope.project_id)
+    .bind(&priority)
+    .bind(&due)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *db)
+    .await?;
+    get(db, &id).await
+}
+
+/// Tasks, pending first by priority and due date; `all` includes done ones.
+pub async fn list(db: &mut Db, scope: &Scope, all: bool) -> Result<Vec<TaskView>> {
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE (?1 OR t.status = 'pending') AND (?2 IS NULL OR t.client_id = ?2) AND (?3 IS NULL OR t.project_id = ?3)
+         ORDER BY t.status = 'done', CASE t.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END,
+         t.due_date IS NULL, t.due_date, t.created_at"
+    )))
+    .bind(all)
+    .bind(&scope.client_id)
+    .bind(&scope.project_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Marks a task done; doing it twice is harmless and says so.
+pub async fn done(db: &mut Db, key: &str) -> Result<(TaskView, bool)> {
+    let id = super::resolve_id(
+        db,
+        "tasks",
+        key,
+        "task",
+        "`msp task list --all` shows task ids",
+    )
+    .await?;
+    let now = now_ms();
+    let changed = sqlx::query("UPDATE tasks SET status = 'done', completed_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'")
+        .bind(now)
+        .bind(now)
+        .bind(&id)
+        .execute(&mut *db)
+        .await?
+        .rows_affected()
+        > 0;
+    Ok((get(db, &id).await?, changed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::temp_store;
+
+    #[tokio::test]
+    async fn add_list_done_by_short_id() {
+        let (_d, mut s) = temp_store().await;
+        let t = add(
+            s.db(),
+            "Renew cert",
+            Scope::default(),
+            "high",
+            Some("2026-12-01"),
+        )
+        .await
+        .unwrap();
+        add(s.db(), "Later", Scope::default(), "low", None)
+            .await
+            .unwrap();
+        let pending = list(s.db(), &Scope::default(), false).await.unwrap();
+        assert_eq!(pending[0].title, "Renew cert");
+        let (v, changed) = done(s.db(), &t.short_id).await.unwrap();
+        assert!(changed);
+        assert_eq!(v.status, "done");
+        assert!(!done(s.db(), &t.id).await.unwrap().1);
+        assert_eq!(
+            list(s.db(), &Scope::default(), false).await.unwrap().len(),
+            1
+        );
+        assert!(matches!(
+            add(s.db(), "x", Scope::default(), "normal", Some("tomorrow")).await,
+            Err(Error::Usage(_))
+        ));
+        assert!(matches!(
+            done(s.db(), "zzzzzzzz").await,
+            Err(Error::NotFound(_))
+        ));
+    }
+}
