@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod machine;
+pub mod memory;
 pub mod store;
 pub mod time;
 pub mod work;

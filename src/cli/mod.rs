@@ -3,6 +3,7 @@
 
 mod client;
 mod config;
+mod context;
 mod doctor;
 mod machine;
 mod project;
@@ -58,6 +59,9 @@ pub enum Command {
     /// Pending tasks per client or project
     #[command(subcommand)]
     Task(task::Cmd),
+    /// Memories: add, import transcripts, search, recall, stats
+    #[command(subcommand)]
+    Context(context::Cmd),
     /// Check the installation and say how to fix what is wrong
     Doctor,
     /// Show the effective configuration and where it comes from
@@ -109,6 +113,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Project(cmd) => project::run(&ctx, cmd).await,
         Command::Session(cmd) => session::run(&ctx, cmd).await,
         Command::Task(cmd) => task::run(&ctx, cmd).await,
+        Command::Context(cmd) => context::run(&ctx, cmd).await,
         Command::Doctor => doctor::run(&ctx).await,
         Command::Config(cmd) => config::run(&ctx, cmd),
         Command::Completions { .. } => unreachable!("handled above"),

@@ -67,8 +67,10 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
             } else {
                 machine::require_self(db).await?
             };
+            // One transaction: a path that cannot be linked leaves no project behind.
+            let mut tx = crate::store::begin_write(db).await?;
             let p = projects::add(
-                db,
+                &mut tx,
                 projects::NewProject {
                     slug: &slug,
                     name: name.as_deref(),
@@ -79,8 +81,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
             )
             .await?;
             for dir in &paths {
-                projects::link_dir(db, &p, dir, &machine_id).await?;
+                projects::link_dir(&mut tx, &p, dir, &machine_id).await?;
             }
+            tx.commit().await?;
             if ctx.json {
                 print_json(&projects::view(db, &p).await?)?;
             } else {

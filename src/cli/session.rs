@@ -151,11 +151,11 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
             billable,
             at,
         } => {
+            // Without --at the library reads the clock under the write lock.
             let at = at
                 .as_deref()
                 .map(|a| parse_time(a, now, DayEdge::Start))
-                .transpose()?
-                .unwrap_or(now);
+                .transpose()?;
             let scope = scope_from(db, &scope, &machine_id).await?;
             let started = sessions::start(
                 db,
@@ -187,7 +187,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                     "started {} ({}) at {}",
                     started.session.short_id,
                     describe(&started.session),
-                    local_display(at)
+                    local_display(started.session.started_ms)
                 ))?;
             }
         }

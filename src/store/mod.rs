@@ -19,8 +19,14 @@ use crate::error::{Error, Result};
 pub type Db = SqliteConnection;
 
 /// (version, name, SQL). Append only; never edit a landed migration.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/0001_init.sql")),
+    (
+        2,
+        "memory",
+        include_str!("../../migrations/0002_memory.sql"),
+    ),
+];
 
 /// The schema version this binary reads and writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -38,14 +44,12 @@ impl Store {
     /// Opens (creating if needed) and migrates the store: the CLI's way in.
     pub async fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent() {
+            // The cause goes before the hint, so the hint stays the last line.
             std::fs::create_dir_all(dir).map_err(|e| {
-                Error::io(
-                    format!(
-                        "cannot create the data directory {}\nhint: set MSP_DATA_DIR to a writable directory",
-                        dir.display()
-                    ),
-                    e,
-                )
+                Error::Other(format!(
+                    "cannot create the data directory {}: {e}\nhint: set MSP_DATA_DIR to a writable directory",
+                    dir.display()
+                ))
             })?;
         }
         let mut conn = connect(path, true, BUSY_TIMEOUT)

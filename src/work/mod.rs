@@ -14,7 +14,13 @@ use crate::store::Db;
 pub fn slugify(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     // Transliterate first so "Müller GmbH" becomes "muller-gmbh", not "m-ller-gmbh".
-    for c in deunicode::deunicode(name).chars().flat_map(char::to_lowercase) {
+    for c in deunicode::deunicode(name)
+        .chars()
+        .flat_map(char::to_lowercase)
+    {
+        if matches!(c, '\'' | '`') {
+            continue; // O'Brien IT -> obrien-it
+        }
         if c.is_ascii_alphanumeric() {
             out.push(c);
         } else if !out.ends_with('-') && !out.is_empty() {
@@ -84,5 +90,6 @@ mod tests {
         assert_eq!(slugify("Dataforth Corp."), "dataforth-corp");
         assert_eq!(slugify("  A&B  IT "), "a-b-it");
         assert_eq!(slugify("Müller GmbH"), "muller-gmbh");
+        assert_eq!(slugify("O'Brien IT"), "obrien-it");
     }
 }

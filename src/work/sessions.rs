@@ -155,7 +155,10 @@ pub struct StartRequest {
     pub scope: Scope,
     pub title: Option<String>,
     pub billable: bool,
-    pub at: Millis,
+    /// When the session starts; `None` means now, read once the write lock
+    /// is held, so concurrent starts cannot find an open session that
+    /// started "after" them.
+    pub at: Option<Millis>,
     pub origin: &'static str,
     pub claude_session_id: Option<String>,
 }
@@ -179,16 +182,17 @@ pub async fn open_session(db: &mut Db, machine_id: &str) -> Result<Option<Sessio
 /// Starts a session on this machine, closing the open one at the new start.
 pub async fn start(db: &mut Db, machine_id: &str, req: StartRequest) -> Result<Started> {
     let mut tx = store::begin_write(db).await?;
+    let at = req.at.unwrap_or_else(now_ms);
     let open = open_session(&mut tx, machine_id).await?;
     if let Some(open) = &open {
-        if req.at < open.started_at {
+        if at < open.started_at {
             return Err(Error::usage(format!(
                 "the new start ({}) is before the open session's start ({})\nhint: stop the open session first with `msp session stop --at TIME`",
-                rfc3339(req.at),
+                rfc3339(at),
                 rfc3339(open.started_at)
             )));
         }
-        close(&mut tx, &open.id, req.at, None).await?;
+        close(&mut tx, &open.id, at, None).await?;
     }
     let id = store::new_id();
     let now = now_ms();
@@ -201,7 +205,7 @@ pub async fn start(db: &mut Db, machine_id: &str, req: StartRequest) -> Result<S
     .bind(&req.scope.client_id)
     .bind(&req.scope.project_id)
     .bind(&req.title)
-    .bind(req.at)
+    .bind(at)
     .bind(req.billable)
     .bind(req.origin)
     .bind(&req.claude_session_id)
@@ -355,7 +359,7 @@ mod tests {
             scope: Scope::default(),
             title: None,
             billable: false,
-            at,
+            at: Some(at),
             origin: "manual",
             claude_session_id: None,
         }

@@ -1,0 +1,556 @@
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+
+use super::{Ctx, note, or_dash, out, print_json, print_table};
+use crate::error::{Error, Result};
+use crate::machine;
+use crate::memory::capture::{self, Note, Summary, Target};
+use crate::memory::recall::{self, Filter, Scope};
+use crate::memory::store::{self as mstore, ListFilter};
+use crate::store::Db;
+use crate::time::{DayEdge, Millis, local_display, now_ms, parse_time};
+use crate::work::{projects, sessions};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    /// Claude Code transcripts for .jsonl files with transcript records, JSONL notes otherwise
+    Auto,
+    /// Claude Code transcripts (`~/.claude/projects/**/*.jsonl`)
+    Claude,
+    /// One memory object per line: title, body, tags, project, client, kind, importance, created_at
+    Jsonl,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Store one memory (redacted like everything else)
+    Add {
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "")]
+        body: String,
+        /// Comma-separated tags
+        #[arg(long, value_delimiter = ',')]
+        tags: Vec<String>,
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(long, default_value = "note", value_parser = ["session_summary", "decision", "fact", "snippet", "project_state", "note"])]
+        kind: String,
+        /// 1 (trivia) to 10 (critical)
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..=10))]
+        importance: i64,
+        /// When it happened (default now)
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Capture Claude Code transcripts (files or directories) or JSONL notes
+    Import {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "auto")]
+        format: Format,
+        /// Put every imported memory in this project (default: from each turn's directory)
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Ranked memories for a query, with scores
+    Search {
+        query: String,
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// Score as of this time (for reproducible results)
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Exactly the text the recall hook would inject for a prompt
+    Recall {
+        #[arg(long, default_value = "")]
+        prompt: String,
+        /// Directory the prompt is in (default: the current one)
+        #[arg(long)]
+        cwd: Option<PathBuf>,
+        /// Token budget (default: memory.budget_tokens)
+        #[arg(long)]
+        budget: Option<u32>,
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// List memories, newest first
+    List {
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+    /// Show one memory (`--source`: the redacted excerpt it came from)
+    Show {
+        id: String,
+        #[arg(long)]
+        source: bool,
+    },
+    /// Delete a memory
+    Forget { id: String },
+    /// Counts and the measured token reduction
+    Stats,
+}
+
+pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
+    let mut store = ctx.store().await?;
+    let db = store.db();
+    let now = now_ms();
+    match cmd {
+        Cmd::Add {
+            title,
+            body,
+            tags,
+            project,
+            client,
+            kind,
+            importance,
+            at,
+        } => {
+            let created_at = at
+                .as_deref()
+                .map(|a| parse_time(a, now, DayEdge::Start))
+                .transpose()?
+                .unwrap_or(now);
+            let target = target_of(db, client.as_deref(), project.as_deref()).await?;
+            let machine_id = machine::self_id(db).await?;
+            let note_in = Note {
+                title,
+                body,
+                tags,
+                kind,
+                importance,
+                created_at,
+                target,
+                machine_id,
+                source_key: None,
+            };
+            let id = capture::add_note(db, note_in)
+                .await?
+                .ok_or_else(|| Error::Other("memory was not stored".into()))?;
+            let m = mstore::get(db, &id).await?;
+            if ctx.json {
+                print_json(&m.view())?;
+            } else {
+                out(format!(
+                    "stored {} {}",
+                    crate::work::short_id(&m.id),
+                    m.title
+                ))?;
+            }
+        }
+        Cmd::Import {
+            paths,
+            format,
+            project,
+        } => {
+            let target = target_of(db, None, project.as_deref()).await?;
+            let machine_id = machine::self_id(db).await?;
+            let summary = import(db, &paths, format, &target, machine_id.as_deref(), now).await?;
+            let reduction = reduction(summary.raw_tokens, summary.stored_tokens);
+            if ctx.json {
+                let mut v =
+                    serde_json::to_value(&summary).map_err(|e| Error::Other(e.to_string()))?;
+                v["reduction"] = reduction.into();
+                print_json(&v)?;
+            } else {
+                out(format!(
+                    "{} files, {} turns: {} memories added, {} already known; tokens {} -> {} ({:.1}% less)",
+                    summary.files,
+                    summary.turns,
+                    summary.memories_added,
+                    summary.duplicates,
+                    summary.raw_tokens,
+                    summary.stored_tokens,
+                    reduction * 100.0
+                ))?;
+            }
+        }
+        Cmd::Search {
+            query,
+            project,
+            client,
+            kind,
+            limit,
+            now: at,
+        } => {
+            let at = at
+                .as_deref()
+                .map(|a| parse_time(a, now, DayEdge::Start))
+                .transpose()?
+                .unwrap_or(now);
+            if let Some(k) = &kind {
+                mstore::check_kind(k)?;
+            }
+            let t = target_of(db, client.as_deref(), project.as_deref()).await?;
+            let filter = Filter {
+                project_id: t.project_id.clone(),
+                client_id: if client.is_some() {
+                    t.client_id.clone()
+                } else {
+                    None
+                },
+                kind,
+            };
+            let scope = Scope {
+                project_id: t.project_id,
+                client_id: t.client_id,
+            };
+            let (_, ranked) = recall::search(
+                db,
+                &ctx.config.memory,
+                &query,
+                &scope,
+                &filter,
+                at,
+                limit,
+                &HashSet::new(),
+            )
+            .await?;
+            if ctx.json {
+                let rows: Vec<_> = ranked
+                    .iter()
+                    .map(|s| {
+                        let mut v = serde_json::to_value(s).unwrap_or_default();
+                        v["memory"] = serde_json::to_value(s.memory.view()).unwrap_or_default();
+                        v
+                    })
+                    .collect();
+                print_json(&rows)?;
+            } else {
+                let rows: Vec<Vec<String>> = ranked
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            crate::work::short_id(&s.id).to_string(),
+                            format!("{:.3}", s.score),
+                            local_display(s.memory.created_at),
+                            s.title.clone(),
+                        ]
+                    })
+                    .collect();
+                print_table(&["ID", "SCORE", "CREATED", "TITLE"], &rows)?;
+            }
+        }
+        Cmd::Recall {
+            prompt,
+            cwd,
+            budget,
+            now: at,
+        } => {
+            let at = at
+                .as_deref()
+                .map(|a| parse_time(a, now, DayEdge::Start))
+                .transpose()?
+                .unwrap_or(now);
+            let cwd = match cwd {
+                Some(c) => c,
+                None => std::env::current_dir()?,
+            };
+            let scope = scope_of_dir(db, &cwd).await?;
+            let budget = budget.unwrap_or(ctx.config.memory.budget_tokens);
+            let r = recall::recall(
+                db,
+                &ctx.config.memory,
+                &prompt,
+                &scope,
+                at,
+                budget,
+                &HashSet::new(),
+            )
+            .await?;
+            if ctx.json {
+                print_json(&r)?;
+            } else if !r.text.is_empty() {
+                out(&r.text)?;
+            }
+        }
+        Cmd::List {
+            project,
+            client,
+            kind,
+            limit,
+        } => {
+            let t = target_of(db, client.as_deref(), project.as_deref()).await?;
+            let f = ListFilter {
+                project_id: t.project_id,
+                client_id: if client.is_some() { t.client_id } else { None },
+                kind,
+                limit,
+            };
+            let list = mstore::list(db, &f).await?;
+            if ctx.json {
+                print_json(&list.iter().map(|m| m.view()).collect::<Vec<_>>())?;
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            crate::work::short_id(&m.id).to_string(),
+                            local_display(m.created_at),
+                            m.kind.clone(),
+                            m.stored_tokens.to_string(),
+                            m.title.clone(),
+                        ]
+                    })
+                    .collect();
+                print_table(&["ID", "CREATED", "KIND", "TOKENS", "TITLE"], &rows)?;
+            }
+        }
+        Cmd::Show { id, source } => {
+            let m = mstore::get(db, &id).await?;
+            let excerpt = if source {
+                mstore::excerpt(db, &m.id).await?
+            } else {
+                None
+            };
+            if ctx.json {
+                let mut v =
+                    serde_json::to_value(m.view()).map_err(|e| Error::Other(e.to_string()))?;
+                if source {
+                    v["source"] = excerpt.clone().into();
+                }
+                print_json(&v)?;
+            } else {
+                out(format!(
+                    "{}  ({}, {}, importance {})",
+                    m.title,
+                    m.kind,
+                    local_display(m.created_at),
+                    m.importance
+                ))?;
+                out(format!(
+                    "id {}  tags {}  tokens {} (raw {})",
+                    m.id,
+                    or_dash(Some(&m.tags)),
+                    m.stored_tokens,
+                    m.raw_tokens
+                ))?;
+                out("")?;
+                out(&m.body)?;
+                if source {
+                    out("")?;
+                    match excerpt {
+                        Some(e) => {
+                            out("--- source (redacted excerpt) ---")?;
+                            out(e)?;
+                        }
+                        None => out("(no source excerpt: this memory was written by hand)")?,
+                    }
+                }
+            }
+        }
+        Cmd::Forget { id } => {
+            let m = mstore::get(db, &id).await?;
+            mstore::forget(db, &m.id).await?;
+            if ctx.json {
+                print_json(&serde_json::json!({"forgotten": m.id}))?;
+            } else {
+                out(format!(
+                    "forgot {} {}",
+                    crate::work::short_id(&m.id),
+                    m.title
+                ))?;
+            }
+        }
+        Cmd::Stats => {
+            let s = mstore::stats(db).await?;
+            let mut per = mstore::reductions(db).await?;
+            per.sort_by(f64::total_cmp);
+            let median = if per.is_empty() {
+                0.0
+            } else {
+                per[per.len() / 2]
+            };
+            let captured = per.len() as i64;
+            let cap = mstore::captured_totals(db).await?;
+            let reduction = reduction(cap.0 as u64, cap.1 as u64);
+            if ctx.json {
+                print_json(&serde_json::json!({
+                    "memories": s.memories,
+                    "raw_tokens": s.raw_tokens,
+                    "stored_tokens": s.stored_tokens,
+                    "captured_memories": captured,
+                    "reduction": round4(reduction),
+                    "median_reduction": round4(median),
+                }))?;
+            } else {
+                out(format!("memories          {}", s.memories))?;
+                out(format!("captured          {captured}"))?;
+                out(format!("raw tokens        {}", cap.0))?;
+                out(format!("stored tokens     {}", cap.1))?;
+                out(format!(
+                    "reduction         {:.1}% (median per memory {:.1}%)",
+                    reduction * 100.0,
+                    median * 100.0
+                ))?;
+            }
+        }
+    }
+    store.close().await?;
+    Ok(0)
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+fn reduction(raw: u64, stored: u64) -> f64 {
+    if raw == 0 {
+        0.0
+    } else {
+        1.0 - stored as f64 / raw as f64
+    }
+}
+
+async fn target_of(db: &mut Db, client: Option<&str>, project: Option<&str>) -> Result<Target> {
+    let s = sessions::resolve_scope(db, client, project).await?;
+    Ok(Target {
+        project_id: s.project_id,
+        client_id: s.client_id,
+    })
+}
+
+/// The project and client of a directory on this machine.
+pub async fn scope_of_dir(db: &mut Db, dir: &Path) -> Result<Scope> {
+    let machine_id = machine::self_id(db).await?.unwrap_or_default();
+    Ok(match projects::which(db, dir, &machine_id).await? {
+        Some(w) => Scope {
+            project_id: Some(w.project.id),
+            client_id: w.project.client_id,
+        },
+        None => Scope::default(),
+    })
+}
+
+/// Every `.jsonl` file below a directory, sorted.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(format!("cannot read {}", dir.display()), e))?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if p.extension().is_some_and(|e| e == "jsonl") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Claude transcript or JSONL notes, judged from the first JSON line.
+fn sniff(path: &Path) -> Format {
+    use std::io::BufRead;
+    let Ok(f) = std::fs::File::open(path) else {
+        return Format::Claude;
+    };
+    for line in std::io::BufReader::new(f).split(b'\n').take(20).flatten() {
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if v.get("title").is_some() || v.get("body").is_some() {
+            return Format::Jsonl;
+        }
+        if v.get("type").is_some() || v.get("sessionId").is_some() {
+            return Format::Claude;
+        }
+    }
+    Format::Claude
+}
+
+async fn import(
+    db: &mut Db,
+    paths: &[PathBuf],
+    format: Format,
+    target: &Target,
+    machine_id: Option<&str>,
+    now: Millis,
+) -> Result<Summary> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut files)?;
+        } else if p.exists() {
+            files.push(p.clone());
+        } else {
+            return Err(Error::not_found(
+                "file",
+                &p.display().to_string(),
+                "check the path",
+            ));
+        }
+    }
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| f.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = progress(total);
+    let mut summary = Summary::default();
+    for f in &files {
+        let fmt = match format {
+            Format::Auto => sniff(f),
+            other => other,
+        };
+        let s = match fmt {
+            Format::Jsonl => {
+                let (s, problems) = capture::import_jsonl(db, f, target, machine_id, now).await?;
+                for p in problems.iter().take(20) {
+                    note(format!("skipped {p}"));
+                }
+                s
+            }
+            _ => capture::capture_transcript(db, f, Some(0), target, machine_id, now).await?,
+        };
+        if s.skipped_lines > 0 && !matches!(fmt, Format::Jsonl) {
+            note(format!(
+                "{}: skipped {} unreadable lines",
+                f.display(),
+                s.skipped_lines
+            ));
+        }
+        summary.add(&s);
+        if let Some(b) = &bar {
+            b.inc(f.metadata().map(|m| m.len()).unwrap_or(0));
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(summary)
+}
+
+/// A progress bar on stderr when it is a terminal; nothing otherwise.
+fn progress(total: u64) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() || total == 0 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}

@@ -1,0 +1,398 @@
+//! Capture: transcript turns and hand-written notes become stored memories,
+//! redacted, tagged, counted and scoped. Deterministic; no network.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::store::{self as mstore, NewMemory, Source};
+use super::{compress, redact, tags, tokens, transcript};
+use crate::error::{Error, Result};
+use crate::store::Db;
+use crate::time::{DayEdge, Millis, parse_time};
+use crate::work::{clients, projects};
+
+/// Most bytes of a turn's source kept (redacted, compressed) as its excerpt.
+const EXCERPT_BYTES: usize = 64 * 1024;
+
+/// Where captured memories belong when the caller already knows.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub project_id: Option<String>,
+    pub client_id: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Summary {
+    pub files: u64,
+    pub bytes: u64,
+    pub turns: u64,
+    pub memories_added: u64,
+    pub duplicates: u64,
+    pub skipped_lines: u64,
+    pub raw_tokens: u64,
+    pub stored_tokens: u64,
+}
+
+impl Summary {
+    pub fn add(&mut self, o: &Summary) {
+        self.files += o.files;
+        self.bytes += o.bytes;
+        self.turns += o.turns;
+        self.memories_added += o.memories_added;
+        self.duplicates += o.duplicates;
+        self.skipped_lines += o.skipped_lines;
+        self.raw_tokens += o.raw_tokens;
+        self.stored_tokens += o.stored_tokens;
+    }
+}
+
+/// Redacts, tags, counts and stores one memory.
+pub struct Prepared {
+    pub memory: NewMemory,
+}
+
+/// Tags from the text plus the names of the memory's client and project.
+async fn tags_for(
+    db: &mut Db,
+    text: &str,
+    extra: &[String],
+    target: &Target,
+) -> Result<Vec<String>> {
+    let mut out: Vec<String> = extra
+        .iter()
+        .map(|t| crate::work::slugify(t))
+        .filter(|t| !t.is_empty())
+        .collect();
+    if let Some(pid) = &target.project_id
+        && let Some(p) = projects::by_id(db, pid).await?
+    {
+        out.push(p.slug);
+    }
+    if let Some(cid) = &target.client_id
+        && let Some(c) = clients::by_id(db, cid).await?
+    {
+        out.push(c.slug);
+    }
+    out.extend(tags::extract_tags(text, 12).into_iter().map(str::to_string));
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|t| seen.insert(t.clone()));
+    Ok(out)
+}
+
+/// The scope of a directory on this machine, when no target was given.
+async fn scope_of(
+    db: &mut Db,
+    cwd: Option<&str>,
+    machine_id: Option<&str>,
+    given: &Target,
+) -> Result<Target> {
+    if given.project_id.is_some() || given.client_id.is_some() {
+        return Ok(given.clone());
+    }
+    let Some(cwd) = cwd else {
+        return Ok(Target::default());
+    };
+    Ok(
+        match projects::which(db, Path::new(cwd), machine_id.unwrap_or("")).await? {
+            Some(w) => Target {
+                client_id: w.project.client_id,
+                project_id: Some(w.project.id),
+            },
+            None => Target::default(),
+        },
+    )
+}
+
+/// A note written by hand or imported from JSONL.
+pub struct Note {
+    pub title: String,
+    pub body: String,
+    pub tags: Vec<String>,
+    pub kind: String,
+    pub importance: i64,
+    pub created_at: Millis,
+    pub target: Target,
+    pub machine_id: Option<String>,
+    pub source_key: Option<String>,
+}
+
+/// Stores a note, redacted. Returns the new id, or `None` for a duplicate.
+pub async fn add_note(db: &mut Db, note: Note) -> Result<Option<String>> {
+    mstore::check_kind(&note.kind)?;
+    if !(1..=10).contains(&note.importance) {
+        return Err(Error::usage("--importance must be between 1 and 10"));
+    }
+    let r = redact::global();
+    let title = r.redact(note.title.trim()).text;
+    let body = r.redact(note.body.trim()).text;
+    if title.is_empty() && body.is_empty() {
+        return Err(Error::usage("a memory needs a title or a body"));
+    }
+    let tags = tags_for(db, &format!("{title}\n{body}"), &note.tags, &note.target).await?;
+    let stored = tokens::count(&format!("{title}\n{body}")) as i64;
+    let memory = NewMemory {
+        kind: note.kind,
+        title,
+        body,
+        tags,
+        project_id: note.target.project_id,
+        client_id: note.target.client_id,
+        machine_id: note.machine_id,
+        source: note.source_key.map(|key| Source {
+            key,
+            ..Default::default()
+        }),
+        importance: note.importance,
+        created_at: note.created_at,
+        raw_tokens: 0,
+        stored_tokens: stored,
+        excerpt: None,
+    };
+    mstore::insert(db, &memory).await
+}
+
+/// Captures a Claude Code transcript from `start` (0 for a whole import, the
+/// remembered offset for the save hook), one memory per turn, and moves the
+/// remembered offset forward.
+pub async fn capture_transcript(
+    db: &mut Db,
+    path: &Path,
+    start: Option<u64>,
+    target: &Target,
+    machine_id: Option<&str>,
+    now: Millis,
+) -> Result<Summary> {
+    let key = path.to_string_lossy().into_owned();
+    let start = match start {
+        Some(s) => s,
+        None => mstore::capture_offset(db, &key).await?,
+    };
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if start >= len {
+        return Ok(Summary {
+            files: 1,
+            ..Default::default()
+        });
+    }
+    let outcome = transcript::read_turns(file, start)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let mut summary = Summary {
+        files: 1,
+        bytes: outcome.end_offset.saturating_sub(start),
+        skipped_lines: outcome.skipped_lines as u64,
+        ..Default::default()
+    };
+    let mut session = None;
+    for turn in &outcome.turns {
+        summary.turns += 1;
+        session = turn.session_id.clone().or(session);
+        let Some(mut prepared) = prepare_turn(db, turn, &key, target, machine_id, now).await?
+        else {
+            continue;
+        };
+        let raw = prepared.memory.raw_tokens as u64;
+        let stored = prepared.memory.stored_tokens as u64;
+        prepared.memory.machine_id = machine_id.map(str::to_string);
+        match mstore::insert(db, &prepared.memory).await? {
+            Some(_) => {
+                summary.memories_added += 1;
+                summary.raw_tokens += raw;
+                summary.stored_tokens += stored;
+            }
+            None => summary.duplicates += 1,
+        }
+    }
+    mstore::set_capture_offset(db, &key, outcome.end_offset, session.as_deref(), now).await?;
+    Ok(summary)
+}
+
+/// Turns one transcript turn into a memory ready to insert, or `None` when
+/// the turn holds nothing worth remembering.
+pub async fn prepare_turn(
+    db: &mut Db,
+    turn: &transcript::Turn,
+    path: &str,
+    target: &Target,
+    machine_id: Option<&str>,
+    now: Millis,
+) -> Result<Option<Prepared>> {
+    let Some(draft) = compress::compress(turn) else {
+        return Ok(None);
+    };
+    let r = redact::global();
+    let title = r.redact(&draft.title).text;
+    let body = r.redact(&draft.body).text;
+    let scope = scope_of(db, turn.cwd.as_deref(), machine_id, target).await?;
+    let tags = tags_for(db, &format!("{title}\n{body}"), &[], &scope).await?;
+    let stored_tokens = tokens::count(&format!("{title}\n{body}")) as i64;
+    let raw_tokens =
+        (tokens::count(&turn.raw_text) + tokens::estimate_bytes(turn.raw_overflow_bytes)) as i64;
+    let mut excerpt_src = turn.raw_text.as_str();
+    if excerpt_src.len() > EXCERPT_BYTES {
+        let mut end = EXCERPT_BYTES;
+        while !excerpt_src.is_char_boundary(end) {
+            end -= 1;
+        }
+        excerpt_src = &excerpt_src[..end];
+    }
+    let excerpt = zstd::encode_all(r.redact(excerpt_src).text.as_bytes(), 3).ok();
+    let created_at = turn
+        .ended_at
+        .as_deref()
+        .or(turn.started_at.as_deref())
+        .and_then(|t| parse_time(t, now, DayEdge::Start).ok())
+        .unwrap_or(now);
+    let importance = 5 + i64::from(!draft.files.is_empty()) + i64::from(draft.errors > 0);
+    let session = turn.session_id.clone();
+    let turn_key = turn
+        .first_uuid
+        .clone()
+        .unwrap_or_else(|| format!("@{}", turn.start_offset));
+    let source_key = format!("claude:{}:{turn_key}", session.as_deref().unwrap_or(path));
+    Ok(Some(Prepared {
+        memory: NewMemory {
+            kind: "session_summary".into(),
+            title,
+            body,
+            tags,
+            project_id: scope.project_id,
+            client_id: scope.client_id,
+            machine_id: machine_id.map(str::to_string),
+            source: Some(Source {
+                key: source_key,
+                path: Some(path.to_string()),
+                start: Some(turn.start_offset as i64),
+                end: Some(turn.end_offset as i64),
+                claude_session_id: session,
+            }),
+            importance: importance.min(10),
+            created_at,
+            raw_tokens,
+            stored_tokens,
+            excerpt,
+        },
+    }))
+}
+
+/// One line of the `jsonl` import format (the fields of `msp context add`).
+#[derive(Debug, Deserialize)]
+struct JsonlNote {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    project: Option<String>,
+    client: Option<String>,
+    #[serde(default = "default_kind")]
+    kind: String,
+    #[serde(default = "default_importance")]
+    importance: i64,
+    created_at: Option<String>,
+}
+
+fn default_kind() -> String {
+    "note".into()
+}
+
+fn default_importance() -> i64 {
+    5
+}
+
+/// Imports memories from a JSONL file, one object per line. A line that is
+/// not valid is reported with its number and skipped; re-importing adds
+/// nothing (each line's content is its source key).
+pub async fn import_jsonl(
+    db: &mut Db,
+    path: &Path,
+    target: &Target,
+    machine_id: Option<&str>,
+    now: Millis,
+) -> Result<(Summary, Vec<String>)> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let mut summary = Summary {
+        files: 1,
+        ..Default::default()
+    };
+    let mut problems = Vec::new();
+    let mut cache: std::collections::HashMap<(Option<String>, Option<String>), Target> =
+        Default::default();
+    for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
+        let line = line.map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        summary.bytes += line.len() as u64 + 1;
+        let text = String::from_utf8_lossy(&line);
+        if text.trim().is_empty() {
+            continue;
+        }
+        let parsed: JsonlNote = match serde_json::from_str(&text) {
+            Ok(n) => n,
+            Err(e) => {
+                summary.skipped_lines += 1;
+                problems.push(format!("{}:{}: {e}", path.display(), i + 1));
+                continue;
+            }
+        };
+        let key = (parsed.project.clone(), parsed.client.clone());
+        let scope = match cache.get(&key) {
+            Some(t) => t.clone(),
+            None => {
+                let t = if key.0.is_none() && key.1.is_none() {
+                    target.clone()
+                } else {
+                    let s = crate::work::sessions::resolve_scope(
+                        db,
+                        key.1.as_deref(),
+                        key.0.as_deref(),
+                    )
+                    .await?;
+                    Target {
+                        project_id: s.project_id,
+                        client_id: s.client_id,
+                    }
+                };
+                cache.insert(key, t.clone());
+                t
+            }
+        };
+        let created_at = match parsed.created_at.as_deref() {
+            Some(t) => match parse_time(t, now, DayEdge::Start) {
+                Ok(ms) => ms,
+                Err(e) => {
+                    summary.skipped_lines += 1;
+                    problems.push(format!("{}:{}: created_at: {e}", path.display(), i + 1));
+                    continue;
+                }
+            },
+            None => now,
+        };
+        let note = Note {
+            title: parsed.title,
+            body: parsed.body,
+            tags: parsed.tags,
+            kind: parsed.kind,
+            importance: parsed.importance,
+            created_at,
+            target: scope,
+            machine_id: machine_id.map(str::to_string),
+            source_key: Some(format!("jsonl:{}", hex::encode(Sha256::digest(&line)))),
+        };
+        match add_note(db, note).await {
+            Ok(Some(_)) => summary.memories_added += 1,
+            Ok(None) => summary.duplicates += 1,
+            Err(e @ (Error::Usage(_) | Error::NotFound(_))) => {
+                summary.skipped_lines += 1;
+                problems.push(format!("{}:{}: {e}", path.display(), i + 1));
+            }
+            Err(e) => return Err(e),
+        }
+        summary.turns += 1;
+    }
+    Ok((summary, problems))
+}

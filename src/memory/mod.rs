@@ -1,0 +1,12 @@
+//! Memory: capture (transcripts and notes) -> compress -> redact -> tag ->
+//! store; then score -> recall -> format for injection into a prompt.
+
+pub mod capture;
+pub mod compress;
+pub mod recall;
+pub mod redact;
+pub mod store;
+pub mod tags;
+pub mod text;
+pub mod tokens;
+pub mod transcript;

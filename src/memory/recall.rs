@@ -1,0 +1,378 @@
+//! Scoring and recall: which memories matter for a prompt, within a budget.
+//!
+//! A prompt is long and full of common words; OR-ing all of them over a big
+//! index is slow. So the query keeps only selective terms: the rarest ones
+//! (by document frequency, read from the index) while their posting lists
+//! stay under a fixed total, plus the canonical tags the prompt mentions.
+//! The candidates' BM25 is then combined with recency, importance, scope,
+//! tag overlap and use, each weighted from config.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use super::store::{self, COLUMNS, Memory};
+use super::{tags, text};
+use crate::config::MemoryConfig;
+use crate::error::Result;
+use crate::store::Db;
+use crate::time::{Millis, local_day};
+
+pub const MARKER_START: &str = "<msp-memory>";
+pub const MARKER_END: &str = "</msp-memory>";
+
+/// Upper bound on the summed document frequency of the chosen terms: keeps
+/// the work of one query bounded whatever the size of the store.
+const MAX_POSTINGS: i64 = 6_000;
+/// Most terms one query uses.
+const MAX_TERMS: usize = 10;
+/// Candidates fetched by BM25 before rescoring.
+const CANDIDATES: i64 = 200;
+/// Hard cap on injected text, far below Claude Code's 10,000-character limit.
+const MAX_CHARS: usize = 7_000;
+/// Tokens of the block's header and footer lines.
+const FRAME_TOKENS: u32 = 16;
+/// Tokens of one entry's date/scope prefix and bullet.
+const ENTRY_OVERHEAD_TOKENS: u32 = 14;
+
+/// Who is asking: the project and client of the directory the prompt is in.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub project_id: Option<String>,
+    pub client_id: Option<String>,
+}
+
+/// Hard filters for `msp context search`.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub project_id: Option<String>,
+    pub client_id: Option<String>,
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Scored {
+    #[serde(skip)]
+    pub memory: Memory,
+    pub id: String,
+    pub title: String,
+    pub score: f64,
+    pub text: f64,
+    pub recency: f64,
+    pub scope: f64,
+    pub tag_overlap: f64,
+    /// Share of the query's selective terms (idf-weighted) the memory holds.
+    pub coverage: f64,
+}
+
+/// A prompt turned into an index query.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub terms: Vec<(String, f64)>,
+    pub tags: Vec<String>,
+}
+
+impl Query {
+    fn match_expr(&self) -> Option<String> {
+        let mut parts: Vec<String> = self.terms.iter().map(|(t, _)| format!("\"{t}\"")).collect();
+        parts.extend(
+            self.tags
+                .iter()
+                .map(|t| format!("\"{}\"", text::tag_token(t))),
+        );
+        parts.dedup();
+        (!parts.is_empty()).then(|| parts.join(" OR "))
+    }
+}
+
+/// Builds the selective query for `prompt`.
+pub async fn build_query(db: &mut Db, prompt: &str) -> Result<Query> {
+    let terms = text::query_terms(prompt);
+    let prompt_tags: Vec<String> = tags::extract_tags(prompt, 8)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let mut dfs = store::doc_frequencies(db, &terms).await?;
+    // Approximate size of the store without counting rows (max rowid is O(1)).
+    let n: i64 = sqlx::query_scalar("SELECT COALESCE(max(seq), 0) FROM memories")
+        .fetch_one(&mut *db)
+        .await?;
+    dfs.retain(|(_, df)| *df > 0);
+    dfs.sort_by_key(|(_, df)| *df);
+    let mut chosen = Vec::new();
+    let mut postings = 0;
+    for (term, df) in dfs {
+        if chosen.len() >= MAX_TERMS || (!chosen.is_empty() && postings + df > MAX_POSTINGS) {
+            break;
+        }
+        postings += df;
+        let idf = ((n as f64 - df as f64 + 0.5) / (df as f64 + 0.5) + 1.0).ln();
+        chosen.push((term, idf));
+    }
+    Ok(Query {
+        terms: chosen,
+        tags: prompt_tags,
+    })
+}
+
+/// Ranks memories for `prompt`. Memories of another client than `scope`'s
+/// are never returned when the scope has a client.
+#[allow(clippy::too_many_arguments)]
+pub async fn search(
+    db: &mut Db,
+    cfg: &MemoryConfig,
+    prompt: &str,
+    scope: &Scope,
+    filter: &Filter,
+    now: Millis,
+    limit: usize,
+    exclude: &HashSet<String>,
+) -> Result<(Query, Vec<Scored>)> {
+    let query = build_query(db, prompt).await?;
+    let Some(expr) = query.match_expr() else {
+        return Ok((query, vec![]));
+    };
+    let rows: Vec<(Memory, f64)> = fetch_candidates(db, &expr, scope, filter).await?;
+    let best = rows
+        .iter()
+        .map(|(_, b)| -b)
+        .fold(f64::MIN_POSITIVE, f64::max);
+    let max_use = rows.iter().map(|(m, _)| m.use_count).max().unwrap_or(0);
+    let total_idf: f64 = query.terms.iter().map(|(_, w)| w).sum::<f64>() + query.tags.len() as f64;
+    let mut scored: Vec<Scored> = rows
+        .into_iter()
+        .filter(|(m, _)| !exclude.contains(&m.id))
+        .map(|(m, bm25)| {
+            let text_score = (-bm25 / best).clamp(0.0, 1.0);
+            let age_days = ((now - m.created_at).max(0) as f64) / 86_400_000.0;
+            let recency = 0.5f64.powf(age_days / cfg.half_life_days.max(0.01));
+            let scope_score = match (&scope.project_id, &scope.client_id) {
+                (Some(p), _) if m.project_id.as_ref() == Some(p) => 1.0,
+                (_, Some(c)) if m.client_id.as_ref() == Some(c) => 0.6,
+                _ if m.client_id.is_none() => 0.3,
+                _ => 0.0,
+            };
+            let mem_tags = m.tag_list();
+            let tag_overlap = if query.tags.is_empty() {
+                0.0
+            } else {
+                query.tags.iter().filter(|t| mem_tags.contains(t)).count() as f64
+                    / query.tags.len() as f64
+            };
+            let use_score = if max_use > 0 {
+                (1.0 + m.use_count as f64).ln() / (1.0 + max_use as f64).ln()
+            } else {
+                0.0
+            };
+            let score = cfg.weight_text * text_score
+                + cfg.weight_recency * recency
+                + cfg.weight_importance * (m.importance as f64 / 10.0)
+                + cfg.weight_scope * scope_score
+                + cfg.weight_tags * tag_overlap
+                + cfg.weight_use * use_score;
+            Scored {
+                id: m.id.clone(),
+                title: m.title.clone(),
+                memory: m,
+                score: round3(score),
+                text: round3(text_score),
+                recency: round3(recency),
+                scope: scope_score,
+                tag_overlap: round3(tag_overlap),
+                coverage: 0.0,
+            }
+        })
+        .collect();
+    scored.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| b.memory.created_at.cmp(&a.memory.created_at))
+    });
+    scored.truncate(limit);
+    for s in &mut scored {
+        let doc: HashSet<String> =
+            text::query_terms(&format!("{} {}", s.memory.title, s.memory.body))
+                .into_iter()
+                .collect();
+        let mem_tags = s.memory.tag_list();
+        let hit: f64 = query
+            .terms
+            .iter()
+            .filter(|(t, _)| doc.contains(t))
+            .map(|(_, w)| w)
+            .sum::<f64>()
+            + query.tags.iter().filter(|t| mem_tags.contains(t)).count() as f64;
+        s.coverage = if total_idf > 0.0 {
+            round3(hit / total_idf)
+        } else {
+            0.0
+        };
+    }
+    Ok((query, scored))
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+async fn fetch_candidates(
+    db: &mut Db,
+    expr: &str,
+    scope: &Scope,
+    filter: &Filter,
+) -> Result<Vec<(Memory, f64)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        m: Memory,
+        rank: f64,
+    }
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS}, bm25(memory_index, 3.0, 1.0, 2.0) AS rank
+         FROM memory_index JOIN memories m ON m.seq = memory_index.rowid
+         WHERE memory_index MATCH ?1
+           AND (?2 IS NULL OR m.client_id IS NULL OR m.client_id = ?2)
+           AND (?3 IS NULL OR m.project_id = ?3)
+           AND (?4 IS NULL OR m.client_id = ?4)
+           AND (?5 IS NULL OR m.kind = ?5)
+         ORDER BY rank LIMIT ?6"
+    )))
+    .bind(expr)
+    .bind(&scope.client_id)
+    .bind(&filter.project_id)
+    .bind(&filter.client_id)
+    .bind(&filter.kind)
+    .bind(CANDIDATES)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.m, r.rank)).collect())
+}
+
+/// What the recall hook would inject.
+#[derive(Debug, Serialize)]
+pub struct Recalled {
+    pub text: String,
+    pub tokens: u32,
+    pub memories: Vec<Scored>,
+}
+
+/// The minimum share of the prompt's selective terms a memory must hold to
+/// be injected: a single shared common word is not relevance.
+const MIN_COVERAGE: f64 = 0.3;
+
+/// Chooses and formats the memories to inject for `prompt` within `budget`
+/// tokens. Returns empty text when nothing is worth adding.
+pub async fn recall(
+    db: &mut Db,
+    cfg: &MemoryConfig,
+    prompt: &str,
+    scope: &Scope,
+    now: Millis,
+    budget: u32,
+    exclude: &HashSet<String>,
+) -> Result<Recalled> {
+    let empty = || Recalled {
+        text: String::new(),
+        tokens: 0,
+        memories: vec![],
+    };
+    if text::query_terms(prompt).len() < cfg.min_query_terms as usize
+        && tags::extract_tags(prompt, 1).is_empty()
+    {
+        return Ok(empty());
+    }
+    let (_, ranked) = search(db, cfg, prompt, scope, &Filter::default(), now, 30, exclude).await?;
+    let mut chosen: Vec<Scored> = Vec::new();
+    let mut seen_terms: Vec<HashSet<String>> = Vec::new();
+    let mut used = FRAME_TOKENS;
+    let mut entries = Vec::new();
+    for s in ranked {
+        if s.coverage < MIN_COVERAGE {
+            continue;
+        }
+        let terms: HashSet<String> =
+            text::query_terms(&format!("{} {}", s.memory.title, s.memory.body))
+                .into_iter()
+                .collect();
+        if seen_terms.iter().any(|t| jaccard(t, &terms) > 0.7) {
+            continue;
+        }
+        let cost = s.memory.stored_tokens.max(1) as u32 + ENTRY_OVERHEAD_TOKENS;
+        let remaining = budget.saturating_sub(used);
+        let body = if cost <= remaining {
+            s.memory.body.clone()
+        } else if chosen.is_empty() && remaining > 80 {
+            // The best memory alone is too long: keep its head.
+            let keep =
+                s.memory.body.len() * (remaining - ENTRY_OVERHEAD_TOKENS) as usize / cost as usize;
+            truncate_chars(&s.memory.body, keep)
+        } else {
+            continue;
+        };
+        let entry = format_entry(db, &s.memory, &body).await?;
+        used += if body.len() == s.memory.body.len() {
+            cost
+        } else {
+            remaining
+        };
+        entries.push(entry);
+        seen_terms.push(terms);
+        chosen.push(s);
+    }
+    if chosen.is_empty() {
+        return Ok(empty());
+    }
+    let mut text =
+        format!("{MARKER_START}\nKnown from earlier work (msp memory, most relevant first):\n");
+    for e in entries {
+        if text.len() + e.len() + MARKER_END.len() + 1 > MAX_CHARS {
+            break;
+        }
+        text.push_str(&e);
+    }
+    text.push_str(MARKER_END);
+    Ok(Recalled {
+        text,
+        tokens: used,
+        memories: chosen,
+    })
+}
+
+fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
+    let inter = a.intersection(b).count() as f64;
+    let union = (a.len() + b.len()) as f64 - inter;
+    if union == 0.0 { 1.0 } else { inter / union }
+}
+
+fn truncate_chars(s: &str, max_bytes: usize) -> String {
+    if s.len() <= max_bytes {
+        return s.to_string();
+    }
+    let mut end = max_bytes;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// `- 2026-11-20 · dataforth-dos · Title` then the body, indented.
+async fn format_entry(db: &mut Db, m: &Memory, body: &str) -> Result<String> {
+    let project = match &m.project_id {
+        Some(id) => crate::work::projects::by_id(db, id).await?.map(|p| p.slug),
+        None => None,
+    };
+    let mut e = format!("- {}", local_day(m.created_at));
+    if let Some(p) = project {
+        e.push_str(" · ");
+        e.push_str(&p);
+    }
+    e.push_str(" · ");
+    e.push_str(m.title.trim());
+    e.push('\n');
+    for line in body.lines().filter(|l| !l.trim().is_empty()) {
+        e.push_str("  ");
+        e.push_str(line.trim_end());
+        e.push('\n');
+    }
+    Ok(e)
+}

@@ -1,0 +1,386 @@
+//! The `memories` table, its full-text index, capture offsets and the recall
+//! log. Every write of a memory goes through [`insert`], which keeps the
+//! index in step inside the same transaction.
+
+use serde::Serialize;
+
+use super::text;
+use crate::error::{Error, Result};
+use crate::store::{self, Db};
+use crate::time::{Millis, rfc3339};
+
+pub const KINDS: &[&str] = &[
+    "session_summary",
+    "decision",
+    "fact",
+    "snippet",
+    "project_state",
+    "note",
+];
+
+pub fn check_kind(kind: &str) -> Result<()> {
+    if KINDS.contains(&kind) {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "unknown memory kind {kind:?}\nhint: use one of {}",
+            KINDS.join(", ")
+        )))
+    }
+}
+
+/// Where a captured memory came from.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    /// Unique per captured thing: capturing it again adds nothing.
+    pub key: String,
+    pub path: Option<String>,
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub claude_session_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMemory {
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub tags: Vec<String>,
+    pub project_id: Option<String>,
+    pub client_id: Option<String>,
+    pub machine_id: Option<String>,
+    pub source: Option<Source>,
+    pub importance: i64,
+    pub created_at: Millis,
+    pub raw_tokens: i64,
+    pub stored_tokens: i64,
+    pub excerpt: Option<Vec<u8>>,
+}
+
+/// Inserts a memory and indexes it. Returns `None` when a memory with the
+/// same source key exists already.
+pub async fn insert(db: &mut Db, m: &NewMemory) -> Result<Option<String>> {
+    let id = store::new_id();
+    let tags = m.tags.join(" ");
+    let mut tx = store::begin_write(db).await?;
+    let src = m.source.clone().unwrap_or_default();
+    let seq: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO memories (id, kind, title, body, tags, project_id, client_id, machine_id, source_key, source_path,
+         source_start, source_end, claude_session_id, importance, created_at, raw_tokens, stored_tokens, excerpt)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(source_key) DO NOTHING RETURNING seq",
+    )
+    .bind(&id)
+    .bind(&m.kind)
+    .bind(&m.title)
+    .bind(&m.body)
+    .bind(&tags)
+    .bind(&m.project_id)
+    .bind(&m.client_id)
+    .bind(&m.machine_id)
+    .bind(m.source.as_ref().map(|s| s.key.as_str()))
+    .bind(&src.path)
+    .bind(src.start)
+    .bind(src.end)
+    .bind(&src.claude_session_id)
+    .bind(m.importance)
+    .bind(m.created_at)
+    .bind(m.raw_tokens)
+    .bind(m.stored_tokens)
+    .bind(&m.excerpt)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(seq) = seq else {
+        return Ok(None);
+    };
+    let tag_tokens: Vec<String> = m.tags.iter().map(|t| text::tag_token(t)).collect();
+    sqlx::query("INSERT INTO memory_index (rowid, title, body, tags) VALUES (?, ?, ?, ?)")
+        .bind(seq)
+        .bind(text::index_text(&m.title))
+        .bind(text::index_text(&m.body))
+        .bind(tag_tokens.join(" "))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
+/// A stored memory without its excerpt.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Memory {
+    pub seq: i64,
+    pub id: String,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub tags: String,
+    pub project_id: Option<String>,
+    pub client_id: Option<String>,
+    pub machine_id: Option<String>,
+    pub source_path: Option<String>,
+    pub claude_session_id: Option<String>,
+    pub importance: i64,
+    pub created_at: Millis,
+    pub last_used_at: Option<Millis>,
+    pub use_count: i64,
+    pub raw_tokens: i64,
+    pub stored_tokens: i64,
+}
+
+pub const COLUMNS: &str = "m.seq, m.id, m.kind, m.title, m.body, m.tags, m.project_id, m.client_id, m.machine_id,
+    m.source_path, m.claude_session_id, m.importance, m.created_at, m.last_used_at, m.use_count, m.raw_tokens, m.stored_tokens";
+
+/// The JSON shape of a memory.
+#[derive(Debug, Serialize)]
+pub struct MemoryView {
+    pub id: String,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub tags: Vec<String>,
+    pub project_id: Option<String>,
+    pub client_id: Option<String>,
+    pub machine_id: Option<String>,
+    pub source_path: Option<String>,
+    pub claude_session_id: Option<String>,
+    pub importance: i64,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub use_count: i64,
+    pub raw_tokens: i64,
+    pub stored_tokens: i64,
+}
+
+impl Memory {
+    pub fn view(&self) -> MemoryView {
+        MemoryView {
+            id: self.id.clone(),
+            kind: self.kind.clone(),
+            title: self.title.clone(),
+            body: self.body.clone(),
+            tags: self.tag_list(),
+            project_id: self.project_id.clone(),
+            client_id: self.client_id.clone(),
+            machine_id: self.machine_id.clone(),
+            source_path: self.source_path.clone(),
+            claude_session_id: self.claude_session_id.clone(),
+            importance: self.importance,
+            created_at: rfc3339(self.created_at),
+            last_used_at: self.last_used_at.map(rfc3339),
+            use_count: self.use_count,
+            raw_tokens: self.raw_tokens,
+            stored_tokens: self.stored_tokens,
+        }
+    }
+
+    pub fn tag_list(&self) -> Vec<String> {
+        self.tags.split_whitespace().map(str::to_string).collect()
+    }
+}
+
+/// A memory by id, or by the last 8+ characters of its id.
+pub async fn get(db: &mut Db, key: &str) -> Result<Memory> {
+    let rows: Vec<Memory> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM memories m WHERE m.id = ?1 OR (length(?1) >= 6 AND m.id LIKE '%' || ?1) LIMIT 2"
+    )))
+    .bind(key.trim())
+    .fetch_all(db)
+    .await?;
+    match <[Memory; 1]>::try_from(rows) {
+        Ok([m]) => Ok(m),
+        Err(rows) if rows.is_empty() => Err(Error::not_found(
+            "memory",
+            key,
+            "`msp context list` shows memory ids",
+        )),
+        Err(_) => Err(Error::usage(format!(
+            "{key:?} matches more than one memory\nhint: give the full id"
+        ))),
+    }
+}
+
+/// The zstd-compressed, redacted excerpt of a memory's source, decompressed.
+pub async fn excerpt(db: &mut Db, id: &str) -> Result<Option<String>> {
+    let blob: Option<Option<Vec<u8>>> =
+        sqlx::query_scalar("SELECT excerpt FROM memories WHERE id = ?")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    match blob.flatten() {
+        None => Ok(None),
+        Some(b) => {
+            let raw = zstd::decode_all(b.as_slice())
+                .map_err(|e| Error::Other(format!("excerpt of {id} is damaged: {e}")))?;
+            Ok(Some(String::from_utf8_lossy(&raw).into_owned()))
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub project_id: Option<String>,
+    pub client_id: Option<String>,
+    pub kind: Option<String>,
+    pub limit: i64,
+}
+
+pub async fn list(db: &mut Db, f: &ListFilter) -> Result<Vec<Memory>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM memories m WHERE (?1 IS NULL OR m.project_id = ?1) AND (?2 IS NULL OR m.client_id = ?2)
+         AND (?3 IS NULL OR m.kind = ?3) ORDER BY m.created_at DESC, m.seq DESC LIMIT ?4"
+    )))
+    .bind(&f.project_id)
+    .bind(&f.client_id)
+    .bind(&f.kind)
+    .bind(if f.limit > 0 { f.limit } else { -1 })
+    .fetch_all(db)
+    .await?)
+}
+
+/// Deletes a memory and its index entry.
+pub async fn forget(db: &mut Db, id: &str) -> Result<()> {
+    let mut tx = store::begin_write(db).await?;
+    let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM memories WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let seq =
+        seq.ok_or_else(|| Error::not_found("memory", id, "`msp context list` shows memory ids"))?;
+    sqlx::query("DELETE FROM memory_index WHERE rowid = ?")
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM memories WHERE seq = ?")
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct Stats {
+    pub memories: i64,
+    pub raw_tokens: i64,
+    pub stored_tokens: i64,
+}
+
+pub async fn stats(db: &mut Db) -> Result<Stats> {
+    Ok(sqlx::query_as(
+        "SELECT count(*) AS memories, COALESCE(sum(raw_tokens), 0) AS raw_tokens, COALESCE(sum(stored_tokens), 0) AS stored_tokens FROM memories",
+    )
+    .fetch_one(db)
+    .await?)
+}
+
+/// Per-memory reduction ratios of captured memories (raw > 0), for a median.
+pub async fn reductions(db: &mut Db) -> Result<Vec<f64>> {
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT raw_tokens, stored_tokens FROM memories WHERE raw_tokens > 0")
+            .fetch_all(db)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(r, s)| 1.0 - s as f64 / r as f64)
+        .collect())
+}
+
+/// Raw and stored tokens summed over captured memories (those with a source).
+pub async fn captured_totals(db: &mut Db) -> Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT COALESCE(sum(raw_tokens), 0), COALESCE(sum(stored_tokens), 0) FROM memories WHERE raw_tokens > 0",
+    )
+    .fetch_one(db)
+    .await?)
+}
+
+/// Documents in the index holding each term (for choosing selective terms).
+pub async fn doc_frequencies(db: &mut Db, terms: &[String]) -> Result<Vec<(String, i64)>> {
+    if terms.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(sqlx::query_as(
+        "SELECT term, doc FROM memory_terms WHERE term IN (SELECT value FROM json_each(?))",
+    )
+    .bind(serde_json::to_string(terms).unwrap_or_default())
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn count(db: &mut Db) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM memories")
+        .fetch_one(db)
+        .await?)
+}
+
+/// Records that memories were given to a Claude session and counts their use.
+pub async fn mark_recalled(
+    db: &mut Db,
+    claude_session_id: Option<&str>,
+    ids: &[String],
+    now: Millis,
+) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut tx = store::begin_write(db).await?;
+    let list = serde_json::to_string(ids).unwrap_or_default();
+    sqlx::query("UPDATE memories SET use_count = use_count + 1, last_used_at = ? WHERE id IN (SELECT value FROM json_each(?))")
+        .bind(now)
+        .bind(&list)
+        .execute(&mut *tx)
+        .await?;
+    if let Some(sid) = claude_session_id {
+        sqlx::query(
+            "INSERT OR IGNORE INTO recall_log (claude_session_id, memory_id, injected_at) SELECT ?, value, ? FROM json_each(?)",
+        )
+        .bind(sid)
+        .bind(now)
+        .bind(&list)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Memory ids already given to a Claude session.
+pub async fn recalled_in(db: &mut Db, claude_session_id: &str) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT memory_id FROM recall_log WHERE claude_session_id = ?")
+            .bind(claude_session_id)
+            .fetch_all(db)
+            .await?,
+    )
+}
+
+pub async fn capture_offset(db: &mut Db, transcript: &str) -> Result<u64> {
+    let off: Option<i64> =
+        sqlx::query_scalar("SELECT byte_offset FROM capture_offsets WHERE transcript_path = ?")
+            .bind(transcript)
+            .fetch_optional(db)
+            .await?;
+    Ok(off.unwrap_or(0).max(0) as u64)
+}
+
+/// Moves a transcript's capture offset forward (never back).
+pub async fn set_capture_offset(
+    db: &mut Db,
+    transcript: &str,
+    offset: u64,
+    session: Option<&str>,
+    now: Millis,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO capture_offsets (transcript_path, byte_offset, claude_session_id, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(transcript_path) DO UPDATE SET byte_offset = max(byte_offset, excluded.byte_offset),
+         claude_session_id = COALESCE(excluded.claude_session_id, claude_session_id), updated_at = excluded.updated_at",
+    )
+    .bind(transcript)
+    .bind(offset as i64)
+    .bind(session)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! Text normalisation shared by the index and the queries: lower-case words,
+//! stop words dropped, Snowball English stems. The index stores normalised
+//! text, so a query term and its document frequency can be looked up exactly.
+
+use std::sync::OnceLock;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+use super::tags;
+
+/// Words longer than this (hashes, base64) are not useful search terms.
+const MAX_WORD: usize = 40;
+
+fn stemmer() -> &'static Stemmer {
+    static STEMMER: OnceLock<Stemmer> = OnceLock::new();
+    STEMMER.get_or_init(|| Stemmer::create(Algorithm::English))
+}
+
+/// Alphanumeric runs of `text`, as slices (not yet lower-cased).
+pub fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+}
+
+/// The normalised term for one word, or `None` for stop words and noise.
+pub fn term(word: &str) -> Option<String> {
+    if word.chars().count() < 2 || word.len() > MAX_WORD {
+        return None;
+    }
+    let lower = word.to_lowercase();
+    if tags::is_stop_word(&lower) {
+        return None;
+    }
+    Some(stemmer().stem(&lower).into_owned())
+}
+
+/// Normalised text for the full-text index: terms joined by spaces.
+pub fn index_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() / 2);
+    for t in words(text).filter_map(term) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&t);
+    }
+    out
+}
+
+/// Distinct normalised terms of a query, in order of first appearance.
+pub fn query_terms(text: &str) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    words(text)
+        .filter_map(term)
+        .filter(|t| seen.insert(t.clone()))
+        .collect()
+}
+
+/// A tag as one index token: `active-directory` -> `active_directory`.
+pub fn tag_token(tag: &str) -> String {
+    tag.replace('-', "_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_and_query_agree_on_stems() {
+        let doc = index_text("Configured the nightly backups for Dataforth's NAS");
+        for t in query_terms("configure backup nas") {
+            assert!(doc.split(' ').any(|d| d == t), "{t} not in {doc}");
+        }
+    }
+
+    #[test]
+    fn stop_words_and_noise_are_dropped() {
+        assert!(query_terms("can you please help me with the").is_empty());
+        assert_eq!(query_terms("x a veeam"), vec!["veeam"]);
+        let long = "a".repeat(60);
+        assert!(query_terms(&long).is_empty());
+    }
+
+    #[test]
+    fn query_terms_are_distinct() {
+        assert_eq!(query_terms("backup backups Backup").len(), 1);
+    }
+}

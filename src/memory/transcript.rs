@@ -1,0 +1,1665 @@
+//! Streaming, incremental reader of Claude Code transcripts (JSONL) that cuts them into turns.
+//!
+//! Claude Code appends lines asynchronously, so only complete lines are consumed and the
+//! caller resumes from [`ReadOutcome::end_offset`]. No line is ever held whole: every JSON
+//! string is capped while it streams in (head and tail kept, the middle replaced by a cut
+//! marker that records its size), so a 20 MB tool result costs a few hundred KiB.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub const MEMORY_MARKER_START: &str = "<msp-memory>";
+pub const MEMORY_MARKER_END: &str = "</msp-memory>";
+
+/// Most bytes of one line (after its strings are capped) kept for parsing; longer lines are
+/// read through and skipped.
+pub const MAX_LINE_BYTES: usize = 8 << 20;
+/// Cap on each piece of conversational content appended to [`Turn::raw_text`].
+pub const RAW_PIECE_CAP: usize = 64 << 10;
+/// Cap on a whole turn's `raw_text`, so a turn of 500 tool calls stays bounded too; the rest
+/// only counts in [`Turn::raw_overflow_bytes`].
+pub const RAW_TURN_CAP: usize = 4 << 20;
+/// Cap on each string inside a kept tool input (file contents in Write, old/new strings...).
+pub const INPUT_STRING_CAP: usize = 4 << 10;
+/// Cap on a kept tool result text (head and tail kept).
+pub const RESULT_CAP: usize = 8 << 10;
+
+/// While a line streams in, strings keep this much head and tail.
+const STRING_HEAD: usize = 192 << 10;
+const STRING_TAIL: usize = 64 << 10;
+
+/// Cut markers read `⟦…1234 bytes cut…⟧`: unusual enough not to occur in real text, and
+/// parseable, so the original size survives any number of cuts.
+const CUT_OPEN: &str = "⟦…";
+const CUT_CLOSE: &str = " bytes cut…⟧";
+
+/// Claude Code's own injected reminders: noise for a memory, closed blocks are removed.
+const REMINDER_START: &str = "<system-reminder>";
+const REMINDER_END: &str = "</system-reminder>";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReadOutcome {
+    pub turns: Vec<Turn>,
+    /// Offset just past the last complete line: where the next read starts.
+    pub end_offset: u64,
+    /// Malformed, binary or oversized lines (blank lines are not counted).
+    pub skipped_lines: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    pub session_id: Option<String>,
+    pub cwd: Option<String>,
+    /// uuid of the line that opened the turn (stable key for dedup).
+    pub first_uuid: Option<String>,
+    /// Byte range of the turn's lines.
+    pub start_offset: u64,
+    pub end_offset: u64,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    /// The user's request(s): the opening prompt, then any message typed while the agent
+    /// worked; markers stripped. Empty for a turn that began before the read range.
+    pub prompt: String,
+    /// Visible assistant text of the main thread (no thinking, no subagent text).
+    pub assistant_text: Vec<String>,
+    /// In order, each with its result attached. A result whose call lies before the read
+    /// range is kept as a call with an empty name.
+    pub tool_calls: Vec<ToolCall>,
+    /// Conversational content (user text, assistant text incl. thinking, tool inputs as
+    /// compact JSON, tool results), one piece per line, each capped at [`RAW_PIECE_CAP`].
+    pub raw_text: String,
+    /// Bytes of conversational content cut by the caps.
+    pub raw_overflow_bytes: u64,
+}
+
+impl Turn {
+    /// A turn that began before the read range and holds no request.
+    pub fn is_continuation(&self) -> bool {
+        self.prompt.is_empty()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.prompt.is_empty()
+            && self.assistant_text.is_empty()
+            && self.tool_calls.is_empty()
+            && self.raw_text.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    /// The input, with every string capped at [`INPUT_STRING_CAP`].
+    pub input: Value,
+    pub result: Option<ToolResult>,
+}
+
+impl ToolCall {
+    /// A string field of the input, e.g. `command` or `file_path`.
+    pub fn input_str(&self, key: &str) -> Option<&str> {
+        self.input.get(key).and_then(Value::as_str)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolResult {
+    /// Capped at [`RESULT_CAP`]: head and tail kept, where errors usually are.
+    pub text: String,
+    pub is_error: bool,
+    /// The command was interrupted (Bash `toolUseResult.interrupted`).
+    pub interrupted: bool,
+    /// Size of the full result text, cut parts included.
+    pub total_bytes: u64,
+}
+
+/// Reads complete lines from `start_offset` to the end of `reader` and cuts them into turns.
+///
+/// An incomplete last line (no trailing `\n`) is not consumed: `end_offset` stops before it.
+/// Lines of any size are streamed with their strings capped; malformed JSON, binary garbage and
+/// lines still over [`MAX_LINE_BYTES`] after that are skipped and counted. Only `user`,
+/// `assistant` and queued-message attachment lines are read; other types are ignored.
+pub fn read_turns<R: Read + Seek>(mut reader: R, start_offset: u64) -> io::Result<ReadOutcome> {
+    reader.seek(SeekFrom::Start(start_offset))?;
+    let mut input = BufReader::with_capacity(64 << 10, reader);
+    let mut capper = LineCapper::default();
+    let mut builder = Builder::new(start_offset);
+    let mut pos = start_offset;
+    let mut skipped_lines = 0;
+    loop {
+        capper.reset();
+        let (len, complete) = read_line(&mut input, &mut capper)?;
+        if !complete {
+            break;
+        }
+        let line_start = pos;
+        pos += len;
+        match capper.finish() {
+            Parsed::Blank => {}
+            Parsed::Bad => skipped_lines += 1,
+            Parsed::Json(v) => builder.line(v, line_start),
+        }
+    }
+    Ok(ReadOutcome {
+        turns: builder.finish(pos),
+        end_offset: pos,
+        skipped_lines,
+    })
+}
+
+/// [`read_turns`] on a file.
+pub fn read_turns_from_path(path: &Path, start_offset: u64) -> io::Result<ReadOutcome> {
+    read_turns(std::fs::File::open(path)?, start_offset)
+}
+
+/// Removes every `<msp-memory>` … `</msp-memory>` block, so recalled memory never feeds on
+/// itself. An unclosed block is cut to the end of the text; a stray end marker is dropped.
+pub fn strip_injected(text: &str) -> Cow<'_, str> {
+    strip_blocks(text, MEMORY_MARKER_START, MEMORY_MARKER_END, true)
+}
+
+/// Size of `s` before any cut: its own bytes plus those recorded in its cut markers.
+pub fn original_len(s: &str) -> u64 {
+    let (visible, hidden) = measure(s);
+    visible + hidden
+}
+
+/// Keeps the head and tail of `s` within about `max` bytes, replacing the middle by a cut
+/// marker that records how many bytes it stood for.
+pub fn cap_middle(s: &str, max: usize) -> Cow<'_, str> {
+    if s.len() <= max {
+        return Cow::Borrowed(s);
+    }
+    let head = floor_boundary(s, max / 2);
+    let tail = ceil_boundary(s, s.len() - max / 2).max(head);
+    let cut = original_len(&s[head..tail]);
+    Cow::Owned(format!("{}{}{}", &s[..head], cut_marker(cut), &s[tail..]))
+}
+
+/// Whether `s` holds a cut marker (summaries leave such lines out).
+pub fn has_cut_marker(s: &str) -> bool {
+    s.contains(CUT_CLOSE)
+}
+
+fn cut_marker(bytes: u64) -> String {
+    format!("{CUT_OPEN}{bytes}{CUT_CLOSE}")
+}
+
+/// (bytes outside cut markers, bytes recorded inside them)
+fn measure(s: &str) -> (u64, u64) {
+    let (mut visible, mut hidden) = (0u64, 0u64);
+    let mut rest = s;
+    while let Some(i) = rest.find(CUT_OPEN) {
+        let after = &rest[i + CUT_OPEN.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && after[digits..].starts_with(CUT_CLOSE) {
+            visible += i as u64;
+            hidden = hidden.saturating_add(after[..digits].parse().unwrap_or(0));
+            rest = &after[digits + CUT_CLOSE.len()..];
+        } else {
+            visible += (i + CUT_OPEN.len()) as u64;
+            rest = after;
+        }
+    }
+    (visible + rest.len() as u64, hidden)
+}
+
+fn floor_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+/// Removes `open`…`close` blocks (and the line break after each). With `greedy`, an unclosed
+/// block runs to the end and stray closers go too; without, both are left alone.
+fn strip_blocks<'a>(text: &'a str, open: &str, close: &str, greedy: bool) -> Cow<'a, str> {
+    let found = text.contains(open) || (greedy && text.contains(close));
+    if !found {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(open) {
+        let after = &rest[i + open.len()..];
+        match after.find(close) {
+            Some(j) => {
+                out.push_str(&rest[..i]);
+                let tail = &after[j + close.len()..];
+                rest = tail
+                    .strip_prefix("\r\n")
+                    .or_else(|| tail.strip_prefix('\n'))
+                    .unwrap_or(tail);
+            }
+            None if greedy => {
+                out.push_str(&rest[..i]);
+                rest = "";
+            }
+            None => break,
+        }
+    }
+    out.push_str(rest);
+    if greedy && out.contains(close) {
+        out = out.replace(close, "");
+    }
+    Cow::Owned(out)
+}
+
+/// Text as it should be captured: msp memory and Claude Code reminders removed.
+fn clean(text: &str) -> Cow<'_, str> {
+    match strip_injected(text) {
+        Cow::Borrowed(t) => strip_blocks(t, REMINDER_START, REMINDER_END, false),
+        Cow::Owned(t) => {
+            Cow::Owned(strip_blocks(&t, REMINDER_START, REMINDER_END, false).into_owned())
+        }
+    }
+}
+
+/// Feeds one line to `capper`; returns the bytes consumed (with the `\n`) and whether the
+/// line was complete. Reading stops at EOF without consuming an incomplete line's offset.
+fn read_line<B: BufRead>(input: &mut B, capper: &mut LineCapper) -> io::Result<(u64, bool)> {
+    let mut consumed = 0u64;
+    loop {
+        let buf = match input.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok((consumed, false));
+        }
+        match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                capper.feed(&buf[..i]);
+                input.consume(i + 1);
+                return Ok((consumed + i as u64 + 1, true));
+            }
+            None => {
+                let n = buf.len();
+                capper.feed(buf);
+                input.consume(n);
+                consumed += n as u64;
+            }
+        }
+    }
+}
+
+enum Parsed {
+    Blank,
+    Bad,
+    Json(Value),
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+enum Scan {
+    #[default]
+    Outside,
+    InString,
+    Escape,
+    Unicode,
+}
+
+/// A JSON-aware copier for one line: bytes outside strings are copied, strings are decoded and
+/// re-encoded with only their head and tail kept. Its output is valid JSON whenever the input
+/// was, whatever the line's size, and parses with serde_json.
+#[derive(Default)]
+struct LineCapper {
+    out: Vec<u8>,
+    scan: Scan,
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    cut: u64,
+    hex: u32,
+    hex_digits: u8,
+    high_surrogate: Option<u32>,
+    content: bool,
+    overflow: bool,
+    bad: bool,
+}
+
+impl LineCapper {
+    fn reset(&mut self) {
+        // Don't keep a huge buffer alive because of one big line.
+        if self.out.capacity() > (1 << 20) {
+            self.out = Vec::new();
+        }
+        self.out.clear();
+        self.head.clear();
+        self.tail.clear();
+        self.scan = Scan::Outside;
+        self.cut = 0;
+        self.high_surrogate = None;
+        self.content = false;
+        self.overflow = false;
+        self.bad = false;
+    }
+
+    fn feed(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() && !self.bad {
+            match self.scan {
+                Scan::Outside => {
+                    let n = bytes.iter().position(|&b| b == b'"').unwrap_or(bytes.len());
+                    let run = &bytes[..n];
+                    self.content |= run.iter().any(|b| !b.is_ascii_whitespace());
+                    self.emit(run);
+                    if n < bytes.len() {
+                        self.content = true;
+                        self.scan = Scan::InString;
+                        bytes = &bytes[n + 1..];
+                    } else {
+                        bytes = &[];
+                    }
+                }
+                Scan::InString => {
+                    let n = bytes
+                        .iter()
+                        .position(|&b| b == b'"' || b == b'\\')
+                        .unwrap_or(bytes.len());
+                    if n > 0 {
+                        self.flush_surrogate();
+                        self.push(&bytes[..n]);
+                    }
+                    if n < bytes.len() {
+                        if bytes[n] == b'"' {
+                            self.flush_surrogate();
+                            self.end_string();
+                            self.scan = Scan::Outside;
+                        } else {
+                            self.scan = Scan::Escape;
+                        }
+                        bytes = &bytes[n + 1..];
+                    } else {
+                        bytes = &[];
+                    }
+                }
+                Scan::Escape => {
+                    let c = match bytes[0] {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            self.hex = 0;
+                            self.hex_digits = 0;
+                            self.scan = Scan::Unicode;
+                            bytes = &bytes[1..];
+                            continue;
+                        }
+                        _ => {
+                            self.bad = true;
+                            return;
+                        }
+                    };
+                    bytes = &bytes[1..];
+                    self.flush_surrogate();
+                    self.push_char(c);
+                    self.scan = Scan::InString;
+                }
+                Scan::Unicode => {
+                    let Some(d) = char::from(bytes[0]).to_digit(16) else {
+                        self.bad = true;
+                        return;
+                    };
+                    bytes = &bytes[1..];
+                    self.hex = self.hex * 16 + d;
+                    self.hex_digits += 1;
+                    if self.hex_digits == 4 {
+                        self.code_unit(self.hex);
+                        self.scan = Scan::InString;
+                    }
+                }
+            }
+        }
+    }
+
+    fn code_unit(&mut self, unit: u32) {
+        match unit {
+            0xD800..=0xDBFF => {
+                self.flush_surrogate();
+                self.high_surrogate = Some(unit);
+            }
+            0xDC00..=0xDFFF => {
+                let c = match self.high_surrogate.take() {
+                    Some(high) => {
+                        char::from_u32(0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00))
+                    }
+                    None => None,
+                };
+                self.push_char(c.unwrap_or(char::REPLACEMENT_CHARACTER));
+            }
+            _ => {
+                self.flush_surrogate();
+                self.push_char(char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER));
+            }
+        }
+    }
+
+    fn flush_surrogate(&mut self) {
+        if self.high_surrogate.take().is_some() {
+            self.push_char(char::REPLACEMENT_CHARACTER);
+        }
+    }
+
+    fn push_char(&mut self, c: char) {
+        let mut buf = [0u8; 4];
+        self.push(c.encode_utf8(&mut buf).as_bytes());
+    }
+
+    /// Appends decoded string bytes: the head fills first, then a bounded rolling tail.
+    fn push(&mut self, mut bytes: &[u8]) {
+        if self.head.len() < STRING_HEAD {
+            let take = (STRING_HEAD - self.head.len()).min(bytes.len());
+            self.head.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+        }
+        if bytes.is_empty() {
+            return;
+        }
+        self.tail.extend_from_slice(bytes);
+        if self.tail.len() > 2 * STRING_TAIL {
+            let drop = self.tail.len() - STRING_TAIL;
+            self.tail.drain(..drop);
+            self.cut += drop as u64;
+        }
+    }
+
+    fn end_string(&mut self) {
+        let s = if self.cut == 0 {
+            self.head.extend_from_slice(&self.tail);
+            String::from_utf8_lossy(&self.head).into_owned()
+        } else {
+            // Cut on character boundaries so no replacement characters appear at the seams.
+            let head_end = utf8_floor(&self.head);
+            let tail_start = self
+                .tail
+                .iter()
+                .take(3)
+                .take_while(|&&b| b & 0xC0 == 0x80)
+                .count();
+            let cut = self.cut + (self.head.len() - head_end + tail_start) as u64;
+            format!(
+                "{}{}{}",
+                String::from_utf8_lossy(&self.head[..head_end]),
+                cut_marker(cut),
+                String::from_utf8_lossy(&self.tail[tail_start..])
+            )
+        };
+        self.head.clear();
+        self.tail.clear();
+        self.cut = 0;
+        if !self.overflow {
+            if serde_json::to_writer(&mut self.out, &s).is_err() {
+                self.bad = true;
+            }
+            if self.out.len() > MAX_LINE_BYTES {
+                self.overflow = true;
+            }
+        }
+    }
+
+    fn emit(&mut self, bytes: &[u8]) {
+        if self.overflow {
+            return;
+        }
+        if self.out.len() + bytes.len() > MAX_LINE_BYTES {
+            self.overflow = true;
+            return;
+        }
+        self.out.extend_from_slice(bytes);
+    }
+
+    fn finish(&mut self) -> Parsed {
+        if !self.content {
+            return Parsed::Blank;
+        }
+        if self.bad || self.overflow || self.scan != Scan::Outside {
+            return Parsed::Bad;
+        }
+        match serde_json::from_slice::<Value>(&self.out) {
+            Ok(v @ Value::Object(_)) => Parsed::Json(v),
+            _ => Parsed::Bad,
+        }
+    }
+}
+
+/// Length of `bytes` without a trailing incomplete UTF-8 sequence.
+fn utf8_floor(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    for back in 1..=len.min(4) {
+        let b = bytes[len - back];
+        if b & 0xC0 == 0x80 {
+            continue;
+        }
+        let need = match b {
+            0xF0.. => 4,
+            0xE0.. => 3,
+            0xC0.. => 2,
+            _ => 1,
+        };
+        return if need > back { len - back } else { len };
+    }
+    len
+}
+
+fn flag(v: &Value, key: &str) -> bool {
+    v.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// Applies `f` to every string inside `v` (object keys excepted).
+fn map_strings(v: &mut Value, f: &dyn Fn(&str) -> Cow<'_, str>) {
+    match v {
+        Value::String(s) => {
+            if let Cow::Owned(new) = f(s) {
+                *s = new;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| map_strings(item, f)),
+        Value::Object(map) => map.values_mut().for_each(|item| map_strings(item, f)),
+        _ => {}
+    }
+}
+
+/// The text of a tool_result `content`: a string or a list of text/image blocks.
+fn result_text(content: Option<&Value>) -> String {
+    match content {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|item| match item.get("type").and_then(Value::as_str)? {
+                "text" => str_field(item, "text"),
+                "image" => Some("[image]"),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+/// One text of a user line as a request, or None when it is Claude Code's own output
+/// (interrupt notices, local command output) or empty once cleaned.
+fn prompt_piece(text: &str) -> Option<String> {
+    let cleaned = clean(text);
+    let t = cleaned.trim();
+    const NOT_REQUESTS: [&str; 6] = [
+        "[Request interrupted by user",
+        "<local-command-stdout>",
+        "<local-command-stderr>",
+        "<local-command-caveat>",
+        "<bash-stdout>",
+        "<bash-stderr>",
+    ];
+    if t.is_empty() || NOT_REQUESTS.iter().any(|p| t.starts_with(p)) {
+        return None;
+    }
+    if let Some(name) = between(t, "<command-name>", "</command-name>") {
+        let args = between(t, "<command-args>", "</command-args>")
+            .unwrap_or("")
+            .trim();
+        let name = name.trim();
+        return Some(if args.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{name} {args}")
+        });
+    }
+    if let Some(cmd) = between(t, "<bash-input>", "</bash-input>") {
+        return Some(format!("! {}", cmd.trim()));
+    }
+    Some(t.to_owned())
+}
+
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let start = text.find(open)? + open.len();
+    let len = text[start..].find(close)?;
+    Some(&text[start..start + len])
+}
+
+/// Appends one piece of conversational content to the turn's raw text, within the caps.
+fn push_raw(turn: &mut Turn, piece: &str) {
+    let piece = piece.trim();
+    if piece.is_empty() {
+        return;
+    }
+    let original = original_len(piece);
+    let room = RAW_TURN_CAP.saturating_sub(turn.raw_text.len());
+    if room < 256 {
+        turn.raw_overflow_bytes = turn.raw_overflow_bytes.saturating_add(original);
+        return;
+    }
+    let kept = cap_middle(piece, RAW_PIECE_CAP.min(room));
+    turn.raw_overflow_bytes = turn
+        .raw_overflow_bytes
+        .saturating_add(original.saturating_sub(measure(&kept).0));
+    if !turn.raw_text.is_empty() {
+        turn.raw_text.push('\n');
+    }
+    turn.raw_text.push_str(&kept);
+}
+
+struct Builder {
+    turns: Vec<Turn>,
+    cur: Turn,
+    /// tool_use id -> index in `cur.tool_calls`
+    calls: HashMap<String, usize>,
+    /// uuids already taken: Claude Code sometimes writes a line twice (resume, retries).
+    seen: HashSet<String>,
+}
+
+impl Builder {
+    fn new(start: u64) -> Self {
+        Self {
+            turns: Vec::new(),
+            cur: Turn {
+                start_offset: start,
+                ..Turn::default()
+            },
+            calls: HashMap::new(),
+            seen: HashSet::new(),
+        }
+    }
+
+    fn line(&mut self, v: Value, start: u64) {
+        let kind = str_field(&v, "type").unwrap_or_default();
+        // System lines, summaries, snapshots and types yet to come are not conversation;
+        // attachments only when they carry a message typed while the agent worked.
+        if !matches!(kind, "user" | "assistant" | "attachment") {
+            return;
+        }
+        if let Some(uuid) = str_field(&v, "uuid")
+            && !self.seen.insert(uuid.to_owned())
+        {
+            return;
+        }
+        match kind {
+            "user" => self.user(v, start),
+            "assistant" => self.assistant(v),
+            _ => self.queued_prompt(&v),
+        }
+    }
+
+    /// A message the user typed while the agent was busy: Claude Code folds it into the running
+    /// turn as a `queued_command` attachment (no user line), so it joins this turn's requests.
+    /// Other attachments (hook context, file mentions, reminders) are not requests.
+    fn queued_prompt(&mut self, v: &Value) {
+        let Some(a) = v.get("attachment") else { return };
+        let human = a
+            .pointer("/origin/kind")
+            .and_then(Value::as_str)
+            .is_none_or(|k| k == "human");
+        let prompt_mode = str_field(a, "commandMode").is_none_or(|m| m == "prompt");
+        if str_field(a, "type") != Some("queued_command")
+            || flag(a, "isMeta")
+            || flag(v, "isMeta")
+            || !human
+            || !prompt_mode
+        {
+            return;
+        }
+        let text = match a.get("prompt") {
+            Some(Value::String(s)) => s.clone(),
+            Some(blocks @ Value::Array(_)) => result_text(Some(blocks)),
+            _ => return,
+        };
+        let Some(piece) = prompt_piece(&text) else {
+            return;
+        };
+        push_raw(&mut self.cur, &piece);
+        if !self.cur.prompt.is_empty() {
+            self.cur.prompt.push_str("\n\n");
+        }
+        self.cur.prompt.push_str(&piece);
+        self.note_meta(v);
+    }
+
+    fn finish(mut self, end: u64) -> Vec<Turn> {
+        let last = std::mem::take(&mut self.cur);
+        self.keep(last, end);
+        self.turns
+    }
+
+    fn open(&mut self, start: u64) {
+        let prev = std::mem::replace(
+            &mut self.cur,
+            Turn {
+                start_offset: start,
+                ..Turn::default()
+            },
+        );
+        self.keep(prev, start);
+        self.calls.clear();
+    }
+
+    fn keep(&mut self, mut turn: Turn, end: u64) {
+        turn.end_offset = end;
+        if !turn.is_empty() {
+            self.turns.push(turn);
+        }
+    }
+
+    fn note_meta(&mut self, v: &Value) {
+        let t = &mut self.cur;
+        let set = |slot: &mut Option<String>, key: &str| {
+            if slot.is_none() {
+                *slot = str_field(v, key).map(str::to_owned);
+            }
+        };
+        set(&mut t.session_id, "sessionId");
+        set(&mut t.cwd, "cwd");
+        set(&mut t.first_uuid, "uuid");
+        if let Some(ts) = str_field(v, "timestamp") {
+            if t.started_at.is_none() {
+                t.started_at = Some(ts.to_owned());
+            }
+            t.ended_at = Some(ts.to_owned());
+        }
+    }
+
+    fn user(&mut self, mut v: Value, start: u64) {
+        // Compact summaries restate older turns; they are not this turn's content.
+        if flag(&v, "isCompactSummary") || flag(&v, "isVisibleInTranscriptOnly") {
+            return;
+        }
+        let meta = flag(&v, "isMeta");
+        let sidechain = flag(&v, "isSidechain");
+        let structured = v.get_mut("toolUseResult").map(Value::take);
+        let content = v
+            .pointer_mut("/message/content")
+            .map(Value::take)
+            .unwrap_or_default();
+        let mut texts = Vec::new();
+        let mut results = Vec::new();
+        match content {
+            Value::String(s) => texts.push(s),
+            Value::Array(blocks) => {
+                for mut block in blocks {
+                    match str_field(&block, "type") {
+                        Some("text") => {
+                            if let Some(Value::String(s)) = block.get_mut("text").map(Value::take) {
+                                texts.push(s);
+                            }
+                        }
+                        Some("image") => texts.push("[image]".to_owned()),
+                        Some("tool_result") => results.push(block),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+
+        // Results answer calls of the turn in progress, even on a line that also opens one.
+        let single = results.len() == 1;
+        for block in &results {
+            self.tool_result(block, if single { structured.as_ref() } else { None });
+        }
+
+        let prompt = if meta || sidechain {
+            None
+        } else {
+            let pieces: Vec<String> = texts.iter().filter_map(|t| prompt_piece(t)).collect();
+            (!pieces.is_empty()).then(|| pieces.join("\n\n"))
+        };
+        match prompt {
+            Some(prompt) => {
+                self.open(start);
+                push_raw(&mut self.cur, &prompt);
+                self.cur.prompt = prompt;
+            }
+            None => {
+                for text in &texts {
+                    push_raw(&mut self.cur, &clean(text));
+                }
+            }
+        }
+        self.note_meta(&v);
+    }
+
+    fn tool_result(&mut self, block: &Value, structured: Option<&Value>) {
+        let id = str_field(block, "tool_use_id")
+            .unwrap_or_default()
+            .to_owned();
+        let raw = result_text(block.get("content"));
+        let text = clean(&raw);
+        push_raw(&mut self.cur, &text);
+        let mut is_error = flag(block, "is_error");
+        let mut interrupted = false;
+        match structured {
+            Some(Value::Object(o)) => {
+                interrupted = o
+                    .get("interrupted")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+            }
+            // Failed tools often carry just "Error: ..." here.
+            Some(Value::String(s)) => is_error |= s.starts_with("Error"),
+            _ => {}
+        }
+        let result = ToolResult {
+            text: cap_middle(&text, RESULT_CAP).into_owned(),
+            is_error,
+            interrupted,
+            total_bytes: original_len(&text),
+        };
+        match self.calls.get(&id) {
+            Some(&i) => self.cur.tool_calls[i].result = Some(result),
+            None => self.cur.tool_calls.push(ToolCall {
+                id,
+                name: String::new(),
+                input: Value::Null,
+                result: Some(result),
+            }),
+        }
+    }
+
+    fn assistant(&mut self, mut v: Value) {
+        self.note_meta(&v);
+        // Subagent text is not the answer; its actions still happened, so tool calls stay.
+        let sidechain = flag(&v, "isSidechain");
+        let blocks = match v.pointer_mut("/message/content").map(Value::take) {
+            Some(Value::Array(blocks)) => blocks,
+            Some(Value::String(s)) => vec![serde_json::json!({"type": "text", "text": s})],
+            _ => return,
+        };
+        for mut block in blocks {
+            match str_field(&block, "type").unwrap_or_default() {
+                "text" => {
+                    let text = clean(str_field(&block, "text").unwrap_or_default())
+                        .trim()
+                        .to_owned();
+                    // Claude Code's synthetic filler after interrupts.
+                    if text.is_empty() || text == "No response requested." {
+                        continue;
+                    }
+                    push_raw(&mut self.cur, &text);
+                    if !sidechain {
+                        self.cur
+                            .assistant_text
+                            .push(cap_middle(&text, RAW_PIECE_CAP).into_owned());
+                    }
+                }
+                "thinking" => push_raw(
+                    &mut self.cur,
+                    &clean(str_field(&block, "thinking").unwrap_or_default()),
+                ),
+                "tool_use" | "server_tool_use" => {
+                    let id = str_field(&block, "id").unwrap_or_default().to_owned();
+                    if !id.is_empty() && self.calls.contains_key(&id) {
+                        continue;
+                    }
+                    let name = str_field(&block, "name").unwrap_or("unknown").to_owned();
+                    let mut input = block.get_mut("input").map(Value::take).unwrap_or_default();
+                    map_strings(&mut input, &strip_injected);
+                    push_raw(&mut self.cur, &format!("{name} {input}"));
+                    map_strings(&mut input, &|s| cap_middle(s, INPUT_STRING_CAP));
+                    if !id.is_empty() {
+                        self.calls.insert(id.clone(), self.cur.tool_calls.len());
+                    }
+                    self.cur.tool_calls.push(ToolCall {
+                        id,
+                        name,
+                        input,
+                        result: None,
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Builders of realistic transcript lines, shared with the compress tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use serde_json::{Value, json};
+
+    pub(crate) const SESSION: &str = "7d3f2a10-5c1e-4b7a-9f0e-2b8c6d4e1a90";
+    pub(crate) const CWD: &str = "/home/tech/clients/acme";
+
+    /// A transcript under construction; every line gets a fresh uuid and timestamp.
+    #[derive(Default)]
+    pub(crate) struct Tx {
+        pub text: String,
+        n: u32,
+        msg: u32,
+    }
+
+    impl Tx {
+        pub fn new() -> Self {
+            Self::default()
+        }
+
+        /// A transcript whose uuids continue after `n` (to append to another one).
+        pub fn starting_at(n: u32) -> Self {
+            Self {
+                n,
+                ..Self::default()
+            }
+        }
+
+        pub fn uuid(n: u32) -> String {
+            format!("00000000-0000-4000-8000-{n:012}")
+        }
+
+        fn next(&mut self, kind: &str) -> Value {
+            self.n += 1;
+            json!({
+                "parentUuid": if self.n > 1 { Value::String(Self::uuid(self.n - 1)) } else { Value::Null },
+                "isSidechain": false, "userType": "external", "cwd": CWD, "sessionId": SESSION,
+                "version": "2.1.12", "gitBranch": "main", "type": kind, "uuid": Self::uuid(self.n),
+                "timestamp": format!("2026-03-01T10:{:02}:{:02}.000Z", (self.n / 60) % 60, self.n % 60),
+            })
+        }
+
+        pub fn push(&mut self, v: Value) -> &mut Self {
+            self.text.push_str(&v.to_string());
+            self.text.push('\n');
+            self
+        }
+
+        pub fn raw(&mut self, line: &str) -> &mut Self {
+            self.text.push_str(line);
+            self.text.push('\n');
+            self
+        }
+
+        pub fn user(&mut self, content: Value) -> Value {
+            let mut v = self.next("user");
+            v["message"] = json!({"role": "user", "content": content});
+            v
+        }
+
+        pub fn prompt(&mut self, text: &str) -> &mut Self {
+            let v = self.user(json!(text));
+            self.push(v)
+        }
+
+        pub fn meta(&mut self, text: &str) -> &mut Self {
+            let mut v = self.user(json!([{"type": "text", "text": text}]));
+            v["isMeta"] = json!(true);
+            self.push(v)
+        }
+
+        fn assistant_block(&mut self, block: Value) -> Value {
+            self.msg += 1;
+            let mut v = self.next("assistant");
+            v["message"] = json!({
+                "model": "claude-opus-4-6", "id": format!("msg_{:06}", self.msg), "type": "message",
+                "role": "assistant", "content": [block], "stop_reason": null,
+                "usage": {"input_tokens": 4, "output_tokens": 120},
+            });
+            v["requestId"] = json!(format!("req_{:06}", self.msg));
+            v
+        }
+
+        pub fn say(&mut self, text: &str) -> &mut Self {
+            let v = self.assistant_block(json!({"type": "text", "text": text}));
+            self.push(v)
+        }
+
+        pub fn think(&mut self, text: &str) -> &mut Self {
+            let v = self.assistant_block(
+                json!({"type": "thinking", "thinking": text, "signature": "EqQBCkYIBhgCKkA"}),
+            );
+            self.push(v)
+        }
+
+        pub fn tool(&mut self, id: &str, name: &str, input: Value) -> &mut Self {
+            let v = self.assistant_block(
+                json!({"type": "tool_use", "id": id, "name": name, "input": input}),
+            );
+            self.push(v)
+        }
+
+        pub fn result(
+            &mut self,
+            id: &str,
+            content: Value,
+            is_error: bool,
+            structured: Value,
+        ) -> &mut Self {
+            let mut v = self.user(json!([{"tool_use_id": id, "type": "tool_result", "content": content, "is_error": is_error}]));
+            v["toolUseResult"] = structured;
+            self.push(v)
+        }
+
+        /// A Bash call and its result, shaped as Claude Code writes them.
+        pub fn bash(&mut self, id: &str, command: &str, output: &str, exit: i32) -> &mut Self {
+            self.tool(
+                id,
+                "Bash",
+                json!({"command": command, "description": "Run command"}),
+            );
+            if exit == 0 {
+                self.result(
+                    id,
+                    json!(output),
+                    false,
+                    json!({"stdout": output, "stderr": "", "interrupted": false, "isImage": false}),
+                )
+            } else {
+                let text = format!("Exit code {exit}\n{output}");
+                self.result(
+                    id,
+                    json!(text.clone()),
+                    true,
+                    json!(format!("Error: {text}")),
+                )
+            }
+        }
+
+        pub fn write(&mut self, id: &str, path: &str, content: &str) -> &mut Self {
+            self.tool(id, "Write", json!({"file_path": path, "content": content}));
+            self.result(
+                id,
+                json!(format!("File created successfully at: {path}")),
+                false,
+                json!({"type": "create", "filePath": path, "content": content, "structuredPatch": []}),
+            )
+        }
+
+        pub fn edit(&mut self, id: &str, path: &str, old: &str, new: &str) -> &mut Self {
+            self.tool(id, "Edit", json!({"file_path": path, "old_string": old, "new_string": new, "replace_all": false}));
+            let snippet: String = new
+                .lines()
+                .enumerate()
+                .map(|(i, l)| format!("{:>6}\t{l}\n", i + 40))
+                .collect();
+            self.result(
+                id,
+                json!(format!("The file {path} has been updated. Here's the result of running `cat -n` on a snippet of the edited file:\n{snippet}")),
+                false,
+                json!({"filePath": path, "oldString": old, "newString": new, "originalFile": old, "structuredPatch": [], "userModified": false, "replaceAll": false}),
+            )
+        }
+
+        pub fn read(&mut self, id: &str, path: &str, content: &str) -> &mut Self {
+            self.tool(id, "Read", json!({"file_path": path}));
+            let numbered: String = content
+                .lines()
+                .enumerate()
+                .map(|(i, l)| format!("{:>6}→{l}\n", i + 1))
+                .collect();
+            let lines = content.lines().count();
+            self.result(
+                id,
+                json!(numbered),
+                false,
+                json!({"type": "text", "file": {"filePath": path, "content": content, "numLines": lines, "startLine": 1, "totalLines": lines}}),
+            )
+        }
+
+        /// A message typed while the agent worked, as Claude Code records it.
+        pub fn queued(&mut self, text: &str, mode: &str, origin: &str) -> &mut Self {
+            let mut v = self.next("attachment");
+            v["attachment"] = json!({"type": "queued_command", "prompt": text, "commandMode": mode, "origin": {"kind": origin}});
+            self.push(v)
+        }
+
+        pub fn attachment(&mut self, content: &str) -> &mut Self {
+            let mut v = self.next("attachment");
+            v["attachment"] = json!({"type": "hook_additional_context", "content": [content], "hookName": "UserPromptSubmit", "toolUseID": "hook-1", "hookEvent": "UserPromptSubmit"});
+            self.push(v)
+        }
+    }
+
+    /// Deterministic filler text of about `bytes` bytes, shaped like tool output.
+    pub(crate) fn filler(label: &str, bytes: usize) -> String {
+        let mut out = String::with_capacity(bytes + 80);
+        let mut i = 0u64;
+        while out.len() < bytes {
+            i += 1;
+            out.push_str(&format!(
+                "{label} line {i}: value={} status=ok elapsed={}ms\n",
+                i.wrapping_mul(2654435761) % 100_000,
+                i % 997
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{CWD, SESSION, Tx};
+    use super::*;
+    use serde_json::json;
+    use std::io::Cursor;
+
+    fn read(text: &[u8], offset: u64) -> ReadOutcome {
+        read_turns(Cursor::new(text), offset).expect("in-memory read")
+    }
+
+    /// A realistic two-turn transcript with noise lines of every kind around it.
+    fn two_turns() -> Tx {
+        let mut tx = Tx::new();
+        tx.raw(r#"{"type":"summary","summary":"Veeam job failing","leafUuid":"abc"}"#)
+            .raw(r#"{"type":"queue-operation","operation":"dequeue","timestamp":"2026-03-01T09:59:00.000Z","sessionId":"x"}"#)
+            .attachment("<msp-memory>\nACME NAS is at 10.0.0.5 (secret-recall)\n</msp-memory>")
+            .prompt("The nightly Veeam job at ACME fails. Check the config and fix it.")
+            .think("Let me look at the job config first.")
+            .say("I'll check the job configuration.")
+            .bash("toolu_01", "cat /etc/veeam/job.conf", "target=/mnt/nas\nretries=1\n", 0)
+            .write("toolu_02", "/etc/veeam/job.conf", "target=/mnt/nas\nretries=5\n")
+            .raw(r#"{"type":"file-history-snapshot","messageId":"m1","snapshot":{"trackedFileBackups":{}},"isSnapshotUpdate":false}"#)
+            .raw(r#"{"type":"atis-latch","data":{"whatever":[1,2,3]},"timestamp":"2026-03-01T10:00:30.000Z"}"#)
+            .raw(r#"{"type":"system","subtype":"stop_hook_summary","content":"<msp-memory>\nold\n</msp-memory>","level":"info"}"#)
+            .say("Raised retries to 5 because the NAS wakes up slowly.")
+            .prompt("thanks, now restart the service")
+            .bash("toolu_03", "systemctl restart veeamservice", "", 0)
+            .say("Restarted.");
+        tx
+    }
+
+    #[test]
+    fn splits_turns_and_partitions_offsets() {
+        let tx = two_turns();
+        let out = read(tx.text.as_bytes(), 0);
+        assert_eq!(out.skipped_lines, 0);
+        assert_eq!(out.end_offset, tx.text.len() as u64);
+        assert_eq!(out.turns.len(), 2);
+        let (a, b) = (&out.turns[0], &out.turns[1]);
+        assert_eq!(
+            a.prompt,
+            "The nightly Veeam job at ACME fails. Check the config and fix it."
+        );
+        assert_eq!(b.prompt, "thanks, now restart the service");
+        assert_eq!(a.session_id.as_deref(), Some(SESSION));
+        assert_eq!(a.cwd.as_deref(), Some(CWD));
+        // Noise before the first prompt (summary, queue, attachment) forms no turn of its own.
+        let first_prompt_at = tx
+            .text
+            .find(r#""content":"The nightly"#)
+            .map(|i| tx.text[..i].rfind('\n').unwrap() + 1)
+            .unwrap();
+        assert_eq!(a.start_offset, first_prompt_at as u64);
+        assert_eq!(a.end_offset, b.start_offset);
+        assert_eq!(b.end_offset, out.end_offset);
+        // uuid 1 is the attachment line.
+        assert_eq!(a.first_uuid.as_deref(), Some(Tx::uuid(2).as_str()));
+        assert!(a.started_at.as_deref().unwrap() < a.ended_at.as_deref().unwrap());
+
+        assert_eq!(
+            a.assistant_text,
+            [
+                "I'll check the job configuration.",
+                "Raised retries to 5 because the NAS wakes up slowly."
+            ]
+        );
+        let names: Vec<&str> = a.tool_calls.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["Bash", "Write"]);
+        let bash = &a.tool_calls[0];
+        assert_eq!(bash.input_str("command"), Some("cat /etc/veeam/job.conf"));
+        let res = bash.result.as_ref().unwrap();
+        assert_eq!(res.text, "target=/mnt/nas\nretries=1\n");
+        assert!(!res.is_error && !res.interrupted);
+        assert_eq!(
+            a.tool_calls[1].input_str("file_path"),
+            Some("/etc/veeam/job.conf")
+        );
+        assert!(
+            a.raw_text.contains("Let me look at the job config first."),
+            "thinking is raw content"
+        );
+        assert!(
+            a.raw_text.contains("retries=5"),
+            "tool inputs are raw content"
+        );
+        assert!(
+            !a.assistant_text.iter().any(|t| t.contains("Let me look")),
+            "thinking is not visible text"
+        );
+        assert_eq!(b.tool_calls.len(), 1);
+        assert_eq!(a.raw_overflow_bytes, 0);
+    }
+
+    #[test]
+    fn resumes_from_end_offset() {
+        let mut tx = two_turns();
+        let first = read(tx.text.as_bytes(), 0);
+        let again = read(tx.text.as_bytes(), first.end_offset);
+        assert!(again.turns.is_empty());
+        assert_eq!(again.end_offset, first.end_offset);
+
+        tx.prompt("Is the NAS mounted?")
+            .bash("toolu_04", "ls /mnt/nas", "backups\n", 0)
+            .say("Yes, it is mounted.");
+        let next = read(tx.text.as_bytes(), first.end_offset);
+        assert_eq!(next.turns.len(), 1);
+        assert_eq!(next.turns[0].prompt, "Is the NAS mounted?");
+        assert_eq!(next.turns[0].start_offset, first.end_offset);
+        assert_eq!(next.end_offset, tx.text.len() as u64);
+    }
+
+    #[test]
+    fn incomplete_last_line_is_left_for_later() {
+        let mut tx = two_turns();
+        let complete_len = tx.text.len() as u64;
+        tx.prompt("Now check the second job please");
+        let full = tx.text.clone();
+        let partial = &full.as_bytes()[..full.len() - 20];
+        let out = read(partial, 0);
+        assert_eq!(out.end_offset, complete_len);
+        assert_eq!(out.turns.len(), 2);
+        assert_eq!(out.skipped_lines, 0);
+        // Even a complete JSON object is not taken without its newline.
+        let no_newline = &full.as_bytes()[..full.len() - 1];
+        assert_eq!(read(no_newline, 0).end_offset, complete_len);
+
+        let later = read(full.as_bytes(), out.end_offset);
+        assert_eq!(later.turns.len(), 1);
+        assert_eq!(later.turns[0].prompt, "Now check the second job please");
+    }
+
+    #[test]
+    fn mid_turn_offset_yields_a_continuation_turn() {
+        let mut tx = Tx::new();
+        tx.prompt("Run the tests")
+            .tool("toolu_a", "Bash", json!({"command": "cargo test"}));
+        let cut = tx.text.len() as u64;
+        tx.result(
+            "toolu_a",
+            json!("Exit code 101\ntest result: FAILED. 1 passed; 1 failed"),
+            true,
+            json!("Error: Exit code 101"),
+        )
+        .edit("toolu_b", "src/lib.rs", "a", "b")
+        .say("Fixed the off-by-one in src/lib.rs; tests pass now.");
+        let head = read(&tx.text.as_bytes()[..cut as usize], 0);
+        assert_eq!(head.turns.len(), 1);
+        assert!(head.turns[0].tool_calls[0].result.is_none());
+
+        let tail = read(tx.text.as_bytes(), cut);
+        assert_eq!(tail.turns.len(), 1);
+        let t = &tail.turns[0];
+        assert!(t.is_continuation());
+        assert_eq!(t.start_offset, cut);
+        assert_eq!(t.first_uuid.as_deref(), Some(Tx::uuid(3).as_str()));
+        let orphan = &t.tool_calls[0];
+        assert_eq!((orphan.id.as_str(), orphan.name.as_str()), ("toolu_a", ""));
+        assert!(orphan.result.as_ref().unwrap().is_error);
+        assert_eq!(t.tool_calls[1].name, "Edit");
+        assert_eq!(
+            t.assistant_text,
+            ["Fixed the off-by-one in src/lib.rs; tests pass now."]
+        );
+    }
+
+    #[test]
+    fn skips_malformed_and_binary_lines() {
+        let mut tx = Tx::new();
+        tx.prompt("first").say("one");
+        let mut bytes = tx.text.clone().into_bytes();
+        bytes.extend_from_slice(b"{\"type\":\"user\",\"message\":{\"content\":\"trunc\n");
+        bytes.extend_from_slice(b"\xff\xfe\x00\x01garbage\x02\x7f\n");
+        bytes.extend_from_slice(b"not json at all\n");
+        bytes.extend_from_slice(b"[1,2,3]\n");
+        bytes.extend_from_slice(
+            b"{\"type\":\"user\",\"message\":{\"content\":\"bad \\q escape\"}}\n",
+        );
+        bytes.extend_from_slice(b"\n   \r\n");
+        // Invalid UTF-8 inside a string is taken lossily, not skipped.
+        bytes.extend_from_slice(b"{\"type\":\"user\",\"uuid\":\"u-x\",\"message\":{\"role\":\"user\",\"content\":\"caf\xe9 is down\"}}\n");
+        let out = read(&bytes, 0);
+        assert_eq!(out.skipped_lines, 5);
+        assert_eq!(out.end_offset, bytes.len() as u64);
+        assert_eq!(out.turns.len(), 2);
+        assert_eq!(out.turns[1].prompt, "caf\u{FFFD} is down");
+    }
+
+    #[test]
+    fn never_panics_on_any_prefix_or_noise() {
+        let tx = two_turns();
+        let bytes = tx.text.as_bytes();
+        // Every cut near a line end, and a sample of the others.
+        let near_line_end =
+            |i: usize| bytes[i.saturating_sub(3)..(i + 3).min(bytes.len())].contains(&b'\n');
+        for cut in (0..bytes.len()).filter(|&i| i % 5 == 0 || near_line_end(i)) {
+            let out = read(&bytes[..cut], 0);
+            assert!(out.end_offset <= cut as u64);
+            assert!(out.end_offset == 0 || bytes[out.end_offset as usize - 1] == b'\n');
+        }
+        // Deterministic pseudo-random bytes, JSON punctuation included.
+        let mut state = 0x2545F4914F6CDD1Du64;
+        let alphabet = b"{}[]\":,\\u0123456789abcdefnrt \n\xff\xc3\xa9";
+        let noise: Vec<u8> = (0..200_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                alphabet[(state % alphabet.len() as u64) as usize]
+            })
+            .collect();
+        let out = read(&noise, 0);
+        assert!(out.end_offset <= noise.len() as u64);
+        for start in [0u64, 1, 17, 999, 1 << 40] {
+            let _ = read(bytes, start);
+        }
+    }
+
+    /// A reader over virtual content: runs of one byte are generated, not stored.
+    struct Virtual {
+        parts: Vec<(Vec<u8>, u64)>,
+        pos: u64,
+    }
+
+    impl Virtual {
+        fn len(&self) -> u64 {
+            self.parts
+                .iter()
+                .map(|(b, n)| if *n == 0 { b.len() as u64 } else { *n })
+                .sum()
+        }
+    }
+
+    impl Read for Virtual {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let mut start = 0u64;
+            for (bytes, repeat) in &self.parts {
+                let len = if *repeat == 0 {
+                    bytes.len() as u64
+                } else {
+                    *repeat
+                };
+                if self.pos < start + len {
+                    let at = self.pos - start;
+                    let n = ((len - at) as usize).min(buf.len());
+                    if *repeat == 0 {
+                        buf[..n].copy_from_slice(&bytes[at as usize..at as usize + n]);
+                    } else {
+                        buf[..n].fill(bytes[0]);
+                    }
+                    self.pos += n as u64;
+                    return Ok(n);
+                }
+                start += len;
+            }
+            Ok(0)
+        }
+    }
+
+    impl Seek for Virtual {
+        fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+            self.pos = match to {
+                SeekFrom::Start(p) => p,
+                SeekFrom::End(d) => self.len().saturating_add_signed(d),
+                SeekFrom::Current(d) => self.pos.saturating_add_signed(d),
+            };
+            Ok(self.pos)
+        }
+    }
+
+    #[test]
+    fn twenty_megabyte_lines_are_streamed_not_kept() {
+        const HUGE: u64 = 20 << 20;
+        let mut tx = Tx::new();
+        tx.prompt("Dump the event log").tool(
+            "toolu_big",
+            "Bash",
+            json!({"command": "journalctl --no-pager"}),
+        );
+        let before = tx.text.clone();
+        let mut after = Tx::starting_at(100);
+        after.say("The log is huge; the failure is at the end.");
+        let parts = vec![
+            (before.into_bytes(), 0),
+            (br#"{"type":"user","uuid":"u-big","message":{"role":"user","content":[{"tool_use_id":"toolu_big","type":"tool_result","content":"BEGIN "#.to_vec(), 0),
+            (b"x".to_vec(), HUGE),
+            (br#" error: disk full","is_error":true}]},"toolUseResult":"Error: Exit code 1"}"#.to_vec(), 0),
+            (b"\n".to_vec(), 0),
+            // A line with no strings at all: nothing to cap, so it is skipped past the limit.
+            (b"1".to_vec(), HUGE),
+            (b"\n".to_vec(), 0),
+            // A Write whose content is huge keeps its path.
+            (br#"{"type":"assistant","uuid":"a-big","message":{"role":"assistant","content":[{"type":"tool_use","id":"toolu_w","name":"Write","input":{"file_path":"/srv/dump.txt","content":""#.to_vec(), 0),
+            (b"y".to_vec(), HUGE),
+            (b"\"}}]}}\n".to_vec(), 0),
+            (after.text.into_bytes(), 0),
+        ];
+        let reader = Virtual { parts, pos: 0 };
+        let total = reader.len();
+        let out = read_turns(reader, 0).unwrap();
+        assert_eq!(out.end_offset, total);
+        assert_eq!(out.skipped_lines, 1);
+        assert_eq!(out.turns.len(), 1);
+        let t = &out.turns[0];
+        let res = t.tool_calls[0].result.as_ref().unwrap();
+        assert!(res.is_error);
+        assert_eq!(
+            res.total_bytes,
+            HUGE + "BEGIN ".len() as u64 + " error: disk full".len() as u64
+        );
+        assert!(
+            res.text.len() <= RESULT_CAP + 64,
+            "result kept small: {}",
+            res.text.len()
+        );
+        assert!(res.text.starts_with("BEGIN ") && res.text.ends_with(" error: disk full"));
+        let write = &t.tool_calls[1];
+        assert_eq!(write.input_str("file_path"), Some("/srv/dump.txt"));
+        assert!(write.input_str("content").unwrap().len() <= INPUT_STRING_CAP + 64);
+        assert!(t.raw_text.len() < 4 * RAW_PIECE_CAP);
+        assert!(
+            t.raw_overflow_bytes >= 2 * HUGE - 2 * RAW_PIECE_CAP as u64,
+            "overflow {}",
+            t.raw_overflow_bytes
+        );
+        assert_eq!(
+            t.assistant_text,
+            ["The log is huge; the failure is at the end."]
+        );
+    }
+
+    #[test]
+    fn strip_injected_cases() {
+        assert!(matches!(
+            strip_injected("plain text"),
+            Cow::Borrowed("plain text")
+        ));
+        let text =
+            "before\n<msp-memory>\nold fact\n</msp-memory>\nafter <msp-memory>x</msp-memory>end";
+        assert_eq!(strip_injected(text), "before\nafter end");
+        assert_eq!(strip_injected("keep <msp-memory>\nnever closed"), "keep ");
+        assert_eq!(
+            strip_injected("stray </msp-memory> closer"),
+            "stray  closer"
+        );
+        assert_eq!(strip_injected("<msp-memory>only</msp-memory>"), "");
+        // Claude Code reminders go; an unclosed one is left as it may be quoted text.
+        assert_eq!(
+            clean("ok<system-reminder>\nnoise\n</system-reminder>\ndone"),
+            "okdone"
+        );
+        assert_eq!(
+            clean("what is <system-reminder>?"),
+            "what is <system-reminder>?"
+        );
+    }
+
+    #[test]
+    fn memory_markers_are_stripped_everywhere() {
+        let block = "<msp-memory>\nSECRET-RECALL client password hint\n</msp-memory>";
+        let mut tx = Tx::new();
+        tx.attachment(block)
+            .prompt(&format!("{block}\nWhy is the backup slow?"))
+            .meta(&format!("Caveat: {block}"))
+            .tool(
+                "toolu_1",
+                "Bash",
+                json!({"command": format!("echo '{block}' > /dev/null")}),
+            )
+            .result(
+                "toolu_1",
+                json!([{"type": "text", "text": format!("hook said {block} ok")}]),
+                false,
+                json!({"stdout": block, "stderr": "", "interrupted": false}),
+            )
+            .say(&format!("You told me before: {block} The disk is slow."))
+            .think(block);
+        let out = read(tx.text.as_bytes(), 0);
+        assert_eq!(out.turns.len(), 1);
+        let t = &out.turns[0];
+        assert_eq!(t.prompt, "Why is the backup slow?");
+        let all = serde_json::to_string(&out).unwrap();
+        assert!(!all.contains("SECRET-RECALL"), "{all}");
+        assert!(!all.contains("msp-memory"));
+        assert_eq!(t.assistant_text, ["You told me before:  The disk is slow."]);
+        assert_eq!(
+            t.tool_calls[0].result.as_ref().unwrap().text,
+            "hook said  ok"
+        );
+    }
+
+    #[test]
+    fn meta_sidechain_and_command_lines_are_not_prompts() {
+        let mut tx = Tx::new();
+        tx.prompt("Audit the firewall rules");
+        let mut side = tx.user(json!("Subagent: list the rules"));
+        side["isSidechain"] = json!(true);
+        tx.push(side);
+        let mut side_say = tx.user(json!(null));
+        side_say["type"] = json!("assistant");
+        side_say["isSidechain"] = json!(true);
+        side_say["message"] = json!({"role": "assistant", "content": [
+            {"type": "text", "text": "subagent chatter"},
+            {"type": "tool_use", "id": "toolu_s", "name": "Bash", "input": {"command": "iptables -S"}}]});
+        tx.push(side_say);
+        let mut compact = tx.user(json!(
+            "This session is being continued from a previous conversation..."
+        ));
+        compact["isCompactSummary"] = json!(true);
+        tx.push(compact)
+            .meta("Caveat: The messages below were generated by the user while running local commands.")
+            .prompt("[Request interrupted by user for tool use]")
+            .prompt("<local-command-stdout>Compacted</local-command-stdout>")
+            .result("toolu_s", json!("-P INPUT ACCEPT"), false, json!({"stdout": "-P INPUT ACCEPT", "stderr": "", "interrupted": true}))
+            .say("Done auditing.")
+            .prompt("<command-message>review is running…</command-message>\n<command-name>/review</command-name>\n<command-args>firewall</command-args>")
+            .prompt("<bash-input>ufw status</bash-input>");
+        let out = read(tx.text.as_bytes(), 0);
+        let prompts: Vec<&str> = out.turns.iter().map(|t| t.prompt.as_str()).collect();
+        assert_eq!(
+            prompts,
+            [
+                "Audit the firewall rules",
+                "/review firewall",
+                "! ufw status"
+            ]
+        );
+        let t = &out.turns[0];
+        assert_eq!(t.assistant_text, ["Done auditing."]);
+        assert_eq!(t.tool_calls.len(), 1, "subagent actions still count");
+        assert!(t.tool_calls[0].result.as_ref().unwrap().interrupted);
+        assert!(!t.raw_text.contains("continued from a previous"));
+    }
+
+    #[test]
+    fn messages_typed_mid_turn_join_the_prompt() {
+        let mut tx = Tx::new();
+        tx.prompt("Restart the Veeam service")
+            .bash("toolu_1", "systemctl restart veeamservice", "", 0)
+            .queued(
+                "<msp-memory>\nold\n</msp-memory>\nalso check the NAS mount",
+                "prompt",
+                "human",
+            )
+            .queued(
+                "<task-notification>done</task-notification>",
+                "task-notification",
+                "human",
+            )
+            .queued("message from another session", "prompt", "peer")
+            .bash("toolu_2", "ls /mnt/nas", "backups", 0)
+            .say("Restarted, and the NAS is mounted.");
+        let out = read(tx.text.as_bytes(), 0);
+        assert_eq!(out.turns.len(), 1);
+        assert_eq!(
+            out.turns[0].prompt,
+            "Restart the Veeam service\n\nalso check the NAS mount"
+        );
+        assert_eq!(out.turns[0].tool_calls.len(), 2);
+    }
+
+    #[test]
+    fn split_messages_and_duplicate_lines() {
+        let mut tx = Tx::new();
+        tx.prompt("Check disk space");
+        let line = {
+            let mut t = Tx::starting_at(50);
+            t.tool("toolu_d", "Bash", json!({"command": "df -h"}));
+            t.text
+        };
+        // The same line twice (same uuid), then the same tool_use id under another uuid.
+        tx.raw(line.trim_end()).raw(line.trim_end());
+        tx.tool("toolu_d", "Bash", json!({"command": "df -h"}))
+            .result(
+                "toolu_d",
+                json!("/dev/sda1 91%"),
+                false,
+                json!({"stdout": "/dev/sda1 91%", "stderr": "", "interrupted": false}),
+            )
+            .say("Disk is at 91%.")
+            .say("Clean /var/log next.");
+        let out = read(tx.text.as_bytes(), 0);
+        let t = &out.turns[0];
+        assert_eq!(t.tool_calls.len(), 1);
+        assert_eq!(
+            t.tool_calls[0].result.as_ref().unwrap().text,
+            "/dev/sda1 91%"
+        );
+        assert_eq!(
+            t.assistant_text,
+            ["Disk is at 91%.", "Clean /var/log next."]
+        );
+    }
+
+    #[test]
+    fn escapes_and_unicode_survive_the_capper() {
+        let line = r#"{"type":"user","uuid":"u1","message":{"role":"user","content":"caf\u00e9 \ud83d\ude00 tab\tq\"uote\\ lone\ud800x \/ end"}}"#;
+        let out = read(format!("{line}\n").as_bytes(), 0);
+        assert_eq!(
+            out.turns[0].prompt,
+            "café 😀 tab\tq\"uote\\ lone\u{FFFD}x / end"
+        );
+    }
+
+    #[test]
+    fn long_strings_are_capped_with_their_size() {
+        let big = "é".repeat(200_000) + "END";
+        let mut tx = Tx::new();
+        tx.prompt("show it").bash("toolu_1", "cat big.txt", &big, 0);
+        let out = read(tx.text.as_bytes(), 0);
+        let t = &out.turns[0];
+        let res = t.tool_calls[0].result.as_ref().unwrap();
+        assert_eq!(res.total_bytes, big.len() as u64);
+        assert!(res.text.ends_with("END") && res.text.starts_with('é'));
+        assert!(res.text.len() < RESULT_CAP + 64);
+        assert_eq!(original_len(&res.text), big.len() as u64);
+        assert!(t.raw_overflow_bytes >= big.len() as u64 - RAW_PIECE_CAP as u64);
+        let capped = cap_middle(&big, 1000);
+        assert_eq!(original_len(&capped), big.len() as u64);
+        assert_eq!(original_len(&cap_middle(&capped, 100)), big.len() as u64);
+    }
+}
