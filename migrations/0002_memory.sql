@@ -24,11 +24,14 @@ CREATE TABLE memories (
     use_count         INTEGER NOT NULL DEFAULT 0,
     raw_tokens        INTEGER NOT NULL DEFAULT 0,
     stored_tokens     INTEGER NOT NULL DEFAULT 0,
+    raw_bytes         INTEGER NOT NULL DEFAULT 0,  -- size of the captured conversational text
+    tokens_exact      INTEGER NOT NULL DEFAULT 1,  -- 0: estimated by a hook, counted later
     excerpt           BLOB                       -- zstd of the redacted source excerpt
 ) STRICT;
 CREATE INDEX memories_project ON memories(project_id, created_at);
 CREATE INDEX memories_client ON memories(client_id, created_at);
 CREATE INDEX memories_created ON memories(created_at);
+CREATE INDEX memories_uncounted ON memories(seq) WHERE tokens_exact = 0;
 
 -- Contentless: the text lives in `memories`; rowid = memories.seq.
 CREATE VIRTUAL TABLE memory_index USING fts5(

@@ -2,9 +2,11 @@
 //! Code on several machines. The library holds the logic; the `msp` binary
 //! and the two hook binaries are thin wrappers around it.
 
+pub mod claude;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod log;
 pub mod machine;
 pub mod memory;
 pub mod store;

@@ -6,7 +6,7 @@ use clap::Subcommand;
 use super::{Ctx, note, or_dash, out, print_json, print_table};
 use crate::error::{Error, Result};
 use crate::machine;
-use crate::memory::capture::{self, Note, Summary, Target};
+use crate::memory::capture::{self, CaptureOptions, Note, Summary, Target};
 use crate::memory::recall::{self, Filter, Scope};
 use crate::memory::store::{self as mstore, ListFilter};
 use crate::store::Db;
@@ -112,6 +112,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
     let mut store = ctx.store().await?;
     let db = store.db();
     let now = now_ms();
+    // Memories saved by the hook carry estimated token counts; count them now.
+    mstore::recount_estimated(db).await?;
     match cmd {
         Cmd::Add {
             title,
@@ -519,7 +521,17 @@ async fn import(
                 }
                 s
             }
-            _ => capture::capture_transcript(db, f, Some(0), target, machine_id, now).await?,
+            _ => {
+                let opts = CaptureOptions {
+                    start: Some(0),
+                    target: target.clone(),
+                    machine_id: machine_id.map(str::to_string),
+                    now,
+                    exact_tokens: true,
+                    last_assistant_message: None,
+                };
+                capture::capture_transcript(db, f, &opts).await?
+            }
         };
         if s.skipped_lines > 0 && !matches!(fmt, Format::Jsonl) {
             note(format!(

@@ -143,24 +143,7 @@ pub async fn run(ctx: &Ctx) -> Result<i32> {
         store.close().await?;
     }
 
-    let exe_dir = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(|d| d.to_path_buf()));
-    for hook in ["msp-recall", "msp-save"] {
-        let found = exe_dir
-            .as_ref()
-            .map(|d| d.join(hook))
-            .filter(|p| p.is_file());
-        checks.push(match found {
-            Some(path) => check("hook_binary", Status::Ok, path.display().to_string(), None),
-            None => check(
-                "hook_binary",
-                Status::Fail,
-                format!("{hook} is not beside msp"),
-                Some("run ./install.sh"),
-            ),
-        });
-    }
+    checks.extend(hook_checks());
 
     let failed = checks.iter().any(|c| c.status == Status::Fail);
     if ctx.json {
@@ -186,4 +169,131 @@ fn writable_dir(dir: &std::path::Path) -> std::io::Result<()> {
     let probe = dir.join(format!(".msp-doctor-{}", std::process::id()));
     std::fs::write(&probe, b"")?;
     std::fs::remove_file(probe)
+}
+
+/// The hooks: installed in Claude Code's settings, pointing at executables
+/// that exist, and answering a synthetic event with exit 0 and valid output.
+fn hook_checks() -> Vec<Check> {
+    use crate::claude::settings;
+    let mut checks = Vec::new();
+    let path = match settings::user_settings_path() {
+        Ok(p) => p,
+        Err(e) => {
+            return vec![check(
+                "hooks",
+                Status::Fail,
+                e.to_string(),
+                Some("run `msp setup`"),
+            )];
+        }
+    };
+    let installed = match settings::installed(&path) {
+        Ok(i) => i,
+        Err(e) => return vec![check("hooks", Status::Fail, e.to_string(), None)],
+    };
+    let missing: Vec<&str> = installed
+        .iter()
+        .filter(|(_, c)| c.is_none())
+        .map(|(e, _)| e.as_str())
+        .collect();
+    if missing.is_empty() {
+        checks.push(check(
+            "hooks",
+            Status::Ok,
+            format!("installed in {}", path.display()),
+            None,
+        ));
+    } else {
+        checks.push(check(
+            "hooks",
+            Status::Fail,
+            format!("{} not installed in {}", missing.join(", "), path.display()),
+            Some("run `msp setup`"),
+        ));
+    }
+    let mut probed = std::collections::HashSet::new();
+    for (event, command) in installed {
+        let Some(command) = command else { continue };
+        if !probed.insert(command.clone()) {
+            continue;
+        }
+        let exe = std::path::PathBuf::from(command.split_whitespace().next().unwrap_or(""));
+        if !exe.is_file() {
+            checks.push(check(
+                "hook_binary",
+                Status::Fail,
+                format!("{} does not exist", exe.display()),
+                Some("run ./install.sh, then `msp setup`"),
+            ));
+            continue;
+        }
+        let probe_event = if event == "UserPromptSubmit" || event == "SessionStart" {
+            "UserPromptSubmit"
+        } else {
+            "Stop"
+        };
+        checks.push(match probe_hook(&exe, probe_event) {
+            Ok(()) => check(
+                "hook_binary",
+                Status::Ok,
+                format!("{} answers {probe_event}", exe.display()),
+                None,
+            ),
+            Err(e) => check(
+                "hook_binary",
+                Status::Fail,
+                format!("{}: {e}", exe.display()),
+                Some("reinstall with ./install.sh; `msp config paths` shows the log with details"),
+            ),
+        });
+    }
+    checks
+}
+
+/// Runs a hook with a synthetic event: it must exit 0 within 5 s and print
+/// nothing or one valid hook answer.
+fn probe_hook(exe: &std::path::Path, event: &str) -> std::result::Result<(), String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let input = serde_json::json!({
+        "session_id": "msp-doctor",
+        "hook_event_name": event,
+        "prompt": "msp doctor synthetic check",
+        "cwd": std::env::temp_dir(),
+    });
+    let mut child = Command::new(exe)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.to_string().as_bytes());
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            _ => {
+                let _ = child.kill();
+                return Err("did not answer within 5 s".into());
+            }
+        }
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("exited with {}", out.status));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !text.trim().is_empty() {
+        let v: serde_json::Value = serde_json::from_str(text.trim())
+            .map_err(|_| "printed something that is not JSON".to_string())?;
+        if v.get("hookSpecificOutput").is_none() {
+            return Err("printed JSON without hookSpecificOutput".into());
+        }
+    }
+    Ok(())
 }

@@ -98,7 +98,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
     let paths = Paths::from_env()?;
     // Doctor reports a broken config itself instead of failing on it.
     let config = match (&cli.command, Config::load(&paths)) {
-        (Command::Doctor, Err(_)) => Config::default(),
+        (Command::Doctor | Command::Config(config::Cmd::Paths), Err(_)) => Config::default(),
         (_, loaded) => loaded?,
     };
     let ctx = Ctx {

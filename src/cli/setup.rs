@@ -1,14 +1,75 @@
+use std::path::PathBuf;
+
 use super::{Ctx, out, print_json};
-use crate::error::Result;
+use crate::claude::settings;
+use crate::error::{Error, Result};
 use crate::machine::{self, Registration};
 use crate::store::{SCHEMA_VERSION, Store};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Claude Code settings file to wire the hooks into (default: ~/.claude/settings.json)
+    #[arg(long, value_name = "PATH", conflicts_with = "project")]
+    claude_settings: Option<PathBuf>,
+    /// Wire the hooks into DIR/.claude/settings.json (one project only)
+    #[arg(long, value_name = "DIR")]
+    project: Option<PathBuf>,
+    /// Do not touch Claude Code's settings
+    #[arg(long, conflicts_with = "uninstall")]
+    no_hooks: bool,
+    /// Remove exactly the hooks setup added (the store is kept)
+    #[arg(long)]
+    uninstall: bool,
+}
 
-/// Creates or migrates the store and registers this machine. Running it
-/// again changes nothing but the machine's last-seen time, and says so.
-pub async fn run(ctx: &Ctx, _args: Args) -> Result<i32> {
+impl Args {
+    fn settings_path(&self) -> Result<PathBuf> {
+        match (&self.claude_settings, &self.project) {
+            (Some(p), _) => Ok(p.clone()),
+            (None, Some(dir)) => Ok(dir.join(".claude").join("settings.json")),
+            (None, None) => settings::user_settings_path(),
+        }
+    }
+}
+
+/// The directory holding `msp-recall` and `msp-save`: the one `msp` runs from.
+fn hook_dir() -> Result<PathBuf> {
+    let exe = std::env::current_exe().map_err(|e| Error::io("cannot locate the msp binary", e))?;
+    let dir = exe.parent().map(PathBuf::from).unwrap_or_default();
+    for hook in ["msp-recall", "msp-save"] {
+        if !dir.join(hook).is_file() {
+            return Err(Error::NotFound(format!(
+                "{hook} is not beside msp in {}\nhint: install with ./install.sh, which puts all three binaries together",
+                dir.display()
+            )));
+        }
+    }
+    Ok(dir)
+}
+
+/// Creates or migrates the store, registers this machine and wires the hooks
+/// into Claude Code. Running it again changes nothing, and says so.
+pub async fn run(ctx: &Ctx, args: Args) -> Result<i32> {
+    if args.uninstall {
+        let change = settings::uninstall(&args.settings_path()?)?;
+        if ctx.json {
+            print_json(
+                &serde_json::json!({"hooks": {"path": change.path, "removed": change.events}}),
+            )?;
+        } else if change.events.is_empty() {
+            out(format!(
+                "hooks    none installed in {}; nothing changed",
+                change.path.display()
+            ))?;
+        } else {
+            out(format!(
+                "hooks    removed {} from {}",
+                change.events.join(", "),
+                change.path.display()
+            ))?;
+        }
+        return Ok(0);
+    }
     let db_path = ctx.paths.db();
     let before = if db_path.exists() {
         Some(Store::peek_version(&db_path).await?)
@@ -19,6 +80,11 @@ pub async fn run(ctx: &Ctx, _args: Args) -> Result<i32> {
     let detected = machine::detect().await;
     let (m, registration) = machine::register(store.db(), &detected).await?;
     store.close().await?;
+    let hooks = if args.no_hooks {
+        None
+    } else {
+        Some(settings::install(&args.settings_path()?, &hook_dir()?)?)
+    };
 
     let store_state = match before {
         None => "created",
@@ -29,6 +95,7 @@ pub async fn run(ctx: &Ctx, _args: Args) -> Result<i32> {
         print_json(&serde_json::json!({
             "store": {"path": db_path, "state": store_state, "schema_version": SCHEMA_VERSION},
             "machine": {"id": m.id, "name": m.display_name(), "state": registration},
+            "hooks": hooks.as_ref().map(|h| serde_json::json!({"path": h.path, "added": h.events})),
         }))?;
     } else {
         let store_line = match before {
@@ -57,6 +124,20 @@ pub async fn run(ctx: &Ctx, _args: Args) -> Result<i32> {
                 m.display_name()
             ),
         })?;
+        if let Some(h) = hooks {
+            out(if h.events.is_empty() {
+                format!(
+                    "hooks    already installed in {}; nothing changed",
+                    h.path.display()
+                )
+            } else {
+                format!(
+                    "hooks    installed {} in {}",
+                    h.events.join(", "),
+                    h.path.display()
+                )
+            })?;
+        }
     }
     Ok(0)
 }

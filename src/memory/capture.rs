@@ -149,38 +149,62 @@ pub async fn add_note(db: &mut Db, note: Note) -> Result<Option<String>> {
         created_at: note.created_at,
         raw_tokens: 0,
         stored_tokens: stored,
+        raw_bytes: 0,
+        tokens_exact: true,
         excerpt: None,
     };
     mstore::insert(db, &memory).await
 }
 
-/// Captures a Claude Code transcript from `start` (0 for a whole import, the
-/// remembered offset for the save hook), one memory per turn, and moves the
-/// remembered offset forward.
+/// How to capture a transcript.
+#[derive(Debug, Clone, Default)]
+pub struct CaptureOptions {
+    /// Byte offset to read from; `None` for where the last capture stopped.
+    pub start: Option<u64>,
+    pub target: Target,
+    pub machine_id: Option<String>,
+    pub now: Millis,
+    /// Count tokens with tiktoken now (CLI), or estimate them and leave the
+    /// exact count for later (hooks, which must not build an encoder).
+    pub exact_tokens: bool,
+    /// The hook's copy of the final answer, for when the transcript lags.
+    pub last_assistant_message: Option<String>,
+}
+
+/// Captures a Claude Code transcript, one memory per turn, and moves the
+/// remembered offset forward. A transcript that shrank (replaced or
+/// truncated) is read again from the start; duplicates are skipped by key.
 pub async fn capture_transcript(
     db: &mut Db,
     path: &Path,
-    start: Option<u64>,
-    target: &Target,
-    machine_id: Option<&str>,
-    now: Millis,
+    opts: &CaptureOptions,
 ) -> Result<Summary> {
     let key = path.to_string_lossy().into_owned();
-    let start = match start {
-        Some(s) => s,
-        None => mstore::capture_offset(db, &key).await?,
-    };
     let file = std::fs::File::open(path)
         .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if start >= len {
+    let mut start = match opts.start {
+        Some(s) => s,
+        None => mstore::capture_offset(db, &key).await?,
+    };
+    if start > len {
+        start = 0;
+    }
+    if start == len && opts.last_assistant_message.is_none() {
         return Ok(Summary {
             files: 1,
             ..Default::default()
         });
     }
-    let outcome = transcript::read_turns(file, start)
+    let mut outcome = transcript::read_turns(file, start)
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    if let (Some(msg), Some(last)) = (&opts.last_assistant_message, outcome.turns.last_mut()) {
+        let msg = transcript::strip_injected(msg).trim().to_string();
+        if !msg.is_empty() && !last.assistant_text.iter().any(|t| t.contains(&msg)) {
+            last.raw_text.push_str(&msg);
+            last.assistant_text.push(msg);
+        }
+    }
     let mut summary = Summary {
         files: 1,
         bytes: outcome.end_offset.saturating_sub(start),
@@ -191,13 +215,11 @@ pub async fn capture_transcript(
     for turn in &outcome.turns {
         summary.turns += 1;
         session = turn.session_id.clone().or(session);
-        let Some(mut prepared) = prepare_turn(db, turn, &key, target, machine_id, now).await?
-        else {
+        let Some(prepared) = prepare_turn(db, turn, &key, opts).await? else {
             continue;
         };
         let raw = prepared.memory.raw_tokens as u64;
         let stored = prepared.memory.stored_tokens as u64;
-        prepared.memory.machine_id = machine_id.map(str::to_string);
         match mstore::insert(db, &prepared.memory).await? {
             Some(_) => {
                 summary.memories_added += 1;
@@ -207,7 +229,7 @@ pub async fn capture_transcript(
             None => summary.duplicates += 1,
         }
     }
-    mstore::set_capture_offset(db, &key, outcome.end_offset, session.as_deref(), now).await?;
+    mstore::set_capture_offset(db, &key, outcome.end_offset, session.as_deref(), opts.now).await?;
     Ok(summary)
 }
 
@@ -217,9 +239,7 @@ pub async fn prepare_turn(
     db: &mut Db,
     turn: &transcript::Turn,
     path: &str,
-    target: &Target,
-    machine_id: Option<&str>,
-    now: Millis,
+    opts: &CaptureOptions,
 ) -> Result<Option<Prepared>> {
     let Some(draft) = compress::compress(turn) else {
         return Ok(None);
@@ -227,11 +247,21 @@ pub async fn prepare_turn(
     let r = redact::global();
     let title = r.redact(&draft.title).text;
     let body = r.redact(&draft.body).text;
-    let scope = scope_of(db, turn.cwd.as_deref(), machine_id, target).await?;
+    let machine_id = opts.machine_id.as_deref();
+    let scope = scope_of(db, turn.cwd.as_deref(), machine_id, &opts.target).await?;
     let tags = tags_for(db, &format!("{title}\n{body}"), &[], &scope).await?;
-    let stored_tokens = tokens::count(&format!("{title}\n{body}")) as i64;
-    let raw_tokens =
-        (tokens::count(&turn.raw_text) + tokens::estimate_bytes(turn.raw_overflow_bytes)) as i64;
+    let raw_bytes = turn.raw_text.len() as u64 + turn.raw_overflow_bytes;
+    let (stored_tokens, raw_tokens) = if opts.exact_tokens {
+        (
+            tokens::count(&format!("{title}\n{body}")),
+            tokens::count(&turn.raw_text) + tokens::estimate_bytes(turn.raw_overflow_bytes),
+        )
+    } else {
+        (
+            tokens::estimate(&format!("{title}\n{body}")),
+            tokens::estimate_bytes(raw_bytes),
+        )
+    };
     let mut excerpt_src = turn.raw_text.as_str();
     if excerpt_src.len() > EXCERPT_BYTES {
         let mut end = EXCERPT_BYTES;
@@ -245,8 +275,8 @@ pub async fn prepare_turn(
         .ended_at
         .as_deref()
         .or(turn.started_at.as_deref())
-        .and_then(|t| parse_time(t, now, DayEdge::Start).ok())
-        .unwrap_or(now);
+        .and_then(|t| parse_time(t, opts.now, DayEdge::Start).ok())
+        .unwrap_or(opts.now);
     let importance = 5 + i64::from(!draft.files.is_empty()) + i64::from(draft.errors > 0);
     let session = turn.session_id.clone();
     let turn_key = turn
@@ -272,8 +302,10 @@ pub async fn prepare_turn(
             }),
             importance: importance.min(10),
             created_at,
-            raw_tokens,
-            stored_tokens,
+            raw_tokens: raw_tokens as i64,
+            stored_tokens: stored_tokens as i64,
+            raw_bytes: raw_bytes as i64,
+            tokens_exact: opts.exact_tokens,
             excerpt,
         },
     }))

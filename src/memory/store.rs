@@ -54,6 +54,10 @@ pub struct NewMemory {
     pub created_at: Millis,
     pub raw_tokens: i64,
     pub stored_tokens: i64,
+    pub raw_bytes: i64,
+    /// False when the counts are estimates (the save hook builds no
+    /// tokenizer); [`recount_estimated`] counts them exactly later.
+    pub tokens_exact: bool,
     pub excerpt: Option<Vec<u8>>,
 }
 
@@ -66,8 +70,9 @@ pub async fn insert(db: &mut Db, m: &NewMemory) -> Result<Option<String>> {
     let src = m.source.clone().unwrap_or_default();
     let seq: Option<i64> = sqlx::query_scalar(
         "INSERT INTO memories (id, kind, title, body, tags, project_id, client_id, machine_id, source_key, source_path,
-         source_start, source_end, claude_session_id, importance, created_at, raw_tokens, stored_tokens, excerpt)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         source_start, source_end, claude_session_id, importance, created_at, raw_tokens, stored_tokens, raw_bytes,
+         tokens_exact, excerpt)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(source_key) DO NOTHING RETURNING seq",
     )
     .bind(&id)
@@ -87,6 +92,8 @@ pub async fn insert(db: &mut Db, m: &NewMemory) -> Result<Option<String>> {
     .bind(m.created_at)
     .bind(m.raw_tokens)
     .bind(m.stored_tokens)
+    .bind(m.raw_bytes)
+    .bind(m.tokens_exact)
     .bind(&m.excerpt)
     .fetch_optional(&mut *tx)
     .await?;
@@ -283,6 +290,44 @@ pub async fn reductions(db: &mut Db) -> Result<Vec<f64>> {
         .into_iter()
         .map(|(r, s)| 1.0 - s as f64 / r as f64)
         .collect())
+}
+
+/// Counts the tokens of memories the save hook could only estimate: stored
+/// tokens exactly, raw tokens on the redacted excerpt scaled to the full size
+/// of the captured text. Returns how many memories were counted.
+pub async fn recount_estimated(db: &mut Db) -> Result<u64> {
+    type Row = (i64, String, String, i64, Option<Vec<u8>>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT seq, title, body, raw_bytes, excerpt FROM memories WHERE tokens_exact = 0 ORDER BY seq LIMIT 10000",
+    )
+    .fetch_all(&mut *db)
+    .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = store::begin_write(db).await?;
+    for (seq, title, body, raw_bytes, excerpt) in &rows {
+        let stored = super::tokens::count(&format!("{title}\n{body}")) as i64;
+        let raw = match excerpt.as_deref().and_then(|b| zstd::decode_all(b).ok()) {
+            Some(text) if !text.is_empty() => {
+                let text = String::from_utf8_lossy(&text);
+                let counted = super::tokens::count(&text) as f64;
+                (counted * (*raw_bytes).max(text.len() as i64) as f64 / text.len() as f64).round()
+                    as i64
+            }
+            _ => super::tokens::estimate_bytes(*raw_bytes as u64) as i64,
+        };
+        sqlx::query(
+            "UPDATE memories SET stored_tokens = ?, raw_tokens = ?, tokens_exact = 1 WHERE seq = ?",
+        )
+        .bind(stored)
+        .bind(raw)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(rows.len() as u64)
 }
 
 /// Raw and stored tokens summed over captured memories (those with a source).

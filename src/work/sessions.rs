@@ -431,3 +431,148 @@ mod tests {
         );
     }
 }
+
+/// What a Claude session's start did to time tracking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AutoStart {
+    /// A session was opened for this Claude session.
+    Started(String),
+    /// The open automatic session for the same project goes on.
+    Continued(String),
+    /// A session the user started by hand is open: it wins, nothing changed.
+    ManualOpen(String),
+}
+
+/// Opens (or continues) the automatic work session when a Claude session
+/// starts in a project directory. Never touches a session started by hand.
+pub async fn claude_session_started(
+    db: &mut Db,
+    machine_id: &str,
+    scope: Scope,
+    claude_session_id: &str,
+    at: Millis,
+) -> Result<AutoStart> {
+    let mut tx = store::begin_write(db).await?;
+    if let Some(open) = open_session(&mut tx, machine_id).await? {
+        if open.origin == "manual" {
+            return Ok(AutoStart::ManualOpen(open.id));
+        }
+        if open.project_id == scope.project_id {
+            return Ok(AutoStart::Continued(open.id));
+        }
+        close(&mut tx, &open.id, at.max(open.started_at), None).await?;
+    }
+    let id = store::new_id();
+    sqlx::query(
+        "INSERT INTO sessions (id, machine_id, client_id, project_id, started_at, billable, origin, claude_session_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 0, 'claude', ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(machine_id)
+    .bind(&scope.client_id)
+    .bind(&scope.project_id)
+    .bind(at)
+    .bind(claude_session_id)
+    .bind(at)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(AutoStart::Started(id))
+}
+
+/// Closes the automatic work session opened for this Claude session, if it
+/// is still open. Manual sessions and other Claude sessions' are left alone.
+pub async fn claude_session_ended(
+    db: &mut Db,
+    machine_id: &str,
+    claude_session_id: &str,
+    at: Millis,
+) -> Result<Option<String>> {
+    let mut tx = store::begin_write(db).await?;
+    let Some(open) = open_session(&mut tx, machine_id).await? else {
+        return Ok(None);
+    };
+    if open.origin != "claude" || open.claude_session_id.as_deref() != Some(claude_session_id) {
+        return Ok(None);
+    }
+    close(&mut tx, &open.id, at.max(open.started_at), None).await?;
+    tx.commit().await?;
+    Ok(Some(open.id))
+}
+
+#[cfg(test)]
+mod auto_tests {
+    use super::*;
+    use crate::machine;
+    use crate::store::testing::temp_store;
+
+    #[tokio::test]
+    async fn claude_sessions_open_continue_close_and_never_touch_manual_ones() {
+        let (_d, mut s) = temp_store().await;
+        let d = machine::Detected {
+            hostname: "h".into(),
+            username: "u".into(),
+            platform: "linux".into(),
+            os_version: None,
+            home_directory: "/h".into(),
+            preferred_shell: None,
+            tools: Default::default(),
+            mcp_servers: vec![],
+            skills: vec![],
+        };
+        let m = machine::register(s.db(), &d).await.unwrap().0.id;
+        let id = match claude_session_started(s.db(), &m, Scope::default(), "c1", 1_000)
+            .await
+            .unwrap()
+        {
+            AutoStart::Started(id) => id,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            claude_session_started(s.db(), &m, Scope::default(), "c2", 2_000)
+                .await
+                .unwrap(),
+            AutoStart::Continued(id.clone())
+        );
+        assert_eq!(
+            claude_session_ended(s.db(), &m, "other", 3_000)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            claude_session_ended(s.db(), &m, "c1", 61_000)
+                .await
+                .unwrap(),
+            Some(id.clone())
+        );
+        assert_eq!(view(s.db(), &id).await.unwrap().duration_seconds, 60);
+
+        let manual = StartRequest {
+            scope: Scope::default(),
+            title: None,
+            billable: false,
+            at: Some(100_000),
+            origin: "manual",
+            claude_session_id: None,
+        };
+        let started = start(s.db(), &m, manual).await.unwrap();
+        assert_eq!(
+            claude_session_started(s.db(), &m, Scope::default(), "c3", 200_000)
+                .await
+                .unwrap(),
+            AutoStart::ManualOpen(started.session.id.clone())
+        );
+        assert_eq!(
+            claude_session_ended(s.db(), &m, "c3", 300_000)
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(
+            status(s.db(), &m).await.unwrap().is_some(),
+            "the manual session stays open"
+        );
+    }
+}

@@ -1,0 +1,357 @@
+//! `msp-recall` and `msp-save`. Whatever happens they exit 0, print nothing
+//! but a valid hook answer (or nothing), and write one line to the msp log.
+//! They never migrate, detect, spawn or touch the network, and they give up
+//! (silently) rather than hold up the prompt.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::{HookInput, context_output};
+use crate::config::{Config, Paths};
+use crate::error::{Error, Result};
+use crate::memory::capture::{self, CaptureOptions};
+use crate::memory::recall::{self, MARKER_END, MARKER_START, Scope};
+use crate::memory::store as mstore;
+use crate::store::{Db, Store};
+use crate::time::{local_display, now_ms};
+use crate::work::{clients, projects, sessions, tasks};
+use crate::{machine, memory};
+
+/// Bytes of stdin read at most; a larger event is cut and parsed as is.
+const MAX_INPUT: u64 = 32 << 20;
+/// Prompt characters used to build the query (the rest is usually pasted logs).
+const MAX_PROMPT_CHARS: usize = 4000;
+/// How long the recall hook may wait for a writer before giving up.
+const RECALL_BUSY: Duration = Duration::from_millis(300);
+const SAVE_BUSY: Duration = Duration::from_secs(3);
+/// Whole-run deadlines, well inside Claude Code's hook timeout.
+const RECALL_DEADLINE: Duration = Duration::from_secs(2);
+const SAVE_DEADLINE: Duration = Duration::from_secs(4);
+
+/// What one hook run produced: stdout (if any) and its log line.
+struct Outcome {
+    stdout: Option<String>,
+    log: String,
+}
+
+impl Outcome {
+    fn quiet(log: impl Into<String>) -> Outcome {
+        Outcome {
+            stdout: None,
+            log: log.into(),
+        }
+    }
+}
+
+pub fn recall_main() {
+    run("msp-recall", RECALL_DEADLINE, |input, paths, config| {
+        Box::pin(recall_hook(input, paths, config))
+    });
+}
+
+pub fn save_main() {
+    run("msp-save", SAVE_DEADLINE, |input, paths, config| {
+        Box::pin(save_hook(input, paths, config))
+    });
+}
+
+type HookFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Outcome>>>>;
+
+fn run(name: &str, deadline: Duration, hook: fn(HookInput, Paths, Config) -> HookFuture) -> ! {
+    let started = Instant::now();
+    // A panic must not print a backtrace into Claude Code's transcript.
+    std::panic::set_hook(Box::new(|_| {}));
+    let paths = Paths::from_env().ok();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<Outcome> {
+        let mut raw = Vec::new();
+        std::io::stdin().take(MAX_INPUT).read_to_end(&mut raw)?;
+        let input: HookInput = serde_json::from_slice(&raw).map_err(|e| {
+            Error::Other(format!("malformed hook input ({} bytes): {e}", raw.len()))
+        })?;
+        let paths = paths
+            .clone()
+            .ok_or_else(|| Error::Other("no data directory".into()))?;
+        let config = Config::load(&paths)?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async {
+            match tokio::time::timeout(deadline, hook(input, paths, config)).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::Other(format!(
+                    "gave up after {} ms",
+                    deadline.as_millis()
+                ))),
+            }
+        })
+    }));
+    let (stdout, line) = match result {
+        Ok(Ok(o)) => (o.stdout, o.log),
+        Ok(Err(e)) => (None, format!("error: {e}")),
+        Err(_) => (None, "error: internal panic".to_string()),
+    };
+    if let Some(out) = stdout {
+        use std::io::Write;
+        let mut so = std::io::stdout().lock();
+        let _ = so
+            .write_all(out.as_bytes())
+            .and_then(|_| so.write_all(b"\n"))
+            .and_then(|_| so.flush());
+    }
+    if let Some(p) = paths {
+        let max = Config::load(&p).map(|c| c.log.max_bytes).unwrap_or(1 << 20);
+        crate::log::append(
+            &p.log(),
+            max,
+            &format!("{name} {line} ({} ms)", started.elapsed().as_millis()),
+        );
+    }
+    std::process::exit(0);
+}
+
+/// The project and client of `cwd` on this machine.
+async fn scope_of(db: &mut Db, cwd: Option<&str>) -> Result<(Scope, Option<projects::Project>)> {
+    let Some(cwd) = cwd else {
+        return Ok((Scope::default(), None));
+    };
+    let machine_id = machine::self_id(db).await?.unwrap_or_default();
+    Ok(
+        match projects::which(db, Path::new(cwd), &machine_id).await? {
+            Some(w) => (
+                Scope {
+                    project_id: Some(w.project.id.clone()),
+                    client_id: w.project.client_id.clone(),
+                },
+                Some(w.project),
+            ),
+            None => (Scope::default(), None),
+        },
+    )
+}
+
+fn cut_chars(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+async fn recall_hook(input: HookInput, paths: Paths, config: Config) -> Result<Outcome> {
+    let event = input.hook_event_name.clone().unwrap_or_default();
+    if event != "UserPromptSubmit" && event != "SessionStart" {
+        return Ok(Outcome::quiet(format!("ignored event {event:?}")));
+    }
+    let mut store = Store::open_for_hook(&paths.db(), RECALL_BUSY).await?;
+    let db = store.db();
+    let now = now_ms();
+    let session = input.session_id.clone();
+    let exclude: HashSet<String> = match &session {
+        Some(s) => mstore::recalled_in(db, s).await?.into_iter().collect(),
+        None => HashSet::new(),
+    };
+    let (scope, project) = scope_of(db, input.cwd.as_deref()).await?;
+    let (text, ids, note) = if event == "SessionStart" {
+        session_start(db, &config, &input, &scope, project.as_ref(), &exclude, now).await?
+    } else {
+        let prompt = cut_chars(input.prompt.as_deref().unwrap_or(""), MAX_PROMPT_CHARS);
+        let r = recall::recall(
+            db,
+            &config.memory,
+            prompt,
+            &scope,
+            now,
+            config.memory.budget_tokens,
+            &exclude,
+        )
+        .await?;
+        let ids: Vec<String> = r.memories.iter().map(|m| m.id.clone()).collect();
+        (
+            r.text,
+            ids,
+            format!("{} memories, ~{} tokens", r.memories.len(), r.tokens),
+        )
+    };
+    if !ids.is_empty() {
+        // Best effort: a busy store must not cost the prompt its context.
+        let _ = mstore::mark_recalled(db, session.as_deref(), &ids, now).await;
+    }
+    let _ = store.close().await;
+    let stdout = (!text.is_empty()).then(|| context_output(&event, &text));
+    Ok(Outcome {
+        stdout,
+        log: format!("{event} ok: {note}"),
+    })
+}
+
+/// The project's state for a new Claude session, and the automatic work
+/// session.
+async fn session_start(
+    db: &mut Db,
+    config: &Config,
+    input: &HookInput,
+    scope: &Scope,
+    project: Option<&projects::Project>,
+    exclude: &HashSet<String>,
+    now: i64,
+) -> Result<(String, Vec<String>, String)> {
+    let Some(project) = project else {
+        return Ok((
+            String::new(),
+            vec![],
+            "no project for this directory".into(),
+        ));
+    };
+    let machine_id = machine::self_id(db).await?;
+    let mut note = String::new();
+    if let (Some(m), Some(sid)) = (&machine_id, &input.session_id) {
+        let ws = sessions::Scope {
+            client_id: scope.client_id.clone(),
+            project_id: scope.project_id.clone(),
+        };
+        note = match sessions::claude_session_started(db, m, ws, sid, now).await? {
+            sessions::AutoStart::Started(_) => "work session started".into(),
+            sessions::AutoStart::Continued(_) => "work session continued".into(),
+            sessions::AutoStart::ManualOpen(_) => "manual work session open".into(),
+        };
+    }
+    let budget = config.memory.session_start_budget_tokens;
+    let client = match &project.client_id {
+        Some(id) => clients::by_id(db, id).await?.map(|c| c.name),
+        None => None,
+    };
+    let mut lines = vec![match &client {
+        Some(c) => format!("Project {} (client {c}).", project.slug),
+        None => format!("Project {}.", project.slug),
+    }];
+    if let Some(m) = &machine_id
+        && let Some(open) = sessions::status(db, m).await?
+    {
+        let title = open
+            .title
+            .as_deref()
+            .map(|t| format!(" \"{t}\""))
+            .unwrap_or_default();
+        lines.push(format!(
+            "Work session open since {}{title}.",
+            local_display(open.started_ms)
+        ));
+    }
+    let ws = sessions::Scope {
+        client_id: None,
+        project_id: scope.project_id.clone(),
+    };
+    let pending = tasks::list(db, &ws, false).await?;
+    if !pending.is_empty() {
+        lines.push("Pending tasks:".into());
+        for t in pending.iter().take(5) {
+            let due = t
+                .due_date
+                .as_deref()
+                .map(|d| format!(", due {d}"))
+                .unwrap_or_default();
+            lines.push(format!("- [{}] {}{due}", t.priority, t.title));
+        }
+    }
+    let f = sessions::Filter {
+        project_id: scope.project_id.clone(),
+        limit: Some(5),
+        ..Default::default()
+    };
+    if let Some(last) = sessions::list(db, &f)
+        .await?
+        .into_iter()
+        .find(|s| s.status == "closed" && s.summary.is_some())
+    {
+        lines.push(format!(
+            "Last session ({}): {}",
+            local_display(last.started_ms),
+            last.summary.as_deref().unwrap_or_default()
+        ));
+    }
+    let mut used: u32 = lines
+        .iter()
+        .map(|l| memory::tokens::estimate(l))
+        .sum::<u32>()
+        + 16;
+    let recent = mstore::list(
+        db,
+        &mstore::ListFilter {
+            project_id: scope.project_id.clone(),
+            limit: 12,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let mut ids = Vec::new();
+    let mut first = true;
+    for m in recent.iter().filter(|m| !exclude.contains(&m.id)) {
+        let cost = m.stored_tokens as u32 + 14;
+        if used + cost > budget {
+            continue;
+        }
+        if first {
+            lines.push("Recent project memories:".into());
+            first = false;
+        }
+        lines.push(format!(
+            "- {} · {}",
+            crate::time::local_day(m.created_at),
+            m.title
+        ));
+        for l in m.body.lines().filter(|l| !l.trim().is_empty()) {
+            lines.push(format!("  {}", l.trim_end()));
+        }
+        used += cost;
+        ids.push(m.id.clone());
+    }
+    let text = format!("{MARKER_START}\n{}\n{MARKER_END}", lines.join("\n"));
+    let note = format!("{note}; {} memories, ~{used} tokens", ids.len());
+    Ok((text, ids, note))
+}
+
+async fn save_hook(input: HookInput, paths: Paths, _config: Config) -> Result<Outcome> {
+    let event = input.hook_event_name.clone().unwrap_or_default();
+    if !matches!(event.as_str(), "Stop" | "PreCompact" | "SessionEnd") {
+        return Ok(Outcome::quiet(format!("ignored event {event:?}")));
+    }
+    let mut store = Store::open_for_hook(&paths.db(), SAVE_BUSY).await?;
+    let db = store.db();
+    let now = now_ms();
+    let machine_id = machine::self_id(db).await?;
+    let mut log = format!("{event}:");
+    match input.transcript_path.as_deref().filter(|p| !p.is_empty()) {
+        Some(path) if Path::new(path).is_file() => {
+            let opts = CaptureOptions {
+                start: None,
+                target: capture::Target::default(),
+                machine_id: machine_id.clone(),
+                now,
+                exact_tokens: false,
+                last_assistant_message: if event == "Stop" {
+                    input.last_assistant_message.clone()
+                } else {
+                    None
+                },
+            };
+            let s = capture::capture_transcript(db, Path::new(path), &opts).await?;
+            log.push_str(&format!(
+                " {} turns, {} memories saved, {} known",
+                s.turns, s.memories_added, s.duplicates
+            ));
+        }
+        Some(path) => log.push_str(&format!(" transcript {path} not found, nothing captured")),
+        None => log.push_str(" no transcript_path, nothing captured"),
+    }
+    if event == "SessionEnd"
+        && let (Some(m), Some(sid)) = (&machine_id, &input.session_id)
+        && sessions::claude_session_ended(db, m, sid, now)
+            .await?
+            .is_some()
+    {
+        log.push_str("; work session closed");
+    }
+    let _ = store.close().await;
+    Ok(Outcome::quiet(log))
+}

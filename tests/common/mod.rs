@@ -1,0 +1,234 @@
+//! Harness for the integration tests: runs the built `msp` binary as a
+//! process against a private temp HOME, data dir and config dir, with no
+//! inherited `MSP_*` variables and stdin closed.
+
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const MSP: &str = env!("CARGO_BIN_EXE_msp");
+
+/// One isolated msp installation. Everything lives under `root`:
+/// `root/home` (HOME), `root/data` (MSP_DATA_DIR), `root/config` (MSP_CONFIG_DIR).
+pub struct Env {
+    _tmp: TempDir,
+    /// Canonical path of the temp dir (so it compares equal to what msp stores).
+    pub root: PathBuf,
+    pub home: PathBuf,
+    pub data: PathBuf,
+    pub config: PathBuf,
+    /// Extra variables for every command of this env, e.g. a different MSP_DATA_DIR.
+    vars: Vec<(String, String)>,
+}
+
+/// What a finished `msp` process left behind.
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub args: Vec<String>,
+}
+
+impl Out {
+    /// Stdout parsed as exactly one JSON value (trailing text is an error).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "`msp {}` stdout is not one JSON value ({e}):\n{}",
+                self.args.join(" "),
+                self.stdout
+            )
+        })
+    }
+
+    /// Asserts the exit code, showing the whole output when it differs.
+    #[track_caller]
+    pub fn expect_code(self, code: i32) -> Self {
+        assert_eq!(
+            self.code,
+            code,
+            "`msp {}` exited {} (expected {code})\nstdout:\n{}\nstderr:\n{}",
+            self.args.join(" "),
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts a failure with the given code whose stderr carries a `hint:` line.
+    #[track_caller]
+    pub fn expect_hint(self, code: i32) -> Self {
+        let out = self.expect_code(code);
+        assert!(
+            out.stderr.lines().any(|l| l.starts_with("hint: ")),
+            "`msp {}` failed without a `hint:` line:\n{}",
+            out.args.join(" "),
+            out.stderr
+        );
+        out
+    }
+}
+
+impl Env {
+    /// A fresh environment without a store (nothing has run yet).
+    pub fn new() -> Env {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let root = tmp.path().canonicalize().expect("canonical temp dir");
+        let home = root.join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        Env {
+            data: root.join("data"),
+            config: root.join("config"),
+            home,
+            root,
+            _tmp: tmp,
+            vars: Vec::new(),
+        }
+    }
+
+    /// A fresh environment after a successful `msp setup`.
+    pub fn setup() -> Env {
+        let env = Env::new();
+        env.ok(&["setup"]);
+        env
+    }
+
+    /// Sets a variable for every later command of this env.
+    pub fn set_var(&mut self, key: &str, value: impl AsRef<OsStr>) {
+        self.vars.push((
+            key.to_string(),
+            value.as_ref().to_string_lossy().into_owned(),
+        ));
+    }
+
+    /// A path under the env's root.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// A directory under the env's root, created.
+    pub fn dir(&self, rel: &str) -> PathBuf {
+        let d = self.path(rel);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// The configured command, not yet run: cwd is `root`, stdin is null.
+    pub fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
+        let mut cmd = Command::new(MSP);
+        cmd.args(args);
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("MSP_") {
+                cmd.env_remove(&k);
+            }
+        }
+        cmd.env("HOME", &self.home)
+            .env("USER", "tech")
+            .env("MSP_DATA_DIR", &self.data)
+            .env("MSP_CONFIG_DIR", &self.config)
+            // Day boundaries in reports are local: make them deterministic.
+            .env("TZ", "UTC")
+            .current_dir(&self.root)
+            .stdin(Stdio::null());
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Starts `msp` without waiting, stdout and stderr piped.
+    pub fn spawn<S: AsRef<OsStr>>(&self, args: &[S]) -> Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn msp")
+    }
+
+    pub fn msp<S: AsRef<OsStr>>(&self, args: &[S]) -> Out {
+        run(self.command(args), args)
+    }
+
+    /// Runs `msp` with `dir` as the current directory.
+    pub fn msp_in<S: AsRef<OsStr>>(&self, dir: &Path, args: &[S]) -> Out {
+        let mut cmd = self.command(args);
+        cmd.current_dir(dir);
+        run(cmd, args)
+    }
+
+    /// Runs `msp` with extra environment variables.
+    pub fn msp_with<S: AsRef<OsStr>>(&self, vars: &[(&str, &str)], args: &[S]) -> Out {
+        let mut cmd = self.command(args);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        run(cmd, args)
+    }
+
+    /// Runs `msp` and asserts exit 0.
+    #[track_caller]
+    pub fn ok<S: AsRef<OsStr>>(&self, args: &[S]) -> Out {
+        self.msp(args).expect_code(0)
+    }
+
+    /// Runs `msp --json ARGS`, asserts exit 0 and parses stdout.
+    #[track_caller]
+    pub fn json<S: AsRef<OsStr>>(&self, args: &[S]) -> Value {
+        let mut all: Vec<&OsStr> = vec![OsStr::new("--json")];
+        all.extend(args.iter().map(AsRef::as_ref));
+        self.msp(&all).expect_code(0).json()
+    }
+
+    /// `msp --json ARGS` run in `dir`, exit 0, parsed.
+    #[track_caller]
+    pub fn json_in<S: AsRef<OsStr>>(&self, dir: &Path, args: &[S]) -> Value {
+        let mut all: Vec<&OsStr> = vec![OsStr::new("--json")];
+        all.extend(args.iter().map(AsRef::as_ref));
+        self.msp_in(dir, &all).expect_code(0).json()
+    }
+}
+
+/// Collects a spawned process's outcome (for processes started with [`Env::spawn`]).
+pub fn finish(child: Child, args: &[&str]) -> Out {
+    let output = child.wait_with_output().expect("wait for msp");
+    to_out(output, args)
+}
+
+fn run<S: AsRef<OsStr>>(mut cmd: Command, args: &[S]) -> Out {
+    let output = cmd.output().expect("run msp");
+    to_out(output, args)
+}
+
+fn to_out<S: AsRef<OsStr>>(output: std::process::Output, args: &[S]) -> Out {
+    Out {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        args: args
+            .iter()
+            .map(|a| a.as_ref().to_string_lossy().into_owned())
+            .collect(),
+    }
+}
+
+/// The array inside a JSON value, or a panic naming what was expected.
+#[track_caller]
+pub fn array(v: &Value) -> &Vec<Value> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("expected a JSON array, got {v}"))
+}
+
+/// `v[key]` as a string, or a panic.
+#[track_caller]
+pub fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected a string at {key:?} in {v}"))
+}

@@ -1,0 +1,123 @@
+//! `msp task ...`.
+
+mod common;
+
+use common::{Env, array, str_of};
+
+#[test]
+fn add_list_and_done_by_short_id() {
+    let env = Env::setup();
+    env.ok(&["client", "add", "Acme Corp"]);
+    env.ok(&["project", "add", "acme-site", "--client", "acme-corp"]);
+    let renew = env.json(&[
+        "task",
+        "add",
+        "Renew the TLS certificate",
+        "--project",
+        "acme-site",
+        "--priority",
+        "high",
+        "--due",
+        "2026-12-01",
+    ]);
+    assert_eq!(renew["status"], "pending");
+    assert_eq!(renew["priority"], "high");
+    assert_eq!(renew["due_date"], "2026-12-01");
+    assert_eq!(renew["project"], "acme-site");
+    assert_eq!(renew["client"], "Acme Corp", "a project implies its client");
+    let short = str_of(&renew, "short_id");
+    assert_eq!(short.len(), 8);
+    assert!(str_of(&renew, "id").ends_with(short));
+    env.ok(&["task", "add", "Tidy the wiki", "--priority", "low"]);
+    env.ok(&["task", "add", "Replace UPS battery", "--priority", "urgent"]);
+
+    let list = env.json(&["task", "list"]);
+    let titles: Vec<&str> = array(&list).iter().map(|t| str_of(t, "title")).collect();
+    assert_eq!(
+        titles,
+        [
+            "Replace UPS battery",
+            "Renew the TLS certificate",
+            "Tidy the wiki"
+        ],
+        "most urgent first"
+    );
+    let table = env.ok(&["task", "list"]).stdout;
+    assert!(table.starts_with("ID"), "{table}");
+    assert!(table.contains(short), "the table shows short ids: {table}");
+
+    let done = env.ok(&["task", "done", short]);
+    assert!(done.stdout.starts_with("done: Renew"), "{}", done.stdout);
+    let pending = env.json(&["task", "list"]);
+    assert_eq!(
+        array(&pending).len(),
+        2,
+        "done tasks leave the default list"
+    );
+    let all = env.json(&["task", "list", "--all"]);
+    assert_eq!(array(&all).len(), 3);
+    let finished = array(&all).iter().find(|t| t["id"] == renew["id"]).unwrap();
+    assert_eq!(finished["status"], "done");
+    assert!(finished["completed_at"].is_string(), "{finished}");
+}
+
+#[test]
+fn done_twice_says_already_done() {
+    let env = Env::setup();
+    let t = env.json(&["task", "add", "Call the ISP"]);
+    let id = str_of(&t, "id");
+    env.ok(&["task", "done", id]);
+    let again = env.ok(&["task", "done", id]);
+    assert!(again.stdout.starts_with("already done"), "{}", again.stdout);
+    let v = env.json(&["task", "done", id]);
+    assert_eq!(v["status"], "done");
+}
+
+#[test]
+fn done_with_an_unknown_id_is_exit_3() {
+    let env = Env::setup();
+    env.ok(&["task", "add", "Something"]);
+    env.msp(&["task", "done", "zzzzzzzz"]).expect_hint(3);
+}
+
+#[test]
+fn bad_due_date_and_priority_are_usage_errors() {
+    let env = Env::setup();
+    env.msp(&["task", "add", "x", "--due", "tomorrow"])
+        .expect_hint(2);
+    env.msp(&["task", "add", "x", "--due", "2026-02-30"])
+        .expect_hint(2);
+    env.msp(&["task", "add", "x", "--priority", "asap"])
+        .expect_code(2);
+    env.msp(&["task", "add", "x", "--client", "ghost"])
+        .expect_hint(3);
+    assert_eq!(array(&env.json(&["task", "list", "--all"])).len(), 0);
+}
+
+#[test]
+fn list_filters_by_client_and_project() {
+    let env = Env::setup();
+    env.ok(&["client", "add", "Acme Corp"]);
+    env.ok(&["client", "add", "Beta"]);
+    env.ok(&["project", "add", "acme-site", "--client", "acme-corp"]);
+    env.ok(&["task", "add", "site task", "--project", "acme-site"]);
+    env.ok(&["task", "add", "acme task", "--client", "acme-corp"]);
+    env.ok(&["task", "add", "beta task", "--client", "beta"]);
+    env.ok(&["task", "add", "own task"]);
+
+    let titles = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["task", "list"];
+        all.extend_from_slice(args);
+        array(&env.json(&all))
+            .iter()
+            .map(|t| str_of(t, "title").to_string())
+            .collect()
+    };
+    assert_eq!(titles(&[]).len(), 4);
+    assert_eq!(
+        titles(&["--client", "acme-corp"]),
+        ["site task", "acme task"]
+    );
+    assert_eq!(titles(&["--client", "beta"]), ["beta task"]);
+    assert_eq!(titles(&["--project", "acme-site"]), ["site task"]);
+}
