@@ -378,15 +378,24 @@ pub async fn import_jsonl(
                 let t = if key.0.is_none() && key.1.is_none() {
                     target.clone()
                 } else {
-                    let s = crate::work::sessions::resolve_scope(
+                    // An unknown or mismatched project/client spoils this line only.
+                    match crate::work::sessions::resolve_scope(
                         db,
                         key.1.as_deref(),
                         key.0.as_deref(),
                     )
-                    .await?;
-                    Target {
-                        project_id: s.project_id,
-                        client_id: s.client_id,
+                    .await
+                    {
+                        Ok(s) => Target {
+                            project_id: s.project_id,
+                            client_id: s.client_id,
+                        },
+                        Err(e @ (Error::Usage(_) | Error::NotFound(_))) => {
+                            summary.skipped_lines += 1;
+                            problems.push(format!("{}:{}: {e}", path.display(), i + 1));
+                            continue;
+                        }
+                        Err(e) => return Err(e),
                     }
                 };
                 cache.insert(key, t.clone());

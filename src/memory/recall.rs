@@ -276,7 +276,8 @@ pub async fn recall(
         tokens: 0,
         memories: vec![],
     };
-    if text::query_terms(prompt).len() < cfg.min_query_terms as usize
+    let terms = text::query_terms(prompt);
+    if (terms.len() < cfg.min_query_terms as usize || is_steering(&terms))
         && tags::extract_tags(prompt, 1).is_empty()
     {
         return Ok(empty());
@@ -285,7 +286,8 @@ pub async fn recall(
     let mut chosen: Vec<Scored> = Vec::new();
     let mut seen_terms: Vec<HashSet<String>> = Vec::new();
     let mut used = FRAME_TOKENS;
-    let mut entries = Vec::new();
+    let mut text =
+        format!("{MARKER_START}\nKnown from earlier work (msp memory, most relevant first):\n");
     for s in ranked {
         if s.coverage < MIN_COVERAGE {
             continue;
@@ -299,7 +301,8 @@ pub async fn recall(
         }
         let cost = s.memory.stored_tokens.max(1) as u32 + ENTRY_OVERHEAD_TOKENS;
         let remaining = budget.saturating_sub(used);
-        let body = if cost <= remaining {
+        let mut whole = cost <= remaining;
+        let mut body = if whole {
             s.memory.body.clone()
         } else if chosen.is_empty() && remaining > 80 {
             // The best memory alone is too long: keep its head.
@@ -309,26 +312,38 @@ pub async fn recall(
         } else {
             continue;
         };
-        let entry = format_entry(db, &s.memory, &body).await?;
-        used += if body.len() == s.memory.body.len() {
+        let mut entry = format_entry(db, &s.memory, &body).await?;
+        // The character cap holds whatever the budget: an entry that does not
+        // fit is left out (and not reported as recalled), except the best
+        // one, whose head is kept.
+        let room = MAX_CHARS.saturating_sub(text.len() + MARKER_END.len());
+        if entry.len() > room {
+            if !chosen.is_empty() {
+                continue;
+            }
+            whole = false;
+            let mut keep = body.len();
+            while entry.len() > room && keep > 0 {
+                keep = keep.saturating_sub(entry.len() - room + 8);
+                body = truncate_chars(&s.memory.body, keep);
+                entry = format_entry(db, &s.memory, &body).await?;
+            }
+            if entry.len() > room {
+                continue;
+            }
+        }
+        used += if whole {
             cost
         } else {
-            remaining
+            let share = u64::from(cost) * body.len() as u64 / s.memory.body.len().max(1) as u64;
+            remaining.min(share as u32 + ENTRY_OVERHEAD_TOKENS)
         };
-        entries.push(entry);
+        text.push_str(&entry);
         seen_terms.push(terms);
         chosen.push(s);
     }
     if chosen.is_empty() {
         return Ok(empty());
-    }
-    let mut text =
-        format!("{MARKER_START}\nKnown from earlier work (msp memory, most relevant first):\n");
-    for e in entries {
-        if text.len() + e.len() + MARKER_END.len() + 1 > MAX_CHARS {
-            break;
-        }
-        text.push_str(&e);
     }
     text.push_str(MARKER_END);
     Ok(Recalled {
@@ -336,6 +351,52 @@ pub async fn recall(
         tokens: used,
         memories: chosen,
     })
+}
+
+/// Words that only steer the conversation ("continue", "go ahead", "try
+/// again", "sounds good"): a prompt of nothing else has no topic, so nothing
+/// is recalled for it, even when a memory happens to hold those words.
+const STEERING: &[&str] = &[
+    "continue",
+    "continuing",
+    "proceed",
+    "ahead",
+    "keep",
+    "going",
+    "carry",
+    "resume",
+    "retry",
+    "again",
+    "fine",
+    "good",
+    "great",
+    "right",
+    "correct",
+    "exactly",
+    "perfect",
+    "nice",
+    "cool",
+    "awesome",
+    "agreed",
+    "agree",
+    "approve",
+    "approved",
+    "sounds",
+    "lgtm",
+    "stop",
+    "wait",
+    "nope",
+    "next",
+    "more",
+    "works",
+    "now",
+];
+
+/// Whether every term of a prompt is a steering word (true for no terms).
+fn is_steering(terms: &[String]) -> bool {
+    static SET: std::sync::OnceLock<HashSet<String>> = std::sync::OnceLock::new();
+    let set = SET.get_or_init(|| STEERING.iter().filter_map(|w| text::term(w)).collect());
+    terms.iter().all(|t| set.contains(t))
 }
 
 fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
