@@ -5,7 +5,7 @@
 //! spawn to exit: `msp context recall` and the `msp-recall` hook for 200
 //! realistic prompts each, and the `msp-save` hook for 100 single turns.
 //! Results go to bench/results/latency.md. `MSP_BENCH_SIZES=10000` limits
-//! the sizes.
+//! the sizes; `MSP_BENCH_KEEP=1` keeps the generated stores for a look.
 
 mod common;
 
@@ -124,9 +124,15 @@ fn main() {
             save.max()
         )
         .unwrap();
-        let _ = std::fs::remove_dir_all(&env.root);
+        if std::env::var_os("MSP_BENCH_KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(&env.root);
+        }
     }
-    let _ = std::fs::remove_dir_all(&root);
+    if std::env::var_os("MSP_BENCH_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&root);
+    } else {
+        eprintln!("kept the stores under {}", root.display());
+    }
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/results/latency.md");
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     std::fs::write(&out, &report).unwrap();

@@ -33,13 +33,22 @@ CREATE INDEX memories_client ON memories(client_id, created_at);
 CREATE INDEX memories_created ON memories(created_at);
 CREATE INDEX memories_uncounted ON memories(seq) WHERE tokens_exact = 0;
 
--- Contentless: the text lives in `memories`; rowid = memories.seq.
+-- Contentless: the text lives in `memories`; rowid = memories.seq. `scope`
+-- holds `g` (no client) or `c_<client>` and `p_<project>` tokens, so the
+-- scope filter runs inside the index and a ranked LIMIT stays correct.
 CREATE VIRTUAL TABLE memory_index USING fts5(
-    title, body, tags,
+    title, body, tags, scope,
     content = '', contentless_delete = 1,
     tokenize = "unicode61 remove_diacritics 2 tokenchars '_'"
 );
-CREATE VIRTUAL TABLE memory_terms USING fts5vocab(memory_index, 'row');
+INSERT INTO memory_index(memory_index, rank) VALUES ('rank', 'bm25(3.0, 1.0, 2.0, 0.0)');
+-- Documents per indexed term, kept in step with the index: choosing the
+-- selective terms of a prompt needs these counts in microseconds, and
+-- fts5vocab walks a term's whole posting list to count it.
+CREATE TABLE memory_terms (
+    term TEXT PRIMARY KEY,
+    docs INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
 
 -- How far each transcript has been captured.
 CREATE TABLE capture_offsets (

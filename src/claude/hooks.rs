@@ -23,9 +23,14 @@ use crate::{machine, memory};
 const MAX_INPUT: u64 = 32 << 20;
 /// Prompt characters used to build the query (the rest is usually pasted logs).
 const MAX_PROMPT_CHARS: usize = 4000;
+/// A working directory longer than this is no real path (PATH_MAX); looking
+/// up all its ancestors would cost quadratic time and memory.
+const MAX_CWD_BYTES: usize = 4096;
 /// How long the recall hook may wait for a writer before giving up.
 const RECALL_BUSY: Duration = Duration::from_millis(300);
-const SAVE_BUSY: Duration = Duration::from_secs(3);
+/// How long the save hook waits for a writer. Giving up loses nothing (the
+/// offset stays, the next Stop captures the turn), so keep the stop quick.
+const SAVE_BUSY: Duration = Duration::from_millis(700);
 /// Whole-run deadlines, well inside Claude Code's hook timeout.
 const RECALL_DEADLINE: Duration = Duration::from_secs(2);
 const SAVE_DEADLINE: Duration = Duration::from_secs(4);
@@ -65,11 +70,8 @@ fn run(name: &str, deadline: Duration, hook: fn(HookInput, Paths, Config) -> Hoo
     std::panic::set_hook(Box::new(|_| {}));
     let paths = Paths::from_env().ok();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<Outcome> {
-        let mut raw = Vec::new();
-        std::io::stdin().take(MAX_INPUT).read_to_end(&mut raw)?;
-        let input: HookInput = serde_json::from_slice(&raw).map_err(|e| {
-            Error::Other(format!("malformed hook input ({} bytes): {e}", raw.len()))
-        })?;
+        let input = read_input(deadline)?;
+        let deadline = deadline.saturating_sub(started.elapsed());
         let paths = paths
             .clone()
             .ok_or_else(|| Error::Other("no data directory".into()))?;
@@ -111,9 +113,47 @@ fn run(name: &str, deadline: Duration, hook: fn(HookInput, Paths, Config) -> Hoo
     std::process::exit(0);
 }
 
+/// The event on stdin. Claude Code may leave stdin open, so it is taken as
+/// soon as what arrived parses as a whole object, and the wait is bounded by
+/// the deadline.
+fn read_input(deadline: Duration) -> Result<HookInput> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(read_event(std::io::stdin().lock()));
+    });
+    rx.recv_timeout(deadline).unwrap_or_else(|_| {
+        Err(Error::Other(format!(
+            "no complete hook input on stdin after {} ms",
+            deadline.as_millis()
+        )))
+    })
+}
+
+fn read_event(input: impl Read) -> Result<HookInput> {
+    let mut input = input.take(MAX_INPUT);
+    let mut raw = Vec::new();
+    let mut buf = vec![0; 64 << 10];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        raw.extend_from_slice(&buf[..n]);
+        if raw.trim_ascii_end().ends_with(b"}")
+            && let Ok(event) = serde_json::from_slice(&raw)
+        {
+            return Ok(event);
+        }
+    }
+    serde_json::from_slice(&raw)
+        .map_err(|e| Error::Other(format!("malformed hook input ({} bytes): {e}", raw.len())))
+}
+
 /// The project and client of `cwd` on this machine.
 async fn scope_of(db: &mut Db, cwd: Option<&str>) -> Result<(Scope, Option<projects::Project>)> {
-    let Some(cwd) = cwd else {
+    let Some(cwd) = cwd.filter(|c| c.len() <= MAX_CWD_BYTES) else {
         return Ok((Scope::default(), None));
     };
     let machine_id = machine::self_id(db).await?.unwrap_or_default();
@@ -143,8 +183,10 @@ async fn recall_hook(input: HookInput, paths: Paths, config: Config) -> Result<O
     if event != "UserPromptSubmit" && event != "SessionStart" {
         return Ok(Outcome::quiet(format!("ignored event {event:?}")));
     }
+    let t0 = Instant::now();
     let mut store = Store::open_for_hook(&paths.db(), RECALL_BUSY).await?;
     let db = store.db();
+    let t_open = t0.elapsed();
     let now = now_ms();
     let session = input.session_id.clone();
     let exclude: HashSet<String> = match &session {
@@ -152,6 +194,7 @@ async fn recall_hook(input: HookInput, paths: Paths, config: Config) -> Result<O
         None => HashSet::new(),
     };
     let (scope, project) = scope_of(db, input.cwd.as_deref()).await?;
+    let t_scope = t0.elapsed();
     let (text, ids, note) = if event == "SessionStart" {
         session_start(db, &config, &input, &scope, project.as_ref(), &exclude, now).await?
     } else {
@@ -173,15 +216,23 @@ async fn recall_hook(input: HookInput, paths: Paths, config: Config) -> Result<O
             format!("{} memories, ~{} tokens", r.memories.len(), r.tokens),
         )
     };
+    let t_recall = t0.elapsed();
     if !ids.is_empty() {
         // Best effort: a busy store must not cost the prompt its context.
         let _ = mstore::mark_recalled(db, session.as_deref(), &ids, now).await;
     }
     let _ = store.close().await;
     let stdout = (!text.is_empty()).then(|| context_output(&event, &text));
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     Ok(Outcome {
         stdout,
-        log: format!("{event} ok: {note}"),
+        log: format!(
+            "{event} ok: {note} [open {:.1}, scope {:.1}, recall {:.1}, total {:.1} ms]",
+            ms(t_open),
+            ms(t_scope),
+            ms(t_recall),
+            ms(t0.elapsed())
+        ),
     })
 }
 
@@ -210,10 +261,12 @@ async fn session_start(
             client_id: scope.client_id.clone(),
             project_id: scope.project_id.clone(),
         };
-        note = match sessions::claude_session_started(db, m, ws, sid, now).await? {
-            sessions::AutoStart::Started(_) => "work session started".into(),
-            sessions::AutoStart::Continued(_) => "work session continued".into(),
-            sessions::AutoStart::ManualOpen(_) => "manual work session open".into(),
+        // Best effort: a busy store must not cost the session its context.
+        note = match sessions::claude_session_started(db, m, ws, sid, now).await {
+            Ok(sessions::AutoStart::Started(_)) => "work session started".into(),
+            Ok(sessions::AutoStart::Continued(_)) => "work session continued".into(),
+            Ok(sessions::AutoStart::ManualOpen(_)) => "manual work session open".into(),
+            Err(e) => format!("work session not started: {e}"),
         };
     }
     let budget = config.memory.session_start_budget_tokens;

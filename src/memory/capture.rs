@@ -1,6 +1,7 @@
 //! Capture: transcript turns and hand-written notes become stored memories,
 //! redacted, tagged, counted and scoped. Deterministic; no network.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
@@ -16,6 +17,13 @@ use crate::work::{clients, projects};
 
 /// Most bytes of a turn's source kept (redacted, compressed) as its excerpt.
 const EXCERPT_BYTES: usize = 64 * 1024;
+/// Turns stored per write transaction: a long backlog costs few commits and
+/// keeps its progress (the offset moves with each) if the run is cut short,
+/// while other writers wait only briefly.
+const TURNS_PER_COMMIT: usize = 200;
+/// A working directory longer than this is no real path (PATH_MAX); looking
+/// up all its ancestors would cost quadratic time and memory.
+const MAX_CWD_BYTES: usize = 4096;
 
 /// Where captured memories belong when the caller already knows.
 #[derive(Debug, Clone, Default)]
@@ -66,6 +74,13 @@ async fn tags_for(
         .map(|t| crate::work::slugify(t))
         .filter(|t| !t.is_empty())
         .collect();
+    out.extend(scope_names(db, target).await?);
+    Ok(with_text_tags(out, text))
+}
+
+/// The slugs of a target's project and client, which tag its memories.
+async fn scope_names(db: &mut Db, target: &Target) -> Result<Vec<String>> {
+    let mut out = Vec::new();
     if let Some(pid) = &target.project_id
         && let Some(p) = projects::by_id(db, pid).await?
     {
@@ -76,10 +91,32 @@ async fn tags_for(
     {
         out.push(c.slug);
     }
+    Ok(out)
+}
+
+fn with_text_tags(mut out: Vec<String>, text: &str) -> Vec<String> {
     out.extend(tags::extract_tags(text, 12).into_iter().map(str::to_string));
     let mut seen = std::collections::HashSet::new();
     out.retain(|t| seen.insert(t.clone()));
-    Ok(out)
+    out
+}
+
+/// What one capture reuses from turn to turn: scopes by working directory,
+/// with their tag names (a long transcript asks the store once per
+/// directory), and the excerpt compressor.
+#[derive(Default)]
+struct CaptureCache {
+    scopes: HashMap<Option<String>, (Target, Vec<String>)>,
+    zstd: Option<zstd::bulk::Compressor<'static>>,
+}
+
+impl CaptureCache {
+    fn compress(&mut self, data: &[u8]) -> Option<Vec<u8>> {
+        if self.zstd.is_none() {
+            self.zstd = zstd::bulk::Compressor::new(3).ok();
+        }
+        self.zstd.as_mut()?.compress(data).ok()
+    }
 }
 
 /// The scope of a directory on this machine, when no target was given.
@@ -92,7 +129,7 @@ async fn scope_of(
     if given.project_id.is_some() || given.client_id.is_some() {
         return Ok(given.clone());
     }
-    let Some(cwd) = cwd else {
+    let Some(cwd) = cwd.filter(|c| c.len() <= MAX_CWD_BYTES) else {
         return Ok(Target::default());
     };
     Ok(
@@ -188,6 +225,11 @@ pub async fn capture_transcript(
         None => mstore::capture_offset(db, &key).await?,
     };
     if start > len {
+        // The offset only moves forward; past the end of a shrunk file it
+        // would skip (or cut into) whatever is written there next.
+        if opts.start.is_none() {
+            mstore::reset_capture_offset(db, &key).await?;
+        }
         start = 0;
     }
     if start == len && opts.last_assistant_message.is_none() {
@@ -198,11 +240,19 @@ pub async fn capture_transcript(
     }
     let mut outcome = transcript::read_turns(file, start)
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    // Past everything read; but a turn completed from the hook's copy of the
+    // answer is read again next time, so that the answer's own line, written
+    // late, joins it (a known key: nothing added) instead of becoming a turn
+    // of its own that repeats it.
+    let mut next_offset = outcome.end_offset;
     if let (Some(msg), Some(last)) = (&opts.last_assistant_message, outcome.turns.last_mut()) {
-        let msg = transcript::strip_injected(msg).trim().to_string();
+        let msg = transcript::strip_injected(msg);
+        // Capped as the reader caps the assistant text it keeps.
+        let msg = transcript::cap_middle(msg.trim(), transcript::RAW_PIECE_CAP).into_owned();
         if !msg.is_empty() && !last.assistant_text.iter().any(|t| t.contains(&msg)) {
             last.raw_text.push_str(&msg);
             last.assistant_text.push(msg);
+            next_offset = last.start_offset;
         }
     }
     let mut summary = Summary {
@@ -212,24 +262,38 @@ pub async fn capture_transcript(
         ..Default::default()
     };
     let mut session = None;
-    for turn in &outcome.turns {
-        summary.turns += 1;
-        session = turn.session_id.clone().or(session);
-        let Some(prepared) = prepare_turn(db, turn, &key, opts).await? else {
-            continue;
-        };
-        let raw = prepared.memory.raw_tokens as u64;
-        let stored = prepared.memory.stored_tokens as u64;
-        match mstore::insert(db, &prepared.memory).await? {
-            Some(_) => {
-                summary.memories_added += 1;
-                summary.raw_tokens += raw;
-                summary.stored_tokens += stored;
-            }
-            None => summary.duplicates += 1,
-        }
+    let mut cache = CaptureCache::default();
+    let mut chunks = outcome.turns.chunks(TURNS_PER_COMMIT).peekable();
+    if chunks.peek().is_none() {
+        mstore::set_capture_offset(db, &key, next_offset, None, opts.now).await?;
     }
-    mstore::set_capture_offset(db, &key, outcome.end_offset, session.as_deref(), opts.now).await?;
+    while let Some(chunk) = chunks.next() {
+        let mut prepared = Vec::with_capacity(chunk.len());
+        for turn in chunk {
+            summary.turns += 1;
+            session = turn.session_id.clone().or(session);
+            if let Some(p) = prepare(db, turn, &key, opts, &mut cache).await? {
+                prepared.push(p);
+            }
+        }
+        let offset = match chunks.peek() {
+            Some(_) => chunk.last().map_or(start, |t| t.end_offset),
+            None => next_offset,
+        };
+        let mut tx = crate::store::begin_write(db).await?;
+        for p in &prepared {
+            match mstore::insert_in(&mut tx, &p.memory).await? {
+                Some(_) => {
+                    summary.memories_added += 1;
+                    summary.raw_tokens += p.memory.raw_tokens as u64;
+                    summary.stored_tokens += p.memory.stored_tokens as u64;
+                }
+                None => summary.duplicates += 1,
+            }
+        }
+        mstore::set_capture_offset(&mut tx, &key, offset, session.as_deref(), opts.now).await?;
+        tx.commit().await?;
+    }
     Ok(summary)
 }
 
@@ -241,6 +305,16 @@ pub async fn prepare_turn(
     path: &str,
     opts: &CaptureOptions,
 ) -> Result<Option<Prepared>> {
+    prepare(db, turn, path, opts, &mut CaptureCache::default()).await
+}
+
+async fn prepare(
+    db: &mut Db,
+    turn: &transcript::Turn,
+    path: &str,
+    opts: &CaptureOptions,
+    cache: &mut CaptureCache,
+) -> Result<Option<Prepared>> {
     let Some(draft) = compress::compress(turn) else {
         return Ok(None);
     };
@@ -248,8 +322,18 @@ pub async fn prepare_turn(
     let title = r.redact(&draft.title).text;
     let body = r.redact(&draft.body).text;
     let machine_id = opts.machine_id.as_deref();
-    let scope = scope_of(db, turn.cwd.as_deref(), machine_id, &opts.target).await?;
-    let tags = tags_for(db, &format!("{title}\n{body}"), &[], &scope).await?;
+    let (scope, names) = match cache.scopes.get(&turn.cwd) {
+        Some(hit) => hit.clone(),
+        None => {
+            let scope = scope_of(db, turn.cwd.as_deref(), machine_id, &opts.target).await?;
+            let names = scope_names(db, &scope).await?;
+            cache
+                .scopes
+                .insert(turn.cwd.clone(), (scope.clone(), names.clone()));
+            (scope, names)
+        }
+    };
+    let tags = with_text_tags(names, &format!("{title}\n{body}"));
     let raw_bytes = turn.raw_text.len() as u64 + turn.raw_overflow_bytes;
     let (stored_tokens, raw_tokens) = if opts.exact_tokens {
         (
@@ -270,7 +354,7 @@ pub async fn prepare_turn(
         }
         excerpt_src = &excerpt_src[..end];
     }
-    let excerpt = zstd::encode_all(r.redact(excerpt_src).text.as_bytes(), 3).ok();
+    let excerpt = cache.compress(r.redact(excerpt_src).text.as_bytes());
     let created_at = turn
         .ended_at
         .as_deref()

@@ -23,11 +23,11 @@ pub const MARKER_END: &str = "</msp-memory>";
 
 /// Upper bound on the summed document frequency of the chosen terms: keeps
 /// the work of one query bounded whatever the size of the store.
-const MAX_POSTINGS: i64 = 6_000;
+const MAX_POSTINGS: i64 = 3_000;
 /// Most terms one query uses.
 const MAX_TERMS: usize = 10;
 /// Candidates fetched by BM25 before rescoring.
-const CANDIDATES: i64 = 200;
+const CANDIDATES: i64 = 100;
 /// Hard cap on injected text, far below Claude Code's 10,000-character limit.
 const MAX_CHARS: usize = 7_000;
 /// Tokens of the block's header and footer lines.
@@ -73,32 +73,49 @@ pub struct Query {
 }
 
 impl Query {
-    fn match_expr(&self) -> Option<String> {
-        let mut parts: Vec<String> = self.terms.iter().map(|(t, _)| format!("\"{t}\"")).collect();
-        parts.extend(
-            self.tags
-                .iter()
-                .map(|t| format!("\"{}\"", text::tag_token(t))),
-        );
-        parts.dedup();
-        (!parts.is_empty()).then(|| parts.join(" OR "))
+    /// The FTS5 expression: any selective term or tag, within the scope.
+    fn match_expr(&self, scope: &Scope, filter: &Filter) -> Option<String> {
+        let parts: Vec<String> = self.terms.iter().map(|(t, _)| format!("\"{t}\"")).collect();
+        if parts.is_empty() {
+            return None;
+        }
+        let mut expr = format!("{{title body tags}} : ({})", parts.join(" OR "));
+        // Another client's memories never reach a prompt in this client's work.
+        if let Some(c) = &scope.client_id {
+            expr.push_str(&format!(" AND scope : (g OR {})", text::client_token(c)));
+        }
+        if let Some(p) = &filter.project_id {
+            expr.push_str(&format!(" AND scope : {}", text::project_token(p)));
+        }
+        if let Some(c) = &filter.client_id {
+            expr.push_str(&format!(" AND scope : {}", text::client_token(c)));
+        }
+        Some(expr)
     }
 }
 
-/// Builds the selective query for `prompt`.
+/// Builds the selective query for `prompt`: its terms and the tags it
+/// mentions, rarest first, while their summed document frequency stays
+/// under [`MAX_POSTINGS`] (the rarest one is always kept).
 pub async fn build_query(db: &mut Db, prompt: &str) -> Result<Query> {
-    let terms = text::query_terms(prompt);
     let prompt_tags: Vec<String> = tags::extract_tags(prompt, 8)
         .into_iter()
         .map(str::to_string)
         .collect();
-    let mut dfs = store::doc_frequencies(db, &terms).await?;
+    let mut candidates = text::query_terms(prompt);
+    for t in &prompt_tags {
+        let tok = text::tag_token(t);
+        if !candidates.contains(&tok) {
+            candidates.push(tok);
+        }
+    }
+    let mut dfs = store::doc_frequencies(db, &candidates).await?;
     // Approximate size of the store without counting rows (max rowid is O(1)).
     let n: i64 = sqlx::query_scalar("SELECT COALESCE(max(seq), 0) FROM memories")
         .fetch_one(&mut *db)
         .await?;
     dfs.retain(|(_, df)| *df > 0);
-    dfs.sort_by_key(|(_, df)| *df);
+    dfs.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
     let mut chosen = Vec::new();
     let mut postings = 0;
     for (term, df) in dfs {
@@ -129,16 +146,16 @@ pub async fn search(
     exclude: &HashSet<String>,
 ) -> Result<(Query, Vec<Scored>)> {
     let query = build_query(db, prompt).await?;
-    let Some(expr) = query.match_expr() else {
+    let Some(expr) = query.match_expr(scope, filter) else {
         return Ok((query, vec![]));
     };
-    let rows: Vec<(Memory, f64)> = fetch_candidates(db, &expr, scope, filter).await?;
+    let rows: Vec<(Memory, f64)> = fetch_candidates(db, &expr, filter).await?;
     let best = rows
         .iter()
         .map(|(_, b)| -b)
         .fold(f64::MIN_POSITIVE, f64::max);
     let max_use = rows.iter().map(|(m, _)| m.use_count).max().unwrap_or(0);
-    let total_idf: f64 = query.terms.iter().map(|(_, w)| w).sum::<f64>() + query.tags.len() as f64;
+    let total_idf: f64 = query.terms.iter().map(|(_, w)| w).sum::<f64>();
     let mut scored: Vec<Scored> = rows
         .into_iter()
         .filter(|(m, _)| !exclude.contains(&m.id))
@@ -194,14 +211,18 @@ pub async fn search(
             text::query_terms(&format!("{} {}", s.memory.title, s.memory.body))
                 .into_iter()
                 .collect();
-        let mem_tags = s.memory.tag_list();
+        let tag_tokens: HashSet<String> = s
+            .memory
+            .tag_list()
+            .iter()
+            .map(|t| text::tag_token(t))
+            .collect();
         let hit: f64 = query
             .terms
             .iter()
-            .filter(|(t, _)| doc.contains(t))
+            .filter(|(t, _)| doc.contains(t) || tag_tokens.contains(t))
             .map(|(_, w)| w)
-            .sum::<f64>()
-            + query.tags.iter().filter(|t| mem_tags.contains(t)).count() as f64;
+            .sum();
         s.coverage = if total_idf > 0.0 {
             round3(hit / total_idf)
         } else {
@@ -215,34 +236,30 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-async fn fetch_candidates(
-    db: &mut Db,
-    expr: &str,
-    scope: &Scope,
-    filter: &Filter,
-) -> Result<Vec<(Memory, f64)>> {
+/// The best BM25 matches. The ranked LIMIT runs inside FTS5 (scope is part
+/// of the match expression), so only the candidates are joined.
+async fn fetch_candidates(db: &mut Db, expr: &str, filter: &Filter) -> Result<Vec<(Memory, f64)>> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
         m: Memory,
         rank: f64,
     }
+    let limit = if filter.kind.is_some() {
+        CANDIDATES * 10
+    } else {
+        CANDIDATES
+    };
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS}, bm25(memory_index, 3.0, 1.0, 2.0) AS rank
-         FROM memory_index JOIN memories m ON m.seq = memory_index.rowid
-         WHERE memory_index MATCH ?1
-           AND (?2 IS NULL OR m.client_id IS NULL OR m.client_id = ?2)
-           AND (?3 IS NULL OR m.project_id = ?3)
-           AND (?4 IS NULL OR m.client_id = ?4)
-           AND (?5 IS NULL OR m.kind = ?5)
-         ORDER BY rank LIMIT ?6"
+        "SELECT {COLUMNS}, r.rank AS rank
+         FROM (SELECT rowid, rank FROM memory_index WHERE memory_index MATCH ?1 ORDER BY rank LIMIT ?2) r
+         JOIN memories m ON m.seq = r.rowid
+         WHERE ?3 IS NULL OR m.kind = ?3
+         ORDER BY r.rank"
     )))
     .bind(expr)
-    .bind(&scope.client_id)
-    .bind(&filter.project_id)
-    .bind(&filter.client_id)
+    .bind(limit)
     .bind(&filter.kind)
-    .bind(CANDIDATES)
     .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(|r| (r.m, r.rank)).collect())

@@ -64,9 +64,17 @@ pub struct NewMemory {
 /// Inserts a memory and indexes it. Returns `None` when a memory with the
 /// same source key exists already.
 pub async fn insert(db: &mut Db, m: &NewMemory) -> Result<Option<String>> {
+    let mut tx = store::begin_write(db).await?;
+    let id = insert_in(&mut tx, m).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// [`insert`] inside the caller's write transaction (see
+/// [`store::begin_write`]), so many memories can share one commit.
+pub async fn insert_in(tx: &mut Db, m: &NewMemory) -> Result<Option<String>> {
     let id = store::new_id();
     let tags = m.tags.join(" ");
-    let mut tx = store::begin_write(db).await?;
     let src = m.source.clone().unwrap_or_default();
     let seq: Option<i64> = sqlx::query_scalar(
         "INSERT INTO memories (id, kind, title, body, tags, project_id, client_id, machine_id, source_key, source_path,
@@ -101,15 +109,40 @@ pub async fn insert(db: &mut Db, m: &NewMemory) -> Result<Option<String>> {
         return Ok(None);
     };
     let tag_tokens: Vec<String> = m.tags.iter().map(|t| text::tag_token(t)).collect();
-    sqlx::query("INSERT INTO memory_index (rowid, title, body, tags) VALUES (?, ?, ?, ?)")
-        .bind(seq)
-        .bind(text::index_text(&m.title))
-        .bind(text::index_text(&m.body))
-        .bind(tag_tokens.join(" "))
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    let title = text::index_text(&m.title);
+    let body = text::index_text(&m.body);
+    let tags = tag_tokens.join(" ");
+    sqlx::query(
+        "INSERT INTO memory_index (rowid, title, body, tags, scope) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(seq)
+    .bind(&title)
+    .bind(&body)
+    .bind(&tags)
+    .bind(text::scope_tokens(
+        m.client_id.as_deref(),
+        m.project_id.as_deref(),
+    ))
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO memory_terms (term, docs) SELECT value, 1 FROM json_each(?) WHERE true
+         ON CONFLICT(term) DO UPDATE SET docs = docs + 1",
+    )
+    .bind(distinct_terms(&[&title, &body, &tags]))
+    .execute(&mut *tx)
+    .await?;
     Ok(Some(id))
+}
+
+/// The distinct index terms of a memory, as a JSON array.
+fn distinct_terms(parts: &[&str]) -> String {
+    let set: std::collections::BTreeSet<&str> = parts
+        .iter()
+        .flat_map(|p| p.split(' '))
+        .filter(|t| !t.is_empty())
+        .collect();
+    serde_json::to_string(&set).unwrap_or_else(|_| "[]".into())
 }
 
 /// A stored memory without its excerpt.
@@ -253,6 +286,26 @@ pub async fn forget(db: &mut Db, id: &str) -> Result<()> {
         .await?;
     let seq =
         seq.ok_or_else(|| Error::not_found("memory", id, "`msp context list` shows memory ids"))?;
+    let (title, body, tags): (String, String, String) =
+        sqlx::query_as("SELECT title, body, tags FROM memories WHERE seq = ?")
+            .bind(seq)
+            .fetch_one(&mut *tx)
+            .await?;
+    let tag_tokens: Vec<String> = tags.split_whitespace().map(text::tag_token).collect();
+    let terms = distinct_terms(&[
+        &text::index_text(&title),
+        &text::index_text(&body),
+        &tag_tokens.join(" "),
+    ]);
+    sqlx::query(
+        "UPDATE memory_terms SET docs = docs - 1 WHERE term IN (SELECT value FROM json_each(?))",
+    )
+    .bind(&terms)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM memory_terms WHERE docs <= 0")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("DELETE FROM memory_index WHERE rowid = ?")
         .bind(seq)
         .execute(&mut *tx)
@@ -339,13 +392,14 @@ pub async fn captured_totals(db: &mut Db) -> Result<(i64, i64)> {
     .await?)
 }
 
-/// Documents in the index holding each term (for choosing selective terms).
+/// Documents in the index holding each term (for choosing selective terms);
+/// terms the index does not hold are left out.
 pub async fn doc_frequencies(db: &mut Db, terms: &[String]) -> Result<Vec<(String, i64)>> {
     if terms.is_empty() {
         return Ok(vec![]);
     }
     Ok(sqlx::query_as(
-        "SELECT term, doc FROM memory_terms WHERE term IN (SELECT value FROM json_each(?))",
+        "SELECT term, docs FROM memory_terms WHERE term IN (SELECT value FROM json_each(?))",
     )
     .bind(serde_json::to_string(terms).unwrap_or_default())
     .fetch_all(db)
@@ -406,6 +460,17 @@ pub async fn capture_offset(db: &mut Db, transcript: &str) -> Result<u64> {
             .fetch_optional(db)
             .await?;
     Ok(off.unwrap_or(0).max(0) as u64)
+}
+
+/// Forgets a transcript's capture offset: the file shrank (replaced or
+/// truncated), so the offset no longer points into it and must be allowed
+/// to move back.
+pub async fn reset_capture_offset(db: &mut Db, transcript: &str) -> Result<()> {
+    sqlx::query("DELETE FROM capture_offsets WHERE transcript_path = ?")
+        .bind(transcript)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// Moves a transcript's capture offset forward (never back).

@@ -60,6 +60,28 @@ pub fn tag_token(tag: &str) -> String {
     tag.replace('-', "_")
 }
 
+/// Index tokens for a memory's scope: `g` without a client, else the
+/// client's and the project's ids as `c_<hex>` / `p_<hex>`.
+pub fn scope_tokens(client_id: Option<&str>, project_id: Option<&str>) -> String {
+    let mut out = Vec::new();
+    match client_id {
+        Some(c) => out.push(client_token(c)),
+        None => out.push("g".to_string()),
+    }
+    if let Some(p) = project_id {
+        out.push(project_token(p));
+    }
+    out.join(" ")
+}
+
+pub fn client_token(id: &str) -> String {
+    format!("c_{}", id.replace('-', ""))
+}
+
+pub fn project_token(id: &str) -> String {
+    format!("p_{}", id.replace('-', ""))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,7 +66,11 @@ impl Store {
     /// fails unless its schema is exactly [`SCHEMA_VERSION`]. For the hooks,
     /// which must stay fast and must never change the schema.
     pub async fn open_for_hook(path: &Path, busy_timeout: Duration) -> Result<Store> {
-        if !path.exists() {
+        // An empty file is no store; opening it would write a header into it.
+        if std::fs::metadata(path)
+            .map(|m| m.len() == 0)
+            .unwrap_or(true)
+        {
             return Err(Error::Schema(format!("no store at {}", path.display())));
         }
         let mut conn = connect(path, false, busy_timeout).await?;
