@@ -67,9 +67,12 @@ fn main() {
     let (mut found, mut total, mut turns_complete) = (0usize, 0usize, 0usize);
     let mut missing = Vec::new();
     for (marker, exp) in &expected {
+        // The prompt starts "ticket-S-T: ..."; the colon keeps ticket-1-1
+        // from matching ticket-1-10.
+        let tag = format!("{marker}:");
         let Some(m) = memories.iter().find(|m| {
-            m["title"].as_str().unwrap_or("").contains(marker.as_str())
-                || m["body"].as_str().unwrap_or("").contains(marker.as_str())
+            m["title"].as_str().unwrap_or("").contains(&tag)
+                || m["body"].as_str().unwrap_or("").contains(&tag)
         }) else {
             total += exp.paths.len() + exp.commands.len();
             missing.push(format!("no memory for {marker}"));
@@ -150,7 +153,11 @@ fn main() {
             writeln!(report, "- `{m}`").unwrap();
         }
     }
-    let _ = std::fs::remove_dir_all(&root);
+    if std::env::var_os("MSP_BENCH_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&root);
+    } else {
+        eprintln!("kept the transcripts and store under {}", root.display());
+    }
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/results/capture.md");
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     std::fs::write(&out, &report).unwrap();

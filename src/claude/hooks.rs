@@ -221,7 +221,7 @@ async fn recall_hook(input: HookInput, paths: Paths, config: Config) -> Result<O
         // Best effort: a busy store must not cost the prompt its context.
         let _ = mstore::mark_recalled(db, session.as_deref(), &ids, now).await;
     }
-    let _ = store.close().await;
+    store.leave();
     let stdout = (!text.is_empty()).then(|| context_output(&event, &text));
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     Ok(Outcome {
@@ -371,6 +371,9 @@ async fn save_hook(input: HookInput, paths: Paths, _config: Config) -> Result<Ou
     }
     let mut store = Store::open_for_hook(&paths.db(), SAVE_BUSY).await?;
     let db = store.db();
+    // A saved turn must survive the machine stopping right after the hook:
+    // sync the WAL on each commit here (NORMAL only survives a crash of msp).
+    sqlx::query("PRAGMA synchronous = FULL").execute(&mut *db).await?;
     let now = now_ms();
     let machine_id = machine::self_id(db).await?;
     let mut log = format!("{event}:");
@@ -405,6 +408,6 @@ async fn save_hook(input: HookInput, paths: Paths, _config: Config) -> Result<Ou
     {
         log.push_str("; work session closed");
     }
-    let _ = store.close().await;
+    store.leave();
     Ok(Outcome::quiet(log))
 }

@@ -7,7 +7,7 @@
 //! The candidates' BM25 is then combined with recency, importance, scope,
 //! tag overlap and use, each weighted from config.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -27,7 +27,10 @@ const MAX_POSTINGS: i64 = 3_000;
 /// Most terms one query uses.
 const MAX_TERMS: usize = 10;
 /// Candidates fetched by BM25 before rescoring.
-const CANDIDATES: i64 = 100;
+const CANDIDATES: i64 = 60;
+/// Ranked memories recall considers for injection (a budget of 800 tokens
+/// holds about six).
+const RECALL_CANDIDATES: usize = 20;
 /// Hard cap on injected text, far below Claude Code's 10,000-character limit.
 const MAX_CHARS: usize = 7_000;
 /// Tokens of the block's header and footer lines.
@@ -63,6 +66,9 @@ pub struct Scored {
     pub tag_overlap: f64,
     /// Share of the query's selective terms (idf-weighted) the memory holds.
     pub coverage: f64,
+    /// The memory's normalised terms (for coverage and near-duplicates).
+    #[serde(skip)]
+    pub terms: HashSet<String>,
 }
 
 /// A prompt turned into an index query.
@@ -197,6 +203,7 @@ pub async fn search(
                 scope: scope_score,
                 tag_overlap: round3(tag_overlap),
                 coverage: 0.0,
+                terms: HashSet::new(),
             }
         })
         .collect();
@@ -207,10 +214,10 @@ pub async fn search(
     });
     scored.truncate(limit);
     for s in &mut scored {
-        let doc: HashSet<String> =
-            text::query_terms(&format!("{} {}", s.memory.title, s.memory.body))
-                .into_iter()
-                .collect();
+        s.terms = text::query_terms(&format!("{} {}", s.memory.title, s.memory.body))
+            .into_iter()
+            .collect();
+        let doc = &s.terms;
         let tag_tokens: HashSet<String> = s
             .memory
             .tag_list()
@@ -299,20 +306,18 @@ pub async fn recall(
     {
         return Ok(empty());
     }
-    let (_, ranked) = search(db, cfg, prompt, scope, &Filter::default(), now, 30, exclude).await?;
+    let (_, ranked) = search(db, cfg, prompt, scope, &Filter::default(), now, RECALL_CANDIDATES, exclude).await?;
     let mut chosen: Vec<Scored> = Vec::new();
     let mut seen_terms: Vec<HashSet<String>> = Vec::new();
     let mut used = FRAME_TOKENS;
+    let mut slugs = HashMap::new();
     let mut text =
         format!("{MARKER_START}\nKnown from earlier work (msp memory, most relevant first):\n");
     for s in ranked {
         if s.coverage < MIN_COVERAGE {
             continue;
         }
-        let terms: HashSet<String> =
-            text::query_terms(&format!("{} {}", s.memory.title, s.memory.body))
-                .into_iter()
-                .collect();
+        let terms = s.terms.clone();
         if seen_terms.iter().any(|t| jaccard(t, &terms) > 0.7) {
             continue;
         }
@@ -329,7 +334,7 @@ pub async fn recall(
         } else {
             continue;
         };
-        let mut entry = format_entry(db, &s.memory, &body).await?;
+        let mut entry = format_entry(db, &mut slugs, &s.memory, &body).await?;
         // The character cap holds whatever the budget: an entry that does not
         // fit is left out (and not reported as recalled), except the best
         // one, whose head is kept.
@@ -343,7 +348,7 @@ pub async fn recall(
             while entry.len() > room && keep > 0 {
                 keep = keep.saturating_sub(entry.len() - room + 8);
                 body = truncate_chars(&s.memory.body, keep);
-                entry = format_entry(db, &s.memory, &body).await?;
+                entry = format_entry(db, &mut slugs, &s.memory, &body).await?;
             }
             if entry.len() > room {
                 continue;
@@ -434,9 +439,17 @@ fn truncate_chars(s: &str, max_bytes: usize) -> String {
 }
 
 /// `- 2026-11-20 · dataforth-dos · Title` then the body, indented.
-async fn format_entry(db: &mut Db, m: &Memory, body: &str) -> Result<String> {
+/// `slugs` caches project slugs across entries.
+async fn format_entry(db: &mut Db, slugs: &mut HashMap<String, Option<String>>, m: &Memory, body: &str) -> Result<String> {
     let project = match &m.project_id {
-        Some(id) => crate::work::projects::by_id(db, id).await?.map(|p| p.slug),
+        Some(id) => match slugs.get(id) {
+            Some(slug) => slug.clone(),
+            None => {
+                let slug = crate::work::projects::by_id(db, id).await?.map(|p| p.slug);
+                slugs.insert(id.clone(), slug.clone());
+                slug
+            }
+        },
         None => None,
     };
     let mut e = format!("- {}", local_day(m.created_at));

@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "memory",
         include_str!("../../migrations/0002_memory.sql"),
     ),
+    (3, "vault", include_str!("../../migrations/0003_vault.sql")),
 ];
 
 /// The schema version this binary reads and writes.
@@ -100,6 +101,15 @@ impl Store {
         &self.path
     }
 
+    /// Ends a short-lived process's use of the store without closing the
+    /// connection: closing the last connection checkpoints the WAL into the
+    /// database (with an fsync), a cost the hooks leave to the next `msp`
+    /// command or to SQLite's automatic checkpoints. Everything committed is
+    /// durable in the WAL either way.
+    pub fn leave(self) {
+        std::mem::forget(self.conn);
+    }
+
     pub async fn close(self) -> Result<()> {
         self.conn.close().await?;
         Ok(())
@@ -107,13 +117,17 @@ impl Store {
 }
 
 async fn connect(path: &Path, create: bool, busy_timeout: Duration) -> Result<SqliteConnection> {
-    let options = SqliteConnectOptions::from_str("sqlite:")?
+    let mut options = SqliteConnectOptions::from_str("sqlite:")?
         .filename(path)
         .create_if_missing(create)
-        .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(busy_timeout);
+    // WAL is a property of the file, set once by whoever creates or migrates
+    // it; the hooks skip that round trip.
+    if create {
+        options = options.journal_mode(SqliteJournalMode::Wal);
+    }
     Ok(SqliteConnection::connect_with(&options).await?)
 }
 
