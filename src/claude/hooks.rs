@@ -373,7 +373,9 @@ async fn save_hook(input: HookInput, paths: Paths, _config: Config) -> Result<Ou
     let db = store.db();
     // A saved turn must survive the machine stopping right after the hook:
     // sync the WAL on each commit here (NORMAL only survives a crash of msp).
-    sqlx::query("PRAGMA synchronous = FULL").execute(&mut *db).await?;
+    sqlx::query("PRAGMA synchronous = FULL")
+        .execute(&mut *db)
+        .await?;
     let now = now_ms();
     let machine_id = machine::self_id(db).await?;
     let mut log = format!("{event}:");

@@ -306,7 +306,17 @@ pub async fn recall(
     {
         return Ok(empty());
     }
-    let (_, ranked) = search(db, cfg, prompt, scope, &Filter::default(), now, RECALL_CANDIDATES, exclude).await?;
+    let (_, ranked) = search(
+        db,
+        cfg,
+        prompt,
+        scope,
+        &Filter::default(),
+        now,
+        RECALL_CANDIDATES,
+        exclude,
+    )
+    .await?;
     let mut chosen: Vec<Scored> = Vec::new();
     let mut seen_terms: Vec<HashSet<String>> = Vec::new();
     let mut used = FRAME_TOKENS;
@@ -440,7 +450,12 @@ fn truncate_chars(s: &str, max_bytes: usize) -> String {
 
 /// `- 2026-11-20 · dataforth-dos · Title` then the body, indented.
 /// `slugs` caches project slugs across entries.
-async fn format_entry(db: &mut Db, slugs: &mut HashMap<String, Option<String>>, m: &Memory, body: &str) -> Result<String> {
+async fn format_entry(
+    db: &mut Db,
+    slugs: &mut HashMap<String, Option<String>>,
+    m: &Memory,
+    body: &str,
+) -> Result<String> {
     let project = match &m.project_id {
         Some(id) => match slugs.get(id) {
             Some(slug) => slug.clone(),
