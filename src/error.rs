@@ -69,7 +69,6 @@ impl Error {
             Error::Usage(_) => exit::USAGE,
             Error::NotFound(_) => exit::NOT_FOUND,
             Error::Locked(_) => exit::LOCKED,
-            Error::Db(e) if is_busy(e) => exit::ERROR,
             _ => exit::ERROR,
         }
     }
@@ -86,17 +85,6 @@ impl From<io::Error> for Error {
             context: "i/o".into(),
             source,
         }
-    }
-}
-
-/// SQLITE_BUSY / SQLITE_LOCKED after the busy timeout ran out.
-pub fn is_busy(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(db) => matches!(
-            db.code().as_deref(),
-            Some("5") | Some("6") | Some("517") | Some("261")
-        ),
-        _ => false,
     }
 }
 

@@ -69,8 +69,14 @@ fn run(name: &str, deadline: Duration, hook: fn(HookInput, Paths, Config) -> Hoo
     // A panic must not print a backtrace into Claude Code's transcript.
     std::panic::set_hook(Box::new(|_| {}));
     let paths = Paths::from_env().ok();
+    // Named in the log line whatever happens next.
+    let mut event = String::from("(no event)");
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<Outcome> {
         let input = read_input(deadline)?;
+        event = input
+            .hook_event_name
+            .clone()
+            .unwrap_or_else(|| "(no event name)".into());
         let deadline = deadline.saturating_sub(started.elapsed());
         let paths = paths
             .clone()
@@ -91,8 +97,8 @@ fn run(name: &str, deadline: Duration, hook: fn(HookInput, Paths, Config) -> Hoo
     }));
     let (stdout, line) = match result {
         Ok(Ok(o)) => (o.stdout, o.log),
-        Ok(Err(e)) => (None, format!("error: {e}")),
-        Err(_) => (None, "error: internal panic".to_string()),
+        Ok(Err(e)) => (None, format!("{event} error: {e}")),
+        Err(_) => (None, format!("{event} error: internal panic")),
     };
     if let Some(out) = stdout {
         use std::io::Write;
