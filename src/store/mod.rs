@@ -26,7 +26,6 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "memory",
         include_str!("../../migrations/0002_memory.sql"),
     ),
-    (3, "vault", include_str!("../../migrations/0003_vault.sql")),
 ];
 
 /// The schema version this binary reads and writes.
