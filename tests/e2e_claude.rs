@@ -760,7 +760,10 @@ fn a_corrupt_store_does_not_stop_claude_code() {
     }
     let run = run_despite_fault(&w, &dir, "corrupt");
     expect_no_context(&w, &run);
-    let lines = w.hook_log(&run, &["msp-recall error:", "msp-save error:"]);
+    let lines = w.hook_log(
+        &run,
+        &["msp-recall SessionStart error:", "msp-save Stop error:"],
+    );
     // Every event's hook logged its failure.
     assert!(
         lines.iter().filter(|l| l.contains(" error: ")).count() >= 4,
@@ -802,11 +805,11 @@ fn a_locked_store_does_not_stop_claude_code() {
         conn
     });
     let run = run_despite_fault(&w, &dir, "locked");
-    let lines = w.hook_log(&run, &["msp-save error:"]);
+    let lines = w.hook_log(&run, &["msp-save Stop error:"]);
     assert!(
         lines
             .iter()
-            .filter(|l| l.contains("msp-save error:"))
+            .filter(|l| l.contains("msp-save ") && l.contains(" error:"))
             .count()
             >= 2,
         "Stop and SessionEnd should both fail to write: {lines:#?}"
