@@ -34,6 +34,7 @@ pub enum Cmd {
         /// Comma-separated tags
         #[arg(long, value_delimiter = ',')]
         tags: Vec<String>,
+        /// Project (default: the project of the current directory)
         #[arg(long)]
         project: Option<String>,
         #[arg(long)]
@@ -130,7 +131,17 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                 .map(|a| parse_time(a, now, DayEdge::Start))
                 .transpose()?
                 .unwrap_or(now);
-            let target = target_of(db, client.as_deref(), project.as_deref()).await?;
+            // Like `session start`: without --project/--client, the memory
+            // belongs to the project of the current directory.
+            let target = if client.is_none() && project.is_none() {
+                let s = scope_of_dir(db, &std::env::current_dir()?).await?;
+                Target {
+                    project_id: s.project_id,
+                    client_id: s.client_id,
+                }
+            } else {
+                target_of(db, client.as_deref(), project.as_deref()).await?
+            };
             let machine_id = machine::self_id(db).await?;
             let note_in = Note {
                 title,
