@@ -17,6 +17,8 @@ use crate::error::{Error, Result};
 pub struct Config {
     pub memory: MemoryConfig,
     pub log: LogConfig,
+    pub vault: VaultConfig,
+    pub sync: SyncConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -71,6 +73,62 @@ pub struct LogConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig { max_bytes: 1 << 20 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct VaultConfig {
+    /// Key file that unlocks the vault without a passphrase (`msp vault init
+    /// --key-file`); empty for none. `MSP_VAULT_KEY_FILE` sets it too.
+    pub key_file: String,
+    /// Versions kept per secret field (the current one included).
+    pub max_versions: u32,
+    /// Argon2id memory cost in KiB for `vault init` / `vault passwd`.
+    pub kdf_memory_kib: u32,
+    /// Argon2id iterations for `vault init` / `vault passwd`.
+    pub kdf_iterations: u32,
+    /// Argon2id lanes for `vault init` / `vault passwd`.
+    pub kdf_parallelism: u32,
+}
+
+impl Default for VaultConfig {
+    fn default() -> Self {
+        VaultConfig {
+            key_file: String::new(),
+            max_versions: 10,
+            kdf_memory_kib: 64 * 1024,
+            kdf_iterations: 3,
+            kdf_parallelism: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncConfig {
+    /// The team store, `postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=require]`
+    /// (`MSP_SYNC_URL`); empty: the URL `msp sync init --url` remembered.
+    pub url: String,
+    /// Start a background `msp sync` after a save (at most every `interval_secs`).
+    pub auto: bool,
+    /// Least time between two automatic syncs.
+    pub interval_secs: u64,
+    /// How long `msp sync` waits for the server before giving up.
+    pub connect_timeout_secs: u64,
+    /// Records per INSERT when pushing (each batch commits on its own).
+    pub push_batch: u32,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            url: String::new(),
+            auto: false,
+            interval_secs: 300,
+            connect_timeout_secs: 3,
+            push_batch: 1000,
+        }
     }
 }
 

@@ -10,7 +10,9 @@ pub mod log;
 pub mod machine;
 pub mod memory;
 pub mod store;
+pub mod sync;
 pub mod time;
+pub mod vault;
 pub mod work;
 
 pub use error::{Error, Result};

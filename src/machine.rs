@@ -170,7 +170,8 @@ async fn hostname() -> String {
     }
 }
 
-fn username() -> String {
+/// The OS user running this process (USER, USERNAME, LOGNAME, /etc/passwd, HOME).
+pub fn username() -> String {
     ["USER", "USERNAME", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))

@@ -370,7 +370,7 @@ async fn session_start(
     Ok((text, ids, note))
 }
 
-async fn save_hook(input: HookInput, paths: Paths, _config: Config) -> Result<Outcome> {
+async fn save_hook(input: HookInput, paths: Paths, config: Config) -> Result<Outcome> {
     let event = input.hook_event_name.clone().unwrap_or_default();
     if !matches!(event.as_str(), "Stop" | "PreCompact" | "SessionEnd") {
         return Ok(Outcome::quiet(format!("ignored event {event:?}")));
@@ -385,6 +385,11 @@ async fn save_hook(input: HookInput, paths: Paths, _config: Config) -> Result<Ou
     let now = now_ms();
     let machine_id = machine::self_id(db).await?;
     let mut log = format!("{event}:");
+    // Vault values are redacted too (their MACs, not the vault); a missing
+    // key file or table only means there are none.
+    if let Err(why) = crate::vault::redaction::install_for_capture(db, &paths.data_dir).await {
+        log.push_str(&format!(" (vault values not redacted: {why})"));
+    }
     match input.transcript_path.as_deref().filter(|p| !p.is_empty()) {
         Some(path) if Path::new(path).is_file() => {
             let opts = CaptureOptions {
@@ -415,6 +420,10 @@ async fn save_hook(input: HookInput, paths: Paths, _config: Config) -> Result<Ou
             .is_some()
     {
         log.push_str("; work session closed");
+    }
+    // Team sync in the background, rate-limited; never waited for.
+    if let Some(n) = crate::sync::auto_after_save(db, &paths, &config).await {
+        log.push_str(&format!("; {n}"));
     }
     store.leave();
     Ok(Outcome::quiet(log))

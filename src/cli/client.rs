@@ -18,6 +18,12 @@ pub enum Cmd {
     List,
     /// Show a client and its projects (by name, slug or id)
     Show { client: String },
+    /// Change a client's notes (by name, slug or id; "" clears them)
+    Update {
+        client: String,
+        #[arg(long)]
+        notes: String,
+    },
 }
 
 pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
@@ -34,6 +40,14 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                 print_json(&c.view())?;
             } else {
                 out(format!("added client {} ({})", c.name, c.slug))?;
+            }
+        }
+        Cmd::Update { client, notes } => {
+            let c = clients::set_notes(db, &client, &notes).await?;
+            if ctx.json {
+                print_json(&c.view())?;
+            } else {
+                out(format!("updated client {}", c.name))?;
             }
         }
         Cmd::List => {

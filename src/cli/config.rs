@@ -14,7 +14,13 @@ pub enum Cmd {
 pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
     match cmd {
         Cmd::Show => {
-            let entries = ctx.config.entries();
+            let mut entries = ctx.config.entries();
+            // A sync URL may carry a password: never print it.
+            for (k, _, v) in entries.iter_mut() {
+                if k == "sync.url" {
+                    *v = crate::sync::server::mask_url(v);
+                }
+            }
             if ctx.json {
                 let map: serde_json::Map<String, serde_json::Value> = entries
                     .iter()

@@ -112,6 +112,10 @@ pub enum Cmd {
 pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
     let mut store = ctx.store().await?;
     let db = store.db();
+    // Captures redact the vault's values too (by MAC; the vault stays locked).
+    if let Err(why) = crate::vault::redaction::install_for_capture(db, &ctx.paths.data_dir).await {
+        note(format!("warning: vault values will not be redacted: {why}"));
+    }
     let now = now_ms();
     // Memories saved by the hook carry estimated token counts; count them now.
     mstore::recount_estimated(db).await?;

@@ -9,7 +9,9 @@ mod machine;
 mod project;
 mod session;
 mod setup;
+mod sync;
 mod task;
+mod vault;
 
 use std::io::Write;
 
@@ -62,6 +64,11 @@ pub enum Command {
     /// Memories: add, import transcripts, search, recall, stats
     #[command(subcommand)]
     Context(context::Cmd),
+    /// Credential vault: secrets per client, encrypted, versioned, audited
+    #[command(subcommand)]
+    Vault(vault::Cmd),
+    /// Team sync through PostgreSQL (end-to-end encrypted)
+    Sync(sync::Args),
     /// Check the installation and say how to fix what is wrong
     Doctor,
     /// Show the effective configuration and where it comes from
@@ -114,6 +121,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Session(cmd) => session::run(&ctx, cmd).await,
         Command::Task(cmd) => task::run(&ctx, cmd).await,
         Command::Context(cmd) => context::run(&ctx, cmd).await,
+        Command::Vault(cmd) => vault::run(&ctx, cmd).await,
+        Command::Sync(args) => sync::run(&ctx, args).await,
         Command::Doctor => doctor::run(&ctx).await,
         Command::Config(cmd) => config::run(&ctx, cmd),
         Command::Completions { .. } => unreachable!("handled above"),

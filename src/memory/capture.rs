@@ -25,6 +25,24 @@ const TURNS_PER_COMMIT: usize = 200;
 /// up all its ancestors would cost quadratic time and memory.
 const MAX_CWD_BYTES: usize = 4096;
 
+/// The redactor every capture uses, built once per process: the built-in
+/// rules, plus the vault's known secrets when [`use_known_secrets`] was
+/// called before the first capture.
+static REDACTOR: std::sync::OnceLock<redact::Redactor> = std::sync::OnceLock::new();
+
+/// Adds a known-secrets source (the vault's) to this process's capture
+/// redactor. False when captures already started without one.
+pub fn use_known_secrets(known: Box<dyn redact::KnownSecrets + Send + Sync>) -> bool {
+    REDACTOR.get().is_none()
+        && REDACTOR
+            .set(redact::Redactor::new().with_known_secrets(known))
+            .is_ok()
+}
+
+fn redactor() -> &'static redact::Redactor {
+    REDACTOR.get_or_init(redact::Redactor::new)
+}
+
 /// Where captured memories belong when the caller already knows.
 #[derive(Debug, Clone, Default)]
 pub struct Target {
@@ -162,7 +180,7 @@ pub async fn add_note(db: &mut Db, note: Note) -> Result<Option<String>> {
     if !(1..=10).contains(&note.importance) {
         return Err(Error::usage("--importance must be between 1 and 10"));
     }
-    let r = redact::global();
+    let r = redactor();
     let title = r.redact(note.title.trim()).text;
     let body = r.redact(note.body.trim()).text;
     if title.is_empty() && body.is_empty() {
@@ -318,7 +336,7 @@ async fn prepare(
     let Some(draft) = compress::compress(turn) else {
         return Ok(None);
     };
-    let r = redact::global();
+    let r = redactor();
     let title = r.redact(&draft.title).text;
     let body = r.redact(&draft.body).text;
     let machine_id = opts.machine_id.as_deref();

@@ -135,6 +135,97 @@ pub async fn insert_in(tx: &mut Db, m: &NewMemory) -> Result<Option<String>> {
     Ok(Some(id))
 }
 
+/// Indexes the stored memory `seq` (team sync writes rows it pulled, then
+/// indexes them exactly as [`insert_in`] would). Inside a write transaction.
+pub async fn index(tx: &mut Db, seq: i64) -> Result<()> {
+    let (title, body, tags, client_id, project_id): (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+    ) = sqlx::query_as(
+        "SELECT title, body, tags, client_id, project_id FROM memories WHERE seq = ?",
+    )
+    .bind(seq)
+    .fetch_one(&mut *tx)
+    .await?;
+    index_values(
+        tx,
+        seq,
+        &title,
+        &body,
+        &tags,
+        client_id.as_deref(),
+        project_id.as_deref(),
+    )
+    .await
+}
+
+/// [`index`] with the row's values at hand (`tags` space-separated, as stored).
+pub async fn index_values(
+    tx: &mut Db,
+    seq: i64,
+    title: &str,
+    body: &str,
+    tags: &str,
+    client_id: Option<&str>,
+    project_id: Option<&str>,
+) -> Result<()> {
+    let tag_tokens: Vec<String> = tags.split_whitespace().map(text::tag_token).collect();
+    let title = text::index_text(title);
+    let body = text::index_text(body);
+    let tags = tag_tokens.join(" ");
+    sqlx::query(
+        "INSERT INTO memory_index (rowid, title, body, tags, scope) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(seq)
+    .bind(&title)
+    .bind(&body)
+    .bind(&tags)
+    .bind(text::scope_tokens(client_id, project_id))
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO memory_terms (term, docs) SELECT value, 1 FROM json_each(?) WHERE true
+         ON CONFLICT(term) DO UPDATE SET docs = docs + 1",
+    )
+    .bind(distinct_terms(&[&title, &body, &tags]))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Removes the stored memory `seq` from the index (the row stays), as
+/// [`forget`] does before deleting. Inside a write transaction.
+pub async fn unindex(tx: &mut Db, seq: i64) -> Result<()> {
+    let (title, body, tags): (String, String, String) =
+        sqlx::query_as("SELECT title, body, tags FROM memories WHERE seq = ?")
+            .bind(seq)
+            .fetch_one(&mut *tx)
+            .await?;
+    let tag_tokens: Vec<String> = tags.split_whitespace().map(text::tag_token).collect();
+    let terms = distinct_terms(&[
+        &text::index_text(&title),
+        &text::index_text(&body),
+        &tag_tokens.join(" "),
+    ]);
+    sqlx::query(
+        "UPDATE memory_terms SET docs = docs - 1 WHERE term IN (SELECT value FROM json_each(?))",
+    )
+    .bind(&terms)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM memory_terms WHERE docs <= 0")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM memory_index WHERE rowid = ?")
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
 /// The distinct index terms of a memory, as a JSON array.
 fn distinct_terms(parts: &[&str]) -> String {
     let set: std::collections::BTreeSet<&str> = parts

@@ -26,6 +26,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "memory",
         include_str!("../../migrations/0002_memory.sql"),
     ),
+    (3, "vault", include_str!("../../migrations/0003_vault.sql")),
+    (4, "sync", include_str!("../../migrations/0004_sync.sql")),
 ];
 
 /// The schema version this binary reads and writes.

@@ -126,6 +126,19 @@ pub async fn by_id(db: &mut Db, id: &str) -> Result<Option<Client>> {
     .await?)
 }
 
+/// Changes a client's notes (`None` leaves them, `Some("")` clears them).
+pub async fn set_notes(db: &mut Db, key: &str, notes: &str) -> Result<Client> {
+    let c = resolve(db, key).await?;
+    let notes = Some(notes).filter(|n| !n.is_empty());
+    sqlx::query("UPDATE clients SET notes = ?, updated_at = ? WHERE id = ?")
+        .bind(notes)
+        .bind(now_ms())
+        .bind(&c.id)
+        .execute(&mut *db)
+        .await?;
+    get(db, &c.id).await
+}
+
 pub async fn list(db: &mut Db) -> Result<Vec<Client>> {
     Ok(
         sqlx::query_as("SELECT id, name, slug, client_type, notes, created_at FROM clients ORDER BY name COLLATE NOCASE")

@@ -1,0 +1,191 @@
+use std::io::{IsTerminal, Read};
+
+use clap::{Args as ClapArgs, Subcommand};
+
+use super::{Ctx, note, out, print_json};
+use crate::error::{Error, Result};
+use crate::sync::{self, key::TeamKey, server::mask_url};
+
+#[derive(Debug, ClapArgs)]
+#[command(
+    about = "Team sync through PostgreSQL: push this machine's changes, pull the others' (end-to-end encrypted)",
+    after_help = "Without a subcommand: sync now. The URL comes from sync.url, MSP_SYNC_URL, or `msp sync init --url`."
+)]
+pub struct Args {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Create the server tables and, on the team's first machine, the team key
+    Init {
+        /// postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=require] (remembered in the store)
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Last sync, pending changes, and whether the server answers
+    Status,
+    /// Move the team key between machines by hand (never through the server)
+    #[command(subcommand)]
+    Key(KeyCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCmd {
+    /// Print the team key as one line (a secret: whoever has it reads the team's data)
+    Export,
+    /// Read a team key from stdin (never from the command line) and store it
+    Import {
+        /// Replace this machine's key of another team
+        #[arg(long)]
+        replace: bool,
+    },
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> Result<i32> {
+    let mut store = ctx.store().await?;
+    let db = store.db();
+    let timeout = sync::connect_timeout(&ctx.config);
+    match args.cmd {
+        None => {
+            let url = sync::require_url(sync::resolve_url(db, &ctx.config).await?)?;
+            let progress = sync::Progress::new(!ctx.json && std::io::stderr().is_terminal());
+            let opts = sync::RunOptions::from_config(&ctx.config);
+            let r = sync::run(db, &ctx.paths, &url, &opts, &progress).await?;
+            if ctx.json {
+                print_json(&r)?;
+            } else {
+                out(format!(
+                    "synced with {}: pushed {}, pulled {}, conflicts resolved {}, in {} ms",
+                    mask_url(&url),
+                    r.pushed,
+                    r.pulled,
+                    r.conflicts_resolved,
+                    r.duration_ms
+                ))?;
+                if r.kept > 0 {
+                    note(format!(
+                        "note: {} records kept but not applied (written by a newer msp, or waiting for what they refer to)",
+                        r.kept
+                    ));
+                }
+            }
+        }
+        Some(Cmd::Init { url }) => {
+            let given = url.is_some();
+            let url = match url {
+                Some(u) => u,
+                None => sync::require_url(sync::resolve_url(db, &ctx.config).await?)?,
+            };
+            let r = sync::init(db, &ctx.paths, &url, timeout, given).await?;
+            if ctx.json {
+                print_json(&r)?;
+            } else if r.created {
+                out(format!("created team {} on {}", r.team_id, r.url))?;
+                out(format!("team key  {} (mode 0600)", r.key_file))?;
+                note(
+                    "next: `msp sync` here; on each other machine `msp sync key import` the line `msp sync key export` prints here",
+                );
+            } else {
+                out(format!(
+                    "team {} on {}: this machine has its key",
+                    r.team_id, r.url
+                ))?;
+            }
+        }
+        Some(Cmd::Status) => {
+            let st = sync::status(db, &ctx.paths, &ctx.config, timeout).await?;
+            if ctx.json {
+                print_json(&st)?;
+            } else {
+                let dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+                out(format!("team        {}", dash(st.team_id.clone())))?;
+                out(format!("url         {}", dash(st.url.clone())))?;
+                out(format!(
+                    "server      {}",
+                    match (st.reachable, &st.server_error) {
+                        (Some(true), _) => "reachable".to_string(),
+                        (Some(false), Some(e)) => format!("unreachable: {e}"),
+                        (Some(false), None) => "unreachable".to_string(),
+                        (None, _) => "not configured".to_string(),
+                    }
+                ))?;
+                out(format!("last sync   {}", dash(st.last_sync_at.clone())))?;
+                out(format!(
+                    "pending     {} changes, {} records to push",
+                    st.pending_changes, st.unpushed_records
+                ))?;
+                if let Some(n) = st.unpulled_records {
+                    out(format!("to pull     {n} records"))?;
+                }
+                if st.kept_records > 0 {
+                    out(format!(
+                        "kept        {} records not applied",
+                        st.kept_records
+                    ))?;
+                }
+            }
+        }
+        Some(Cmd::Key(KeyCmd::Export)) => {
+            let k = TeamKey::require(&ctx.paths.data_dir)?;
+            if std::io::stdout().is_terminal() {
+                note(
+                    "this line is the team key: whoever has it reads the team's data; paste it into `msp sync key import` on the other machine",
+                );
+            }
+            out(k.export().as_str())?;
+        }
+        Some(Cmd::Key(KeyCmd::Import { replace })) => {
+            let text = read_key()?;
+            let r = sync::import_key(db, &ctx.paths, &ctx.config, &text, replace).await?;
+            if ctx.json {
+                print_json(&r)?;
+            } else if !r.changed {
+                out(format!(
+                    "this machine already has the key of team {}",
+                    r.team_id
+                ))?;
+            } else if r.verified {
+                out(format!(
+                    "imported the key of team {} (checked against the team store)",
+                    r.team_id
+                ))?;
+            } else {
+                out(format!(
+                    "imported the key of team {} (not checked: team store not reachable or not configured; `msp sync` checks it)",
+                    r.team_id
+                ))?;
+            }
+        }
+    }
+    store.close().await?;
+    Ok(0)
+}
+
+/// The key from stdin: hidden prompt on a terminal, else the first line.
+fn read_key() -> Result<zeroize::Zeroizing<String>> {
+    let text = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("team key (from `msp sync key export`): ")
+            .map_err(|e| Error::io("reading the team key", e))?
+    } else {
+        let mut s = String::new();
+        std::io::stdin()
+            .take(4096)
+            .read_to_string(&mut s)
+            .map_err(|e| Error::io("reading the team key from stdin", e))?;
+        s
+    };
+    let text = zeroize::Zeroizing::new(text);
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    if line.is_empty() {
+        return Err(Error::usage(
+            "no team key on stdin\nhint: msp sync key export (on a machine of the team) | msp sync key import",
+        ));
+    }
+    Ok(zeroize::Zeroizing::new(line.to_string()))
+}

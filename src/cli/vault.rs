@@ -1,0 +1,773 @@
+//! `msp vault …`: parses and prints; the work is in `crate::vault`.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::{Ctx, note, or_dash, out, print_json, print_table};
+use crate::error::{Error, Result};
+use crate::store::Db;
+use crate::vault::audit::{self, Actor};
+use crate::vault::crypto::{KdfParams, Secret};
+use crate::vault::input::{self, Origin};
+use crate::vault::records::{self, Details, Removal, WriteKind, WriteRequest};
+use crate::vault::refs::{self, DEFAULT_FIELD, SecretRef};
+use crate::vault::{self as v, KeySource, redaction};
+use crate::work::clients;
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Create the vault: passphrase from the terminal (asked twice) or MSP_VAULT_PASSPHRASE
+    Init {
+        /// Also write a key file (0600) that unlocks without the passphrase,
+        /// for hooks and CI: point MSP_VAULT_KEY_FILE (or vault.key_file) at it
+        #[arg(long, value_name = "PATH")]
+        key_file: Option<PathBuf>,
+    },
+    /// Store a credential, or new versions of its fields. Values never come
+    /// from the command line: FIELD=- (stdin), FIELD=@PATH (a file),
+    /// FIELD=--generate[=LEN]. No FIELD: the password, from stdin.
+    Set {
+        /// CLIENT/ITEM (CLIENT: a client's name, slug or id)
+        reference: String,
+        #[arg(long = "type", value_parser = clap::builder::PossibleValuesParser::new(records::TYPES.iter().copied()))]
+        cred_type: Option<String>,
+        #[arg(long)]
+        username: Option<String>,
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long)]
+        notes: Option<String>,
+        #[arg(value_name = "FIELD=SOURCE")]
+        values: Vec<String>,
+    },
+    /// Print a secret (the only command that does): CLIENT/ITEM or msp://CLIENT/ITEM/FIELD
+    Get {
+        reference: String,
+        /// The field (default: password, or the only field)
+        #[arg(long)]
+        field: Option<String>,
+    },
+    /// Credentials and their fields, never their values
+    List {
+        #[arg(long)]
+        client: Option<String>,
+        /// Include removed credentials
+        #[arg(long)]
+        all: bool,
+    },
+    /// Kept versions of a credential's fields (no values)
+    History { reference: String },
+    /// New versions of existing fields; the old ones are kept (vault.max_versions)
+    Rotate {
+        reference: String,
+        #[arg(value_name = "FIELD=SOURCE", required = true)]
+        values: Vec<String>,
+    },
+    /// Remove a credential (recoverable with `restore`; --purge deletes it for good)
+    Rm {
+        reference: String,
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Bring back a removed credential
+    Restore { reference: String },
+    /// Run a command with secrets in its environment; they are masked in its output
+    Run {
+        /// NAME=msp://CLIENT/ITEM/FIELD (repeatable)
+        #[arg(long = "env", value_name = "NAME=REF", required = true)]
+        env: Vec<String>,
+        /// The command, after `--`
+        #[arg(last = true, required = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
+    /// Who accessed what, when; --verify checks the tamper-evident chain
+    Audit {
+        reference: Option<String>,
+        #[arg(long)]
+        verify: bool,
+        /// Only the newest N entries
+        #[arg(long)]
+        limit: Option<i64>,
+    },
+    /// Change the passphrase (re-wraps the data key; key files keep working)
+    Passwd,
+}
+
+pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
+    let mut store = ctx.store().await?;
+    let db = store.db();
+    let code = match cmd {
+        Cmd::Init { key_file } => init(ctx, db, key_file).await?,
+        Cmd::Set {
+            reference,
+            cred_type,
+            username,
+            url,
+            notes,
+            values,
+        } => {
+            let details = Details {
+                cred_type,
+                username,
+                url,
+                notes,
+            };
+            write(ctx, db, &reference, values, details, WriteKind::Set).await?
+        }
+        Cmd::Rotate { reference, values } => {
+            write(
+                ctx,
+                db,
+                &reference,
+                values,
+                Details::default(),
+                WriteKind::Rotate,
+            )
+            .await?
+        }
+        Cmd::Get { reference, field } => get(ctx, db, &reference, field).await?,
+        Cmd::List { client, all } => list(ctx, db, client.as_deref(), all).await?,
+        Cmd::History { reference } => history(ctx, db, &reference).await?,
+        Cmd::Rm { reference, purge } => {
+            let how = if purge { Removal::Purge } else { Removal::Soft };
+            remove(ctx, db, &reference, how).await?
+        }
+        Cmd::Restore { reference } => remove(ctx, db, &reference, Removal::Restore).await?,
+        Cmd::Run { env, command } => run_cmd(ctx, db, &env, &command).await?,
+        Cmd::Audit {
+            reference,
+            verify,
+            limit,
+        } => audit_cmd(ctx, db, reference.as_deref(), verify, limit).await?,
+        Cmd::Passwd => passwd(ctx, db).await?,
+    };
+    // Closing checkpoints the WAL (two fsyncs). Leaving it to a later
+    // process costs more: the next process to open the store, finding no
+    // other connection, rebuilds the WAL index by reading the whole WAL.
+    store.close().await?;
+    Ok(code)
+}
+
+/// Whether a person is there to answer a prompt on the terminal.
+fn interactive() -> bool {
+    std::io::stdin().is_terminal() || std::io::stderr().is_terminal()
+}
+
+fn prompt(label: &str) -> Result<Secret> {
+    rpassword::prompt_password(label)
+        .map(Secret::from_string)
+        .map_err(|e| {
+            Error::Locked(format!(
+                "cannot read from the terminal: {e}\nhint: set MSP_VAULT_PASSPHRASE or MSP_VAULT_KEY_FILE when no terminal is attached"
+            ))
+        })
+}
+
+/// A new secret typed twice.
+fn prompt_twice(label: &str) -> Result<Secret> {
+    let first = prompt(&format!("{label}: "))?;
+    let again = prompt(&format!("{label} (again): "))?;
+    if first != again {
+        return Err(Error::usage(
+            "the two entries differ; nothing was changed\nhint: run the command again",
+        ));
+    }
+    Ok(first)
+}
+
+fn env_secret(name: &str) -> Option<Secret> {
+    let v = std::env::var_os(name).filter(|v| !v.is_empty())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        Some(Secret::new(v.into_vec()))
+    }
+    #[cfg(not(unix))]
+    {
+        Some(Secret::from_string(v.to_string_lossy().into_owned()))
+    }
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+fn locked_no_source() -> Error {
+    Error::Locked(
+        "the vault is locked and no key was given\nhint: run in a terminal to type the passphrase, set MSP_VAULT_PASSPHRASE, or point MSP_VAULT_KEY_FILE at the key file from `msp vault init --key-file`".into(),
+    )
+}
+
+/// Key file (MSP_VAULT_KEY_FILE / vault.key_file), then
+/// MSP_VAULT_PASSPHRASE, then the terminal.
+fn key_source(ctx: &Ctx) -> Result<KeySource> {
+    let kf = ctx.config.vault.key_file.trim();
+    if !kf.is_empty() {
+        return Ok(KeySource::KeyFile(expand_home(kf)));
+    }
+    if let Some(p) = env_secret(v::ENV_PASSPHRASE) {
+        return Ok(KeySource::Passphrase(p, v::ENV_PASSPHRASE));
+    }
+    if interactive() {
+        return Ok(KeySource::Passphrase(
+            prompt("vault passphrase: ")?,
+            "terminal",
+        ));
+    }
+    Err(locked_no_source())
+}
+
+async fn unlock(ctx: &Ctx, db: &mut Db) -> Result<(v::Unlocked, Actor)> {
+    v::require(db).await?;
+    let actor = Actor::current(db).await?;
+    let source = key_source(ctx)?;
+    Ok((v::unlock(db, &source, &actor).await?, actor))
+}
+
+fn kdf_params(ctx: &Ctx) -> KdfParams {
+    let c = &ctx.config.vault;
+    KdfParams {
+        memory_kib: c.kdf_memory_kib,
+        iterations: c.kdf_iterations,
+        parallelism: c.kdf_parallelism,
+    }
+}
+
+fn warn_weak(p: &KdfParams) {
+    if p.is_weak() {
+        note(format!(
+            "warning: Argon2id m={} KiB t={} is below the default (m=65536 KiB t=3): fine for tests, weak for real secrets (vault.kdf_* settings)",
+            p.memory_kib, p.iterations
+        ));
+    }
+}
+
+async fn init(ctx: &Ctx, db: &mut Db, key_file: Option<PathBuf>) -> Result<i32> {
+    if v::meta(db).await?.is_some() {
+        return Err(Error::Conflict(
+            "this store already has a vault; init would make its secrets unreadable\nhint: `msp vault passwd` changes the passphrase; `msp vault list` shows what is in it".into(),
+        ));
+    }
+    let passphrase = match env_secret(v::ENV_PASSPHRASE) {
+        Some(p) => p,
+        None if interactive() => prompt_twice("new vault passphrase")?,
+        None => {
+            return Err(Error::Locked(
+                "no passphrase for the new vault\nhint: run in a terminal, or set MSP_VAULT_PASSPHRASE".into(),
+            ));
+        }
+    };
+    let params = kdf_params(ctx);
+    warn_weak(&params);
+    let actor = Actor::current(db).await?;
+    let o = v::init(
+        db,
+        v::InitOptions {
+            passphrase: &passphrase,
+            params,
+            key_file: key_file.as_deref(),
+            data_dir: &ctx.paths.data_dir,
+        },
+        &actor,
+    )
+    .await?;
+    if ctx.json {
+        print_json(&json!({
+            "vault_id": o.vault_id,
+            "kdf": {"algorithm": "argon2id", "memory_kib": o.params.memory_kib, "iterations": o.params.iterations, "parallelism": o.params.parallelism},
+            "key_file": o.key_file,
+            "redaction_key": o.redaction_key,
+        }))?;
+    } else {
+        out(format!(
+            "vault          created ({}; Argon2id m={} KiB, t={}, p={})",
+            crate::work::short_id(&o.vault_id),
+            o.params.memory_kib,
+            o.params.iterations,
+            o.params.parallelism
+        ))?;
+        if let Some(kf) = &o.key_file {
+            out(format!(
+                "key file       {} (0600): unlocks without the passphrase; export MSP_VAULT_KEY_FILE={}",
+                kf.display(),
+                kf.display()
+            ))?;
+        }
+        out(format!(
+            "redaction key  {} ({}): keeps vault values out of memories",
+            o.redaction_key.display(),
+            if o.redaction_key_created {
+                "created, 0600"
+            } else {
+                "kept"
+            }
+        ))?;
+    }
+    Ok(0)
+}
+
+/// The specs of `set`/`rotate`: the reference's own field means `FIELD=-`.
+fn specs_for(r: &SecretRef, values: Vec<String>) -> Result<Vec<input::Spec>> {
+    match (&r.field, values.is_empty()) {
+        (Some(f), true) => input::parse_specs(&[format!("{f}=-")]),
+        (Some(_), false) => Err(Error::usage(
+            "name the fields either in the reference or as FIELD=SOURCE arguments, not both\nhint: msp vault set CLIENT/ITEM password=- api_key=@key.txt",
+        )),
+        (None, _) => input::parse_specs(&values),
+    }
+}
+
+async fn write(
+    ctx: &Ctx,
+    db: &mut Db,
+    reference: &str,
+    values: Vec<String>,
+    details: Details,
+    kind: WriteKind,
+) -> Result<i32> {
+    let r = refs::parse(reference)?;
+    let specs = specs_for(&r, values)?;
+    v::require(db).await?;
+    let client = clients::resolve(db, &r.client).await?;
+    let stdin_prompt;
+    let ask: Option<input::Prompt<'_>> = if std::io::stdin().is_terminal() {
+        stdin_prompt = |label: &str| prompt_twice(label.trim_end_matches(": "));
+        Some(&stdin_prompt)
+    } else {
+        None
+    };
+    let read = input::read_values(&specs, &mut std::io::stdin().lock(), ask)?;
+    for (field, value, _) in &read {
+        if let Some(why) = redaction::weakness(value) {
+            note(format!(
+                "warning: {field} may not be redacted from Claude Code memories: {why}"
+            ));
+        }
+    }
+    let (vault, actor) = unlock(ctx, db).await?;
+    let rkey = v::redaction_key_for_write(db, &vault, &ctx.paths.data_dir).await?;
+    let pairs: Vec<(String, Secret)> = read
+        .iter()
+        .map(|(f, s, _)| (f.clone(), s.clone()))
+        .collect();
+    let w = records::write(
+        db,
+        &vault,
+        &actor,
+        WriteRequest {
+            client: &client,
+            item: &r.item,
+            details: &details,
+            values: &pairs,
+            kind,
+            max_versions: ctx.config.vault.max_versions,
+            redaction_key: &rkey,
+        },
+    )
+    .await?;
+    if ctx.json {
+        print_json(&json!({
+            "reference": w.reference,
+            "created": w.created,
+            "fields": w.fields.iter().map(|(f, n)| json!({"name": f, "version": n})).collect::<Vec<_>>(),
+        }))?;
+    } else {
+        let fields: Vec<String> = w
+            .fields
+            .iter()
+            .zip(&read)
+            .map(|((f, n), (_, s, origin))| match origin {
+                Origin::Generated => format!("{f} v{n} (generated, {} characters)", s.len()),
+                _ => format!("{f} v{n}"),
+            })
+            .collect();
+        let verb = match (kind, w.created) {
+            (WriteKind::Rotate, _) => "rotated",
+            (_, true) => "stored",
+            (_, false) => "updated",
+        };
+        out(format!("{verb} {}: {}", w.reference, fields.join(", ")))?;
+    }
+    Ok(0)
+}
+
+#[derive(sqlx::FromRow)]
+struct FieldName {
+    field: String,
+}
+
+async fn field_names(db: &mut Db, c: &records::Credential) -> Result<Vec<String>> {
+    let rows: Vec<FieldName> = sqlx::query_as(
+        "SELECT DISTINCT field FROM vault_values WHERE credential_id = ? ORDER BY field",
+    )
+    .bind(&c.id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.field).collect())
+}
+
+/// The field a reference without one means: `password`, or the only field.
+fn default_field(c: &records::Credential, names: &[String]) -> Result<String> {
+    if names.iter().any(|n| n == DEFAULT_FIELD) || names.is_empty() {
+        return Ok(DEFAULT_FIELD.into());
+    }
+    if let [only] = names {
+        return Ok(only.clone());
+    }
+    Err(Error::usage(format!(
+        "{} has several fields ({}); name one\nhint: msp vault get {}/{} (or --field {})",
+        c.reference(),
+        names.join(", "),
+        c.reference(),
+        names[0],
+        names[0]
+    )))
+}
+
+async fn get(ctx: &Ctx, db: &mut Db, reference: &str, field: Option<String>) -> Result<i32> {
+    let mut r = refs::parse(reference)?;
+    if let Some(f) = field {
+        refs::check_name("field", &f)?;
+        if r.field.as_deref().is_some_and(|rf| rf != f) {
+            return Err(Error::usage(format!(
+                "{reference} names field {:?} but --field says {f:?}\nhint: give the field once",
+                r.field.as_deref().unwrap_or_default()
+            )));
+        }
+        r.field = Some(f);
+    }
+    v::require(db).await?;
+    let c = records::resolve(db, &r).await?;
+    if c.deleted_at.is_some() {
+        return Err(records::in_bin(&c));
+    }
+    // Without a field: JSON shows all fields, text the default one.
+    let field = match (&r.field, ctx.json) {
+        (Some(f), _) => Some(f.clone()),
+        (None, true) => None,
+        (None, false) => Some(default_field(&c, &field_names(db, &c).await?)?),
+    };
+    let (vault, actor) = unlock(ctx, db).await?;
+    let shown = records::reveal(db, &vault, &actor, &r, field.as_deref(), "get", "").await?;
+    if ctx.json {
+        let c = &shown.credential;
+        let fields: serde_json::Map<String, serde_json::Value> = shown
+            .values
+            .iter()
+            .map(|(f, n, s)| {
+                let value = match s.as_str() {
+                    Some(t) => json!({"version": n, "value": t}),
+                    None => json!({"version": n, "value_hex": hex::encode(s.expose())}),
+                };
+                (f.clone(), value)
+            })
+            .collect();
+        print_json(&json!({
+            "reference": c.reference(),
+            "client": c.client_name,
+            "item": c.name,
+            "type": c.cred_type,
+            "username": c.username,
+            "url": c.url,
+            "fields": fields,
+        }))?;
+    } else if let Some((_, _, value)) = shown.values.first() {
+        let mut so = std::io::stdout().lock();
+        let newline = std::io::stdout().is_terminal() && !value.expose().ends_with(b"\n");
+        so.write_all(value.expose())
+            .and_then(|_| if newline { so.write_all(b"\n") } else { Ok(()) })
+            .and_then(|_| so.flush())
+            .map_err(|e| Error::io("writing to stdout", e))?;
+    }
+    Ok(0)
+}
+
+async fn list(ctx: &Ctx, db: &mut Db, client: Option<&str>, all: bool) -> Result<i32> {
+    let client_id = match client {
+        Some(c) => Some(clients::resolve(db, c).await?.id),
+        None => None,
+    };
+    let rows = records::list(db, client_id.as_deref(), all).await?;
+    if ctx.json {
+        print_json(&rows)?;
+        return Ok(0);
+    }
+    let mut header = vec!["REFERENCE", "TYPE", "USERNAME", "URL", "FIELDS", "UPDATED"];
+    if all {
+        header.push("REMOVED");
+    }
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|c| {
+            let mut row = vec![
+                c.reference.clone(),
+                c.cred_type.clone(),
+                or_dash(c.username.as_deref()),
+                or_dash(c.url.as_deref()),
+                c.fields
+                    .iter()
+                    .map(|f| format!("{} v{}", f.name, f.version))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                c.updated_at
+                    .get(..16)
+                    .unwrap_or(&c.updated_at)
+                    .replace('T', " "),
+            ];
+            if all {
+                row.push(or_dash(c.deleted_at.as_deref().and_then(|d| d.get(..10))));
+            }
+            row
+        })
+        .collect();
+    print_table(&header, &table)?;
+    Ok(0)
+}
+
+async fn history(ctx: &Ctx, db: &mut Db, reference: &str) -> Result<i32> {
+    let r = refs::parse(reference)?;
+    v::require(db).await?;
+    let c = records::resolve(db, &r).await?;
+    let versions = records::history(db, &c, r.field.as_deref()).await?;
+    if ctx.json {
+        print_json(&versions)?;
+        return Ok(0);
+    }
+    let rows: Vec<Vec<String>> = versions
+        .iter()
+        .map(|x| {
+            vec![
+                x.field.clone(),
+                format!("v{}", x.version),
+                x.created_at
+                    .get(..16)
+                    .unwrap_or(&x.created_at)
+                    .replace('T', " "),
+                or_dash(x.machine_id.as_deref().map(crate::work::short_id)),
+                if x.current {
+                    "current".into()
+                } else {
+                    String::new()
+                },
+            ]
+        })
+        .collect();
+    print_table(&["FIELD", "VERSION", "CREATED", "MACHINE", ""], &rows)?;
+    Ok(0)
+}
+
+async fn remove(ctx: &Ctx, db: &mut Db, reference: &str, how: Removal) -> Result<i32> {
+    let r = refs::parse(reference)?;
+    if r.field.is_some() {
+        return Err(Error::usage(
+            "rm and restore act on a whole credential\nhint: msp vault rm CLIENT/ITEM",
+        ));
+    }
+    v::require(db).await?;
+    records::resolve(db, &r).await?;
+    let (vault, actor) = unlock(ctx, db).await?;
+    let (reference, changed) = records::remove(db, &vault, &actor, &r, how).await?;
+    if ctx.json {
+        print_json(
+            &json!({"reference": reference, "changed": changed, "action": match how {
+            Removal::Soft => "rm", Removal::Restore => "restore", Removal::Purge => "purge" }}),
+        )?;
+        return Ok(0);
+    }
+    out(match (how, changed) {
+        (Removal::Soft, true) => {
+            format!("removed {reference} (`msp vault restore {reference}` brings it back)")
+        }
+        (Removal::Soft, false) => format!("{reference} was already removed"),
+        (Removal::Restore, true) => format!("restored {reference}"),
+        (Removal::Restore, false) => format!("{reference} was not removed"),
+        (Removal::Purge, _) => format!("purged {reference} and every version of its fields"),
+    })?;
+    Ok(0)
+}
+
+fn check_env_name(name: &str) -> Result<()> {
+    let ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "{name:?} is not an environment variable name\nhint: --env DB_PASSWORD=msp://CLIENT/ITEM/FIELD"
+        )))
+    }
+}
+
+async fn run_cmd(ctx: &Ctx, db: &mut Db, env: &[String], command: &[String]) -> Result<i32> {
+    let mut wanted = Vec::new();
+    for e in env {
+        let (name, reference) = e.split_once('=').ok_or_else(|| {
+            Error::usage(format!(
+                "--env {e:?} needs NAME=REF\nhint: --env DB_PASSWORD=msp://CLIENT/ITEM/FIELD"
+            ))
+        })?;
+        check_env_name(name)?;
+        wanted.push((name.to_string(), refs::parse(reference)?));
+    }
+    let (program, args) = command.split_first().ok_or_else(|| {
+        Error::usage("no command to run\nhint: msp vault run --env X=REF -- CMD ARGS")
+    })?;
+    v::require(db).await?;
+    // Every reference must exist (and fields be chosen) before unlocking.
+    let mut resolved = Vec::new();
+    for (name, r) in &wanted {
+        let c = records::resolve(db, r).await?;
+        if c.deleted_at.is_some() {
+            return Err(records::in_bin(&c));
+        }
+        let field = match &r.field {
+            Some(f) => f.clone(),
+            None => default_field(&c, &field_names(db, &c).await?)?,
+        };
+        resolved.push((name.clone(), r.clone(), field));
+    }
+    let (vault, actor) = unlock(ctx, db).await?;
+    let program_name = Path::new(program)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| program.clone());
+    let mut values = Vec::new();
+    for (name, r, field) in &resolved {
+        let shown = records::reveal(
+            db,
+            &vault,
+            &actor,
+            r,
+            Some(field),
+            "run",
+            &format!("env {name} for {program_name}"),
+        )
+        .await?;
+        let (_, _, value) = shown
+            .values
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Other("no value".into()))?;
+        values.push((name.clone(), value));
+    }
+    crate::vault::run::run(program, args, &values).await
+}
+
+async fn audit_cmd(
+    ctx: &Ctx,
+    db: &mut Db,
+    reference: Option<&str>,
+    verify: bool,
+    limit: Option<i64>,
+) -> Result<i32> {
+    v::require(db).await?;
+    if verify {
+        let (vault, _) = unlock(ctx, db).await?;
+        let report = audit::verify(db, vault.audit_key()).await?;
+        if ctx.json {
+            print_json(&json!({
+                "ok": report.ok(),
+                "entries": report.entries,
+                "keyed": report.keyed,
+                "unsealed_tail": report.unsealed_tail,
+                "problems": report.problems,
+            }))?;
+        }
+        if !report.ok() {
+            return Err(audit::broken(&report));
+        }
+        if !ctx.json {
+            out(format!(
+                "audit log intact: {} entries, {} sealed with the vault key{}",
+                report.entries,
+                report.keyed,
+                if report.unsealed_tail > 0 {
+                    format!(
+                        "; the newest {} (failed unlocks) are chained but not yet sealed",
+                        report.unsealed_tail
+                    )
+                } else {
+                    String::new()
+                }
+            ))?;
+        }
+        return Ok(0);
+    }
+    let filter = match reference {
+        Some(text) => {
+            let r = refs::parse(text)?;
+            let slug = match clients::resolve(db, &r.client).await {
+                Ok(c) => c.slug,
+                Err(Error::NotFound(_)) => r.client.clone(),
+                Err(e) => return Err(e),
+            };
+            Some(format!("{slug}/{}", r.item))
+        }
+        None => None,
+    };
+    let entries = audit::list(db, filter.as_deref(), limit).await?;
+    if ctx.json {
+        let views: Vec<audit::EntryView> = entries.iter().map(audit::Entry::view).collect();
+        print_json(&views)?;
+        return Ok(0);
+    }
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.seq.to_string(),
+                crate::time::local_display(e.at),
+                or_dash(e.machine_id.as_deref().map(crate::work::short_id)),
+                e.os_user.clone(),
+                e.action.clone(),
+                or_dash(e.credential.as_deref()),
+                e.detail.clone(),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "SEQ",
+            "TIME",
+            "MACHINE",
+            "USER",
+            "ACTION",
+            "CREDENTIAL",
+            "DETAIL",
+        ],
+        &rows,
+    )?;
+    Ok(0)
+}
+
+async fn passwd(ctx: &Ctx, db: &mut Db) -> Result<i32> {
+    let (vault, actor) = unlock(ctx, db).await?;
+    let new = match env_secret(v::ENV_NEW_PASSPHRASE) {
+        Some(p) => p,
+        None if interactive() => prompt_twice("new vault passphrase")?,
+        None => {
+            return Err(Error::Locked(
+                "no new passphrase\nhint: run in a terminal, or set MSP_VAULT_NEW_PASSPHRASE"
+                    .into(),
+            ));
+        }
+    };
+    let params = kdf_params(ctx);
+    warn_weak(&params);
+    v::change_passphrase(db, &vault, &new, params, &actor).await?;
+    if ctx.json {
+        print_json(&json!({"changed": true}))?;
+    } else {
+        out("passphrase changed (the data key was re-wrapped; key files keep working)")?;
+    }
+    Ok(0)
+}

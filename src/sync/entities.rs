@@ -1,0 +1,568 @@
+//! What syncs: one [`Spec`] per entity kind (its table and the columns a
+//! record carries), how a row becomes a payload (`json_object` in SQLite) and
+//! how a payload or a tombstone is applied.
+//!
+//! Extension point: a new kind is a [`Spec`] here (in dependency order) plus
+//! its change triggers in a new migration; records of kinds an older msp
+//! does not know are kept and applied once it is upgraded.
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result, is_unique_violation};
+use crate::memory::store as memories;
+use crate::store::Db;
+
+pub struct Spec {
+    pub kind: &'static str,
+    pub table: &'static str,
+    /// Columns a record carries (`id` first).
+    pub cols: &'static [&'static str],
+    /// Columns stored as BLOB, carried as hex.
+    pub blobs: &'static [&'static str],
+    /// More `'name', expression` pairs for the payload (read, not written back
+    /// by the generic upsert).
+    pub extra: &'static str,
+}
+
+/// In dependency order: an entity only refers to kinds before it.
+pub const SPECS: &[Spec] = &[
+    Spec {
+        kind: "machine",
+        table: "machines",
+        cols: &[
+            "id",
+            "fingerprint",
+            "hostname",
+            "friendly_name",
+            "machine_type",
+            "platform",
+            "os_version",
+            "username",
+            "home_directory",
+            "preferred_shell",
+            "tools",
+            "mcp_servers",
+            "skills",
+            "notes",
+            "approval_required",
+            "created_at",
+            "updated_at",
+            "last_seen_at",
+        ],
+        blobs: &[],
+        extra: "",
+    },
+    Spec {
+        kind: "client",
+        table: "clients",
+        cols: &[
+            "id",
+            "name",
+            "slug",
+            "client_type",
+            "notes",
+            "created_at",
+            "updated_at",
+        ],
+        blobs: &[],
+        extra: "",
+    },
+    Spec {
+        kind: "project",
+        table: "projects",
+        cols: &[
+            "id",
+            "client_id",
+            "slug",
+            "name",
+            "status",
+            "priority",
+            "description",
+            "created_at",
+            "updated_at",
+        ],
+        blobs: &[],
+        extra: "",
+    },
+    Spec {
+        kind: "project_path",
+        table: "project_paths",
+        cols: &["id", "project_id", "kind", "value", "machine_id", "created_at"],
+        blobs: &[],
+        extra: "",
+    },
+    Spec {
+        kind: "session",
+        table: "sessions",
+        cols: &[
+            "id",
+            "machine_id",
+            "client_id",
+            "project_id",
+            "title",
+            "summary",
+            "started_at",
+            "ended_at",
+            "billable",
+            "origin",
+            "claude_session_id",
+            "created_at",
+            "updated_at",
+        ],
+        blobs: &[],
+        extra: "",
+    },
+    Spec {
+        kind: "task",
+        table: "tasks",
+        cols: &[
+            "id",
+            "title",
+            "client_id",
+            "project_id",
+            "session_id",
+            "priority",
+            "status",
+            "due_date",
+            "created_at",
+            "updated_at",
+            "completed_at",
+        ],
+        blobs: &[],
+        extra: "",
+    },
+    // use_count and last_used_at stay per machine (they change on every recall).
+    Spec {
+        kind: "memory",
+        table: "memories",
+        cols: &[
+            "id",
+            "kind",
+            "title",
+            "body",
+            "tags",
+            "project_id",
+            "client_id",
+            "machine_id",
+            "source_key",
+            "source_path",
+            "source_start",
+            "source_end",
+            "claude_session_id",
+            "importance",
+            "created_at",
+            "raw_tokens",
+            "stored_tokens",
+            "raw_bytes",
+            "tokens_exact",
+            "excerpt",
+        ],
+        blobs: &["excerpt"],
+        extra: "",
+    },
+    // The vault travels as it is stored: the data key wrapped by the
+    // passphrase-derived key, and each credential with every kept version of
+    // its sealed values in one record (its MAC covers them together). The
+    // team key seals all of it once more. Audit log, key files and redaction
+    // MACs stay per machine.
+    Spec {
+        kind: "vault_meta",
+        table: "vault_meta",
+        cols: &[
+            "id",
+            "vault_id",
+            "kdf",
+            "kdf_memory_kib",
+            "kdf_iterations",
+            "kdf_parallelism",
+            "kdf_salt",
+            "wrap_nonce",
+            "wrapped_key",
+            "created_at",
+            "updated_at",
+        ],
+        blobs: &["kdf_salt", "wrap_nonce", "wrapped_key"],
+        extra: "",
+    },
+    Spec {
+        kind: "vault_credential",
+        table: "vault_credentials",
+        cols: &[
+            "id",
+            "client_id",
+            "name",
+            "cred_type",
+            "username",
+            "url",
+            "notes",
+            "created_at",
+            "updated_at",
+            "deleted_at",
+            "mac",
+        ],
+        blobs: &["mac"],
+        extra: "'_vault_id', (SELECT vault_id FROM vault_meta WHERE id = 1),
+            '_values', json((SELECT json_group_array(json_object('field', field, 'version', version,
+                'nonce', hex(nonce), 'ciphertext', hex(ciphertext), 'created_at', created_at, 'machine_id', machine_id))
+                FROM vault_values WHERE credential_id = vault_credentials.id))",
+    },
+];
+
+pub fn spec(kind: &str) -> Option<&'static Spec> {
+    SPECS.iter().find(|s| s.kind == kind)
+}
+
+/// Position in [`SPECS`]: apply order.
+pub fn rank(kind: &str) -> usize {
+    SPECS
+        .iter()
+        .position(|s| s.kind == kind)
+        .unwrap_or(SPECS.len())
+}
+
+/// The row as a JSON object, or `None` when it is gone (a delete).
+pub async fn read_row(db: &mut Db, spec: &Spec, id: &str) -> Result<Option<Map<String, Value>>> {
+    let fields: Vec<String> = spec
+        .cols
+        .iter()
+        .map(|c| {
+            if spec.blobs.contains(c) {
+                format!("'{c}', CASE WHEN {c} IS NULL THEN NULL ELSE hex({c}) END")
+            } else {
+                format!("'{c}', {c}")
+            }
+        })
+        .collect();
+    let mut fields = fields.join(", ");
+    if !spec.extra.is_empty() {
+        fields.push_str(", ");
+        fields.push_str(spec.extra);
+    }
+    let sql = format!(
+        "SELECT json_object({fields}) FROM {} WHERE id = ?",
+        spec.table
+    );
+    let text: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    match text {
+        Some(t) => match serde_json::from_str(&t) {
+            Ok(Value::Object(m)) => Ok(Some(m)),
+            _ => Err(Error::Other(format!(
+                "{} {id}: the row did not serialise",
+                spec.kind
+            ))),
+        },
+        None => Ok(None),
+    }
+}
+
+/// How applying one record went.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// Refers to something this store does not have yet: retry later.
+    Waiting,
+}
+
+fn is_fk_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("787"))
+}
+
+/// Inserts or updates the row; returns its rowid (a memory's `seq`).
+async fn upsert(db: &mut Db, spec: &Spec, row: &Map<String, Value>) -> sqlx::Result<i64> {
+    let values: Vec<String> = spec
+        .cols
+        .iter()
+        .map(|c| {
+            if spec.blobs.contains(c) {
+                format!("unhex(json_extract(?1, '$.{c}'))")
+            } else {
+                format!("json_extract(?1, '$.{c}')")
+            }
+        })
+        .collect();
+    let updates: Vec<String> = spec.cols[1..]
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT(id) DO UPDATE SET {} RETURNING rowid",
+        spec.table,
+        spec.cols.join(", "),
+        values.join(", "),
+        updates.join(", ")
+    );
+    // Only the known columns are read; anything else a newer msp added stays out.
+    let mut known = Map::new();
+    for c in spec.cols {
+        known.insert(
+            (*c).to_string(),
+            row.get(*c).cloned().unwrap_or(Value::Null),
+        );
+    }
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(Value::Object(known).to_string())
+        .fetch_one(db)
+        .await
+}
+
+fn text<'a>(row: &'a Map<String, Value>, col: &str) -> &'a str {
+    row.get(col).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn short(id: &str) -> &str {
+    &id[id.len().saturating_sub(6)..]
+}
+
+/// Writes the row (inside the caller's transaction, with the triggers off).
+/// Two machines that created the same name or slug independently converge:
+/// the older entity (smaller UUIDv7) keeps it, the younger gets its id's
+/// tail appended, on every machine alike.
+pub async fn put(db: &mut Db, spec: &Spec, row: &Map<String, Value>) -> Result<Outcome> {
+    let mut row = row.clone();
+    let id = match row.get("id") {
+        Some(Value::Number(n)) => n.to_string(),
+        _ => text(&row, "id").to_string(),
+    };
+    if id.is_empty() {
+        return Err(Error::Other(format!(
+            "a {} record without an id",
+            spec.kind
+        )));
+    }
+    if spec.kind.starts_with("vault_") && !same_vault(db, spec, &row).await? {
+        // Another vault lives here: keep the record, apply nothing.
+        return Ok(Outcome::Waiting);
+    }
+    let old_seq: Option<i64> = if spec.kind == "memory" {
+        sqlx::query_scalar("SELECT seq FROM memories WHERE id = ?")
+            .bind(&id)
+            .fetch_optional(&mut *db)
+            .await?
+    } else {
+        None
+    };
+    if let Some(seq) = old_seq {
+        memories::unindex(db, seq).await?;
+    }
+    for _attempt in 0..4 {
+        match upsert(db, spec, &row).await {
+            Ok(rowid) => {
+                if spec.kind == "vault_credential" {
+                    put_vault_values(db, &id, &row).await?;
+                }
+                if spec.kind == "memory" {
+                    let opt = |c: &str| row.get(c).and_then(Value::as_str);
+                    memories::index_values(
+                        db,
+                        rowid,
+                        text(&row, "title"),
+                        text(&row, "body"),
+                        text(&row, "tags"),
+                        opt("client_id"),
+                        opt("project_id"),
+                    )
+                    .await?;
+                }
+                return Ok(Outcome::Done);
+            }
+            Err(e) if is_fk_violation(&e) => {
+                if let Some(seq) = old_seq {
+                    memories::index(db, seq).await?;
+                }
+                return Ok(Outcome::Waiting);
+            }
+            Err(e) if is_unique_violation(&e) => {
+                if !resolve_unique(db, spec, &mut row).await? {
+                    // Nothing to rename: the older copy stays, this one is dropped.
+                    if let Some(seq) = old_seq {
+                        memories::index(db, seq).await?;
+                    }
+                    return Ok(Outcome::Done);
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::Other(format!(
+        "{} {id}: could not resolve a name clash",
+        spec.kind
+    )))
+}
+
+/// Makes room for `row` after a UNIQUE clash; false when `row` should be dropped.
+async fn resolve_unique(db: &mut Db, spec: &Spec, row: &mut Map<String, Value>) -> Result<bool> {
+    let id = text(row, "id").to_string();
+    match spec.kind {
+        "client" => {
+            let name = text(row, "name").to_string();
+            let slug = text(row, "slug").to_string();
+            let other: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM clients WHERE id <> ?1 AND (name = ?2 COLLATE NOCASE OR slug = ?3) LIMIT 1",
+            )
+            .bind(&id)
+            .bind(&name)
+            .bind(&slug)
+            .fetch_optional(&mut *db)
+            .await?;
+            let Some(other) = other else { return Ok(false) };
+            if id > other {
+                let s = short(&id);
+                row.insert("name".into(), Value::String(format!("{name} ~{s}")));
+                row.insert("slug".into(), Value::String(format!("{slug}-{s}")));
+            } else {
+                sqlx::query(
+                    "UPDATE clients SET name = name || ' ~' || substr(id, -6), slug = slug || '-' || substr(id, -6) WHERE id = ?",
+                )
+                .bind(&other)
+                .execute(&mut *db)
+                .await?;
+            }
+            Ok(true)
+        }
+        "project" => {
+            let slug = text(row, "slug").to_string();
+            let other: Option<String> =
+                sqlx::query_scalar("SELECT id FROM projects WHERE id <> ? AND slug = ?")
+                    .bind(&id)
+                    .bind(&slug)
+                    .fetch_optional(&mut *db)
+                    .await?;
+            let Some(other) = other else { return Ok(false) };
+            if id > other {
+                row.insert(
+                    "slug".into(),
+                    Value::String(format!("{slug}-{}", short(&id))),
+                );
+            } else {
+                sqlx::query(
+                    "UPDATE projects SET slug = slug || '-' || substr(id, -6) WHERE id = ?",
+                )
+                .bind(&other)
+                .execute(&mut *db)
+                .await?;
+            }
+            Ok(true)
+        }
+        "project_path" => {
+            let other: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM project_paths WHERE id <> ? AND kind = ? AND value = ? AND machine_id = ?",
+            )
+            .bind(&id)
+            .bind(text(row, "kind"))
+            .bind(text(row, "value"))
+            .bind(text(row, "machine_id"))
+            .fetch_optional(&mut *db)
+            .await?;
+            match other {
+                Some(other) if id < other => {
+                    sqlx::query("DELETE FROM project_paths WHERE id = ?")
+                        .bind(&other)
+                        .execute(&mut *db)
+                        .await?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        }
+        "vault_credential" => {
+            let other: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM vault_credentials WHERE id <> ? AND client_id = ? AND name = ? COLLATE NOCASE",
+            )
+            .bind(&id)
+            .bind(text(row, "client_id"))
+            .bind(text(row, "name"))
+            .fetch_optional(&mut *db)
+            .await?;
+            match other {
+                Some(other) if id < other => {
+                    sqlx::query("DELETE FROM vault_credentials WHERE id = ?")
+                        .bind(&other)
+                        .execute(&mut *db)
+                        .await?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        }
+        "memory" if row.get("source_key").is_some_and(|v| !v.is_null()) => {
+            row.insert("source_key".into(), Value::Null);
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Whether a vault record belongs to the vault of this store (or this store
+/// has none yet and takes the team's).
+async fn same_vault(db: &mut Db, spec: &Spec, row: &Map<String, Value>) -> Result<bool> {
+    let local: Option<String> = sqlx::query_scalar("SELECT vault_id FROM vault_meta WHERE id = 1")
+        .fetch_optional(&mut *db)
+        .await?;
+    let theirs = match spec.kind {
+        "vault_meta" => text(row, "vault_id"),
+        _ => text(row, "_vault_id"),
+    };
+    Ok(match local {
+        Some(local) => local == theirs,
+        None => spec.kind == "vault_meta",
+    })
+}
+
+/// Replaces a credential's kept versions by those of the record.
+async fn put_vault_values(db: &mut Db, id: &str, row: &Map<String, Value>) -> Result<()> {
+    let values = match row.get("_values") {
+        Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
+        Some(v) => v.clone(),
+        None => Value::Null,
+    };
+    sqlx::query("DELETE FROM vault_values WHERE credential_id = ?")
+        .bind(id)
+        .execute(&mut *db)
+        .await?;
+    sqlx::query(
+        "INSERT INTO vault_values (credential_id, field, version, nonce, ciphertext, created_at, machine_id)
+         SELECT ?1, json_extract(value, '$.field'), json_extract(value, '$.version'),
+                unhex(json_extract(value, '$.nonce')), unhex(json_extract(value, '$.ciphertext')),
+                json_extract(value, '$.created_at'), json_extract(value, '$.machine_id')
+         FROM json_each(?2)",
+    )
+    .bind(id)
+    .bind(values.to_string())
+    .execute(&mut *db)
+    .await?;
+    // This machine's redaction MACs of versions that are gone go too.
+    sqlx::query(
+        "DELETE FROM vault_redaction WHERE credential_id = ?1 AND NOT EXISTS (SELECT 1 FROM vault_values v
+         WHERE v.credential_id = ?1 AND v.field = vault_redaction.field AND v.version = vault_redaction.version)",
+    )
+    .bind(id)
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+/// Applies a tombstone.
+pub async fn delete(db: &mut Db, spec: &Spec, id: &str) -> Result<Outcome> {
+    if spec.kind == "memory" {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM memories WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *db)
+            .await?;
+        if let Some(seq) = seq {
+            memories::unindex(db, seq).await?;
+        }
+    }
+    let sql = format!("DELETE FROM {} WHERE id = ?", spec.table);
+    match sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .execute(&mut *db)
+        .await
+    {
+        Ok(_) => Ok(Outcome::Done),
+        Err(e) if is_fk_violation(&e) => Ok(Outcome::Waiting),
+        Err(e) => Err(e.into()),
+    }
+}
