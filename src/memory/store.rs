@@ -108,29 +108,15 @@ pub async fn insert_in(tx: &mut Db, m: &NewMemory) -> Result<Option<String>> {
     let Some(seq) = seq else {
         return Ok(None);
     };
-    let tag_tokens: Vec<String> = m.tags.iter().map(|t| text::tag_token(t)).collect();
-    let title = text::index_text(&m.title);
-    let body = text::index_text(&m.body);
-    let tags = tag_tokens.join(" ");
-    sqlx::query(
-        "INSERT INTO memory_index (rowid, title, body, tags, scope) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(seq)
-    .bind(&title)
-    .bind(&body)
-    .bind(&tags)
-    .bind(text::scope_tokens(
+    index_values(
+        tx,
+        seq,
+        &m.title,
+        &m.body,
+        &m.tags.join(" "),
         m.client_id.as_deref(),
         m.project_id.as_deref(),
-    ))
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO memory_terms (term, docs) SELECT value, 1 FROM json_each(?) WHERE true
-         ON CONFLICT(term) DO UPDATE SET docs = docs + 1",
     )
-    .bind(distinct_terms(&[&title, &body, &tags]))
-    .execute(&mut *tx)
     .await?;
     Ok(Some(id))
 }
@@ -377,30 +363,7 @@ pub async fn forget(db: &mut Db, id: &str) -> Result<()> {
         .await?;
     let seq =
         seq.ok_or_else(|| Error::not_found("memory", id, "`msp context list` shows memory ids"))?;
-    let (title, body, tags): (String, String, String) =
-        sqlx::query_as("SELECT title, body, tags FROM memories WHERE seq = ?")
-            .bind(seq)
-            .fetch_one(&mut *tx)
-            .await?;
-    let tag_tokens: Vec<String> = tags.split_whitespace().map(text::tag_token).collect();
-    let terms = distinct_terms(&[
-        &text::index_text(&title),
-        &text::index_text(&body),
-        &tag_tokens.join(" "),
-    ]);
-    sqlx::query(
-        "UPDATE memory_terms SET docs = docs - 1 WHERE term IN (SELECT value FROM json_each(?))",
-    )
-    .bind(&terms)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("DELETE FROM memory_terms WHERE docs <= 0")
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM memory_index WHERE rowid = ?")
-        .bind(seq)
-        .execute(&mut *tx)
-        .await?;
+    unindex(&mut tx, seq).await?;
     sqlx::query("DELETE FROM memories WHERE seq = ?")
         .bind(seq)
         .execute(&mut *tx)
