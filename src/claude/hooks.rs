@@ -227,7 +227,7 @@ async fn recall_hook(input: HookInput, paths: Paths, config: Config) -> Result<O
         // Best effort: a busy store must not cost the prompt its context.
         let _ = mstore::mark_recalled(db, session.as_deref(), &ids, now).await;
     }
-    store.leave();
+    let _ = store.close().await;
     let stdout = (!text.is_empty()).then(|| context_output(&event, &text));
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     Ok(Outcome {
@@ -425,6 +425,6 @@ async fn save_hook(input: HookInput, paths: Paths, config: Config) -> Result<Out
     if let Some(n) = crate::sync::auto_after_save(db, &paths, &config).await {
         log.push_str(&format!("; {n}"));
     }
-    store.leave();
+    let _ = store.close().await;
     Ok(Outcome::quiet(log))
 }

@@ -102,15 +102,10 @@ impl Store {
         &self.path
     }
 
-    /// Ends a short-lived process's use of the store without closing the
-    /// connection: closing the last connection checkpoints the WAL into the
-    /// database (with an fsync), a cost the hooks leave to the next `msp`
-    /// command or to SQLite's automatic checkpoints. Everything committed is
-    /// durable in the WAL either way.
-    pub fn leave(self) {
-        std::mem::forget(self.conn);
-    }
-
+    /// Closes the connection. The last connection to close checkpoints the
+    /// WAL into the database: leaving it open instead (tried for the hooks)
+    /// makes the next process rebuild the WAL index from a growing WAL,
+    /// which costs more than the checkpoint.
     pub async fn close(self) -> Result<()> {
         self.conn.close().await?;
         Ok(())
