@@ -71,17 +71,23 @@ fn run(name: &str, deadline: Duration, hook: fn(HookInput, Paths, Config) -> Hoo
     let paths = Paths::from_env().ok();
     // Named in the log line whatever happens next.
     let mut event = String::from("(no event)");
+    // The log cap, from the config the hook loads (defaults if it could not).
+    let mut log_max = crate::config::LogConfig::default().max_bytes;
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<Outcome> {
-        let input = read_input(deadline)?;
+        // Stdin is always read (Claude Code is writing it), and the config
+        // is loaded before a bad input is reported, so its log cap holds.
+        let input = read_input(deadline);
+        let paths = paths
+            .clone()
+            .ok_or_else(|| Error::Other("no data directory".into()))?;
+        let config = Config::load(&paths)?;
+        log_max = config.log.max_bytes;
+        let input = input?;
         event = input
             .hook_event_name
             .clone()
             .unwrap_or_else(|| "(no event name)".into());
         let deadline = deadline.saturating_sub(started.elapsed());
-        let paths = paths
-            .clone()
-            .ok_or_else(|| Error::Other("no data directory".into()))?;
-        let config = Config::load(&paths)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -109,10 +115,9 @@ fn run(name: &str, deadline: Duration, hook: fn(HookInput, Paths, Config) -> Hoo
             .and_then(|_| so.flush());
     }
     if let Some(p) = paths {
-        let max = Config::load(&p).map(|c| c.log.max_bytes).unwrap_or(1 << 20);
         crate::log::append(
             &p.log(),
-            max,
+            log_max,
             &format!("{name} {line} ({} ms)", started.elapsed().as_millis()),
         );
     }

@@ -112,13 +112,20 @@ pub enum Cmd {
 pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
     let mut store = ctx.store().await?;
     let db = store.db();
-    // Captures redact the vault's values too (by MAC; the vault stays locked).
-    if let Err(why) = crate::vault::redaction::install_for_capture(db, &ctx.paths.data_dir).await {
-        note(format!("warning: vault values will not be redacted: {why}"));
+    if matches!(cmd, Cmd::Add { .. } | Cmd::Import { .. }) {
+        // Captures redact the vault's values too (by MAC; the vault stays locked).
+        if let Err(why) =
+            crate::vault::redaction::install_for_capture(db, &ctx.paths.data_dir).await
+        {
+            note(format!("warning: vault values will not be redacted: {why}"));
+        }
+    }
+    if matches!(cmd, Cmd::List { .. } | Cmd::Show { .. } | Cmd::Stats) {
+        // Memories saved by the hook carry estimated token counts (generous,
+        // so recall's budget holds); count them exactly where they are shown.
+        mstore::recount_estimated(db).await?;
     }
     let now = now_ms();
-    // Memories saved by the hook carry estimated token counts; count them now.
-    mstore::recount_estimated(db).await?;
     match cmd {
         Cmd::Add {
             title,
@@ -130,11 +137,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
             importance,
             at,
         } => {
-            let created_at = at
-                .as_deref()
-                .map(|a| parse_time(a, now, DayEdge::Start))
-                .transpose()?
-                .unwrap_or(now);
+            let created_at = time_or(at.as_deref(), now)?;
             // Like `session start`: without --project/--client, the memory
             // belongs to the project of the current directory.
             let target = if client.is_none() && project.is_none() {
@@ -207,11 +210,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
             limit,
             now: at,
         } => {
-            let at = at
-                .as_deref()
-                .map(|a| parse_time(a, now, DayEdge::Start))
-                .transpose()?
-                .unwrap_or(now);
+            let at = time_or(at.as_deref(), now)?;
             if let Some(k) = &kind {
                 mstore::check_kind(k)?;
             }
@@ -271,11 +270,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
             budget,
             now: at,
         } => {
-            let at = at
-                .as_deref()
-                .map(|a| parse_time(a, now, DayEdge::Start))
-                .transpose()?
-                .unwrap_or(now);
+            let at = time_or(at.as_deref(), now)?;
             let cwd = match cwd {
                 Some(c) => c,
                 None => std::env::current_dir()?,
@@ -422,6 +417,11 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
     }
     store.close().await?;
     Ok(0)
+}
+
+/// A `--at`/`--now` value, or `now` when none was given.
+fn time_or(given: Option<&str>, now: Millis) -> Result<Millis> {
+    given.map_or(Ok(now), |t| parse_time(t, now, DayEdge::Start))
 }
 
 fn round4(x: f64) -> f64 {
