@@ -1787,6 +1787,56 @@ fn recall_injects_each_memory_once_per_session_body() {
             "injected twice in one session: {a}"
         );
     }
+    // The recall hook leaves the store untouched; the save hook counts each
+    // injected memory once per session, however often it runs, and a
+    // session resumed after its end still gets nothing twice.
+    let vlan_id = hk
+        .memories()
+        .into_iter()
+        .find(|m| m["title"].as_str().unwrap().contains("VLAN 40 carries"))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let uses = || {
+        hk.env.json(&["context", "show", &vlan_id])["use_count"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(uses(), 0, "the recall hook wrote to the store");
+    let stop = json!({"session_id": "sess-a", "cwd": dir, "hook_event_name": "Stop"});
+    hk.fire(
+        "stop counts recalls",
+        Bin::Save,
+        stop.to_string().as_bytes(),
+        FAST,
+    );
+    hk.fire("stop again", Bin::Save, stop.to_string().as_bytes(), FAST);
+    assert_eq!(uses(), 1);
+    let end_a = json!({"session_id": "sess-a", "cwd": dir, "hook_event_name": "SessionEnd"});
+    hk.fire(
+        "end of sess-a",
+        Bin::Save,
+        end_a.to_string().as_bytes(),
+        FAST,
+    );
+    assert_eq!(uses(), 1);
+    assert!(
+        !hk.env.data.join("recalled").join("sess-a").exists(),
+        "journal left behind"
+    );
+    if let Some(a) = hk.fire(
+        "sess-a resumed",
+        Bin::Recall,
+        &prompt_event("sess-a", &dir, prompt),
+        FAST,
+    ) {
+        assert!(
+            !context_of(&a).contains("VLAN 40 carries"),
+            "injected twice after a resume: {a}"
+        );
+    }
+
     let other = hk
         .fire(
             "same prompt, new session",

@@ -12,6 +12,7 @@ use super::{HookInput, context_output};
 use crate::config::{Config, Paths};
 use crate::error::{Error, Result};
 use crate::memory::capture::{self, CaptureOptions};
+use crate::memory::journal::{self, Journal};
 use crate::memory::recall::{self, MARKER_END, MARKER_START, Scope};
 use crate::memory::store as mstore;
 use crate::store::{Db, Store};
@@ -199,9 +200,15 @@ async fn recall_hook(input: HookInput, paths: Paths, config: Config) -> Result<O
     let db = store.db();
     let t_open = t0.elapsed();
     let now = now_ms();
-    let session = input.session_id.clone();
-    let exclude: HashSet<String> = match &session {
-        Some(s) => mstore::recalled_in(db, s).await?.into_iter().collect(),
+    let journal = input
+        .session_id
+        .as_deref()
+        .map(|s| Journal::for_session(&paths.data_dir, s));
+    let exclude: HashSet<String> = match &journal {
+        Some(j) => match j.injected() {
+            Some(ids) => ids,
+            None => journal::recorded(db, j).await?.into_iter().collect(),
+        },
         None => HashSet::new(),
     };
     let (scope, project) = scope_of(db, input.cwd.as_deref()).await?;
@@ -228,11 +235,15 @@ async fn recall_hook(input: HookInput, paths: Paths, config: Config) -> Result<O
         )
     };
     let t_recall = t0.elapsed();
-    if !ids.is_empty() {
-        // Best effort: a busy store must not cost the prompt its context.
-        let _ = mstore::mark_recalled(db, session.as_deref(), &ids, now).await;
-    }
     let _ = store.close().await;
+    // Best effort: a journal that cannot be written must not cost the
+    // prompt its context (the memory may then be injected once more).
+    let mut note = note;
+    if let Some(j) = &journal
+        && let Err(e) = j.append(now, &ids)
+    {
+        note.push_str(&format!(" (not journaled: {e})"));
+    }
     let stdout = (!text.is_empty()).then(|| context_output(&event, &text));
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     Ok(Outcome {
@@ -417,6 +428,25 @@ async fn save_hook(input: HookInput, paths: Paths, config: Config) -> Result<Out
         }
         Some(path) => log.push_str(&format!(" transcript {path} not found, nothing captured")),
         None => log.push_str(" no transcript_path, nothing captured"),
+    }
+    // What the recall hook injected counts as use, once.
+    if let Some(sid) = &input.session_id {
+        let j = Journal::for_session(&paths.data_dir, sid);
+        let folded = journal::fold(db, &j).await;
+        match &folded {
+            Ok(n) if *n > 0 => log.push_str(&format!("; {n} recalls counted")),
+            Ok(_) => {}
+            Err(e) => log.push_str(&format!("; recalls not counted: {e}")),
+        }
+        // Kept when the fold failed: a later session end folds it as stale.
+        if event == "SessionEnd" && folded.is_ok() {
+            j.remove();
+            for stale in journal::stale(&paths.data_dir) {
+                if journal::fold(db, &stale).await.is_ok() {
+                    stale.remove();
+                }
+            }
+        }
     }
     if event == "SessionEnd"
         && let (Some(m), Some(sid)) = (&machine_id, &input.session_id)

@@ -3,6 +3,7 @@
 
 pub mod capture;
 pub mod compress;
+pub mod journal;
 pub mod recall;
 pub mod redact;
 pub mod store;

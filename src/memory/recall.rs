@@ -66,9 +66,6 @@ pub struct Scored {
     pub tag_overlap: f64,
     /// Share of the query's selective terms (idf-weighted) the memory holds.
     pub coverage: f64,
-    /// The memory's normalised terms (for coverage and near-duplicates).
-    #[serde(skip)]
-    pub terms: HashSet<String>,
 }
 
 /// A prompt turned into an index query.
@@ -203,7 +200,6 @@ pub async fn search(
                 scope: scope_score,
                 tag_overlap: round3(tag_overlap),
                 coverage: 0.0,
-                terms: HashSet::new(),
             }
         })
         .collect();
@@ -213,11 +209,9 @@ pub async fn search(
             .then_with(|| b.memory.created_at.cmp(&a.memory.created_at))
     });
     scored.truncate(limit);
+    let wanted: Vec<&str> = query.terms.iter().map(|(t, _)| t.as_str()).collect();
     for s in &mut scored {
-        s.terms = text::query_terms(&format!("{} {}", s.memory.title, s.memory.body))
-            .into_iter()
-            .collect();
-        let doc = &s.terms;
+        let doc = text::terms_in(&format!("{} {}", s.memory.title, s.memory.body), &wanted);
         let tag_tokens: HashSet<String> = s
             .memory
             .tag_list()
@@ -227,7 +221,7 @@ pub async fn search(
         let hit: f64 = query
             .terms
             .iter()
-            .filter(|(t, _)| doc.contains(t) || tag_tokens.contains(t))
+            .filter(|(t, _)| doc.contains(t.as_str()) || tag_tokens.contains(t))
             .map(|(_, w)| w)
             .sum();
         s.coverage = if total_idf > 0.0 {
@@ -327,7 +321,7 @@ pub async fn recall(
         if s.coverage < MIN_COVERAGE {
             continue;
         }
-        let terms = s.terms.clone();
+        let terms = text::word_set(&format!("{} {}", s.memory.title, s.memory.body));
         if seen_terms.iter().any(|t| jaccard(t, &terms) > 0.7) {
             continue;
         }

@@ -466,47 +466,6 @@ pub async fn count(db: &mut Db) -> Result<i64> {
         .await?)
 }
 
-/// Records that memories were given to a Claude session and counts their use.
-pub async fn mark_recalled(
-    db: &mut Db,
-    claude_session_id: Option<&str>,
-    ids: &[String],
-    now: Millis,
-) -> Result<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let mut tx = store::begin_write(db).await?;
-    let list = serde_json::to_string(ids).unwrap_or_default();
-    sqlx::query("UPDATE memories SET use_count = use_count + 1, last_used_at = ? WHERE id IN (SELECT value FROM json_each(?))")
-        .bind(now)
-        .bind(&list)
-        .execute(&mut *tx)
-        .await?;
-    if let Some(sid) = claude_session_id {
-        sqlx::query(
-            "INSERT OR IGNORE INTO recall_log (claude_session_id, memory_id, injected_at) SELECT ?, value, ? FROM json_each(?)",
-        )
-        .bind(sid)
-        .bind(now)
-        .bind(&list)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Memory ids already given to a Claude session.
-pub async fn recalled_in(db: &mut Db, claude_session_id: &str) -> Result<Vec<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT memory_id FROM recall_log WHERE claude_session_id = ?")
-            .bind(claude_session_id)
-            .fetch_all(db)
-            .await?,
-    )
-}
-
 pub async fn capture_offset(db: &mut Db, transcript: &str) -> Result<u64> {
     let off: Option<i64> =
         sqlx::query_scalar("SELECT byte_offset FROM capture_offsets WHERE transcript_path = ?")

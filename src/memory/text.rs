@@ -2,6 +2,7 @@
 //! stop words dropped, Snowball English stems. The index stores normalised
 //! text, so a query term and its document frequency can be looked up exactly.
 
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
@@ -48,10 +49,47 @@ pub fn index_text(text: &str) -> String {
 
 /// Distinct normalised terms of a query, in order of first appearance.
 pub fn query_terms(text: &str) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     words(text)
         .filter_map(term)
         .filter(|t| seen.insert(t.clone()))
+        .collect()
+}
+
+/// Which of `terms` (normalised, as from [`query_terms`]) occur in `text`.
+/// Stemming is most of the cost, so only words that could stem to one of
+/// the terms are stemmed: a Snowball English stem keeps the word's first
+/// letter and is never longer than the word.
+pub fn terms_in<'t>(text: &str, terms: &[&'t str]) -> HashSet<&'t str> {
+    let mut found = HashSet::new();
+    let firsts: Vec<char> = terms.iter().filter_map(|t| t.chars().next()).collect();
+    let shortest = terms.iter().map(|t| t.len()).min().unwrap_or(0);
+    for word in words(text) {
+        if found.len() == terms.len() {
+            break;
+        }
+        let Some(first) = word.chars().next().and_then(|c| c.to_lowercase().next()) else {
+            continue;
+        };
+        if word.len() < shortest || !firsts.contains(&first) {
+            continue;
+        }
+        if let Some(t) = term(word)
+            && let Some(hit) = terms.iter().find(|q| **q == t)
+        {
+            found.insert(*hit);
+        }
+    }
+    found
+}
+
+/// Distinct lower-case words of `text` without stop words (not stemmed):
+/// enough to tell near-duplicate memories apart.
+pub fn word_set(text: &str) -> HashSet<String> {
+    words(text)
+        .filter(|w| w.len() >= 2 && w.len() <= MAX_WORD)
+        .map(str::to_lowercase)
+        .filter(|w| !tags::is_stop_word(w))
         .collect()
 }
 
@@ -100,6 +138,20 @@ mod tests {
         assert_eq!(query_terms("x a veeam"), vec!["veeam"]);
         let long = "a".repeat(60);
         assert!(query_terms(&long).is_empty());
+    }
+
+    #[test]
+    fn terms_in_agrees_with_stemming_every_word() {
+        let doc = "Dying disks: the NAS kept retrying; we replaced failing drives and hoped \
+                   the Skies stayed clear. Generously configured RAID arrays, Veeam jobs.";
+        let all: HashSet<String> = query_terms(doc).into_iter().collect();
+        let probe = query_terms("die retry hope sky generous configure raid veeam backup");
+        let probe: Vec<&str> = probe.iter().map(String::as_str).collect();
+        let fast = terms_in(doc, &probe);
+        let slow: HashSet<&str> = probe.iter().copied().filter(|t| all.contains(*t)).collect();
+        assert_eq!(fast, slow);
+        assert!(!fast.contains("backup"));
+        assert!(fast.contains("veeam"));
     }
 
     #[test]
