@@ -67,6 +67,14 @@ type HookFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Outc
 
 fn run(name: &str, deadline: Duration, hook: fn(HookInput, Paths, Config) -> HookFuture) -> ! {
     let started = Instant::now();
+    // sqlx runs SQLite on a thread of its own, and glibc would give that
+    // thread its own heap arena, grown a page at a time: hundreds of
+    // mprotect calls per prompt. One arena suits a process this short.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
     // A panic must not print a backtrace into Claude Code's transcript.
     std::panic::set_hook(Box::new(|_| {}));
     let paths = Paths::from_env().ok();

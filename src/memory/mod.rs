@@ -4,6 +4,7 @@
 pub mod capture;
 pub mod compress;
 pub mod journal;
+pub mod rank;
 pub mod recall;
 pub mod redact;
 pub mod store;

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use super::store::{self, COLUMNS, Memory};
-use super::{tags, text};
+use super::{rank, tags, text};
 use crate::config::MemoryConfig;
 use crate::error::Result;
 use crate::store::Db;
@@ -152,7 +152,8 @@ pub async fn search(
     let Some(expr) = query.match_expr(scope, filter) else {
         return Ok((query, vec![]));
     };
-    let rows: Vec<(Memory, f64)> = fetch_candidates(db, &expr, filter).await?;
+    let weights: Vec<f64> = query.terms.iter().map(|(_, w)| *w).collect();
+    let rows: Vec<(Memory, f64)> = fetch_candidates(db, &expr, &weights, filter).await?;
     let best = rows
         .iter()
         .map(|(_, b)| -b)
@@ -238,8 +239,15 @@ fn round3(x: f64) -> f64 {
 }
 
 /// The best BM25 matches. The ranked LIMIT runs inside FTS5 (scope is part
-/// of the match expression), so only the candidates are joined.
-async fn fetch_candidates(db: &mut Db, expr: &str, filter: &Filter) -> Result<Vec<(Memory, f64)>> {
+/// of the match expression), so only the candidates are joined. `weights`
+/// are the IDFs of the expression's term phrases, in order (see [`rank`]).
+async fn fetch_candidates(
+    db: &mut Db,
+    expr: &str,
+    weights: &[f64],
+    filter: &Filter,
+) -> Result<Vec<(Memory, f64)>> {
+    rank::install(db).await?;
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
@@ -253,7 +261,8 @@ async fn fetch_candidates(db: &mut Db, expr: &str, filter: &Filter) -> Result<Ve
     };
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS}, r.rank AS rank
-         FROM (SELECT rowid, rank FROM memory_index WHERE memory_index MATCH ?1 ORDER BY rank LIMIT ?2) r
+         FROM (SELECT rowid, rank FROM memory_index
+               WHERE memory_index MATCH ?1 AND rank MATCH ?4 ORDER BY rank LIMIT ?2) r
          JOIN memories m ON m.seq = r.rowid
          WHERE ?3 IS NULL OR m.kind = ?3
          ORDER BY r.rank"
@@ -261,6 +270,7 @@ async fn fetch_candidates(db: &mut Db, expr: &str, filter: &Filter) -> Result<Ve
     .bind(expr)
     .bind(limit)
     .bind(&filter.kind)
+    .bind(rank::rank_call(weights))
     .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(|r| (r.m, r.rank)).collect())
