@@ -19,6 +19,7 @@ pub struct Config {
     pub log: LogConfig,
     pub vault: VaultConfig,
     pub sync: SyncConfig,
+    pub tickets: TicketsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -128,6 +129,35 @@ impl Default for SyncConfig {
             interval_secs: 300,
             connect_timeout_secs: 3,
             push_batch: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TicketsConfig {
+    /// How long one request to the PSA may take before it counts as timed out.
+    pub timeout_secs: u64,
+    /// Requests per minute per API key, counted across every msp process
+    /// on this machine (SyncroMSP allows 180).
+    pub rate_limit_per_minute: u32,
+    /// Attempts per call or write before giving up (reads are retried; a
+    /// write is looked for on the ticket before it is posted again).
+    pub max_attempts: u32,
+    /// First pause between attempts; it doubles each time.
+    pub retry_backoff_ms: u64,
+    /// Longest `Retry-After` msp waits for; a longer one fails the command.
+    pub max_retry_after_secs: u64,
+}
+
+impl Default for TicketsConfig {
+    fn default() -> Self {
+        TicketsConfig {
+            timeout_secs: 30,
+            rate_limit_per_minute: 180,
+            max_attempts: 4,
+            retry_backoff_ms: 1000,
+            max_retry_after_secs: 120,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod machine;
 pub mod memory;
 pub mod store;
 pub mod sync;
+pub mod tickets;
 pub mod time;
 pub mod vault;
 pub mod work;

@@ -11,6 +11,7 @@ mod session;
 mod setup;
 mod sync;
 mod task;
+mod ticket;
 mod vault;
 
 use std::io::Write;
@@ -69,6 +70,9 @@ pub enum Command {
     Vault(vault::Cmd),
     /// Team sync through PostgreSQL (end-to-end encrypted)
     Sync(sync::Args),
+    /// Tickets in your PSA (SyncroMSP): search, link sessions, post notes and time
+    #[command(subcommand)]
+    Ticket(ticket::Cmd),
     /// Check the installation and say how to fix what is wrong
     Doctor,
     /// Show the effective configuration and where it comes from
@@ -123,6 +127,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Context(cmd) => context::run(&ctx, cmd).await,
         Command::Vault(cmd) => vault::run(&ctx, cmd).await,
         Command::Sync(args) => sync::run(&ctx, args).await,
+        Command::Ticket(cmd) => ticket::run(&ctx, cmd).await,
         Command::Doctor => doctor::run(&ctx).await,
         Command::Config(cmd) => config::run(&ctx, cmd),
         Command::Completions { .. } => unreachable!("handled above"),

@@ -198,6 +198,15 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                 .transpose()?
                 .unwrap_or(now);
             let v = sessions::stop(db, &machine_id, summary.as_deref(), at).await?;
+            // Posting is never done from here: it needs the network and the vault.
+            for link in crate::tickets::links_of_session(db, &v.id).await? {
+                if link.auto_sync {
+                    note(format!(
+                        "ticket {} linked with --auto-sync: run `msp ticket sync` to post this session's note and time",
+                        link.ticket_id
+                    ));
+                }
+            }
             if ctx.json {
                 print_json(&v)?;
             } else {

@@ -488,6 +488,42 @@ async fn get(ctx: &Ctx, db: &mut Db, reference: &str, field: Option<String>) -> 
     Ok(0)
 }
 
+/// The value a vault reference names, for a command that uses it itself
+/// (a PSA's API key): unlocks the vault the way `get` does; the access is
+/// in the audit log as `action`.
+pub(super) async fn reveal_for(
+    ctx: &Ctx,
+    db: &mut Db,
+    reference: &str,
+    action: &str,
+    detail: &str,
+) -> Result<Secret> {
+    let r = refs::parse(reference)?;
+    v::require(db).await?;
+    let c = records::resolve(db, &r).await?;
+    if c.deleted_at.is_some() {
+        return Err(records::in_bin(&c));
+    }
+    let field = match &r.field {
+        Some(f) => f.clone(),
+        None => default_field(&c, &field_names(db, &c).await?)?,
+    };
+    let (vault, actor) = unlock(ctx, db).await?;
+    let shown = records::reveal(db, &vault, &actor, &r, Some(&field), action, detail).await?;
+    shown
+        .values
+        .into_iter()
+        .next()
+        .map(|(_, _, value)| value)
+        .ok_or_else(|| {
+            Error::not_found(
+                "field",
+                &format!("{r}/{field}"),
+                "`msp vault list` shows the fields",
+            )
+        })
+}
+
 async fn list(ctx: &Ctx, db: &mut Db, client: Option<&str>, all: bool) -> Result<i32> {
     let client_id = match client {
         Some(c) => Some(clients::resolve(db, c).await?.id),

@@ -354,6 +354,31 @@ pub async fn list(db: &mut Db, f: &ListFilter) -> Result<Vec<Memory>> {
     .await?)
 }
 
+/// Memories made on `machine_id` between `from` and `to` (inclusive) for
+/// a project, or without one for a client, oldest first: what a work
+/// session produced. Project states are left out (they describe, not record).
+pub async fn made_during(
+    db: &mut Db,
+    machine_id: &str,
+    from: Millis,
+    to: Millis,
+    project_id: Option<&str>,
+    client_id: Option<&str>,
+) -> Result<Vec<Memory>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM memories m WHERE m.created_at >= ?1 AND m.created_at <= ?2 AND m.machine_id = ?3
+         AND (CASE WHEN ?4 IS NOT NULL THEN m.project_id = ?4 WHEN ?5 IS NOT NULL THEN m.client_id = ?5 ELSE 1 END)
+         AND m.kind <> 'project_state' ORDER BY m.created_at, m.seq LIMIT 100"
+    )))
+    .bind(from)
+    .bind(to)
+    .bind(machine_id)
+    .bind(project_id)
+    .bind(client_id)
+    .fetch_all(db)
+    .await?)
+}
+
 /// Deletes a memory and its index entry.
 pub async fn forget(db: &mut Db, id: &str) -> Result<()> {
     let mut tx = store::begin_write(db).await?;

@@ -28,6 +28,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (3, "vault", include_str!("../../migrations/0003_vault.sql")),
     (4, "sync", include_str!("../../migrations/0004_sync.sql")),
+    (
+        5,
+        "tickets",
+        include_str!("../../migrations/0005_tickets.sql"),
+    ),
 ];
 
 /// The schema version this binary reads and writes.

@@ -56,6 +56,8 @@ pub struct SessionView {
     pub origin: String,
     #[serde(skip)]
     pub started_ms: Millis,
+    #[serde(skip)]
+    pub ended_ms: Option<Millis>,
 }
 
 /// Rows of sessions joined with their names.
@@ -100,6 +102,7 @@ impl Row {
             },
             origin: self.s.origin,
             started_ms: self.s.started_at,
+            ended_ms: self.s.ended_at,
         }
     }
 }
@@ -110,6 +113,33 @@ pub async fn view(db: &mut Db, id: &str) -> Result<SessionView> {
         .fetch_one(db)
         .await?;
     Ok(row.view(now_ms()))
+}
+
+/// A session by full id or a unique id prefix or suffix (the short id).
+pub async fn resolve(db: &mut Db, key: &str) -> Result<SessionView> {
+    let id = super::resolve_id(
+        db,
+        "sessions",
+        key,
+        "session",
+        "`msp session list` shows session ids",
+    )
+    .await?;
+    view(db, &id).await
+}
+
+/// The open session on this machine, else the one that started last.
+pub async fn current_or_latest(db: &mut Db, machine_id: &str) -> Result<Option<SessionView>> {
+    let id: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM sessions WHERE machine_id = ? ORDER BY ended_at IS NULL DESC, started_at DESC LIMIT 1",
+    )
+    .bind(machine_id)
+    .fetch_optional(&mut *db)
+    .await?;
+    match id {
+        Some(id) => Ok(Some(view(db, &id).await?)),
+        None => Ok(None),
+    }
 }
 
 /// Who the work is for: resolved from names given on the command line, or
