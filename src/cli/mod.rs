@@ -1,6 +1,7 @@
 //! The command line: clap definitions, one file per command group. Each file
 //! parses and prints; the work happens in the library modules.
 
+mod agent;
 mod client;
 mod config;
 mod context;
@@ -69,6 +70,9 @@ pub enum Command {
     Vault(vault::Cmd),
     /// Team sync through PostgreSQL (end-to-end encrypted)
     Sync(sync::Args),
+    /// Signed commands for registered machines: queue, run, approve, audit
+    #[command(subcommand)]
+    Agent(agent::Cmd),
     /// Check the installation and say how to fix what is wrong
     Doctor,
     /// Show the effective configuration and where it comes from
@@ -123,6 +127,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Context(cmd) => context::run(&ctx, cmd).await,
         Command::Vault(cmd) => vault::run(&ctx, cmd).await,
         Command::Sync(args) => sync::run(&ctx, args).await,
+        Command::Agent(cmd) => agent::run(&ctx, cmd).await,
         Command::Doctor => doctor::run(&ctx).await,
         Command::Config(cmd) => config::run(&ctx, cmd),
         Command::Completions { .. } => unreachable!("handled above"),

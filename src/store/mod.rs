@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (3, "vault", include_str!("../../migrations/0003_vault.sql")),
     (4, "sync", include_str!("../../migrations/0004_sync.sql")),
+    (6, "agent", include_str!("../../migrations/0006_agent.sql")),
 ];
 
 /// The schema version this binary reads and writes.
