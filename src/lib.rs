@@ -2,6 +2,7 @@
 //! Code on several machines. The library holds the logic; the `msp` binary
 //! and the two hook binaries are thin wrappers around it.
 
+pub mod agent;
 pub mod claude;
 pub mod cli;
 pub mod config;

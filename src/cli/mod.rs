@@ -1,6 +1,7 @@
 //! The command line: clap definitions, one file per command group. Each file
 //! parses and prints; the work happens in the library modules.
 
+mod agent;
 mod client;
 mod config;
 mod context;
@@ -73,6 +74,9 @@ pub enum Command {
     /// Tickets in your PSA (SyncroMSP): search, link sessions, post notes and time
     #[command(subcommand)]
     Ticket(ticket::Cmd),
+    /// Signed commands for registered machines: queue, run, approve, audit
+    #[command(subcommand)]
+    Agent(agent::Cmd),
     /// Check the installation and say how to fix what is wrong
     Doctor,
     /// Show the effective configuration and where it comes from
@@ -128,6 +132,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Vault(cmd) => vault::run(&ctx, cmd).await,
         Command::Sync(args) => sync::run(&ctx, args).await,
         Command::Ticket(cmd) => ticket::run(&ctx, cmd).await,
+        Command::Agent(cmd) => agent::run(&ctx, cmd).await,
         Command::Doctor => doctor::run(&ctx).await,
         Command::Config(cmd) => config::run(&ctx, cmd),
         Command::Completions { .. } => unreachable!("handled above"),

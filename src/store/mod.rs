@@ -33,6 +33,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "tickets",
         include_str!("../../migrations/0005_tickets.sql"),
     ),
+    (6, "agent", include_str!("../../migrations/0006_agent.sql")),
 ];
 
 /// The schema version this binary reads and writes.

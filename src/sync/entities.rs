@@ -206,6 +206,73 @@ pub const SPECS: &[Spec] = &[
                 'nonce', hex(nonce), 'ciphertext', hex(ciphertext), 'created_at', created_at, 'machine_id', machine_id))
                 FROM vault_values WHERE credential_id = vault_credentials.id))",
     },
+    // Agent commands travel signed (src/agent/sign.rs): the target verifies
+    // the signature, whatever the records say. The ledger of ids and nonces
+    // a machine took up stays local.
+    Spec {
+        kind: "agent_command",
+        table: "agent_commands",
+        cols: &[
+            "id",
+            "requester_machine_id",
+            "requested_by",
+            "target_machine_id",
+            "program",
+            "args",
+            "shell",
+            "cwd",
+            "timeout_ms",
+            "max_output",
+            "created_at",
+            "expires_at",
+            "nonce",
+            "key_kind",
+            "signature",
+        ],
+        blobs: &[],
+        extra: "",
+    },
+    Spec {
+        kind: "agent_approval",
+        table: "agent_approvals",
+        cols: &[
+            "id",
+            "command_id",
+            "machine_id",
+            "approved_by",
+            "created_at",
+            "signature",
+        ],
+        blobs: &[],
+        extra: "",
+    },
+    Spec {
+        kind: "agent_result",
+        table: "agent_results",
+        cols: &[
+            "id",
+            "machine_id",
+            "status",
+            "exit_code",
+            "stdout",
+            "stderr",
+            "truncated",
+            "error",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+            "updated_at",
+        ],
+        blobs: &[],
+        extra: "",
+    },
+    Spec {
+        kind: "agent_audit",
+        table: "agent_audit",
+        cols: &["id", "at", "machine_id", "command_id", "event", "detail"],
+        blobs: &[],
+        extra: "",
+    },
 ];
 
 pub fn spec(kind: &str) -> Option<&'static Spec> {

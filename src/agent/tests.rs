@@ -1,0 +1,340 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::runner::{self, Stop};
+use super::*;
+use crate::machine::Detected;
+use crate::store::testing::temp_store;
+
+fn detected(host: &str) -> Detected {
+    Detected {
+        hostname: host.into(),
+        username: "tech".into(),
+        platform: "linux".into(),
+        os_version: None,
+        home_directory: format!("/home/{host}"),
+        preferred_shell: None,
+        tools: BTreeMap::new(),
+        mcp_servers: vec![],
+        skills: vec![],
+    }
+}
+
+/// A store with another machine "other" and this machine "here" (self).
+async fn two_machines() -> (tempfile::TempDir, store::Store, String, String) {
+    let (dir, mut s) = temp_store().await;
+    let (other, _) = machine::register(s.db(), &detected("other")).await.unwrap();
+    let (here, _) = machine::register(s.db(), &detected("here")).await.unwrap();
+    (dir, s, here.id, other.id)
+}
+
+fn request(target: &str, marker: &Path) -> ExecRequest {
+    ExecRequest {
+        target: target.into(),
+        program: "sh".into(),
+        args: vec!["-c".into(), format!("echo ran >> '{}'", marker.display())],
+        shell: None,
+        cwd: None,
+        timeout: Duration::from_secs(20),
+        max_output: 1024,
+        expires_in: Duration::from_secs(600),
+    }
+}
+
+fn runs(marker: &Path) -> usize {
+    std::fs::read_to_string(marker)
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+async fn status(db: &mut Db, id: &str) -> Status {
+    show(db, id).await.unwrap().status
+}
+
+async fn events(db: &mut Db, id: &str) -> Vec<String> {
+    audit_log(db, Some(id))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_reused_nonce_under_a_new_id_is_rejected_even_with_a_valid_signature() {
+    let (dir, mut s, here, _) = two_machines().await;
+    let marker = dir.path().join("marker");
+    let first = queue(s.db(), dir.path(), &request("self", &marker))
+        .await
+        .unwrap();
+    runner::run_pending(s.db(), dir.path(), None, &Stop::never())
+        .await
+        .unwrap();
+    assert_eq!(runs(&marker), 1);
+    // Whoever holds the key signs a new id with the spent nonce.
+    let key = sign::local_key(dir.path()).unwrap();
+    let mut copy = first.clone();
+    copy.id = store::new_id();
+    let args = copy.args().unwrap();
+    copy.signature = sign::sign_command(&key, &copy.fields(&args).unwrap());
+    insert_command(s.db(), &copy).await.unwrap();
+    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
+        .await
+        .unwrap();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].status, Status::Rejected);
+    assert!(
+        out[0].reason.as_deref().unwrap().contains("nonce"),
+        "{out:?}"
+    );
+    assert_eq!(runs(&marker), 1, "the replay must not run");
+    assert!(
+        events(s.db(), &copy.id)
+            .await
+            .contains(&"verification_failed".to_string())
+    );
+    assert_eq!(
+        machine::self_id(s.db()).await.unwrap().as_deref(),
+        Some(here.as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_command_retargeted_in_the_database_is_rejected() {
+    let (dir, mut s, here, other) = two_machines().await;
+    TeamKey::generate().unwrap().save(dir.path()).unwrap();
+    let marker = dir.path().join("marker");
+    let c = queue(s.db(), dir.path(), &request(&other, &marker))
+        .await
+        .unwrap();
+    // Addressed to the other machine: this one leaves it alone.
+    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
+        .await
+        .unwrap();
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(status(s.db(), &c.id).await, Status::Pending);
+    sqlx::query("UPDATE agent_commands SET target_machine_id = ? WHERE id = ?")
+        .bind(&here)
+        .bind(&c.id)
+        .execute(s.db())
+        .await
+        .unwrap();
+    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
+        .await
+        .unwrap();
+    assert_eq!(out[0].status, Status::Rejected);
+    assert_eq!(runs(&marker), 0);
+}
+
+#[tokio::test]
+async fn a_local_key_signature_counts_only_for_a_machine_sending_itself() {
+    let (dir, mut s, here, other) = two_machines().await;
+    let marker = dir.path().join("marker");
+    let c = queue(s.db(), dir.path(), &request("self", &marker))
+        .await
+        .unwrap();
+    assert_eq!(c.key_kind, "local");
+    // The same command claiming another requester, signed with this machine's local key.
+    let key = sign::local_key(dir.path()).unwrap();
+    let mut forged = c.clone();
+    forged.id = store::new_id();
+    forged.nonce = sign::new_nonce().unwrap();
+    forged.requester_machine_id = other.clone();
+    let args = forged.args().unwrap();
+    forged.signature = sign::sign_command(&key, &forged.fields(&args).unwrap());
+    insert_command(s.db(), &forged).await.unwrap();
+    let keys = Keys::load(dir.path()).unwrap();
+    assert!(command_signature_ok(&keys, &here, &c));
+    assert!(!command_signature_ok(&keys, &here, &forged));
+    runner::run_pending(s.db(), dir.path(), None, &Stop::never())
+        .await
+        .unwrap();
+    assert_eq!(status(s.db(), &c.id).await, Status::Completed);
+    assert_eq!(status(s.db(), &forged.id).await, Status::Rejected);
+    assert_eq!(runs(&marker), 1);
+    // Without a team key, nothing can be sent to another machine.
+    let err = queue(s.db(), dir.path(), &request(&other, &marker))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Locked(_)), "{err}");
+}
+
+#[tokio::test]
+async fn approvals_must_be_signed_and_come_from_another_machine_than_the_requesters() {
+    let (dir, mut s, here, other) = two_machines().await;
+    let team = TeamKey::generate().unwrap();
+    team.save(dir.path()).unwrap();
+    machine::update(
+        s.db(),
+        "self",
+        machine::MachineUpdate {
+            approval_required: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let marker = dir.path().join("marker");
+    let c = queue(s.db(), dir.path(), &request("self", &marker))
+        .await
+        .unwrap();
+    // The requester cannot approve its own command.
+    let err = approve(s.db(), dir.path(), &c.id).await.unwrap_err();
+    assert!(matches!(err, Error::Locked(_)), "{err}");
+    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
+        .await
+        .unwrap();
+    assert_eq!(out[0].status, Status::Pending);
+    assert_eq!(runs(&marker), 0);
+    // An approval written by hand, claiming the other machine.
+    let key = sign::team_signing_key(&team);
+    let approval = |id: &str, machine_id: &str, signature: String| ApprovalRow {
+        id: id.into(),
+        command_id: c.id.clone(),
+        machine_id: machine_id.into(),
+        approved_by: "tech".into(),
+        created_at: 1,
+        signature,
+    };
+    let forged = approval("a1", &other, "00".repeat(32));
+    assert!(!approval_is_valid(Some(&key), &c, &forged));
+    let own = {
+        let mut a = approval("a2", &here, String::new());
+        a.signature = sign::sign_approval(
+            &key,
+            &ApprovalFields {
+                id: &a.id,
+                command_id: &a.command_id,
+                command_signature: &c.signature,
+                machine_id: &a.machine_id,
+                approved_by: &a.approved_by,
+                created_at: a.created_at,
+            },
+        );
+        a
+    };
+    assert!(
+        !approval_is_valid(Some(&key), &c, &own),
+        "a signed approval by the requester's machine does not count"
+    );
+    let mut good = approval("a3", &other, String::new());
+    good.signature = sign::sign_approval(
+        &key,
+        &ApprovalFields {
+            id: &good.id,
+            command_id: &good.command_id,
+            command_signature: &c.signature,
+            machine_id: &good.machine_id,
+            approved_by: &good.approved_by,
+            created_at: good.created_at,
+        },
+    );
+    assert!(approval_is_valid(Some(&key), &c, &good));
+    assert!(!approval_is_valid(None, &c, &good));
+    for a in [&forged, &own, &good] {
+        sqlx::query(
+            "INSERT INTO agent_approvals (id, command_id, machine_id, approved_by, created_at, signature) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&a.id)
+        .bind(&a.command_id)
+        .bind(&a.machine_id)
+        .bind(&a.approved_by)
+        .bind(a.created_at)
+        .bind(&a.signature)
+        .execute(s.db())
+        .await
+        .unwrap();
+    }
+    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
+        .await
+        .unwrap();
+    assert_eq!(out[0].status, Status::Completed, "{out:?}");
+    assert_eq!(runs(&marker), 1);
+    let ev = events(s.db(), &c.id).await;
+    assert_eq!(
+        ev.iter().filter(|e| *e == "awaiting_approval").count(),
+        1,
+        "{ev:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_command_left_running_is_interrupted_and_never_runs_again() {
+    let (dir, mut s, here, _) = two_machines().await;
+    let marker = dir.path().join("marker");
+    let c = queue(s.db(), dir.path(), &request("self", &marker))
+        .await
+        .unwrap();
+    // What a killed agent leaves behind: ledger and `running`, no result.
+    sqlx::query("INSERT INTO agent_ledger (command_id, nonce, at) VALUES (?, ?, 1)")
+        .bind(&c.id)
+        .bind(&c.nonce)
+        .execute(s.db())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO agent_results (id, machine_id, status, started_at, updated_at) VALUES (?, ?, 'running', 1, 1)",
+    )
+    .bind(&c.id)
+    .bind(&here)
+    .execute(s.db())
+    .await
+    .unwrap();
+    assert_eq!(
+        runner::recover(s.db(), &here).await.unwrap(),
+        vec![c.id.clone()]
+    );
+    assert_eq!(status(s.db(), &c.id).await, Status::Interrupted);
+    // Even with its result gone, the ledger keeps it from running.
+    sqlx::query("DELETE FROM agent_results WHERE id = ?")
+        .bind(&c.id)
+        .execute(s.db())
+        .await
+        .unwrap();
+    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
+        .await
+        .unwrap();
+    assert_eq!(out[0].status, Status::Rejected);
+    assert!(out[0].reason.as_deref().unwrap().contains("replay"));
+    assert_eq!(runs(&marker), 0);
+}
+
+#[tokio::test]
+async fn output_is_redacted_before_it_is_stored() {
+    let (dir, mut s, _, _) = two_machines().await;
+    let req = ExecRequest {
+        target: "self".into(),
+        program: "echo".into(),
+        args: vec![
+            "token".into(),
+            "ghp_0123456789abcdefghijABCDEFGHIJ012345".into(),
+        ],
+        shell: None,
+        cwd: None,
+        timeout: Duration::from_secs(20),
+        max_output: 4096,
+        expires_in: Duration::from_secs(60),
+    };
+    let c = queue(s.db(), dir.path(), &req).await.unwrap();
+    runner::run_pending(s.db(), dir.path(), None, &Stop::never())
+        .await
+        .unwrap();
+    let stored: String = sqlx::query_scalar("SELECT stdout FROM agent_results WHERE id = ?")
+        .bind(&c.id)
+        .fetch_one(s.db())
+        .await
+        .unwrap();
+    assert!(stored.starts_with("token [REDACTED:"), "{stored}");
+    assert!(!stored.contains("ghp_0123456789"), "{stored}");
+}
+
+#[test]
+fn sizes() {
+    assert_eq!(parse_size("1MiB"), Some(1 << 20));
+    assert_eq!(parse_size("512KiB"), Some(512 * 1024));
+    assert_eq!(parse_size("64k"), Some(64 * 1024));
+    assert_eq!(parse_size("10MB"), Some(10_000_000));
+    assert_eq!(parse_size("1000"), Some(1000));
+    assert_eq!(parse_size("lots"), None);
+    assert_eq!(parse_size("5 parsecs"), None);
+}

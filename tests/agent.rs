@@ -1,0 +1,559 @@
+//! Agent commands end to end: `msp` run as a process with temp HOMEs; one
+//! machine on its own (target `self`, local agent key), and two or three
+//! machines through a real throwaway PostgreSQL (tests/support/pg.rs).
+
+mod common;
+#[path = "support/pg.rs"]
+mod pg;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::{Env, array, str_of};
+use serde_json::Value;
+
+fn cluster() -> &'static pg::Cluster {
+    static CLUSTER: OnceLock<pg::Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        let c = pg::Cluster::start();
+        c.stop_when_process_exits();
+        c
+    })
+}
+
+/// `n` machines in one team on a fresh database: the first creates it, the
+/// others import its key.
+fn team(label: &str, n: usize) -> (String, Vec<Env>) {
+    let (db, url) = cluster().new_db(label);
+    let machines: Vec<Env> = (0..n)
+        .map(|_| {
+            let mut env = Env::setup();
+            env.set_var("MSP_SYNC_URL", &url);
+            env
+        })
+        .collect();
+    machines[0].ok(&["sync", "init"]);
+    let key = machines[0].ok(&["sync", "key", "export"]).stdout;
+    for m in &machines[1..] {
+        let mut child = m
+            .command(&["sync", "key", "import"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(key.as_bytes())
+            .unwrap();
+        common::finish(child, &["sync", "key", "import"]).expect_code(0);
+    }
+    (db, machines)
+}
+
+fn self_id(env: &Env) -> String {
+    str_of(&env.json(&["machine", "show", "self"]), "id").to_string()
+}
+
+fn show(env: &Env, id: &str) -> Value {
+    env.json(&["agent", "show", id])
+}
+
+fn status(env: &Env, id: &str) -> String {
+    str_of(&show(env, id), "status").to_string()
+}
+
+/// Queues a command (no wait) and returns its id.
+fn queue(env: &Env, args: &[&str]) -> String {
+    let mut all = vec!["agent", "exec"];
+    all.extend_from_slice(args);
+    let id = env.ok(&all).stdout.trim().to_string();
+    assert_eq!(id.len(), 36, "exec must print the command id, got {id:?}");
+    id
+}
+
+fn lines(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+fn events(env: &Env, id: &str) -> Vec<String> {
+    array(&env.json(&["agent", "audit", "--command", id]))
+        .iter()
+        .map(|e| str_of(e, "event").to_string())
+        .collect()
+}
+
+/// Runs SQL straight against a machine's store, as an attacker with the
+/// file (or a bug) would.
+fn sql(env: &Env, statements: &str) {
+    use sqlx::Connection;
+    let path = env.data.join("msp.db");
+    let statements = statements.to_string();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async move {
+            let opts = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(false);
+            let mut c = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statements))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            c.close().await.unwrap();
+        });
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "gave up waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn exec_self_wait_runs_argv_as_given_and_exits_with_the_commands_code() {
+    let env = Env::setup();
+    let out = env
+        .msp(&[
+            "agent", "exec", "self", "--wait", "--", "printf", "%s|", "a b", "$HOME", ";echo x",
+        ])
+        .expect_code(0);
+    assert_eq!(out.stdout, "a b|$HOME|;echo x|", "no shell may touch argv");
+    let out = env
+        .msp(&[
+            "agent",
+            "exec",
+            "self",
+            "--wait",
+            "--",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 3",
+        ])
+        .expect_code(3);
+    assert_eq!(out.stdout, "out\n");
+    assert!(out.stderr.contains("err\n"), "{}", out.stderr);
+    // Without a team, commands to self are signed with a local key file.
+    let key = env.data.join("agent.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(std::fs::read(&key).unwrap().len(), 32);
+
+    let list = env.json(&["agent", "list"]);
+    let newest = &array(&list)[0];
+    assert_eq!(str_of(newest, "status"), "failed");
+    assert_eq!(newest["exit_code"], 3);
+    assert!(newest.get("stdout").is_none(), "lists leave output out");
+    let v = show(&env, str_of(newest, "id"));
+    for k in [
+        "id",
+        "status",
+        "target",
+        "requester",
+        "requested_by",
+        "program",
+        "args",
+        "exit_code",
+        "stdout",
+        "stderr",
+        "truncated",
+        "duration_ms",
+        "created_at",
+        "expires_at",
+    ] {
+        assert!(v.get(k).is_some(), "{k} missing in {v}");
+    }
+    assert_eq!(
+        v["args"],
+        serde_json::json!(["-c", "echo out; echo err >&2; exit 3"])
+    );
+    assert_eq!(str_of(&v, "requested_by"), "tech");
+    assert_eq!(str_of(&v, "stderr"), "err\n");
+    assert_eq!(v["truncated"], false);
+}
+
+#[test]
+fn with_shell_the_command_and_args_are_one_script() {
+    let env = Env::setup();
+    let out = env
+        .msp(&[
+            "agent", "exec", "self", "--wait", "--shell", "sh", "--", "echo", "$((6*7))", "|",
+            "tr", "4", "X",
+        ])
+        .expect_code(0);
+    assert_eq!(out.stdout, "X2\n");
+}
+
+#[test]
+fn timeout_ends_the_whole_process_group_and_reports_timed_out() {
+    let env = Env::setup();
+    let pidfile = env.path("bg.pid");
+    let script = format!("sleep 60 & echo $! > '{}'; sleep 60", pidfile.display());
+    let out = env
+        .msp(&[
+            "--json",
+            "agent",
+            "exec",
+            "self",
+            "--wait",
+            "--timeout",
+            "1s",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .expect_code(124);
+    let v = out.json();
+    assert_eq!(str_of(&v, "status"), "timed_out");
+    assert!(str_of(&v, "error").contains("timed out"), "{v}");
+    let listed = env.json(&["agent", "list", "--status", "timed_out"]);
+    assert_eq!(str_of(&array(&listed)[0], "id"), str_of(&v, "id"));
+    let bg = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .to_string();
+    // The background child of the command is gone too (at most a zombie).
+    let stat = std::fs::read_to_string(format!("/proc/{bg}/stat")).unwrap_or_default();
+    assert!(
+        stat.is_empty() || stat.contains(") Z "),
+        "background process {bg} survived: {stat}"
+    );
+}
+
+#[test]
+fn output_past_the_cap_is_dropped_and_flagged_truncated() {
+    let env = Env::setup();
+    let v = env.json(&[
+        "agent",
+        "exec",
+        "self",
+        "--wait",
+        "--max-output",
+        "1KiB",
+        "--",
+        "sh",
+        "-c",
+        "head -c 200000 /dev/zero | tr '\\0' a; echo tail",
+    ]);
+    assert_eq!(str_of(&v, "status"), "completed");
+    assert_eq!(v["truncated"], true);
+    assert_eq!(str_of(&v, "stdout").len(), 1024);
+    assert_eq!(v["max_output"], 1024);
+}
+
+#[test]
+fn a_queued_command_runs_when_the_agent_comes_back_unless_it_expired() {
+    let env = Env::setup();
+    let marker = env.path("marker");
+    let script = format!("echo ran >> '{}'", marker.display());
+    let later = queue(&env, &["self", "--", "sh", "-c", &script]);
+    let expiring = queue(
+        &env,
+        &["self", "--expires", "1s", "--", "sh", "-c", &script],
+    );
+    assert_eq!(status(&env, &later), "pending");
+    let pending = env.json(&["agent", "list", "--status", "pending"]);
+    assert_eq!(array(&pending).len(), 2);
+    assert_eq!(lines(&marker), 0, "nothing runs without an agent");
+    std::thread::sleep(Duration::from_millis(1200));
+    let out = env.ok(&["agent", "run", "--once"]);
+    assert!(out.stderr.contains("completed"), "{}", out.stderr);
+    assert_eq!(status(&env, &later), "completed");
+    assert_eq!(status(&env, &expiring), "expired");
+    assert_eq!(lines(&marker), 1, "the expired command must never run");
+    assert!(events(&env, &expiring).contains(&"expired".to_string()));
+    // Nothing left to do: another pass runs nothing again.
+    env.ok(&["agent", "run", "--once"]);
+    assert_eq!(lines(&marker), 1);
+    let expired = env.json(&["agent", "list", "--status", "expired", "--machine", "self"]);
+    assert_eq!(array(&expired).len(), 1);
+}
+
+#[test]
+fn commands_written_changed_or_replayed_in_the_store_are_rejected_audited_and_never_run() {
+    let env = Env::setup();
+    let marker = env.path("marker");
+    let script = format!("echo ran >> '{}'", marker.display());
+    let done = queue(&env, &["self", "--", "sh", "-c", &script]);
+    env.ok(&["agent", "run", "--once"]);
+    assert_eq!(lines(&marker), 1);
+    let changed = queue(&env, &["self", "--", "true"]);
+    // (No quotes: it goes into an SQL string literal below.)
+    let evil = format!("echo evil >> {}", marker.display());
+    let written = "0195f0a0-0000-7000-8000-0000000000aa";
+    sql(
+        &env,
+        &format!(
+            "UPDATE agent_commands SET program = 'sh', args = json_array('-c', '{evil}') WHERE id = '{changed}';
+             INSERT INTO agent_commands SELECT '{written}', requester_machine_id, requested_by, target_machine_id,
+                 'sh', json_array('-c', '{evil}'), shell, cwd, timeout_ms, max_output, created_at, expires_at,
+                 'feedface', key_kind, '{sig}' FROM agent_commands WHERE id = '{done}';
+             DELETE FROM agent_results WHERE id = '{done}';",
+            sig = "ab".repeat(32)
+        ),
+    );
+    let out = env.ok(&["agent", "run", "--once"]);
+    assert_eq!(
+        lines(&marker),
+        1,
+        "nothing tampered may run:\n{}",
+        out.stderr
+    );
+    for (id, why) in [
+        (changed.as_str(), "signature"),
+        (written, "signature"),
+        (done.as_str(), "replay"),
+    ] {
+        let v = show(&env, id);
+        assert_eq!(str_of(&v, "status"), "rejected", "{v}");
+        assert!(str_of(&v, "error").contains(why), "{v}");
+        assert!(
+            events(&env, id).contains(&"verification_failed".to_string()),
+            "{id} not audited"
+        );
+    }
+    let out = env.msp(&["agent", "exec", "self", "--wait", "--", "true"]);
+    assert_eq!(out.code, 0, "the agent still works: {}", out.stderr);
+}
+
+#[test]
+fn an_agent_killed_while_a_command_runs_never_runs_it_again() {
+    let env = Env::setup();
+    let marker = env.path("marker");
+    let pidfile = env.path("cmd.pid");
+    let script = format!(
+        "echo $$ > '{}'; echo ran >> '{}'; sleep 60",
+        pidfile.display(),
+        marker.display()
+    );
+    let id = queue(
+        &env,
+        &["self", "--timeout", "5m", "--", "sh", "-c", &script],
+    );
+    let mut agent = env.spawn(&["agent", "run", "--interval", "1s"]);
+    wait_for("the command to start", || {
+        lines(&marker) == 1 && pidfile.exists()
+    });
+    assert_eq!(status(&env, &id), "running");
+    // One agent per data directory.
+    env.msp(&["agent", "run", "--once"]).expect_hint(1);
+    agent.kill().unwrap();
+    agent.wait().unwrap();
+    // The command's process group outlives the agent; end it (our own child's group).
+    let pgid = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .to_string();
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .status();
+    let out = env.ok(&["agent", "run", "--once"]);
+    assert!(out.stderr.contains("interrupted"), "{}", out.stderr);
+    let v = show(&env, &id);
+    assert_eq!(str_of(&v, "status"), "interrupted");
+    env.ok(&["agent", "run", "--once"]);
+    assert_eq!(lines(&marker), 1, "the command ran twice");
+    let ev = events(&env, &id);
+    for e in ["requested", "picked_up", "interrupted"] {
+        assert!(ev.contains(&e.to_string()), "{e} missing: {ev:?}");
+    }
+}
+
+#[test]
+fn sigterm_stops_the_agent_and_ends_the_running_command() {
+    let env = Env::setup();
+    let pidfile = env.path("cmd.pid");
+    let script = format!("echo $$ > '{}'; sleep 60", pidfile.display());
+    let id = queue(
+        &env,
+        &["self", "--timeout", "5m", "--", "sh", "-c", &script],
+    );
+    let agent = env.spawn(&["agent", "run", "--interval", "1s"]);
+    wait_for("the command to start", || {
+        std::fs::read_to_string(&pidfile).is_ok_and(|s| s.ends_with('\n'))
+    });
+    let status_of_kill = Command::new("kill")
+        .args(["-TERM", &agent.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status_of_kill.success());
+    let out = common::finish(agent, &["agent", "run"]).expect_code(0);
+    assert!(out.stderr.contains("interrupted"), "{}", out.stderr);
+    let v = show(&env, &id);
+    assert_eq!(str_of(&v, "status"), "interrupted");
+    let pid = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .to_string();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(
+        stat.is_empty() || stat.contains(") Z "),
+        "the command {pid} outlived the agent: {stat}"
+    );
+}
+
+#[test]
+fn bad_flags_and_unknown_ids_fail_with_hints() {
+    let env = Env::setup();
+    assert_eq!(env.json(&["agent", "list"]), serde_json::json!([]));
+    assert_eq!(env.json(&["agent", "audit"]), serde_json::json!([]));
+    env.msp(&["agent", "exec", "self", "--timeout", "soon", "--", "true"])
+        .expect_code(2);
+    env.msp(&[
+        "agent",
+        "exec",
+        "self",
+        "--max-output",
+        "lots",
+        "--",
+        "true",
+    ])
+    .expect_code(2);
+    env.msp(&["agent", "exec", "self", "--timeout", "0s", "--", "true"])
+        .expect_hint(2);
+    env.msp(&["agent", "exec", "self", "--expires", "400d", "--", "true"])
+        .expect_hint(2);
+    env.msp(&[
+        "agent",
+        "exec",
+        "self",
+        "--timeout",
+        "99999999999999d",
+        "--",
+        "true",
+    ])
+    .expect_code(2);
+    env.msp(&["agent", "exec", "self", "true"]).expect_code(2);
+    env.msp(&["agent", "show", "0195f0a0-0000-7000-8000-000000000000"])
+        .expect_hint(3);
+    env.msp(&["agent", "exec", "nosuchbox", "--", "true"])
+        .expect_hint(3);
+    let id = queue(&env, &["self", "--", "true"]);
+    env.msp(&["agent", "approve", &id]).expect_hint(4);
+    assert_eq!(array(&env.json(&["agent", "audit"])).len(), 1);
+}
+
+#[test]
+fn a_command_from_a_runs_on_b_and_its_result_reaches_a() {
+    let (db, m) = team("agent_ab", 2);
+    let (a, b) = (&m[0], &m[1]);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    let b_id = self_id(b);
+    let id = queue(a, &[&b_id, "--", "sh", "-c", "echo hello from B; exit 0"]);
+    // A pushed it right away; B takes it up, runs it, pushes the result.
+    b.ok(&["agent", "run", "--once"]);
+    assert_eq!(status(b, &id), "completed");
+    a.ok(&["sync"]);
+    let v = show(a, &id);
+    assert_eq!(str_of(&v, "status"), "completed");
+    assert_eq!(str_of(&v, "stdout"), "hello from B\n");
+    assert_eq!(v["exit_code"], 0);
+    assert_eq!(str_of(&v, "requester_machine_id"), self_id(a));
+    assert_eq!(str_of(&v, "target_machine_id"), b_id);
+    let ev = events(a, &id);
+    for e in ["requested", "picked_up", "executed", "result"] {
+        assert!(ev.contains(&e.to_string()), "{e} missing on A: {ev:?}");
+    }
+
+    // --wait from A while B's agent polls: the exit code is B's.
+    let mut agent = b.spawn(&["agent", "run", "--interval", "1s"]);
+    let out = a.msp(&[
+        "agent",
+        "exec",
+        &b_id,
+        "--wait",
+        "--",
+        "sh",
+        "-c",
+        "echo seven; exit 7",
+    ]);
+    agent.kill().unwrap();
+    agent.wait().unwrap();
+    let out = out.expect_code(7);
+    assert_eq!(out.stdout, "seven\n");
+
+    // A command record written into the team store by hand does not
+    // authenticate: B applies nothing from it and runs nothing.
+    let a_id = self_id(a);
+    let next: i64 = cluster()
+        .psql(
+            &db,
+            &format!("SELECT max(counter) + 1 FROM msp_sync_records WHERE machine_id = '{a_id}'"),
+        )
+        .trim()
+        .parse()
+        .unwrap();
+    cluster().psql(
+        &db,
+        &format!(
+            "INSERT INTO msp_sync_records (machine_id, counter, record_id, kind, version, sealed)
+             VALUES ('{a_id}', {next}, '0195f0a0-0000-7000-8000-0000000000bb', 'agent_command', 1, '\\x00112233445566778899aabbccddeeff00112233445566778899')"
+        ),
+    );
+    let before = array(&b.json(&["agent", "list"])).len();
+    let out = b.ok(&["agent", "run", "--once"]);
+    assert!(out.stderr.contains("sync failed"), "{}", out.stderr);
+    assert_eq!(array(&b.json(&["agent", "list"])).len(), before);
+}
+
+#[test]
+fn a_machine_that_requires_approval_runs_only_after_another_machine_approves() {
+    let (_db, m) = team("agent_approval", 3);
+    let (a, b, c) = (&m[0], &m[1], &m[2]);
+    b.ok(&["machine", "update", "self", "--approval-required"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    c.ok(&["sync"]);
+    let b_id = self_id(b);
+    let marker = b.path("marker");
+    let script = format!("echo ran >> '{}'", marker.display());
+    let id = queue(a, &[&b_id, "--", "sh", "-c", &script]);
+    let out = b.ok(&["agent", "run", "--once"]);
+    assert!(out.stderr.contains("approv"), "{}", out.stderr);
+    assert_eq!(status(b, &id), "pending");
+    assert_eq!(lines(&marker), 0);
+    // The requester's own machine cannot approve.
+    a.msp(&["agent", "approve", &id]).expect_hint(4);
+    c.ok(&["sync"]);
+    let approved = c.json(&["agent", "approve", &id]);
+    assert_eq!(approved["created"], true);
+    b.ok(&["agent", "run", "--once"]);
+    assert_eq!(status(b, &id), "completed");
+    assert_eq!(lines(&marker), 1);
+    a.ok(&["sync"]);
+    let v = show(a, &id);
+    assert_eq!(str_of(&v, "status"), "completed");
+    assert_eq!(array(&v["approvals"]).len(), 1);
+    assert_eq!(str_of(&v["approvals"][0], "machine_id"), self_id(c));
+    let ev = events(a, &id);
+    for e in [
+        "requested",
+        "awaiting_approval",
+        "approved",
+        "picked_up",
+        "result",
+    ] {
+        assert!(ev.contains(&e.to_string()), "{e} missing: {ev:?}");
+    }
+}
