@@ -6,9 +6,8 @@ mod common;
 #[path = "support/pg.rs"]
 mod pg;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -38,20 +37,7 @@ fn team(label: &str, n: usize) -> (String, Vec<Env>) {
     machines[0].ok(&["sync", "init"]);
     let key = machines[0].ok(&["sync", "key", "export"]).stdout;
     for m in &machines[1..] {
-        let mut child = m
-            .command(&["sync", "key", "import"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(key.as_bytes())
-            .unwrap();
-        common::finish(child, &["sync", "key", "import"]).expect_code(0);
+        m.msp_stdin(&["sync", "key", "import"], &key).expect_code(0);
     }
     (db, machines)
 }

@@ -59,20 +59,7 @@ fn team(label: &str, n: usize) -> Team {
 fn import_key(env: &Env, key: &str, extra: &[&str]) -> Out {
     let mut args = vec!["sync", "key", "import"];
     args.extend_from_slice(extra);
-    let mut child = env
-        .command(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(key.as_bytes())
-        .unwrap();
-    common::finish(child, &args)
+    env.msp_stdin(&args, key)
 }
 
 fn sync(env: &Env) -> Value {

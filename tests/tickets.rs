@@ -10,7 +10,6 @@ mod common;
 #[path = "support/fake_syncro.rs"]
 mod fake_syncro;
 
-use std::io::Write;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -33,21 +32,8 @@ fn tenv_with_key(server: &FakeSyncro, key: &str) -> Env {
     env.set_var("MSP_TICKETS_RETRY_BACKOFF_MS", "10");
     env.ok(&["client", "add", "Dataforth"]);
     env.ok(&["vault", "init"]);
-    let mut child = env
-        .command(&["vault", "set", "dataforth/syncro", "api_key=-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(key.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    env.msp_stdin(&["vault", "set", "dataforth/syncro", "api_key=-"], key)
+        .expect_code(0);
     env.ok(&[
         "ticket",
         "setup",

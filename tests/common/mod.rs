@@ -196,6 +196,24 @@ impl Env {
 }
 
 /// Collects a spawned process's outcome (for processes started with [`Env::spawn`]).
+impl Env {
+    /// Runs `msp ARGS` with `input` on stdin (secrets never go in argv).
+    pub fn msp_stdin<S: AsRef<OsStr>>(&self, args: &[S], input: &str) -> Out {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn msp");
+        // A command may exit before reading all of its input.
+        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+        let output = child.wait_with_output().expect("wait for msp");
+        to_out(output, args)
+    }
+}
+
 pub fn finish(child: Child, args: &[&str]) -> Out {
     let output = child.wait_with_output().expect("wait for msp");
     to_out(output, args)
