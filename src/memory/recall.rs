@@ -112,11 +112,7 @@ pub async fn build_query(db: &mut Db, prompt: &str) -> Result<Query> {
             candidates.push(tok);
         }
     }
-    let mut dfs = store::doc_frequencies(db, &candidates).await?;
-    // Approximate size of the store without counting rows (max rowid is O(1)).
-    let n: i64 = sqlx::query_scalar("SELECT COALESCE(max(seq), 0) FROM memories")
-        .fetch_one(&mut *db)
-        .await?;
+    let (n, mut dfs) = store::doc_frequencies(db, &candidates).await?;
     dfs.retain(|(_, df)| *df > 0);
     dfs.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
     let mut chosen = Vec::new();
@@ -324,7 +320,11 @@ pub async fn recall(
     let mut chosen: Vec<Scored> = Vec::new();
     let mut seen_terms: Vec<HashSet<String>> = Vec::new();
     let mut used = FRAME_TOKENS;
-    let mut slugs = HashMap::new();
+    let project_ids: Vec<&str> = ranked
+        .iter()
+        .filter_map(|s| s.memory.project_id.as_deref())
+        .collect();
+    let slugs = crate::work::projects::slugs(db, &project_ids).await?;
     let mut text =
         format!("{MARKER_START}\nKnown from earlier work (msp memory, most relevant first):\n");
     for s in ranked {
@@ -348,7 +348,7 @@ pub async fn recall(
         } else {
             continue;
         };
-        let mut entry = format_entry(db, &mut slugs, &s.memory, &body).await?;
+        let mut entry = format_entry(&slugs, &s.memory, &body);
         // The character cap holds whatever the budget: an entry that does not
         // fit is left out (and not reported as recalled), except the best
         // one, whose head is kept.
@@ -362,7 +362,7 @@ pub async fn recall(
             while entry.len() > room && keep > 0 {
                 keep = keep.saturating_sub(entry.len() - room + 8);
                 body = truncate_chars(&s.memory.body, keep);
-                entry = format_entry(db, &mut slugs, &s.memory, &body).await?;
+                entry = format_entry(&slugs, &s.memory, &body);
             }
             if entry.len() > room {
                 continue;
@@ -453,28 +453,13 @@ fn truncate_chars(s: &str, max_bytes: usize) -> String {
 }
 
 /// `- 2026-11-20 · dataforth-dos · Title` then the body, indented.
-/// `slugs` caches project slugs across entries.
-async fn format_entry(
-    db: &mut Db,
-    slugs: &mut HashMap<String, Option<String>>,
-    m: &Memory,
-    body: &str,
-) -> Result<String> {
-    let project = match &m.project_id {
-        Some(id) => match slugs.get(id) {
-            Some(slug) => slug.clone(),
-            None => {
-                let slug = crate::work::projects::by_id(db, id).await?.map(|p| p.slug);
-                slugs.insert(id.clone(), slug.clone());
-                slug
-            }
-        },
-        None => None,
-    };
+/// `slugs` maps project ids to slugs.
+fn format_entry(slugs: &HashMap<String, String>, m: &Memory, body: &str) -> String {
+    let project = m.project_id.as_ref().and_then(|id| slugs.get(id));
     let mut e = format!("- {}", local_day(m.created_at));
     if let Some(p) = project {
         e.push_str(" · ");
-        e.push_str(&p);
+        e.push_str(p);
     }
     e.push_str(" · ");
     e.push_str(m.title.trim());
@@ -484,5 +469,5 @@ async fn format_entry(
         e.push_str(line.trim_end());
         e.push('\n');
     }
-    Ok(e)
+    e
 }

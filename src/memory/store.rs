@@ -473,16 +473,27 @@ pub async fn captured_totals(db: &mut Db) -> Result<(i64, i64)> {
 
 /// Documents in the index holding each term (for choosing selective terms);
 /// terms the index does not hold are left out.
-pub async fn doc_frequencies(db: &mut Db, terms: &[String]) -> Result<Vec<(String, i64)>> {
-    if terms.is_empty() {
-        return Ok(vec![]);
-    }
-    Ok(sqlx::query_as(
-        "SELECT term, docs FROM memory_terms WHERE term IN (SELECT value FROM json_each(?))",
+/// The document frequency of each of `terms` found in the index, and the
+/// approximate size of the store (max rowid: O(1), no count), in one
+/// statement: this runs before every prompt.
+pub async fn doc_frequencies(db: &mut Db, terms: &[String]) -> Result<(i64, Vec<(String, i64)>)> {
+    let rows: Vec<(Option<String>, i64)> = sqlx::query_as(
+        "SELECT NULL, COALESCE(max(seq), 0) FROM memories
+         UNION ALL
+         SELECT term, docs FROM memory_terms WHERE term IN (SELECT value FROM json_each(?))",
     )
     .bind(serde_json::to_string(terms).unwrap_or_default())
     .fetch_all(db)
-    .await?)
+    .await?;
+    let mut size = 0;
+    let mut dfs = Vec::with_capacity(rows.len());
+    for (term, n) in rows {
+        match term {
+            Some(t) => dfs.push((t, n)),
+            None => size = n,
+        }
+    }
+    Ok((size, dfs))
 }
 
 pub async fn count(db: &mut Db) -> Result<i64> {

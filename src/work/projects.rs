@@ -47,6 +47,9 @@ pub struct PathView {
 }
 
 const COLUMNS: &str = "id, client_id, slug, name, status, priority, description, created_at";
+/// [`COLUMNS`] of a `projects` table aliased `p`.
+const PROJECT_COLUMNS: &str =
+    "p.id, p.client_id, p.slug, p.name, p.status, p.priority, p.description, p.created_at";
 
 pub struct NewProject<'a> {
     pub slug: &'a str,
@@ -117,6 +120,20 @@ pub async fn by_id(db: &mut Db, id: &str) -> Result<Option<Project>> {
     .bind(id)
     .fetch_optional(db)
     .await?)
+}
+
+/// Slugs of the projects with these ids (one statement; unknown ids are left out).
+pub async fn slugs(db: &mut Db, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, slug FROM projects WHERE id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(serde_json::to_string(ids).unwrap_or_default())
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// A project by slug or id.
@@ -297,28 +314,33 @@ pub async fn which(db: &mut Db, dir: &Path, machine_id: &str) -> Result<Option<W
         .ancestors()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let hit: Option<(String, String)> = sqlx::query_as(
-        "SELECT project_id, value FROM project_paths
-         WHERE kind = 'dir' AND machine_id IN (?1, '') AND value IN (SELECT value FROM json_each(?2))
-         ORDER BY length(value) DESC LIMIT 1",
-    )
+    // One statement: this runs before every prompt.
+    #[derive(sqlx::FromRow)]
+    struct Hit {
+        #[sqlx(flatten)]
+        project: Project,
+        value: String,
+    }
+    let hit: Option<Hit> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PROJECT_COLUMNS}, pp.value FROM project_paths pp JOIN projects p ON p.id = pp.project_id
+         WHERE pp.kind = 'dir' AND pp.machine_id IN (?1, '') AND pp.value IN (SELECT value FROM json_each(?2))
+         ORDER BY length(pp.value) DESC LIMIT 1"
+    )))
     .bind(machine_id)
     .bind(serde_json::to_string(&ancestors).unwrap_or_default())
     .fetch_optional(&mut *db)
     .await?;
-    if let Some((pid, value)) = hit {
+    if let Some(Hit { project, value }) = hit {
         let matched = if value == ancestors[0] {
             MatchKind::Exact
         } else {
             MatchKind::Parent
         };
-        if let Some(project) = by_id(db, &pid).await? {
-            return Ok(Some(Which {
-                project,
-                matched,
-                value,
-            }));
-        }
+        return Ok(Some(Which {
+            project,
+            matched,
+            value,
+        }));
     }
     let Some(remote) = git_remote_of(&dir) else {
         return Ok(None);
