@@ -1898,3 +1898,49 @@ fn recall_injects_each_memory_once_per_session_body() {
     );
     assert_eq!(hk.env.json(&["session", "status"])["open"], false);
 }
+
+/// Regression: the change triggers are TEMP triggers that each writing
+/// connection creates; what the hooks write must still reach team sync,
+/// and a prompt must write nothing at all.
+#[test]
+fn hook_writes_are_tracked_for_sync_and_prompts_write_nothing() {
+    scenario(hook_writes_are_tracked_for_sync_and_prompts_write_nothing_body);
+}
+
+fn hook_writes_are_tracked_for_sync_and_prompts_write_nothing_body() {
+    let hk = Hk::store();
+    let dir = hk.project("acme-sync");
+    let pending = || {
+        hk.env.json(&["sync", "status"])["pending_changes"]
+            .as_i64()
+            .unwrap()
+    };
+    let before = pending();
+
+    hk.fire(
+        "session start opens a work session",
+        Bin::Recall,
+        &session_start("sess-sync", &dir),
+        FAST,
+    );
+    assert_eq!(
+        pending(),
+        before + 1,
+        "the automatic work session is not tracked"
+    );
+
+    let mut tx = hk.transcript("sync", "sess-sync", 0x5c);
+    tx.add_turn("mrksync1");
+    hk.fire("stop saves a memory", Bin::Save, &tx.stop(None), FAST);
+    assert_eq!(hk.holding("mrksync1"), 1);
+    assert_eq!(pending(), before + 2, "the saved memory is not tracked");
+
+    let db = std::fs::read(hk.db()).unwrap();
+    let prompt = prompt_event("sess-sync", &dir, "what did we do about mrksync1 backups?");
+    hk.fire("prompt", Bin::Recall, &prompt, FAST);
+    assert!(
+        std::fs::read(hk.db()).unwrap() == db,
+        "a prompt changed the store"
+    );
+    assert_eq!(pending(), before + 2);
+}

@@ -222,6 +222,9 @@ async fn recall_hook(input: HookInput, paths: Paths, config: Config) -> Result<O
     let (scope, project) = scope_of(db, input.cwd.as_deref()).await?;
     let t_scope = t0.elapsed();
     let (text, ids, note) = if event == "SessionStart" {
+        // It writes (the automatic work session); a prompt only reads.
+        store.track_changes().await?;
+        let db = store.db();
         session_start(db, &config, &input, &scope, project.as_ref(), &exclude, now).await?
     } else {
         let prompt = cut_chars(input.prompt.as_deref().unwrap_or(""), MAX_PROMPT_CHARS);
@@ -400,6 +403,7 @@ async fn save_hook(input: HookInput, paths: Paths, config: Config) -> Result<Out
         return Ok(Outcome::quiet(format!("ignored event {event:?}")));
     }
     let mut store = Store::open_for_hook(&paths.db(), SAVE_BUSY).await?;
+    store.track_changes().await?;
     let db = store.db();
     // A saved turn must survive the machine stopping right after the hook:
     // sync the WAL on each commit here (NORMAL only survives a crash of msp).

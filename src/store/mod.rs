@@ -34,6 +34,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0005_tickets.sql"),
     ),
     (6, "agent", include_str!("../../migrations/0006_agent.sql")),
+    (
+        7,
+        "temp_triggers",
+        include_str!("../../migrations/0007_temp_triggers.sql"),
+    ),
 ];
 
 /// The schema version this binary reads and writes.
@@ -64,10 +69,23 @@ impl Store {
             .await
             .map_err(|e| open_error(path, e))?;
         migrate(&mut conn).await?;
-        Ok(Store {
+        let mut store = Store {
             conn,
             path: path.to_owned(),
-        })
+        };
+        store.track_changes().await?;
+        Ok(store)
+    }
+
+    /// Creates this connection's sync change triggers (TEMP, see
+    /// `src/sync/triggers.sql`). Every connection that writes synced tables
+    /// needs them: [`Store::open`] creates them; a hook calls this before it
+    /// writes.
+    pub async fn track_changes(&mut self) -> Result<()> {
+        sqlx::raw_sql(include_str!("../sync/triggers.sql"))
+            .execute(&mut self.conn)
+            .await?;
+        Ok(())
     }
 
     /// Opens an existing store without creating or migrating anything, and
@@ -124,7 +142,10 @@ async fn connect(path: &Path, create: bool, busy_timeout: Duration) -> Result<Sq
         .create_if_missing(create)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(busy_timeout);
+        .busy_timeout(busy_timeout)
+        // Set once here: changing temp_store later drops the connection's
+        // TEMP triggers (the sync change tracking).
+        .pragma("temp_store", "memory");
     // WAL is a property of the file, set once by whoever creates or migrates
     // it; the hooks skip that round trip.
     if create {

@@ -3,7 +3,7 @@
 //! how a payload or a tombstone is applied.
 //!
 //! Extension point: a new kind is a [`Spec`] here (in dependency order) plus
-//! its change triggers in a new migration; records of kinds an older msp
+//! its change triggers in `src/sync/triggers.sql`; records of kinds an older msp
 //! does not know are kept and applied once it is upgraded.
 
 use serde_json::{Map, Value};

@@ -5,7 +5,8 @@
 //! series: record id (UUIDv7), machine id, per-machine counter, kind, format
 //! version, and a sealed payload holding the entity id, the change's
 //! timestamp and the row (or a tombstone). Changes are found by triggers
-//! (`migrations/0004_sync.sql` fills `sync_dirty`), so no write site knows
+//! (`src/sync/triggers.sql`, created by every connection that writes, fill
+//! `sync_dirty`), so no write site knows
 //! about sync; `msp sync` turns them into records at the start of each run.
 //!
 //! A series has one writer, so pushes never conflict. Entity state is the
@@ -609,11 +610,9 @@ async fn store_and_apply(
     pulled: Vec<(Wire, Option<Envelope>)>,
 ) -> Result<ApplyStats> {
     let mut stats = ApplyStats::default();
-    // One big transaction with a savepoint per record: keep the savepoints'
-    // journals and the transaction's pages in memory instead of temp files.
-    sqlx::query("PRAGMA temp_store = MEMORY")
-        .execute(&mut *db)
-        .await?;
+    // One big transaction with a savepoint per record: keep the
+    // transaction's pages in memory (savepoint journals are in memory
+    // already: every connection opens with temp_store = MEMORY).
     sqlx::query("PRAGMA cache_size = -65536")
         .execute(&mut *db)
         .await?;
