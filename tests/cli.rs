@@ -38,6 +38,12 @@ fn read_commands(linked_dir: &str) -> Vec<Vec<&str>> {
         vec!["session", "report", "--by", "day"],
         vec!["task", "list"],
         vec!["task", "list", "--all"],
+        vec!["context", "list"],
+        vec!["context", "stats"],
+        vec!["sync", "status"],
+        vec!["agent", "list"],
+        vec!["agent", "audit"],
+        vec!["ticket", "log"],
         vec!["doctor"],
         vec!["config", "show"],
         vec!["config", "paths"],
@@ -105,7 +111,13 @@ fn read_commands_print_json_on_an_empty_store_too() {
         let v = assert_one_object_or_array(&env, &args);
         if matches!(
             args[..],
-            ["client", "list"] | ["task", "list"] | ["session", "list"]
+            ["client", "list"]
+                | ["task", "list"]
+                | ["session", "list"]
+                | ["context", "list"]
+                | ["agent", "list"]
+                | ["agent", "audit"]
+                | ["ticket", "log"]
         ) {
             assert_eq!(v, serde_json::json!([]), "{args:?}");
         }
