@@ -724,6 +724,29 @@ fn a_vault_credential_set_on_a_is_read_on_b() {
     sync(a);
     let got = vault(a, &["vault", "get", "dataforth/nas"], "").expect_code(0);
     assert_eq!(got.stdout.trim(), "n3w-s3cret-value");
+    // Regression: B, which has its redaction key already, redacts in its own
+    // captures a value pulled from A from its next unlock on.
+    vault(
+        a,
+        &["vault", "set", "dataforth/fw", "password=-"],
+        "Xk9#fw-Gr33n-77",
+    )
+    .expect_code(0);
+    sync(a);
+    sync(b);
+    vault(b, &["vault", "get", "dataforth/nas"], "").expect_code(0);
+    let added = b.json(&[
+        "context",
+        "add",
+        "--title",
+        "firewall console",
+        "--body",
+        "typed Xk9#fw-Gr33n-77 into the console of fw01",
+    ]);
+    assert!(
+        !added.to_string().contains("Gr33n"),
+        "a pulled vault value reached a memory on b: {added}"
+    );
     // A machine with a vault of its own keeps it: the team's is not applied over it.
     let c = machine(&t.url);
     import_key(&c, &c_key_source(a), &[]).expect_code(0);

@@ -227,7 +227,14 @@ async fn unlock(ctx: &Ctx, db: &mut Db) -> Result<(v::Unlocked, Actor)> {
     v::require(db).await?;
     let actor = Actor::current(db).await?;
     let source = key_source(ctx)?;
-    Ok((v::unlock(db, &source, &actor).await?, actor))
+    let vault = v::unlock(db, &source, &actor).await?;
+    // Values pulled from another machine are redacted from this machine's
+    // transcripts from the first unlock here on. Best effort: a store busy
+    // now catches up at the next unlock.
+    if let Ok(key) = v::redaction_key_for_write(db, &vault, &ctx.paths.data_dir).await {
+        let _ = v::records::remember_missing_redaction(db, &vault, &key).await;
+    }
+    Ok((vault, actor))
 }
 
 fn kdf_params(ctx: &Ctx) -> KdfParams {

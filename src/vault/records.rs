@@ -697,6 +697,44 @@ pub async fn remove(
     Ok((reference, changed))
 }
 
+/// Records the redaction MACs of kept values that have none: values pulled
+/// from another machine arrive sealed, and only an unlocked vault can read
+/// them. Returns how many were added.
+pub async fn remember_missing_redaction(db: &mut Db, v: &Unlocked, key: &Key) -> Result<usize> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        credential_id: String,
+        field: String,
+        version: i64,
+        nonce: Vec<u8>,
+        ciphertext: Vec<u8>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT v.credential_id, v.field, v.version, v.nonce, v.ciphertext FROM vault_values v
+         WHERE NOT EXISTS (SELECT 1 FROM vault_redaction r WHERE r.credential_id = v.credential_id
+                           AND r.field = v.field AND r.version = v.version)",
+    )
+    .fetch_all(&mut *db)
+    .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = store::begin_write(db).await?;
+    let mut n = 0;
+    for r in rows {
+        let aad = value_aad(&v.vault_id, &r.credential_id, &r.field, r.version);
+        if let Some(value) = crypto::open(&v.values, &r.nonce, &r.ciphertext, &aad)
+            && redaction::redactable(&value).is_some()
+        {
+            redaction::remember(&mut tx, key, &r.credential_id, &r.field, r.version, &value)
+                .await?;
+            n += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
 /// Recomputes the redaction MACs of every kept value under `key` (after
 /// the redaction key file was lost). Values that do not decrypt are skipped
 /// (`get` reports them).
