@@ -16,6 +16,9 @@ use crate::store::{self, Db};
 use crate::time::{Millis, now_ms, rfc3339};
 
 const SELF_KEY: &str = "machine_id";
+/// This machine's own, never synced, record that its agent commands need
+/// approval (see [`approval_required`]).
+const APPROVAL_KEY: &str = "agent_approval_required";
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Tools whose versions are recorded: (name, executable, args).
 const PROBES: &[(&str, &str, &[&str])] = &[
@@ -502,6 +505,18 @@ pub struct MachineUpdate {
 
 pub async fn update(db: &mut Db, key: &str, up: MachineUpdate) -> Result<Machine> {
     let m = resolve(db, key).await?;
+    let is_self = self_id(db).await?.as_deref() == Some(m.id.as_str());
+    if up.approval_required == Some(false) && !is_self {
+        return Err(Error::Locked(format!(
+            "approval for {}'s agent commands can only be turned off on that machine\nhint: run `msp machine update self --no-approval-required` on {}",
+            m.display_name(),
+            m.display_name()
+        )));
+    }
+    let mut tx = store::begin_write(db).await?;
+    if is_self && let Some(required) = up.approval_required {
+        store::set_state(&mut tx, APPROVAL_KEY, if required { "1" } else { "0" }).await?;
+    }
     sqlx::query(
         "UPDATE machines SET friendly_name = COALESCE(?, friendly_name), machine_type = COALESCE(?, machine_type),
          notes = COALESCE(?, notes), approval_required = COALESCE(?, approval_required), updated_at = ? WHERE id = ?",
@@ -512,9 +527,34 @@ pub async fn update(db: &mut Db, key: &str, up: MachineUpdate) -> Result<Machine
     .bind(up.approval_required)
     .bind(now_ms())
     .bind(&m.id)
-    .execute(&mut *db)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     get_by_id(db, &m.id).await
+}
+
+/// Whether this machine's agent commands need approval: set here
+/// (`msp machine update self --approval-required`), or on this machine's
+/// synced row by any machine of the team. The synced row alone never
+/// lowers it: a row written elsewhere (another machine's
+/// `--no-approval-required`, or its rename from a copy older than the
+/// setting) does not turn approval off; only this machine does. Either
+/// source saying "required" is remembered here, and a synced row that lost
+/// the setting gets it back. Call inside a write transaction.
+pub async fn approval_required(db: &mut Db, self_id: &str) -> Result<bool> {
+    let local = store::get_state(db, APPROVAL_KEY).await?.as_deref() == Some("1");
+    let synced = get_by_id(db, self_id).await?.approval_required;
+    if synced && !local {
+        store::set_state(db, APPROVAL_KEY, "1").await?;
+    }
+    if local && !synced {
+        sqlx::query("UPDATE machines SET approval_required = 1, updated_at = ? WHERE id = ?")
+            .bind(now_ms())
+            .bind(self_id)
+            .execute(&mut *db)
+            .await?;
+    }
+    Ok(local || synced)
 }
 
 #[cfg(test)]

@@ -398,6 +398,24 @@ fn sigterm_stops_the_agent_and_ends_the_running_command() {
 }
 
 #[test]
+fn msp_secret_variables_of_the_agent_do_not_reach_the_command() {
+    let mut env = Env::setup();
+    env.set_var("MSP_VAULT_PASSPHRASE", "correct horse battery staple");
+    env.set_var("MSP_SYNC_URL", "postgres://msp:pg-pass-4711@db.invalid/msp");
+    let out = env
+        .msp(&["agent", "exec", "self", "--wait", "--", "env"])
+        .expect_code(0);
+    assert!(
+        !out.stdout.contains("MSP_VAULT_PASSPHRASE"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("pg-pass-4711"), "{}", out.stdout);
+    // Where the store is still reaches it, so an `msp` in the command finds it.
+    assert!(out.stdout.contains("MSP_DATA_DIR="), "{}", out.stdout);
+}
+
+#[test]
 fn bad_flags_and_unknown_ids_fail_with_hints() {
     let env = Env::setup();
     assert_eq!(env.json(&["agent", "list"]), serde_json::json!([]));
@@ -429,6 +447,31 @@ fn bad_flags_and_unknown_ids_fail_with_hints() {
     ])
     .expect_code(2);
     env.msp(&["agent", "exec", "self", "true"]).expect_code(2);
+    // An output cap the agent would have to hold in memory is refused here.
+    let out = env
+        .msp(&[
+            "agent",
+            "exec",
+            "self",
+            "--max-output",
+            "1000GiB",
+            "--",
+            "true",
+        ])
+        .expect_hint(2);
+    assert!(out.stderr.contains("MiB"), "{}", out.stderr);
+    let out = env
+        .msp(&[
+            "agent",
+            "exec",
+            "self",
+            "--timeout",
+            "9999999999s",
+            "--",
+            "true",
+        ])
+        .expect_code(2);
+    assert!(out.stderr.contains("at most 7 days"), "{}", out.stderr);
     env.msp(&["agent", "show", "0195f0a0-0000-7000-8000-000000000000"])
         .expect_hint(3);
     env.msp(&["agent", "exec", "nosuchbox", "--", "true"])
@@ -542,4 +585,39 @@ fn a_machine_that_requires_approval_runs_only_after_another_machine_approves() {
     ] {
         assert!(ev.contains(&e.to_string()), "{e} missing: {ev:?}");
     }
+}
+
+#[test]
+fn a_rename_from_a_stale_copy_of_the_machine_does_not_turn_its_approval_off() {
+    let (_db, m) = team("agent_stale_approval", 2);
+    let (a, b) = (&m[0], &m[1]);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    let b_id = self_id(b);
+    b.ok(&["machine", "update", "self", "--approval-required"]);
+    b.ok(&["sync"]);
+    // A renames B from its copy made before B's setting; its change is the
+    // newer one, so B's synced row comes back without the setting.
+    a.ok(&["machine", "update", &b_id, "--name", "nas"]);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    assert_eq!(
+        b.json(&["machine", "show", "self"])["approval_required"],
+        false
+    );
+    let marker = b.path("marker");
+    let script = format!("echo ran >> '{}'", marker.display());
+    let id = queue(a, &[&b_id, "--", "sh", "-c", &script]);
+    let out = b.ok(&["agent", "run", "--once"]);
+    assert!(out.stderr.contains("approv"), "{}", out.stderr);
+    assert_eq!(status(b, &id), "pending");
+    assert_eq!(lines(&marker), 0, "ran without an approval");
+    assert_eq!(
+        b.json(&["machine", "show", "self"])["approval_required"],
+        true
+    );
+    // Turning it off is for B alone.
+    a.msp(&["machine", "update", &b_id, "--no-approval-required"])
+        .expect_hint(4);
 }

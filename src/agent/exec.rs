@@ -153,15 +153,35 @@ fn kill_group(pgid: u32, force: bool) {
 #[cfg(not(unix))]
 fn kill_group(_pgid: u32, _force: bool) {}
 
+/// msp's own variables a command may see: where the store, the config and
+/// the vault's key file are (paths, so an `msp` in the command finds the
+/// same store). The rest of `MSP_*` (the vault passphrases, the team
+/// store's URL with its password, settings) is msp's business, not the
+/// command's.
+const MSP_ENV_PASSED: &[&str] = &["MSP_DATA_DIR", "MSP_CONFIG_DIR", crate::vault::ENV_KEY_FILE];
+
+/// The variables of `names` withheld from a command.
+fn msp_env_withheld(
+    names: impl Iterator<Item = std::ffi::OsString>,
+) -> impl Iterator<Item = std::ffi::OsString> {
+    names.filter(|name| {
+        let bytes = name.as_encoded_bytes();
+        bytes.len() >= 4
+            && bytes[..4].eq_ignore_ascii_case(b"MSP_")
+            && !MSP_ENV_PASSED.iter().any(|p| p.as_bytes() == bytes)
+    })
+}
+
 /// Runs `spec`; `stop` resolving means the agent is shutting down.
 pub async fn run(spec: &Spec<'_>, stop: impl Future<Output = ()>) -> Finished {
     let started = Instant::now();
     let (program, args) = command_line(spec);
     let mut cmd = tokio::process::Command::new(&program);
-    cmd.args(&args)
-        .env_remove(crate::vault::ENV_PASSPHRASE)
-        .env_remove(crate::vault::ENV_NEW_PASSPHRASE)
-        .stdin(Stdio::null())
+    cmd.args(&args);
+    for name in msp_env_withheld(std::env::vars_os().map(|(k, _)| k)) {
+        cmd.env_remove(name);
+    }
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
@@ -375,6 +395,44 @@ mod tests {
                 .map(|s| s.contains(") Z "))
                 .unwrap_or(true);
         assert!(!alive, "background process {bg} survived the timeout");
+    }
+
+    #[test]
+    fn msp_secrets_in_the_agents_environment_are_withheld_from_the_command() {
+        let names = [
+            "MSP_VAULT_PASSPHRASE",
+            "MSP_VAULT_NEW_PASSPHRASE",
+            "MSP_SYNC_URL",
+            "msp_sync_url",
+            "MSP_TICKETS_TIMEOUT_SECS",
+            "MSP_DATA_DIR",
+            "MSP_CONFIG_DIR",
+            "MSP_VAULT_KEY_FILE",
+            "PATH",
+            "HOME",
+            "MSPX",
+        ];
+        let withheld: Vec<String> = msp_env_withheld(names.iter().map(std::ffi::OsString::from))
+            .map(|n| n.into_string().unwrap())
+            .collect();
+        assert_eq!(
+            withheld,
+            [
+                "MSP_VAULT_PASSPHRASE",
+                "MSP_VAULT_NEW_PASSPHRASE",
+                "MSP_SYNC_URL",
+                "msp_sync_url",
+                "MSP_TICKETS_TIMEOUT_SECS"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_command_reading_stdin_gets_end_of_input_instead_of_waiting_for_the_timeout() {
+        let args: Vec<String> = vec!["-c".into(), "cat; echo eof".into()];
+        let f = run(&spec("sh", &args), never()).await;
+        assert_eq!(f.ending, Ending::Exited);
+        assert_eq!(String::from_utf8_lossy(&f.stdout), "eof\n");
     }
 
     #[tokio::test]

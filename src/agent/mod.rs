@@ -42,6 +42,9 @@ use crate::vault::crypto::Key;
 
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 86_400);
 pub const MAX_EXPIRES: Duration = Duration::from_secs(90 * 86_400);
+/// Most output kept per stream: the agent holds it in memory, stores and
+/// syncs it.
+pub const MAX_OUTPUT: u64 = 16 << 20;
 
 /// Where a command is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -243,10 +246,11 @@ pub async fn queue(db: &mut Db, data_dir: &Path, req: &ExecRequest) -> Result<Co
             )));
         }
     }
-    if req.max_output == 0 {
-        return Err(Error::usage(
-            "--max-output must be at least one byte\nhint: e.g. --max-output 64KiB",
-        ));
+    if req.max_output == 0 || req.max_output > MAX_OUTPUT {
+        return Err(Error::usage(format!(
+            "--max-output must be at least one byte and at most {} MiB\nhint: e.g. --max-output 64KiB; for more, write the output to a file on the target",
+            MAX_OUTPUT >> 20
+        )));
     }
     let (kind, key) = match TeamKey::load(data_dir)? {
         Some(team) => (KeyKind::Team, sign::team_signing_key(&team)),
@@ -395,6 +399,32 @@ pub(crate) fn approval_is_valid(team: Option<&Key>, c: &CommandRow, a: &Approval
         )
 }
 
+/// Why a command asks for more than any agent gives (a timeout, output cap
+/// or lifetime `msp agent exec` would refuse), whatever its signature says.
+pub(crate) fn beyond_limits(c: &CommandRow) -> Option<String> {
+    let lifetime = c.expires_at.checked_sub(c.created_at).unwrap_or(-1);
+    if !(1..=millis(MAX_TIMEOUT)).contains(&c.timeout_ms) {
+        Some(format!(
+            "timeout of {} ms is outside 1 ms to {} days",
+            c.timeout_ms,
+            MAX_TIMEOUT.as_secs() / 86_400
+        ))
+    } else if !(1..=i64::try_from(MAX_OUTPUT).unwrap_or(i64::MAX)).contains(&c.max_output) {
+        Some(format!(
+            "output cap of {} bytes is outside 1 byte to {} MiB",
+            c.max_output,
+            MAX_OUTPUT >> 20
+        ))
+    } else if !(1..=millis(MAX_EXPIRES)).contains(&lifetime) {
+        Some(format!(
+            "lifetime of {lifetime} ms is outside 1 ms to {} days",
+            MAX_EXPIRES.as_secs() / 86_400
+        ))
+    } else {
+        None
+    }
+}
+
 /// Verifies a command's own signature with the keys of this machine.
 pub(crate) fn command_signature_ok(keys: &Keys, self_id: &str, c: &CommandRow) -> bool {
     let Some(args) = c.args() else { return false };
@@ -450,9 +480,7 @@ pub async fn approve(db: &mut Db, data_dir: &Path, key: &str) -> Result<Approved
             crate::work::short_id(&c.id)
         )));
     }
-    if let Some(r) = get_result(db, &id).await?
-        && r.status != "running"
-    {
+    if let Some(r) = get_result(db, &id).await? {
         return Err(Error::Conflict(format!(
             "command {} is {} already: nothing to approve\nhint: `msp agent show {}`",
             crate::work::short_id(&id),

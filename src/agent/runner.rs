@@ -210,6 +210,9 @@ async fn check(
             crate::work::short_id(&other)
         )));
     }
+    if let Some(why) = super::beyond_limits(c) {
+        return Ok(Verdict::Reject(why));
+    }
     if now_ms() > c.expires_at {
         return Ok(Verdict::Expired);
     }
@@ -272,7 +275,6 @@ enum TakeUp {
 
 /// One transaction: decide, and either refuse, wait, or mark running.
 async fn take_up(db: &mut Db, keys: &Keys, self_id: &str, id: &str) -> Result<TakeUp> {
-    let approval_required = machine::resolve(db, self_id).await?.approval_required;
     let mut tx = store::begin_write(db).await?;
     let Some(c) = super::get_command(&mut tx, id).await? else {
         return Ok(TakeUp::Skip);
@@ -280,6 +282,7 @@ async fn take_up(db: &mut Db, keys: &Keys, self_id: &str, id: &str) -> Result<Ta
     if super::get_result(&mut tx, id).await?.is_some() {
         return Ok(TakeUp::Skip);
     }
+    let approval_required = machine::approval_required(&mut tx, self_id).await?;
     let verdict = check(&mut tx, keys, self_id, approval_required, &c).await?;
     let outcome = |status, reason: Option<String>| Outcome {
         command_id: c.id.clone(),

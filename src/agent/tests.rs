@@ -258,6 +258,156 @@ async fn approvals_must_be_signed_and_come_from_another_machine_than_the_request
     );
 }
 
+async fn require_approval_here(db: &mut Db) {
+    machine::update(
+        db,
+        "self",
+        machine::MachineUpdate {
+            approval_required: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+}
+
+async fn synced_approval_required(db: &mut Db, id: &str) -> bool {
+    machine::resolve(db, id).await.unwrap().approval_required
+}
+
+#[tokio::test]
+async fn approval_turned_off_in_the_synced_machine_row_by_another_machine_is_not_honoured() {
+    let (dir, mut s, here, _) = two_machines().await;
+    TeamKey::generate().unwrap().save(dir.path()).unwrap();
+    require_approval_here(s.db()).await;
+    let marker = dir.path().join("marker");
+    let c = queue(s.db(), dir.path(), &request("self", &marker))
+        .await
+        .unwrap();
+    // What a sync applies when another machine wrote this machine's row
+    // without the setting (its `--no-approval-required`, or a rename made
+    // from a copy older than the setting).
+    sqlx::query("UPDATE machines SET approval_required = 0 WHERE id = ?")
+        .bind(&here)
+        .execute(s.db())
+        .await
+        .unwrap();
+    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
+        .await
+        .unwrap();
+    assert_eq!(out[0].status, Status::Pending, "{out:?}");
+    assert_eq!(runs(&marker), 0, "ran without an approval");
+    assert!(
+        synced_approval_required(s.db(), &here).await,
+        "the machine's row gets the setting back"
+    );
+    // Only this machine turns it off.
+    machine::update(
+        s.db(),
+        "self",
+        machine::MachineUpdate {
+            approval_required: Some(false),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    runner::run_pending(s.db(), dir.path(), None, &Stop::never())
+        .await
+        .unwrap();
+    assert_eq!(status(s.db(), &c.id).await, Status::Completed);
+    assert_eq!(runs(&marker), 1);
+}
+
+#[tokio::test]
+async fn approval_required_set_from_another_machine_stays_when_a_stale_row_arrives() {
+    let (dir, mut s, here, other) = two_machines().await;
+    TeamKey::generate().unwrap().save(dir.path()).unwrap();
+    // Another machine turned it on for this one (a synced row).
+    sqlx::query("UPDATE machines SET approval_required = 1 WHERE id = ?")
+        .bind(&here)
+        .execute(s.db())
+        .await
+        .unwrap();
+    let marker = dir.path().join("marker");
+    queue(s.db(), dir.path(), &request("self", &marker))
+        .await
+        .unwrap();
+    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
+        .await
+        .unwrap();
+    assert_eq!(out[0].status, Status::Pending);
+    // Then an older copy of the row wins a sync: the agent still asks.
+    sqlx::query("UPDATE machines SET approval_required = 0 WHERE id = ?")
+        .bind(&here)
+        .execute(s.db())
+        .await
+        .unwrap();
+    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
+        .await
+        .unwrap();
+    assert_eq!(out[0].status, Status::Pending, "{out:?}");
+    assert_eq!(runs(&marker), 0);
+    // And `msp machine update OTHER --no-approval-required` is refused.
+    let off = |approval_required| machine::MachineUpdate {
+        approval_required: Some(approval_required),
+        ..Default::default()
+    };
+    let err = machine::update(s.db(), &other, off(false))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Locked(_)), "{err}");
+    assert!(err.to_string().contains("hint:"), "{err}");
+    machine::update(s.db(), &other, off(true)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_command_signed_beyond_the_agents_limits_is_rejected_and_not_run() {
+    let (dir, mut s, _, _) = two_machines().await;
+    let marker = dir.path().join("marker");
+    let mut huge = request("self", &marker);
+    huge.max_output = MAX_OUTPUT + 1;
+    let err = queue(s.db(), dir.path(), &huge).await.unwrap_err();
+    assert!(matches!(err, Error::Usage(_)), "{err}");
+    // Signed by an msp that did not check: the agent does.
+    let c = queue(s.db(), dir.path(), &request("self", &marker))
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM agent_commands WHERE id = ?")
+        .bind(&c.id)
+        .execute(s.db())
+        .await
+        .unwrap();
+    let key = sign::local_key(dir.path()).unwrap();
+    let args = c.args().unwrap();
+    for (what, change) in [
+        (
+            "output cap",
+            (|r: &mut CommandRow| r.max_output = 1 << 40) as fn(&mut CommandRow),
+        ),
+        ("timeout", |r| r.timeout_ms = i64::MAX),
+        ("lifetime", |r| r.expires_at = i64::MAX),
+    ] {
+        let mut r = c.clone();
+        r.id = store::new_id();
+        r.nonce = sign::new_nonce().unwrap();
+        change(&mut r);
+        r.signature = sign::sign_command(&key, &r.fields(&args).unwrap());
+        insert_command(s.db(), &r).await.unwrap();
+        let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
+            .await
+            .unwrap();
+        assert_eq!(out[0].status, Status::Rejected, "{what}: {out:?}");
+        assert!(out[0].reason.as_deref().unwrap().contains(what), "{out:?}");
+        assert!(
+            events(s.db(), &r.id)
+                .await
+                .contains(&"verification_failed".to_string())
+        );
+    }
+    assert_eq!(runs(&marker), 0);
+}
+
 #[tokio::test]
 async fn a_command_left_running_is_interrupted_and_never_runs_again() {
     let (dir, mut s, here, _) = two_machines().await;

@@ -81,7 +81,11 @@ fn parse_duration_flag(s: &str) -> std::result::Result<Duration, String> {
     if s.split(|c: char| !c.is_ascii_digit())
         .any(|run| run.len() > 9)
     {
-        return Err(format!("{s:?} is too long a duration"));
+        return Err(format!(
+            "{s:?} is too long a duration: --timeout is at most {} days, --expires {} days",
+            agent::MAX_TIMEOUT.as_secs() / 86_400,
+            agent::MAX_EXPIRES.as_secs() / 86_400
+        ));
     }
     crate::time::parse_duration(s)
         .and_then(|d| d.to_std().ok())
