@@ -217,8 +217,14 @@ fn timeout_ends_the_whole_process_group_and_reports_timed_out() {
         .unwrap()
         .trim()
         .to_string();
-    // The background child of the command is gone too (at most a zombie).
-    let stat = std::fs::read_to_string(format!("/proc/{bg}/stat")).unwrap_or_default();
+    // The background child of the command is gone too (at most a zombie);
+    // it was signalled, and on a busy machine dying takes a moment.
+    let stat = || std::fs::read_to_string(format!("/proc/{bg}/stat")).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !(stat().is_empty() || stat().contains(") Z ")) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let stat = stat();
     assert!(
         stat.is_empty() || stat.contains(") Z "),
         "background process {bg} survived: {stat}"
