@@ -138,8 +138,8 @@ impl Default for SyncConfig {
 pub struct TicketsConfig {
     /// How long one request to the PSA may take before it counts as timed out.
     pub timeout_secs: u64,
-    /// Requests per minute per API key, counted across every msp process
-    /// on this machine (SyncroMSP allows 180).
+    /// Requests per minute to the PSA, counted across every msp process and
+    /// key on this machine (SyncroMSP allows 180 per IP address).
     pub rate_limit_per_minute: u32,
     /// Attempts per call or write before giving up (reads are retried; a
     /// write is looked for on the ticket before it is posted again).

@@ -197,6 +197,188 @@ fn a_refused_key_exits_4_with_a_hint() {
     assert_eq!(outbox_status(&env), vec!["pending"]);
 }
 
+/// The hint once named `msp vault rotate CLIENT/ITEM/FIELD api_key=-`, which
+/// the vault refuses (the field named twice): the command it names must work.
+#[test]
+fn the_refused_key_hint_names_a_rotate_command_that_works() {
+    let server = FakeSyncro::start_with_key("the-real-key-0000");
+    let env = tenv_with_key(&server, "a-wrong-key-1111");
+    let out = env.msp(&["ticket", "search"]).expect_hint(4);
+    let hint = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("hint:"))
+        .expect("a hint");
+    let command = hint
+        .split("replace it: ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("no rotate command in {hint:?}"));
+    assert_eq!(command, "msp vault rotate dataforth/syncro api_key=-");
+    let args: Vec<&str> = command.split(' ').skip(1).collect();
+    env.msp_stdin(&args, "the-real-key-0000").expect_code(0);
+    let found = env.json(&["ticket", "search", "--mine"]);
+    assert_eq!(str_of(&found[0], "id"), "1001");
+}
+
+/// A note typed with `--body` is the user's: sent as typed. The call log
+/// kept it verbatim, passwords included; it now keeps it redacted.
+#[test]
+fn a_password_in_a_typed_note_is_sent_but_not_kept_in_the_call_log() {
+    let server = FakeSyncro::start();
+    let env = tenv(&server);
+    let vault_value = "Zq8vLp3Ty6mWx2Rk";
+    env.msp_stdin(
+        &["vault", "set", "dataforth/nas", "password=-"],
+        vault_value,
+    )
+    .expect_code(0);
+    let body = format!(
+        "Reset the NAS admin to {vault_value}; the Veeam service uses password=Hunter2Hunter2"
+    );
+    env.ok(&["ticket", "note", "1001", "--body", &body]);
+    let sent = server.comments(1001)[0]["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(sent.starts_with(&body), "sent as typed: {sent}");
+
+    let log = env.ok(&["--json", "ticket", "log"]);
+    let calls = log.json();
+    let post = array(&calls)
+        .iter()
+        .find(|c| c["method"] == "POST")
+        .expect("the POST is logged");
+    let logged = str_of(post, "request_body");
+    assert!(logged.contains("Reset the NAS admin to"), "{logged}");
+    for secret in [vault_value, "Hunter2Hunter2"] {
+        assert!(!logged.contains(secret), "{secret} logged: {logged}");
+        assert!(!log.stdout.contains(secret), "{secret} in `ticket log`");
+    }
+}
+
+/// A rich-text PSA may keep the note as entity-encoded HTML (`msp&#x3a;<id>`,
+/// `<br>` line breaks). Read back after a timeout, the marker must still be
+/// found: it was looked for verbatim, so the note was posted twice.
+#[test]
+fn a_note_the_server_stored_as_html_is_found_after_a_timeout_and_not_posted_twice() {
+    let server = FakeSyncro::start();
+    let env = tenv(&server);
+    server.store_comments_as_html();
+    server.fail_next(
+        "POST",
+        "/comment",
+        Fault::SleepAfterCommit(Duration::from_secs(3)),
+    );
+    let item = env.json(&[
+        "ticket",
+        "note",
+        "1001",
+        "--body",
+        "Moved <backup> jobs & checked \"retention\".\nAll green.",
+    ]);
+    assert_eq!(str_of(&item, "how"), "found_on_ticket");
+    let comments = server.comments(1001);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    let stored = comments[0]["body"].as_str().unwrap();
+    assert!(stored.contains("&lt;backup&gt;"), "{stored}");
+    assert!(stored.contains("<br>\r\nmsp&#x3a;"), "{stored}");
+    assert_eq!(posts(&server, "/comment"), 1);
+}
+
+/// A server that rounds a timer's start to the minute (and keeps its notes
+/// as HTML): read back after a 500, the entry must still be recognised.
+#[test]
+fn a_time_entry_whose_start_the_server_rounded_is_not_logged_twice() {
+    let server = FakeSyncro::start();
+    let env = tenv(&server);
+    server.round_timer_starts();
+    server.store_comments_as_html();
+    server.fail_next("POST", "/timer_entry", Fault::ErrorAfterCommit);
+    let item = env.json(&[
+        "ticket",
+        "time",
+        "1001",
+        "--minutes",
+        "25",
+        "--notes",
+        "Firmware & BIOS update",
+    ]);
+    assert_eq!(str_of(&item, "how"), "found_on_ticket");
+    let timers = server.timers(1001);
+    assert_eq!(timers.len(), 1, "{timers:?}");
+    assert!(
+        timers[0]["start_time"]
+            .as_str()
+            .unwrap()
+            .ends_with(":00.000Z"),
+        "{timers:?}"
+    );
+    assert_eq!(posts(&server, "/timer_entry"), 1);
+}
+
+/// With the start matched within a minute, a second entry with the same
+/// notes, logged right after the first, must not be taken for it when its
+/// own POST fails before anything was saved: the first is another item's.
+#[test]
+fn a_second_identical_time_entry_after_a_500_is_not_mistaken_for_the_first() {
+    let server = FakeSyncro::start();
+    let env = tenv(&server);
+    let args = [
+        "ticket",
+        "time",
+        "1001",
+        "--minutes",
+        "10",
+        "--notes",
+        "Check-in",
+    ];
+    env.ok(&args);
+    server.fail_next("POST", "/timer_entry", Fault::ErrorBeforeCommit);
+    let second = env.json(&args);
+    assert_eq!(str_of(&second, "how"), "posted");
+    assert_eq!(server.timers(1001).len(), 2);
+    assert_eq!(posts(&server, "/timer_entry"), 3);
+}
+
+/// Two `msp ticket sync` at once (a second terminal, a cron job): each
+/// item is posted by one of them, once.
+#[test]
+fn two_syncs_at_once_post_each_item_once() {
+    let server = FakeSyncro::start();
+    let env = tenv(&server);
+    let session = past_session(&env);
+    env.ok(&[
+        "ticket",
+        "link",
+        "1001",
+        "--session",
+        &session,
+        "--auto-sync",
+    ]);
+    // The first POST is slow, so the second sync starts while it is under way.
+    server.fail_next(
+        "POST",
+        "/comment",
+        Fault::Latency(Duration::from_millis(700)),
+    );
+    let first = env.spawn(&["ticket", "sync"]);
+    let second = env.spawn(&["ticket", "sync"]);
+    let first = common::finish(first, &["ticket", "sync"]).expect_code(0);
+    let second = common::finish(second, &["ticket", "sync"]).expect_code(0);
+    assert_eq!(
+        server.comments(1001).len(),
+        1,
+        "{}\n{}",
+        first.stdout,
+        second.stdout
+    );
+    assert_eq!(server.timers(1001).len(), 1);
+    assert_eq!(posts(&server, "/comment"), 1);
+    assert_eq!(posts(&server, "/timer_entry"), 1);
+    assert!(outbox_status(&env).is_empty());
+}
+
 #[test]
 fn search_reads_every_page_and_passes_the_filters() {
     let server = FakeSyncro::start();

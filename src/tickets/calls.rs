@@ -3,11 +3,15 @@
 //! `external_integrations` (`msp ticket log`).
 //!
 //! Before a call, a row is inserted in a write transaction that counts the
-//! key's calls of the last minute: the row is the reservation, so two
-//! processes cannot both take the last slot. A 429's `Retry-After` is kept
-//! on the row (`blocked_until`), so the next process waits too. The API key
-//! goes in a header marked sensitive; it never reaches a URL, a record, an
-//! error or `Debug` output.
+//! provider's calls of the last minute: the row is the reservation, so two
+//! processes cannot both take the last slot. The count covers every key:
+//! Syncro limits requests per IP address, and every key used from this
+//! machine shares that address. A 429's `Retry-After` is kept on the row
+//! (`blocked_until`), so the next process waits too, whichever key it uses.
+//! The API key goes in a header marked sensitive; it never reaches a URL, a
+//! record, an error or `Debug` output. What is recorded (bodies, errors) is
+//! also passed through the secret redactor: a note typed by the user is sent
+//! as typed, but a password in it is not kept in the log.
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +23,7 @@ use serde_json::Value;
 use super::WriteError;
 use crate::config::TicketsConfig;
 use crate::error::{Error, Result};
+use crate::memory::redact::Redactor;
 use crate::store::{self, Db};
 use crate::time::{Millis, now_ms, rfc3339};
 use crate::vault::crypto::Secret;
@@ -39,6 +44,8 @@ pub struct Caller {
     client: reqwest::Client,
     auth: HeaderValue,
     key: Secret,
+    /// Masks secrets (known shapes, vault values) in what is recorded.
+    redactor: Redactor,
     cfg: TicketsConfig,
 }
 
@@ -97,11 +104,14 @@ enum Failure {
     Unauthorised(Error),
     /// The request itself was refused (4xx).
     Refused(Error),
+    /// The store failed before the request was sent: nothing went out.
+    NotSent(Error),
 }
 
 impl Caller {
     /// `auth` is the whole Authorization header value; it is marked
     /// sensitive so that no `Debug` output of the request shows it.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         display_name: &'static str,
         provider: &'static str,
@@ -109,6 +119,7 @@ impl Caller {
         base_url: &str,
         auth: &Secret,
         key: Secret,
+        redactor: Redactor,
         cfg: &TicketsConfig,
     ) -> Result<Caller> {
         // sqlx's rustls uses ring too; install it as the process's provider
@@ -116,7 +127,8 @@ impl Caller {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut header = HeaderValue::from_bytes(auth.expose()).map_err(|_| {
             Error::Usage(format!(
-                "the API key at {key_id} holds characters an HTTP header cannot carry\nhint: store the key alone, without spaces or line breaks: msp vault rotate {key_id}"
+                "the API key at {key_id} holds characters an HTTP header cannot carry\nhint: store the key alone, without spaces or line breaks: {}",
+                rotate_command(key_id)
             ))
         })?;
         header.set_sensitive(true);
@@ -133,6 +145,7 @@ impl Caller {
             client,
             auth: header,
             key,
+            redactor,
             cfg: cfg.clone(),
         })
     }
@@ -149,7 +162,9 @@ impl Caller {
         loop {
             match self.attempt(db, &req, retry).await {
                 Ok(v) => return Ok(v),
-                Err(Failure::Unauthorised(e) | Failure::Refused(e)) => return Err(e),
+                Err(Failure::Unauthorised(e) | Failure::Refused(e) | Failure::NotSent(e)) => {
+                    return Err(e);
+                }
                 Err(Failure::Transient {
                     message,
                     retry_after,
@@ -185,7 +200,7 @@ impl Caller {
                 message,
                 retry_after,
             }),
-            Err(Failure::Unauthorised(e)) => Err(WriteError::Blocked(e)),
+            Err(Failure::Unauthorised(e) | Failure::NotSent(e)) => Err(WriteError::Blocked(e)),
             Err(Failure::Refused(e)) => Err(WriteError::Rejected(e)),
         }
     }
@@ -221,11 +236,13 @@ impl Caller {
             key_id: &self.key_id,
             method: req.method.as_str(),
             path: &logged_path,
-            request_body: req.body.as_ref().map(|b| self.mask(&b.to_string())),
+            request_body: req.body.as_ref().map(|b| self.mask_json(b)),
             retry: retry as i64,
             outbox_id: req.outbox_id,
         };
-        let call_id = self.reserve(db, &call).await.map_err(Failure::Refused)?;
+        // A store error here loses nothing (nothing was sent): a write stays
+        // pending rather than being marked refused.
+        let call_id = self.reserve(db, &call).await.map_err(Failure::NotSent)?;
         let started = Instant::now();
         let what = format!("{} {}", req.method, req.path);
         let sent = self.client.execute(request).await;
@@ -272,7 +289,7 @@ impl Caller {
                             .unwrap_or(self.cfg.retry_backoff_ms as i64)
                 }),
             ),
-            Err(Failure::Unauthorised(e) | Failure::Refused(e)) => {
+            Err(Failure::Unauthorised(e) | Failure::Refused(e) | Failure::NotSent(e)) => {
                 (e.to_string().lines().next().map(str::to_string), None)
             }
         };
@@ -285,7 +302,11 @@ impl Caller {
             blocked_until,
         )
         .await
-        .map_err(Failure::Refused)?;
+        // The request went out: its outcome is as unknown as after a timeout.
+        .map_err(|e| Failure::Transient {
+            message: format!("{}: {what}: cannot record the call: {e}", self.display_name),
+            retry_after: None,
+        })?;
         result
     }
 
@@ -342,10 +363,10 @@ impl Caller {
             }),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
                 Err(Failure::Unauthorised(Error::Locked(format!(
-                    "{name} refused the API key ({}){detail}\nhint: check the key stored at {} (msp vault rotate {} api_key=-) and its permissions in {name}",
+                    "{name} refused the API key ({}){detail}\nhint: check the key stored at {} (replace it: {}) and its permissions in {name}",
                     status.as_u16(),
                     self.key_id,
-                    self.key_id.trim_start_matches(crate::vault::refs::SCHEME)
+                    rotate_command(&self.key_id)
                 ))))
             }
             StatusCode::NOT_FOUND => Err(Failure::Refused(Error::NotFound(format!(
@@ -362,12 +383,32 @@ impl Caller {
         }
     }
 
-    /// Replaces the API key wherever it might appear.
+    /// Replaces the API key, and any other secret the redactor knows,
+    /// wherever it might appear.
     fn mask(&self, text: &str) -> String {
-        match self.key.as_str() {
+        let text = match self.key.as_str() {
             Some(k) if k.len() >= 4 && text.contains(k) => text.replace(k, "[masked]"),
             _ => text.to_string(),
+        };
+        self.redactor.redact(&text).text
+    }
+
+    /// A request body as recorded: each string masked before it is
+    /// serialised, so JSON escaping cannot hide a secret from the redactor.
+    fn mask_json(&self, body: &Value) -> String {
+        fn walk(v: &Value, mask: &dyn Fn(&str) -> String) -> Value {
+            match v {
+                Value::String(s) => Value::String(mask(s)),
+                Value::Array(items) => Value::Array(items.iter().map(|i| walk(i, mask)).collect()),
+                Value::Object(map) => Value::Object(
+                    map.iter()
+                        .map(|(k, v)| (k.clone(), walk(v, mask)))
+                        .collect(),
+                ),
+                other => other.clone(),
+            }
         }
+        walk(body, &|s| self.mask(s)).to_string()
     }
 
     /// Waits for a slot under the rate limit, then takes it.
@@ -388,6 +429,22 @@ impl Caller {
                 }
             }
         }
+    }
+}
+
+/// The command that replaces the key at a vault reference, reading the new
+/// value from stdin: `msp vault rotate CLIENT/ITEM FIELD=-`.
+fn rotate_command(key_ref: &str) -> String {
+    match crate::vault::refs::parse(key_ref) {
+        Ok(r) => format!(
+            "msp vault rotate {}/{} {}=-",
+            r.client,
+            r.item,
+            r.field
+                .as_deref()
+                .unwrap_or(crate::vault::refs::DEFAULT_FIELD)
+        ),
+        Err(_) => format!("msp vault rotate {key_ref}"),
     }
 }
 
@@ -479,9 +536,10 @@ pub enum Reservation {
     WaitUntil(Millis),
 }
 
-/// Takes a slot for `call` under `limit` calls per minute for its key, at
-/// `now`, or says until when to wait. One write transaction: the count and
-/// the new row cannot interleave with another process's.
+/// Takes a slot for `call` under `limit` calls per minute to its provider
+/// (whatever the key: the provider counts per IP address), at `now`, or
+/// says until when to wait. One write transaction: the count and the new
+/// row cannot interleave with another process's.
 pub async fn reserve(
     db: &mut Db,
     call: &NewCall<'_>,
@@ -490,9 +548,9 @@ pub async fn reserve(
 ) -> Result<Reservation> {
     let mut tx = store::begin_write(db).await?;
     let blocked: Option<Millis> = sqlx::query_scalar(
-        "SELECT MAX(blocked_until) FROM external_integrations WHERE key_id = ? AND blocked_until > ?",
+        "SELECT MAX(blocked_until) FROM external_integrations WHERE provider = ? AND blocked_until > ?",
     )
-    .bind(call.key_id)
+    .bind(call.provider)
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
@@ -503,10 +561,10 @@ pub async fn reserve(
     // window, the window is full, until it leaves it.
     let limit = limit.max(1);
     let nth: Option<Millis> = sqlx::query_scalar(
-        "SELECT started_at FROM external_integrations WHERE key_id = ? AND started_at > ?
+        "SELECT started_at FROM external_integrations WHERE provider = ? AND started_at > ?
          ORDER BY started_at DESC LIMIT 1 OFFSET ?",
     )
-    .bind(call.key_id)
+    .bind(call.provider)
     .bind(now - WINDOW_MS)
     .bind(limit as i64 - 1)
     .fetch_optional(&mut *tx)
@@ -610,8 +668,12 @@ mod tests {
     use crate::store::testing::temp_store;
 
     fn call(key: &str) -> NewCall<'_> {
+        call_to("syncro", key)
+    }
+
+    fn call_to<'a>(provider: &'a str, key: &'a str) -> NewCall<'a> {
         NewCall {
-            provider: "syncro",
+            provider,
             key_id: key,
             method: "GET",
             path: "/tickets",
@@ -621,60 +683,70 @@ mod tests {
         }
     }
 
+    fn taken(r: Reservation) -> bool {
+        matches!(r, Reservation::Taken(_))
+    }
+
     #[tokio::test]
-    async fn the_rate_limit_holds_per_key_across_connections() {
+    async fn the_rate_limit_holds_across_connections() {
         let (dir, mut first) = temp_store().await;
         // A second connection stands for a second process.
         let mut second = Store::open(&dir.path().join("msp.db")).await.unwrap();
         let t0 = 1_000_000;
         let limit = 3;
-        assert!(matches!(
-            reserve(first.db(), &call("k1"), limit, t0).await.unwrap(),
-            Reservation::Taken(_)
+        let k = call("k1");
+        assert!(taken(reserve(first.db(), &k, limit, t0).await.unwrap()));
+        assert!(taken(
+            reserve(second.db(), &k, limit, t0 + 10).await.unwrap()
         ));
-        assert!(matches!(
-            reserve(second.db(), &call("k1"), limit, t0 + 10)
-                .await
-                .unwrap(),
-            Reservation::Taken(_)
-        ));
-        assert!(matches!(
-            reserve(first.db(), &call("k1"), limit, t0 + 20)
-                .await
-                .unwrap(),
-            Reservation::Taken(_)
+        assert!(taken(
+            reserve(first.db(), &k, limit, t0 + 20).await.unwrap()
         ));
         // The fourth call within the minute waits until the first leaves it.
         assert_eq!(
-            reserve(second.db(), &call("k1"), limit, t0 + 30)
-                .await
-                .unwrap(),
+            reserve(second.db(), &k, limit, t0 + 30).await.unwrap(),
             Reservation::WaitUntil(t0 + WINDOW_MS + 1)
         );
-        // Another key has its own budget.
-        assert!(matches!(
-            reserve(second.db(), &call("k2"), limit, t0 + 30)
-                .await
-                .unwrap(),
-            Reservation::Taken(_)
-        ));
         // Once the first call is a minute old, one slot is free again.
-        assert!(matches!(
-            reserve(second.db(), &call("k1"), limit, t0 + WINDOW_MS + 1)
+        assert!(taken(
+            reserve(second.db(), &k, limit, t0 + WINDOW_MS + 1)
                 .await
-                .unwrap(),
-            Reservation::Taken(_)
+                .unwrap()
         ));
-        assert!(matches!(
-            reserve(first.db(), &call("k1"), limit, t0 + WINDOW_MS + 2)
+        assert!(!taken(
+            reserve(first.db(), &k, limit, t0 + WINDOW_MS + 2)
                 .await
-                .unwrap(),
-            Reservation::WaitUntil(_)
+                .unwrap()
+        ));
+    }
+
+    /// Syncro counts requests per IP address: a second key (a rotated one,
+    /// another account) from the same machine does not get a budget of its own.
+    #[tokio::test]
+    async fn a_second_key_shares_the_rate_limit_of_the_provider() {
+        let (_d, mut s) = temp_store().await;
+        let t0 = 2_000_000;
+        let limit = 2;
+        assert!(taken(
+            reserve(s.db(), &call("k1"), limit, t0).await.unwrap()
+        ));
+        assert!(taken(
+            reserve(s.db(), &call("k2"), limit, t0 + 10).await.unwrap()
+        ));
+        assert_eq!(
+            reserve(s.db(), &call("k3"), limit, t0 + 20).await.unwrap(),
+            Reservation::WaitUntil(t0 + WINDOW_MS + 1)
+        );
+        // Another provider is counted on its own.
+        assert!(taken(
+            reserve(s.db(), &call_to("other", "k9"), limit, t0 + 20)
+                .await
+                .unwrap()
         ));
     }
 
     #[tokio::test]
-    async fn a_retry_after_blocks_the_key_until_it_passes() {
+    async fn a_retry_after_blocks_every_key_until_it_passes() {
         let (_d, mut s) = temp_store().await;
         let t0 = 5_000_000;
         let Reservation::Taken(id) = reserve(s.db(), &call("k"), 180, t0).await.unwrap() else {
@@ -692,6 +764,13 @@ mod tests {
         .unwrap();
         assert_eq!(
             reserve(s.db(), &call("k"), 180, t0 + 100).await.unwrap(),
+            Reservation::WaitUntil(t0 + 30_000)
+        );
+        // The provider asked this machine to wait, whatever key it uses.
+        assert_eq!(
+            reserve(s.db(), &call("rotated"), 180, t0 + 100)
+                .await
+                .unwrap(),
             Reservation::WaitUntil(t0 + 30_000)
         );
         assert!(matches!(

@@ -131,9 +131,109 @@ pub fn with_marker(body: &str, outbox_id: &str) -> String {
     format!("{}\n\n{}", body.trim_end(), marker(outbox_id))
 }
 
-/// Whether a posted note carries this outbox item's marker.
+/// Whether a posted note carries this outbox item's marker, however the
+/// provider reformatted the body: a PSA may store a note as HTML (tags
+/// around lines, links made of `scheme:` words, entities), change line
+/// breaks and spaces, or change the case of text. Missing the marker would
+/// post the note again.
 pub fn has_marker(body: &str, outbox_id: &str) -> bool {
-    body.contains(&marker(outbox_id))
+    squeezed(&plain_text(body)).contains(&squeezed(&marker(outbox_id)))
+}
+
+/// Whether two texts say the same once formatting is set aside: markup and
+/// entities, runs of whitespace, leading and trailing space.
+pub fn same_text(posted: &str, ours: &str) -> bool {
+    let words = |t: &str| flat(&plain_text(t));
+    words(posted) == words(ours)
+}
+
+/// `text` without letter case, whitespace or invisible characters, with
+/// every dash a hyphen: what survives any reformatting of a marker.
+fn squeezed(text: &str) -> String {
+    text.chars()
+        .filter(|c| {
+            !c.is_whitespace()
+                && !matches!(
+                    c,
+                    '\u{ad}' | '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}'
+                )
+        })
+        .map(|c| match c {
+            '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// The text of what may be HTML: tags dropped (each as a space: a `<br>` or
+/// `</p>` separates words), entities decoded. A `<` not followed by a tag
+/// name, `/` or `!` is text.
+pub fn plain_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(i) = rest.find(['<', '&']) {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if rest.starts_with('<') {
+            let opens_tag = rest[1..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '/' || c == '!');
+            match rest.find('>') {
+                Some(end) if opens_tag => {
+                    out.push(' ');
+                    rest = &rest[end + 1..];
+                }
+                _ => {
+                    out.push('<');
+                    rest = &rest[1..];
+                }
+            }
+        } else {
+            match decode_entity(rest) {
+                Some((c, len)) => {
+                    out.push(c);
+                    rest = &rest[len..];
+                }
+                None => {
+                    out.push('&');
+                    rest = &rest[1..];
+                }
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The character an entity at the start of `text` stands for, and the
+/// entity's length.
+fn decode_entity(text: &str) -> Option<(char, usize)> {
+    let end = text
+        .char_indices()
+        .take(12)
+        .find(|&(_, c)| c == ';')
+        .map(|(i, _)| i)?;
+    let name = &text[1..end];
+    let c = match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => ' ',
+        _ => {
+            let code = match name.strip_prefix('#') {
+                Some(hex) if hex.starts_with(['x', 'X']) => {
+                    u32::from_str_radix(&hex[1..], 16).ok()?
+                }
+                Some(dec) => dec.parse().ok()?,
+                None => return None,
+            };
+            char::from_u32(code)?
+        }
+    };
+    Some((c, end + 1))
 }
 
 #[cfg(test)]
@@ -239,5 +339,32 @@ mod tests {
         assert!(body.ends_with("\n\nmsp:0192-abc"));
         assert!(has_marker(&body, "0192-abc"));
         assert!(!has_marker(&body, "0192-abd"));
+    }
+
+    #[test]
+    fn a_marker_reformatted_by_the_provider_is_still_found() {
+        let id = "019a4f2e-7c1d-7b3e-9f00-5a6b7c8d9e0f";
+        let body = with_marker("Rebooted the NAS & checked <logs>.", id);
+        let reformatted = [
+            // Stored as HTML: escaped, lines as paragraphs and breaks.
+            format!("<p>Rebooted the NAS &amp; checked &lt;logs&gt;.</p><p>msp:{id}</p>"),
+            body.replace('\n', "<br />\r\n"),
+            // The `msp:` word made a link.
+            format!("Rebooted the NAS.<br><a href=\"msp:{id}\">msp:{id}</a>"),
+            // Entities for the colon and dashes, trimmed, upper case.
+            format!("  Rebooted\r\n\r\nmsp&#58;{}  ", id.replace('-', "&#x2d;")),
+            format!("Rebooted\n\nMSP:{}", id.to_uppercase()),
+            // A non-breaking or zero-width space slipped in.
+            format!("Rebooted\n\nmsp:&nbsp;{id}"),
+            format!("Rebooted\n\nmsp:\u{200b}{id}"),
+        ];
+        for posted in &reformatted {
+            assert!(has_marker(posted, id), "{posted}");
+            assert!(!has_marker(posted, "019a4f2e-7c1d-7b3e-9f00-5a6b7c8d9e10"));
+        }
+        // Text with a bare `<` or `&` is not taken for markup.
+        assert_eq!(plain_text("a < b && c <d> e"), "a < b && c   e");
+        assert!(same_text("<p>Veeam&nbsp;repair</p>\r\n", "Veeam repair"));
+        assert!(!same_text("Veeam repair 2", "Veeam repair"));
     }
 }

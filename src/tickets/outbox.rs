@@ -17,7 +17,7 @@ use chrono::DateTime;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::compose::{self, has_marker, with_marker};
+use super::compose::{self, has_marker, same_text, with_marker};
 use super::{NewNote, NewTime, Provider, WriteError, WriteTag, calls};
 use crate::config::TicketsConfig;
 use crate::error::{Error, Result};
@@ -334,6 +334,16 @@ pub async fn deliver<P: Provider>(
             how: How::AlreadySent,
         });
     }
+    // Refused while this process waited for the lock: posting it again
+    // would be refused again.
+    if item.status == "failed" {
+        return Err(Error::Other(format!(
+            "the {} for ticket {} was refused: {}\nhint: fix what the message names, then run the note or time command again",
+            item.kind,
+            item.ticket_id,
+            item.last_error.as_deref().unwrap_or("-")
+        )));
+    }
     let payload = item.payload()?;
     // Any earlier attempt (timed out, answered 5xx or 429, or cut short by
     // a crash while the row said 'sending') may have reached the ticket.
@@ -458,20 +468,35 @@ async fn find<P: Provider>(
     payload: &Payload,
 ) -> Result<Found> {
     let ticket = provider.get_ticket(db, &item.ticket_id).await?;
+    // Comments and entries other items of ours posted: never this one's.
+    let theirs: Vec<String> = sqlx::query_scalar(
+        "SELECT remote_id FROM ticket_outbox
+         WHERE provider = ? AND ticket_id = ? AND kind = ? AND id <> ? AND remote_id IS NOT NULL",
+    )
+    .bind(&item.provider)
+    .bind(&item.ticket_id)
+    .bind(&item.kind)
+    .bind(&item.id)
+    .fetch_all(&mut *db)
+    .await?;
+    let unclaimed = |remote: &str| !theirs.iter().any(|t| t == remote);
     Ok(match payload {
         Payload::Note(_) => ticket
             .comments
             .iter()
-            .find(|c| has_marker(&c.body, &item.id))
+            .find(|c| unclaimed(&c.id) && has_marker(&c.body, &item.id))
             .map(|c| Found::Done(c.id.clone()))
             .unwrap_or(Found::Nothing),
         Payload::Time(t) => ticket
             .time_entries
             .iter()
-            .find(|e| {
-                item.remote_id.as_deref() == Some(e.id.as_str())
-                    || (same_instant(e.start_time.as_deref(), t.start_ms)
-                        && e.notes.as_deref().map(str::trim) == Some(t.notes.trim()))
+            .find(|e| item.remote_id.as_deref() == Some(e.id.as_str()))
+            .or_else(|| {
+                ticket.time_entries.iter().find(|e| {
+                    unclaimed(&e.id)
+                        && near_instant(e.start_time.as_deref(), t.start_ms)
+                        && e.notes.as_deref().is_some_and(|n| same_text(n, &t.notes))
+                })
             })
             .map(|e| {
                 if t.charge && !e.charged {
@@ -484,11 +509,15 @@ async fn find<P: Provider>(
     })
 }
 
-/// Whether an RFC 3339 time from the provider is `ms` (to the second: that
-/// is what was sent).
-fn same_instant(text: Option<&str>, ms: Millis) -> bool {
+/// How far a provider may move a time entry's start: Syncro may keep it to
+/// the second or round it to the minute, either way.
+const START_TOLERANCE_MS: Millis = 60_000;
+
+/// Whether an RFC 3339 time from the provider is `ms`, as the provider may
+/// have rounded it.
+fn near_instant(text: Option<&str>, ms: Millis) -> bool {
     text.and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .is_some_and(|t| t.timestamp() == ms.div_euclid(1000))
+        .is_some_and(|t| (t.timestamp_millis() - ms).abs() < START_TOLERANCE_MS)
 }
 
 async fn mark_sending(db: &mut Db, id: &str) -> Result<()> {
@@ -568,20 +597,17 @@ mod tests {
     }
 
     #[test]
-    fn instants_compare_to_the_second() {
-        assert!(same_instant(
-            Some("2026-11-22T09:30:00.000Z"),
-            1_795_339_800_000
-        ));
-        assert!(same_instant(
-            Some("2026-11-22T10:30:00+01:00"),
-            1_795_339_800_400
-        ));
-        assert!(!same_instant(
-            Some("2026-11-22T09:30:01Z"),
-            1_795_339_800_000
-        ));
-        assert!(!same_instant(None, 0));
+    fn a_start_rounded_by_the_provider_is_still_the_same_entry() {
+        let ms = 1_795_339_812_400; // 09:30:12.4
+        assert!(near_instant(Some("2026-11-22T09:30:12.000Z"), ms));
+        assert!(near_instant(Some("2026-11-22T10:30:12+01:00"), ms));
+        // Rounded to the minute, down or up.
+        assert!(near_instant(Some("2026-11-22T09:30:00Z"), ms));
+        assert!(near_instant(Some("2026-11-22T09:31:00Z"), ms));
+        assert!(!near_instant(Some("2026-11-22T09:32:00Z"), ms));
+        assert!(!near_instant(Some("2026-11-22T09:29:00Z"), ms));
+        assert!(!near_instant(Some("not a time"), ms));
+        assert!(!near_instant(None, 0));
     }
 
     #[tokio::test]

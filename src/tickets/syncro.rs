@@ -12,6 +12,7 @@ use super::{
 };
 use crate::config::TicketsConfig;
 use crate::error::{Error, Result};
+use crate::memory::redact::Redactor;
 use crate::store::Db;
 use crate::vault::crypto::Secret;
 
@@ -24,10 +25,12 @@ pub struct Syncro {
 }
 
 impl Syncro {
+    /// `redactor` masks secrets in what the call log keeps.
     pub fn new(
         base_url: &str,
         key_ref: &str,
         api_key: Secret,
+        redactor: Redactor,
         cfg: &TicketsConfig,
     ) -> Result<Syncro> {
         let mut auth = b"Bearer ".to_vec();
@@ -41,6 +44,7 @@ impl Syncro {
                 base_url,
                 &auth,
                 api_key,
+                redactor,
                 cfg,
             )?,
         })
@@ -74,7 +78,14 @@ impl Syncro {
                 .pointer("/meta/total_pages")
                 .and_then(Value::as_u64)
                 .unwrap_or(1) as u32;
-            if page >= total || page >= MAX_PAGES || list.is_empty() {
+            if page >= total || list.is_empty() {
+                return Ok(items);
+            }
+            if page >= MAX_PAGES {
+                // Said, not silently cut: the list is not complete.
+                eprintln!(
+                    "msp: showing the first {MAX_PAGES} of {total} pages of {field}\nhint: narrow the list (--status, --customer, --query)"
+                );
                 return Ok(items);
             }
             page += 1;
@@ -395,7 +406,7 @@ impl Provider for Syncro {
         );
         let entry: i64 = entry_id.parse().map_err(|_| {
             WriteError::Rejected(Error::Other(format!(
-                "timer entry id {entry_id:?} is not a Syncro id"
+                "timer entry id {entry_id:?} is not a Syncro id\nhint: `msp ticket show {ticket_id}` lists the ticket's time entries; log the time again with `msp ticket time`"
             )))
         })?;
         self.caller
@@ -452,6 +463,7 @@ mod tests {
             "http://127.0.0.1:9/api/v1",
             "msp://acme/syncro/api_key",
             Secret::from_string("T0pSecretKey123".into()),
+            Redactor::new(),
             &TicketsConfig::default(),
         )
         .unwrap();

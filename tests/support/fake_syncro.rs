@@ -17,6 +17,10 @@
 //!   answer held back past the client's timeout after applying, a malformed
 //!   JSON answer after applying, a 422.
 //!
+//! - Reformatting a real server may do: comment bodies (and timer notes)
+//!   stored as entity-encoded HTML with `<br>` line breaks, and timer
+//!   starts rounded down to the minute, switched on per test.
+//!
 //! Every request is logged (method, path, query, Authorization, body).
 
 #![allow(dead_code)]
@@ -89,6 +93,8 @@ struct Data {
     next_id: i64,
     faults: VecDeque<(String, String, Fault)>,
     log: Vec<Logged>,
+    html_comments: bool,
+    round_timer_starts: bool,
 }
 
 type Shared = Arc<Mutex<Data>>;
@@ -177,6 +183,8 @@ impl FakeSyncro {
             next_id: 1,
             faults: VecDeque::new(),
             log: Vec::new(),
+            html_comments: false,
+            round_timer_starts: false,
         }));
         let api = Router::new()
             .route("/tickets", get(list_tickets))
@@ -218,6 +226,17 @@ impl FakeSyncro {
             path_suffix.to_string(),
             fault,
         ));
+    }
+
+    /// From now on, comment bodies (and timer notes) are stored and
+    /// returned as HTML, as a rich-text PSA keeps them.
+    pub fn store_comments_as_html(&self) {
+        self.data.lock().unwrap().html_comments = true;
+    }
+
+    /// From now on, timer starts are stored rounded down to the minute.
+    pub fn round_timer_starts(&self) {
+        self.data.lock().unwrap().round_timer_starts = true;
     }
 
     pub fn requests(&self) -> Vec<Logged> {
@@ -266,6 +285,34 @@ fn comment_json(
         "ticket_id": ticket, "subject": subject, "body": body, "tech": tech, "hidden": hidden,
         "user_id": ME
     })
+}
+
+/// Text as a rich-text PSA stores it: encoded the way strict HTML encoders
+/// (OWASP ESAPI's) do, every character but letters, digits, space and `,.-_`
+/// as an entity (`:` as `&#x3a;`), lines joined by `<br>`, in a `<div>`.
+fn as_html(text: &str) -> String {
+    let encode = |line: &str| -> String {
+        line.chars()
+            .map(|c| match c {
+                '&' => "&amp;".to_string(),
+                '<' => "&lt;".to_string(),
+                '>' => "&gt;".to_string(),
+                '"' => "&quot;".to_string(),
+                c if c.is_alphanumeric() || matches!(c, ' ' | ',' | '.' | '-' | '_') => {
+                    c.to_string()
+                }
+                c => format!("&#x{:x};", c as u32),
+            })
+            .collect()
+    };
+    let lines: Vec<String> = text.trim().lines().map(encode).collect();
+    format!("<div>{}</div>", lines.join("<br>\r\n"))
+}
+
+/// An RFC 3339 time rounded down to the minute, as `…:00.000Z`.
+fn round_to_minute(time: &str) -> String {
+    // `2026-11-22T09:30:12Z` → `2026-11-22T09:30:00.000Z`
+    format!("{}:00.000Z", &time[..16])
 }
 
 fn error(status: StatusCode, body: Value) -> Response {
@@ -525,6 +572,7 @@ async fn add_comment(State(data): State<Shared>, Path(id): Path<String>, bytes: 
         );
     }
     let mut d = data.lock().unwrap();
+    let html = d.html_comments;
     let comment_id = d.next_id;
     let Some(t) = id
         .parse::<i64>()
@@ -534,6 +582,7 @@ async fn add_comment(State(data): State<Shared>, Path(id): Path<String>, bytes: 
         return error(StatusCode::NOT_FOUND, json!({"message": "Not found"}));
     };
     let hidden = body["hidden"].as_bool().unwrap_or(false);
+    let text = if html { as_html(&text) } else { text };
     let mut c = comment_json(comment_id, t.id, &subject, &text, "API", hidden);
     c["do_not_email"] = body["do_not_email"].clone();
     t.comments.push(c.clone());
@@ -552,8 +601,17 @@ async fn add_timer(State(data): State<Shared>, Path(id): Path<String>, bytes: By
             json!({"error": "no implicit conversion of nil into String"}),
         );
     };
-    let (start, end) = (start.to_string(), end.to_string());
     let mut d = data.lock().unwrap();
+    let (start, end) = if d.round_timer_starts {
+        (round_to_minute(start), end.replace('Z', ".000Z"))
+    } else {
+        // Syncro answers with milliseconds.
+        (start.replace('Z', ".000Z"), end.replace('Z', ".000Z"))
+    };
+    let notes = match (&body["notes"], d.html_comments) {
+        (Value::String(n), true) => Value::String(as_html(n)),
+        (notes, _) => notes.clone(),
+    };
     let timer_id = d.next_id;
     let Some(t) = id
         .parse::<i64>()
@@ -565,10 +623,9 @@ async fn add_timer(State(data): State<Shared>, Path(id): Path<String>, bytes: By
     let minutes = body["duration_minutes"].as_i64().unwrap_or(0);
     let timer = json!({
         "id": timer_id, "ticket_id": t.id, "user_id": ME,
-        // Syncro answers with milliseconds.
-        "start_time": start.replace('Z', ".000Z"), "end_time": end.replace('Z', ".000Z"),
+        "start_time": start, "end_time": end,
         "recorded": false, "created_at": CREATED, "updated_at": CREATED, "billable": false,
-        "notes": body["notes"], "toggl_id": null, "product_id": body["product_id"],
+        "notes": notes, "toggl_id": null, "product_id": body["product_id"],
         "comment_id": null, "ticket_line_item_id": null, "active_duration": minutes * 60,
         "billable_time": minutes * 60, "billable_override": null
     });
