@@ -53,8 +53,9 @@ CREATE INDEX ticket_outbox_open ON ticket_outbox(status) WHERE status IN ('pendi
 
 -- Every call to a provider: what was sent (secrets masked), the answer's
 -- status, how long it took and which retry it was. A row is written before
--- the call (it reserves a slot under the rate limit of `key_id`, shared by
--- every process) and completed after it.
+-- the call (it reserves a slot under the provider's rate limit, shared by
+-- every process and every key) and completed after it; `key_id` names the
+-- key used (its vault reference, never the key).
 CREATE TABLE external_integrations (
     id            TEXT PRIMARY KEY,
     provider      TEXT NOT NULL,
@@ -70,4 +71,7 @@ CREATE TABLE external_integrations (
     blocked_until INTEGER,
     started_at    INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX external_integrations_key_time ON external_integrations(key_id, started_at);
+-- The rate limit counts a provider's calls in the last minute (Syncro limits
+-- per IP address, so every key of the provider shares it).
+CREATE INDEX external_integrations_provider_time ON external_integrations(provider, started_at);
+CREATE INDEX external_integrations_started ON external_integrations(started_at);
