@@ -91,6 +91,35 @@ impl Syncro {
             page += 1;
         }
     }
+
+    /// Posts a write and returns the id the answer gives at `pointer`; an
+    /// answer without one leaves the outcome unknown (read back before any
+    /// repost).
+    async fn post_for_id(
+        &self,
+        db: &mut Db,
+        path: String,
+        body: Value,
+        tag: WriteTag<'_>,
+        pointer: &str,
+        what: &str,
+    ) -> Result<String, WriteError> {
+        let v = self
+            .caller
+            .write(
+                db,
+                Request::post(path.clone(), body, tag.outbox_id),
+                tag.retry,
+            )
+            .await?;
+        match v.pointer(pointer) {
+            Some(id) => Ok(answer_id(id, &path)?),
+            None => Err(WriteError::Unknown {
+                message: format!("SyncroMSP: POST {path}: the answer names no {what}"),
+                retry_after: None,
+            }),
+        }
+    }
 }
 
 fn unexpected(what: &str, why: &str) -> Error {
@@ -342,21 +371,8 @@ impl Provider for Syncro {
             "hidden": !note.public,
             "do_not_email": !note.public,
         });
-        let v = self
-            .caller
-            .write(
-                db,
-                Request::post(path.clone(), body, tag.outbox_id),
-                tag.retry,
-            )
-            .await?;
-        match v.pointer("/comment/id") {
-            Some(id) => Ok(answer_id(id, &path)?),
-            None => Err(WriteError::Unknown {
-                message: format!("SyncroMSP: POST {path}: the answer names no comment"),
-                retry_after: None,
-            }),
-        }
+        self.post_for_id(db, path, body, tag, "/comment/id", "comment")
+            .await
     }
 
     async fn log_time(
@@ -376,21 +392,8 @@ impl Provider for Syncro {
             "duration_minutes": time.minutes,
             "notes": time.notes,
         });
-        let v = self
-            .caller
-            .write(
-                db,
-                Request::post(path.clone(), body, tag.outbox_id),
-                tag.retry,
-            )
-            .await?;
-        match v.get("id") {
-            Some(id) => Ok(answer_id(id, &path)?),
-            None => Err(WriteError::Unknown {
-                message: format!("SyncroMSP: POST {path}: the answer names no timer entry"),
-                retry_after: None,
-            }),
-        }
+        self.post_for_id(db, path, body, tag, "/id", "timer entry")
+            .await
     }
 
     async fn charge_time(
