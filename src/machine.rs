@@ -390,7 +390,7 @@ pub async fn register(db: &mut Db, d: &Detected) -> Result<(Machine, Registratio
             (id, Registration::Updated)
         }
         None => {
-            let id = store::new_id();
+            let id = crate::ids::new_id();
             sqlx::query(
                 "INSERT INTO machines (id, fingerprint, hostname, platform, os_version, username, home_directory,
                  preferred_shell, tools, mcp_servers, skills, created_at, updated_at, last_seen_at)

@@ -33,12 +33,13 @@ use serde::Serialize;
 use self::exec::Shell;
 use self::sign::{ApprovalFields, CommandFields, KeyKind};
 use crate::config::{Config, Paths};
+use crate::crypto::Key;
 use crate::error::{Error, Result};
+use crate::ids;
 use crate::machine;
 use crate::store::{self, Db};
 use crate::sync::key::TeamKey;
 use crate::time::{Millis, now_ms, rfc3339};
-use crate::vault::crypto::Key;
 
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 86_400);
 pub const MAX_EXPIRES: Duration = Duration::from_secs(90 * 86_400);
@@ -214,7 +215,7 @@ pub(crate) async fn audit(
     sqlx::query(
         "INSERT INTO agent_audit (id, at, machine_id, command_id, event, detail) VALUES (?, ?, ?, ?, ?, ?)",
     )
-    .bind(store::new_id())
+    .bind(ids::new_id())
     .bind(now_ms())
     .bind(machine_id)
     .bind(command_id)
@@ -264,7 +265,7 @@ pub async fn queue(db: &mut Db, data_dir: &Path, req: &ExecRequest) -> Result<Co
     };
     let now = now_ms();
     let mut row = CommandRow {
-        id: store::new_id(),
+        id: ids::new_id(),
         requester_machine_id: self_id.clone(),
         requested_by: machine::username(),
         target_machine_id: target.id.clone(),
@@ -477,15 +478,15 @@ pub async fn approve(db: &mut Db, data_dir: &Path, key: &str) -> Result<Approved
     if !command_signature_ok(&keys, &self_id, &c) {
         return Err(Error::Locked(format!(
             "command {} does not carry a valid signature of this team: it will never run, and is not approved\nhint: `msp agent audit` shows where it came from",
-            crate::work::short_id(&c.id)
+            ids::short_id(&c.id)
         )));
     }
     if let Some(r) = get_result(db, &id).await? {
         return Err(Error::Conflict(format!(
             "command {} is {} already: nothing to approve\nhint: `msp agent show {}`",
-            crate::work::short_id(&id),
+            ids::short_id(&id),
             r.status,
-            crate::work::short_id(&id)
+            ids::short_id(&id)
         )));
     }
     let mut tx = store::begin_write(db).await?;
@@ -503,7 +504,7 @@ pub async fn approve(db: &mut Db, data_dir: &Path, key: &str) -> Result<Approved
         });
     }
     let a = ApprovalRow {
-        id: store::new_id(),
+        id: ids::new_id(),
         command_id: id.clone(),
         machine_id: self_id.clone(),
         approved_by: machine::username(),
@@ -626,7 +627,7 @@ fn view(
         names
             .get(id)
             .cloned()
-            .unwrap_or_else(|| crate::work::short_id(id).to_string())
+            .unwrap_or_else(|| ids::short_id(id).to_string())
     };
     let status = r
         .as_ref()
@@ -634,7 +635,7 @@ fn view(
         .unwrap_or(Status::Pending);
     let args = c.args().unwrap_or_default();
     CommandView {
-        short_id: crate::work::short_id(&c.id).to_string(),
+        short_id: ids::short_id(&c.id).to_string(),
         status,
         target: name(&c.target_machine_id),
         requester: name(&c.requester_machine_id),
@@ -755,7 +756,7 @@ pub async fn audit_log(db: &mut Db, command: Option<&str>) -> Result<Vec<AuditVi
                 machine: names
                     .get(&machine_id)
                     .cloned()
-                    .unwrap_or_else(|| crate::work::short_id(&machine_id).to_string()),
+                    .unwrap_or_else(|| ids::short_id(&machine_id).to_string()),
                 machine_id,
                 command_id,
                 event,

@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use super::exec::{self, Ending, Shell};
 use super::{CommandRow, Keys, Status, approval_is_valid, approvals_of, audit};
 use crate::error::{Error, Result};
+use crate::ids;
 use crate::machine;
 use crate::memory::redact::Redactor;
 use crate::store::{self, Db};
@@ -163,7 +164,7 @@ async fn check(
     if c.target_machine_id != self_id {
         return Ok(Verdict::Reject(format!(
             "addressed to machine {}, not this one",
-            crate::work::short_id(&c.target_machine_id)
+            ids::short_id(&c.target_machine_id)
         )));
     }
     let seen: Option<String> =
@@ -207,7 +208,7 @@ async fn check(
     if let Some(other) = nonce_used {
         return Ok(Verdict::Reject(format!(
             "replay: nonce already used by command {}",
-            crate::work::short_id(&other)
+            ids::short_id(&other)
         )));
     }
     if let Some(why) = super::beyond_limits(c) {
@@ -228,7 +229,7 @@ async fn check(
         Some(a) => Ok(Verdict::Run(format!(
             "{key_note}; approved by {} on machine {}",
             a.approved_by,
-            crate::work::short_id(&a.machine_id)
+            ids::short_id(&a.machine_id)
         ))),
         None => Ok(Verdict::AwaitApproval),
     }

@@ -23,9 +23,9 @@ use hmac::Mac;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use crate::crypto::{self, Canon, KEY_LEN, Key};
 use crate::error::{Error, Result};
 use crate::sync::key::TeamKey;
-use crate::vault::crypto::{self, Canon, KEY_LEN, Key};
 
 const LOCAL_KEY_FILE: &str = "agent.key";
 const HKDF_SALT: &[u8] = b"msp-agent-v1";

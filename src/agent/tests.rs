@@ -3,6 +3,7 @@ use std::path::Path;
 
 use super::runner::{self, Stop};
 use super::*;
+use crate::ids;
 use crate::machine::Detected;
 use crate::store::testing::temp_store;
 
@@ -74,7 +75,7 @@ async fn a_reused_nonce_under_a_new_id_is_rejected_even_with_a_valid_signature()
     // Whoever holds the key signs a new id with the spent nonce.
     let key = sign::local_key(dir.path()).unwrap();
     let mut copy = first.clone();
-    copy.id = store::new_id();
+    copy.id = ids::new_id();
     let args = copy.args().unwrap();
     copy.signature = sign::sign_command(&key, &copy.fields(&args).unwrap());
     insert_command(s.db(), &copy).await.unwrap();
@@ -137,7 +138,7 @@ async fn a_local_key_signature_counts_only_for_a_machine_sending_itself() {
     // The same command claiming another requester, signed with this machine's local key.
     let key = sign::local_key(dir.path()).unwrap();
     let mut forged = c.clone();
-    forged.id = store::new_id();
+    forged.id = ids::new_id();
     forged.nonce = sign::new_nonce().unwrap();
     forged.requester_machine_id = other.clone();
     let args = forged.args().unwrap();
@@ -389,7 +390,7 @@ async fn a_command_signed_beyond_the_agents_limits_is_rejected_and_not_run() {
         ("lifetime", |r| r.expires_at = i64::MAX),
     ] {
         let mut r = c.clone();
-        r.id = store::new_id();
+        r.id = ids::new_id();
         r.nonce = sign::new_nonce().unwrap();
         change(&mut r);
         r.signature = sign::sign_command(&key, &r.fields(&args).unwrap());

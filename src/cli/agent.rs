@@ -8,6 +8,7 @@ use crate::agent::exec::Shell;
 use crate::agent::runner::{self, Outcome, Stop};
 use crate::agent::{self, CommandView, ExecRequest, Status};
 use crate::error::{Error, Result};
+use crate::ids;
 use crate::machine;
 use crate::store::Db;
 
@@ -183,7 +184,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
             } else {
                 out(format!(
                     "approved {}{}",
-                    crate::work::short_id(&a.command_id),
+                    ids::short_id(&a.command_id),
                     if a.created { "" } else { " (already)" }
                 ))?;
                 if !pushed {
@@ -203,7 +204,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                         vec![
                             e.at.clone(),
                             e.machine.clone(),
-                            crate::work::short_id(&e.command_id).to_string(),
+                            ids::short_id(&e.command_id).to_string(),
                             e.event.clone(),
                             e.detail.clone(),
                         ]
@@ -385,7 +386,7 @@ async fn run_agent(ctx: &Ctx, db: &mut Db, once: bool, interval: Duration) -> Re
     for id in runner::recover(db, &self_id).await? {
         note(format!(
             "{}: interrupted (the agent stopped while it ran; not run again)",
-            crate::work::short_id(&id)
+            ids::short_id(&id)
         ));
     }
     let mut all: Vec<Outcome> = Vec::new();
@@ -398,7 +399,7 @@ async fn run_agent(ctx: &Ctx, db: &mut Db, once: bool, interval: Duration) -> Re
             // One line per command on stderr; output never goes to logs.
             note(format!(
                 "{}: {}{}{}",
-                crate::work::short_id(&o.command_id),
+                ids::short_id(&o.command_id),
                 o.status.as_str(),
                 o.exit_code
                     .map(|c| format!(", exit {c}"))

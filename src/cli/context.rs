@@ -5,6 +5,7 @@ use clap::Subcommand;
 
 use super::{Ctx, note, or_dash, out, print_json, print_table};
 use crate::error::{Error, Result};
+use crate::ids;
 use crate::machine;
 use crate::memory::capture::{self, CaptureOptions, Note, Summary, Target};
 use crate::memory::recall::{self, Filter, Scope};
@@ -168,11 +169,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
             if ctx.json {
                 print_json(&m.view())?;
             } else {
-                out(format!(
-                    "stored {} {}",
-                    crate::work::short_id(&m.id),
-                    m.title
-                ))?;
+                out(format!("stored {} {}", ids::short_id(&m.id), m.title))?;
             }
         }
         Cmd::Import {
@@ -254,7 +251,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                     .iter()
                     .map(|s| {
                         vec![
-                            crate::work::short_id(&s.id).to_string(),
+                            ids::short_id(&s.id).to_string(),
                             format!("{:.3}", s.score),
                             local_display(s.memory.created_at),
                             s.title.clone(),
@@ -314,7 +311,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                     .iter()
                     .map(|m| {
                         vec![
-                            crate::work::short_id(&m.id).to_string(),
+                            ids::short_id(&m.id).to_string(),
                             local_display(m.created_at),
                             m.kind.clone(),
                             m.stored_tokens.to_string(),
@@ -374,11 +371,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
             if ctx.json {
                 print_json(&serde_json::json!({"forgotten": m.id}))?;
             } else {
-                out(format!(
-                    "forgot {} {}",
-                    crate::work::short_id(&m.id),
-                    m.title
-                ))?;
+                out(format!("forgot {} {}", ids::short_id(&m.id), m.title))?;
             }
         }
         Cmd::Stats => {

@@ -7,10 +7,11 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{Ctx, note, or_dash, out, print_json, print_table};
+use crate::crypto::{KdfParams, Secret};
 use crate::error::{Error, Result};
+use crate::ids;
 use crate::store::Db;
 use crate::vault::audit::{self, Actor};
-use crate::vault::crypto::{KdfParams, Secret};
 use crate::vault::input::{self, Origin};
 use crate::vault::records::{self, Details, Removal, WriteKind, WriteRequest};
 use crate::vault::refs::{self, DEFAULT_FIELD, SecretRef};
@@ -294,7 +295,7 @@ async fn init(ctx: &Ctx, db: &mut Db, key_file: Option<PathBuf>) -> Result<i32> 
     } else {
         out(format!(
             "vault          created ({}; Argon2id m={} KiB, t={}, p={})",
-            crate::work::short_id(&o.vault_id),
+            ids::short_id(&o.vault_id),
             o.params.memory_kib,
             o.params.iterations,
             o.params.parallelism
@@ -592,7 +593,7 @@ async fn history(ctx: &Ctx, db: &mut Db, reference: &str) -> Result<i32> {
                     .get(..16)
                     .unwrap_or(&x.created_at)
                     .replace('T', " "),
-                or_dash(x.machine_id.as_deref().map(crate::work::short_id)),
+                or_dash(x.machine_id.as_deref().map(ids::short_id)),
                 if x.current {
                     "current".into()
                 } else {
@@ -769,7 +770,7 @@ async fn audit_cmd(
             vec![
                 e.seq.to_string(),
                 crate::time::local_display(e.at),
-                or_dash(e.machine_id.as_deref().map(crate::work::short_id)),
+                or_dash(e.machine_id.as_deref().map(ids::short_id)),
                 e.os_user.clone(),
                 e.action.clone(),
                 or_dash(e.credential.as_deref()),

@@ -73,7 +73,7 @@ pub async fn insert(db: &mut Db, m: &NewMemory) -> Result<Option<String>> {
 /// [`insert`] inside the caller's write transaction (see
 /// [`store::begin_write`]), so many memories can share one commit.
 pub async fn insert_in(tx: &mut Db, m: &NewMemory) -> Result<Option<String>> {
-    let id = store::new_id();
+    let id = crate::ids::new_id();
     let tags = m.tags.join(" ");
     let src = m.source.clone().unwrap_or_default();
     let seq: Option<i64> = sqlx::query_scalar(

@@ -206,11 +206,6 @@ pub async fn begin_write(db: &mut Db) -> Result<sqlx::Transaction<'_, sqlx::Sqli
     Ok(db.begin_with("BEGIN IMMEDIATE").await?)
 }
 
-/// A fresh UUIDv7 (time-ordered) id.
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
 /// Reads a value from the store's small key/value table.
 pub async fn get_state(db: &mut Db, key: &str) -> Result<Option<String>> {
     Ok(

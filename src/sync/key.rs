@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
+use crate::crypto::{self, Key};
 use crate::error::{Error, Result};
-use crate::vault::crypto::{self, Key};
 
 const PREFIX: &str = "msp-team-1";
 const FILE: &str = "sync-team.key";
@@ -42,7 +42,7 @@ fn checksum(team_id: &str, key: &[u8]) -> String {
 impl TeamKey {
     pub fn generate() -> Result<TeamKey> {
         Ok(TeamKey {
-            team_id: crate::store::new_id(),
+            team_id: crate::ids::new_id(),
             key: Key::random()?,
         })
     }

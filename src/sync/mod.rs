@@ -34,11 +34,12 @@ use serde_json::{Map, Value};
 use self::key::TeamKey;
 use self::server::{Server, Wire};
 use crate::config::{Config, Paths};
+use crate::crypto;
 use crate::error::{Error, Result};
+use crate::ids;
 use crate::machine;
 use crate::store::{self, Db};
 use crate::time::{Millis, now_ms, rfc3339};
-use crate::vault::crypto;
 
 /// The record format this msp writes and reads. Records of a newer format
 /// (or of a kind this msp does not know) are kept unapplied and retried by
@@ -121,7 +122,7 @@ fn tampered(w: &Wire) -> Error {
     Error::Other(format!(
         "record {} (machine {}, #{}) on the team store does not authenticate: it was changed or moved on the server, or sealed with another team key; nothing was applied\nhint: ask whoever runs the database what changed; `msp sync status` shows the team; a machine with a different key must `msp sync key import` the team's key",
         w.record_id,
-        crate::work::short_id(&w.machine_id),
+        ids::short_id(&w.machine_id),
         w.counter
     ))
 }
@@ -381,7 +382,7 @@ pub async fn run(
     if server_own > local_own {
         return Err(Error::Conflict(format!(
             "the team store has {server_own} records from this machine ({}) but this store only {local_own}: was the store restored from an old copy?\nhint: register a fresh machine id (move msp.db away and run `msp setup`), then sync again",
-            crate::work::short_id(&self_id)
+            ids::short_id(&self_id)
         )));
     }
     let mut report = Report {
@@ -435,7 +436,7 @@ pub async fn run(
                 if w.counter != expect || w.machine_id != *m {
                     return Err(Error::Other(format!(
                         "record #{expect} of machine {} is missing on the team store (found #{}); nothing was applied\nhint: records are never deleted by msp: ask whoever runs the database",
-                        crate::work::short_id(m),
+                        ids::short_id(m),
                         w.counter
                     )));
                 }
@@ -537,7 +538,7 @@ pub async fn emit(db: &mut Db, key: &TeamKey, self_id: &str) -> Result<u64> {
         let wire = Wire {
             machine_id: self_id.to_string(),
             counter,
-            record_id: store::new_id(),
+            record_id: ids::new_id(),
             kind: kind.clone(),
             version: FORMAT_VERSION,
             sealed: Vec::new(),
@@ -660,7 +661,7 @@ async fn store_and_apply(
                 return Err(Error::Other(format!(
                     "record #{} of machine {} differs from the copy this machine pulled before; nothing was applied\nhint: ask whoever runs the database what changed",
                     w.counter,
-                    crate::work::short_id(&w.machine_id)
+                    ids::short_id(&w.machine_id)
                 )));
             }
             None => {}

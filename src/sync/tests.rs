@@ -3,6 +3,7 @@
 //! is tested end to end in tests/sync.rs.
 
 use super::*;
+use crate::ids;
 use crate::memory::store as memories;
 use crate::store::Store;
 use crate::store::testing::temp_store;
@@ -18,7 +19,7 @@ struct M {
 
 async fn machine(name: &str) -> M {
     let (dir, mut s) = temp_store().await;
-    let id = store::new_id();
+    let id = ids::new_id();
     sqlx::query(
         "INSERT INTO machines (id, fingerprint, hostname, platform, username, home_directory, created_at, updated_at, last_seen_at)
          VALUES (?, ?, ?, 'linux', 'tech', '/home/tech', 1, 1, 1)",
@@ -230,19 +231,19 @@ async fn the_same_name_created_twice_converges_to_one_name_per_client() {
 async fn unknown_kinds_and_newer_formats_are_kept_not_fatal() {
     let key = TeamKey::generate().unwrap();
     let mut b = machine("bravo").await;
-    let other = store::new_id();
+    let other = ids::new_id();
     let mut pulled = Vec::new();
     for (counter, kind, version) in [(1, "ticket_link", 1), (2, "client", FORMAT_VERSION + 1)] {
         let mut w = Wire {
             machine_id: other.clone(),
             counter,
-            record_id: store::new_id(),
+            record_id: ids::new_id(),
             kind: kind.into(),
             version,
             sealed: Vec::new(),
         };
         let env = Envelope {
-            e: store::new_id(),
+            e: ids::new_id(),
             t: 1,
             d: false,
             r: Some(Map::new()),
@@ -279,7 +280,7 @@ async fn records_do_not_open_under_another_id_counter_or_key() {
     assert!(open(&key, &w).is_some());
     let moved = [
         Wire {
-            record_id: store::new_id(),
+            record_id: ids::new_id(),
             ..w.clone()
         },
         Wire {
@@ -287,7 +288,7 @@ async fn records_do_not_open_under_another_id_counter_or_key() {
             ..w.clone()
         },
         Wire {
-            machine_id: store::new_id(),
+            machine_id: ids::new_id(),
             ..w.clone()
         },
         Wire {

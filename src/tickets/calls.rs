@@ -22,11 +22,11 @@ use serde_json::Value;
 
 use super::WriteError;
 use crate::config::TicketsConfig;
+use crate::crypto::Secret;
 use crate::error::{Error, Result};
 use crate::memory::redact::Redactor;
 use crate::store::{self, Db};
 use crate::time::{Millis, now_ms, rfc3339};
-use crate::vault::crypto::Secret;
 
 const WINDOW_MS: Millis = 60_000;
 /// Longest request body kept in the record.
@@ -572,7 +572,7 @@ pub async fn reserve(
     if let Some(at) = nth {
         return Ok(Reservation::WaitUntil(at + WINDOW_MS + 1));
     }
-    let id = store::new_id();
+    let id = crate::ids::new_id();
     let body = call.request_body.as_ref().map(|b| {
         if b.len() > MAX_LOGGED_BODY {
             let mut cut = MAX_LOGGED_BODY;

@@ -17,7 +17,7 @@ pub mod syncro;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::store::{self, Db};
+use crate::store::Db;
 use crate::time::{Millis, now_ms, rfc3339};
 
 pub const PROVIDERS: &[&str] = &["syncro"];
@@ -290,7 +290,7 @@ pub async fn link(
          ON CONFLICT(provider, ticket_id, session_id) DO UPDATE SET link_type = excluded.link_type,
              auto_sync = excluded.auto_sync, updated_at = excluded.updated_at",
     )
-    .bind(store::new_id())
+    .bind(crate::ids::new_id())
     .bind(provider)
     .bind(ticket_id)
     .bind(session_id)

@@ -192,7 +192,7 @@ pub async fn enqueue(
             });
         }
     }
-    let id = store::new_id();
+    let id = crate::ids::new_id();
     sqlx::query(
         "INSERT INTO ticket_outbox (id, provider, ticket_id, kind, session_id, payload, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

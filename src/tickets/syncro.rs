@@ -11,10 +11,10 @@ use super::{
     WriteError, WriteTag, api_time,
 };
 use crate::config::TicketsConfig;
+use crate::crypto::Secret;
 use crate::error::{Error, Result};
 use crate::memory::redact::Redactor;
 use crate::store::Db;
-use crate::vault::crypto::Secret;
 
 /// Pages read at most for one list (25 tickets or customers a page).
 const MAX_PAGES: u32 = 40;

@@ -21,7 +21,7 @@
 
 use serde::Serialize;
 
-use super::crypto::{self, Canon, Key};
+use crate::crypto::{self, Canon, Key};
 use crate::error::{Error, Result};
 use crate::store::Db;
 use crate::time::{Millis, rfc3339};

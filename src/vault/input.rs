@@ -6,8 +6,8 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use super::crypto::{self, Secret};
 use super::refs::{DEFAULT_FIELD, check_name};
+use crate::crypto::Secret;
 use crate::error::{Error, Result};
 
 /// Largest value read from stdin or a file.
@@ -57,7 +57,7 @@ pub fn parse_spec(arg: &str) -> Result<Spec> {
         }
         Source::File(PathBuf::from(path))
     } else if source == "--generate" {
-        Source::Generate(crypto::GEN_DEFAULT)
+        Source::Generate(super::generate::GEN_DEFAULT)
     } else if let Some(n) = source.strip_prefix("--generate=") {
         let len = n.parse().map_err(|_| {
             Error::usage(format!(
@@ -174,7 +174,7 @@ pub fn read_values(
                     Origin::File,
                 )
             }
-            Source::Generate(n) => (crypto::generate(*n)?, Origin::Generated),
+            Source::Generate(n) => (super::generate::generate(*n)?, Origin::Generated),
         };
         if value.is_empty() {
             return Err(Error::usage(format!(

@@ -8,14 +8,14 @@
 //! nothing else is re-encrypted. Subkeys of the data key (HKDF-SHA256) seal
 //! field values, authenticate records and chain the audit log.
 //!
-//! Modules: [`crypto`] (primitives), [`records`] (credentials and their
+//! Modules: [`crate::crypto`] (primitives, shared), [`generate`] (generated secrets), [`records`] (credentials and their
 //! versioned values), [`audit`] (the chained log), [`redaction`] (what
 //! capture uses to keep vault values out of memories), [`input`] (where
 //! secret values come from), [`refs`] (`CLIENT/ITEM`, `msp://…`), [`run`]
 //! (a child process with secrets in its environment, masked output).
 
 pub mod audit;
-pub mod crypto;
+pub mod generate;
 pub mod input;
 pub mod records;
 pub mod redaction;
@@ -26,8 +26,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use self::audit::{Actor, Event};
-use self::crypto::{Canon, KdfParams, Key, Secret};
+use crate::crypto::{self, Canon, KdfParams, Key, Secret};
 use crate::error::{Error, Result};
+use crate::ids;
 use crate::store::{self, Db};
 use crate::time::{Millis, now_ms};
 
@@ -211,7 +212,7 @@ pub async fn init(db: &mut Db, opts: InitOptions<'_>, actor: &Actor) -> Result<I
         ));
     }
     let now = now_ms();
-    let vault_id = store::new_id();
+    let vault_id = ids::new_id();
     let data_key = Key::random()?;
     let salt: [u8; crypto::SALT_LEN] = crypto::random_array()?;
     let pk = crypto::derive_passphrase_key(opts.passphrase.expose(), &salt, opts.params)?;
@@ -289,7 +290,7 @@ async fn add_key_file(
     v: &Unlocked,
     now: Millis,
 ) -> Result<zeroize::Zeroizing<String>> {
-    let id = store::new_id();
+    let id = ids::new_id();
     let file_key = Key::random()?;
     let (nonce, wrapped) = crypto::seal(
         &file_key,

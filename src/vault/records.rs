@@ -13,9 +13,9 @@
 use serde::Serialize;
 
 use super::audit::{self, Actor, Event};
-use super::crypto::{self, Canon, Key, Secret};
 use super::refs::SecretRef;
 use super::{Unlocked, redaction};
+use crate::crypto::{self, Canon, Key, Secret};
 use crate::error::{Error, Result};
 use crate::store::{self, Db};
 use crate::time::{Millis, now_ms, rfc3339};
@@ -301,7 +301,7 @@ pub async fn write(
             (c.id.clone(), false)
         }
         (None, WriteKind::Set) => {
-            let id = store::new_id();
+            let id = crate::ids::new_id();
             let d = req.details;
             sqlx::query(
                 "INSERT INTO vault_credentials (id, client_id, name, cred_type, username, url, notes, created_at, updated_at, mac)

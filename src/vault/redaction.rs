@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use hmac::Mac;
 
-use super::crypto::{self, HmacSha256, Key, Secret};
+use crate::crypto::{self, HmacSha256, Key, Secret};
 use crate::error::{Error, Result};
 use crate::memory::redact::{KnownSecrets, MIN_KNOWN_SECRET_LEN};
 use crate::store::Db;

@@ -11,7 +11,7 @@ use std::process::Stdio;
 use tokio::io::AsyncReadExt;
 use zeroize::Zeroizing;
 
-use super::crypto::Secret;
+use crate::crypto::Secret;
 use crate::error::{Error, Result};
 
 /// What a masked value becomes (the transcript redactor never touches a

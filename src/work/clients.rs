@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::error::{Error, Result, is_unique_violation};
-use crate::store::{self, Db};
+use crate::store::Db;
 use crate::time::{Millis, now_ms, rfc3339};
 
 pub const CLIENT_TYPES: &[&str] = &["msp_client", "internal", "project"];
@@ -66,7 +66,7 @@ pub async fn add(
         )));
     }
     let now = now_ms();
-    let id = store::new_id();
+    let id = crate::ids::new_id();
     let inserted = sqlx::query(
         "INSERT INTO clients (id, name, slug, client_type, notes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )

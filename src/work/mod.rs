@@ -76,11 +76,6 @@ pub(crate) async fn resolve_id(
     }
 }
 
-/// The last 8 characters of an id: enough to tell rows apart by hand.
-pub fn short_id(id: &str) -> &str {
-    &id[id.len().saturating_sub(8)..]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::clients::{self, Client};
 use crate::error::{Error, Result, is_unique_violation};
-use crate::store::{self, Db};
+use crate::ids;
+use crate::store::Db;
 use crate::time::{Millis, now_ms, rfc3339};
 
 pub const STATUSES: &[&str] = &["active", "paused", "done", "archived"];
@@ -86,7 +87,7 @@ pub async fn add(db: &mut Db, new: NewProject<'_>) -> Result<Project> {
         None => None,
     };
     let now = now_ms();
-    let id = store::new_id();
+    let id = ids::new_id();
     let res = sqlx::query(
         "INSERT INTO projects (id, client_id, slug, name, priority, description, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -260,7 +261,7 @@ async fn link(
             sqlx::query(
                 "INSERT INTO project_paths (id, project_id, kind, value, machine_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             )
-            .bind(store::new_id())
+            .bind(ids::new_id())
             .bind(&project.id)
             .bind(kind)
             .bind(value)

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::{clients, projects};
 use crate::error::{Error, Result};
+use crate::ids;
 use crate::store::{self, Db};
 use crate::time::{Millis, human_duration, now_ms, rfc3339};
 
@@ -80,7 +81,7 @@ impl Row {
     fn view(self, now: Millis) -> SessionView {
         let d = self.s.duration_ms(now);
         SessionView {
-            short_id: super::short_id(&self.s.id).to_string(),
+            short_id: ids::short_id(&self.s.id).to_string(),
             id: self.s.id,
             machine_id: self.s.machine_id,
             machine: self.machine,
@@ -224,7 +225,7 @@ pub async fn start(db: &mut Db, machine_id: &str, req: StartRequest) -> Result<S
         }
         close(&mut tx, &open.id, at, None).await?;
     }
-    let id = store::new_id();
+    let id = ids::new_id();
     let now = now_ms();
     sqlx::query(
         "INSERT INTO sessions (id, machine_id, client_id, project_id, title, started_at, billable, origin, claude_session_id, created_at, updated_at)
@@ -306,7 +307,7 @@ pub async fn add(db: &mut Db, machine_id: &str, past: PastSession) -> Result<Ses
             rfc3339(past.from)
         )));
     }
-    let id = store::new_id();
+    let id = ids::new_id();
     let now = now_ms();
     sqlx::query(
         "INSERT INTO sessions (id, machine_id, client_id, project_id, title, summary, started_at, ended_at, billable, origin, created_at, updated_at)
@@ -492,7 +493,7 @@ pub async fn claude_session_started(
         }
         close(&mut tx, &open.id, at.max(open.started_at), None).await?;
     }
-    let id = store::new_id();
+    let id = ids::new_id();
     sqlx::query(
         "INSERT INTO sessions (id, machine_id, client_id, project_id, started_at, billable, origin, claude_session_id, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, 0, 'claude', ?, ?, ?)",

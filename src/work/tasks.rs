@@ -4,7 +4,8 @@ use serde::Serialize;
 
 use super::sessions::Scope;
 use crate::error::{Error, Result};
-use crate::store::{self, Db};
+use crate::ids;
+use crate::store::Db;
 use crate::time::{Millis, now_ms, rfc3339};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -41,7 +42,7 @@ pub struct TaskView {
 impl From<Row> for TaskView {
     fn from(r: Row) -> Self {
         TaskView {
-            short_id: super::short_id(&r.id).to_string(),
+            short_id: ids::short_id(&r.id).to_string(),
             id: r.id,
             title: r.title,
             client_id: r.client_id,
@@ -89,7 +90,7 @@ pub async fn add(
     }
     let priority = super::check_priority(priority)?;
     let due = due.map(check_due).transpose()?;
-    let id = store::new_id();
+    let id = ids::new_id();
     let now = now_ms();
     sqlx::query(
         "INSERT INTO tasks (id, title, client_id, project_id, priority, due_date, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
