@@ -11,6 +11,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// The environment variables msp reads besides the `MSP_SECTION_KEY`
+/// settings, in one place: other modules name them through these.
+pub mod env {
+    /// Where the store, keys and logs live (else the platform's data dir).
+    pub const DATA_DIR: &str = "MSP_DATA_DIR";
+    /// Where `config.toml` lives (else the platform's config dir).
+    pub const CONFIG_DIR: &str = "MSP_CONFIG_DIR";
+    /// The vault key file (also the setting `vault.key_file`).
+    pub const VAULT_KEY_FILE: &str = "MSP_VAULT_KEY_FILE";
+    /// The vault passphrase, for unattended use.
+    pub const VAULT_PASSPHRASE: &str = "MSP_VAULT_PASSPHRASE";
+    /// The new passphrase for `msp vault passwd`, for unattended use.
+    pub const VAULT_NEW_PASSPHRASE: &str = "MSP_VAULT_NEW_PASSPHRASE";
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 #[derive(Default)]
@@ -172,7 +187,7 @@ pub struct Paths {
 impl Paths {
     /// `MSP_DATA_DIR` / `MSP_CONFIG_DIR`, else the platform's data and config dirs.
     pub fn from_env() -> Result<Paths> {
-        let data_dir = match std::env::var_os("MSP_DATA_DIR").filter(|v| !v.is_empty()) {
+        let data_dir = match std::env::var_os(env::DATA_DIR).filter(|v| !v.is_empty()) {
             Some(v) => PathBuf::from(v),
             None => dirs::data_dir()
                 .ok_or_else(|| {
@@ -180,7 +195,7 @@ impl Paths {
                 })?
                 .join("msp"),
         };
-        let config_dir = match std::env::var_os("MSP_CONFIG_DIR").filter(|v| !v.is_empty()) {
+        let config_dir = match std::env::var_os(env::CONFIG_DIR).filter(|v| !v.is_empty()) {
             Some(v) => PathBuf::from(v),
             None => dirs::config_dir()
                 .ok_or_else(|| {

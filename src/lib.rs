@@ -3,12 +3,14 @@
 //! and the two hook binaries are thin wrappers around it.
 
 pub mod agent;
+pub mod app;
 pub mod claude;
 pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod ids;
+pub mod known_secrets;
 pub mod log;
 pub mod machine;
 pub mod memory;

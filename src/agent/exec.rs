@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use crate::config::env;
+
 /// Time a command gets between SIGTERM and SIGKILL.
 pub const KILL_GRACE: Duration = Duration::from_secs(2);
 /// How long output is still read after the process group was killed.
@@ -158,7 +160,7 @@ fn kill_group(_pgid: u32, _force: bool) {}
 /// same store). The rest of `MSP_*` (the vault passphrases, the team
 /// store's URL with its password, settings) is msp's business, not the
 /// command's.
-const MSP_ENV_PASSED: &[&str] = &["MSP_DATA_DIR", "MSP_CONFIG_DIR", crate::vault::ENV_KEY_FILE];
+const MSP_ENV_PASSED: &[&str] = &[env::DATA_DIR, env::CONFIG_DIR, env::VAULT_KEY_FILE];
 
 /// The variables of `names` withheld from a command.
 fn msp_env_withheld(

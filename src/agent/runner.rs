@@ -359,10 +359,7 @@ async fn take_up(db: &mut Db, keys: &Keys, self_id: &str, id: &str) -> Result<Ta
 /// The redactor for command output: the built-in rules plus this store's
 /// vault values, when it has any.
 pub async fn output_redactor(db: &mut Db, data_dir: &Path) -> Redactor {
-    match crate::vault::redaction::load_known(db, data_dir).await {
-        Ok(Some(known)) => Redactor::new().with_known_secrets(Box::new(known)),
-        _ => Redactor::new(),
-    }
+    crate::app::redactor(db, data_dir).await.0
 }
 
 /// Runs a command that is marked running, and records its result.

@@ -12,6 +12,7 @@ use super::{HookInput, context_output};
 use crate::config::{Config, Paths};
 use crate::error::{Error, Result};
 use crate::memory::capture::{self, CaptureOptions};
+use crate::memory::engine::TokenCounter;
 use crate::memory::journal::{self, Journal};
 use crate::memory::recall::{self, MARKER_END, MARKER_START, Scope};
 use crate::memory::store as mstore;
@@ -415,7 +416,8 @@ async fn save_hook(input: HookInput, paths: Paths, config: Config) -> Result<Out
     let mut log = format!("{event}:");
     // Vault values are redacted too (their MACs, not the vault); a missing
     // key file or table only means there are none.
-    if let Err(why) = crate::vault::redaction::install_for_capture(db, &paths.data_dir).await {
+    let (engine, known) = crate::app::engine(db, &paths.data_dir, TokenCounter::ESTIMATE).await;
+    if let Err(why) = known {
         log.push_str(&format!(" (vault values not redacted: {why})"));
     }
     match input.transcript_path.as_deref().filter(|p| !p.is_empty()) {
@@ -425,14 +427,13 @@ async fn save_hook(input: HookInput, paths: Paths, config: Config) -> Result<Out
                 target: capture::Target::default(),
                 machine_id: machine_id.clone(),
                 now,
-                exact_tokens: false,
                 last_assistant_message: if event == "Stop" {
                     input.last_assistant_message.clone()
                 } else {
                     None
                 },
             };
-            let s = capture::capture_transcript(db, Path::new(path), &opts).await?;
+            let s = capture::capture_transcript(db, &engine, Path::new(path), &opts).await?;
             log.push_str(&format!(
                 " {} turns, {} memories saved, {} known",
                 s.turns, s.memories_added, s.duplicates

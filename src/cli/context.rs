@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::ids;
 use crate::machine;
 use crate::memory::capture::{self, CaptureOptions, Note, Summary, Target};
+use crate::memory::engine::{Engine, TokenCounter};
 use crate::memory::recall::{self, Filter, Scope};
 use crate::memory::store::{self as mstore, ListFilter};
 use crate::store::Db;
@@ -113,14 +114,6 @@ pub enum Cmd {
 pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
     let mut store = ctx.store().await?;
     let db = store.db();
-    if matches!(cmd, Cmd::Add { .. } | Cmd::Import { .. }) {
-        // Captures redact the vault's values too (by MAC; the vault stays locked).
-        if let Err(why) =
-            crate::vault::redaction::install_for_capture(db, &ctx.paths.data_dir).await
-        {
-            note(format!("warning: vault values will not be redacted: {why}"));
-        }
-    }
     if matches!(cmd, Cmd::List { .. } | Cmd::Show { .. } | Cmd::Stats) {
         // Memories saved by the hook carry estimated token counts (generous,
         // so recall's budget holds); count them exactly where they are shown.
@@ -162,7 +155,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                 machine_id,
                 source_key: None,
             };
-            let id = capture::add_note(db, note_in)
+            let engine = capture_engine(ctx, db).await;
+            let id = capture::add_note(db, &engine, note_in)
                 .await?
                 .ok_or_else(|| Error::Other("memory was not stored".into()))?;
             let m = mstore::get(db, &id).await?;
@@ -179,7 +173,17 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
         } => {
             let target = target_of(db, None, project.as_deref()).await?;
             let machine_id = machine::self_id(db).await?;
-            let summary = import(db, &paths, format, &target, machine_id.as_deref(), now).await?;
+            let engine = capture_engine(ctx, db).await;
+            let summary = import(
+                db,
+                &engine,
+                &paths,
+                format,
+                &target,
+                machine_id.as_deref(),
+                now,
+            )
+            .await?;
             let reduction = reduction(summary.raw_tokens, summary.stored_tokens);
             if ctx.json {
                 let mut v =
@@ -487,8 +491,19 @@ fn sniff(path: &Path) -> Format {
     Format::Claude
 }
 
+/// The engine for captures from the command line: exact token counts, and
+/// the vault's values redacted too (by MAC; the vault stays locked).
+async fn capture_engine(ctx: &Ctx, db: &mut Db) -> Engine {
+    let (engine, known) = crate::app::engine(db, &ctx.paths.data_dir, TokenCounter::exact()).await;
+    if let Err(why) = known {
+        note(format!("warning: vault values will not be redacted: {why}"));
+    }
+    engine
+}
+
 async fn import(
     db: &mut Db,
+    engine: &Engine,
     paths: &[PathBuf],
     format: Format,
     target: &Target,
@@ -523,7 +538,8 @@ async fn import(
         };
         let s = match fmt {
             Format::Jsonl => {
-                let (s, problems) = capture::import_jsonl(db, f, target, machine_id, now).await?;
+                let (s, problems) =
+                    capture::import_jsonl(db, engine, f, target, machine_id, now).await?;
                 for p in problems.iter().take(20) {
                     note(format!("skipped {p}"));
                 }
@@ -535,10 +551,9 @@ async fn import(
                     target: target.clone(),
                     machine_id: machine_id.map(str::to_string),
                     now,
-                    exact_tokens: true,
                     last_assistant_message: None,
                 };
-                capture::capture_transcript(db, f, &opts).await?
+                capture::capture_transcript(db, engine, f, &opts).await?
             }
         };
         if s.skipped_lines > 0 && !matches!(fmt, Format::Jsonl) {

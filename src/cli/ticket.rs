@@ -6,7 +6,6 @@ use serde_json::json;
 use super::{Ctx, note, or_dash, out, print_json, print_table};
 use crate::error::{Error, Result};
 use crate::machine;
-use crate::memory::redact::Redactor;
 use crate::store::Db;
 use crate::tickets::outbox::{self, DeliveryLock, How, Payload};
 use crate::tickets::syncro::{self, Syncro};
@@ -388,10 +387,12 @@ async fn connect(ctx: &Ctx, db: &mut Db) -> Result<(Account, Syncro)> {
     .await?;
     // What the call log keeps is redacted with the built-in rules and the
     // vault's own values: a password typed into a note is sent, not logged.
-    let redactor = match crate::vault::redaction::load_known(db, &ctx.paths.data_dir).await? {
-        Some(known) => Redactor::new().with_known_secrets(Box::new(known)),
-        None => Redactor::new(),
-    };
+    let (redactor, known) = crate::app::redactor(db, &ctx.paths.data_dir).await;
+    if let Err(why) = known {
+        return Err(Error::Other(format!(
+            "cannot read the vault's redaction data: {why}"
+        )));
+    }
     let p = Syncro::new(
         &account.base_url,
         &account.api_key_ref,

@@ -7,6 +7,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{Ctx, note, or_dash, out, print_json, print_table};
+use crate::config::env;
 use crate::crypto::{KdfParams, Secret};
 use crate::error::{Error, Result};
 use crate::ids;
@@ -212,8 +213,8 @@ fn key_source(ctx: &Ctx) -> Result<KeySource> {
     if !kf.is_empty() {
         return Ok(KeySource::KeyFile(expand_home(kf)));
     }
-    if let Some(p) = env_secret(v::ENV_PASSPHRASE) {
-        return Ok(KeySource::Passphrase(p, v::ENV_PASSPHRASE));
+    if let Some(p) = env_secret(env::VAULT_PASSPHRASE) {
+        return Ok(KeySource::Passphrase(p, env::VAULT_PASSPHRASE));
     }
     if interactive() {
         return Ok(KeySource::Passphrase(
@@ -262,7 +263,7 @@ async fn init(ctx: &Ctx, db: &mut Db, key_file: Option<PathBuf>) -> Result<i32> 
             "this store already has a vault; init would make its secrets unreadable\nhint: `msp vault passwd` changes the passphrase; `msp vault list` shows what is in it".into(),
         ));
     }
-    let passphrase = match env_secret(v::ENV_PASSPHRASE) {
+    let passphrase = match env_secret(env::VAULT_PASSPHRASE) {
         Some(p) => p,
         None if interactive() => prompt_twice("new vault passphrase")?,
         None => {
@@ -795,7 +796,7 @@ async fn audit_cmd(
 
 async fn passwd(ctx: &Ctx, db: &mut Db) -> Result<i32> {
     let (vault, actor) = unlock(ctx, db).await?;
-    let new = match env_secret(v::ENV_NEW_PASSPHRASE) {
+    let new = match env_secret(env::VAULT_NEW_PASSPHRASE) {
         Some(p) => p,
         None if interactive() => prompt_twice("new vault passphrase")?,
         None => {

@@ -8,8 +8,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::engine::Engine;
 use super::store::{self as mstore, NewMemory, Source};
-use super::{compress, redact, tags, tokens, transcript};
+use super::{compress, tags, transcript};
 use crate::error::{Error, Result};
 use crate::store::Db;
 use crate::time::{DayEdge, Millis, parse_time};
@@ -24,24 +25,6 @@ const TURNS_PER_COMMIT: usize = 200;
 /// A working directory longer than this is no real path (PATH_MAX); looking
 /// up all its ancestors would cost quadratic time and memory.
 const MAX_CWD_BYTES: usize = 4096;
-
-/// The redactor every capture uses, built once per process: the built-in
-/// rules, plus the vault's known secrets when [`use_known_secrets`] was
-/// called before the first capture.
-static REDACTOR: std::sync::OnceLock<redact::Redactor> = std::sync::OnceLock::new();
-
-/// Adds a known-secrets source (the vault's) to this process's capture
-/// redactor. False when captures already started without one.
-pub fn use_known_secrets(known: Box<dyn redact::KnownSecrets + Send + Sync>) -> bool {
-    REDACTOR.get().is_none()
-        && REDACTOR
-            .set(redact::Redactor::new().with_known_secrets(known))
-            .is_ok()
-}
-
-fn redactor() -> &'static redact::Redactor {
-    REDACTOR.get_or_init(redact::Redactor::new)
-}
 
 /// Where captured memories belong when the caller already knows.
 #[derive(Debug, Clone, Default)]
@@ -175,19 +158,19 @@ pub struct Note {
 }
 
 /// Stores a note, redacted. Returns the new id, or `None` for a duplicate.
-pub async fn add_note(db: &mut Db, note: Note) -> Result<Option<String>> {
+pub async fn add_note(db: &mut Db, engine: &Engine, note: Note) -> Result<Option<String>> {
     mstore::check_kind(&note.kind)?;
     if !(1..=10).contains(&note.importance) {
         return Err(Error::usage("--importance must be between 1 and 10"));
     }
-    let r = redactor();
+    let r = engine.redactor();
     let title = r.redact(note.title.trim()).text;
     let body = r.redact(note.body.trim()).text;
     if title.is_empty() && body.is_empty() {
         return Err(Error::usage("a memory needs a title or a body"));
     }
     let tags = tags_for(db, &format!("{title}\n{body}"), &note.tags, &note.target).await?;
-    let stored = tokens::count(&format!("{title}\n{body}")) as i64;
+    let stored = engine.tokens().count(&format!("{title}\n{body}")) as i64;
     let memory = NewMemory {
         kind: note.kind,
         title,
@@ -205,7 +188,7 @@ pub async fn add_note(db: &mut Db, note: Note) -> Result<Option<String>> {
         raw_tokens: 0,
         stored_tokens: stored,
         raw_bytes: 0,
-        tokens_exact: true,
+        tokens_exact: engine.tokens().is_exact(),
         excerpt: None,
     };
     mstore::insert(db, &memory).await
@@ -219,9 +202,6 @@ pub struct CaptureOptions {
     pub target: Target,
     pub machine_id: Option<String>,
     pub now: Millis,
-    /// Count tokens with tiktoken now (CLI), or estimate them and leave the
-    /// exact count for later (hooks, which must not build an encoder).
-    pub exact_tokens: bool,
     /// The hook's copy of the final answer, for when the transcript lags.
     pub last_assistant_message: Option<String>,
 }
@@ -231,6 +211,7 @@ pub struct CaptureOptions {
 /// truncated) is read again from the start; duplicates are skipped by key.
 pub async fn capture_transcript(
     db: &mut Db,
+    engine: &Engine,
     path: &Path,
     opts: &CaptureOptions,
 ) -> Result<Summary> {
@@ -290,7 +271,7 @@ pub async fn capture_transcript(
         for turn in chunk {
             summary.turns += 1;
             session = turn.session_id.clone().or(session);
-            if let Some(p) = prepare(db, turn, &key, opts, &mut cache).await? {
+            if let Some(p) = prepare(db, engine, turn, &key, opts, &mut cache).await? {
                 prepared.push(p);
             }
         }
@@ -319,15 +300,17 @@ pub async fn capture_transcript(
 /// the turn holds nothing worth remembering.
 pub async fn prepare_turn(
     db: &mut Db,
+    engine: &Engine,
     turn: &transcript::Turn,
     path: &str,
     opts: &CaptureOptions,
 ) -> Result<Option<Prepared>> {
-    prepare(db, turn, path, opts, &mut CaptureCache::default()).await
+    prepare(db, engine, turn, path, opts, &mut CaptureCache::default()).await
 }
 
 async fn prepare(
     db: &mut Db,
+    engine: &Engine,
     turn: &transcript::Turn,
     path: &str,
     opts: &CaptureOptions,
@@ -336,7 +319,7 @@ async fn prepare(
     let Some(draft) = compress::compress(turn) else {
         return Ok(None);
     };
-    let r = redactor();
+    let r = engine.redactor();
     let title = r.redact(&draft.title).text;
     let body = r.redact(&draft.body).text;
     let machine_id = opts.machine_id.as_deref();
@@ -353,17 +336,9 @@ async fn prepare(
     };
     let tags = with_text_tags(names, &format!("{title}\n{body}"));
     let raw_bytes = turn.raw_text.len() as u64 + turn.raw_overflow_bytes;
-    let (stored_tokens, raw_tokens) = if opts.exact_tokens {
-        (
-            tokens::count(&format!("{title}\n{body}")),
-            tokens::count(&turn.raw_text) + tokens::estimate_bytes(turn.raw_overflow_bytes),
-        )
-    } else {
-        (
-            tokens::estimate(&format!("{title}\n{body}")),
-            tokens::estimate_bytes(raw_bytes),
-        )
-    };
+    let counter = engine.tokens();
+    let stored_tokens = counter.count(&format!("{title}\n{body}"));
+    let raw_tokens = counter.count_raw(&turn.raw_text, turn.raw_overflow_bytes);
     let mut excerpt_src = turn.raw_text.as_str();
     if excerpt_src.len() > EXCERPT_BYTES {
         let mut end = EXCERPT_BYTES;
@@ -407,7 +382,7 @@ async fn prepare(
             raw_tokens: raw_tokens as i64,
             stored_tokens: stored_tokens as i64,
             raw_bytes: raw_bytes as i64,
-            tokens_exact: opts.exact_tokens,
+            tokens_exact: counter.is_exact(),
             excerpt,
         },
     }))
@@ -444,6 +419,7 @@ fn default_importance() -> i64 {
 /// nothing (each line's content is its source key).
 pub async fn import_jsonl(
     db: &mut Db,
+    engine: &Engine,
     path: &Path,
     target: &Target,
     machine_id: Option<&str>,
@@ -526,7 +502,7 @@ pub async fn import_jsonl(
             machine_id: machine_id.map(str::to_string),
             source_key: Some(format!("jsonl:{}", hex::encode(Sha256::digest(&line)))),
         };
-        match add_note(db, note).await {
+        match add_note(db, engine, note).await {
             Ok(Some(_)) => summary.memories_added += 1,
             Ok(None) => summary.duplicates += 1,
             Err(e @ (Error::Usage(_) | Error::NotFound(_))) => {

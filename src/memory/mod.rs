@@ -3,6 +3,7 @@
 
 pub mod capture;
 pub mod compress;
+pub mod engine;
 pub mod journal;
 pub mod rank;
 pub mod recall;

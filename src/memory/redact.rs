@@ -19,7 +19,7 @@
 //! 3. **Entropy**: long random-looking strings shortly after a word such as
 //!    key/secret/token/password.
 //! 4. **Known secrets**: candidate tokens checked against an external source
-//!    (the vault), see [`KnownSecrets`].
+//!    (the vault), see [`crate::known_secrets`].
 //!
 //! Overlapping spans are merged (never dropped), so a secret found by two
 //! layers with different extents is still covered completely. Text inside an
@@ -33,16 +33,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-/// A source of known secret values (the vault implements this): given a
-/// candidate token from the text, say whether it is a known secret.
-///
-/// Candidates are whitespace/quote/punctuation-delimited substrings of at
-/// least [`MIN_KNOWN_SECRET_LEN`] bytes, plus the value side of `key=value`
-/// and `key: value` pairs. An implementation is expected to be cheap (a hash
-/// lookup): it is called several times per token of the text.
-pub trait KnownSecrets {
-    fn is_known_secret(&self, candidate: &str) -> bool;
-}
+use crate::known_secrets;
 
 /// The result of [`Redactor::redact`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,9 +46,6 @@ pub struct Redacted {
 
 /// Every placeholder starts with this; text that does is never re-redacted.
 pub const PLACEHOLDER_PREFIX: &str = "[REDACTED:";
-
-/// Candidates shorter than this are never offered to [`KnownSecrets`].
-pub const MIN_KNOWN_SECRET_LEN: usize = 8;
 
 /// Every placeholder kind this module can emit, for documentation, callers
 /// that want to recognise placeholders, and tests.
@@ -130,9 +118,6 @@ const MAX_PASSES: usize = 4;
 /// Longest value read by the hand-written value parser. Values longer than
 /// this are cut (the rest stays), which bounds the work per match.
 const MAX_VALUE_LEN: usize = 4096;
-
-/// Longest candidate offered to [`KnownSecrets`].
-const MAX_KNOWN_SECRET_LEN: usize = 4096;
 
 /// How far (bytes, same line) a keyword may stand before a high-entropy
 /// string for the string to count as a secret.
@@ -409,7 +394,7 @@ pub struct Redactor {
     dotnet_setting: Regex,
     entropy_candidate: Regex,
     placeholder: Regex,
-    known: Option<Box<dyn KnownSecrets + Send + Sync>>,
+    known: Option<known_secrets::Matcher>,
 }
 
 impl fmt::Debug for Redactor {
@@ -531,11 +516,15 @@ impl Redactor {
         }
     }
 
-    /// Adds a known-secrets source consulted for every candidate token
-    /// (whitespace/quote/punctuation-delimited substrings of length >= 8, and
-    /// the value side of `key=value` / `key: value` pairs).
-    pub fn with_known_secrets(mut self, known: Box<dyn KnownSecrets + Send + Sync>) -> Self {
-        self.known = Some(known);
+    /// Adds a known-secrets matcher consulted for every candidate token
+    /// (whitespace/quote/punctuation-delimited substrings of
+    /// [`known_secrets::MIN_LEN`]..=[`known_secrets::MAX_LEN`] bytes, and the
+    /// value side of `key=value` / `key: value` pairs).
+    pub fn with_known_secrets(
+        mut self,
+        matcher: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.known = Some(Box::new(matcher));
         self
     }
 
@@ -1828,20 +1817,24 @@ fn has_digit_and_letter(s: &str) -> bool {
 /// first `=`/`:`, its query/connection-string fields (and their values), and
 /// its punctuation-delimited pieces. Each byte is in a bounded number of
 /// candidates, so the work stays linear in the text.
-fn known_secret_hits(known: &dyn KnownSecrets, text: &str, hits: &mut Vec<Hit>) {
+fn known_secret_hits(
+    known: &(dyn Fn(&str) -> bool + Send + Sync),
+    text: &str,
+    hits: &mut Vec<Hit>,
+) {
     let b = text.as_bytes();
     let mut seen: HashSet<(usize, usize)> = HashSet::new();
     let mut consider = |s: usize, e: usize, seen: &mut HashSet<(usize, usize)>| {
         for (s, e) in [(s, e), trim_punct(b, s, e)] {
             let len = e.saturating_sub(s);
-            if !(MIN_KNOWN_SECRET_LEN..=MAX_KNOWN_SECRET_LEN).contains(&len)
+            if !(known_secrets::MIN_LEN..=known_secrets::MAX_LEN).contains(&len)
                 || !text.is_char_boundary(s)
                 || !text.is_char_boundary(e)
                 || !seen.insert((s, e))
             {
                 continue;
             }
-            if known.is_known_secret(&text[s..e]) {
+            if known(&text[s..e]) {
                 hits.push(Hit {
                     start: s,
                     end: e,
@@ -2696,16 +2689,9 @@ mod tests {
         assert_eq!(out.count, 3, "{}", out.text);
     }
 
-    struct Vault(HashSet<String>);
-    impl KnownSecrets for Vault {
-        fn is_known_secret(&self, candidate: &str) -> bool {
-            self.0.contains(candidate)
-        }
-    }
-
     fn vault_redactor() -> Redactor {
-        let set = ["Tr0ub4dor&3xyz".to_owned()].into_iter().collect();
-        Redactor::new().with_known_secrets(Box::new(Vault(set)))
+        let set: HashSet<String> = ["Tr0ub4dor&3xyz".to_owned()].into_iter().collect();
+        Redactor::new().with_known_secrets(move |candidate| set.contains(candidate))
     }
 
     #[test]

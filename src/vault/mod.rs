@@ -32,12 +32,6 @@ use crate::ids;
 use crate::store::{self, Db};
 use crate::time::{Millis, now_ms};
 
-/// Environment variables read by the vault (the key file is also the
-/// setting `vault.key_file`, i.e. `MSP_VAULT_KEY_FILE`).
-pub const ENV_PASSPHRASE: &str = "MSP_VAULT_PASSPHRASE";
-pub const ENV_NEW_PASSPHRASE: &str = "MSP_VAULT_NEW_PASSPHRASE";
-pub const ENV_KEY_FILE: &str = "MSP_VAULT_KEY_FILE";
-
 /// Shortest passphrase `init` and `passwd` accept.
 pub const MIN_PASSPHRASE: usize = 8;
 

@@ -22,13 +22,13 @@ use hmac::Mac;
 
 use crate::crypto::{self, HmacSha256, Key, Secret};
 use crate::error::{Error, Result};
-use crate::memory::redact::{KnownSecrets, MIN_KNOWN_SECRET_LEN};
+use crate::known_secrets::{self, MIN_LEN};
 use crate::store::Db;
 
 pub const KEY_FILE: &str = "redaction.key";
 /// Longest value offered for redaction (the redactor offers no longer
 /// candidates).
-pub const MAX_LEN: usize = 4096;
+pub const MAX_LEN: usize = known_secrets::MAX_LEN;
 
 pub fn key_path(data_dir: &Path) -> PathBuf {
     data_dir.join(KEY_FILE)
@@ -89,11 +89,11 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// The text of a value the redactor can find: UTF-8, between
-/// [`MIN_KNOWN_SECRET_LEN`] and [`MAX_LEN`] bytes.
+/// [`MIN_LEN`] and [`MAX_LEN`] bytes.
 pub fn redactable(value: &Secret) -> Option<&str> {
     value
         .as_str()
-        .filter(|s| (MIN_KNOWN_SECRET_LEN..=MAX_LEN).contains(&s.len()))
+        .filter(|s| (MIN_LEN..=MAX_LEN).contains(&s.len()))
 }
 
 /// Why a value may escape transcript redaction, for a warning at `set`.
@@ -101,8 +101,8 @@ pub fn weakness(value: &Secret) -> Option<String> {
     let Some(s) = value.as_str() else {
         return Some("it is not text".into());
     };
-    if s.len() < MIN_KNOWN_SECRET_LEN {
-        return Some(format!("it is shorter than {MIN_KNOWN_SECRET_LEN} bytes"));
+    if s.len() < MIN_LEN {
+        return Some(format!("it is shorter than {MIN_LEN} bytes"));
     }
     if s.len() > MAX_LEN {
         return Some(format!("it is longer than {MAX_LEN} bytes"));
@@ -190,8 +190,10 @@ impl KnownSet {
     }
 }
 
-impl KnownSecrets for KnownSet {
-    fn is_known_secret(&self, candidate: &str) -> bool {
+impl KnownSet {
+    /// Whether `candidate` is one of the stored values: a length check, then
+    /// one HMAC and a hash lookup.
+    pub fn matches(&self, candidate: &str) -> bool {
         if !self.lengths.get(candidate.len()).copied().unwrap_or(false) {
             return false;
         }
@@ -220,31 +222,9 @@ pub async fn load_known(db: &mut Db, data_dir: &Path) -> Result<Option<KnownSet>
     )))
 }
 
-/// Makes this process's captures redact the vault's values. Never fails: a
-/// missing key file or table only means there is nothing to add. Returns
-/// how many known secrets are in use, or why none are.
-pub async fn install_for_capture(
-    db: &mut Db,
-    data_dir: &Path,
-) -> std::result::Result<usize, String> {
-    match load_known(db, data_dir).await {
-        Ok(Some(set)) => {
-            let n = set.len();
-            if crate::memory::capture::use_known_secrets(Box::new(set)) {
-                Ok(n)
-            } else {
-                Err("capture redactor already built".into())
-            }
-        }
-        Ok(None) => Ok(0),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::redact::Redactor;
 
     #[test]
     fn known_set_matches_exactly_the_stored_values() {
@@ -257,7 +237,7 @@ mod tests {
                 .map(|v| (v.len(), value_mac(&key, v.as_bytes()).to_vec())),
         );
         for v in values {
-            assert!(set.is_known_secret(v), "{v}");
+            assert!(set.matches(v), "{v}");
         }
         for v in [
             "Tr0ub4dor&3xy",
@@ -266,7 +246,7 @@ mod tests {
             "",
             "s3cr3t!",
         ] {
-            assert!(!set.is_known_secret(v), "{v}");
+            assert!(!set.matches(v), "{v}");
         }
         // The same values under another key are not found.
         let other = KnownSet::new(
@@ -275,26 +255,8 @@ mod tests {
                 .iter()
                 .map(|v| (v.len(), value_mac(&key, v.as_bytes()).to_vec())),
         );
-        assert!(!other.is_known_secret(values[0]));
+        assert!(!other.matches(values[0]));
         assert!(!format!("{set:?}").contains("Tr0ub"));
-    }
-
-    #[test]
-    fn the_redactor_uses_the_known_set() {
-        let key = Key::random().unwrap();
-        let v = "Zq7-mP2_xK9!wL4";
-        let set = KnownSet::new(&key, [(v.len(), value_mac(&key, v.as_bytes()).to_vec())]);
-        let r = Redactor::new().with_known_secrets(Box::new(set));
-        let out = r.redact(&format!(
-            "ran ./deploy --target nas01 {v} and got {{\"k\":\"{v}\"}}"
-        ));
-        assert!(!out.text.contains(v), "{}", out.text);
-        assert_eq!(
-            out.text.matches("[REDACTED:known-secret]").count(),
-            2,
-            "{}",
-            out.text
-        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::process::Stdio;
 use tokio::io::AsyncReadExt;
 use zeroize::Zeroizing;
 
+use crate::config::env;
 use crate::crypto::Secret;
 use crate::error::{Error, Result};
 
@@ -126,8 +127,8 @@ async fn pump(
 pub async fn run(program: &str, args: &[String], env: &[(String, Secret)]) -> Result<i32> {
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
-        .env_remove(super::ENV_PASSPHRASE)
-        .env_remove(super::ENV_NEW_PASSPHRASE)
+        .env_remove(env::VAULT_PASSPHRASE)
+        .env_remove(env::VAULT_NEW_PASSPHRASE)
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1,0 +1,60 @@
+//! Wiring for the binaries: parts of the library that must not know each
+//! other meet here. The memory engine gets the vault's known secrets (their
+//! keyed hashes, never the vault itself), so memory and the vault never
+//! import each other.
+
+use std::path::Path;
+
+use crate::memory::engine::{Engine, TokenCounter};
+use crate::memory::redact::Redactor;
+use crate::store::Db;
+use crate::vault;
+
+/// How many vault values the redactor knows, or why it knows none although
+/// the store may have some.
+pub type KnownSecrets = std::result::Result<usize, String>;
+
+/// The built-in redactor plus this store's vault values. Never fails: a
+/// missing key file or table only means there are none to add.
+pub async fn redactor(db: &mut Db, data_dir: &Path) -> (Redactor, KnownSecrets) {
+    match vault::redaction::load_known(db, data_dir).await {
+        Ok(Some(set)) => {
+            let n = set.len();
+            let r = Redactor::new().with_known_secrets(move |candidate| set.matches(candidate));
+            (r, Ok(n))
+        }
+        Ok(None) => (Redactor::new(), Ok(0)),
+        Err(e) => (Redactor::new(), Err(e.to_string())),
+    }
+}
+
+/// The memory engine for this store: its redactor and the given counter.
+pub async fn engine(db: &mut Db, data_dir: &Path, tokens: TokenCounter) -> (Engine, KnownSecrets) {
+    let (redactor, known) = redactor(db, data_dir).await;
+    (Engine::new(redactor, tokens), known)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::crypto::Key;
+    use crate::memory::redact::Redactor;
+    use crate::vault::redaction::{KnownSet, value_mac};
+
+    #[test]
+    fn the_redactor_uses_the_known_set() {
+        let key = Key::random().unwrap();
+        let v = "Zq7-mP2_xK9!wL4";
+        let set = KnownSet::new(&key, [(v.len(), value_mac(&key, v.as_bytes()).to_vec())]);
+        let r = Redactor::new().with_known_secrets(move |c| set.matches(c));
+        let out = r.redact(&format!(
+            "ran ./deploy --target nas01 {v} and got {{\"k\":\"{v}\"}}"
+        ));
+        assert!(!out.text.contains(v), "{}", out.text);
+        assert_eq!(
+            out.text.matches("[REDACTED:known-secret]").count(),
+            2,
+            "{}",
+            out.text
+        );
+    }
+}
