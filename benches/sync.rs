@@ -9,7 +9,7 @@
 //! bench/results/sync.md.
 
 mod common;
-#[path = "../tests/support/pg.rs"]
+#[path = "../tests/it/support/pg.rs"]
 mod pg;
 
 use std::fmt::Write as _;

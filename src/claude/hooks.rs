@@ -14,20 +14,17 @@ use crate::error::{Error, Result};
 use crate::memory::capture::{self, CaptureOptions};
 use crate::memory::engine::TokenCounter;
 use crate::memory::journal::{self, Journal};
-use crate::memory::recall::{self, MARKER_END, MARKER_START, Scope};
+use crate::memory::recall::{self, MARKER_END, MARKER_START};
 use crate::memory::store as mstore;
 use crate::store::{Db, Store};
 use crate::time::{local_display, now_ms};
-use crate::work::{clients, projects, sessions, tasks};
+use crate::work::{Scope, clients, projects, sessions, tasks};
 use crate::{machine, memory};
 
 /// Bytes of stdin read at most; a larger event is cut and parsed as is.
 const MAX_INPUT: u64 = 32 << 20;
 /// Prompt characters used to build the query (the rest is usually pasted logs).
 const MAX_PROMPT_CHARS: usize = 4000;
-/// A working directory longer than this is no real path (PATH_MAX); looking
-/// up all its ancestors would cost quadratic time and memory.
-const MAX_CWD_BYTES: usize = 4096;
 /// How long the recall hook may wait for a writer before giving up.
 const RECALL_BUSY: Duration = Duration::from_millis(300);
 /// How long the save hook waits for a writer. Giving up loses nothing (the
@@ -174,22 +171,12 @@ fn read_event(input: impl Read) -> Result<HookInput> {
 
 /// The project and client of `cwd` on this machine.
 async fn scope_of(db: &mut Db, cwd: Option<&str>) -> Result<(Scope, Option<projects::Project>)> {
-    let Some(cwd) = cwd.filter(|c| c.len() <= MAX_CWD_BYTES) else {
+    // Checked before the machine lookup: such a path is no real directory.
+    let Some(cwd) = cwd.filter(|c| c.len() <= projects::MAX_DIR_BYTES) else {
         return Ok((Scope::default(), None));
     };
     let machine_id = machine::self_id(db).await?.unwrap_or_default();
-    Ok(
-        match projects::which(db, Path::new(cwd), &machine_id).await? {
-            Some(w) => (
-                Scope {
-                    project_id: Some(w.project.id.clone()),
-                    client_id: w.project.client_id.clone(),
-                },
-                Some(w.project),
-            ),
-            None => (Scope::default(), None),
-        },
-    )
+    projects::scope_of_dir(db, Path::new(cwd), &machine_id).await
 }
 
 fn cut_chars(s: &str, max: usize) -> &str {
@@ -291,12 +278,8 @@ async fn session_start(
     let machine_id = machine::self_id(db).await?;
     let mut note = String::new();
     if let (Some(m), Some(sid)) = (&machine_id, &input.session_id) {
-        let ws = sessions::Scope {
-            client_id: scope.client_id.clone(),
-            project_id: scope.project_id.clone(),
-        };
         // Best effort: a busy store must not cost the session its context.
-        note = match sessions::claude_session_started(db, m, ws, sid, now).await {
+        note = match sessions::claude_session_started(db, m, scope.clone(), sid, now).await {
             Ok(sessions::AutoStart::Started(_)) => "work session started".into(),
             Ok(sessions::AutoStart::Continued(_)) => "work session continued".into(),
             Ok(sessions::AutoStart::ManualOpen(_)) => "manual work session open".into(),
@@ -325,7 +308,7 @@ async fn session_start(
             local_display(open.started_ms)
         ));
     }
-    let ws = sessions::Scope {
+    let ws = Scope {
         client_id: None,
         project_id: scope.project_id.clone(),
     };
@@ -424,7 +407,7 @@ async fn save_hook(input: HookInput, paths: Paths, config: Config) -> Result<Out
         Some(path) if Path::new(path).is_file() => {
             let opts = CaptureOptions {
                 start: None,
-                target: capture::Target::default(),
+                target: Scope::default(),
                 machine_id: machine_id.clone(),
                 now,
                 last_assistant_message: if event == "Stop" {

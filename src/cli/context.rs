@@ -7,12 +7,13 @@ use super::{Ctx, note, or_dash, out, print_json, print_table};
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::machine;
-use crate::memory::capture::{self, CaptureOptions, Note, Summary, Target};
+use crate::memory::capture::{self, CaptureOptions, Note, Summary};
 use crate::memory::engine::{Engine, TokenCounter};
-use crate::memory::recall::{self, Filter, Scope};
+use crate::memory::recall::{self, Filter};
 use crate::memory::store::{self as mstore, ListFilter};
 use crate::store::Db;
 use crate::time::{DayEdge, Millis, local_display, now_ms, parse_time};
+use crate::work::Scope;
 use crate::work::{projects, sessions};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -135,11 +136,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
             // Like `session start`: without --project/--client, the memory
             // belongs to the project of the current directory.
             let target = if client.is_none() && project.is_none() {
-                let s = scope_of_dir(db, &std::env::current_dir()?).await?;
-                Target {
-                    project_id: s.project_id,
-                    client_id: s.client_id,
-                }
+                scope_of_dir(db, &std::env::current_dir()?).await?
             } else {
                 target_of(db, client.as_deref(), project.as_deref()).await?
             };
@@ -225,10 +222,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                 },
                 kind,
             };
-            let scope = Scope {
-                project_id: t.project_id,
-                client_id: t.client_id,
-            };
+            let scope = t;
             let (_, ranked) = recall::search(
                 db,
                 &ctx.config.memory,
@@ -433,24 +427,14 @@ fn reduction(raw: u64, stored: u64) -> f64 {
     }
 }
 
-async fn target_of(db: &mut Db, client: Option<&str>, project: Option<&str>) -> Result<Target> {
-    let s = sessions::resolve_scope(db, client, project).await?;
-    Ok(Target {
-        project_id: s.project_id,
-        client_id: s.client_id,
-    })
+async fn target_of(db: &mut Db, client: Option<&str>, project: Option<&str>) -> Result<Scope> {
+    sessions::resolve_scope(db, client, project).await
 }
 
 /// The project and client of a directory on this machine.
-pub async fn scope_of_dir(db: &mut Db, dir: &Path) -> Result<Scope> {
+async fn scope_of_dir(db: &mut Db, dir: &Path) -> Result<Scope> {
     let machine_id = machine::self_id(db).await?.unwrap_or_default();
-    Ok(match projects::which(db, dir, &machine_id).await? {
-        Some(w) => Scope {
-            project_id: Some(w.project.id),
-            client_id: w.project.client_id,
-        },
-        None => Scope::default(),
-    })
+    Ok(projects::scope_of_dir(db, dir, &machine_id).await?.0)
 }
 
 /// Every `.jsonl` file below a directory, sorted.
@@ -506,7 +490,7 @@ async fn import(
     engine: &Engine,
     paths: &[PathBuf],
     format: Format,
-    target: &Target,
+    target: &Scope,
     machine_id: Option<&str>,
     now: Millis,
 ) -> Result<Summary> {

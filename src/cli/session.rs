@@ -5,9 +5,10 @@ use crate::error::{Error, Result};
 use crate::machine;
 use crate::store::Db;
 use crate::time::{DayEdge, local_display, now_ms, parse_time};
+use crate::work::Scope;
 use crate::work::projects;
 use crate::work::report::{self, GroupBy};
-use crate::work::sessions::{self, Filter, PastSession, Scope, SessionView, StartRequest};
+use crate::work::sessions::{self, Filter, PastSession, SessionView, StartRequest};
 
 #[derive(Debug, clap::Args)]
 pub struct ScopeArgs {
@@ -97,13 +98,7 @@ async fn scope_from(db: &mut Db, args: &ScopeArgs, machine_id: &str) -> Result<S
         return sessions::resolve_scope(db, args.client.as_deref(), args.project.as_deref()).await;
     }
     let cwd = std::env::current_dir()?;
-    Ok(match projects::which(db, &cwd, machine_id).await? {
-        Some(w) => Scope {
-            client_id: w.project.client_id,
-            project_id: Some(w.project.id),
-        },
-        None => Scope::default(),
-    })
+    Ok(projects::scope_of_dir(db, &cwd, machine_id).await?.0)
 }
 
 fn range(args: &RangeArgs) -> Result<(Option<i64>, Option<i64>)> {

@@ -377,14 +377,19 @@ async fn setup(
 /// The configured provider, with its API key from the vault.
 async fn connect(ctx: &Ctx, db: &mut Db) -> Result<(Account, Syncro)> {
     let account = tickets::account(db).await?;
-    let key = super::vault::reveal_for(
-        ctx,
+    let revealed = crate::vault::access::reveal_for(
         db,
+        &ctx.config.vault,
+        &ctx.paths.data_dir,
         &account.api_key_ref,
         "ticket",
         &format!("{} API key", account.provider),
     )
     .await?;
+    for w in &revealed.warnings {
+        note(w);
+    }
+    let key = revealed.value;
     // What the call log keeps is redacted with the built-in rules and the
     // vault's own values: a password typed into a note is sent, not logged.
     let (redactor, known) = crate::app::redactor(db, &ctx.paths.data_dir).await;

@@ -12,11 +12,12 @@ use crate::crypto::{KdfParams, Secret};
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::store::Db;
+use crate::vault::access::{self, default_field, env_secret, field_names, interactive, prompt};
 use crate::vault::audit::{self, Actor};
 use crate::vault::input::{self, Origin};
 use crate::vault::records::{self, Details, Removal, WriteKind, WriteRequest};
-use crate::vault::refs::{self, DEFAULT_FIELD, SecretRef};
-use crate::vault::{self as v, KeySource, redaction};
+use crate::vault::refs::{self, SecretRef};
+use crate::vault::{self as v, redaction};
 use crate::work::clients;
 
 #[derive(Debug, Subcommand)]
@@ -153,19 +154,14 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
     Ok(code)
 }
 
-/// Whether a person is there to answer a prompt on the terminal.
-fn interactive() -> bool {
-    std::io::stdin().is_terminal() || std::io::stderr().is_terminal()
-}
-
-fn prompt(label: &str) -> Result<Secret> {
-    rpassword::prompt_password(label)
-        .map(Secret::from_string)
-        .map_err(|e| {
-            Error::Locked(format!(
-                "cannot read from the terminal: {e}\nhint: set MSP_VAULT_PASSPHRASE or MSP_VAULT_KEY_FILE when no terminal is attached"
-            ))
-        })
+/// Unlocks the vault for this command, telling the user what the vault
+/// warns about.
+async fn unlock(ctx: &Ctx, db: &mut Db) -> Result<(v::Unlocked, Actor)> {
+    let (vault, actor) = access::unlock(db, &ctx.config.vault, &ctx.paths.data_dir).await?;
+    for w in &vault.warnings {
+        note(w);
+    }
+    Ok((vault, actor))
 }
 
 /// A new secret typed twice.
@@ -178,65 +174,6 @@ fn prompt_twice(label: &str) -> Result<Secret> {
         ));
     }
     Ok(first)
-}
-
-fn env_secret(name: &str) -> Option<Secret> {
-    let v = std::env::var_os(name).filter(|v| !v.is_empty())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStringExt;
-        Some(Secret::new(v.into_vec()))
-    }
-    #[cfg(not(unix))]
-    {
-        Some(Secret::from_string(v.to_string_lossy().into_owned()))
-    }
-}
-
-fn expand_home(p: &str) -> PathBuf {
-    match (p.strip_prefix("~/"), dirs::home_dir()) {
-        (Some(rest), Some(home)) => home.join(rest),
-        _ => PathBuf::from(p),
-    }
-}
-
-fn locked_no_source() -> Error {
-    Error::Locked(
-        "the vault is locked and no key was given\nhint: run in a terminal to type the passphrase, set MSP_VAULT_PASSPHRASE, or point MSP_VAULT_KEY_FILE at the key file from `msp vault init --key-file`".into(),
-    )
-}
-
-/// Key file (MSP_VAULT_KEY_FILE / vault.key_file), then
-/// MSP_VAULT_PASSPHRASE, then the terminal.
-fn key_source(ctx: &Ctx) -> Result<KeySource> {
-    let kf = ctx.config.vault.key_file.trim();
-    if !kf.is_empty() {
-        return Ok(KeySource::KeyFile(expand_home(kf)));
-    }
-    if let Some(p) = env_secret(env::VAULT_PASSPHRASE) {
-        return Ok(KeySource::Passphrase(p, env::VAULT_PASSPHRASE));
-    }
-    if interactive() {
-        return Ok(KeySource::Passphrase(
-            prompt("vault passphrase: ")?,
-            "terminal",
-        ));
-    }
-    Err(locked_no_source())
-}
-
-async fn unlock(ctx: &Ctx, db: &mut Db) -> Result<(v::Unlocked, Actor)> {
-    v::require(db).await?;
-    let actor = Actor::current(db).await?;
-    let source = key_source(ctx)?;
-    let vault = v::unlock(db, &source, &actor).await?;
-    // Values pulled from another machine are redacted from this machine's
-    // transcripts from the first unlock here on. Best effort: a store busy
-    // now catches up at the next unlock.
-    if let Ok(key) = v::redaction_key_for_write(db, &vault, &ctx.paths.data_dir).await {
-        let _ = v::records::remember_missing_redaction(db, &vault, &key).await;
-    }
-    Ok((vault, actor))
 }
 
 fn kdf_params(ctx: &Ctx) -> KdfParams {
@@ -406,39 +343,6 @@ async fn write(
     Ok(0)
 }
 
-#[derive(sqlx::FromRow)]
-struct FieldName {
-    field: String,
-}
-
-async fn field_names(db: &mut Db, c: &records::Credential) -> Result<Vec<String>> {
-    let rows: Vec<FieldName> = sqlx::query_as(
-        "SELECT DISTINCT field FROM vault_values WHERE credential_id = ? ORDER BY field",
-    )
-    .bind(&c.id)
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.field).collect())
-}
-
-/// The field a reference without one means: `password`, or the only field.
-fn default_field(c: &records::Credential, names: &[String]) -> Result<String> {
-    if names.iter().any(|n| n == DEFAULT_FIELD) || names.is_empty() {
-        return Ok(DEFAULT_FIELD.into());
-    }
-    if let [only] = names {
-        return Ok(only.clone());
-    }
-    Err(Error::usage(format!(
-        "{} has several fields ({}); name one\nhint: msp vault get {}/{} (or --field {})",
-        c.reference(),
-        names.join(", "),
-        c.reference(),
-        names[0],
-        names[0]
-    )))
-}
-
 async fn get(ctx: &Ctx, db: &mut Db, reference: &str, field: Option<String>) -> Result<i32> {
     let mut r = refs::parse(reference)?;
     if let Some(f) = field {
@@ -495,42 +399,6 @@ async fn get(ctx: &Ctx, db: &mut Db, reference: &str, field: Option<String>) -> 
             .map_err(|e| Error::io("writing to stdout", e))?;
     }
     Ok(0)
-}
-
-/// The value a vault reference names, for a command that uses it itself
-/// (a PSA's API key): unlocks the vault the way `get` does; the access is
-/// in the audit log as `action`.
-pub(super) async fn reveal_for(
-    ctx: &Ctx,
-    db: &mut Db,
-    reference: &str,
-    action: &str,
-    detail: &str,
-) -> Result<Secret> {
-    let r = refs::parse(reference)?;
-    v::require(db).await?;
-    let c = records::resolve(db, &r).await?;
-    if c.deleted_at.is_some() {
-        return Err(records::in_bin(&c));
-    }
-    let field = match &r.field {
-        Some(f) => f.clone(),
-        None => default_field(&c, &field_names(db, &c).await?)?,
-    };
-    let (vault, actor) = unlock(ctx, db).await?;
-    let shown = records::reveal(db, &vault, &actor, &r, Some(&field), action, detail).await?;
-    shown
-        .values
-        .into_iter()
-        .next()
-        .map(|(_, _, value)| value)
-        .ok_or_else(|| {
-            Error::not_found(
-                "field",
-                &format!("{r}/{field}"),
-                "`msp vault list` shows the fields",
-            )
-        })
 }
 
 async fn list(ctx: &Ctx, db: &mut Db, client: Option<&str>, all: bool) -> Result<i32> {

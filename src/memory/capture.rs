@@ -14,7 +14,7 @@ use super::{compress, tags, transcript};
 use crate::error::{Error, Result};
 use crate::store::Db;
 use crate::time::{DayEdge, Millis, parse_time};
-use crate::work::{clients, projects};
+use crate::work::{Scope, clients, projects};
 
 /// Most bytes of a turn's source kept (redacted, compressed) as its excerpt.
 const EXCERPT_BYTES: usize = 64 * 1024;
@@ -22,16 +22,6 @@ const EXCERPT_BYTES: usize = 64 * 1024;
 /// keeps its progress (the offset moves with each) if the run is cut short,
 /// while other writers wait only briefly.
 const TURNS_PER_COMMIT: usize = 200;
-/// A working directory longer than this is no real path (PATH_MAX); looking
-/// up all its ancestors would cost quadratic time and memory.
-const MAX_CWD_BYTES: usize = 4096;
-
-/// Where captured memories belong when the caller already knows.
-#[derive(Debug, Clone, Default)]
-pub struct Target {
-    pub project_id: Option<String>,
-    pub client_id: Option<String>,
-}
 
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Summary {
@@ -68,7 +58,7 @@ async fn tags_for(
     db: &mut Db,
     text: &str,
     extra: &[String],
-    target: &Target,
+    target: &Scope,
 ) -> Result<Vec<String>> {
     let mut out: Vec<String> = extra
         .iter()
@@ -80,7 +70,7 @@ async fn tags_for(
 }
 
 /// The slugs of a target's project and client, which tag its memories.
-async fn scope_names(db: &mut Db, target: &Target) -> Result<Vec<String>> {
+async fn scope_names(db: &mut Db, target: &Scope) -> Result<Vec<String>> {
     let mut out = Vec::new();
     if let Some(pid) = &target.project_id
         && let Some(p) = projects::by_id(db, pid).await?
@@ -107,7 +97,7 @@ fn with_text_tags(mut out: Vec<String>, text: &str) -> Vec<String> {
 /// directory), and the excerpt compressor.
 #[derive(Default)]
 struct CaptureCache {
-    scopes: HashMap<Option<String>, (Target, Vec<String>)>,
+    scopes: HashMap<Option<String>, (Scope, Vec<String>)>,
     zstd: Option<zstd::bulk::Compressor<'static>>,
 }
 
@@ -120,28 +110,24 @@ impl CaptureCache {
     }
 }
 
-/// The scope of a directory on this machine, when no target was given.
+/// Where a turn's memory belongs: the scope the caller gave, else that of
+/// the turn's working directory on this machine.
 async fn scope_of(
     db: &mut Db,
     cwd: Option<&str>,
     machine_id: Option<&str>,
-    given: &Target,
-) -> Result<Target> {
+    given: &Scope,
+) -> Result<Scope> {
     if given.project_id.is_some() || given.client_id.is_some() {
         return Ok(given.clone());
     }
-    let Some(cwd) = cwd.filter(|c| c.len() <= MAX_CWD_BYTES) else {
-        return Ok(Target::default());
+    let Some(cwd) = cwd else {
+        return Ok(Scope::default());
     };
-    Ok(
-        match projects::which(db, Path::new(cwd), machine_id.unwrap_or("")).await? {
-            Some(w) => Target {
-                client_id: w.project.client_id,
-                project_id: Some(w.project.id),
-            },
-            None => Target::default(),
-        },
-    )
+    let dir = Path::new(cwd);
+    Ok(projects::scope_of_dir(db, dir, machine_id.unwrap_or(""))
+        .await?
+        .0)
 }
 
 /// A note written by hand or imported from JSONL.
@@ -152,7 +138,7 @@ pub struct Note {
     pub kind: String,
     pub importance: i64,
     pub created_at: Millis,
-    pub target: Target,
+    pub target: Scope,
     pub machine_id: Option<String>,
     pub source_key: Option<String>,
 }
@@ -199,7 +185,7 @@ pub async fn add_note(db: &mut Db, engine: &Engine, note: Note) -> Result<Option
 pub struct CaptureOptions {
     /// Byte offset to read from; `None` for where the last capture stopped.
     pub start: Option<u64>,
-    pub target: Target,
+    pub target: Scope,
     pub machine_id: Option<String>,
     pub now: Millis,
     /// The hook's copy of the final answer, for when the transcript lags.
@@ -421,7 +407,7 @@ pub async fn import_jsonl(
     db: &mut Db,
     engine: &Engine,
     path: &Path,
-    target: &Target,
+    target: &Scope,
     machine_id: Option<&str>,
     now: Millis,
 ) -> Result<(Summary, Vec<String>)> {
@@ -432,7 +418,7 @@ pub async fn import_jsonl(
         ..Default::default()
     };
     let mut problems = Vec::new();
-    let mut cache: std::collections::HashMap<(Option<String>, Option<String>), Target> =
+    let mut cache: std::collections::HashMap<(Option<String>, Option<String>), Scope> =
         Default::default();
     for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
         let line = line.map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
@@ -464,7 +450,7 @@ pub async fn import_jsonl(
                     )
                     .await
                     {
-                        Ok(s) => Target {
+                        Ok(s) => Scope {
                             project_id: s.project_id,
                             client_id: s.client_id,
                         },

@@ -1,6 +1,6 @@
 //! The memory engine: what capture needs from outside memory, built once by
 //! the caller and passed in. It holds the redactor (with the vault's known
-//! secrets when the caller has them, see [`crate::app`]) and the token
+//! secrets when the caller has them: the binaries wire those in) and the token
 //! counter, so nothing in memory depends on a process-wide setting or on
 //! the order in which things were initialised.
 

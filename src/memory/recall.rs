@@ -17,6 +17,7 @@ use crate::config::MemoryConfig;
 use crate::error::Result;
 use crate::store::Db;
 use crate::time::{Millis, local_day};
+use crate::work::Scope;
 
 pub const MARKER_START: &str = "<msp-memory>";
 pub const MARKER_END: &str = "</msp-memory>";
@@ -37,13 +38,6 @@ const MAX_CHARS: usize = 7_000;
 const FRAME_TOKENS: u32 = 16;
 /// Tokens of one entry's date/scope prefix and bullet.
 const ENTRY_OVERHEAD_TOKENS: u32 = 14;
-
-/// Who is asking: the project and client of the directory the prompt is in.
-#[derive(Debug, Clone, Default)]
-pub struct Scope {
-    pub project_id: Option<String>,
-    pub client_id: Option<String>,
-}
 
 /// Hard filters for `msp context search`.
 #[derive(Debug, Clone, Default)]

@@ -14,6 +14,7 @@
 //! secret values come from), [`refs`] (`CLIENT/ITEM`, `msp://…`), [`run`]
 //! (a child process with secrets in its environment, masked output).
 
+pub mod access;
 pub mod audit;
 pub mod generate;
 pub mod input;
@@ -105,6 +106,8 @@ pub struct Unlocked {
     /// Chains the audit log.
     pub(crate) audit: Key,
     pub via: Via,
+    /// What the caller should tell the user (a key file others can read).
+    pub warnings: Vec<String>,
 }
 
 impl fmt::Debug for Unlocked {
@@ -126,6 +129,7 @@ impl Unlocked {
             vault_id,
             data_key,
             via,
+            warnings: Vec::new(),
         }
     }
 
@@ -340,32 +344,35 @@ fn parse_key_file(text: &str) -> Option<KeyFile> {
     })
 }
 
-fn read_key_file(path: &Path) -> Result<KeyFile> {
+/// The key file's contents, and a warning when other users can read it.
+fn read_key_file(path: &Path) -> Result<(KeyFile, Option<String>)> {
     let text = std::fs::read_to_string(path).map(zeroize::Zeroizing::new).map_err(|e| {
         Error::Locked(format!(
             "cannot read the vault key file {}: {e}\nhint: fix MSP_VAULT_KEY_FILE (or vault.key_file), or unset it to use the passphrase",
             path.display()
         ))
     })?;
+    let mut warning = None;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         if let Ok(m) = std::fs::metadata(path)
             && m.permissions().mode() & 0o077 != 0
         {
-            crate::cli::note(format!(
+            warning = Some(format!(
                 "warning: the vault key file {} is readable by other users; run `chmod 600 {}`",
                 path.display(),
                 path.display()
             ));
         }
     }
-    parse_key_file(&text).ok_or_else(|| {
+    let kf = parse_key_file(&text).ok_or_else(|| {
         Error::Locked(format!(
             "{} is not an msp vault key file\nhint: point MSP_VAULT_KEY_FILE at the file `msp vault init --key-file` wrote",
             path.display()
         ))
-    })
+    })?;
+    Ok((kf, warning))
 }
 
 /// Unlocks the vault. A failure is recorded in the audit log (keyless) and
@@ -422,7 +429,7 @@ async fn try_unlock(db: &mut Db, m: &Meta, source: &KeySource) -> Result<Unlocke
             ))
         }
         KeySource::KeyFile(path) => {
-            let kf = read_key_file(path)?;
+            let (kf, warning) = read_key_file(path)?;
             let wrong = || {
                 Error::Locked(format!(
                     "the key file {} does not unlock this vault; nothing was changed\nhint: it belongs to another vault or was revoked; use the passphrase (unset MSP_VAULT_KEY_FILE)",
@@ -446,11 +453,9 @@ async fn try_unlock(db: &mut Db, m: &Meta, source: &KeySource) -> Result<Unlocke
             )
             .and_then(|s| Key::from_slice(s.expose()))
             .ok_or_else(wrong)?;
-            Ok(Unlocked::new(
-                m.vault_id.clone(),
-                dk,
-                Via::KeyFile(path.clone()),
-            ))
+            let mut unlocked = Unlocked::new(m.vault_id.clone(), dk, Via::KeyFile(path.clone()));
+            unlocked.warnings.extend(warning);
+            Ok(unlocked)
         }
     }
 }

@@ -10,6 +10,14 @@ pub mod tasks;
 use crate::error::{Error, Result};
 use crate::store::Db;
 
+/// Who work or a memory is for: a project and its client, a client alone,
+/// or neither (no client's business).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub project_id: Option<String>,
+    pub client_id: Option<String>,
+}
+
 /// Lower-case ascii letters, digits and single dashes: `Dataforth Corp.` -> `dataforth-corp`.
 pub fn slugify(name: &str) -> String {
     let mut out = String::with_capacity(name.len());

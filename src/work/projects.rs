@@ -7,6 +7,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
+use super::Scope;
 use super::clients::{self, Client};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::ids;
@@ -305,6 +306,33 @@ pub struct Which {
     pub project: Project,
     pub matched: MatchKind,
     pub value: String,
+}
+
+/// A directory path longer than this is no real path (PATH_MAX); looking up
+/// all its ancestors would cost quadratic time and memory.
+pub const MAX_DIR_BYTES: usize = 4096;
+
+/// The scope of a directory on this machine: the project it belongs to (see
+/// [`which`]) and that project's client; neither for an unlinked directory or
+/// a path longer than any real one.
+pub async fn scope_of_dir(
+    db: &mut Db,
+    dir: &Path,
+    machine_id: &str,
+) -> Result<(Scope, Option<Project>)> {
+    if dir.as_os_str().len() > MAX_DIR_BYTES {
+        return Ok((Scope::default(), None));
+    }
+    Ok(match which(db, dir, machine_id).await? {
+        Some(w) => (
+            Scope {
+                project_id: Some(w.project.id.clone()),
+                client_id: w.project.client_id.clone(),
+            },
+            Some(w.project),
+        ),
+        None => (Scope::default(), None),
+    })
 }
 
 /// Which project `dir` belongs to on this machine: exact linked directory,

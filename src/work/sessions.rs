@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{clients, projects};
+use super::{Scope, clients, projects};
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::store::{self, Db};
@@ -141,14 +141,6 @@ pub async fn current_or_latest(db: &mut Db, machine_id: &str) -> Result<Option<S
         Some(id) => Ok(Some(view(db, &id).await?)),
         None => Ok(None),
     }
-}
-
-/// Who the work is for: resolved from names given on the command line, or
-/// from the directory the command runs in.
-#[derive(Debug, Default, Clone)]
-pub struct Scope {
-    pub client_id: Option<String>,
-    pub project_id: Option<String>,
 }
 
 /// Resolves `--client` / `--project`; a project implies its client, and a

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::sessions::Scope;
+use super::Scope;
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::store::Db;

@@ -2,9 +2,8 @@
 //! binary (tests/support/pg.rs), one database per test, temp HOMEs as
 //! machines, `msp` run as a process.
 
-mod common;
-#[path = "support/pg.rs"]
-mod pg;
+use crate::common;
+use crate::support::pg;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -2,7 +2,7 @@
 //! command, doctor, broken config and data dirs, broken pipes, concurrent
 //! processes on one store, completions and help.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! `msp session ...`: start/stop/status, recording past work, listing with
 //! filters and reports. The harness runs with TZ=UTC, so dates are UTC days.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

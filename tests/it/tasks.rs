@@ -1,6 +1,6 @@
 //! `msp task ...`.
 
-mod common;
+use crate::common;
 
 use common::{Env, array, str_of};
 

@@ -9,7 +9,7 @@
 //! one line appended to `$MSP_DATA_DIR/msp.log` (where that file can exist).
 //! Run with `--nocapture` to see each case's wall time.
 
-mod common;
+use crate::common;
 
 use std::cell::RefCell;
 use std::ffi::OsString;

@@ -2,7 +2,7 @@
 //! `msp-save` hook): unlocking, secrets in and out, tampering, the audit
 //! chain, `vault run`, and vault values kept out of the memory store.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;

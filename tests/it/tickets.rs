@@ -4,11 +4,9 @@
 //! 429s, malformed answers and crashes.
 
 // The fake's ticket JSON is as wide as the contract's.
-#![recursion_limit = "256"]
 
-mod common;
-#[path = "support/fake_syncro.rs"]
-mod fake_syncro;
+use crate::common;
+use crate::support::fake_syncro;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};

@@ -2,9 +2,8 @@
 //! machine on its own (target `self`, local agent key), and two or three
 //! machines through a real throwaway PostgreSQL (tests/support/pg.rs).
 
-mod common;
-#[path = "support/pg.rs"]
-mod pg;
+use crate::common;
+use crate::support::pg;
 
 use std::path::Path;
 use std::process::Command;

@@ -5,7 +5,7 @@
 //! Fake secrets are assembled at run time from pieces, so this file never
 //! holds a contiguous token that a secret scanner could flag.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::io::Write as _;
@@ -1218,7 +1218,7 @@ async fn an_older_store_is_migrated_and_keeps_its_data() {
         .filename(&db)
         .create_if_missing(true);
     let mut conn = SqliteConnection::connect_with(&opts).await.unwrap();
-    sqlx::raw_sql(include_str!("../migrations/0001_init.sql"))
+    sqlx::raw_sql(include_str!("../../migrations/0001_init.sql"))
         .execute(&mut conn)
         .await
         .unwrap();

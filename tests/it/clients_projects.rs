@@ -1,7 +1,7 @@
 //! `msp client ...` and `msp project ...`, including how directories and git
 //! remotes map to projects (`msp project which`).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,6 +1,6 @@
 //! `msp setup` and `msp machine ...`, run as processes.
 
-mod common;
+use crate::common;
 
 use common::{Env, array, str_of};
 

@@ -13,9 +13,8 @@
 //! test asserts from it, and from `$MSP_DATA_DIR/msp.log`, that the hooks
 //! really ran: a passing test cannot hide hooks that never fired.
 
-mod common;
-#[path = "support/fake_anthropic.rs"]
-mod fake_anthropic;
+use crate::common;
+use crate::support::fake_anthropic;
 
 use std::cell::Cell;
 use std::os::unix::process::CommandExt;

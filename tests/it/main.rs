@@ -1,0 +1,22 @@
+//! The integration tests: one binary (linking the crate once, not once per
+//! file), one module per area. They run the built `msp`, `msp-recall` and
+//! `msp-save` as processes against a private temp HOME and data dir.
+//! Run one area with `cargo test --test it hooks::`.
+
+#![recursion_limit = "256"]
+
+mod common;
+mod support;
+
+mod agent;
+mod cli;
+mod clients_projects;
+mod e2e_claude;
+mod hooks;
+mod memory;
+mod sessions;
+mod setup_machine;
+mod sync;
+mod tasks;
+mod tickets;
+mod vault;
