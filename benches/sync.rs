@@ -1,7 +1,7 @@
 //! Team sync throughput against a local PostgreSQL.
 //!
 //! `cargo bench --bench sync` starts a throwaway cluster (as the tests do,
-//! tests/support/pg.rs), fills machine A with ~10,000 records (generated
+//! tests/it/support/pg.rs), fills machine A with ~10,000 records (generated
 //! memories over 20 projects and 5 clients), then times whole `msp sync`
 //! processes: A emitting and pushing everything, B pulling, verifying and
 //! applying everything (memories indexed for recall), and an idle sync.

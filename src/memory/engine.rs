@@ -24,7 +24,7 @@ impl TokenCounter {
     /// A cheap, generous estimate. The hooks use it: they never build a
     /// tokenizer (~68 ms), and since nothing on their path names
     /// [`TokenCounter::exact`], the tokenizer's tables are not linked into
-    /// them. `msp context reindex` counts estimated memories exactly later.
+    /// them. `msp context list`, `show` and `stats` count them exactly later.
     pub const ESTIMATE: TokenCounter = TokenCounter {
         count: tokens::estimate,
         exact: false,

@@ -1,6 +1,6 @@
 //! Sync logic without a server: records emitted by one store are opened and
 //! applied by another, as `msp sync` does after a pull. The PostgreSQL side
-//! is tested end to end in tests/sync.rs.
+//! is tested end to end in tests/it/sync.rs.
 
 use super::*;
 use crate::ids;

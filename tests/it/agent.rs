@@ -1,6 +1,6 @@
 //! Agent commands end to end: `msp` run as a process with temp HOMEs; one
 //! machine on its own (target `self`, local agent key), and two or three
-//! machines through a real throwaway PostgreSQL (tests/support/pg.rs).
+//! machines through a real throwaway PostgreSQL (tests/it/support/pg.rs).
 
 use crate::common;
 use crate::support::pg;

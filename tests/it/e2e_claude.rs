@@ -1,7 +1,7 @@
 //! End to end with the real Claude Code CLI: `msp setup` wires the hooks into
 //! a temp HOME's `~/.claude/settings.json`, then `claude -p` runs in linked
 //! project directories against a scripted fake of the Anthropic API
-//! (tests/support/fake_anthropic.rs), and the tests check what reached the
+//! (tests/it/support/fake_anthropic.rs), and the tests check what reached the
 //! model and what the store holds afterwards.
 //!
 //! Claude Code (pinned, npm `@anthropic-ai/claude-code`) is installed once

@@ -1,5 +1,5 @@
 //! Team sync against a real PostgreSQL: one throwaway cluster per test
-//! binary (tests/support/pg.rs), one database per test, temp HOMEs as
+//! binary (tests/it/support/pg.rs), one database per test, temp HOMEs as
 //! machines, `msp` run as a process.
 
 use crate::common;

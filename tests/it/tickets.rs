@@ -1,4 +1,4 @@
-//! `msp ticket …` against a local SyncroMSP (tests/support/fake_syncro.rs)
+//! `msp ticket …` against a local SyncroMSP (tests/it/support/fake_syncro.rs)
 //! over real HTTP: setup with the key in the vault, search and show, notes
 //! and time from sessions, and no duplicate writes under 500s, timeouts,
 //! 429s, malformed answers and crashes.
