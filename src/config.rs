@@ -222,7 +222,7 @@ impl Config {
             Ok(text) => {
                 let from_file: toml::Table = toml::from_str(&text).map_err(|e| {
                     Error::Config(format!(
-                        "{} is not valid TOML: {e}\nhint: fix the file or move it away (`msp doctor` checks it; the README lists every setting)",
+                        "{} is not valid TOML: {e}\nhint: fix the file or move it away (`msp doctor` checks it; `msp config show` lists every setting)",
                         file.display()
                     ))
                 })?;
