@@ -237,7 +237,7 @@ impl Config {
             Ok(text) => {
                 let from_file: toml::Table = toml::from_str(&text).map_err(|e| {
                     Error::Config(format!(
-                        "{} is not valid TOML: {e}\nhint: fix the file or move it away (`msp doctor` checks it; the README lists every setting)",
+                        "{} is not valid TOML: {e}\nhint: fix the file or move it away (`msp doctor` checks it; `msp config show` lists every setting)",
                         file.display()
                     ))
                 })?;
@@ -275,6 +275,140 @@ impl Config {
         out
     }
 }
+
+/// What each setting means, by key; the reference in `docs/reference/`
+/// is generated from it (a test keeps it in step with [`Config`]).
+pub const SETTING_DOCS: &[(&str, &str)] = &[
+    (
+        "log.max_bytes",
+        "`msp.log` is rotated to `msp.log.1` past this size",
+    ),
+    (
+        "memory.budget_tokens",
+        "tokens the recall hook may add to one prompt",
+    ),
+    (
+        "memory.half_life_days",
+        "age at which a memory's recency weight halves",
+    ),
+    (
+        "memory.min_query_terms",
+        "prompts with fewer meaningful words get no recall",
+    ),
+    (
+        "memory.session_start_budget_tokens",
+        "tokens for the project state injected at session start",
+    ),
+    (
+        "memory.weight_importance",
+        "weight of importance (1..10, normalised)",
+    ),
+    ("memory.weight_recency", "weight of recency (time decay)"),
+    (
+        "memory.weight_scope",
+        "weight of scope: same project, then same client, then global",
+    ),
+    (
+        "memory.weight_tags",
+        "weight of tag overlap between prompt and memory",
+    ),
+    (
+        "memory.weight_text",
+        "weight of the text match (BM25, normalised to 0..1)",
+    ),
+    (
+        "memory.weight_use",
+        "weight of past use (log-scaled use count)",
+    ),
+    (
+        "sync.auto",
+        "start a detached `msp sync` after a save, at most every `sync.interval_secs`",
+    ),
+    (
+        "sync.connect_timeout_secs",
+        "how long `msp sync` waits for the server before giving up",
+    ),
+    (
+        "sync.interval_secs",
+        "least time between two automatic syncs",
+    ),
+    (
+        "sync.push_batch",
+        "records per INSERT when pushing (each batch commits on its own)",
+    ),
+    (
+        "sync.url",
+        "the team store, `postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=require]`; empty: the URL `msp sync init --url` remembered",
+    ),
+    (
+        "tickets.max_attempts",
+        "attempts per PSA call or write before giving up",
+    ),
+    (
+        "tickets.max_retry_after_secs",
+        "longest `Retry-After` msp waits for; a longer one fails the command",
+    ),
+    (
+        "tickets.rate_limit_per_minute",
+        "requests per minute to the PSA from this machine, across processes and keys",
+    ),
+    (
+        "tickets.retry_backoff_ms",
+        "first pause between attempts; it doubles each time",
+    ),
+    (
+        "tickets.timeout_secs",
+        "how long one request to the PSA may take",
+    ),
+    (
+        "vault.kdf_iterations",
+        "Argon2id iterations for `vault init` / `vault passwd`",
+    ),
+    (
+        "vault.kdf_memory_kib",
+        "Argon2id memory cost in KiB for `vault init` / `vault passwd`",
+    ),
+    (
+        "vault.kdf_parallelism",
+        "Argon2id lanes for `vault init` / `vault passwd`",
+    ),
+    (
+        "vault.key_file",
+        "key file that unlocks the vault without a passphrase; empty for none",
+    ),
+    (
+        "vault.max_versions",
+        "versions kept per secret field (the current one included)",
+    ),
+];
+
+/// Environment variables msp reads besides `MSP_<SECTION>_<KEY>`.
+pub const OTHER_ENV_DOCS: &[(&str, &str)] = &[
+    (
+        "MSP_DATA_DIR",
+        "where the store (`msp.db`), the log (`msp.log`) and key files live; default `~/.local/share/msp`",
+    ),
+    (
+        "MSP_CONFIG_DIR",
+        "where `config.toml` lives; default `~/.config/msp`",
+    ),
+    (
+        "MSP_VAULT_PASSPHRASE",
+        "the vault passphrase, for scripts (else it is prompted for)",
+    ),
+    (
+        "MSP_VAULT_NEW_PASSPHRASE",
+        "the new passphrase for `msp vault passwd`, for scripts",
+    ),
+    (
+        "CLAUDE_CONFIG_DIR",
+        "Claude Code's own: where its `settings.json` is; default `~/.claude`",
+    ),
+    (
+        "MSP_BIN_DIR",
+        "`./install.sh` only: where the binaries go; default `~/.local/bin`",
+    ),
+];
 
 fn env_name(section: &str, key: &str) -> String {
     format!(
@@ -400,6 +534,22 @@ mod tests {
             entries
                 .iter()
                 .any(|(k, e, _)| k == "memory.budget_tokens" && e == "MSP_MEMORY_BUDGET_TOKENS")
+        );
+    }
+
+    #[test]
+    fn setting_docs_cover_exactly_the_config_keys() {
+        let mut keys: Vec<String> = Config::default()
+            .entries()
+            .into_iter()
+            .map(|e| e.0)
+            .collect();
+        keys.sort();
+        let mut documented: Vec<String> = SETTING_DOCS.iter().map(|(k, _)| k.to_string()).collect();
+        documented.sort();
+        assert_eq!(
+            documented, keys,
+            "SETTING_DOCS must list every key of Config"
         );
     }
 }

@@ -3,7 +3,7 @@
 
 use std::io;
 
-/// Documented exit codes (see README): 0 ok, 1 error, 2 usage, 3 not found,
+/// Documented exit codes (see docs/commands.md): 0 ok, 1 error, 2 usage, 3 not found,
 /// 4 locked or unauthorised.
 pub mod exit {
     pub const OK: i32 = 0;

@@ -8,6 +8,7 @@ mod context;
 mod doctor;
 mod machine;
 mod project;
+pub mod reference;
 mod session;
 mod setup;
 mod sync;
