@@ -10,4 +10,6 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update </dev/null
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql </dev/null
 fi
+# A missing or changed snapshot fails; new snapshots are never written silently.
+export INSTA_UPDATE=no
 cargo test --locked "$@"

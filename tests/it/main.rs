@@ -16,6 +16,7 @@ mod hooks;
 mod memory;
 mod sessions;
 mod setup_machine;
+mod snapshots;
 mod sync;
 mod tasks;
 mod tickets;
