@@ -6,6 +6,7 @@ use crate::common;
 use std::path::{Path, PathBuf};
 
 use common::{Env, array, str_of};
+use rstest::rstest;
 use serde_json::Value;
 
 fn s(p: &Path) -> &str {
@@ -445,35 +446,33 @@ fn report_by_client_counts_billable_hours_only_for_billable_sessions() {
     );
 }
 
-#[test]
-fn report_by_project_and_by_day() {
+#[rstest]
+#[case::by_project("project", "PROJECT", "acme-site", vec![
+    row("(no project)", 3, 2.75, 1.25),
+    row("acme-site", 1, 2.0, 2.0),
+    row("total", 4, 4.75, 3.25),
+])]
+#[case::by_day("day", "DAY", "2026-01-05", vec![
+    row("2026-01-05", 2, 2.5, 2.0),
+    row("2026-01-06", 1, 1.25, 1.25),
+    row("2026-01-07", 1, 1.0, 0.0),
+    row("total", 4, 4.75, 3.25),
+])]
+fn report_by_project_and_by_day(
+    #[case] by: &str,
+    #[case] header: &str,
+    #[case] a_key: &str,
+    #[case] rows: Vec<(String, u64, f64, f64)>,
+) {
     let env = booked();
-    let mut args = vec!["session", "report", "--by", "project"];
+    let mut args = vec!["session", "report", "--by", by];
     args.extend(JANUARY);
-    assert_eq!(
-        report_rows(&env.json(&args)),
-        [
-            row("(no project)", 3, 2.75, 1.25),
-            row("acme-site", 1, 2.0, 2.0),
-            row("total", 4, 4.75, 3.25),
-        ]
-    );
-    let mut args = vec!["session", "report", "--by", "day"];
-    args.extend(JANUARY);
-    assert_eq!(
-        report_rows(&env.json(&args)),
-        [
-            row("2026-01-05", 2, 2.5, 2.0),
-            row("2026-01-06", 1, 1.25, 1.25),
-            row("2026-01-07", 1, 1.0, 0.0),
-            row("total", 4, 4.75, 3.25),
-        ]
-    );
+    assert_eq!(report_rows(&env.json(&args)), rows);
     let table = env.ok(&args).stdout;
-    assert!(table.starts_with("DAY"), "{table}");
-    let table = env.ok(&["session", "report", "--by", "project"]).stdout;
-    assert!(table.starts_with("PROJECT"), "{table}");
-    assert!(table.contains("acme-site"), "{table}");
+    assert!(table.starts_with(header), "{table}");
+    let unbounded = env.ok(&["session", "report", "--by", by]).stdout;
+    assert!(unbounded.starts_with(header), "{unbounded}");
+    assert!(unbounded.contains(a_key), "{unbounded}");
 }
 
 #[test]
