@@ -5,14 +5,9 @@
 use crate::common;
 
 use std::io::Read;
-use std::path::Path;
 
-use common::{Env, array, finish, str_of};
+use common::{Env, acme, array, finish, s, str_of};
 use serde_json::Value;
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
-}
 
 /// Every read command, with `--json` prepended by the caller.
 fn read_commands(linked_dir: &str) -> Vec<Vec<&str>> {
@@ -66,18 +61,7 @@ fn assert_one_object_or_array(env: &Env, args: &[&str]) -> Value {
 
 #[test]
 fn every_read_command_prints_one_json_object_or_array() {
-    let env = Env::setup();
-    env.ok(&["client", "add", "Acme Corp"]);
-    let dir = env.dir("work/acme");
-    env.ok(&[
-        "project",
-        "add",
-        "acme-site",
-        "--client",
-        "acme-corp",
-        "--path",
-        s(&dir),
-    ]);
+    let (env, dir) = acme();
     env.ok(&["task", "add", "Renew cert", "--project", "acme-site"]);
     env.ok(&[
         "session",

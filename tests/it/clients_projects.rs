@@ -3,13 +3,7 @@
 
 use crate::common;
 
-use std::path::Path;
-
-use common::{Env, array, str_of};
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
-}
+use common::{Env, array, s, str_of};
 
 #[test]
 fn client_add_list_and_show() {

@@ -250,3 +250,26 @@ pub fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
         .as_str()
         .unwrap_or_else(|| panic!("expected a string at {key:?} in {v}"))
 }
+
+/// A temp path as the `&str` argument msp takes.
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+/// A set-up env with client "Acme Corp" whose project `acme-site` is linked
+/// to `root/work/acme`; returns the env and that directory.
+pub fn acme() -> (Env, PathBuf) {
+    let env = Env::setup();
+    env.ok(&["client", "add", "Acme Corp"]);
+    let dir = env.dir("work/acme");
+    env.ok(&[
+        "project",
+        "add",
+        "acme-site",
+        "--client",
+        "acme-corp",
+        "--path",
+        s(&dir),
+    ]);
+    (env, dir)
+}

@@ -11,12 +11,8 @@ use std::collections::HashSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use common::{Env, array, str_of};
+use common::{Env, array, s, str_of};
 use serde_json::{Value, json};
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
-}
 
 // ---------------------------------------------------------------------------
 // Transcript builder

@@ -3,33 +3,9 @@
 
 use crate::common;
 
-use std::path::{Path, PathBuf};
-
-use common::{Env, array, str_of};
+use common::{Env, acme, array, str_of};
 use rstest::rstest;
 use serde_json::Value;
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
-}
-
-/// A set-up env with client "Acme Corp" whose project `acme-site` is linked
-/// to `root/work/acme`; returns the env and that directory.
-fn acme() -> (Env, PathBuf) {
-    let env = Env::setup();
-    env.ok(&["client", "add", "Acme Corp"]);
-    let dir = env.dir("work/acme");
-    env.ok(&[
-        "project",
-        "add",
-        "acme-site",
-        "--client",
-        "acme-corp",
-        "--path",
-        s(&dir),
-    ]);
-    (env, dir)
-}
 
 #[test]
 fn start_infers_project_and_client_from_the_current_directory() {
