@@ -787,7 +787,7 @@ pub async fn sync_if_configured(
         Err(e) => return Some(Err(e)),
     };
     let opts = crate::sync::RunOptions::from_config(config);
-    Some(crate::sync::run(db, paths, &url, &opts, &crate::sync::Progress::new(false)).await)
+    Some(crate::sync::run(db, paths, &url, &opts, &crate::sync::NoProgress).await)
 }
 
 /// `1MiB`, `512KiB`, `64k`, `1000`, `10MB`: a byte count for `--max-output`.

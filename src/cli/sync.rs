@@ -43,6 +43,45 @@ pub enum KeyCmd {
     },
 }
 
+/// Shows a sync run's progress as a bar on a terminal, nothing otherwise.
+struct SyncBar(Option<indicatif::ProgressBar>);
+
+impl SyncBar {
+    fn new(show: bool) -> SyncBar {
+        SyncBar(show.then(|| {
+            let pb = indicatif::ProgressBar::new(0);
+            pb.set_style(
+                indicatif::ProgressStyle::with_template("{msg:>8} [{bar:30}] {pos}/{len}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            pb
+        }))
+    }
+}
+
+impl sync::Progress for SyncBar {
+    fn stage(&self, name: &'static str, len: u64) {
+        if let Some(pb) = &self.0 {
+            pb.set_message(name);
+            pb.set_length(len);
+            pb.set_position(0);
+        }
+    }
+
+    fn inc(&self, n: u64) {
+        if let Some(pb) = &self.0 {
+            pb.inc(n);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(pb) = &self.0 {
+            pb.finish_and_clear();
+        }
+    }
+}
+
 pub async fn run(ctx: &Ctx, args: Args) -> Result<i32> {
     let mut store = ctx.store().await?;
     let db = store.db();
@@ -50,7 +89,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<i32> {
     match args.cmd {
         None => {
             let url = sync::require_url(sync::resolve_url(db, &ctx.config).await?)?;
-            let progress = sync::Progress::new(!ctx.json && std::io::stderr().is_terminal());
+            let progress = SyncBar::new(!ctx.json && std::io::stderr().is_terminal());
             let opts = sync::RunOptions::from_config(&ctx.config);
             let r = sync::run(db, &ctx.paths, &url, &opts, &progress).await?;
             if ctx.json {

@@ -310,42 +310,18 @@ pub struct Report {
     pub kept: u64,
 }
 
-/// Something that counts: a progress bar on a terminal, nothing otherwise.
-pub struct Progress(Option<indicatif::ProgressBar>);
-
-impl Progress {
-    pub fn new(show: bool) -> Progress {
-        Progress(show.then(|| {
-            let pb = indicatif::ProgressBar::new(0);
-            pb.set_style(
-                indicatif::ProgressStyle::with_template("{msg:>8} [{bar:30}] {pos}/{len}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            pb
-        }))
-    }
-
-    fn stage(&self, msg: &'static str, len: u64) {
-        if let Some(pb) = &self.0 {
-            pb.set_message(msg);
-            pb.set_length(len);
-            pb.set_position(0);
-        }
-    }
-
-    fn inc(&self, n: u64) {
-        if let Some(pb) = &self.0 {
-            pb.inc(n);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(pb) = &self.0 {
-            pb.finish_and_clear();
-        }
-    }
+/// What a sync run reports as it goes (a stage and how many items it has,
+/// then items done); the caller decides how, or whether, to show it.
+pub trait Progress {
+    fn stage(&self, _name: &'static str, _len: u64) {}
+    fn inc(&self, _n: u64) {}
+    fn finish(&self) {}
 }
+
+/// Reports nothing.
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
 
 /// `msp sync`: emit local changes, push what the server lacks, pull what
 /// this machine lacks.
@@ -369,7 +345,7 @@ pub async fn run(
     paths: &Paths,
     url: &str,
     opts: &RunOptions,
-    progress: &Progress,
+    progress: &dyn Progress,
 ) -> Result<Report> {
     let started = Instant::now();
     let self_id = machine::require_self(db).await?;
