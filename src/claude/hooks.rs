@@ -1,7 +1,10 @@
 //! `msp-recall` and `msp-save`. Whatever happens they exit 0, print nothing
 //! but a valid hook answer (or nothing), and write one line to the msp log.
-//! They never migrate, detect, spawn or touch the network, and they give up
-//! (silently) rather than hold up the prompt.
+//! They never migrate, detect or touch the network, and they give up
+//! (silently) rather than hold up the prompt. One exception to "nothing
+//! else runs": with `sync.auto`, `msp-save` may start a detached `msp sync`
+//! (at most every `sync.interval_secs`, see `sync::auto_after_save`); it
+//! never waits for it, so the network stays off the hook's path.
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -16,7 +19,7 @@ use crate::memory::engine::TokenCounter;
 use crate::memory::journal::{self, Journal};
 use crate::memory::recall::{self, MARKER_END, MARKER_START};
 use crate::memory::store as mstore;
-use crate::store::{Db, Store};
+use crate::store::{Db, Durability, Store};
 use crate::time::{local_display, now_ms};
 use crate::work::{Scope, clients, projects, sessions, tasks};
 use crate::{machine, memory};
@@ -179,20 +182,13 @@ async fn scope_of(db: &mut Db, cwd: Option<&str>) -> Result<(Scope, Option<proje
     projects::scope_of_dir(db, Path::new(cwd), &machine_id).await
 }
 
-fn cut_chars(s: &str, max: usize) -> &str {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
-}
-
 async fn recall_hook(input: HookInput, paths: Paths, config: Config) -> Result<Outcome> {
     let event = input.hook_event_name.clone().unwrap_or_default();
     if event != "UserPromptSubmit" && event != "SessionStart" {
         return Ok(Outcome::quiet(format!("ignored event {event:?}")));
     }
     let t0 = Instant::now();
-    let mut store = Store::open_for_hook(&paths.db(), RECALL_BUSY).await?;
+    let mut store = Store::open_for_hook(&paths.db(), RECALL_BUSY, Durability::Normal).await?;
     let db = store.db();
     let t_open = t0.elapsed();
     let now = now_ms();
@@ -215,7 +211,8 @@ async fn recall_hook(input: HookInput, paths: Paths, config: Config) -> Result<O
         let db = store.db();
         session_start(db, &config, &input, &scope, project.as_ref(), &exclude, now).await?
     } else {
-        let prompt = cut_chars(input.prompt.as_deref().unwrap_or(""), MAX_PROMPT_CHARS);
+        let prompt =
+            memory::text::prefix_chars(input.prompt.as_deref().unwrap_or(""), MAX_PROMPT_CHARS);
         let r = recall::recall(
             db,
             &config.memory,
@@ -386,14 +383,11 @@ async fn save_hook(input: HookInput, paths: Paths, config: Config) -> Result<Out
     if !matches!(event.as_str(), "Stop" | "PreCompact" | "SessionEnd") {
         return Ok(Outcome::quiet(format!("ignored event {event:?}")));
     }
-    let mut store = Store::open_for_hook(&paths.db(), SAVE_BUSY).await?;
+    // A saved turn must survive the machine stopping right after the hook
+    // (NORMAL only survives a crash of msp).
+    let mut store = Store::open_for_hook(&paths.db(), SAVE_BUSY, Durability::Full).await?;
     store.track_changes().await?;
     let db = store.db();
-    // A saved turn must survive the machine stopping right after the hook:
-    // sync the WAL on each commit here (NORMAL only survives a crash of msp).
-    sqlx::query("PRAGMA synchronous = FULL")
-        .execute(&mut *db)
-        .await?;
     let now = now_ms();
     let machine_id = machine::self_id(db).await?;
     let mut log = format!("{event}:");

@@ -325,14 +325,8 @@ async fn prepare(
     let counter = engine.tokens();
     let stored_tokens = counter.count(&format!("{title}\n{body}"));
     let raw_tokens = counter.count_raw(&turn.raw_text, turn.raw_overflow_bytes);
-    let mut excerpt_src = turn.raw_text.as_str();
-    if excerpt_src.len() > EXCERPT_BYTES {
-        let mut end = EXCERPT_BYTES;
-        while !excerpt_src.is_char_boundary(end) {
-            end -= 1;
-        }
-        excerpt_src = &excerpt_src[..end];
-    }
+    let raw = turn.raw_text.as_str();
+    let excerpt_src = &raw[..raw.floor_char_boundary(EXCERPT_BYTES)];
     let excerpt = cache.compress(r.redact(excerpt_src).text.as_bytes());
     let created_at = turn
         .ended_at

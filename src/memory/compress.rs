@@ -1206,18 +1206,21 @@ fn collapse(s: &str) -> String {
 
 /// At most `max` chars, cut anywhere, "…" marking the cut.
 fn cut_chars(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
+    let head = super::text::prefix_chars(s, max);
+    if head.len() < s.len() {
+        format!("{head}…")
+    } else {
+        s.to_owned()
     }
 }
 
 /// At most about `max` chars, cut at a word boundary when one is near.
 fn cut_words(s: &str, max: usize) -> String {
-    let Some((i, _)) = s.char_indices().nth(max) else {
+    let head = super::text::prefix_chars(s, max);
+    if head.len() == s.len() {
         return s.to_owned();
-    };
-    let head = &s[..i];
+    }
+    let i = head.len();
     let head = match head.rfind(' ') {
         Some(space) if space > i / 2 => &head[..space],
         _ => head,

@@ -338,7 +338,7 @@ pub async fn recall(
             // The best memory alone is too long: keep its head.
             let keep =
                 s.memory.body.len() * (remaining - ENTRY_OVERHEAD_TOKENS) as usize / cost as usize;
-            truncate_chars(&s.memory.body, keep)
+            text::prefix_bytes_marked(&s.memory.body, keep)
         } else {
             continue;
         };
@@ -355,7 +355,7 @@ pub async fn recall(
             let mut keep = body.len();
             while entry.len() > room && keep > 0 {
                 keep = keep.saturating_sub(entry.len() - room + 8);
-                body = truncate_chars(&s.memory.body, keep);
+                body = text::prefix_bytes_marked(&s.memory.body, keep);
                 entry = format_entry(&slugs, &s.memory, &body);
             }
             if entry.len() > room {
@@ -433,17 +433,6 @@ fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
     let inter = a.intersection(b).count() as f64;
     let union = (a.len() + b.len()) as f64 - inter;
     if union == 0.0 { 1.0 } else { inter / union }
-}
-
-fn truncate_chars(s: &str, max_bytes: usize) -> String {
-    if s.len() <= max_bytes {
-        return s.to_string();
-    }
-    let mut end = max_bytes;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
 
 /// `- 2026-11-20 · dataforth-dos · Title` then the body, indented.

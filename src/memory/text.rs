@@ -12,6 +12,23 @@ use super::tags;
 /// Words longer than this (hashes, base64) are not useful search terms.
 const MAX_WORD: usize = 40;
 
+/// The first `max` characters of `s` (all of it when shorter).
+pub fn prefix_chars(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// The first `max_bytes` of `s`, cut back to a character boundary, with "…"
+/// marking a cut.
+pub fn prefix_bytes_marked(s: &str, max_bytes: usize) -> String {
+    if s.len() <= max_bytes {
+        return s.to_string();
+    }
+    format!("{}…", &s[..s.floor_char_boundary(max_bytes)])
+}
+
 fn stemmer() -> &'static Stemmer {
     static STEMMER: OnceLock<Stemmer> = OnceLock::new();
     STEMMER.get_or_init(|| Stemmer::create(Algorithm::English))

@@ -13,8 +13,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub const MEMORY_MARKER_START: &str = "<msp-memory>";
-pub const MEMORY_MARKER_END: &str = "</msp-memory>";
+use super::recall::{MARKER_END, MARKER_START};
 
 /// Most bytes of one line (after its strings are capped) kept for parsing; longer lines are
 /// read through and skipped.
@@ -160,7 +159,7 @@ pub fn read_turns_from_path(path: &Path, start_offset: u64) -> io::Result<ReadOu
 /// Removes every `<msp-memory>` … `</msp-memory>` block, so recalled memory never feeds on
 /// itself. An unclosed block is cut to the end of the text; a stray end marker is dropped.
 pub fn strip_injected(text: &str) -> Cow<'_, str> {
-    strip_blocks(text, MEMORY_MARKER_START, MEMORY_MARKER_END, true)
+    strip_blocks(text, MARKER_START, MARKER_END, true)
 }
 
 /// Size of `s` before any cut: its own bytes plus those recorded in its cut markers.
@@ -175,8 +174,8 @@ pub fn cap_middle(s: &str, max: usize) -> Cow<'_, str> {
     if s.len() <= max {
         return Cow::Borrowed(s);
     }
-    let head = floor_boundary(s, max / 2);
-    let tail = ceil_boundary(s, s.len() - max / 2).max(head);
+    let head = s.floor_char_boundary(max / 2);
+    let tail = s.ceil_char_boundary(s.len() - max / 2).max(head);
     let cut = original_len(&s[head..tail]);
     Cow::Owned(format!("{}{}{}", &s[..head], cut_marker(cut), &s[tail..]))
 }
@@ -207,22 +206,6 @@ fn measure(s: &str) -> (u64, u64) {
         }
     }
     (visible + rest.len() as u64, hidden)
-}
-
-fn floor_boundary(s: &str, i: usize) -> usize {
-    let mut i = i.min(s.len());
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_boundary(s: &str, i: usize) -> usize {
-    let mut i = i.min(s.len());
-    while !s.is_char_boundary(i) {
-        i += 1;
-    }
-    i
 }
 
 /// Removes `open`…`close` blocks (and the line break after each). With `greedy`, an unclosed

@@ -65,7 +65,7 @@ impl Store {
                 ))
             })?;
         }
-        let mut conn = connect(path, true, BUSY_TIMEOUT)
+        let mut conn = connect(path, true, BUSY_TIMEOUT, Durability::Normal)
             .await
             .map_err(|e| open_error(path, e))?;
         migrate(&mut conn).await?;
@@ -91,7 +91,11 @@ impl Store {
     /// Opens an existing store without creating or migrating anything, and
     /// fails unless its schema is exactly [`SCHEMA_VERSION`]. For the hooks,
     /// which must stay fast and must never change the schema.
-    pub async fn open_for_hook(path: &Path, busy_timeout: Duration) -> Result<Store> {
+    pub async fn open_for_hook(
+        path: &Path,
+        busy_timeout: Duration,
+        durability: Durability,
+    ) -> Result<Store> {
         // An empty file is no store; opening it would write a header into it.
         if std::fs::metadata(path)
             .map(|m| m.len() == 0)
@@ -99,7 +103,7 @@ impl Store {
         {
             return Err(Error::Schema(format!("no store at {}", path.display())));
         }
-        let mut conn = connect(path, false, busy_timeout).await?;
+        let mut conn = connect(path, false, busy_timeout, durability).await?;
         let version = user_version(&mut conn).await?;
         if version != SCHEMA_VERSION {
             return Err(Error::Schema(format!(
@@ -114,7 +118,7 @@ impl Store {
 
     /// Reads the schema version of a store without changing it (for doctor).
     pub async fn peek_version(path: &Path) -> Result<i64> {
-        let mut conn = connect(path, false, BUSY_TIMEOUT).await?;
+        let mut conn = connect(path, false, BUSY_TIMEOUT, Durability::Normal).await?;
         user_version(&mut conn).await
     }
 
@@ -136,11 +140,31 @@ impl Store {
     }
 }
 
-async fn connect(path: &Path, create: bool, busy_timeout: Duration) -> Result<SqliteConnection> {
+/// How a commit survives failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=NORMAL` in WAL mode: a commit survives msp crashing,
+    /// and the last ones may be lost if the machine stops.
+    Normal,
+    /// `synchronous=FULL`: the WAL is synced on each commit, so a commit
+    /// survives the machine stopping right after it (the save hook).
+    Full,
+}
+
+async fn connect(
+    path: &Path,
+    create: bool,
+    busy_timeout: Duration,
+    durability: Durability,
+) -> Result<SqliteConnection> {
+    let synchronous = match durability {
+        Durability::Normal => SqliteSynchronous::Normal,
+        Durability::Full => SqliteSynchronous::Full,
+    };
     let mut options = SqliteConnectOptions::from_str("sqlite:")?
         .filename(path)
         .create_if_missing(create)
-        .synchronous(SqliteSynchronous::Normal)
+        .synchronous(synchronous)
         .foreign_keys(true)
         .busy_timeout(busy_timeout)
         // Set once here: changing temp_store later drops the connection's
@@ -265,20 +289,40 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("msp.db");
         assert!(matches!(
-            Store::open_for_hook(&path, BUSY_TIMEOUT).await,
+            Store::open_for_hook(&path, BUSY_TIMEOUT, Durability::Normal).await,
             Err(Error::Schema(_))
         ));
         assert!(!path.exists(), "the hook must not create a store");
-        let mut conn = connect(&path, true, BUSY_TIMEOUT).await.unwrap();
+        let mut conn = connect(&path, true, BUSY_TIMEOUT, Durability::Normal)
+            .await
+            .unwrap();
         sqlx::raw_sql("CREATE TABLE t(x)")
             .execute(&mut conn)
             .await
             .unwrap();
         conn.close().await.unwrap();
         assert!(matches!(
-            Store::open_for_hook(&path, BUSY_TIMEOUT).await,
+            Store::open_for_hook(&path, BUSY_TIMEOUT, Durability::Normal).await,
             Err(Error::Schema(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn hook_durability_sets_synchronous() {
+        let (dir, store) = testing::temp_store().await;
+        let path = store.path().to_owned();
+        store.close().await.unwrap();
+        for (durability, expected) in [(Durability::Normal, 1), (Durability::Full, 2)] {
+            let mut s = Store::open_for_hook(&path, BUSY_TIMEOUT, durability)
+                .await
+                .unwrap();
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(s.db())
+                .await
+                .unwrap();
+            assert_eq!(sync, expected, "{durability:?}");
+        }
+        drop(dir);
     }
 
     #[tokio::test]

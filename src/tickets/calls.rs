@@ -573,17 +573,10 @@ pub async fn reserve(
         return Ok(Reservation::WaitUntil(at + WINDOW_MS + 1));
     }
     let id = crate::ids::new_id();
-    let body = call.request_body.as_ref().map(|b| {
-        if b.len() > MAX_LOGGED_BODY {
-            let mut cut = MAX_LOGGED_BODY;
-            while !b.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            format!("{}…", &b[..cut])
-        } else {
-            b.clone()
-        }
-    });
+    let body = call
+        .request_body
+        .as_ref()
+        .map(|b| crate::memory::text::prefix_bytes_marked(b, MAX_LOGGED_BODY));
     sqlx::query(
         "INSERT INTO external_integrations (id, provider, key_id, method, path, request_body, retry, outbox_id, started_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
