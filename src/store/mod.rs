@@ -15,6 +15,8 @@ use sqlx::{Connection, SqliteConnection};
 
 use crate::error::{Error, Result};
 
+pub mod synced;
+
 /// What every module function takes: one connection to the local store.
 pub type Db = SqliteConnection;
 
@@ -78,11 +80,11 @@ impl Store {
     }
 
     /// Creates this connection's sync change triggers (TEMP, see
-    /// `src/sync/triggers.sql`). Every connection that writes synced tables
+    /// `synced::triggers_sql`). Every connection that writes synced tables
     /// needs them: [`Store::open`] creates them; a hook calls this before it
     /// writes.
     pub async fn track_changes(&mut self) -> Result<()> {
-        sqlx::raw_sql(include_str!("../sync/triggers.sql"))
+        sqlx::raw_sql(synced::triggers_sql())
             .execute(&mut self.conn)
             .await?;
         Ok(())

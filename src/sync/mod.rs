@@ -5,7 +5,7 @@
 //! series: record id (UUIDv7), machine id, per-machine counter, kind, format
 //! version, and a sealed payload holding the entity id, the change's
 //! timestamp and the row (or a tombstone). Changes are found by triggers
-//! (`src/sync/triggers.sql`, created by every connection that writes, fill
+//! (generated from `store::synced`, created by every connection that writes, fill
 //! `sync_dirty`), so no write site knows
 //! about sync; `msp sync` turns them into records at the start of each run.
 //!
