@@ -14,6 +14,23 @@ pub fn now_ms() -> Millis {
 }
 
 /// RFC 3339 in UTC with second precision, e.g. `2026-11-22T09:30:00Z`.
+/// Serialises a [`Millis`] field as RFC 3339 (`#[serde(serialize_with =
+/// "crate::time::ser_rfc3339")]`), so a stored row is its own JSON shape.
+pub fn ser_rfc3339<S: serde::Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*ms))
+}
+
+/// [`ser_rfc3339`] for an optional time (`null` when absent).
+pub fn ser_rfc3339_opt<S: serde::Serializer>(
+    ms: &Option<Millis>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => s.serialize_some(&rfc3339(*ms)),
+        None => s.serialize_none(),
+    }
+}
+
 pub fn rfc3339(ms: Millis) -> String {
     match DateTime::<Utc>::from_timestamp_millis(ms) {
         Some(t) => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),

@@ -37,7 +37,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
         } => {
             let c = clients::add(db, &name, &client_type, notes.as_deref()).await?;
             if ctx.json {
-                print_json(&c.view())?;
+                print_json(&c)?;
             } else {
                 out(format!("added client {} ({})", c.name, c.slug))?;
             }
@@ -45,7 +45,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
         Cmd::Update { client, notes } => {
             let c = clients::set_notes(db, &client, &notes).await?;
             if ctx.json {
-                print_json(&c.view())?;
+                print_json(&c)?;
             } else {
                 out(format!("updated client {}", c.name))?;
             }
@@ -53,7 +53,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
         Cmd::List => {
             let list = clients::list(db).await?;
             if ctx.json {
-                print_json(&list.iter().map(|c| c.view()).collect::<Vec<_>>())?;
+                print_json(&list)?;
             } else {
                 let rows: Vec<Vec<String>> = list
                     .iter()
@@ -74,13 +74,13 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
             let projects = projects::list(db, Some(&c.id)).await?;
             if ctx.json {
                 #[derive(serde::Serialize)]
-                struct Out {
+                struct Out<'a> {
                     #[serde(flatten)]
-                    client: clients::ClientView,
+                    client: &'a clients::Client,
                     projects: Vec<String>,
                 }
                 print_json(&Out {
-                    client: c.view(),
+                    client: &c,
                     projects: projects.iter().map(|p| p.slug.clone()).collect(),
                 })?;
             } else {

@@ -158,7 +158,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                 .ok_or_else(|| Error::Other("memory was not stored".into()))?;
             let m = mstore::get(db, &id).await?;
             if ctx.json {
-                print_json(&m.view())?;
+                print_json(&m)?;
             } else {
                 out(format!("stored {} {}", ids::short_id(&m.id), m.title))?;
             }
@@ -239,7 +239,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                     .iter()
                     .map(|s| {
                         let mut v = serde_json::to_value(s).unwrap_or_default();
-                        v["memory"] = serde_json::to_value(s.memory.view()).unwrap_or_default();
+                        v["memory"] = serde_json::to_value(&s.memory).unwrap_or_default();
                         v
                     })
                     .collect();
@@ -303,7 +303,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
             };
             let list = mstore::list(db, &f).await?;
             if ctx.json {
-                print_json(&list.iter().map(|m| m.view()).collect::<Vec<_>>())?;
+                print_json(&list)?;
             } else {
                 let rows: Vec<Vec<String>> = list
                     .iter()
@@ -329,7 +329,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
             };
             if ctx.json {
                 let mut v =
-                    serde_json::to_value(m.view()).map_err(|e| Error::Other(e.to_string()))?;
+                    serde_json::to_value(&m).map_err(|e| Error::Other(e.to_string()))?;
                 if source {
                     v["source"] = excerpt.clone().into();
                 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::text;
 use crate::error::{Error, Result};
 use crate::store::{self, Db};
-use crate::time::{Millis, rfc3339};
+use crate::time::Millis;
 
 pub const KINDS: &[&str] = &[
     "session_summary",
@@ -222,14 +222,17 @@ fn distinct_terms(parts: &[&str]) -> String {
     serde_json::to_string(&set).unwrap_or_else(|_| "[]".into())
 }
 
-/// A stored memory without its excerpt.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A stored memory without its excerpt. Its JSON shape is this row with the
+/// tags as a list and times in RFC 3339.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct Memory {
+    #[serde(skip)]
     pub seq: i64,
     pub id: String,
     pub kind: String,
     pub title: String,
     pub body: String,
+    #[serde(serialize_with = "ser_tags")]
     pub tags: String,
     pub project_id: Option<String>,
     pub client_id: Option<String>,
@@ -237,59 +240,23 @@ pub struct Memory {
     pub source_path: Option<String>,
     pub claude_session_id: Option<String>,
     pub importance: i64,
+    #[serde(serialize_with = "crate::time::ser_rfc3339")]
     pub created_at: Millis,
+    #[serde(serialize_with = "crate::time::ser_rfc3339_opt")]
     pub last_used_at: Option<Millis>,
     pub use_count: i64,
     pub raw_tokens: i64,
     pub stored_tokens: i64,
 }
 
+fn ser_tags<S: serde::Serializer>(tags: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(tags.split_whitespace())
+}
+
 pub const COLUMNS: &str = "m.seq, m.id, m.kind, m.title, m.body, m.tags, m.project_id, m.client_id, m.machine_id,
     m.source_path, m.claude_session_id, m.importance, m.created_at, m.last_used_at, m.use_count, m.raw_tokens, m.stored_tokens";
 
-/// The JSON shape of a memory.
-#[derive(Debug, Serialize)]
-pub struct MemoryView {
-    pub id: String,
-    pub kind: String,
-    pub title: String,
-    pub body: String,
-    pub tags: Vec<String>,
-    pub project_id: Option<String>,
-    pub client_id: Option<String>,
-    pub machine_id: Option<String>,
-    pub source_path: Option<String>,
-    pub claude_session_id: Option<String>,
-    pub importance: i64,
-    pub created_at: String,
-    pub last_used_at: Option<String>,
-    pub use_count: i64,
-    pub raw_tokens: i64,
-    pub stored_tokens: i64,
-}
-
 impl Memory {
-    pub fn view(&self) -> MemoryView {
-        MemoryView {
-            id: self.id.clone(),
-            kind: self.kind.clone(),
-            title: self.title.clone(),
-            body: self.body.clone(),
-            tags: self.tag_list(),
-            project_id: self.project_id.clone(),
-            client_id: self.client_id.clone(),
-            machine_id: self.machine_id.clone(),
-            source_path: self.source_path.clone(),
-            claude_session_id: self.claude_session_id.clone(),
-            importance: self.importance,
-            created_at: rfc3339(self.created_at),
-            last_used_at: self.last_used_at.map(rfc3339),
-            use_count: self.use_count,
-            raw_tokens: self.raw_tokens,
-            stored_tokens: self.stored_tokens,
-        }
-    }
-
     pub fn tag_list(&self) -> Vec<String> {
         self.tags.split_whitespace().map(str::to_string).collect()
     }

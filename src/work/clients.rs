@@ -4,41 +4,20 @@ use serde::Serialize;
 
 use crate::error::{Error, Result, is_unique_violation};
 use crate::store::Db;
-use crate::time::{Millis, now_ms, rfc3339};
+use crate::time::{Millis, now_ms};
 
 pub const CLIENT_TYPES: &[&str] = &["msp_client", "internal", "project"];
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A client; its JSON shape is this row with times in RFC 3339.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct Client {
     pub id: String,
     pub name: String,
     pub slug: String,
     pub client_type: String,
     pub notes: Option<String>,
+    #[serde(serialize_with = "crate::time::ser_rfc3339")]
     pub created_at: Millis,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ClientView {
-    pub id: String,
-    pub name: String,
-    pub slug: String,
-    pub client_type: String,
-    pub notes: Option<String>,
-    pub created_at: String,
-}
-
-impl Client {
-    pub fn view(&self) -> ClientView {
-        ClientView {
-            id: self.id.clone(),
-            name: self.name.clone(),
-            slug: self.slug.clone(),
-            client_type: self.client_type.clone(),
-            notes: self.notes.clone(),
-            created_at: rfc3339(self.created_at),
-        }
-    }
 }
 
 pub async fn add(
