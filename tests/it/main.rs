@@ -9,6 +9,7 @@ mod common;
 mod support;
 
 mod agent;
+mod architecture;
 mod cli;
 mod clients_projects;
 mod e2e_claude;
