@@ -21,10 +21,7 @@ pub fn ser_rfc3339<S: serde::Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::
 }
 
 /// [`ser_rfc3339`] for an optional time (`null` when absent).
-pub fn ser_rfc3339_opt<S: serde::Serializer>(
-    ms: &Option<Millis>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+pub fn ser_rfc3339_opt<S: serde::Serializer>(ms: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
     match ms {
         Some(ms) => s.serialize_some(&rfc3339(*ms)),
         None => s.serialize_none(),

@@ -17,11 +17,10 @@ use crate::error::{Error, Result};
 use crate::memory::capture::{self, CaptureOptions};
 use crate::memory::engine::TokenCounter;
 use crate::memory::journal::{self, Journal};
-use crate::memory::recall::{self, MARKER_END, MARKER_START};
-use crate::memory::store as mstore;
+use crate::memory::recall;
 use crate::store::{Db, Durability, Store};
-use crate::time::{local_display, now_ms};
-use crate::work::{Scope, clients, projects, sessions, tasks};
+use crate::time::now_ms;
+use crate::work::{Scope, projects, sessions};
 use crate::{machine, memory};
 
 /// Bytes of stdin read at most; a larger event is cut and parsed as is.
@@ -283,99 +282,16 @@ async fn session_start(
             Err(e) => format!("work session not started: {e}"),
         };
     }
-    let budget = config.memory.session_start_budget_tokens;
-    let client = match &project.client_id {
-        Some(id) => clients::by_id(db, id).await?.map(|c| c.name),
-        None => None,
-    };
-    let mut lines = vec![match &client {
-        Some(c) => format!("Project {} (client {c}).", project.slug),
-        None => format!("Project {}.", project.slug),
-    }];
-    if let Some(m) = &machine_id
-        && let Some(open) = sessions::status(db, m).await?
-    {
-        let title = open
-            .title
-            .as_deref()
-            .map(|t| format!(" \"{t}\""))
-            .unwrap_or_default();
-        lines.push(format!(
-            "Work session open since {}{title}.",
-            local_display(open.started_ms)
-        ));
-    }
-    let ws = Scope {
-        client_id: None,
-        project_id: scope.project_id.clone(),
-    };
-    let pending = tasks::list(db, &ws, false).await?;
-    if !pending.is_empty() {
-        lines.push("Pending tasks:".into());
-        for t in pending.iter().take(5) {
-            let due = t
-                .due_date
-                .as_deref()
-                .map(|d| format!(", due {d}"))
-                .unwrap_or_default();
-            lines.push(format!("- [{}] {}{due}", t.priority, t.title));
-        }
-    }
-    let f = sessions::Filter {
-        project_id: scope.project_id.clone(),
-        limit: Some(5),
-        ..Default::default()
-    };
-    if let Some(last) = sessions::list(db, &f)
-        .await?
-        .into_iter()
-        .find(|s| s.status == "closed" && s.summary.is_some())
-    {
-        lines.push(format!(
-            "Last session ({}): {}",
-            local_display(last.started_ms),
-            last.summary.as_deref().unwrap_or_default()
-        ));
-    }
-    let mut used: u32 = lines
-        .iter()
-        .map(|l| memory::tokens::estimate(l))
-        .sum::<u32>()
-        + 16;
-    let recent = mstore::list(
+    let b = memory::brief::brief(
         db,
-        &mstore::ListFilter {
-            project_id: scope.project_id.clone(),
-            limit: 12,
-            ..Default::default()
-        },
+        project,
+        machine_id.as_deref(),
+        config.memory.session_start_budget_tokens,
+        exclude,
     )
     .await?;
-    let mut ids = Vec::new();
-    let mut first = true;
-    for m in recent.iter().filter(|m| !exclude.contains(&m.id)) {
-        let cost = m.stored_tokens as u32 + 14;
-        if used + cost > budget {
-            continue;
-        }
-        if first {
-            lines.push("Recent project memories:".into());
-            first = false;
-        }
-        lines.push(format!(
-            "- {} · {}",
-            crate::time::local_day(m.created_at),
-            m.title
-        ));
-        for l in m.body.lines().filter(|l| !l.trim().is_empty()) {
-            lines.push(format!("  {}", l.trim_end()));
-        }
-        used += cost;
-        ids.push(m.id.clone());
-    }
-    let text = format!("{MARKER_START}\n{}\n{MARKER_END}", lines.join("\n"));
-    let note = format!("{note}; {} memories, ~{used} tokens", ids.len());
-    Ok((text, ids, note))
+    let note = format!("{note}; {} memories, ~{} tokens", b.ids.len(), b.tokens);
+    Ok((b.text, b.ids, note))
 }
 
 async fn save_hook(input: HookInput, paths: Paths, config: Config) -> Result<Outcome> {

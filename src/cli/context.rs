@@ -328,8 +328,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                 None
             };
             if ctx.json {
-                let mut v =
-                    serde_json::to_value(&m).map_err(|e| Error::Other(e.to_string()))?;
+                let mut v = serde_json::to_value(&m).map_err(|e| Error::Other(e.to_string()))?;
                 if source {
                     v["source"] = excerpt.clone().into();
                 }

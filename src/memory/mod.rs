@@ -1,6 +1,7 @@
 //! Memory: capture (transcripts and notes) -> compress -> redact -> tag ->
 //! store; then score -> recall -> format for injection into a prompt.
 
+pub mod brief;
 pub mod capture;
 pub mod compress;
 pub mod engine;
