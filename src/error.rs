@@ -13,6 +13,40 @@ pub mod exit {
     pub const LOCKED: i32 = 4;
 }
 
+/// How a command ended. `main` turns it into the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Done (0).
+    Success,
+    /// The command ran, and what it checked failed (1): `msp doctor`.
+    Failure,
+    /// The thing asked about does not exist (3): `msp project which`.
+    NotFound,
+    /// A command waited for ran out of time (124, as `timeout(1)`).
+    TimedOut,
+    /// Interrupted by Ctrl-C while waiting (130).
+    Interrupted,
+    /// A child process's own exit code, passed through (`vault run`, `agent
+    /// exec --wait`).
+    External(i32),
+    /// An error already reported after partial work (`ticket sync`): the
+    /// error's documented code.
+    Reported(i32),
+}
+
+impl ExitStatus {
+    pub fn code(self) -> i32 {
+        match self {
+            ExitStatus::Success => exit::OK,
+            ExitStatus::Failure => exit::ERROR,
+            ExitStatus::NotFound => exit::NOT_FOUND,
+            ExitStatus::TimedOut => 124,
+            ExitStatus::Interrupted => 130,
+            ExitStatus::External(code) | ExitStatus::Reported(code) => code,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The command line asked for something that cannot be: bad value,
@@ -98,5 +132,29 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
             )
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_statuses_map_to_the_documented_codes() {
+        for (status, code) in [
+            (ExitStatus::Success, 0),
+            (ExitStatus::Failure, 1),
+            (ExitStatus::NotFound, 3),
+            (ExitStatus::TimedOut, 124),
+            (ExitStatus::Interrupted, 130),
+            (ExitStatus::External(42), 42),
+            (ExitStatus::Reported(exit::LOCKED), 4),
+        ] {
+            assert_eq!(status.code(), code, "{status:?}");
+        }
+        assert_eq!(
+            Error::not_found("client", "x", "y").exit_code(),
+            exit::NOT_FOUND
+        );
     }
 }

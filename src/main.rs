@@ -13,7 +13,7 @@ fn main() {
         }
     };
     let code = match runtime.block_on(msp::cli::run(cli)) {
-        Ok(code) => code,
+        Ok(status) => status.code(),
         // `msp ... | head` closing the pipe early is not an error.
         Err(e) if e.is_broken_pipe() => msp::error::exit::OK,
         Err(e) => {

@@ -7,7 +7,7 @@ use super::{Ctx, note, or_dash, out, print_json, print_table};
 use crate::agent::exec::Shell;
 use crate::agent::runner::{self, Outcome, Stop};
 use crate::agent::{self, CommandView, ExecRequest, Status};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::ids;
 use crate::machine;
 use crate::store::Db;
@@ -107,7 +107,7 @@ const MIN_INTERVAL: Duration = Duration::from_millis(200);
 /// How long `exec --wait` keeps waiting past the command's expiry and timeout.
 const WAIT_SLACK: Duration = Duration::from_secs(60);
 
-pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
+pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
     let mut store = ctx.store().await?;
     let db = store.db();
     let code = match cmd {
@@ -165,7 +165,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                     &rows,
                 )?;
             }
-            0
+            ExitStatus::Success
         }
         Cmd::Show { id } => {
             let v = agent::show(db, &id).await?;
@@ -174,7 +174,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
             } else {
                 show(&v)?;
             }
-            0
+            ExitStatus::Success
         }
         Cmd::Approve { id } => {
             let a = agent::approve(db, &ctx.paths.data_dir, &id).await?;
@@ -191,7 +191,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                     note("note: the approval reaches the target with the next `msp sync`");
                 }
             }
-            0
+            ExitStatus::Success
         }
         Cmd::Audit { command } => {
             let log = agent::audit_log(db, command.as_deref()).await?;
@@ -212,7 +212,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                     .collect();
                 print_table(&["AT", "MACHINE", "COMMAND", "EVENT", "DETAIL"], &rows)?;
             }
-            0
+            ExitStatus::Success
         }
     };
     store.close().await?;
@@ -241,7 +241,7 @@ async fn sync_now(ctx: &Ctx, db: &mut Db, last_error: &mut Option<String>) -> bo
     }
 }
 
-async fn exec(ctx: &Ctx, db: &mut Db, req: &ExecRequest, wait: bool) -> Result<i32> {
+async fn exec(ctx: &Ctx, db: &mut Db, req: &ExecRequest, wait: bool) -> Result<ExitStatus> {
     let c = agent::queue(db, &ctx.paths.data_dir, req).await?;
     let self_id = machine::require_self(db).await?;
     let remote = c.target_machine_id != self_id;
@@ -256,7 +256,7 @@ async fn exec(ctx: &Ctx, db: &mut Db, req: &ExecRequest, wait: bool) -> Result<i
         } else {
             out(&c.id)?;
         }
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     if remote
         && agent::sync_url(db, &ctx.paths, &ctx.config)
@@ -322,7 +322,7 @@ async fn exec(ctx: &Ctx, db: &mut Db, req: &ExecRequest, wait: bool) -> Result<i
                     v.status.as_str(),
                     v.short_id
                 ));
-                return Ok(130);
+                return Ok(ExitStatus::Interrupted);
             }
         }
     };
@@ -330,13 +330,14 @@ async fn exec(ctx: &Ctx, db: &mut Db, req: &ExecRequest, wait: bool) -> Result<i
 }
 
 /// Prints a final result the way `exec --wait` does and returns the exit code.
-fn print_result(ctx: &Ctx, v: &CommandView) -> Result<i32> {
+fn print_result(ctx: &Ctx, v: &CommandView) -> Result<ExitStatus> {
     let code = match v.status {
-        Status::Completed | Status::Failed => {
-            v.exit_code.and_then(|c| i32::try_from(c).ok()).unwrap_or(1)
-        }
-        Status::TimedOut => 124,
-        _ => 1,
+        Status::Completed | Status::Failed => v
+            .exit_code
+            .and_then(|c| i32::try_from(c).ok())
+            .map_or(ExitStatus::Failure, ExitStatus::External),
+        Status::TimedOut => ExitStatus::TimedOut,
+        _ => ExitStatus::Failure,
     };
     if ctx.json {
         print_json(v)?;
@@ -374,7 +375,7 @@ fn print_result(ctx: &Ctx, v: &CommandView) -> Result<i32> {
     }
 }
 
-async fn run_agent(ctx: &Ctx, db: &mut Db, once: bool, interval: Duration) -> Result<i32> {
+async fn run_agent(ctx: &Ctx, db: &mut Db, once: bool, interval: Duration) -> Result<ExitStatus> {
     let self_id = machine::require_self(db).await?;
     let Some(_lock) = runner::try_lock(&ctx.paths.data_dir)? else {
         return Err(Error::Conflict(format!(
@@ -426,7 +427,7 @@ async fn run_agent(ctx: &Ctx, db: &mut Db, once: bool, interval: Duration) -> Re
     if ctx.json {
         print_json(&all)?;
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 fn show(v: &CommandView) -> Result<()> {

@@ -1,7 +1,7 @@
 use clap::Subcommand;
 
 use super::{Ctx, out, print_json, print_table};
-use crate::error::Result;
+use crate::error::{ExitStatus, Result};
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
@@ -11,7 +11,7 @@ pub enum Cmd {
     Paths,
 }
 
-pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
+pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
     match cmd {
         Cmd::Show => {
             let mut entries = ctx.config.entries();
@@ -59,5 +59,5 @@ pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
             }
         }
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 
 use super::{Ctx, note, or_dash, out, print_json, print_table};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::ids;
 use crate::machine;
 use crate::memory::capture::{self, CaptureOptions, Note, Summary};
@@ -112,7 +112,7 @@ pub enum Cmd {
     Stats,
 }
 
-pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
+pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
     let mut store = ctx.store().await?;
     let db = store.db();
     if matches!(cmd, Cmd::List { .. } | Cmd::Show { .. } | Cmd::Stats) {
@@ -406,7 +406,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
         }
     }
     store.close().await?;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// A `--at`/`--now` value, or `now` when none was given.

@@ -2,7 +2,7 @@ use serde::Serialize;
 
 use super::{Ctx, out, print_json};
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{ExitStatus, Result};
 use crate::machine;
 use crate::store::{SCHEMA_VERSION, Store};
 
@@ -37,7 +37,7 @@ fn check(
 }
 
 /// Runs every check; exit 1 when any fails (warnings keep exit 0).
-pub async fn run(ctx: &Ctx) -> Result<i32> {
+pub async fn run(ctx: &Ctx) -> Result<ExitStatus> {
     let mut checks = Vec::new();
     let p = &ctx.paths;
 
@@ -161,7 +161,11 @@ pub async fn run(ctx: &Ctx) -> Result<i32> {
             }
         }
     }
-    Ok(if failed { 1 } else { 0 })
+    Ok(if failed {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
 }
 
 fn writable_dir(dir: &std::path::Path) -> std::io::Result<()> {

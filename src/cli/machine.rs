@@ -1,7 +1,7 @@
 use clap::Subcommand;
 
 use super::{Ctx, or_dash, out, print_json, print_table};
-use crate::error::Result;
+use crate::error::{ExitStatus, Result};
 use crate::machine::{self, MachineUpdate, Registration};
 use crate::time::local_display;
 
@@ -36,7 +36,7 @@ pub enum Cmd {
     },
 }
 
-pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
+pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
     let mut store = ctx.store().await?;
     let db = store.db();
     match cmd {
@@ -138,7 +138,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
         }
     }
     store.close().await?;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 fn show(v: &machine::MachineView<'_>) -> Result<()> {

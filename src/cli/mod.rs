@@ -22,7 +22,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use serde::Serialize;
 
 use crate::config::{Config, Paths};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::store::Store;
 
 #[derive(Debug, Parser)]
@@ -104,12 +104,12 @@ impl Ctx {
     }
 }
 
-pub async fn run(cli: Cli) -> Result<i32> {
+pub async fn run(cli: Cli) -> Result<ExitStatus> {
     if let Command::Completions { shell } = cli.command {
         let mut out = Vec::new();
         clap_complete::generate(shell, &mut Cli::command(), "msp", &mut out);
         write_stdout(&out)?;
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let paths = Paths::from_env()?;
     // Doctor reports a broken config itself instead of failing on it.

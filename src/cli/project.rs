@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 
 use super::{Ctx, note, or_dash, out, print_json, print_table};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::machine;
 use crate::work::{clients, projects};
 
@@ -50,7 +50,7 @@ pub enum Cmd {
     Which { dir: Option<PathBuf> },
 }
 
-pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
+pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
     let mut store = ctx.store().await?;
     let db = store.db();
     let code = match cmd {
@@ -89,7 +89,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
             } else {
                 out(format!("added project {}", p.slug))?;
             }
-            0
+            ExitStatus::Success
         }
         Cmd::List { client } => {
             let client_id = match client {
@@ -118,7 +118,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                     .collect();
                 print_table(&["SLUG", "CLIENT", "STATUS", "PRIORITY", "PATHS"], &rows)?;
             }
-            0
+            ExitStatus::Success
         }
         Cmd::Show { project } => {
             let p = projects::resolve(db, &project).await?;
@@ -140,7 +140,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                     ))?;
                 }
             }
-            0
+            ExitStatus::Success
         }
         Cmd::Link {
             dir,
@@ -172,7 +172,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                     p.slug
                 ))?;
             }
-            0
+            ExitStatus::Success
         }
         Cmd::Unlink { target } => {
             let machine_id = machine::self_id(db).await?.unwrap_or_default();
@@ -189,7 +189,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
             } else {
                 out(format!("unlinked {target}"))?;
             }
-            0
+            ExitStatus::Success
         }
         Cmd::Which { dir } => {
             let dir = match dir {
@@ -215,7 +215,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                     } else {
                         out(&w.project.slug)?;
                     }
-                    0
+                    ExitStatus::Success
                 }
                 None => {
                     if ctx.json {
@@ -226,7 +226,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                         dir.display(),
                         dir.display()
                     ));
-                    crate::error::exit::NOT_FOUND
+                    ExitStatus::NotFound
                 }
             }
         }

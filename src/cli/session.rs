@@ -1,7 +1,7 @@
 use clap::Subcommand;
 
 use super::{Ctx, note, or_dash, out, print_json, print_table};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::machine;
 use crate::store::Db;
 use crate::time::{DayEdge, local_display, now_ms, parse_time};
@@ -134,7 +134,7 @@ fn describe(v: &SessionView) -> String {
     }
 }
 
-pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
+pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
     let mut store = ctx.store().await?;
     let db = store.db();
     let machine_id = machine::require_self(db).await?;
@@ -369,7 +369,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
         }
     }
     store.close().await?;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 fn by_name(by: GroupBy) -> &'static str {

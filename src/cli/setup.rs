@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use super::{Ctx, out, print_json};
 use crate::claude::settings;
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::machine::{self, Registration};
 use crate::store::{SCHEMA_VERSION, Store};
 
@@ -49,7 +49,7 @@ fn hook_dir() -> Result<PathBuf> {
 
 /// Creates or migrates the store, registers this machine and wires the hooks
 /// into Claude Code. Running it again changes nothing, and says so.
-pub async fn run(ctx: &Ctx, args: Args) -> Result<i32> {
+pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
     if args.uninstall {
         let change = settings::uninstall(&args.settings_path()?)?;
         if ctx.json {
@@ -68,7 +68,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<i32> {
                 change.path.display()
             ))?;
         }
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let db_path = ctx.paths.db();
     let before = if db_path.exists() {
@@ -139,5 +139,5 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<i32> {
             })?;
         }
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

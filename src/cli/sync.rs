@@ -3,7 +3,7 @@ use std::io::{IsTerminal, Read};
 use clap::{Args as ClapArgs, Subcommand};
 
 use super::{Ctx, note, out, print_json};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::sync::{self, key::TeamKey, server::mask_url};
 
 #[derive(Debug, ClapArgs)]
@@ -82,7 +82,7 @@ impl sync::Progress for SyncBar {
     }
 }
 
-pub async fn run(ctx: &Ctx, args: Args) -> Result<i32> {
+pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
     let mut store = ctx.store().await?;
     let db = store.db();
     let timeout = sync::connect_timeout(&ctx.config);
@@ -199,7 +199,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<i32> {
         }
     }
     store.close().await?;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// The key from stdin: hidden prompt on a terminal, else the first line.

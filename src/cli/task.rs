@@ -1,7 +1,7 @@
 use clap::Subcommand;
 
 use super::{Ctx, or_dash, out, print_json, print_table};
-use crate::error::Result;
+use crate::error::{ExitStatus, Result};
 use crate::work::sessions;
 use crate::work::tasks;
 
@@ -34,7 +34,7 @@ pub enum Cmd {
     Done { id: String },
 }
 
-pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
+pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
     let mut store = ctx.store().await?;
     let db = store.db();
     match cmd {
@@ -101,5 +101,5 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
         }
     }
     store.close().await?;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

@@ -4,7 +4,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{Ctx, note, or_dash, out, print_json, print_table};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::machine;
 use crate::store::Db;
 use crate::tickets::outbox::{self, DeliveryLock, How, Payload};
@@ -114,7 +114,7 @@ pub enum Cmd {
     },
 }
 
-pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
+pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
     let mut store = ctx.store().await?;
     let db = store.db();
     let code = match cmd {
@@ -159,7 +159,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                     .collect();
                 print_table(&["ID", "NUMBER", "STATUS", "CUSTOMER", "SUBJECT"], &rows)?;
             }
-            0
+            ExitStatus::Success
         }
         Cmd::Show { id } => {
             let (_, p) = connect(ctx, db).await?;
@@ -196,7 +196,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                     ))?;
                 }
             }
-            0
+            ExitStatus::Success
         }
         Cmd::Customers { query } => {
             let (_, p) = connect(ctx, db).await?;
@@ -210,7 +210,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                     .collect();
                 print_table(&["ID", "NAME", "EMAIL"], &rows)?;
             }
-            0
+            ExitStatus::Success
         }
         Cmd::Link {
             id,
@@ -241,7 +241,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                     if auto_sync { ", auto-sync" } else { "" }
                 ))?;
             }
-            0
+            ExitStatus::Success
         }
         Cmd::Note {
             id,
@@ -327,7 +327,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
                     &table,
                 )?;
             }
-            0
+            ExitStatus::Success
         }
     };
     store.close().await?;
@@ -341,7 +341,7 @@ async fn setup(
     subdomain: Option<String>,
     base_url: Option<String>,
     api_key_ref: &str,
-) -> Result<i32> {
+) -> Result<ExitStatus> {
     let base_url = match (base_url, subdomain) {
         (Some(url), _) => url,
         (None, Some(name)) => tickets::syncro_base_url(&name)?,
@@ -371,7 +371,7 @@ async fn setup(
         ))?;
         note("check it with `msp ticket customers`");
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// The configured provider, with its API key from the vault.
@@ -501,7 +501,7 @@ async fn write(
     session_id: Option<String>,
     payload: Payload,
     dry_run: bool,
-) -> Result<i32> {
+) -> Result<ExitStatus> {
     let account = tickets::account(db).await?;
     let ticket = checked_ticket_id(&account, id)?;
     if dry_run {
@@ -517,7 +517,7 @@ async fn write(
                 note("dry run: nothing posted");
             }
         }
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let queued = outbox::enqueue(
         db,
@@ -552,7 +552,7 @@ async fn write(
     } else {
         out(delivered_line(&item))?;
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 fn delivered_line(d: &outbox::Delivered) -> String {
@@ -576,7 +576,7 @@ fn delivered_line(d: &outbox::Delivered) -> String {
     }
 }
 
-async fn sync(ctx: &Ctx, db: &mut Db, dry_run: bool) -> Result<i32> {
+async fn sync(ctx: &Ctx, db: &mut Db, dry_run: bool) -> Result<ExitStatus> {
     let account = tickets::account(db).await?;
     let plan = outbox::plan_linked_sessions(db, &account.provider).await?;
     if dry_run {
@@ -615,7 +615,7 @@ async fn sync(ctx: &Ctx, db: &mut Db, dry_run: bool) -> Result<i32> {
                 plan.len()
             ));
         }
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     for p in &plan {
         outbox::enqueue(
@@ -643,7 +643,7 @@ async fn sync(ctx: &Ctx, db: &mut Db, dry_run: bool) -> Result<i32> {
         } else {
             note("nothing to post");
         }
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let (_, p) = connect(ctx, db).await?;
     let lock = DeliveryLock::acquire(&ctx.paths.data_dir, || {
@@ -682,10 +682,10 @@ async fn sync(ctx: &Ctx, db: &mut Db, dry_run: bool) -> Result<i32> {
         print_json(&results)?;
     }
     match first_error {
-        None => Ok(0),
+        None => Ok(ExitStatus::Success),
         Some(e) => {
             note("what was not posted stays in the outbox: run `msp ticket sync` again later");
-            Ok(e.exit_code())
+            Ok(ExitStatus::Reported(e.exit_code()))
         }
     }
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{Ctx, note, or_dash, out, print_json, print_table};
 use crate::config::env;
 use crate::crypto::{KdfParams, Secret};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::ids;
 use crate::store::Db;
 use crate::vault::access::{self, default_field, env_secret, field_names, interactive, prompt};
@@ -99,7 +99,7 @@ pub enum Cmd {
     Passwd,
 }
 
-pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<i32> {
+pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
     let mut store = ctx.store().await?;
     let db = store.db();
     let code = match cmd {
@@ -194,7 +194,7 @@ fn warn_weak(p: &KdfParams) {
     }
 }
 
-async fn init(ctx: &Ctx, db: &mut Db, key_file: Option<PathBuf>) -> Result<i32> {
+async fn init(ctx: &Ctx, db: &mut Db, key_file: Option<PathBuf>) -> Result<ExitStatus> {
     if v::meta(db).await?.is_some() {
         return Err(Error::Conflict(
             "this store already has a vault; init would make its secrets unreadable\nhint: `msp vault passwd` changes the passphrase; `msp vault list` shows what is in it".into(),
@@ -255,7 +255,7 @@ async fn init(ctx: &Ctx, db: &mut Db, key_file: Option<PathBuf>) -> Result<i32> 
             }
         ))?;
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// The specs of `set`/`rotate`: the reference's own field means `FIELD=-`.
@@ -276,7 +276,7 @@ async fn write(
     values: Vec<String>,
     details: Details,
     kind: WriteKind,
-) -> Result<i32> {
+) -> Result<ExitStatus> {
     let r = refs::parse(reference)?;
     let specs = specs_for(&r, values)?;
     v::require(db).await?;
@@ -340,10 +340,10 @@ async fn write(
         };
         out(format!("{verb} {}: {}", w.reference, fields.join(", ")))?;
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-async fn get(ctx: &Ctx, db: &mut Db, reference: &str, field: Option<String>) -> Result<i32> {
+async fn get(ctx: &Ctx, db: &mut Db, reference: &str, field: Option<String>) -> Result<ExitStatus> {
     let mut r = refs::parse(reference)?;
     if let Some(f) = field {
         refs::check_name("field", &f)?;
@@ -398,10 +398,10 @@ async fn get(ctx: &Ctx, db: &mut Db, reference: &str, field: Option<String>) -> 
             .and_then(|_| so.flush())
             .map_err(|e| Error::io("writing to stdout", e))?;
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-async fn list(ctx: &Ctx, db: &mut Db, client: Option<&str>, all: bool) -> Result<i32> {
+async fn list(ctx: &Ctx, db: &mut Db, client: Option<&str>, all: bool) -> Result<ExitStatus> {
     let client_id = match client {
         Some(c) => Some(clients::resolve(db, c).await?.id),
         None => None,
@@ -409,7 +409,7 @@ async fn list(ctx: &Ctx, db: &mut Db, client: Option<&str>, all: bool) -> Result
     let rows = records::list(db, client_id.as_deref(), all).await?;
     if ctx.json {
         print_json(&rows)?;
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let mut header = vec!["REFERENCE", "TYPE", "USERNAME", "URL", "FIELDS", "UPDATED"];
     if all {
@@ -440,17 +440,17 @@ async fn list(ctx: &Ctx, db: &mut Db, client: Option<&str>, all: bool) -> Result
         })
         .collect();
     print_table(&header, &table)?;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-async fn history(ctx: &Ctx, db: &mut Db, reference: &str) -> Result<i32> {
+async fn history(ctx: &Ctx, db: &mut Db, reference: &str) -> Result<ExitStatus> {
     let r = refs::parse(reference)?;
     v::require(db).await?;
     let c = records::resolve(db, &r).await?;
     let versions = records::history(db, &c, r.field.as_deref()).await?;
     if ctx.json {
         print_json(&versions)?;
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let rows: Vec<Vec<String>> = versions
         .iter()
@@ -472,10 +472,10 @@ async fn history(ctx: &Ctx, db: &mut Db, reference: &str) -> Result<i32> {
         })
         .collect();
     print_table(&["FIELD", "VERSION", "CREATED", "MACHINE", ""], &rows)?;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-async fn remove(ctx: &Ctx, db: &mut Db, reference: &str, how: Removal) -> Result<i32> {
+async fn remove(ctx: &Ctx, db: &mut Db, reference: &str, how: Removal) -> Result<ExitStatus> {
     let r = refs::parse(reference)?;
     if r.field.is_some() {
         return Err(Error::usage(
@@ -491,7 +491,7 @@ async fn remove(ctx: &Ctx, db: &mut Db, reference: &str, how: Removal) -> Result
             &json!({"reference": reference, "changed": changed, "action": match how {
             Removal::Soft => "rm", Removal::Restore => "restore", Removal::Purge => "purge" }}),
         )?;
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     out(match (how, changed) {
         (Removal::Soft, true) => {
@@ -502,7 +502,7 @@ async fn remove(ctx: &Ctx, db: &mut Db, reference: &str, how: Removal) -> Result
         (Removal::Restore, false) => format!("{reference} was not removed"),
         (Removal::Purge, _) => format!("purged {reference} and every version of its fields"),
     })?;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 fn check_env_name(name: &str) -> Result<()> {
@@ -520,7 +520,7 @@ fn check_env_name(name: &str) -> Result<()> {
     }
 }
 
-async fn run_cmd(ctx: &Ctx, db: &mut Db, env: &[String], command: &[String]) -> Result<i32> {
+async fn run_cmd(ctx: &Ctx, db: &mut Db, env: &[String], command: &[String]) -> Result<ExitStatus> {
     let mut wanted = Vec::new();
     for e in env {
         let (name, reference) = e.split_once('=').ok_or_else(|| {
@@ -572,7 +572,9 @@ async fn run_cmd(ctx: &Ctx, db: &mut Db, env: &[String], command: &[String]) -> 
             .ok_or_else(|| Error::Other("no value".into()))?;
         values.push((name.clone(), value));
     }
-    crate::vault::run::run(program, args, &values).await
+    crate::vault::run::run(program, args, &values)
+        .await
+        .map(ExitStatus::External)
 }
 
 async fn audit_cmd(
@@ -581,7 +583,7 @@ async fn audit_cmd(
     reference: Option<&str>,
     verify: bool,
     limit: Option<i64>,
-) -> Result<i32> {
+) -> Result<ExitStatus> {
     v::require(db).await?;
     if verify {
         let (vault, _) = unlock(ctx, db).await?;
@@ -613,7 +615,7 @@ async fn audit_cmd(
                 }
             ))?;
         }
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let filter = match reference {
         Some(text) => {
@@ -631,7 +633,7 @@ async fn audit_cmd(
     if ctx.json {
         let views: Vec<audit::EntryView> = entries.iter().map(audit::Entry::view).collect();
         print_json(&views)?;
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let rows: Vec<Vec<String>> = entries
         .iter()
@@ -659,10 +661,10 @@ async fn audit_cmd(
         ],
         &rows,
     )?;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-async fn passwd(ctx: &Ctx, db: &mut Db) -> Result<i32> {
+async fn passwd(ctx: &Ctx, db: &mut Db) -> Result<ExitStatus> {
     let (vault, actor) = unlock(ctx, db).await?;
     let new = match env_secret(env::VAULT_NEW_PASSPHRASE) {
         Some(p) => p,
@@ -682,5 +684,5 @@ async fn passwd(ctx: &Ctx, db: &mut Db) -> Result<i32> {
     } else {
         out("passphrase changed (the data key was re-wrapped; key files keep working)")?;
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
