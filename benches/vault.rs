@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use common::{Env, Rng, Timing, time_process};
 use msp::crypto::Key;
-use msp::memory::redact::Redactor;
+use msp::redact::Redactor;
 use msp::vault::redaction::{KnownSet, value_mac};
 
 const CREDENTIALS: usize = 1000;

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::memory::engine::{Engine, TokenCounter};
-use crate::memory::redact::Redactor;
+use crate::redact::Redactor;
 use crate::store::Db;
 use crate::vault;
 
@@ -37,7 +37,7 @@ pub async fn engine(db: &mut Db, data_dir: &Path, tokens: TokenCounter) -> (Engi
 #[cfg(test)]
 mod tests {
     use crate::crypto::Key;
-    use crate::memory::redact::Redactor;
+    use crate::redact::Redactor;
     use crate::vault::redaction::{KnownSet, value_mac};
 
     #[test]

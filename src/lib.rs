@@ -14,6 +14,7 @@ pub mod known_secrets;
 pub mod log;
 pub mod machine;
 pub mod memory;
+pub mod redact;
 pub mod store;
 pub mod sync;
 pub mod tickets;

@@ -22,7 +22,7 @@ use super::{CommandRow, Keys, Status, approval_is_valid, approvals_of, audit};
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::machine;
-use crate::memory::redact::Redactor;
+use crate::redact::Redactor;
 use crate::store::{self, Db};
 use crate::time::now_ms;
 

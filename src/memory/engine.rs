@@ -4,8 +4,8 @@
 //! counter, so nothing in memory depends on a process-wide setting or on
 //! the order in which things were initialised.
 
-use super::redact::Redactor;
 use super::tokens;
+use crate::redact::Redactor;
 
 /// How the tokens of a memory are counted.
 #[derive(Clone, Copy)]

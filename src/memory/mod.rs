@@ -8,7 +8,6 @@ pub mod engine;
 pub mod journal;
 pub mod rank;
 pub mod recall;
-pub mod redact;
 pub mod store;
 pub mod tags;
 pub mod text;

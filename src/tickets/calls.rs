@@ -24,7 +24,7 @@ use super::WriteError;
 use crate::config::TicketsConfig;
 use crate::crypto::Secret;
 use crate::error::{Error, Result};
-use crate::memory::redact::Redactor;
+use crate::redact::Redactor;
 use crate::store::{self, Db};
 use crate::time::{Millis, now_ms, rfc3339};
 

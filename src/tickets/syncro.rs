@@ -13,7 +13,7 @@ use super::{
 use crate::config::TicketsConfig;
 use crate::crypto::Secret;
 use crate::error::{Error, Result};
-use crate::memory::redact::Redactor;
+use crate::redact::Redactor;
 use crate::store::Db;
 
 /// Pages read at most for one list (25 tickets or customers a page).

@@ -1,0 +1,397 @@
+//! Secret redaction for every text msp stores.
+//!
+//! Memories are distilled from Claude Code transcripts, and transcripts are
+//! full of shell output, config files and pasted credentials. Nothing may be
+//! stored before it went through [`Redactor::redact`], which replaces every
+//! secret it recognises with a typed placeholder such as
+//! `[REDACTED:github-token]` while keeping the non-secret context
+//! (`password=[REDACTED:password]`,
+//! `postgres://admin:[REDACTED:url-credentials]@db/x`).
+//!
+//! Detection works in layers, each producing byte spans:
+//!
+//! 1. **Shapes**: tokens whose format alone identifies them (PEM private keys,
+//!    `ghp_…`, `AKIA…`, `sk-ant-…`, JWTs, …). One alternation, so one scan.
+//! 2. **Context**: values whose *position* makes them secret: the value side
+//!    of `password=`, `"client_secret": "…"`, `Authorization:` headers,
+//!    credentials in URLs, and command lines (`mysql -p…`, `sshpass -p …`,
+//!    `net user NAME PASS`, `ConvertTo-SecureString "…" -AsPlainText`).
+//! 3. **Entropy**: long random-looking strings shortly after a word such as
+//!    key/secret/token/password.
+//! 4. **Known secrets**: candidate tokens checked against an external source
+//!    (the vault), see [`crate::known_secrets`].
+//!
+//! Overlapping spans are merged (never dropped), so a secret found by two
+//! layers with different extents is still covered completely. Text inside an
+//! existing placeholder is never matched again, which keeps redaction
+//! idempotent. All patterns run on the `regex` crate, whose matching time is
+//! linear in the input; the hand-written scanners are bounded per match.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use crate::known_secrets;
+
+mod context;
+mod entropy;
+mod keys;
+mod known;
+mod rules;
+#[cfg(test)]
+mod tests;
+
+use known::known_secret_hits;
+use rules::{CLI_RULES, SHAPES, SHAPES_UNANCHORED, Shape};
+
+/// The result of [`Redactor::redact`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redacted {
+    /// The text with every detected secret replaced by a placeholder.
+    pub text: String,
+    /// How many secrets were replaced.
+    pub count: usize,
+}
+
+/// Every placeholder starts with this; text that does is never re-redacted.
+pub const PLACEHOLDER_PREFIX: &str = "[REDACTED:";
+
+/// Every placeholder kind this module can emit, for documentation, callers
+/// that want to recognise placeholders, and tests.
+pub const PLACEHOLDER_KINDS: &[&str] = &[
+    "private-key",
+    "anthropic-key",
+    "openai-key",
+    "stripe-key",
+    "github-token",
+    "gitlab-token",
+    "slack-token",
+    "slack-webhook",
+    "discord-webhook",
+    "aws-key",
+    "aws-secret",
+    "gcp-api-key",
+    "gcp-client-secret",
+    "google-oauth-token",
+    "npm-token",
+    "pypi-token",
+    "sendgrid-key",
+    "twilio-key",
+    "huggingface-token",
+    "jwt",
+    "azure-client-secret",
+    "azure-key",
+    "sas-token",
+    "digitalocean-token",
+    "shopify-token",
+    "vault-token",
+    "grafana-token",
+    "linear-key",
+    "postman-key",
+    "telegram-token",
+    "square-token",
+    "mailchimp-key",
+    "newrelic-key",
+    "atlassian-token",
+    "doppler-token",
+    "sentry-token",
+    "password",
+    "secret",
+    "client-secret",
+    "token",
+    "api-key",
+    "credential",
+    "auth",
+    "auth-token",
+    "bearer-token",
+    "basic-auth",
+    "url-credentials",
+    "high-entropy",
+    "known-secret",
+];
+
+/// Which layer found a span; lower wins when two layers report the same span,
+/// so a `ghp_…` after `token=` is typed `github-token`, not `token`.
+const PRIO_KNOWN: u8 = 0;
+const PRIO_SHAPE: u8 = 1;
+const PRIO_CONTEXT: u8 = 2;
+const PRIO_ENTROPY: u8 = 3;
+
+/// Redaction is repeated until nothing new is found (normally one extra pass
+/// that finds nothing). A first pass can change the surroundings of a later
+/// candidate (a long secret replaced by a short placeholder brings a random
+/// string within reach of a keyword), and without the fixpoint
+/// `redact(redact(x))` could differ from `redact(x)`.
+const MAX_PASSES: usize = 4;
+
+/// A span to replace.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    start: usize,
+    end: usize,
+    kind: &'static str,
+    prio: u8,
+}
+
+/// The redactor: compiled patterns (built once) and an optional source of
+/// known secrets.
+pub struct Redactor {
+    /// All literal-prefixed shapes as one alternation, group `t{i}` per shape.
+    shapes: Regex,
+    /// `(whole group, optional secret sub-group)` per entry of [`SHAPES`].
+    shape_groups: Vec<(usize, Option<usize>)>,
+    shapes_unanchored: Regex,
+    unanchored_groups: Vec<(usize, Option<usize>)>,
+    /// Identifiers containing a secret stem: assignment keys and the
+    /// keywords the entropy layer measures distance from.
+    ident: Regex,
+    cli: Regex,
+    cli_groups: Vec<usize>,
+    /// `--password VALUE`-style flags (space-separated value).
+    flag: Regex,
+    auth_header: Regex,
+    bearer: Regex,
+    url_credentials: Regex,
+    xml_element: Regex,
+    dotnet_setting: Regex,
+    entropy_candidate: Regex,
+    placeholder: Regex,
+    known: Option<known_secrets::Matcher>,
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redactor")
+            .field("shapes", &(SHAPES.len() + SHAPES_UNANCHORED.len()))
+            .field("cli_rules", &CLI_RULES.len())
+            .field("known_secrets", &self.known.is_some())
+            .finish()
+    }
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The process-wide built-in redactor (no known-secrets source).
+pub fn global() -> &'static Redactor {
+    static GLOBAL: OnceLock<Redactor> = OnceLock::new();
+    GLOBAL.get_or_init(Redactor::new)
+}
+
+/// Compiles a built-in pattern. The patterns are constants covered by the
+/// tests, so a failure is a programming error, never a user-input path.
+fn compile(pattern: &str) -> Regex {
+    match Regex::new(pattern) {
+        Ok(re) => re,
+        Err(err) => panic!("built-in redaction pattern does not compile: {err}"),
+    }
+}
+
+/// Builds one alternation from shapes, returning the regex and, per shape,
+/// the index of its whole group and of its secret sub-group.
+fn compile_shapes(shapes: &[Shape], tag: &str) -> (Regex, Vec<(usize, Option<usize>)>) {
+    let alternation = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let inner = s.pattern.replace("(?P<s>", &format!("(?P<{tag}s{i}>"));
+            format!("(?P<{tag}t{i}>{inner})")
+        })
+        .collect::<Vec<_>>()
+        .join("|");
+    let re = compile(&alternation);
+    let index_of = |name: &str| re.capture_names().position(|n| n == Some(name));
+    let groups = (0..shapes.len())
+        .map(|i| {
+            let whole = index_of(&format!("{tag}t{i}")).unwrap_or(0);
+            (whole, index_of(&format!("{tag}s{i}")))
+        })
+        .collect();
+    (re, groups)
+}
+
+impl Redactor {
+    /// Built-in secret shapes and contexts.
+    ///
+    /// Compiles 12 regexes: the 34 literal-prefixed shapes as one
+    /// alternation, the 3 prefix-less shapes as a second, the 14 command-line
+    /// rules as a third, plus one per context layer. Measured on the 2-core
+    /// build machine: about 3.3 ms in release (about 5 ms in the dev profile
+    /// with dependencies at opt-level 1). Redacting 5 MB takes about 0.1 s
+    /// without secrets and 0.25 s with 31,600 of them (release). Use
+    /// [`global`] to pay construction once per process.
+    pub fn new() -> Self {
+        let (shapes, shape_groups) = compile_shapes(SHAPES, "a");
+        let (shapes_unanchored, unanchored_groups) = compile_shapes(SHAPES_UNANCHORED, "b");
+
+        let cli_alternation = CLI_RULES
+            .iter()
+            .enumerate()
+            .map(|(i, (_, p))| format!("(?P<c{i}>{p})"))
+            .collect::<Vec<_>>()
+            .join("|");
+        let cli = compile(&cli_alternation);
+        let cli_groups = (0..CLI_RULES.len())
+            .map(|i| {
+                let name = format!("c{i}");
+                cli.capture_names()
+                    .position(|n| n == Some(name.as_str()))
+                    .unwrap_or(0)
+            })
+            .collect();
+
+        Redactor {
+            shapes,
+            shape_groups,
+            shapes_unanchored,
+            unanchored_groups,
+            ident: compile(
+                r"[A-Za-z0-9_.\-]*(?i:pass|pwd|secret|token|key|cred|auth|sig|bearer)[A-Za-z0-9_.\-]*",
+            ),
+            cli,
+            cli_groups,
+            flag: compile(
+                r#"(?im)(?:^|[ \t"'(])--?(?P<f>password|passwd|pass|pwd|passphrase|passin|passout|token|access-token|auth-token|api-token|secret|client-secret|secret-key|api-key|apikey|access-key)[ \t]+"#,
+            ),
+            auth_header: compile(r#"(?i)(?-u:\b)(?:proxy-)?authorization\\*["']?[ \t]*[:=][ \t]*"#),
+            bearer: compile(r"(?i)(?-u:\b)bearer[ \t]+"),
+            // The password may contain `@` (greedy up to the last `@` before
+            // the host), but not `/`, `?` or `#`, which end the authority.
+            url_credentials: compile(
+                r#"(?i)(?-u:\b)[a-z][a-z0-9+.\-]{1,30}://(?P<u>[^\s:/?#@'"<>\\]*):(?P<v>[^\s/?#'"<>\\]+)@[A-Za-z0-9\[_\-]"#,
+            ),
+            // `<Password>x</Password>` and Windows unattend
+            // `<AdministratorPassword><Value>x</Value>`.
+            xml_element: compile(
+                r"(?i)<(?P<k>[A-Za-z0-9_:.\-]*(?:pass|pwd|secret|token|key|cred)[A-Za-z0-9_:.\-]*)>(?:[ \t\r\n]*<Value>)?(?P<v>[^<]+)<",
+            ),
+            // .NET appSettings: `<add key="DbPassword" value="x" />`.
+            dotnet_setting: compile(
+                r#"(?i)(?-u:\b)key[ \t]*=[ \t]*"(?P<k>[^"\n]+)"[ \t]+value[ \t]*=[ \t]*"(?P<v>[^"\n]*)""#,
+            ),
+            entropy_candidate: compile(r"[A-Za-z0-9+/=_\-]{20,}"),
+            placeholder: compile(r"\[REDACTED:[a-z0-9\-]+\]"),
+            known: None,
+        }
+    }
+
+    /// Adds a known-secrets matcher consulted for every candidate token
+    /// (whitespace/quote/punctuation-delimited substrings of
+    /// [`known_secrets::MIN_LEN`]..=[`known_secrets::MAX_LEN`] bytes, and the
+    /// value side of `key=value` / `key: value` pairs).
+    pub fn with_known_secrets(
+        mut self,
+        matcher: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.known = Some(Box::new(matcher));
+        self
+    }
+
+    /// Returns the redacted text and how many secrets were replaced.
+    pub fn redact(&self, text: &str) -> Redacted {
+        let mut count = 0;
+        let mut current: Option<String> = None;
+        for _ in 0..MAX_PASSES {
+            let input = current.as_deref().unwrap_or(text);
+            match self.redact_once(input) {
+                Some((next, n)) => {
+                    count += n;
+                    current = Some(next);
+                }
+                None => break,
+            }
+        }
+        Redacted {
+            text: current.unwrap_or_else(|| text.to_owned()),
+            count,
+        }
+    }
+
+    /// One detection pass. `None` when nothing was found.
+    fn redact_once(&self, text: &str) -> Option<(String, usize)> {
+        let placeholders: Vec<(usize, usize)> = self
+            .placeholder
+            .find_iter(text)
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        let mut hits = Vec::new();
+        let mut keywords = Vec::new();
+
+        self.shape_hits(&self.shapes, SHAPES, &self.shape_groups, text, &mut hits);
+        self.shape_hits(
+            &self.shapes_unanchored,
+            SHAPES_UNANCHORED,
+            &self.unanchored_groups,
+            text,
+            &mut hits,
+        );
+        self.assignment_hits(text, &placeholders, &mut hits, &mut keywords);
+        self.cli_hits(text, &mut hits);
+        self.flag_hits(text, &mut hits);
+        self.auth_header_hits(text, &mut hits);
+        self.bearer_hits(text, &mut hits);
+        self.url_hits(text, &mut hits);
+        self.markup_hits(text, &mut hits);
+        self.entropy_hits(text, &keywords, &mut hits);
+        if let Some(known) = &self.known {
+            known_secret_hits(known.as_ref(), text, &mut hits);
+        }
+
+        let spans = merge(text, hits, &placeholders);
+        if spans.is_empty() {
+            return None;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for h in &spans {
+            out.push_str(&text[last..h.start]);
+            out.push_str(PLACEHOLDER_PREFIX);
+            out.push_str(h.kind);
+            out.push(']');
+            last = h.end;
+        }
+        out.push_str(&text[last..]);
+        Some((out, spans.len()))
+    }
+}
+
+/// Sorts hits, drops those touching an existing placeholder, and merges
+/// overlapping ones into their union. The union matters: when two layers
+/// disagree on the extent of one secret, neither part may leak. The kind is
+/// that of the earliest-starting, then longest, then highest-priority hit.
+fn merge(text: &str, mut hits: Vec<Hit>, placeholders: &[(usize, usize)]) -> Vec<Hit> {
+    hits.retain(|h| {
+        h.start < h.end
+            && h.end <= text.len()
+            && text.is_char_boundary(h.start)
+            && text.is_char_boundary(h.end)
+            && !overlaps_any(placeholders, h.start, h.end)
+    });
+    hits.sort_unstable_by(|a, b| {
+        a.start
+            .cmp(&b.start)
+            .then(b.end.cmp(&a.end))
+            .then(a.prio.cmp(&b.prio))
+    });
+    let mut merged: Vec<Hit> = Vec::with_capacity(hits.len());
+    for h in hits {
+        if let Some(last) = merged.last_mut()
+            && h.start < last.end
+        {
+            last.end = last.end.max(h.end);
+            continue;
+        }
+        merged.push(h);
+    }
+    merged
+}
+
+/// Whether `[start, end)` overlaps one of the sorted, disjoint `spans`.
+fn overlaps_any(spans: &[(usize, usize)], start: usize, end: usize) -> bool {
+    let i = spans.partition_point(|&(_, e)| e <= start);
+    spans.get(i).is_some_and(|&(s, _)| s < end)
+}
