@@ -4,7 +4,7 @@
 use regex::Regex;
 
 use super::keys::{is_keyword, secret_key_kind, segments, value_is_secret};
-use super::rules::{CLI_RULES, Cli, Shape};
+use super::rules::{Shape, TRIGGERS, ValueAt};
 use super::{Hit, PRIO_CONTEXT, PRIO_SHAPE, Redactor, overlaps_any};
 
 /// Longest value read by the hand-written value parser. Values longer than
@@ -108,35 +108,81 @@ impl Redactor {
         }
     }
 
-    pub(super) fn cli_hits(&self, text: &str, hits: &mut Vec<Hit>) {
+    /// Trigger rules: a command and flag, a config line or a label, then
+    /// the value.
+    pub(super) fn trigger_hits(&self, text: &str, hits: &mut Vec<Hit>) {
         let bytes = text.as_bytes();
-        for caps in self.cli.captures_iter(text) {
-            let Some(rule) = self.cli_groups.iter().position(|&g| caps.get(g).is_some()) else {
+        let mut values = Vec::new();
+        for caps in self.triggers.captures_iter(text) {
+            let Some(rule) = self
+                .trigger_groups
+                .iter()
+                .position(|&(g, _)| caps.get(g).is_some())
+            else {
                 continue;
             };
             let Some(end) = caps.get(0).map(|m| m.end()) else {
                 continue;
             };
-            let value = match CLI_RULES[rule].0 {
-                Cli::AtEnd => parse_value(text, end, false),
-                Cli::Adjacent => match bytes.get(end) {
-                    Some(c) if !c.is_ascii_whitespace() => parse_value(text, end, false),
-                    _ => None,
-                },
-                Cli::NetUser => net_user_password(text, end),
-                Cli::NetUse => net_use_password(text, end),
-            };
-            let Some(v) = value else { continue };
-            let s = &text[v.start..v.end];
-            if s.starts_with('-') || !value_is_secret(s, v.quoted) {
-                continue;
+            let trigger = &TRIGGERS[rule];
+            values.clear();
+            match trigger.value {
+                ValueAt::AtEnd => values.extend(parse_value(text, end, false)),
+                ValueAt::Adjacent => {
+                    if bytes.get(end).is_some_and(|c| !c.is_ascii_whitespace()) {
+                        values.extend(parse_value(text, end, false));
+                    }
+                }
+                ValueAt::Group => {
+                    let group = self.trigger_groups[rule].1.and_then(|g| caps.get(g));
+                    values.extend(group.and_then(|m| unquote(text, m.start(), m.end())));
+                }
+                ValueAt::Flags(flags) => flag_values(text, end, flags, &mut values),
+                ValueAt::LastArg => values.extend(last_arg(text, end)),
+                ValueAt::NetUser => values.extend(net_user_password(text, end)),
+                ValueAt::NetUse => values.extend(net_use_password(text, end)),
             }
-            hits.push(Hit {
-                start: v.start,
-                end: v.end,
-                kind: "password",
-                prio: PRIO_CONTEXT,
-            });
+            for v in &values {
+                let s = &text[v.start..v.end];
+                let accepted = match trigger.check {
+                    Some(check) => {
+                        check(s) || (v.quoted && value_is_secret(s, true) && s.len() >= 4)
+                    }
+                    None => value_is_secret(s, v.quoted),
+                };
+                if s.starts_with('-') || !accepted {
+                    continue;
+                }
+                hits.push(Hit {
+                    start: v.start,
+                    end: v.end,
+                    kind: trigger.kind,
+                    prio: PRIO_CONTEXT,
+                });
+            }
+        }
+    }
+
+    /// Every value under `data:` / `stringData:` of a Kubernetes Secret, in
+    /// YAML (`kubectl get secret -o yaml`, manifests) or JSON.
+    pub(super) fn k8s_secret_hits(&self, text: &str, hits: &mut Vec<Hit>) {
+        for m in self.k8s_secret.find_iter(text) {
+            // The document around the marker: YAML documents end at `---`;
+            // bounded so that the work per marker is too.
+            let lo = text[..m.start()]
+                .rfind("\n---")
+                .map_or(0, |i| i + 4)
+                .max(m.start().saturating_sub(K8S_WINDOW));
+            let hi = text[m.end()..]
+                .find("\n---")
+                .map_or(text.len(), |i| m.end() + i)
+                .min(m.end() + K8S_WINDOW);
+            let (lo, hi) = (floor(text, lo), floor(text, hi));
+            if m.as_str().starts_with('"') {
+                json_secret_data(text, lo, hi, hits);
+            } else {
+                yaml_secret_data(text, lo, hi, hits);
+            }
         }
     }
 
@@ -281,7 +327,7 @@ impl Redactor {
 
     /// XML elements and .NET `key=/value=` settings whose name is a secret.
     pub(super) fn markup_hits(&self, text: &str, hits: &mut Vec<Hit>) {
-        for re in [&self.xml_element, &self.dotnet_setting] {
+        for re in [&self.xml_element, &self.dotnet_setting, &self.name_value] {
             for caps in re.captures_iter(text) {
                 let (Some(k), Some(v)) = (caps.name("k"), caps.name("v")) else {
                     continue;
@@ -546,4 +592,193 @@ pub(super) fn shell_arg_end(b: &[u8], start: usize) -> Option<usize> {
             Some(start + len)
         }
     }
+}
+
+/// How far around a `kind: Secret` marker its data is looked for.
+const K8S_WINDOW: usize = 64 * 1024;
+
+fn floor(text: &str, i: usize) -> usize {
+    text.floor_char_boundary(i)
+}
+
+/// `data:` / `stringData:` blocks in a YAML document: each more-indented
+/// `key: value` line's value, and block scalars (`key: |`) line by line.
+fn yaml_secret_data(text: &str, lo: usize, hi: usize, hits: &mut Vec<Hit>) {
+    let doc = &text[lo..hi];
+    let mut in_data: Option<usize> = None;
+    let mut block: Option<usize> = None;
+    let mut offset = lo;
+    for line in doc.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let body = line.trim_end_matches(['\n', '\r']);
+        let indent = body.len() - body.trim_start().len();
+        let content = body.trim();
+        if content.is_empty() {
+            continue;
+        }
+        if let Some(b) = block {
+            if indent > b {
+                hits.push(secret_hit(start + indent, start + body.len()));
+                continue;
+            }
+            block = None;
+        }
+        match in_data {
+            Some(d) if indent > d => {
+                let Some(colon) = content
+                    .find(": ")
+                    .or_else(|| content.strip_suffix(':').map(|c| c.len()))
+                else {
+                    continue;
+                };
+                let value = content[colon + 1..].trim();
+                if value.is_empty() || matches!(value, "|" | ">" | "|-" | ">-" | "|+" | ">+") {
+                    block = Some(indent);
+                    continue;
+                }
+                let vstart = start
+                    + indent
+                    + colon
+                    + 1
+                    + (content[colon + 1..].len() - content[colon + 1..].trim_start().len());
+                let v = value.trim_matches(['"', '\'']);
+                let lead = value.len() - value.trim_start_matches(['"', '\'']).len();
+                if !v.is_empty() && !v.starts_with(super::PLACEHOLDER_PREFIX) {
+                    hits.push(secret_hit(vstart + lead, vstart + lead + v.len()));
+                }
+            }
+            _ => {
+                in_data = matches!(content, "data:" | "stringData:").then_some(indent);
+            }
+        }
+    }
+}
+
+/// `"data": {"k": "v", …}` objects in a JSON document: every string value.
+fn json_secret_data(text: &str, lo: usize, hi: usize, hits: &mut Vec<Hit>) {
+    let doc = &text[lo..hi];
+    for key in ["\"data\"", "\"stringData\""] {
+        let mut from = 0;
+        while let Some(i) = doc[from..].find(key) {
+            let after = from + i + key.len();
+            from = after;
+            let rest = doc[after..].trim_start();
+            let Some(rest) = rest.strip_prefix(':') else {
+                continue;
+            };
+            let rest_trim = rest.trim_start();
+            if !rest_trim.starts_with('{') {
+                continue;
+            }
+            let open = doc.len() - rest_trim.len();
+            let b = doc.as_bytes();
+            let mut j = open + 1;
+            // Alternate key, value; values are the strings after a `:`.
+            let mut expect_value = false;
+            while j < b.len() && b[j] != b'}' {
+                match b[j] {
+                    b'"' => {
+                        let s = j + 1;
+                        let mut k = s;
+                        while k < b.len() && b[k] != b'"' {
+                            k += if b[k] == b'\\' { 2 } else { 1 };
+                        }
+                        let e = k.min(b.len());
+                        if expect_value && e > s {
+                            hits.push(secret_hit(lo + s, lo + e));
+                        }
+                        expect_value = false;
+                        j = e + 1;
+                    }
+                    b':' => {
+                        expect_value = true;
+                        j += 1;
+                    }
+                    b',' => {
+                        expect_value = false;
+                        j += 1;
+                    }
+                    _ => j += 1,
+                }
+            }
+        }
+    }
+}
+
+fn secret_hit(start: usize, end: usize) -> Hit {
+    Hit {
+        start,
+        end,
+        kind: "secret",
+        prio: PRIO_CONTEXT,
+    }
+}
+
+/// A value captured with its quotes: the inside of the quotes.
+fn unquote(text: &str, start: usize, end: usize) -> Option<Value> {
+    let s = &text[start..end];
+    let quoted = s.len() >= 2
+        && (s.starts_with('"') && s.ends_with('"') || s.starts_with('\'') && s.ends_with('\''));
+    let (start, end) = if quoted {
+        (start + 1, end - 1)
+    } else {
+        (start, end)
+    };
+    (end > start).then_some(Value { start, end, quoted })
+}
+
+/// The shell arguments of one command, from `pos` to the end of the line or
+/// statement: `(start, end)` of each, quotes included.
+fn command_args(text: &str, pos: usize) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut args = Vec::new();
+    let mut i = pos;
+    while args.len() < 64 {
+        while matches!(b.get(i), Some(b' ' | b'\t')) {
+            i += 1;
+        }
+        let Some(end) = shell_arg_end(b, i) else {
+            break;
+        };
+        if matches!(b.get(i), Some(b'\'')) {
+            // `shell_arg_end` reads double quotes only.
+            let close = b[i + 1..].iter().position(|&c| c == b'\'' || c == b'\n');
+            let end = close.map_or(end, |c| i + 1 + c + 1);
+            args.push((i, end));
+            i = end;
+            continue;
+        }
+        args.push((i, end));
+        i = end;
+    }
+    args
+}
+
+/// Values of `flags` on the command line after `pos`: `-P VALUE` and
+/// `--flag=VALUE`.
+fn flag_values(text: &str, pos: usize, flags: &[&str], out: &mut Vec<Value>) {
+    let args = command_args(text, pos);
+    for (n, &(s, e)) in args.iter().enumerate() {
+        let arg = &text[s..e];
+        if flags.contains(&arg) {
+            if let Some(&(vs, _)) = args.get(n + 1) {
+                out.extend(parse_value(text, vs, false));
+            }
+        } else if let Some((flag, _)) = arg.split_once('=')
+            && flag.starts_with("--")
+            && flags.contains(&flag)
+        {
+            out.extend(parse_value(text, s + flag.len() + 1, false));
+        }
+    }
+}
+
+/// The last argument of the command after `pos`, unless it is a flag.
+fn last_arg(text: &str, pos: usize) -> Option<Value> {
+    let &(s, _) = command_args(text, pos).last()?;
+    if text[s..].starts_with('-') {
+        return None;
+    }
+    parse_value(text, s, false)
 }

@@ -31,6 +31,12 @@ impl Redactor {
             while start < m.end() && matches!(bytes[start], b'=' | b'-') {
                 start += 1;
             }
+            // Base64 has `=` only as trailing padding: `a=b=c` is an
+            // assignment chain, and only its last part can be key material.
+            let body = text[start..m.end()].trim_end_matches('=');
+            if let Some(i) = body.rfind('=') {
+                start += i + 1;
+            }
             let idx = keywords.partition_point(|&k| k <= start);
             let Some(&kw_end) = idx.checked_sub(1).and_then(|i| keywords.get(i)) else {
                 continue;

@@ -110,6 +110,18 @@ pub(super) fn secret_key_kind(segs: &[String]) -> Option<&'static str> {
     if last.ends_with("token") {
         return Some("token");
     }
+    if last.ends_with("psk") {
+        return Some("psk");
+    }
+    if last.ends_with("totp") {
+        return Some("totp-seed");
+    }
+    if last.ends_with("community") {
+        return Some("snmp-secret");
+    }
+    if last == "concealed" {
+        return Some("password");
+    }
     let key_kind = |qualifier: &str| -> Option<&'static str> {
         Some(match qualifier {
             "private" => "private-key",
@@ -238,4 +250,30 @@ pub(super) fn looks_like_code(v: &str) -> bool {
         .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase());
     let pascal = bb.len() >= 2 && bb[0].is_ascii_uppercase() && bb[1].is_ascii_lowercase();
     structured || camel || pascal || v.starts_with('&') || is_keyword(&segments(body))
+}
+
+/// Whether a value in prose reads like a password rather than a word: six
+/// or more characters from at least two classes (lower, upper, digit,
+/// symbol other than `-_.`), not a path, not code. "the password is in the vault" stays.
+pub(super) fn strong_value(value: &str) -> bool {
+    let v = value.trim_end_matches(['.', ',', ';', ')', '!', '?']);
+    let v = if v.len() >= 6 { v } else { value };
+    if v.chars().count() < 6 || v.starts_with(['/', '~', '.', '\\']) || !value_is_secret(v, false) {
+        return false;
+    }
+    let has = |f: fn(&u8) -> bool| u8::from(v.as_bytes().iter().any(f));
+    let classes = has(u8::is_ascii_lowercase)
+        + has(u8::is_ascii_uppercase)
+        + has(u8::is_ascii_digit)
+        + has(|c| (c.is_ascii_punctuation() && !matches!(c, b'-' | b'_' | b'.')) || !c.is_ascii());
+    classes >= 2 && !v.contains("://")
+}
+
+/// Vendor default passwords (`root/calvin`), recognised in a credential
+/// pair even though they read like words.
+static DEFAULT_PASSWORDS: WordList = WordList::new(include_str!("words/default_passwords.txt"));
+
+/// The password half of `user/password` after a login word.
+pub(super) fn pair_password(value: &str) -> bool {
+    strong_value(value) || DEFAULT_PASSWORDS.contains(&value.to_ascii_lowercase())
 }

@@ -35,6 +35,7 @@ use regex::Regex;
 use crate::known_secrets;
 
 mod context;
+pub mod corpus;
 mod entropy;
 mod keys;
 mod known;
@@ -43,7 +44,7 @@ mod rules;
 mod tests;
 
 use known::known_secret_hits;
-use rules::{CLI_RULES, SHAPES, SHAPES_UNANCHORED, Shape};
+use rules::{SHAPES, SHAPES_UNANCHORED, TRIGGERS};
 
 /// The result of [`Redactor::redact`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,59 +58,46 @@ pub struct Redacted {
 /// Every placeholder starts with this; text that does is never re-redacted.
 pub const PLACEHOLDER_PREFIX: &str = "[REDACTED:";
 
-/// Every placeholder kind this module can emit, for documentation, callers
-/// that want to recognise placeholders, and tests.
-pub const PLACEHOLDER_KINDS: &[&str] = &[
-    "private-key",
-    "anthropic-key",
-    "openai-key",
-    "stripe-key",
-    "github-token",
-    "gitlab-token",
-    "slack-token",
-    "slack-webhook",
-    "discord-webhook",
-    "aws-key",
-    "aws-secret",
-    "gcp-api-key",
-    "gcp-client-secret",
-    "google-oauth-token",
-    "npm-token",
-    "pypi-token",
-    "sendgrid-key",
-    "twilio-key",
-    "huggingface-token",
-    "jwt",
-    "azure-client-secret",
-    "azure-key",
-    "sas-token",
-    "digitalocean-token",
-    "shopify-token",
-    "vault-token",
-    "grafana-token",
-    "linear-key",
-    "postman-key",
-    "telegram-token",
-    "square-token",
-    "mailchimp-key",
-    "newrelic-key",
-    "atlassian-token",
-    "doppler-token",
-    "sentry-token",
+/// Placeholder kinds emitted by the context, entropy and known-secret
+/// layers; the rules in `rules.rs` name the rest.
+const LAYER_KINDS: &[&str] = &[
     "password",
     "secret",
     "client-secret",
     "token",
     "api-key",
+    "private-key",
+    "aws-key",
+    "aws-secret",
+    "azure-key",
+    "sas-token",
     "credential",
     "auth",
     "auth-token",
     "bearer-token",
     "basic-auth",
     "url-credentials",
+    "psk",
+    "totp-seed",
+    "snmp-secret",
     "high-entropy",
     "known-secret",
 ];
+
+/// Every placeholder kind redaction can emit, for documentation, callers
+/// that want to recognise placeholders, and tests.
+pub fn placeholder_kinds() -> Vec<&'static str> {
+    let mut kinds: Vec<&'static str> = rules::SHAPES
+        .iter()
+        .chain(rules::SHAPES_UNANCHORED)
+        .map(|s| s.kind)
+        .chain(rules::TRIGGERS.iter().map(|t| t.kind))
+        .chain(LAYER_KINDS.iter().copied())
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds
+}
 
 /// Which layer found a span; lower wins when two layers report the same span,
 /// so a `ghp_…` after `token=` is typed `github-token`, not `token`.
@@ -146,8 +134,10 @@ pub struct Redactor {
     /// Identifiers containing a secret stem: assignment keys and the
     /// keywords the entropy layer measures distance from.
     ident: Regex,
-    cli: Regex,
-    cli_groups: Vec<usize>,
+    /// All trigger rules as one alternation.
+    triggers: Regex,
+    /// `(whole group, optional value sub-group)` per entry of [`TRIGGERS`].
+    trigger_groups: Vec<(usize, Option<usize>)>,
     /// `--password VALUE`-style flags (space-separated value).
     flag: Regex,
     auth_header: Regex,
@@ -155,6 +145,8 @@ pub struct Redactor {
     url_credentials: Regex,
     xml_element: Regex,
     dotnet_setting: Regex,
+    name_value: Regex,
+    k8s_secret: Regex,
     entropy_candidate: Regex,
     placeholder: Regex,
     known: Option<known_secrets::Matcher>,
@@ -164,7 +156,7 @@ impl fmt::Debug for Redactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Redactor")
             .field("shapes", &(SHAPES.len() + SHAPES_UNANCHORED.len()))
-            .field("cli_rules", &CLI_RULES.len())
+            .field("triggers", &TRIGGERS.len())
             .field("known_secrets", &self.known.is_some())
             .finish()
     }
@@ -191,24 +183,29 @@ fn compile(pattern: &str) -> Regex {
     }
 }
 
-/// Builds one alternation from shapes, returning the regex and, per shape,
-/// the index of its whole group and of its secret sub-group.
-fn compile_shapes(shapes: &[Shape], tag: &str) -> (Regex, Vec<(usize, Option<usize>)>) {
-    let alternation = shapes
+/// Builds one alternation from patterns, returning the regex and, per
+/// pattern, the index of its whole group and of its `(?P<{sub}>…)` group.
+fn compile_alternation<'a>(
+    patterns: impl Iterator<Item = &'a str>,
+    tag: &str,
+    sub: &str,
+) -> (Regex, Vec<(usize, Option<usize>)>) {
+    let patterns: Vec<&str> = patterns.collect();
+    let alternation = patterns
         .iter()
         .enumerate()
-        .map(|(i, s)| {
-            let inner = s.pattern.replace("(?P<s>", &format!("(?P<{tag}s{i}>"));
+        .map(|(i, p)| {
+            let inner = p.replace(&format!("(?P<{sub}>"), &format!("(?P<{tag}{sub}{i}>"));
             format!("(?P<{tag}t{i}>{inner})")
         })
         .collect::<Vec<_>>()
         .join("|");
     let re = compile(&alternation);
     let index_of = |name: &str| re.capture_names().position(|n| n == Some(name));
-    let groups = (0..shapes.len())
+    let groups = (0..patterns.len())
         .map(|i| {
             let whole = index_of(&format!("{tag}t{i}")).unwrap_or(0);
-            (whole, index_of(&format!("{tag}s{i}")))
+            (whole, index_of(&format!("{tag}{sub}{i}")))
         })
         .collect();
     (re, groups)
@@ -225,24 +222,12 @@ impl Redactor {
     /// without secrets and 0.25 s with 31,600 of them (release). Use
     /// [`global`] to pay construction once per process.
     pub fn new() -> Self {
-        let (shapes, shape_groups) = compile_shapes(SHAPES, "a");
-        let (shapes_unanchored, unanchored_groups) = compile_shapes(SHAPES_UNANCHORED, "b");
-
-        let cli_alternation = CLI_RULES
-            .iter()
-            .enumerate()
-            .map(|(i, (_, p))| format!("(?P<c{i}>{p})"))
-            .collect::<Vec<_>>()
-            .join("|");
-        let cli = compile(&cli_alternation);
-        let cli_groups = (0..CLI_RULES.len())
-            .map(|i| {
-                let name = format!("c{i}");
-                cli.capture_names()
-                    .position(|n| n == Some(name.as_str()))
-                    .unwrap_or(0)
-            })
-            .collect();
+        let (shapes, shape_groups) =
+            compile_alternation(SHAPES.iter().map(|s| s.pattern), "a", "s");
+        let (shapes_unanchored, unanchored_groups) =
+            compile_alternation(SHAPES_UNANCHORED.iter().map(|s| s.pattern), "b", "s");
+        let (triggers, trigger_groups) =
+            compile_alternation(TRIGGERS.iter().map(|t| t.pattern), "c", "v");
 
         Redactor {
             shapes,
@@ -250,10 +235,10 @@ impl Redactor {
             shapes_unanchored,
             unanchored_groups,
             ident: compile(
-                r"[A-Za-z0-9_.\-]*(?i:pass|pwd|secret|token|key|cred|auth|sig|bearer)[A-Za-z0-9_.\-]*",
+                r"[A-Za-z0-9_.\-]*(?i:pass|pwd|secret|token|key|cred|auth|sig|bearer|psk|totp|community|concealed)[A-Za-z0-9_.\-]*",
             ),
-            cli,
-            cli_groups,
+            triggers,
+            trigger_groups,
             flag: compile(
                 r#"(?im)(?:^|[ \t"'(])--?(?P<f>password|passwd|pass|pwd|passphrase|passin|passout|token|access-token|auth-token|api-token|secret|client-secret|secret-key|api-key|apikey|access-key)[ \t]+"#,
             ),
@@ -272,6 +257,14 @@ impl Redactor {
             // .NET appSettings: `<add key="DbPassword" value="x" />`.
             dotnet_setting: compile(
                 r#"(?i)(?-u:\b)key[ \t]*=[ \t]*"(?P<k>[^"\n]+)"[ \t]+value[ \t]*=[ \t]*"(?P<v>[^"\n]*)""#,
+            ),
+            // `{"name": "DB_PASSWORD", "value": "x"}` (ECS, Bitwarden custom
+            // fields) and 1Password's `{"n": "password", "v": "x"}`.
+            name_value: compile(
+                r#"(?i)"(?:name|n|designation|label|key)"[ \t]*:[ \t]*"(?P<k>[^"\n]{1,64})"[ \t]*,[ \t]*"(?:value|v)"[ \t]*:[ \t]*"(?P<v>(?:[^"\\\n]|\\.){1,4096})""#,
+            ),
+            k8s_secret: compile(
+                r#"(?m)(?:^[ \t]*kind:[ \t]*["']?Secret["']?[ \t]*\r?$|"kind"[ \t]*:[ \t]*"Secret")"#,
             ),
             entropy_candidate: compile(r"[A-Za-z0-9+/=_\-]{20,}"),
             placeholder: compile(r"\[REDACTED:[a-z0-9\-]+\]"),
@@ -330,7 +323,8 @@ impl Redactor {
             &mut hits,
         );
         self.assignment_hits(text, &placeholders, &mut hits, &mut keywords);
-        self.cli_hits(text, &mut hits);
+        self.trigger_hits(text, &mut hits);
+        self.k8s_secret_hits(text, &mut hits);
         self.flag_hits(text, &mut hits);
         self.auth_header_hits(text, &mut hits);
         self.bearer_hits(text, &mut hits);

@@ -667,7 +667,7 @@ fn secrets_are_redacted() {
             failures.push(format!("{}: count is 0", c.name));
         }
         assert!(
-            PLACEHOLDER_KINDS.contains(&c.kind),
+            placeholder_kinds().contains(&c.kind),
             "{}: kind {} not listed",
             c.name,
             c.kind
@@ -1113,4 +1113,71 @@ fn random_fragments_never_panic_and_stay_idempotent() {
 #[test]
 fn global_is_shared() {
     assert!(std::ptr::eq(global(), global()));
+}
+
+/// Every rule's examples, beside the rule in `rules.rs`: each secret becomes
+/// exactly its placeholder, and nothing else changes.
+#[test]
+fn every_rule_example_is_redacted_exactly() {
+    let mut failures = Vec::new();
+    for ex in corpus::examples() {
+        let out = redact(&ex.text);
+        if out.text != ex.expected {
+            failures.push(format!(
+                "{}:\n  in:       {:?}\n  out:      {:?}\n  expected: {:?}",
+                ex.rule, ex.text, out.text, ex.expected
+            ));
+        }
+        for s in &ex.secrets {
+            if out.text.contains(s.as_str()) {
+                failures.push(format!("{}: secret {s:?} survived", ex.rule));
+            }
+        }
+        if !placeholder_kinds().contains(&ex.kind) {
+            failures.push(format!("{}: kind {} is not listed", ex.rule, ex.kind));
+        }
+        if redact(&out.text).text != out.text {
+            failures.push(format!("{}: not idempotent", ex.rule));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_rule_has_an_example() {
+    let mut names: Vec<&str> = rules::examples().iter().map(|e| e.rule).collect();
+    for e in rules::examples() {
+        assert!(!e.templates.is_empty(), "{} has no example", e.rule);
+    }
+    let n = names.len();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), n, "rule names are unique");
+}
+
+#[test]
+fn corpus_ordinary_text_is_unchanged() {
+    let mut failures = Vec::new();
+    for text in corpus::ordinary() {
+        let out = redact(&text);
+        if out.text != text {
+            failures.push(format!("in:  {text:?}\nout: {:?}", out.text));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn corpus_has_at_least_150_forms() {
+    assert!(
+        corpus::examples().len() >= 150,
+        "{}",
+        corpus::examples().len()
+    );
+    assert!(corpus::ordinary().len() + ORDINARY.len() >= 50);
 }
