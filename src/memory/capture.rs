@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::engine::Engine;
 use super::store::{self as mstore, NewMemory, Source};
+use super::text::token_cut_back;
 use super::{compress, tags, transcript};
 use crate::error::{Error, Result};
 use crate::store::Db;
@@ -54,16 +55,20 @@ pub struct Prepared {
 }
 
 /// Tags from the text plus the names of the memory's client and project.
+/// A given tag that holds a secret is dropped (a placeholder is no tag).
 async fn tags_for(
     db: &mut Db,
+    engine: &Engine,
     text: &str,
     extra: &[String],
     target: &Scope,
 ) -> Result<Vec<String>> {
+    let clean = |t: &str| engine.redactor().redact(t).count == 0;
     let mut out: Vec<String> = extra
         .iter()
+        .filter(|t| clean(t))
         .map(|t| crate::work::slugify(t))
-        .filter(|t| !t.is_empty())
+        .filter(|t| !t.is_empty() && clean(t))
         .collect();
     out.extend(scope_names(db, target).await?);
     Ok(with_text_tags(out, text))
@@ -155,7 +160,14 @@ pub async fn add_note(db: &mut Db, engine: &Engine, note: Note) -> Result<Option
     if title.is_empty() && body.is_empty() {
         return Err(Error::usage("a memory needs a title or a body"));
     }
-    let tags = tags_for(db, &format!("{title}\n{body}"), &note.tags, &note.target).await?;
+    let tags = tags_for(
+        db,
+        engine,
+        &format!("{title}\n{body}"),
+        &note.tags,
+        &note.target,
+    )
+    .await?;
     let stored = engine.tokens().count(&format!("{title}\n{body}")) as i64;
     let memory = NewMemory {
         kind: note.kind,
@@ -223,7 +235,7 @@ pub async fn capture_transcript(
             ..Default::default()
         });
     }
-    let mut outcome = transcript::read_turns(file, start)
+    let mut outcome = transcript::read_turns_redacted(file, start, engine.redactor())
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     // Past everything read; but a turn completed from the hook's copy of the
     // answer is read again next time, so that the answer's own line, written
@@ -326,7 +338,11 @@ async fn prepare(
     let stored_tokens = counter.count(&format!("{title}\n{body}"));
     let raw_tokens = counter.count_raw(&turn.raw_text, turn.raw_overflow_bytes);
     let raw = turn.raw_text.as_str();
-    let excerpt_src = &raw[..raw.floor_char_boundary(EXCERPT_BYTES)];
+    let excerpt_src = if raw.len() > EXCERPT_BYTES {
+        &raw[..token_cut_back(raw, EXCERPT_BYTES)]
+    } else {
+        raw
+    };
     let excerpt = cache.compress(r.redact(excerpt_src).text.as_bytes());
     let created_at = turn
         .ended_at

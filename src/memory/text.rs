@@ -29,6 +29,38 @@ pub fn prefix_bytes_marked(s: &str, max_bytes: usize) -> String {
     format!("{}…", &s[..s.floor_char_boundary(max_bytes)])
 }
 
+/// How far a cut point may move to reach a token boundary.
+const CUT_SLACK: usize = 512;
+
+fn is_token_boundary(b: u8) -> bool {
+    matches!(b, b'\n' | b'\r' | b' ' | b'\t' | b'"' | b'\'' | b',' | b';')
+}
+
+/// A cut point at or before `pos` where no token (a key, a password) is cut
+/// in two: just after a blank, quote or separator, searched back
+/// [`CUT_SLACK`] bytes; `pos` itself when there is none. Always a character
+/// boundary. A token split by a cut would leave a fragment that no
+/// redaction rule recognises.
+pub fn token_cut_back(s: &str, pos: usize) -> usize {
+    let pos = s.floor_char_boundary(pos.min(s.len()));
+    let lo = pos.saturating_sub(CUT_SLACK);
+    s.as_bytes()[lo..pos]
+        .iter()
+        .rposition(|&b| is_token_boundary(b))
+        .map_or(pos, |i| lo + i + 1)
+}
+
+/// Like [`token_cut_back`], searching forward from `pos`: the start of the
+/// next token.
+pub fn token_cut_forward(s: &str, pos: usize) -> usize {
+    let pos = s.ceil_char_boundary(pos.min(s.len()));
+    let hi = (pos + CUT_SLACK).min(s.len());
+    s.as_bytes()[pos..hi]
+        .iter()
+        .position(|&b| is_token_boundary(b))
+        .map_or(pos, |i| pos + i + 1)
+}
+
 fn stemmer() -> &'static Stemmer {
     static STEMMER: OnceLock<Stemmer> = OnceLock::new();
     STEMMER.get_or_init(|| Stemmer::create(Algorithm::English))

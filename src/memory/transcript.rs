@@ -8,12 +8,13 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::recall::{MARKER_END, MARKER_START};
+use super::text::{token_cut_back, token_cut_forward};
+use crate::redact::Redactor;
 
 /// Most bytes of one line (after its strings are capped) kept for parsing; longer lines are
 /// read through and skipped.
@@ -123,11 +124,31 @@ pub struct ToolResult {
 /// Lines of any size are streamed with their strings capped; malformed JSON, binary garbage and
 /// lines still over [`MAX_LINE_BYTES`] after that are skipped and counted. Only `user`,
 /// `assistant` and queued-message attachment lines are read; other types are ignored.
-pub fn read_turns<R: Read + Seek>(mut reader: R, start_offset: u64) -> io::Result<ReadOutcome> {
+pub fn read_turns<R: Read + Seek>(reader: R, start_offset: u64) -> io::Result<ReadOutcome> {
+    read(reader, start_offset, None)
+}
+
+/// [`read_turns`], with every string of the conversation redacted as soon as
+/// it is parsed: before it is capped, cut, quoted into JSON or compressed,
+/// so that no truncation or re-encoding can split a secret away from the
+/// context that identifies it.
+pub fn read_turns_redacted<R: Read + Seek>(
+    reader: R,
+    start_offset: u64,
+    redactor: &Redactor,
+) -> io::Result<ReadOutcome> {
+    read(reader, start_offset, Some(redactor))
+}
+
+fn read<R: Read + Seek>(
+    mut reader: R,
+    start_offset: u64,
+    redactor: Option<&Redactor>,
+) -> io::Result<ReadOutcome> {
     reader.seek(SeekFrom::Start(start_offset))?;
     let mut input = BufReader::with_capacity(64 << 10, reader);
     let mut capper = LineCapper::default();
-    let mut builder = Builder::new(start_offset);
+    let mut builder = Builder::new(start_offset, redactor);
     let mut pos = start_offset;
     let mut skipped_lines = 0;
     loop {
@@ -151,11 +172,6 @@ pub fn read_turns<R: Read + Seek>(mut reader: R, start_offset: u64) -> io::Resul
     })
 }
 
-/// [`read_turns`] on a file.
-pub fn read_turns_from_path(path: &Path, start_offset: u64) -> io::Result<ReadOutcome> {
-    read_turns(std::fs::File::open(path)?, start_offset)
-}
-
 /// Removes every `<msp-memory>` … `</msp-memory>` block, so recalled memory never feeds on
 /// itself. An unclosed block is cut to the end of the text; a stray end marker is dropped.
 pub fn strip_injected(text: &str) -> Cow<'_, str> {
@@ -174,8 +190,8 @@ pub fn cap_middle(s: &str, max: usize) -> Cow<'_, str> {
     if s.len() <= max {
         return Cow::Borrowed(s);
     }
-    let head = s.floor_char_boundary(max / 2);
-    let tail = s.ceil_char_boundary(s.len() - max / 2).max(head);
+    let head = token_cut_back(s, max / 2);
+    let tail = token_cut_forward(s, s.len() - max / 2).max(head);
     let cut = original_len(&s[head..tail]);
     Cow::Owned(format!("{}{}{}", &s[..head], cut_marker(cut), &s[tail..]))
 }
@@ -477,13 +493,15 @@ impl LineCapper {
                 .take(3)
                 .take_while(|&&b| b & 0xC0 == 0x80)
                 .count();
-            let cut = self.cut + (self.head.len() - head_end + tail_start) as u64;
-            format!(
-                "{}{}{}",
-                String::from_utf8_lossy(&self.head[..head_end]),
-                cut_marker(cut),
-                String::from_utf8_lossy(&self.tail[tail_start..])
-            )
+            let head = String::from_utf8_lossy(&self.head[..head_end]);
+            let tail = String::from_utf8_lossy(&self.tail[tail_start..]);
+            // And on token boundaries, so no secret is cut into fragments
+            // that redaction would not recognise.
+            let h = token_cut_back(&head, head.len());
+            let t = token_cut_forward(&tail, 0);
+            let cut =
+                self.cut + (self.head.len() - head_end + tail_start + (head.len() - h) + t) as u64;
+            format!("{}{}{}", &head[..h], cut_marker(cut), &tail[t..])
         };
         self.head.clear();
         self.tail.clear();
@@ -551,6 +569,14 @@ fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 /// Applies `f` to every string inside `v` (object keys excepted).
+fn redacted<'a>(r: &Redactor, s: &'a str) -> Cow<'a, str> {
+    let out = r.redact(s);
+    match out.count {
+        0 => Cow::Borrowed(s),
+        _ => Cow::Owned(out.text),
+    }
+}
+
 fn map_strings(v: &mut Value, f: &dyn Fn(&str) -> Cow<'_, str>) {
     match v {
         Value::String(s) => {
@@ -642,7 +668,8 @@ fn push_raw(turn: &mut Turn, piece: &str) {
     turn.raw_text.push_str(&kept);
 }
 
-struct Builder {
+struct Builder<'r> {
+    redactor: Option<&'r Redactor>,
     turns: Vec<Turn>,
     cur: Turn,
     /// tool_use id -> index in `cur.tool_calls`
@@ -651,9 +678,10 @@ struct Builder {
     seen: HashSet<String>,
 }
 
-impl Builder {
-    fn new(start: u64) -> Self {
+impl<'r> Builder<'r> {
+    fn new(start: u64, redactor: Option<&'r Redactor>) -> Self {
         Self {
+            redactor,
             turns: Vec::new(),
             cur: Turn {
                 start_offset: start,
@@ -664,11 +692,11 @@ impl Builder {
         }
     }
 
-    fn line(&mut self, v: Value, start: u64) {
-        let kind = str_field(&v, "type").unwrap_or_default();
+    fn line(&mut self, mut v: Value, start: u64) {
+        let kind = str_field(&v, "type").unwrap_or_default().to_owned();
         // System lines, summaries, snapshots and types yet to come are not conversation;
         // attachments only when they carry a message typed while the agent worked.
-        if !matches!(kind, "user" | "assistant" | "attachment") {
+        if !matches!(kind.as_str(), "user" | "assistant" | "attachment") {
             return;
         }
         if let Some(uuid) = str_field(&v, "uuid")
@@ -676,7 +704,20 @@ impl Builder {
         {
             return;
         }
-        match kind {
+        if let Some(r) = self.redactor {
+            let redact: &dyn Fn(&str) -> Cow<'_, str> = &|s| redacted(r, s);
+            // The conversation; `toolUseResult` repeats a tool's output and
+            // is read only for its flags and a short error string.
+            for key in ["message", "attachment"] {
+                if let Some(x) = v.get_mut(key) {
+                    map_strings(x, redact);
+                }
+            }
+            if let Some(x @ Value::String(_)) = v.get_mut("toolUseResult") {
+                map_strings(x, redact);
+            }
+        }
+        match kind.as_str() {
             "user" => self.user(v, start),
             "assistant" => self.assistant(v),
             _ => self.queued_prompt(&v),

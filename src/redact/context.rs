@@ -138,7 +138,9 @@ impl Redactor {
                     values.extend(group.and_then(|m| unquote(text, m.start(), m.end())));
                 }
                 ValueAt::Flags(flags) => flag_values(text, end, flags, &mut values),
-                ValueAt::LastArg => values.extend(last_arg(text, end)),
+                ValueAt::Positional(n, takes_value) => {
+                    values.extend(positional(text, end, n, takes_value));
+                }
                 ValueAt::NetUser => values.extend(net_user_password(text, end)),
                 ValueAt::NetUse => values.extend(net_use_password(text, end)),
             }
@@ -774,11 +776,26 @@ fn flag_values(text: &str, pos: usize, flags: &[&str], out: &mut Vec<Value>) {
     }
 }
 
-/// The last argument of the command after `pos`, unless it is a flag.
-fn last_arg(text: &str, pos: usize) -> Option<Value> {
-    let &(s, _) = command_args(text, pos).last()?;
-    if text[s..].starts_with('-') {
-        return None;
+/// The n-th argument after `pos` that is neither a flag nor the value of
+/// one of `takes_value`.
+fn positional(text: &str, pos: usize, n: usize, takes_value: &[&str]) -> Option<Value> {
+    let args = command_args(text, pos);
+    let mut seen = 0;
+    let mut skip = false;
+    for &(s, e) in &args {
+        let arg = &text[s..e];
+        if skip {
+            skip = false;
+            continue;
+        }
+        if arg.starts_with('-') {
+            skip = takes_value.contains(&arg);
+            continue;
+        }
+        if seen == n {
+            return parse_value(text, s, false);
+        }
+        seen += 1;
     }
-    parse_value(text, s, false)
+    None
 }

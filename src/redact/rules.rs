@@ -329,6 +329,22 @@ pub(super) const SHAPES_UNANCHORED: &[Shape] = &[
             "RecoveryPassword : «{d:6}-{d:6}-{d:6}-{d:6}-{d:6}-{d:6}-{d:6}-{d:6}»",
         ],
     ),
+    // The end of a private key whose header was cut away (a truncated tool
+    // output keeps only its tail): the base64 lines before the footer.
+    shape(
+        "pem-private-key-tail",
+        "private-key",
+        r"(?:[ \t]*(?:[0-9]+\t)?[A-Za-z0-9+/=]{16,}[ \t]*(?:\r?\n|\\+n))+[ \t]*(?:[0-9]+\t)?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----",
+        &[
+            "⟦…41210 bytes cut…⟧\n«{b:64}\n{b:64}\n{b:24}==\n-----END OPENSSH PRIVATE KEY-----»\n$ exit\n",
+        ],
+    ),
+    shape(
+        "putty-private-key-tail",
+        "private-key",
+        r"(?P<s>(?:[A-Za-z0-9+/=]{16,}[ \t]*\r?\n)+)Private-MAC:",
+        &["⟦…9000 bytes cut…⟧\n«{b:64}\n{b:40}\n»Private-MAC: 8f2c\n"],
+    ),
     // Windows and Office product keys: five groups of five.
     shape_checked(
         "product-key",
@@ -351,8 +367,9 @@ pub(super) enum ValueAt {
     /// The trigger names a command; each of these flags on the same command
     /// line is followed by a value (`-P VALUE`, `--flag=VALUE`).
     Flags(&'static [&'static str]),
-    /// The last argument of the command (`htpasswd -b FILE USER PASSWORD`).
-    LastArg,
+    /// The n-th argument after the trigger that is not a flag; the listed
+    /// flags take a value, which is skipped (`openssl passwd -salt S PASSWORD`).
+    Positional(usize, &'static [&'static str]),
     /// `net user NAME PASSWORD [/switches]`.
     NetUser,
     /// `net use [X:] \\host\share [PASSWORD] [/user:NAME] [PASSWORD]`.
@@ -589,18 +606,31 @@ pub(super) const TRIGGERS: &[Trigger] = &[
     ),
     // --- Accounts and keys set on the command line.
     trigger(
+        "htpasswd-nb",
+        "password",
+        ValueAt::Positional(1, &[]),
+        r"(?-u:\b)htpasswd(?:\.exe)?(?:[ \t]+-[A-Za-z]+)*?[ \t]+-(?:[A-Za-z]*n[A-Za-z]*b|[A-Za-z]*b[A-Za-z]*n)[A-Za-z]*(?-u:\b)",
+        &["htpasswd -nbB admin «Htpa55!Nb»"],
+    ),
+    trigger(
         "htpasswd-b",
         "password",
-        ValueAt::LastArg,
+        ValueAt::Positional(2, &[]),
         r"(?-u:\b)htpasswd(?:\.exe)?(?:[ \t]+-[A-Za-z]+)*?[ \t]+-[A-Za-z]*b[A-Za-z]*(?-u:\b)",
-        &["htpasswd -b /etc/nginx/.htpasswd admin «Ht!passwd9»"],
+        &[
+            "htpasswd -b /etc/nginx/.htpasswd admin «Ht!passwd9»",
+            "I ran `htpasswd -b /etc/nginx/.htpasswd admin «Ht!passwd8»` and reloaded nginx",
+        ],
     ),
     trigger(
         "openssl-passwd",
         "password",
-        ValueAt::LastArg,
+        ValueAt::Positional(0, &["-salt", "-in"]),
         r"(?-u:\b)openssl[ \t]+passwd(?-u:\b)",
-        &["openssl passwd -6 -salt x9 «Opens5l!Pw»"],
+        &[
+            "openssl passwd -6 -salt x9 «Opens5l!Pw»",
+            "ran `openssl passwd -1 «Md5!Crypt9»` for the legacy box",
+        ],
     ),
     trigger(
         "rabbitmqctl-user",
@@ -720,7 +750,7 @@ pub(super) const TRIGGERS: &[Trigger] = &[
         "netsh-key-content",
         "wifi-key",
         ValueAt::AtEnd,
-        r"(?im)^[ \t]*Key Content[ \t]*:[ \t]*",
+        r"(?i)(?-u:\b)Key Content[ \t]*:[ \t]*",
         &[
             "Security settings\n-------------------\n    Authentication         : WPA2-Personal\n    Key Content            : «Gu3stW1f1!»\n",
         ],
@@ -759,7 +789,7 @@ pub(super) const TRIGGERS: &[Trigger] = &[
         "cisco-secret-line",
         "network-secret",
         ValueAt::AtEnd,
-        r"(?im)^[ \t]*(?:username[ \t]+\S+(?:[ \t]+privilege[ \t]+[0-9]+)?(?:[ \t]+algorithm-type[ \t]+\S+)?[ \t]+(?:password|secret)|enable[ \t]+(?:password|secret)(?:[ \t]+level[ \t]+[0-9]+)?|(?:tacacs-server|radius-server)[ \t]+(?:host[ \t]+\S+[ \t]+)?key|key-string|crypto[ \t]+isakmp[ \t]+key|pre-shared-key(?:[ \t]+(?:local|remote|address[ \t]+\S+(?:[ \t]+\S+)?[ \t]+key))?|ip[ \t]+ospf[ \t]+(?:message-digest-key[ \t]+[0-9]+[ \t]+md5|authentication-key)|neighbor[ \t]+\S+[ \t]+password|snmp-server[ \t]+community|wpa-psk[ \t]+ascii|ppp[ \t]+(?:chap|pap)[ \t]+(?:password|sent-username[ \t]+\S+[ \t]+password)|(?:password|secret)[ \t]+[0-9](?-u:\b))(?:[ \t]+[0-9](?-u:\b))?[ \t]+",
+        r##"(?im)(?:^|[`'"#>$])[ \t]*(?:username[ \t]+\S+(?:[ \t]+privilege[ \t]+[0-9]+)?(?:[ \t]+algorithm-type[ \t]+\S+)?[ \t]+(?:password|secret)|enable[ \t]+(?:password|secret)(?:[ \t]+level[ \t]+[0-9]+)?|(?:tacacs-server|radius-server)[ \t]+(?:host[ \t]+\S+[ \t]+)?key|key-string|crypto[ \t]+isakmp[ \t]+key|pre-shared-key(?:[ \t]+(?:local|remote|address[ \t]+\S+(?:[ \t]+\S+)?[ \t]+key))?|ip[ \t]+ospf[ \t]+(?:message-digest-key[ \t]+[0-9]+[ \t]+md5|authentication-key)|neighbor[ \t]+\S+[ \t]+password|snmp-server[ \t]+community|wpa-psk[ \t]+ascii|ppp[ \t]+(?:chap|pap)[ \t]+(?:password|sent-username[ \t]+\S+[ \t]+password)|(?:password|secret)[ \t]+[0-9](?-u:\b))(?:[ \t]+[0-9](?-u:\b))?[ \t]+"##,
         &[
             "hostname rtr01\nusername admin privilege 15 password 0 «Cisc0!Adm1n»\n!",
             "enable secret 5 «$1$mERr$hx5rVt7rPNoS4wqbXKX7m0»",
@@ -767,6 +797,8 @@ pub(super) const TRIGGERS: &[Trigger] = &[
             "snmp-server community «Publ1cRO-acme» RO 10",
             "line vty 0 4\n password 7 «0822455D0A16»\n login",
             "tacacs-server key «T4cacs!Key»",
+            "then I ran `username ops privilege 15 secret 0 «Inl1ne!Cisco»` on both switches",
+            "rtr01(config)# crypto isakmp key «Pr0mpt!Psk» address 203.0.113.9",
             "username backup secret 9 «$9$abcdEFGH1234$Xy8Zq0Lm2Np4Rs6Tu»",
             "ppp chap password 0 «Ch4p!Dsl»",
         ],
@@ -775,7 +807,7 @@ pub(super) const TRIGGERS: &[Trigger] = &[
         "hp-password-plaintext",
         "network-secret",
         ValueAt::AtEnd,
-        r"(?im)^[ \t]*password[ \t]+(?:manager|operator)(?:[ \t]+user-name[ \t]+\S+)?[ \t]+(?:plaintext|sha1)[ \t]+",
+        r##"(?im)(?:^|[`'"#>$])[ \t]*password[ \t]+(?:manager|operator)(?:[ \t]+user-name[ \t]+\S+)?[ \t]+(?:plaintext|sha1)[ \t]+"##,
         &["password manager user-name admin plaintext «Pr0curve!Adm»"],
     ),
     // Juniper, FortiGate, EdgeOS: `set … <secret keyword> [ENC] VALUE`.
@@ -783,7 +815,7 @@ pub(super) const TRIGGERS: &[Trigger] = &[
         "set-secret-line",
         "network-secret",
         ValueAt::AtEnd,
-        r"(?im)^[ \t]*set[ \t]+(?:[^\n]*?[ \t])?(?:password|passwd|encrypted-password|plain-text-password-value|plaintext-password|psksecret|secret|pre-shared-key(?:[ \t]+(?:ascii-text|hexadecimal))?|ascii-text|authentication-key|auth-pwd|priv-pwd|passphrase|sslvpn-password|wpa-passphrase)(?:[ \t]+ENC)?[ \t]+",
+        r##"(?im)(?:^|[`'"#>$])[ \t]*set[ \t]+(?:[^\n`]*?[ \t])?(?:password|passwd|encrypted-password|plain-text-password-value|plaintext-password|psksecret|secret|pre-shared-key(?:[ \t]+(?:ascii-text|hexadecimal))?|ascii-text|authentication-key|auth-pwd|priv-pwd|passphrase|sslvpn-password|wpa-passphrase)(?:[ \t]+ENC)?[ \t]+"##,
         &[
             "config system admin\n    edit \"admin\"\n        set password ENC «SH2nlXfCE7Gm0xKyS0Zp1Q»\n    next\nend",
             "set system login user ops authentication plaintext-password «Ed9eOS!Pw»",
