@@ -10,6 +10,7 @@ use crate::machine;
 use crate::memory::capture::{self, CaptureOptions, Note, Summary};
 use crate::memory::engine::{Engine, TokenCounter};
 use crate::memory::recall::{self, Filter};
+use crate::memory::scrub;
 use crate::memory::store::{self as mstore, ListFilter};
 use crate::store::Db;
 use crate::time::{DayEdge, Millis, local_display, now_ms, parse_time};
@@ -108,6 +109,9 @@ pub enum Cmd {
     },
     /// Delete a memory
     Forget { id: String },
+    /// Re-redact every stored memory (title, body, tags, source excerpt) with
+    /// the current rules and this vault's values; reports what changed
+    Scrub,
     /// Counts and the measured token reduction
     Stats,
 }
@@ -369,6 +373,33 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 print_json(&serde_json::json!({"forgotten": m.id}))?;
             } else {
                 out(format!("forgot {} {}", ids::short_id(&m.id), m.title))?;
+            }
+        }
+        Cmd::Scrub => {
+            let (redactor, known) = crate::app::redactor(db, &ctx.paths.data_dir).await;
+            if let Err(e) = &known {
+                note(format!("warning: vault values will not be redacted: {e}"));
+            }
+            let bar = indicatif::ProgressBar::new(0).with_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} memories")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            if ctx.json {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
+            let report = scrub::scrub(db, &redactor, &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await?;
+            bar.finish_and_clear();
+            if ctx.json {
+                print_json(&report)?;
+            } else {
+                out(format!(
+                    "scrubbed {} memories: {} changed, {} secrets replaced",
+                    report.memories, report.changed, report.secrets
+                ))?;
             }
         }
         Cmd::Stats => {

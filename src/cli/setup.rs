@@ -4,6 +4,7 @@ use super::{Ctx, out, print_json};
 use crate::claude::settings;
 use crate::error::{Error, ExitStatus, Result};
 use crate::machine::{self, Registration};
+use crate::memory::scrub;
 use crate::store::{SCHEMA_VERSION, Store};
 
 #[derive(Debug, clap::Args)]
@@ -79,6 +80,14 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
     let mut store = ctx.store().await?;
     let detected = machine::detect().await;
     let (m, registration) = machine::register(store.db(), &detected).await?;
+    // After an upgrade the redaction rules may have grown: memories stored
+    // before are re-redacted once, so recall need not do it on every prompt.
+    let scrubbed = if scrub::is_current(store.db()).await? {
+        None
+    } else {
+        let (redactor, _) = crate::app::redactor(store.db(), &ctx.paths.data_dir).await;
+        Some(scrub::scrub(store.db(), &redactor, &mut |_, _| {}).await?)
+    };
     store.close().await?;
     let hooks = if args.no_hooks {
         None
@@ -96,6 +105,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
             "store": {"path": db_path, "state": store_state, "schema_version": SCHEMA_VERSION},
             "machine": {"id": m.id, "name": m.display_name(), "state": registration},
             "hooks": hooks.as_ref().map(|h| serde_json::json!({"path": h.path, "added": h.events})),
+            "scrubbed": scrubbed,
         }))?;
     } else {
         let store_line = match before {
@@ -124,6 +134,12 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
                 m.display_name()
             ),
         })?;
+        if let Some(r) = scrubbed.filter(|r| r.memories > 0) {
+            out(format!(
+                "memory   re-redacted {} memories with the current rules: {} changed, {} secrets replaced",
+                r.memories, r.changed, r.secrets
+            ))?;
+        }
         if let Some(h) = hooks {
             out(if h.events.is_empty() {
                 format!(

@@ -116,7 +116,10 @@ pub async fn brief(
         used += cost;
         ids.push(m.id.clone());
     }
-    let text = format!("{MARKER_START}\n{}\n{MARKER_END}", lines.join("\n"));
+    let mut text = format!("{MARKER_START}\n{}\n{MARKER_END}", lines.join("\n"));
+    if let Some(r) = super::scrub::recall_guard(db).await? {
+        text = r.redact(&text).text;
+    }
     Ok(Brief {
         text,
         ids,

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod journal;
 pub mod rank;
 pub mod recall;
+pub mod scrub;
 pub mod store;
 pub mod tags;
 pub mod text;

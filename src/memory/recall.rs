@@ -376,6 +376,11 @@ pub async fn recall(
         return Ok(empty());
     }
     text.push_str(MARKER_END);
+    // Memories stored before the current rules are redacted again on the
+    // way out, until `msp context scrub` has rewritten them.
+    if let Some(r) = super::scrub::recall_guard(db).await? {
+        text = r.redact(&text).text;
+    }
     Ok(Recalled {
         text,
         tokens: used,

@@ -40,7 +40,7 @@ pub struct Source {
     pub claude_session_id: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewMemory {
     pub kind: String,
     pub title: String,
@@ -210,6 +210,85 @@ pub async fn unindex(tx: &mut Db, seq: i64) -> Result<()> {
         .execute(&mut *tx)
         .await?;
     Ok(())
+}
+
+/// One memory's text as scrubbing reads and rewrites it.
+#[derive(Debug, Clone)]
+pub struct Text {
+    pub seq: i64,
+    pub title: String,
+    pub body: String,
+    /// Space-separated, as stored.
+    pub tags: String,
+    /// The excerpt, decompressed.
+    pub excerpt: Option<String>,
+}
+
+/// The text of memories after `after_seq`, in order, at most `limit`.
+pub async fn texts(db: &mut Db, after_seq: i64, limit: i64) -> Result<Vec<Text>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        seq: i64,
+        title: String,
+        body: String,
+        tags: String,
+        excerpt: Option<Vec<u8>>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT seq, title, body, tags, excerpt FROM memories WHERE seq > ? ORDER BY seq LIMIT ?",
+    )
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Text {
+            seq: r.seq,
+            title: r.title,
+            body: r.body,
+            tags: r.tags,
+            excerpt: r
+                .excerpt
+                .and_then(|b| zstd::decode_all(b.as_slice()).ok())
+                .map(|raw| String::from_utf8_lossy(&raw).into_owned()),
+        })
+        .collect())
+}
+
+/// Replaces a memory's text (re-indexing it), inside a write transaction.
+pub async fn rewrite(tx: &mut Db, t: &Text) -> Result<()> {
+    unindex(tx, t.seq).await?;
+    let excerpt = match &t.excerpt {
+        Some(e) => Some(
+            zstd::encode_all(e.as_bytes(), 3)
+                .map_err(|e| Error::Other(format!("compressing an excerpt: {e}")))?,
+        ),
+        None => None,
+    };
+    let ids: (Option<String>, Option<String>) = sqlx::query_as(
+        "UPDATE memories SET title = ?, body = ?, tags = ?,
+         excerpt = CASE WHEN ? THEN ? ELSE excerpt END
+         WHERE seq = ? RETURNING client_id, project_id",
+    )
+    .bind(&t.title)
+    .bind(&t.body)
+    .bind(&t.tags)
+    .bind(excerpt.is_some())
+    .bind(&excerpt)
+    .bind(t.seq)
+    .fetch_one(&mut *tx)
+    .await?;
+    index_values(
+        tx,
+        t.seq,
+        &t.title,
+        &t.body,
+        &t.tags,
+        ids.0.as_deref(),
+        ids.1.as_deref(),
+    )
+    .await
 }
 
 /// The distinct index terms of a memory, as a JSON array.

@@ -7,6 +7,16 @@ use std::sync::OnceLock;
 
 use super::PLACEHOLDER_PREFIX;
 
+/// Every word list's source, for [`super::fingerprint`].
+pub(super) const WORD_LISTS: &[&str] = &[
+    include_str!("words/key_qualifiers.txt"),
+    include_str!("words/secret_key_qualifiers.txt"),
+    include_str!("words/keywords.txt"),
+    include_str!("words/stopwords.txt"),
+    include_str!("words/digest_words.txt"),
+    include_str!("words/default_passwords.txt"),
+];
+
 /// A word list kept as a data file (one word per line, `#` comments), read
 /// into a set on first use.
 pub(super) struct WordList {

@@ -168,6 +168,33 @@ impl Default for Redactor {
     }
 }
 
+/// Bumped when a change to the scanners (not the rules or word lists, which
+/// the fingerprint reads) changes what is redacted.
+const SCANNER_REVISION: u32 = 2;
+
+/// A short fingerprint of the rule set: every rule's pattern, every word
+/// list and [`SCANNER_REVISION`]. A store scrubbed with other rules is
+/// re-redacted (see `memory::scrub`).
+pub fn fingerprint() -> &'static str {
+    static FINGERPRINT: OnceLock<String> = OnceLock::new();
+    FINGERPRINT.get_or_init(|| {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(SCANNER_REVISION.to_le_bytes());
+        let patterns = SHAPES
+            .iter()
+            .chain(SHAPES_UNANCHORED)
+            .map(|s| s.pattern)
+            .chain(TRIGGERS.iter().map(|t| t.pattern))
+            .chain(keys::WORD_LISTS.iter().copied());
+        for p in patterns {
+            h.update(p.as_bytes());
+            h.update([0]);
+        }
+        hex::encode(&h.finalize()[..8])
+    })
+}
+
 /// The process-wide built-in redactor (no known-secrets source).
 pub fn global() -> &'static Redactor {
     static GLOBAL: OnceLock<Redactor> = OnceLock::new();

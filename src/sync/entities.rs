@@ -152,6 +152,9 @@ pub async fn put(db: &mut Db, spec: &Spec, row: &Map<String, Value>) -> Result<O
     if let Some(seq) = old_seq {
         memories::unindex(db, seq).await?;
     }
+    if spec.kind == "memory" {
+        redact_pulled_memory(&mut row);
+    }
     for _attempt in 0..4 {
         match upsert(db, spec, &row).await {
             Ok(rowid) => {
@@ -369,5 +372,26 @@ pub async fn delete(db: &mut Db, spec: &Spec, id: &str) -> Result<Outcome> {
         Ok(_) => Ok(Outcome::Done),
         Err(e) if is_fk_violation(&e) => Ok(Outcome::Waiting),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// A memory from another machine was redacted by that machine's rules; it
+/// is redacted again with this one's before it is stored or indexed.
+fn redact_pulled_memory(row: &mut serde_json::Map<String, Value>) {
+    let r = crate::redact::global();
+    for field in ["title", "body"] {
+        if let Some(Value::String(s)) = row.get_mut(field) {
+            let out = r.redact(s);
+            if out.count > 0 {
+                *s = out.text;
+            }
+        }
+    }
+    if let Some(Value::String(tags)) = row.get_mut("tags") {
+        let clean: Vec<&str> = tags
+            .split_whitespace()
+            .filter(|t| r.redact(t).count == 0)
+            .collect();
+        *tags = clean.join(" ");
     }
 }

@@ -354,3 +354,30 @@ fn tags_holding_secrets_are_dropped() {
         "{text}"
     );
 }
+
+#[test]
+fn context_scrub_reports_and_setup_marks_the_store_scrubbed() {
+    let env = Env::new();
+    env.ok(&["setup", "--no-hooks"]);
+    env.ok(&[
+        "context",
+        "add",
+        "--title",
+        "Core switch SNMP",
+        "--body",
+        "snmpwalk -v2c -c Pr1vC0mmun1ty 10.0.0.1 answers",
+    ]);
+    let report = env.json(&["context", "scrub", "--json"]);
+    assert_eq!(report["memories"], 1, "{report}");
+    // Capture redacted it already: nothing left to change.
+    assert_eq!(report["changed"], 0, "{report}");
+    assert_eq!(report["secrets"], 0, "{report}");
+    let text = env.ok(&["context", "scrub"]).stdout;
+    assert!(
+        text.contains("scrubbed 1 memories: 0 changed, 0 secrets replaced"),
+        "{text}"
+    );
+    // The store carries the current rules now; setup has nothing to do.
+    let setup = env.json(&["setup", "--no-hooks", "--json"]);
+    assert!(setup["scrubbed"].is_null(), "{setup}");
+}
