@@ -911,6 +911,53 @@ exit 7"#;
 }
 
 /// A Claude Code transcript with the vault value in odd places.
+#[test]
+fn a_vault_run_child_cannot_unlock_the_rest_of_the_vault() {
+    let mut env = Env::setup();
+    env.set_var("MSP_VAULT_KDF_MEMORY_KIB", "64");
+    env.set_var("MSP_VAULT_KDF_ITERATIONS", "1");
+    env.ok(&["client", "add", "Acme"]);
+    let kf = env.path("secrets/vault.key");
+    let kfs = kf.to_str().unwrap().to_string();
+    with_pass(&env, &["vault", "init", "--key-file", &kfs]).expect_code(0);
+    set(&env, "acme/a", "password", "Given-To-The-Child-1").expect_code(0);
+    set(&env, "acme/other", "password", "Never-For-The-Child-2").expect_code(0);
+    // The child's own msp must not fall back to the real user's data dir.
+    // (Root reads any process's environment: the /proc check needs a user.)
+    env.set_var("XDG_DATA_HOME", env.path("xdg-data"));
+    env.set_var("XDG_CONFIG_HOME", env.path("xdg-config"));
+    let script = format!(
+        "{msp} vault get acme/other; echo \"passphrase=$MSP_VAULT_PASSPHRASE\"; \
+         [ \"$(id -u)\" = 0 ] || tr '\\0' '\\n' < /proc/$PPID/environ 2>/dev/null | grep ^MSP_ || true",
+        msp = common::MSP
+    );
+    for vars in [
+        vec![("MSP_VAULT_PASSPHRASE", PASS)],
+        vec![("MSP_VAULT_KEY_FILE", kfs.as_str())],
+    ] {
+        let out = env.msp_with(
+            &vars,
+            &[
+                "vault",
+                "run",
+                "--env",
+                "PW=msp://acme/a/password",
+                "--",
+                "sh",
+                "-c",
+                &script,
+            ],
+        );
+        for text in [&out.stdout, &out.stderr] {
+            assert!(!text.contains("Never-For-The-Child"), "{vars:?}: {text}");
+            assert!(!text.contains(PASS), "{vars:?}: {text}");
+            assert!(!text.contains("vault.key"), "{vars:?}: {text}");
+            assert!(!text.contains("MSP_DATA_DIR"), "{vars:?}: {text}");
+        }
+        assert!(out.stdout.contains("passphrase=\n"), "{vars:?}: {out:?}");
+    }
+}
+
 fn transcript(path: &Path, session: &str, cwd: &str, secret: &str, tag: u32) {
     let mut n = 0;
     let mut lines = Vec::new();
