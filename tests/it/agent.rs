@@ -626,3 +626,14 @@ fn a_rename_from_a_stale_copy_of_the_machine_does_not_turn_its_approval_off() {
     a.msp(&["machine", "update", &b_id, "--no-approval-required"])
         .expect_hint(4);
 }
+
+#[test]
+fn percent_and_underscore_in_an_agent_short_id_are_no_wildcards() {
+    let env = Env::setup();
+    let id = queue(&env, &["self", "--", "true"]);
+    let tail = &id[id.len() - 4..];
+    for key in [format!("%{tail}"), format!("______{tail}"), "%%%%%%".into()] {
+        env.msp(&["agent", "show", &key]).expect_hint(3);
+    }
+    assert_eq!(str_of(&show(&env, &id[id.len() - 8..]), "id"), id);
+}
