@@ -526,3 +526,37 @@ fn unknown_subcommand_and_missing_arguments_exit_2() {
     env.msp(&none).expect_code(2);
     assert!(!env.data.exists(), "usage errors must not touch the store");
 }
+
+#[test]
+fn a_libpq_keyword_sync_string_is_masked_in_status_and_config_show() {
+    let env = Env::setup();
+    for url in [
+        "host=127.0.0.1 port=1 user=msp password=Kv-Secret-4711 dbname=msp",
+        "host=127.0.0.1 port=1 password='Kv Secret \\' 4711' dbname=msp",
+        "postgres://msp@127.0.0.1:1/msp?password=Kv-Secret-4711",
+        "postgres://msp:Kv-Secret-4711@127.0.0.1:1/msp",
+    ] {
+        for args in [
+            &["config", "show"][..],
+            &["--json", "config", "show"],
+            &["sync", "status"],
+            &["--json", "sync", "status"],
+            &["sync"],
+        ] {
+            let out = env.msp_with(
+                &[
+                    ("MSP_SYNC_URL", url),
+                    ("MSP_SYNC_CONNECT_TIMEOUT_SECS", "2"),
+                ],
+                args,
+            );
+            for text in [&out.stdout, &out.stderr] {
+                assert!(!text.contains("Secret"), "{url} {args:?}: {text}");
+                assert!(!text.contains("4711"), "{url} {args:?}: {text}");
+            }
+            if args.contains(&"config") {
+                assert!(out.stdout.contains("***"), "{url} {args:?}: {}", out.stdout);
+            }
+        }
+    }
+}
