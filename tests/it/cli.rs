@@ -560,3 +560,34 @@ fn a_libpq_keyword_sync_string_is_masked_in_status_and_config_show() {
         }
     }
 }
+
+#[test]
+fn a_locked_store_is_exit_4_with_a_hint_not_a_raw_database_is_locked() {
+    let env = Env::setup();
+    let path = env.data.join("msp.db");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::Connection as _;
+        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
+        let mut holder = sqlx::sqlite::SqliteConnection::connect_with(&opts)
+            .await
+            .unwrap();
+        // The write lock, held until the rollback below.
+        sqlx::raw_sql("BEGIN IMMEDIATE; INSERT INTO local_state (key, value) VALUES ('held', 'x')")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let out = env.msp(&["client", "add", "Blocked Corp"]).expect_hint(4);
+        assert!(out.stderr.contains("store is busy"), "{}", out.stderr);
+        assert!(out.stderr.contains("fuser"), "{}", out.stderr);
+        sqlx::raw_sql("ROLLBACK")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        holder.close().await.unwrap();
+    });
+    env.ok(&["client", "add", "Blocked Corp"]);
+}
