@@ -14,6 +14,8 @@ use crate::error::{Error, Result};
 /// The environment variables msp reads besides the `MSP_SECTION_KEY`
 /// settings, in one place: other modules name them through these.
 pub mod env {
+    /// Every variable of msp's own starts with this (any case).
+    pub const PREFIX: &str = "MSP_";
     /// Where the store, keys and logs live (else the platform's data dir).
     pub const DATA_DIR: &str = "MSP_DATA_DIR";
     /// Where `config.toml` lives (else the platform's config dir).

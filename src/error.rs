@@ -68,7 +68,10 @@ pub enum Error {
     #[error("config: {0}")]
     Config(String),
     #[error("store: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(#[source] sqlx::Error),
+    /// Another process holds the store's lock past the wait (exit 4).
+    #[error("{0}")]
+    Busy(String),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -102,7 +105,7 @@ impl Error {
         match self {
             Error::Usage(_) => exit::USAGE,
             Error::NotFound(_) => exit::NOT_FOUND,
-            Error::Locked(_) => exit::LOCKED,
+            Error::Locked(_) | Error::Busy(_) => exit::LOCKED,
             _ => exit::ERROR,
         }
     }
@@ -110,6 +113,29 @@ impl Error {
     /// True when the error is a write to a closed pipe (`msp ... | head`).
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, Error::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// SQLite's "busy" or "locked" (primary codes 5 and 6, with their extended
+/// codes): another connection holds a lock this one waited for in vain.
+pub fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6)),
+        _ => false,
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        if is_busy(&e) {
+            return Error::Busy(format!(
+                "the store is busy: another process (usually another msp) holds its lock ({e})\nhint: retry in a moment; `fuser -v STORE` names the process holding it (`msp config paths` shows the store)"
+            ));
+        }
+        Error::Db(e)
     }
 }
 

@@ -10,6 +10,24 @@ pub fn short_id(id: &str) -> &str {
     &id[id.len().saturating_sub(8)..]
 }
 
+/// Shortest part of an id that finds a row.
+pub const MIN_KEY: usize = 6;
+
+/// SQL that matches the id `column` against the typed key `?1`: the whole
+/// id, or a literal end (and with `prefix`, start) of at least [`MIN_KEY`]
+/// characters, in any case. `substr`, not `LIKE`: `%` and `_` in a key are
+/// characters, never wildcards.
+pub fn key_match_sql(column: &str, prefix: bool) -> String {
+    let start = if prefix {
+        format!("substr({column}, 1, length(?1)) = lower(?1) OR ")
+    } else {
+        String::new()
+    };
+    format!(
+        "({column} = ?1 OR (length(?1) >= {MIN_KEY} AND ({start}substr({column}, -length(?1)) = lower(?1))))"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -155,6 +155,241 @@ fn kill_group(pgid: u32, force: bool) {
 #[cfg(not(unix))]
 fn kill_group(_pgid: u32, _force: bool) {}
 
+/// The processes a command started that left its process group: with
+/// `setsid`, a double fork, or a daemon. Linux only (it reads `/proc`).
+///
+/// The process running commands is a child subreaper, so a process whose
+/// parent exits is re-parented to it rather than to init: every process of
+/// a command stays below the command's own process, or becomes our child.
+/// Each command's environment carries a token ([`RUN_TOKEN`]); a sweep
+/// takes the command's process, our adopted children that carry its token,
+/// and everything below them; it stops them all (SIGSTOP, so none can fork
+/// away meanwhile), looks again, and kills them, until none is left.
+#[cfg(target_os = "linux")]
+mod tree {
+    use std::collections::{HashMap, HashSet};
+
+    use rustix::process::{Pid, Signal, WaitOptions, getpid, kill_process, waitpid};
+
+    /// The processes of commands running now (more than one only in tests).
+    static ROOTS: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
+    pub fn register(root: i32) {
+        ROOTS.lock().unwrap_or_else(|p| p.into_inner()).push(root);
+    }
+
+    pub fn unregister(root: i32) {
+        ROOTS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|&r| r != root);
+    }
+
+    /// Whether `pid`'s environment holds `NAME=token`.
+    fn carries(pid: i32, token: &str) -> bool {
+        let want = format!("{}={token}", super::RUN_TOKEN);
+        std::fs::read(format!("/proc/{pid}/environ"))
+            .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == want.as_bytes()))
+    }
+
+    /// Makes this process the reaper of its orphaned descendants. Once per
+    /// process is enough; failing only loses the orphans that escape.
+    pub fn become_subreaper() {
+        let _ = rustix::process::set_child_subreaper(Some(getpid()));
+    }
+
+    struct Proc {
+        ppid: i32,
+        zombie: bool,
+        start: u64,
+    }
+
+    /// pid -> (parent, zombie, start time) of every process we can see.
+    fn table() -> HashMap<i32, Proc> {
+        let mut procs = HashMap::new();
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return procs;
+        };
+        for e in dir.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // `pid (comm) state ppid ...`: comm may hold spaces and ')'.
+            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+                continue;
+            };
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let (Some(state), Some(ppid), Some(start)) = (f.first(), f.get(1), f.get(19)) else {
+                continue;
+            };
+            procs.insert(
+                pid,
+                Proc {
+                    ppid: ppid.parse().unwrap_or(0),
+                    zombie: *state == "Z" || *state == "X",
+                    start: start.parse().unwrap_or(0),
+                },
+            );
+        }
+        procs
+    }
+
+    /// The live processes of the command whose process is `root`.
+    fn members(root: i32, root_start: Option<u64>, token: &str) -> HashSet<i32> {
+        let procs = table();
+        let me = getpid().as_raw_nonzero().get();
+        let others: Vec<i32> = ROOTS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .filter(|&r| r != root)
+            .collect();
+        let mut set: HashSet<i32> = HashSet::new();
+        if procs
+            .get(&root)
+            .is_some_and(|p| p.ppid == me && root_start.is_none_or(|s| p.start == s))
+        {
+            set.insert(root);
+        }
+        // Our adopted orphans from this command.
+        for (&pid, p) in &procs {
+            if p.ppid == me && pid != root && !others.contains(&pid) && carries(pid, token) {
+                set.insert(pid);
+            }
+        }
+        // Everything below those.
+        loop {
+            let before = set.len();
+            for (&pid, p) in &procs {
+                if set.contains(&p.ppid) {
+                    set.insert(pid);
+                }
+            }
+            if set.len() == before {
+                break;
+            }
+        }
+        set.retain(|pid| procs.get(pid).is_some_and(|p| !p.zombie));
+        set
+    }
+
+    /// The start time of `pid` (clock ticks since boot), for [`sweep`].
+    pub fn start_of(pid: i32) -> Option<u64> {
+        table().get(&pid).map(|p| p.start)
+    }
+
+    fn signal(pids: &HashSet<i32>, sig: Signal) {
+        for &pid in pids {
+            if let Some(pid) = Pid::from_raw(pid) {
+                let _ = kill_process(pid, sig);
+            }
+        }
+    }
+
+    /// Sends SIGTERM to the command's processes outside its group too.
+    pub fn terminate(root: i32, root_start: Option<u64>, token: &str) {
+        signal(&members(root, root_start, token), Signal::TERM);
+    }
+
+    /// Kills every process of the command, then reaps the adopted ones.
+    /// Returns how many were killed.
+    pub fn sweep(root: i32, root_start: Option<u64>, token: &str) -> usize {
+        let mut killed = HashSet::new();
+        for _ in 0..20 {
+            let found = members(root, root_start, token);
+            if found.is_empty() {
+                break;
+            }
+            signal(&found, Signal::STOP);
+            // A fork that raced the stop shows up now.
+            let found: HashSet<i32> = found
+                .union(&members(root, root_start, token))
+                .copied()
+                .collect();
+            signal(&found, Signal::STOP);
+            signal(&found, Signal::KILL);
+            killed.extend(found);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let me = getpid().as_raw_nonzero().get();
+        let procs = table();
+        let mut adopted: Vec<i32> = killed
+            .iter()
+            .copied()
+            .filter(|&pid| pid != root && procs.get(&pid).is_some_and(|p| p.ppid == me))
+            .collect();
+        // SIGKILL is prompt, but not instant: wait up to a second for them.
+        for _ in 0..100 {
+            adopted.retain(|&pid| {
+                let Some(p) = Pid::from_raw(pid) else {
+                    return false;
+                };
+                matches!(waitpid(Some(p), WaitOptions::NOHANG), Ok(None))
+            });
+            if adopted.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // Stuck ones (uninterruptible sleep) are reaped by a later run.
+        ADOPTED
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(adopted);
+        killed.len()
+    }
+
+    /// Our adopted children from commands (pids), reaped once they end.
+    static ADOPTED: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
+    /// Notes the command's adopted children that still run (daemons it
+    /// left), so they are reaped when they end instead of staying zombies.
+    pub fn adopt(root: i32, token: &str) {
+        let me = getpid().as_raw_nonzero().get();
+        let mut adopted = ADOPTED.lock().unwrap_or_else(|p| p.into_inner());
+        for (pid, p) in table() {
+            if p.ppid == me && pid != root && !adopted.contains(&pid) && carries(pid, token) {
+                adopted.push(pid);
+            }
+        }
+    }
+
+    /// Reaps the adopted children that have ended. Only those: the
+    /// processes of running commands are their owners' to wait for.
+    pub fn reap_adopted() {
+        ADOPTED
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|&pid| {
+                Pid::from_raw(pid)
+                    .is_some_and(|p| matches!(waitpid(Some(p), WaitOptions::NOHANG), Ok(None)))
+            });
+    }
+}
+
+/// Signals the command's processes that left its group (see [`tree`]):
+/// SIGTERM, or with `force` a kill sweep until none is left.
+fn kill_escaped(root: u32, root_start: Option<u64>, token: &str, force: bool) {
+    #[cfg(target_os = "linux")]
+    if let Ok(root) = i32::try_from(root) {
+        if force {
+            tree::sweep(root, root_start, token);
+        } else {
+            tree::terminate(root, root_start, token);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (root, root_start, token, force);
+}
+
+/// Marks every process of one command (inherited by what it starts), so
+/// the sweep finds those that left its group and lost their parent.
+const RUN_TOKEN: &str = "MSP_AGENT_RUN";
+
 /// msp's own variables a command may see: where the store, the config and
 /// the vault's key file are (paths, so an `msp` in the command finds the
 /// same store). The rest of `MSP_*` (the vault passphrases, the team
@@ -199,6 +434,13 @@ pub async fn run(spec: &Spec<'_>, stop: impl Future<Output = ()>) -> Finished {
     }
     #[cfg(unix)]
     cmd.process_group(0);
+    let token = crate::ids::new_id();
+    cmd.env(RUN_TOKEN, &token);
+    #[cfg(target_os = "linux")]
+    {
+        tree::become_subreaper();
+        tree::reap_adopted();
+    }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -220,6 +462,13 @@ pub async fn run(spec: &Spec<'_>, stop: impl Future<Output = ()>) -> Finished {
         }
     };
     let pgid = child.id().unwrap_or(0);
+    #[cfg(target_os = "linux")]
+    let root_start = i32::try_from(pgid).ok().and_then(|root| {
+        tree::register(root);
+        tree::start_of(root)
+    });
+    #[cfg(not(target_os = "linux"))]
+    let root_start = None;
     let out = Arc::new(Mutex::new(Captured::default()));
     let err = Arc::new(Mutex::new(Captured::default()));
     let mut readers = tokio::task::JoinSet::new();
@@ -246,13 +495,15 @@ pub async fn run(spec: &Spec<'_>, stop: impl Future<Output = ()>) -> Finished {
         End::Exited(s) => (Ending::Exited, s.ok()),
         End::TimedOut | End::Stopped => {
             kill_group(pgid, false);
+            kill_escaped(pgid, root_start, &token, false);
             let status = tokio::time::timeout(KILL_GRACE, child.wait())
                 .await
                 .ok()
                 .and_then(Result::ok);
             // Whatever of the group is left (the leader may have exited on
-            // SIGTERM while its children did not).
+            // SIGTERM while its children did not), and whatever left it.
             kill_group(pgid, true);
+            kill_escaped(pgid, root_start, &token, true);
             let status = match status {
                 Some(s) => Some(s),
                 None => child.wait().await.ok(),
@@ -278,11 +529,17 @@ pub async fn run(spec: &Spec<'_>, stop: impl Future<Output = ()>) -> Finished {
     .await;
     if all_read.is_err() {
         kill_group(pgid, true);
+        kill_escaped(pgid, root_start, &token, true);
         let _ = tokio::time::timeout(READ_GRACE, async {
             while readers.join_next().await.is_some() {}
         })
         .await;
         readers.abort_all();
+    }
+    #[cfg(target_os = "linux")]
+    if let Ok(root) = i32::try_from(pgid) {
+        tree::adopt(root, &token);
+        tree::unregister(root);
     }
     let take = |c: &Arc<Mutex<Captured>>| {
         let mut c = c.lock().unwrap_or_else(|p| p.into_inner());
@@ -404,6 +661,60 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert!(!alive(), "background process {bg} survived the timeout");
+    }
+
+    /// Whether `pid` still runs (a zombie does not count).
+    fn alive(pid: i32) -> bool {
+        rustix::process::Pid::from_raw(pid)
+            .is_some_and(|p| rustix::process::test_kill_process(p).is_ok())
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| s.contains(") Z "))
+                .unwrap_or(true)
+    }
+
+    fn pids_in(dir: &std::path::Path) -> Vec<i32> {
+        let mut pids = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+            pids.extend(
+                text.split_whitespace()
+                    .filter_map(|t| t.parse::<i32>().ok()),
+            );
+        }
+        pids
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn timeout_leaves_no_detached_survivor() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        // One escapee keeps the output pipe, one closes it and forks again,
+        // one double-forks through a subshell.
+        let script = format!(
+            "setsid sh -c 'echo $$ > {d}/a; sleep 300' & \
+             setsid sh -c 'sleep 300 & echo $! > {d}/b; echo $$ >> {d}/b; wait' >/dev/null 2>&1 </dev/null & \
+             ( ( setsid sleep 300 & echo $! > {d}/c ) & ) ; \
+             sleep 300"
+        );
+        let args: Vec<String> = vec!["-c".into(), script];
+        let f = run(
+            &Spec {
+                timeout: Duration::from_millis(500),
+                ..spec("sh", &args)
+            },
+            never(),
+        )
+        .await;
+        assert_eq!(f.ending, Ending::TimedOut);
+        let pids = pids_in(dir.path());
+        assert_eq!(pids.len(), 4, "every escapee wrote its pid: {pids:?}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while pids.iter().any(|&p| alive(p)) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let survivors: Vec<i32> = pids.into_iter().filter(|&p| alive(p)).collect();
+        assert!(survivors.is_empty(), "survived the timeout: {survivors:?}");
     }
 
     #[test]

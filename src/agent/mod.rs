@@ -334,9 +334,10 @@ pub(crate) async fn insert_command(db: &mut Db, c: &CommandRow) -> Result<()> {
 /// characters (lists show the last 8).
 pub async fn resolve_id(db: &mut Db, key: &str) -> Result<String> {
     let key = key.trim();
-    let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM agent_commands WHERE id = ?1 OR (length(?1) >= 6 AND (id LIKE ?1 || '%' OR id LIKE '%' || ?1)) LIMIT 2",
-    )
+    let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM agent_commands WHERE {} LIMIT 2",
+        crate::ids::key_match_sql("id", true)
+    )))
     .bind(key)
     .fetch_all(db)
     .await?;

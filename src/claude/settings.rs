@@ -43,6 +43,7 @@ fn is_ours(command: &str, binary: &str) -> bool {
 }
 
 fn read(path: &Path) -> Result<Option<Map<String, Value>>> {
+    let path = &target_of(path)?;
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -60,24 +61,85 @@ fn read(path: &Path) -> Result<Option<Map<String, Value>>> {
     }
 }
 
-/// Writes via a temp file and rename; keeps the previous file as `.msp-backup`.
+/// The file a settings path stands for: a symlink (dotfiles managers link
+/// `settings.json` into a repository) is followed to its target, even a
+/// dangling one, so writing replaces the target and keeps the link.
+fn target_of(path: &Path) -> Result<PathBuf> {
+    let mut p = path.to_path_buf();
+    // As many hops as the kernel allows (ELOOP past that).
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let to = std::fs::read_link(&p)
+                    .map_err(|e| Error::io(format!("cannot read the link {}", p.display()), e))?;
+                p = match p.parent() {
+                    Some(dir) if to.is_relative() => dir.join(to),
+                    _ => to,
+                };
+            }
+            _ => return Ok(p),
+        }
+    }
+    Err(Error::Conflict(format!(
+        "{} is a loop of symbolic links; it was left untouched\nhint: point the link at a file and run `msp setup` again",
+        path.display()
+    )))
+}
+
+/// Writes via a temp file in the target's directory, synced, then renamed
+/// over the target (through a symlink: the link stays); keeps the previous
+/// file as `.msp-backup` and its mode (a new file is owner-only).
 fn write(path: &Path, settings: &Map<String, Value>) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let target = target_of(path)?;
+    let dir = target.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-    if path.exists() {
-        let backup = path.with_extension("json.msp-backup");
-        std::fs::copy(path, &backup)
-            .map_err(|e| Error::io(format!("cannot back up {}", path.display()), e))?;
+    let existing = std::fs::metadata(&target).ok();
+    if existing.is_some() {
+        let backup = target.with_extension("json.msp-backup");
+        std::fs::copy(&target, &backup)
+            .map_err(|e| Error::io(format!("cannot back up {}", target.display()), e))?;
     }
     let mut text =
         serde_json::to_string_pretty(settings).map_err(|e| Error::Other(e.to_string()))?;
     text.push('\n');
-    let tmp = dir.join(format!(".settings.json.msp-{}", std::process::id()));
-    std::fs::write(&tmp, text)
-        .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
-    std::fs::rename(&tmp, path)
-        .map_err(|e| Error::io(format!("cannot replace {}", path.display()), e))
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "settings.json".into());
+    let tmp = dir.join(format!(".{name}.msp-{}", std::process::id()));
+    let written = (|| -> std::io::Result<()> {
+        use std::io::Write as _;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            let mode = existing
+                .as_ref()
+                .map_or(0o600, |m| m.permissions().mode() & 0o7777);
+            opts.mode(mode);
+            let mut f = opts.open(&tmp)?;
+            // The umask may have narrowed `mode`: set it exactly.
+            f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        }
+        #[cfg(not(unix))]
+        {
+            let mut f = opts.open(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        }
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(format!("cannot write {}", tmp.display()), e));
+    }
+    std::fs::rename(&tmp, &target).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(format!("cannot replace {}", target.display()), e)
+    })
 }
 
 /// What an install or uninstall changed.
@@ -254,6 +316,113 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let original: Value = serde_json::from_str(EXISTING).unwrap();
         assert_eq!(restored, original);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_settings_file_is_written_through_to_its_target_keeping_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let dotfiles = dir.path().join("dotfiles");
+        std::fs::create_dir(&dotfiles).unwrap();
+        let target = dotfiles.join("claude-settings.json");
+        std::fs::write(&target, EXISTING).unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let claude = dir.path().join(".claude");
+        std::fs::create_dir(&claude).unwrap();
+        let link = claude.join("settings.json");
+        // A relative link, as dotfiles managers make them.
+        std::os::unix::fs::symlink("../dotfiles/claude-settings.json", &link).unwrap();
+        install(&link, Path::new("/opt/msp/bin")).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+        assert_eq!(v["model"], "opus");
+        assert!(v["hooks"]["SessionStart"].is_array());
+        assert_eq!(
+            std::fs::metadata(&target).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        assert!(dotfiles.join("claude-settings.json.msp-backup").exists());
+        // No temp file is left in either directory.
+        for d in [&dotfiles, &claude] {
+            for e in std::fs::read_dir(d).unwrap() {
+                let name = e.unwrap().file_name().into_string().unwrap();
+                assert!(
+                    !name.contains(".msp-") || name.ends_with(".msp-backup"),
+                    "{name}"
+                );
+            }
+        }
+        uninstall(&link).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        // A dangling link gets its target created, owner-only.
+        let dangling = dir.path().join("dangling.json");
+        std::os::unix::fs::symlink(dotfiles.join("new.json"), &dangling).unwrap();
+        install(&dangling, Path::new("/opt/msp/bin")).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&dangling)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            std::fs::metadata(dotfiles.join("new.json"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+        // A loop is refused with a hint.
+        let a = dir.path().join("a.json");
+        let b = dir.path().join("b.json");
+        std::os::unix::fs::symlink(&b, &a).unwrap();
+        std::os::unix::fs::symlink(&a, &b).unwrap();
+        assert!(
+            install(&a, Path::new("/x"))
+                .unwrap_err()
+                .to_string()
+                .contains("hint:")
+        );
+    }
+
+    #[test]
+    fn numbers_in_the_settings_are_kept_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        let numbers = r#"{"big": 12345678901234567890123, "neg": -98765432109876543210, "f": 1.10, "e": 1e3, "small": 0.1}"#;
+        std::fs::write(&path, numbers).unwrap();
+        install(&path, Path::new("/opt/msp/bin")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for literal in [
+            "12345678901234567890123",
+            "-98765432109876543210",
+            "1.10",
+            "0.1",
+        ] {
+            assert!(
+                text.contains(&format!(": {literal}")),
+                "{literal} in {text}"
+            );
+        }
+        // The same number, its exponent written with a sign.
+        assert!(text.contains("\"e\": 1e+3"), "{text}");
+        uninstall(&path).unwrap();
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .contains("12345678901234567890123")
+        );
     }
 
     #[test]

@@ -18,7 +18,11 @@ pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             // A sync URL may carry a password: never print it.
             for (k, _, v) in entries.iter_mut() {
                 if k == "sync.url" {
-                    *v = crate::sync::server::mask_url(v);
+                    // The value is TOML-quoted: mask what is inside.
+                    *v = match v.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+                        Some(inner) => format!("\"{}\"", crate::sync::server::mask_url(inner)),
+                        None => crate::sync::server::mask_url(v),
+                    };
                 }
             }
             if ctx.json {

@@ -165,35 +165,96 @@ pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     out(text)
 }
 
-/// Prints rows as an aligned table with a header; the last column is not padded.
+/// Widest a table cell gets (characters) before it is cut with `…`; the
+/// last column, which is not padded, gets more.
+const MAX_CELL: usize = 80;
+const MAX_LAST_CELL: usize = 240;
+
+/// A value made safe for one table cell: control characters (ESC, CR, LF,
+/// tab, ...) and the invisible bidi overrides escaped, so a name synced
+/// from another machine can neither move the cursor, colour the terminal,
+/// nor break the rows; then cut to `max` characters with `…`.
+fn cell(value: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut n = 0;
+    for c in value.chars() {
+        let piece: std::borrow::Cow<'_, str> = match c {
+            '\t' => "\\t".into(),
+            '\r' => "\\r".into(),
+            '\n' => "\\n".into(),
+            c if c.is_control()
+                || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') =>
+            {
+                format!("\\u{{{:x}}}", c as u32).into()
+            }
+            c => c.to_string().into(),
+        };
+        let len = piece.chars().count();
+        if n + len > max {
+            // Room for the ellipsis: drop back to `max - 1`.
+            while n > max.saturating_sub(1) {
+                out.pop();
+                n -= 1;
+            }
+            out.push('…');
+            return out;
+        }
+        out.push_str(&piece);
+        n += len;
+    }
+    out
+}
+
+/// Prints rows as an aligned table with a header; the last column is not
+/// padded. Cells are sanitised and bounded (see [`cell`]).
 pub fn print_table(header: &[&str], rows: &[Vec<String>]) -> Result<()> {
+    let cols = header.len();
+    let fit = |cells: &mut dyn Iterator<Item = &str>| -> Vec<String> {
+        cells
+            .enumerate()
+            .map(|(i, c)| {
+                cell(
+                    c,
+                    if i + 1 == cols {
+                        MAX_LAST_CELL
+                    } else {
+                        MAX_CELL
+                    },
+                )
+            })
+            .collect()
+    };
+    let header = fit(&mut header.iter().copied());
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| fit(&mut r.iter().map(String::as_str)))
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
+    for r in &rows {
         for (i, c) in r.iter().enumerate() {
             widths[i] = widths[i].max(c.chars().count());
         }
     }
-    let line = |cells: Vec<&str>| {
-        let last = cells.len() - 1;
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                if i == last {
-                    c.to_string()
-                } else {
-                    format!("{c:<w$}", w = widths[i])
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
+    let line = |cells: &[String]| {
+        let last = cells.len().saturating_sub(1);
+        let mut text = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            text.push_str(c);
+            if i != last {
+                // Padding by hand: a format width is limited to u16.
+                let pad = widths[i].saturating_sub(c.chars().count());
+                text.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        text.trim_end().to_string()
     };
-    let mut text = line(header.to_vec());
+    let mut text = line(&header);
     text.push('\n');
-    for r in rows {
-        text.push_str(&line(r.iter().map(String::as_str).collect()));
+    for r in &rows {
+        text.push_str(&line(r));
         text.push('\n');
     }
     write_stdout(text.as_bytes())
@@ -202,4 +263,27 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) -> Result<()> {
 /// `-` for a missing value in tables.
 pub fn or_dash(v: Option<&str>) -> String {
     v.filter(|s| !s.is_empty()).unwrap_or("-").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn table_cells_escape_control_characters_and_are_cut_with_an_ellipsis() {
+        assert_eq!(cell("Acme Corp", 80), "Acme Corp");
+        assert_eq!(
+            cell("a\u{1b}[2Jb\rc\td\ne\u{7}f\u{202e}g", 80),
+            "a\\u{1b}[2Jb\\rc\\td\\ne\\u{7}f\\u{202e}g"
+        );
+        let long = "x".repeat(70_000);
+        let c = cell(&long, 80);
+        assert_eq!(c.chars().count(), 80);
+        assert!(c.ends_with('…'));
+        assert_eq!(cell("abcdef", 6), "abcdef");
+        assert_eq!(cell("abcdefg", 6), "abcde…");
+        // An escape is never cut in half.
+        assert_eq!(cell("abcd\u{1b}", 6), "abcd…");
+        assert_eq!(cell("ü".repeat(10).as_str(), 4), "üüü…");
+    }
 }

@@ -89,8 +89,14 @@ pub enum Cmd {
     /// Who accessed what, when; --verify checks the tamper-evident chain
     Audit {
         reference: Option<String>,
+        /// Check the chain, its head, the seal beside the store, and that no
+        /// credential is older than the log says
         #[arg(long)]
         verify: bool,
+        /// With --verify: accept the store as it is now (msp.db restored
+        /// from a backup on purpose) and seal it anew, if its chain is intact
+        #[arg(long, requires = "verify")]
+        reseal: bool,
         /// Only the newest N entries
         #[arg(long)]
         limit: Option<i64>,
@@ -143,8 +149,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
         Cmd::Audit {
             reference,
             verify,
+            reseal,
             limit,
-        } => audit_cmd(ctx, db, reference.as_deref(), verify, limit).await?,
+        } => audit_cmd(ctx, db, reference.as_deref(), verify, reseal, limit).await?,
         Cmd::Passwd => passwd(ctx, db).await?,
     };
     // Closing checkpoints the WAL (two fsyncs). Leaving it to a later
@@ -582,12 +589,26 @@ async fn audit_cmd(
     db: &mut Db,
     reference: Option<&str>,
     verify: bool,
+    reseal: bool,
     limit: Option<i64>,
 ) -> Result<ExitStatus> {
     v::require(db).await?;
     if verify {
-        let (vault, _) = unlock(ctx, db).await?;
-        let report = audit::verify(db, vault.audit_key()).await?;
+        // The seal's findings are reported here, not refused at unlock.
+        let (vault, _) =
+            access::unlock_unchecked(db, &ctx.config.vault, &ctx.paths.data_dir).await?;
+        for w in &vault.warnings {
+            note(w);
+        }
+        let mut report = audit::verify(db, vault.audit_key()).await?;
+        report.problems.extend(records::rolled_back(db).await?);
+        if reseal && report.ok() {
+            v::seal::reseal(db, &vault).await?;
+        }
+        report.problems.extend(v::seal::check(db, &vault).await?);
+        if report.ok() {
+            v::seal::advance(db, &vault).await;
+        }
         if ctx.json {
             print_json(&json!({
                 "ok": report.ok(),

@@ -344,7 +344,8 @@ impl Memory {
 /// A memory by id, or by the last 8+ characters of its id.
 pub async fn get(db: &mut Db, key: &str) -> Result<Memory> {
     let rows: Vec<Memory> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM memories m WHERE m.id = ?1 OR (length(?1) >= 6 AND m.id LIKE '%' || ?1) LIMIT 2"
+        "SELECT {COLUMNS} FROM memories m WHERE {} LIMIT 2",
+        crate::ids::key_match_sql("m.id", false)
     )))
     .bind(key.trim())
     .fetch_all(db)

@@ -181,6 +181,10 @@ async fn connect(
 }
 
 fn open_error(path: &Path, e: Error) -> Error {
+    // Busy keeps its own code (4) and hint.
+    if let Error::Busy(_) = e {
+        return e;
+    }
     Error::Other(format!(
         "cannot open the store {}: {e}\nhint: check that the directory is writable, or set MSP_DATA_DIR",
         path.display()

@@ -43,9 +43,24 @@ pub struct Wire {
     pub sealed: Vec<u8>,
 }
 
-/// `postgres://user:secret@host/db` -> `postgres://user:***@host/db`; a
-/// `password=` query parameter is masked too.
+/// A connection string with every password in it replaced by `***`, in
+/// each form libpq takes: a URL's userinfo (`postgres://user:secret@host`),
+/// a `password=` query parameter, and a `key=value` string
+/// (`host=db password=secret`, `password = 'it''s \' quoted'`).
 pub fn mask_url(url: &str) -> String {
+    if url.contains("://") {
+        mask_uri(url)
+    } else {
+        mask_keywords(url)
+    }
+}
+
+fn is_password_key(k: &str) -> bool {
+    let k = k.trim();
+    k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass")
+}
+
+fn mask_uri(url: &str) -> String {
     let mut out = url.to_string();
     if let Some(scheme_end) = out.find("://") {
         let rest_start = scheme_end + 3;
@@ -61,17 +76,127 @@ pub fn mask_url(url: &str) -> String {
         }
     }
     if let Some(q) = out.find('?') {
-        let (head, query) = out.split_at(q + 1);
+        let (head, rest) = out.split_at(q + 1);
+        let (query, fragment) = rest.split_at(rest.find('#').unwrap_or(rest.len()));
         let masked: Vec<String> = query
             .split('&')
             .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                Some((k, _)) if is_password_key(k) => format!("{k}=***"),
                 _ => kv.to_string(),
             })
             .collect();
-        out = format!("{head}{}", masked.join("&"));
+        out = format!("{head}{}{fragment}", masked.join("&"));
     }
     out
+}
+
+/// libpq's `key = value` form: values unquoted (up to white space) or in
+/// single quotes with `\'` and `\\` escapes. Anything that does not parse
+/// past a password key is masked to the end, never shown.
+fn mask_keywords(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < b.len() {
+        // Copy white space, then read a key up to `=` or white space.
+        if b[i].is_ascii_whitespace() {
+            out.push(b[i] as char);
+            i += 1;
+            continue;
+        }
+        let key_start = i;
+        while i < b.len() && b[i] != b'=' && !b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let key = &s[key_start..i];
+        out.push_str(key);
+        let mut j = i;
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if j >= b.len() || b[j] != b'=' {
+            continue;
+        }
+        j += 1;
+        out.push_str(&s[i..j]);
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            out.push(b[j] as char);
+            j += 1;
+        }
+        // The value.
+        let value_start = j;
+        if j < b.len() && b[j] == b'\'' {
+            j += 1;
+            loop {
+                match b.get(j) {
+                    None => break,
+                    Some(b'\\') => j += 2,
+                    Some(b'\'') => {
+                        j += 1;
+                        break;
+                    }
+                    Some(_) => j += 1,
+                }
+            }
+        } else {
+            while j < b.len() && !b[j].is_ascii_whitespace() {
+                j += 1;
+            }
+        }
+        let j = j.min(b.len());
+        if is_password_key(key) {
+            out.push_str(if b.get(value_start) == Some(&b'\'') {
+                "'***'"
+            } else {
+                "***"
+            });
+        } else {
+            out.push_str(&s[value_start..j]);
+        }
+        i = j;
+    }
+    out
+}
+
+#[cfg(test)]
+mod mask_tests {
+    use super::mask_url;
+
+    #[test]
+    fn passwords_in_every_connection_string_form_are_masked() {
+        let cases = [
+            (
+                "postgres://msp:pg-Secret-1@db:5432/msp?sslmode=require",
+                "postgres://msp:***@db:5432/msp?sslmode=require",
+            ),
+            (
+                "postgresql://msp@db/msp?sslmode=require&password=pg-Secret-1#x",
+                "postgresql://msp@db/msp?sslmode=require&password=***#x",
+            ),
+            (
+                "postgres://a:b@db/msp?PASSWORD=pg-Secret-1",
+                "postgres://a:***@db/msp?PASSWORD=***",
+            ),
+            (
+                "host=db user=msp password=pg-Secret-1 dbname=msp",
+                "host=db user=msp password=*** dbname=msp",
+            ),
+            ("host=db password = pg-Secret-1", "host=db password = ***"),
+            (
+                "host=db password='pg Secret \\' 1' sslmode=require",
+                "host=db password='***' sslmode=require",
+            ),
+            ("password='pg-Secret-1 unterminated", "password='***'"),
+            ("Password=pg-Secret-1", "Password=***"),
+            ("host=db dbname=password", "host=db dbname=password"),
+            ("", ""),
+        ];
+        for (given, want) in cases {
+            let got = mask_url(given);
+            assert_eq!(got, want, "{given}");
+            assert!(!got.contains("Secret"), "{given}");
+        }
+    }
 }
 
 /// A database error, with anything URL-like in its text masked.

@@ -75,8 +75,24 @@ pub fn key_source(config: &VaultConfig) -> Result<KeySource> {
 }
 
 /// Unlocks the vault for a command that uses it: the key from
-/// [`key_source`], the access made by this machine's user.
+/// [`key_source`], the access made by this machine's user. A store the
+/// seal finds rolled back stays locked ([`super::seal`]).
 pub async fn unlock(
+    db: &mut Db,
+    config: &VaultConfig,
+    data_dir: &Path,
+) -> Result<(Unlocked, Actor)> {
+    let (vault, actor) = unlock_unchecked(db, config, data_dir).await?;
+    let problems = super::seal::check(db, &vault).await?;
+    if !problems.is_empty() {
+        return Err(super::seal::rolled_back(&problems, data_dir));
+    }
+    Ok((vault, actor))
+}
+
+/// [`unlock`] without the seal check, for `vault audit --verify`, which
+/// reports what the seal finds instead of refusing.
+pub async fn unlock_unchecked(
     db: &mut Db,
     config: &VaultConfig,
     data_dir: &Path,
@@ -84,7 +100,8 @@ pub async fn unlock(
     super::require(db).await?;
     let actor = Actor::current(db).await?;
     let source = key_source(config)?;
-    let vault = super::unlock(db, &source, &actor).await?;
+    let mut vault = super::unlock(db, &source, &actor).await?;
+    vault.data_dir = Some(data_dir.to_path_buf());
     // Values pulled from another machine are redacted from this machine's
     // transcripts from the first unlock here on. Best effort: a store busy
     // now catches up at the next unlock.

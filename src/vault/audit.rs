@@ -16,8 +16,9 @@
 //! store can remove or forge failed-unlock entries at the very end of the
 //! log; `verify` reports how many such unsealed entries there are.
 //!
-//! What this cannot detect: the whole store (entries and head together)
-//! replaced by an older copy of itself.
+//! What the store alone cannot detect: the whole store (entries and head
+//! together) replaced by an older copy of itself. The seal beside it
+//! ([`super::seal`]) catches that, unless it is rolled back too.
 
 use serde::Serialize;
 
@@ -337,9 +338,7 @@ fn check(rows: &[Entry], head: Option<&(i64, Vec<u8>, i64)>, key: &Key) -> Repor
     r
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+use crate::crypto::constant_time_eq;
 
 /// For messages: the error a broken chain makes.
 pub fn broken(report: &Report) -> Error {

@@ -11,7 +11,8 @@
 //! Modules: [`crate::crypto`] (primitives, shared), [`generate`] (generated secrets), [`records`] (credentials and their
 //! versioned values), [`audit`] (the chained log), [`redaction`] (what
 //! capture uses to keep vault values out of memories), [`input`] (where
-//! secret values come from), [`refs`] (`CLIENT/ITEM`, `msp://…`), [`run`]
+//! secret values come from), [`refs`] (`CLIENT/ITEM`, `msp://…`), [`seal`] (the audit head kept
+//! outside the store, against rollback), [`run`]
 //! (a child process with secrets in its environment, masked output).
 
 pub mod access;
@@ -22,6 +23,7 @@ pub mod records;
 pub mod redaction;
 pub mod refs;
 pub mod run;
+pub mod seal;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -105,6 +107,10 @@ pub struct Unlocked {
     pub(crate) records: Key,
     /// Chains the audit log.
     pub(crate) audit: Key,
+    /// Authenticates the seal beside the store ([`seal`]).
+    pub(crate) seal: Key,
+    /// Where the seal lives (the data dir); `None`: no seal is kept.
+    pub data_dir: Option<PathBuf>,
     pub via: Via,
     /// What the caller should tell the user (a key file others can read).
     pub warnings: Vec<String>,
@@ -126,6 +132,8 @@ impl Unlocked {
             values: crypto::subkey(&data_key, "values"),
             records: crypto::subkey(&data_key, "records"),
             audit: crypto::subkey(&data_key, "audit"),
+            seal: crypto::subkey(&data_key, "seal"),
+            data_dir: None,
             vault_id,
             data_key,
             via,
@@ -232,7 +240,8 @@ pub async fn init(db: &mut Db, opts: InitOptions<'_>, actor: &Actor) -> Result<I
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    let v = Unlocked::new(vault_id.clone(), data_key, Via::Passphrase("init"));
+    let mut v = Unlocked::new(vault_id.clone(), data_key, Via::Passphrase("init"));
+    v.data_dir = Some(opts.data_dir.to_path_buf());
     let key_file_text = match opts.key_file {
         Some(_) => Some(add_key_file(&mut tx, &v, now).await?),
         None => None,
@@ -273,6 +282,7 @@ pub async fn init(db: &mut Db, opts: InitOptions<'_>, actor: &Actor) -> Result<I
         }
         return Err(e.into());
     }
+    seal::advance(db, &v).await;
     Ok(InitOutcome {
         vault_id,
         params: opts.params,
@@ -510,6 +520,7 @@ pub async fn change_passphrase(
     )
     .await?;
     tx.commit().await?;
+    seal::advance(db, v).await;
     Ok(())
 }
 

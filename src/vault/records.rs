@@ -147,6 +147,79 @@ fn check_record(v: &Unlocked, c: &Credential, current: &[ValueRow]) -> Result<()
     }
 }
 
+/// The newest version of each field of a credential that the audit log
+/// saw: `set` and `rotate` record the versions they wrote, reads the ones
+/// they opened (`password v2, pin v1[; detail]`).
+async fn audited_versions(
+    db: &mut Db,
+    credential_id: &str,
+) -> Result<std::collections::BTreeMap<String, i64>> {
+    let details: Vec<String> = sqlx::query_scalar(
+        "SELECT detail FROM vault_audit WHERE credential_id = ? AND keyed = 'vault'",
+    )
+    .bind(credential_id)
+    .fetch_all(db)
+    .await?;
+    let mut seen = std::collections::BTreeMap::new();
+    for d in details {
+        let fields = d.split(';').next().unwrap_or("");
+        let parsed: Option<Vec<(&str, i64)>> = fields
+            .split(", ")
+            .map(|item| {
+                let (field, v) = item.rsplit_once(" v")?;
+                let n: i64 = v.parse().ok()?;
+                (!field.is_empty() && !field.contains(' ')).then_some((field, n))
+            })
+            .collect();
+        for (field, n) in parsed.unwrap_or_default() {
+            let e = seen.entry(field.to_string()).or_insert(n);
+            *e = (*e).max(n);
+        }
+    }
+    Ok(seen)
+}
+
+/// What is wrong with a credential whose fields are older than the audit
+/// log says they were: the record and its values were put back to an
+/// earlier state (an older row with its MAC, the newest version deleted).
+/// Versions only grow, here and through sync; a field may be missing only
+/// if the log never saw it.
+async fn rollback_of(db: &mut Db, c: &Credential, current: &[ValueRow]) -> Result<Option<String>> {
+    for (field, audited) in audited_versions(db, &c.id).await? {
+        let now = current.iter().find(|r| r.field == field).map(|r| r.version);
+        if now.is_none_or(|n| n < audited) {
+            return Ok(Some(format!(
+                "{}/{field} was rolled back: the audit log recorded version {audited}, the store holds {}",
+                c.reference(),
+                now.map_or("none".to_string(), |n| format!("version {n}"))
+            )));
+        }
+    }
+    Ok(None)
+}
+
+async fn check_not_rolled_back(db: &mut Db, c: &Credential, current: &[ValueRow]) -> Result<()> {
+    match rollback_of(db, c, current).await? {
+        Some(what) => Err(integrity(&what)),
+        None => Ok(()),
+    }
+}
+
+/// Every credential rolled back behind its audit log, for
+/// `vault audit --verify`.
+pub async fn rolled_back(db: &mut Db) -> Result<Vec<String>> {
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM vault_credentials ORDER BY id")
+        .fetch_all(&mut *db)
+        .await?;
+    let mut problems = Vec::new();
+    for id in ids {
+        let c = by_id(db, &id).await?;
+        let cur = current(db, &id).await?;
+        problems.extend(rollback_of(db, &c, &cur).await?);
+    }
+    Ok(problems)
+}
+
 async fn reseal(db: &mut Db, v: &Unlocked, id: &str) -> Result<()> {
     let c = by_id(db, id).await?;
     let cur = current(db, id).await?;
@@ -272,7 +345,9 @@ pub async fn write(
         }
         (Some(c), _) if c.deleted_at.is_some() => return Err(in_bin(c)),
         (Some(c), kind) => {
-            check_record(v, c, &current(&mut tx, &c.id).await?)?;
+            let cur = current(&mut tx, &c.id).await?;
+            check_record(v, c, &cur)?;
+            check_not_rolled_back(&mut tx, c, &cur).await?;
             if kind == WriteKind::Rotate {
                 let cur = current(&mut tx, &c.id).await?;
                 for (f, _) in req.values {
@@ -386,6 +461,7 @@ pub async fn write(
     )
     .await?;
     tx.commit().await?;
+    super::seal::advance(db, v).await;
     Ok(Written {
         reference,
         created,
@@ -445,7 +521,11 @@ pub async fn reveal(
             &format!("{} has: {}", c.reference(), names.join(", ")),
         ));
     }
-    let opened = check_record(v, &c, &cur).and_then(|()| {
+    let fresh = match check_record(v, &c, &cur) {
+        Ok(()) => check_not_rolled_back(&mut tx, &c, &cur).await,
+        Err(e) => Err(e),
+    };
+    let opened = fresh.and_then(|()| {
         cur.iter()
             .filter(|row| field.is_none_or(|f| row.field == f))
             .map(|row| {
@@ -498,6 +578,7 @@ pub async fn reveal(
     )
     .await?;
     tx.commit().await?;
+    super::seal::advance(db, v).await;
     Ok(Revealed {
         credential: c,
         values: result?,
@@ -694,6 +775,9 @@ pub async fn remove(
         .await?;
     }
     tx.commit().await?;
+    if changed {
+        super::seal::advance(db, v).await;
+    }
     Ok((reference, changed))
 }
 

@@ -121,15 +121,42 @@ async fn pump(
     }
 }
 
-/// Runs `program args` with `env` added (and the passphrase variables
+/// The variables of `names` a child of `vault run` must not see: every
+/// `MSP_*` variable (any case). The key file path, the passphrases, the data
+/// and config dirs (which lead to the key file and the store) and the team
+/// store's URL would let the child open more than the secrets it was given.
+pub fn withheld_from_child(
+    names: impl Iterator<Item = std::ffi::OsString>,
+) -> impl Iterator<Item = std::ffi::OsString> {
+    names.filter(|name| {
+        let b = name.as_encoded_bytes();
+        b.len() >= env::PREFIX.len()
+            && b[..env::PREFIX.len()].eq_ignore_ascii_case(env::PREFIX.as_bytes())
+    })
+}
+
+/// Makes this process's memory and `/proc/PID/environ` unreadable to other
+/// processes of the same user (the child among them), and disables core
+/// dumps: the unlocked keys and the passphrase live here.
+fn protect_self() {
+    #[cfg(target_os = "linux")]
+    {
+        let _ =
+            rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+    }
+}
+
+/// Runs `program args` with `env` added (and msp's own variables
 /// removed), masks every secret in its output, and returns its exit code
 /// (128 + signal when a signal ended it, as shells do).
 pub async fn run(program: &str, args: &[String], env: &[(String, Secret)]) -> Result<i32> {
+    protect_self();
     let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args)
-        .env_remove(env::VAULT_PASSPHRASE)
-        .env_remove(env::VAULT_NEW_PASSPHRASE)
-        .stdin(Stdio::inherit())
+    cmd.args(args);
+    for name in withheld_from_child(std::env::vars_os().map(|(k, _)| k)) {
+        cmd.env_remove(name);
+    }
+    cmd.stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
@@ -283,5 +310,23 @@ mod tests {
         assert_eq!(code, 0);
         let e = run("/nonexistent/program", &[], &env).await.unwrap_err();
         assert!(e.to_string().contains("hint:"), "{e}");
+    }
+
+    #[test]
+    fn every_msp_variable_is_withheld_from_the_child() {
+        let names = [
+            "MSP_VAULT_KEY_FILE",
+            "MSP_VAULT_PASSPHRASE",
+            "MSP_VAULT_NEW_PASSPHRASE",
+            "MSP_DATA_DIR",
+            "MSP_CONFIG_DIR",
+            "msp_sync_url",
+            "PATH",
+            "MSPX",
+        ];
+        let withheld: Vec<String> = withheld_from_child(names.iter().map(std::ffi::OsString::from))
+            .map(|n| n.into_string().unwrap())
+            .collect();
+        assert_eq!(withheld, names[..6]);
     }
 }

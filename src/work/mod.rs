@@ -65,16 +65,18 @@ pub(crate) async fn resolve_id(
     hint: &str,
 ) -> Result<String> {
     let key = key.trim();
-    let sql = match table {
-        "sessions" => {
-            "SELECT id FROM sessions WHERE id = ?1 OR (length(?1) >= 6 AND (id LIKE ?1 || '%' OR id LIKE '%' || ?1)) LIMIT 2"
-        }
-        "tasks" => {
-            "SELECT id FROM tasks WHERE id = ?1 OR (length(?1) >= 6 AND (id LIKE ?1 || '%' OR id LIKE '%' || ?1)) LIMIT 2"
-        }
+    let table = match table {
+        "sessions" | "tasks" => table,
         _ => unreachable!("resolve_id on an unknown table"),
     };
-    let ids: Vec<String> = sqlx::query_scalar(sql).bind(key).fetch_all(db).await?;
+    let sql = format!(
+        "SELECT id FROM {table} WHERE {} LIMIT 2",
+        crate::ids::key_match_sql("id", true)
+    );
+    let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(key)
+        .fetch_all(db)
+        .await?;
     match ids.as_slice() {
         [id] => Ok(id.clone()),
         [] => Err(Error::not_found(what, key, hint)),
@@ -94,5 +96,35 @@ mod tests {
         assert_eq!(slugify("  A&B  IT "), "a-b-it");
         assert_eq!(slugify("Müller GmbH"), "muller-gmbh");
         assert_eq!(slugify("O'Brien IT"), "obrien-it");
+    }
+
+    #[tokio::test]
+    async fn percent_and_underscore_in_a_short_id_are_no_wildcards() {
+        use sqlx::Connection as _;
+        let mut db = Db::connect("sqlite::memory:").await.unwrap();
+        let a = "0195f0a0-1111-7000-8000-00000000b8a1";
+        let b = "0195f0a0-2222-7000-8000-0000000000c2";
+        for table in ["sessions", "tasks"] {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "CREATE TABLE {table} (id TEXT PRIMARY KEY); INSERT INTO {table} VALUES ('{a}'), ('{b}')"
+            )))
+            .execute(&mut db)
+            .await
+            .unwrap();
+            for key in ["%b8%%%%", "%b8a1", "______b8a1", "0195f0a0-1111%", "%1111%"] {
+                let e = resolve_id(&mut db, table, key, "row", "hint").await;
+                assert!(matches!(e, Err(Error::NotFound(_))), "{table} {key}: {e:?}");
+            }
+            // What the key really says still finds the row, in any case.
+            for key in ["00b8a1", "0195F0A0-1111", a] {
+                assert_eq!(
+                    resolve_id(&mut db, table, key, "row", "hint")
+                        .await
+                        .unwrap(),
+                    a,
+                    "{table} {key}"
+                );
+            }
+        }
     }
 }

@@ -230,6 +230,44 @@ fn timeout_ends_the_whole_process_group_and_reports_timed_out() {
     );
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn timeout_leaves_no_setsid_survivor() {
+    let env = Env::setup();
+    let pidfile = env.path("escaped.pid");
+    let script = format!(
+        "setsid sh -c 'echo $$ > {}; sleep 300' & sleep 300",
+        pidfile.display()
+    );
+    env.msp(&[
+        "agent",
+        "exec",
+        "self",
+        "--wait",
+        "--timeout",
+        "1s",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ])
+    .expect_code(124);
+    let pid = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .to_string();
+    let stat = || std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !(stat().is_empty() || stat().contains(") Z ")) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let stat = stat();
+    assert!(
+        stat.is_empty() || stat.contains(") Z "),
+        "the setsid process {pid} survived the timeout: {stat}"
+    );
+}
+
 #[test]
 fn output_past_the_cap_is_dropped_and_flagged_truncated() {
     let env = Env::setup();
@@ -625,4 +663,15 @@ fn a_rename_from_a_stale_copy_of_the_machine_does_not_turn_its_approval_off() {
     // Turning it off is for B alone.
     a.msp(&["machine", "update", &b_id, "--no-approval-required"])
         .expect_hint(4);
+}
+
+#[test]
+fn percent_and_underscore_in_an_agent_short_id_are_no_wildcards() {
+    let env = Env::setup();
+    let id = queue(&env, &["self", "--", "true"]);
+    let tail = &id[id.len() - 4..];
+    for key in [format!("%{tail}"), format!("______{tail}"), "%%%%%%".into()] {
+        env.msp(&["agent", "show", &key]).expect_hint(3);
+    }
+    assert_eq!(str_of(&show(&env, &id[id.len() - 8..]), "id"), id);
 }

@@ -366,18 +366,52 @@ fn completions_into_a_closed_pipe_exit_0() {
     assert!(out.stderr.is_empty(), "{}", out.stderr);
 }
 
+/// Runs SQL on the store directly.
+fn sql(env: &Env, stmt: &str) {
+    let path = env.data.join("msp.db");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            use sqlx::Connection as _;
+            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
+            let mut c = sqlx::sqlite::SqliteConnection::connect_with(&opts)
+                .await
+                .unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(stmt.to_string()))
+                .execute(&mut c)
+                .await
+                .unwrap_or_else(|e| panic!("{stmt}: {e}"));
+            c.close().await.unwrap();
+        });
+}
+
 #[test]
 fn session_list_into_a_closed_pipe_exits_0() {
     let env = Env::setup();
-    // Long titles make the table bigger than a pipe buffer (64 KiB).
-    let title = "x".repeat(12_000);
-    for day in 1..=8 {
-        let from = format!("2026-01-0{day} 09:00");
-        let to = format!("2026-01-0{day} 10:00");
-        env.ok(&[
-            "session", "add", "--from", &from, "--to", &to, "--title", &title,
-        ]);
-    }
+    // Enough rows to make the table bigger than a pipe buffer (64 KiB):
+    // one session, copied 1000 times straight into the store.
+    let title = "x".repeat(60);
+    env.ok(&[
+        "session",
+        "add",
+        "--from",
+        "2026-01-01 09:00",
+        "--to",
+        "2026-01-01 10:00",
+        "--title",
+        &title,
+    ]);
+    sql(
+        &env,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+         INSERT INTO sessions (id, machine_id, client_id, project_id, title, summary, started_at,
+             ended_at, billable, origin, claude_session_id, created_at, updated_at)
+         SELECT printf('%s%04d', substr(s.id, 1, 32), n.i), machine_id, client_id, project_id, title,
+             summary, started_at, ended_at, billable, origin, claude_session_id, created_at, updated_at
+         FROM sessions s, n",
+    );
     let full = env.ok(&["session", "list"]).stdout;
     assert!(full.len() > 64 * 1024, "{} bytes", full.len());
     let out = read_a_little_then_close(&env, &["session", "list"]).expect_code(0);
@@ -525,4 +559,143 @@ fn unknown_subcommand_and_missing_arguments_exit_2() {
     let none: [&str; 0] = [];
     env.msp(&none).expect_code(2);
     assert!(!env.data.exists(), "usage errors must not touch the store");
+}
+
+#[test]
+fn a_libpq_keyword_sync_string_is_masked_in_status_and_config_show() {
+    let env = Env::setup();
+    for url in [
+        "host=127.0.0.1 port=1 user=msp password=Kv-Secret-4711 dbname=msp",
+        "host=127.0.0.1 port=1 password='Kv Secret \\' 4711' dbname=msp",
+        "postgres://msp@127.0.0.1:1/msp?password=Kv-Secret-4711",
+        "postgres://msp:Kv-Secret-4711@127.0.0.1:1/msp",
+    ] {
+        for args in [
+            &["config", "show"][..],
+            &["--json", "config", "show"],
+            &["sync", "status"],
+            &["--json", "sync", "status"],
+            &["sync"],
+        ] {
+            let out = env.msp_with(
+                &[
+                    ("MSP_SYNC_URL", url),
+                    ("MSP_SYNC_CONNECT_TIMEOUT_SECS", "2"),
+                ],
+                args,
+            );
+            for text in [&out.stdout, &out.stderr] {
+                assert!(!text.contains("Secret"), "{url} {args:?}: {text}");
+                assert!(!text.contains("4711"), "{url} {args:?}: {text}");
+            }
+            if args.contains(&"config") {
+                assert!(out.stdout.contains("***"), "{url} {args:?}: {}", out.stdout);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_locked_store_is_exit_4_with_a_hint_not_a_raw_database_is_locked() {
+    let env = Env::setup();
+    let path = env.data.join("msp.db");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::Connection as _;
+        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
+        let mut holder = sqlx::sqlite::SqliteConnection::connect_with(&opts)
+            .await
+            .unwrap();
+        // The write lock, held until the rollback below.
+        sqlx::raw_sql("BEGIN IMMEDIATE; INSERT INTO local_state (key, value) VALUES ('held', 'x')")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let out = env.msp(&["client", "add", "Blocked Corp"]).expect_hint(4);
+        assert!(out.stderr.contains("store is busy"), "{}", out.stderr);
+        assert!(out.stderr.contains("fuser"), "{}", out.stderr);
+        sqlx::raw_sql("ROLLBACK")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        holder.close().await.unwrap();
+    });
+    env.ok(&["client", "add", "Blocked Corp"]);
+}
+
+#[test]
+fn long_and_control_character_names_never_panic_or_escape_table_output() {
+    let env = Env::setup();
+    let long = format!("Acme{}", "x".repeat(70_000));
+    let nasty = "Evil\u{1b}[2J\u{1b}]0;pwned\u{7}\rCorp\tLtd";
+    for name in [long.as_str(), nasty] {
+        let c = env.json(&["client", "add", name]);
+        let slug = str_of(&c, "slug").to_string();
+        env.ok(&["task", "add", name, "--client", &slug]);
+        env.ok(&[
+            "session",
+            "add",
+            "--from",
+            "2026-01-05 09:00",
+            "--to",
+            "2026-01-05 10:00",
+            "--client",
+            &slug,
+            "--title",
+            name,
+        ]);
+    }
+    for args in [
+        &["client", "list"][..],
+        &[
+            "session",
+            "list",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-02-01",
+        ],
+        &["task", "list"],
+        &[
+            "session",
+            "report",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-02-01",
+        ],
+        &[
+            "session",
+            "report",
+            "--by",
+            "project",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-02-01",
+        ],
+    ] {
+        let out = env.ok(args);
+        assert!(!out.stdout.contains('\u{1b}'), "{args:?}: {}", out.stdout);
+        assert!(!out.stdout.contains('\r'), "{args:?}");
+        assert!(!out.stdout.contains('\u{7}'), "{args:?}");
+        for line in out.stdout.lines() {
+            assert!(
+                line.chars().count() < 1_000,
+                "{args:?}: a line of {}",
+                line.len()
+            );
+        }
+        if !args.contains(&"project") {
+            assert!(out.stdout.contains('…'), "{args:?}: {}", out.stdout);
+            assert!(
+                out.stdout.contains("Evil\\u{1b}[2J"),
+                "{args:?}: {}",
+                out.stdout
+            );
+        }
+    }
 }

@@ -2392,3 +2392,31 @@ fn stats_measure_the_token_reduction_of_real_transcripts() {
     assert!(plain.contains("memories          4"), "{plain}");
     assert!(plain.contains("reduction"), "{plain}");
 }
+
+#[test]
+fn percent_and_underscore_in_a_memory_short_id_are_no_wildcards() {
+    let env = Env::setup();
+    let m = env.json(&[
+        "context",
+        "add",
+        "--title",
+        "Keep me",
+        "--body",
+        "The NAS is nas01.",
+    ]);
+    let id = str_of(&m, "id").to_string();
+    let tail = &id[id.len() - 2..];
+    for key in [
+        format!("%{tail}%%%%"),
+        format!("______{tail}"),
+        "%%%%%%".into(),
+    ] {
+        env.msp(&["context", "forget", &key]).expect_hint(3);
+    }
+    assert_eq!(
+        array(&env.json(&["context", "list"])).len(),
+        1,
+        "nothing was forgotten"
+    );
+    env.ok(&["context", "forget", &id[id.len() - 8..]]);
+}

@@ -193,3 +193,51 @@ fn another_home_is_another_machine_and_a_shared_hostname_is_ambiguous() {
     let id = str_of(&first, "id");
     assert_eq!(env.json(&["machine", "show", id])["is_self"], false);
 }
+
+#[cfg(unix)]
+#[test]
+fn setup_keeps_a_symlinked_settings_json_and_its_exact_numbers() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let dotfiles = env.dir("dotfiles");
+    let target = dotfiles.join("settings.json");
+    std::fs::write(
+        &target,
+        r#"{"model": "opus", "someId": 12345678901234567890123, "ratio": 0.30}"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let claude = env.home.join(".claude");
+    std::fs::create_dir_all(&claude).unwrap();
+    let link = claude.join("settings.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    env.ok(&["setup"]);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "setup replaced the symlink with a file"
+    );
+    let text = std::fs::read_to_string(&target).unwrap();
+    assert!(text.contains("msp-recall"), "{text}");
+    assert!(
+        text.contains("\"someId\": 12345678901234567890123"),
+        "{text}"
+    );
+    assert!(text.contains("\"ratio\": 0.30"), "{text}");
+    assert_eq!(
+        std::fs::metadata(&target).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    env.ok(&["setup", "--uninstall"]);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let text = std::fs::read_to_string(&target).unwrap();
+    assert!(!text.contains("msp-recall"), "{text}");
+    assert!(text.contains("12345678901234567890123"), "{text}");
+}

@@ -4,6 +4,15 @@
 
 use crate::common::Env;
 
+/// A JSON snapshot, pretty-printed by serde_json itself: msp keeps JSON
+/// numbers exact (serde_json's `arbitrary_precision`), which insta's own
+/// serializer would show as an internal map.
+macro_rules! json_snapshot {
+    ($name:expr, $value:expr $(,)?) => {
+        insta::assert_snapshot!($name, serde_json::to_string_pretty(&$value).unwrap())
+    };
+}
+
 /// Runs `body` with filters for this env's temp paths, UUIDv7 ids (and their
 /// short forms) and times.
 fn with_filters(env: &Env, body: impl FnOnce()) {
@@ -46,11 +55,11 @@ fn client_project_task_lists() {
     let env = seeded();
     with_filters(&env, || {
         insta::assert_snapshot!("client_list", env.ok(&["client", "list"]).stdout);
-        insta::assert_json_snapshot!("client_list_json", env.json(&["client", "list"]));
+        json_snapshot!("client_list_json", env.json(&["client", "list"]));
         insta::assert_snapshot!("project_list", env.ok(&["project", "list"]).stdout);
-        insta::assert_json_snapshot!("project_list_json", env.json(&["project", "list"]));
+        json_snapshot!("project_list_json", env.json(&["project", "list"]));
         insta::assert_snapshot!("task_list", env.ok(&["task", "list"]).stdout);
-        insta::assert_json_snapshot!("task_list_json", env.json(&["task", "list"]));
+        json_snapshot!("task_list_json", env.json(&["task", "list"]));
     });
 }
 
@@ -59,15 +68,15 @@ fn context_list_and_recall() {
     let env = seeded();
     with_filters(&env, || {
         insta::assert_snapshot!("context_list", env.ok(&["context", "list"]).stdout);
-        insta::assert_json_snapshot!("context_list_json", env.json(&["context", "list"]));
+        json_snapshot!("context_list_json", env.json(&["context", "list"]));
         insta::assert_snapshot!("context_stats", env.ok(&["context", "stats"]).stdout);
-        insta::assert_json_snapshot!("context_stats_json", env.json(&["context", "stats"]));
+        json_snapshot!("context_stats_json", env.json(&["context", "stats"]));
         let prompt = "why does the veeam backup fail";
         insta::assert_snapshot!(
             "context_recall",
             env.ok(&["context", "recall", "--prompt", prompt]).stdout
         );
-        insta::assert_json_snapshot!(
+        json_snapshot!(
             "context_recall_json",
             env.json(&["context", "recall", "--prompt", prompt])
         );

@@ -121,3 +121,24 @@ fn list_filters_by_client_and_project() {
     assert_eq!(titles(&["--client", "beta"]), ["beta task"]);
     assert_eq!(titles(&["--project", "acme-site"]), ["site task"]);
 }
+
+#[test]
+fn percent_and_underscore_in_a_task_short_id_are_no_wildcards() {
+    let env = Env::setup();
+    let t = env.json(&["task", "add", "Patch the firewall"]);
+    let id = str_of(&t, "id").to_string();
+    let tail = &id[id.len() - 3..];
+    for key in [
+        format!("%{tail}%%%"),
+        format!("_____{tail}"),
+        "%%%%%%".into(),
+    ] {
+        env.msp(&["task", "done", &key]).expect_hint(3);
+    }
+    assert_eq!(
+        array(&env.json(&["task", "list"])).len(),
+        1,
+        "nothing was marked done"
+    );
+    env.ok(&["task", "done", &id[id.len() - 8..]]);
+}

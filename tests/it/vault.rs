@@ -785,6 +785,128 @@ fn audit_verify_detects_edited_reordered_deleted_and_truncated_entries() {
     }
 }
 
+/// A consistent copy of the store as it is now (an attacker's "older copy").
+fn snapshot(env: &Env, name: &str) -> std::path::PathBuf {
+    let to = env.path(name);
+    sql(env, &format!("VACUUM INTO '{}'", to.display()));
+    to
+}
+
+#[test]
+fn one_credential_rolled_back_with_its_old_mac_is_an_integrity_error() {
+    let env = tamper_env();
+    let old = snapshot(&env, "older.db");
+    set(&env, "dataforth/a", "password", "Newer-Secret-Of-a").expect_code(0);
+    // The older row's MAC and time, and the newest version gone: the row
+    // is consistent with itself again, one version behind.
+    sql(
+        &env,
+        &format!(
+            "ATTACH DATABASE '{}' AS old;
+             UPDATE vault_credentials SET (mac, updated_at) =
+                 (SELECT mac, updated_at FROM old.vault_credentials o WHERE o.id = vault_credentials.id)
+                 WHERE name = 'a';
+             DELETE FROM vault_values WHERE field = 'password' AND version = 2
+                 AND credential_id = (SELECT id FROM vault_credentials WHERE name = 'a');
+             DETACH DATABASE old;",
+            old.display()
+        ),
+    );
+    let out = get(&env, "dataforth/a/password");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.is_empty(), "printed {:?}", out.stdout);
+    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("dataforth/a/password"),
+        "{}",
+        out.stderr
+    );
+    // Writing on top of it is refused too.
+    set(&env, "dataforth/a", "pin", "1234-5678-90").expect_hint(1);
+    let v = with_pass(&env, &["--json", "vault", "audit", "--verify"]);
+    assert_eq!(v.code, 1, "{v:?}");
+    let v: Value = serde_json::from_str(&v.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert!(
+        v["problems"]
+            .to_string()
+            .contains("dataforth/a/password was rolled back"),
+        "{v}"
+    );
+    // The untouched credential still opens.
+    assert_eq!(
+        get(&env, "dataforth/b").expect_code(0).stdout,
+        "Secret-Of-b-123"
+    );
+}
+
+#[test]
+fn an_audit_log_rolled_back_to_an_older_head_is_reported() {
+    let env = venv();
+    set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-1").expect_code(0);
+    let old = snapshot(&env, "older.db");
+    get(&env, "dataforth/nas").expect_code(0);
+    set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-2").expect_code(0);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.data.join("vault.seal"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The head from the older copy, the entries after it deleted: a chain
+    // that verifies on its own.
+    sql(
+        &env,
+        &format!(
+            "ATTACH DATABASE '{}' AS old;
+             DELETE FROM vault_audit WHERE seq > (SELECT MAX(seq) FROM old.vault_audit);
+             UPDATE vault_audit_head SET (vault_seq, vault_tag, last_seq) =
+                 (SELECT vault_seq, vault_tag, last_seq FROM old.vault_audit_head);
+             DETACH DATABASE old;",
+            old.display()
+        ),
+    );
+    let out = with_pass(&env, &["vault", "audit", "--verify"]).expect_hint(1);
+    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
+    assert!(out.stderr.contains("vault.seal"), "{}", out.stderr);
+    let v = with_pass(&env, &["--json", "vault", "audit", "--verify"]);
+    assert_eq!(v.code, 1);
+    let v: Value = serde_json::from_str(&v.stdout).unwrap();
+    assert_eq!(v["ok"], false, "{v}");
+    // The vault stays locked for every other use.
+    let out = get(&env, "dataforth/nas").expect_hint(1);
+    assert!(out.stdout.is_empty());
+    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
+    // Nothing moved the seal onto the rolled-back store.
+    with_pass(&env, &["vault", "audit", "--verify"]).expect_code(1);
+    // A restore made on purpose is accepted explicitly.
+    with_pass(&env, &["vault", "audit", "--verify", "--reseal"]).expect_code(0);
+    with_pass(&env, &["vault", "audit", "--verify"]).expect_code(0);
+    assert_eq!(
+        get(&env, "dataforth/nas").expect_code(0).stdout,
+        "Nas-Admin-Pw-2"
+    );
+}
+
+#[test]
+fn a_deleted_or_edited_seal_is_reported() {
+    let env = venv();
+    set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-1").expect_code(0);
+    let seal = env.data.join("vault.seal");
+    let text = std::fs::read_to_string(&seal).unwrap();
+    std::fs::write(&seal, text.replace("seq=", "seq=1")).unwrap();
+    let out = with_pass(&env, &["vault", "audit", "--verify"]).expect_hint(1);
+    assert!(out.stderr.contains("was changed"), "{}", out.stderr);
+    std::fs::remove_file(&seal).unwrap();
+    let out = get(&env, "dataforth/nas").expect_hint(1);
+    assert!(out.stderr.contains("is missing"), "{}", out.stderr);
+    with_pass(&env, &["vault", "audit", "--verify", "--reseal"]).expect_code(0);
+    get(&env, "dataforth/nas").expect_code(0);
+}
+
 #[test]
 fn secrets_appear_only_in_get() {
     let env = venv();
@@ -911,6 +1033,53 @@ exit 7"#;
 }
 
 /// A Claude Code transcript with the vault value in odd places.
+#[test]
+fn a_vault_run_child_cannot_unlock_the_rest_of_the_vault() {
+    let mut env = Env::setup();
+    env.set_var("MSP_VAULT_KDF_MEMORY_KIB", "64");
+    env.set_var("MSP_VAULT_KDF_ITERATIONS", "1");
+    env.ok(&["client", "add", "Acme"]);
+    let kf = env.path("secrets/vault.key");
+    let kfs = kf.to_str().unwrap().to_string();
+    with_pass(&env, &["vault", "init", "--key-file", &kfs]).expect_code(0);
+    set(&env, "acme/a", "password", "Given-To-The-Child-1").expect_code(0);
+    set(&env, "acme/other", "password", "Never-For-The-Child-2").expect_code(0);
+    // The child's own msp must not fall back to the real user's data dir.
+    // (Root reads any process's environment: the /proc check needs a user.)
+    env.set_var("XDG_DATA_HOME", env.path("xdg-data"));
+    env.set_var("XDG_CONFIG_HOME", env.path("xdg-config"));
+    let script = format!(
+        "{msp} vault get acme/other; echo \"passphrase=$MSP_VAULT_PASSPHRASE\"; \
+         [ \"$(id -u)\" = 0 ] || tr '\\0' '\\n' < /proc/$PPID/environ 2>/dev/null | grep ^MSP_ || true",
+        msp = common::MSP
+    );
+    for vars in [
+        vec![("MSP_VAULT_PASSPHRASE", PASS)],
+        vec![("MSP_VAULT_KEY_FILE", kfs.as_str())],
+    ] {
+        let out = env.msp_with(
+            &vars,
+            &[
+                "vault",
+                "run",
+                "--env",
+                "PW=msp://acme/a/password",
+                "--",
+                "sh",
+                "-c",
+                &script,
+            ],
+        );
+        for text in [&out.stdout, &out.stderr] {
+            assert!(!text.contains("Never-For-The-Child"), "{vars:?}: {text}");
+            assert!(!text.contains(PASS), "{vars:?}: {text}");
+            assert!(!text.contains("vault.key"), "{vars:?}: {text}");
+            assert!(!text.contains("MSP_DATA_DIR"), "{vars:?}: {text}");
+        }
+        assert!(out.stdout.contains("passphrase=\n"), "{vars:?}: {out:?}");
+    }
+}
+
 fn transcript(path: &Path, session: &str, cwd: &str, secret: &str, tag: u32) {
     let mut n = 0;
     let mut lines = Vec::new();
