@@ -233,7 +233,7 @@ impl Config {
     pub fn load_from(file: &Path, env: impl Iterator<Item = (String, String)>) -> Result<Config> {
         let mut value =
             toml::Value::try_from(Config::default()).map_err(|e| Error::Config(e.to_string()))?;
-        match std::fs::read_to_string(file) {
+        match crate::files::read_string_capped(file, crate::files::CONFIG_CAP) {
             Ok(text) => {
                 let from_file: toml::Table = toml::from_str(&text).map_err(|e| {
                     Error::Config(format!(
@@ -244,7 +244,12 @@ impl Config {
                 merge(&mut value, toml::Value::Table(from_file));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io(format!("reading {}", file.display()), e)),
+            Err(e) => {
+                return Err(Error::Config(format!(
+                    "cannot read {}: {e}\nhint: config.toml must be a regular file of at most 1 MiB; fix it or move it away",
+                    file.display()
+                )));
+            }
         }
         apply_env(&mut value, env)?;
         value.try_into().map_err(|e: toml::de::Error| {

@@ -1944,3 +1944,79 @@ fn hook_writes_are_tracked_for_sync_and_prompts_write_nothing_body() {
     );
     assert_eq!(pending(), before + 2);
 }
+
+// ---------------------------------------------------------------------------
+// Bounded reads: files that are not regular files, backlogs, growing files
+// ---------------------------------------------------------------------------
+
+#[test]
+fn fifo_config_does_not_hang_recall() {
+    scenario(fifo_config_does_not_hang_recall_body);
+}
+
+fn fifo_config_does_not_hang_recall_body() {
+    let hk = Hk::store();
+    std::fs::create_dir_all(&hk.env.config).unwrap();
+    let config = hk.env.config.join("config.toml");
+    common::mkfifo(&config);
+    let prompt = prompt_event("s", &hk.cwd, "restart the spooler on fs01");
+    // Nothing ever writes to the FIFO: an open that waits for a writer hangs.
+    hk.fire("config.toml is a FIFO (prompt)", Bin::Recall, &prompt, SLOW);
+    let mut tx = hk.transcript("fifo", "sess-fifo", 0xf1);
+    tx.add_turn("mrkfifo1");
+    hk.fire(
+        "config.toml is a FIFO (stop)",
+        Bin::Save,
+        &tx.stop(None),
+        SLOW,
+    );
+    let log = hk.log_text();
+    assert!(
+        log.contains("a FIFO") && log.contains("config.toml"),
+        "{log}"
+    );
+    // The CLI says what is wrong and how to fix it.
+    let out = hk
+        .env
+        .msp_within(&[], &["context", "list"], HUNG)
+        .expect_hint(1);
+    assert!(out.stderr.contains("a FIFO"), "{}", out.stderr);
+}
+
+#[test]
+fn dev_zero_config_is_refused_without_reading_it() {
+    scenario(dev_zero_config_is_refused_without_reading_it_body);
+}
+
+fn dev_zero_config_is_refused_without_reading_it_body() {
+    let hk = Hk::store();
+    std::fs::create_dir_all(&hk.env.config).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", hk.env.config.join("config.toml")).unwrap();
+    // Reading /dev/zero to its end would take all memory; refused at once.
+    let prompt = prompt_event("s", &hk.cwd, "restart the spooler on fs01");
+    hk.fire(
+        "config.toml -> /dev/zero (prompt)",
+        Bin::Recall,
+        &prompt,
+        FAST,
+    );
+    let mut tx = hk.transcript("zero", "sess-zero", 0xf2);
+    tx.add_turn("mrkzero1");
+    hk.fire(
+        "config.toml -> /dev/zero (stop)",
+        Bin::Save,
+        &tx.stop(None),
+        FAST,
+    );
+    assert!(hk.log_text().contains("a device"), "{}", hk.log_text());
+    // A config too large to be one is refused by its size, unread.
+    std::fs::remove_file(hk.env.config.join("config.toml")).unwrap();
+    let big = std::fs::File::create(hk.env.config.join("config.toml")).unwrap();
+    big.set_len(4 << 30).unwrap();
+    hk.fire("config.toml of 4 GB (prompt)", Bin::Recall, &prompt, FAST);
+    assert!(
+        hk.log_text().contains("bytes, more than"),
+        "{}",
+        hk.log_text()
+    );
+}
