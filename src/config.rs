@@ -31,6 +31,7 @@ pub mod env {
 #[derive(Default)]
 pub struct Config {
     pub memory: MemoryConfig,
+    pub capture: CaptureConfig,
     pub log: LogConfig,
     pub vault: VaultConfig,
     pub sync: SyncConfig,
@@ -75,6 +76,23 @@ impl Default for MemoryConfig {
             weight_tags: 0.2,
             weight_use: 0.05,
             min_query_terms: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CaptureConfig {
+    /// Most transcript bytes one run of `msp-save` reads: of a longer
+    /// backlog only the newest part is captured (`msp context import` takes
+    /// the rest), so every Stop finishes in time and moves on.
+    pub max_backlog_bytes: u64,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        CaptureConfig {
+            max_backlog_bytes: 32 << 20,
         }
     }
 }
@@ -284,6 +302,10 @@ impl Config {
 /// What each setting means, by key; the reference in `docs/reference/`
 /// is generated from it (a test keeps it in step with [`Config`]).
 pub const SETTING_DOCS: &[(&str, &str)] = &[
+    (
+        "capture.max_backlog_bytes",
+        "most transcript bytes one `msp-save` run reads; of a longer backlog only the newest part is captured, the older part is left to `msp context import`",
+    ),
     (
         "log.max_bytes",
         "`msp.log` is rotated to `msp.log.1` past this size",

@@ -35,6 +35,9 @@ const SAVE_BUSY: Duration = Duration::from_millis(700);
 /// Whole-run deadlines, well inside Claude Code's hook timeout.
 const RECALL_DEADLINE: Duration = Duration::from_secs(2);
 const SAVE_DEADLINE: Duration = Duration::from_secs(4);
+/// What the save hook keeps, of its deadline, for what follows the capture
+/// (the last commit, the recall journal, the work session).
+const SAVE_RESERVE: Duration = Duration::from_millis(1000);
 
 /// What one hook run produced: stdout (if any) and its log line.
 struct Outcome {
@@ -52,20 +55,27 @@ impl Outcome {
 }
 
 pub fn recall_main() {
-    run("msp-recall", RECALL_DEADLINE, |input, paths, config| {
-        Box::pin(recall_hook(input, paths, config))
-    });
+    run(
+        "msp-recall",
+        RECALL_DEADLINE,
+        |input, paths, config, deadline| Box::pin(recall_hook(input, paths, config, deadline)),
+    );
 }
 
 pub fn save_main() {
-    run("msp-save", SAVE_DEADLINE, |input, paths, config| {
-        Box::pin(save_hook(input, paths, config))
-    });
+    run(
+        "msp-save",
+        SAVE_DEADLINE,
+        |input, paths, config, deadline| Box::pin(save_hook(input, paths, config, deadline)),
+    );
 }
 
 type HookFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Outcome>>>>;
 
-fn run(name: &str, deadline: Duration, hook: fn(HookInput, Paths, Config) -> HookFuture) -> ! {
+/// A hook: the event, where msp lives, the settings, and when the run ends.
+type Hook = fn(HookInput, Paths, Config, Instant) -> HookFuture;
+
+fn run(name: &str, deadline: Duration, hook: Hook) -> ! {
     let started = Instant::now();
     // sqlx runs SQLite on a thread of its own, and glibc would give that
     // thread its own heap arena, grown a page at a time: hundreds of
@@ -101,7 +111,8 @@ fn run(name: &str, deadline: Duration, hook: fn(HookInput, Paths, Config) -> Hoo
             .enable_all()
             .build()?;
         rt.block_on(async {
-            match tokio::time::timeout(deadline, hook(input, paths, config)).await {
+            let end = Instant::now() + deadline;
+            match tokio::time::timeout(deadline, hook(input, paths, config, end)).await {
                 Ok(r) => r,
                 Err(_) => Err(Error::Other(format!(
                     "gave up after {} ms",
@@ -181,7 +192,12 @@ async fn scope_of(db: &mut Db, cwd: Option<&str>) -> Result<(Scope, Option<proje
     projects::scope_of_dir(db, Path::new(cwd), &machine_id).await
 }
 
-async fn recall_hook(input: HookInput, paths: Paths, config: Config) -> Result<Outcome> {
+async fn recall_hook(
+    input: HookInput,
+    paths: Paths,
+    config: Config,
+    _end: Instant,
+) -> Result<Outcome> {
     let event = input.hook_event_name.clone().unwrap_or_default();
     if event != "UserPromptSubmit" && event != "SessionStart" {
         return Ok(Outcome::quiet(format!("ignored event {event:?}")));
@@ -294,7 +310,12 @@ async fn session_start(
     Ok((b.text, b.ids, note))
 }
 
-async fn save_hook(input: HookInput, paths: Paths, config: Config) -> Result<Outcome> {
+async fn save_hook(
+    input: HookInput,
+    paths: Paths,
+    config: Config,
+    end: Instant,
+) -> Result<Outcome> {
     let event = input.hook_event_name.clone().unwrap_or_default();
     if !matches!(event.as_str(), "Stop" | "PreCompact" | "SessionEnd") {
         return Ok(Outcome::quiet(format!("ignored event {event:?}")));
@@ -314,7 +335,7 @@ async fn save_hook(input: HookInput, paths: Paths, config: Config) -> Result<Out
         log.push_str(&format!(" (vault values not redacted: {why})"));
     }
     match input.transcript_path.as_deref().filter(|p| !p.is_empty()) {
-        Some(path) if Path::new(path).is_file() => {
+        Some(path) if Path::new(path).exists() => {
             let opts = CaptureOptions {
                 start: None,
                 target: Scope::default(),
@@ -325,12 +346,23 @@ async fn save_hook(input: HookInput, paths: Paths, config: Config) -> Result<Out
                 } else {
                     None
                 },
+                max_backlog: Some(config.capture.max_backlog_bytes),
+                deadline: Some(end.checked_sub(SAVE_RESERVE).unwrap_or(end)),
             };
             let s = capture::capture_transcript(db, &engine, Path::new(path), &opts).await?;
             log.push_str(&format!(
                 " {} turns, {} memories saved, {} known",
                 s.turns, s.memories_added, s.duplicates
             ));
+            if s.backlog_skipped > 0 {
+                log.push_str(&format!(
+                    "; skipped {} bytes of older backlog (over capture.max_backlog_bytes), `msp context import {path}` captures them",
+                    s.backlog_skipped
+                ));
+            }
+            if s.cut_short {
+                log.push_str("; stopped at the deadline, the next run goes on");
+            }
         }
         Some(path) => log.push_str(&format!(" transcript {path} not found, nothing captured")),
         None => log.push_str(" no transcript_path, nothing captured"),

@@ -535,6 +535,8 @@ async fn import(
                     machine_id: machine_id.map(str::to_string),
                     now,
                     last_assistant_message: None,
+                    max_backlog: None,
+                    deadline: None,
                 };
                 capture::capture_transcript(db, engine, f, &opts).await?
             }

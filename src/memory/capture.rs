@@ -33,6 +33,12 @@ pub struct Summary {
     pub skipped_lines: u64,
     pub raw_tokens: u64,
     pub stored_tokens: u64,
+    /// Older backlog bytes left unread by [`CaptureOptions::max_backlog`].
+    #[serde(skip)]
+    pub backlog_skipped: u64,
+    /// The run stopped at [`CaptureOptions::deadline`] with more left to read.
+    #[serde(skip)]
+    pub cut_short: bool,
 }
 
 impl Summary {
@@ -45,6 +51,8 @@ impl Summary {
         self.skipped_lines += o.skipped_lines;
         self.raw_tokens += o.raw_tokens;
         self.stored_tokens += o.stored_tokens;
+        self.backlog_skipped += o.backlog_skipped;
+        self.cut_short |= o.cut_short;
     }
 }
 
@@ -190,6 +198,12 @@ pub struct CaptureOptions {
     pub now: Millis,
     /// The hook's copy of the final answer, for when the transcript lags.
     pub last_assistant_message: Option<String>,
+    /// Read at most this many of the newest bytes past the offset; older
+    /// backlog is skipped (the offset moves past it). `None`: read it all.
+    pub max_backlog: Option<u64>,
+    /// Stop reading and storing here; what was stored keeps its offset, and
+    /// the next run goes on from there.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// Captures a Claude Code transcript, one memory per turn, and moves the
@@ -202,9 +216,10 @@ pub async fn capture_transcript(
     opts: &CaptureOptions,
 ) -> Result<Summary> {
     let key = path.to_string_lossy().into_owned();
-    let file = std::fs::File::open(path)
+    // The length seen now bounds the read: lines appended meanwhile wait for
+    // the next run.
+    let (mut file, len) = crate::files::open_regular(path)
         .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut start = match opts.start {
         Some(s) => s,
         None => mstore::capture_offset(db, &key).await?,
@@ -223,14 +238,32 @@ pub async fn capture_transcript(
             ..Default::default()
         });
     }
-    let mut outcome = transcript::read_turns(file, start)
+    let mut backlog_skipped = 0;
+    if let Some(max) = opts.max_backlog
+        && len - start > max
+    {
+        // Only the newest part, from a line start; the rest is left to
+        // `msp context import`.
+        let from = transcript::next_line_start(&mut file, len - max, len)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        backlog_skipped = from - start;
+        start = from;
+    }
+    let mut outcome = transcript::read_turns_bounded(file, start, len, opts.deadline)
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let cut_short = outcome.end_offset < len
+        && opts
+            .deadline
+            .is_some_and(|d| std::time::Instant::now() >= d);
     // Past everything read; but a turn completed from the hook's copy of the
     // answer is read again next time, so that the answer's own line, written
     // late, joins it (a known key: nothing added) instead of becoming a turn
     // of its own that repeats it.
     let mut next_offset = outcome.end_offset;
-    if let (Some(msg), Some(last)) = (&opts.last_assistant_message, outcome.turns.last_mut()) {
+    // Not when the read was cut short: its last turn is not the latest.
+    if !cut_short
+        && let (Some(msg), Some(last)) = (&opts.last_assistant_message, outcome.turns.last_mut())
+    {
         let msg = transcript::strip_injected(msg);
         // Capped as the reader caps the assistant text it keeps.
         let msg = transcript::cap_middle(msg.trim(), transcript::RAW_PIECE_CAP).into_owned();
@@ -244,6 +277,7 @@ pub async fn capture_transcript(
         files: 1,
         bytes: outcome.end_offset.saturating_sub(start),
         skipped_lines: outcome.skipped_lines as u64,
+        backlog_skipped,
         ..Default::default()
     };
     let mut session = None;
@@ -252,18 +286,35 @@ pub async fn capture_transcript(
     if chunks.peek().is_none() {
         mstore::set_capture_offset(db, &key, next_offset, None, opts.now).await?;
     }
+    let mut done = start;
+    let mut stopped = false;
     while let Some(chunk) = chunks.next() {
         let mut prepared = Vec::with_capacity(chunk.len());
+        let mut offset = None;
         for turn in chunk {
+            // Past the deadline the turns stored so far commit, and the
+            // offset stops before the first one left (at least one is taken,
+            // so every run moves on).
+            if done > start
+                && opts
+                    .deadline
+                    .is_some_and(|d| std::time::Instant::now() >= d)
+            {
+                offset = Some(done);
+                stopped = true;
+                break;
+            }
             summary.turns += 1;
             session = turn.session_id.clone().or(session);
             if let Some(p) = prepare(db, engine, turn, &key, opts, &mut cache).await? {
                 prepared.push(p);
             }
+            done = turn.end_offset;
         }
-        let offset = match chunks.peek() {
-            Some(_) => chunk.last().map_or(start, |t| t.end_offset),
-            None => next_offset,
+        let offset = match (offset, chunks.peek()) {
+            (Some(o), _) => o,
+            (None, Some(_)) => chunk.last().map_or(start, |t| t.end_offset),
+            (None, None) => next_offset,
         };
         let mut tx = crate::store::begin_write(db).await?;
         for p in &prepared {
@@ -278,7 +329,11 @@ pub async fn capture_transcript(
         }
         mstore::set_capture_offset(&mut tx, &key, offset, session.as_deref(), opts.now).await?;
         tx.commit().await?;
+        if stopped {
+            break;
+        }
     }
+    summary.cut_short = cut_short || stopped;
     Ok(summary)
 }
 
