@@ -2392,3 +2392,57 @@ fn stats_measure_the_token_reduction_of_real_transcripts() {
     assert!(plain.contains("memories          4"), "{plain}");
     assert!(plain.contains("reduction"), "{plain}");
 }
+
+/// Where `needle` occurs in the store's files (msp.db, its WAL).
+fn files_holding(env: &Env, needle: &str) -> Vec<String> {
+    ["msp.db", "msp.db-wal"]
+        .iter()
+        .filter(|f| {
+            std::fs::read(env.data.join(f))
+                .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+                .unwrap_or(false)
+        })
+        .map(|f| f.to_string())
+        .collect()
+}
+
+#[test]
+fn forgotten_memory_is_not_left_in_the_database_files() {
+    let env = Env::setup();
+    // Ends in a digit: stemming leaves it whole in the index too.
+    let marker = "qzx7forget9";
+    let kept = env.json(&[
+        "context",
+        "add",
+        "--title",
+        "Veeam proxy",
+        "--body",
+        "The Veeam proxy runs on vm-proxy01.",
+    ]);
+    let gone = env.json(&[
+        "context",
+        "add",
+        "--title",
+        &format!("NAS {marker} password rotation"),
+        "--body",
+        &format!("The {marker} share moved to nas02; the old share is read-only."),
+        "--tags",
+        marker,
+    ]);
+    // Searched and listed, so the row and the index are read and rewritten.
+    assert_eq!(array(&env.json(&["context", "search", marker])).len(), 1);
+    assert!(
+        !files_holding(&env, marker).is_empty(),
+        "the test needs the marker on disk before forget"
+    );
+    env.ok(&["context", "forget", str_of(&gone, "id")]);
+    assert_eq!(
+        files_holding(&env, marker),
+        Vec::<String>::new(),
+        "the forgotten text is still on disk"
+    );
+    // The rest of the store is intact.
+    let hits = env.json(&["context", "search", "veeam proxy"]);
+    assert_eq!(str_of(&array(&hits)[0], "id"), str_of(&kept, "id"));
+    assert_eq!(env.json(&["context", "search", marker]), json!([]));
+}
