@@ -59,6 +59,69 @@ pub fn read_string_capped(path: &Path, cap: u64) -> io::Result<String> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "it is not UTF-8 text"))
 }
 
+/// One line read by [`read_line_capped`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line {
+    /// Bytes the line took in the input, its `\n` included.
+    pub len: u64,
+    /// Longer than the cap: only its first `cap` bytes were kept.
+    pub overlong: bool,
+}
+
+/// Reads the next line (without its `\n`) into `buf`, keeping at most `cap`
+/// bytes of it; the rest of a longer line is read through and dropped, so a
+/// file of one 3 GB line costs `cap` bytes of memory. `None` at the end.
+pub fn read_line_capped<R: io::BufRead>(
+    input: &mut R,
+    buf: &mut Vec<u8>,
+    cap: usize,
+) -> io::Result<Option<Line>> {
+    buf.clear();
+    let mut len = 0u64;
+    let mut overlong = false;
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok((len > 0).then_some(Line { len, overlong }));
+        }
+        let (part, used, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (&chunk[..i], i + 1, true),
+            None => (chunk, chunk.len(), false),
+        };
+        let room = cap.saturating_sub(buf.len());
+        overlong |= part.len() > room;
+        buf.extend_from_slice(&part[..part.len().min(room)]);
+        input.consume(used);
+        len += used as u64;
+        if done {
+            return Ok(Some(Line { len, overlong }));
+        }
+    }
+}
+
+/// The identity of a file or directory behind any number of links: on unix
+/// its (device, inode), elsewhere its canonical path.
+pub fn identity(path: &Path, meta: &std::fs::Metadata) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let _ = path;
+        format!("{}:{}", meta.dev(), meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        std::fs::canonicalize(path)
+            .unwrap_or_else(|_| path.to_path_buf())
+            .display()
+            .to_string()
+    }
+}
+
 fn kind_of(t: &std::fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
@@ -93,6 +156,27 @@ mod tests {
         let err = read_capped(&p, 4).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::FileTooLarge);
         assert!(err.to_string().contains("5 bytes"), "{err}");
+    }
+
+    #[test]
+    fn capped_lines_keep_their_head_and_count_every_byte() {
+        let text = b"short\n0123456789abcdef\n\nlast";
+        let mut input = io::BufReader::with_capacity(4, &text[..]);
+        let mut buf = Vec::new();
+        let mut lines = Vec::new();
+        while let Some(line) = read_line_capped(&mut input, &mut buf, 8).unwrap() {
+            lines.push((String::from_utf8(buf.clone()).unwrap(), line));
+        }
+        let line = |len, overlong| Line { len, overlong };
+        assert_eq!(
+            lines,
+            [
+                ("short".to_string(), line(6, false)),
+                ("01234567".to_string(), line(17, true)),
+                (String::new(), line(1, false)),
+                ("last".to_string(), line(4, false)),
+            ]
+        );
     }
 
     #[test]

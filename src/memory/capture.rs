@@ -2,7 +2,7 @@
 //! redacted, tagged, counted and scoped. Deterministic; no network.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,8 @@ const EXCERPT_BYTES: usize = 64 * 1024;
 /// keeps its progress (the offset moves with each) if the run is cut short,
 /// while other writers wait only briefly.
 const TURNS_PER_COMMIT: usize = 200;
+/// Longest line of a JSONL notes file; a longer one is skipped.
+const MAX_NOTE_LINE: usize = 4 << 20;
 
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Summary {
@@ -460,7 +462,7 @@ pub async fn import_jsonl(
     machine_id: Option<&str>,
     now: Millis,
 ) -> Result<(Summary, Vec<String>)> {
-    let file = std::fs::File::open(path)
+    let (file, _) = crate::files::open_regular(path)
         .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
     let mut summary = Summary {
         files: 1,
@@ -469,9 +471,26 @@ pub async fn import_jsonl(
     let mut problems = Vec::new();
     let mut cache: std::collections::HashMap<(Option<String>, Option<String>), Scope> =
         Default::default();
-    for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
-        let line = line.map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        summary.bytes += line.len() as u64 + 1;
+    let mut input = BufReader::with_capacity(64 << 10, file);
+    let mut line = Vec::new();
+    for i in 0.. {
+        let Some(read) = crate::files::read_line_capped(&mut input, &mut line, MAX_NOTE_LINE)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
+        else {
+            break;
+        };
+        summary.bytes += read.len;
+        if read.overlong {
+            // Read through, never held whole.
+            summary.skipped_lines += 1;
+            problems.push(format!(
+                "{}:{}: longer than {} MiB",
+                path.display(),
+                i + 1,
+                MAX_NOTE_LINE >> 20
+            ));
+            continue;
+        }
         let text = String::from_utf8_lossy(&line);
         if text.trim().is_empty() {
             continue;
