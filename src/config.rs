@@ -32,6 +32,7 @@ pub mod env {
 pub struct Config {
     pub memory: MemoryConfig,
     pub capture: CaptureConfig,
+    pub sessions: SessionsConfig,
     pub log: LogConfig,
     pub vault: VaultConfig,
     pub sync: SyncConfig,
@@ -93,6 +94,22 @@ impl Default for CaptureConfig {
     fn default() -> Self {
         CaptureConfig {
             max_backlog_bytes: 32 << 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// An automatic work session (opened by the hooks) with no Claude
+    /// activity for this long is closed at its last activity; 0: never.
+    pub idle_close_minutes: u64,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        SessionsConfig {
+            idle_close_minutes: 30,
         }
     }
 }
@@ -346,6 +363,10 @@ pub const SETTING_DOCS: &[(&str, &str)] = &[
     (
         "memory.weight_use",
         "weight of past use (log-scaled use count)",
+    ),
+    (
+        "sessions.idle_close_minutes",
+        "an automatic work session without Claude activity for this long is closed at its last activity; 0: never",
     ),
     (
         "sync.auto",

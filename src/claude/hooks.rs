@@ -224,8 +224,27 @@ async fn recall_hook(
         // It writes (the automatic work session); a prompt only reads.
         store.track_changes().await?;
         let db = store.db();
-        session_start(db, &config, &input, &scope, project.as_ref(), &exclude, now).await?
+        let idle = close_idle(db, &config, now).await;
+        let (text, ids, note) =
+            session_start(db, &config, &input, &scope, project.as_ref(), &exclude, now).await?;
+        (text, ids, format!("{note}{idle}"))
     } else {
+        // A prompt writes only when an automatic work session went idle.
+        let idle = match idle_to_close(db, &config, now).await {
+            Some(_) => {
+                store.track_changes().await?;
+                let db = store.db();
+                let idle = close_idle(db, &config, now).await;
+                // This Claude session's own: its work goes on from now.
+                if idle.closed_for(input.session_id.as_deref()) && project.is_some() {
+                    resume(db, &input, &scope, now).await
+                } else {
+                    idle.note
+                }
+            }
+            None => String::new(),
+        };
+        let db = store.db();
         let prompt =
             memory::text::prefix_chars(input.prompt.as_deref().unwrap_or(""), MAX_PROMPT_CHARS);
         let r = recall::recall(
@@ -242,7 +261,7 @@ async fn recall_hook(
         (
             r.text,
             ids,
-            format!("{} memories, ~{} tokens", r.memories.len(), r.tokens),
+            format!("{} memories, ~{} tokens{idle}", r.memories.len(), r.tokens),
         )
     };
     let t_recall = t0.elapsed();
@@ -267,6 +286,78 @@ async fn recall_hook(
             ms(t0.elapsed())
         ),
     })
+}
+
+/// What closing an idle automatic work session did, for the log line.
+struct IdleOutcome {
+    closed: Option<sessions::IdleClosed>,
+    note: String,
+}
+
+impl std::fmt::Display for IdleOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.note)
+    }
+}
+
+impl IdleOutcome {
+    fn closed_for(&self, claude_session: Option<&str>) -> bool {
+        self.closed.as_ref().is_some_and(|c| {
+            c.claude_session_id.as_deref() == claude_session && claude_session.is_some()
+        })
+    }
+}
+
+/// The idle automatic work session on this machine, if one is to be closed
+/// (a read, and never an error: the prompt goes on).
+async fn idle_to_close(db: &mut Db, config: &Config, now: i64) -> Option<String> {
+    let m = machine::self_id(db).await.ok()??;
+    sessions::idle_open(db, &m, config.sessions.idle_close_minutes, now)
+        .await
+        .ok()?
+}
+
+/// Closes the idle automatic work session on this machine (best effort: a
+/// busy store only delays it to the next hook or command).
+async fn close_idle(db: &mut Db, config: &Config, now: i64) -> IdleOutcome {
+    let machine = match machine::self_id(db).await {
+        Ok(Some(m)) => m,
+        _ => {
+            return IdleOutcome {
+                closed: None,
+                note: String::new(),
+            };
+        }
+    };
+    match sessions::close_idle(db, &machine, config.sessions.idle_close_minutes, now).await {
+        Ok(Some(c)) => IdleOutcome {
+            note: format!(
+                "; idle work session closed at {}",
+                crate::time::rfc3339(c.ended_at)
+            ),
+            closed: Some(c),
+        },
+        Ok(None) => IdleOutcome {
+            closed: None,
+            note: String::new(),
+        },
+        Err(e) => IdleOutcome {
+            closed: None,
+            note: format!("; idle work session not closed: {e}"),
+        },
+    }
+}
+
+/// A new automatic work session for a Claude session whose last one was
+/// just closed as idle: the pause is not counted, the work from now is.
+async fn resume(db: &mut Db, input: &HookInput, scope: &Scope, now: i64) -> String {
+    let (Ok(Some(m)), Some(sid)) = (machine::self_id(db).await, input.session_id.as_deref()) else {
+        return "; idle work session closed".into();
+    };
+    match sessions::claude_session_started(db, &m, scope.clone(), sid, now).await {
+        Ok(_) => "; idle work session closed, a new one started".into(),
+        Err(e) => format!("; idle work session closed, no new one: {e}"),
+    }
 }
 
 /// The project's state for a new Claude session, and the automatic work
@@ -386,6 +477,8 @@ async fn save_hook(
             }
         }
     }
+    // After the capture, which counts as this session's activity.
+    log.push_str(&close_idle(db, &config, now).await.note);
     if event == "SessionEnd"
         && let (Some(m), Some(sid)) = (&machine_id, &input.session_id)
         && sessions::claude_session_ended(db, m, sid, now)

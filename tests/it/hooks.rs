@@ -2239,3 +2239,169 @@ fn slow_backlog_is_cut_at_the_deadline_and_the_next_stop_goes_on_body() {
     assert_eq!(hk.holding("spooler-00000"), 1, "the oldest turn too");
     eprintln!("hooks: slow backlog offsets {offsets:?}");
 }
+
+// ---------------------------------------------------------------------------
+// Automatic work sessions that Claude never closed
+// ---------------------------------------------------------------------------
+
+/// Runs one statement on the store, as a clock that moved would have.
+fn sql(hk: &Hk, stmt: &str) {
+    block_on(async {
+        let mut c = connect(&hk.db()).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(stmt.to_string()))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    });
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// The sessions of this store as `msp session list --json` shows them.
+fn work_sessions(hk: &Hk) -> Vec<Value> {
+    array(&hk.env.json(&["session", "list", "--limit", "10"])).clone()
+}
+
+/// An automatic session opened by a SessionStart, and a Stop that captured a
+/// turn, both moved back in time: started 2 h ago, last active 90 min ago.
+/// Returns (start, last activity) in ms.
+fn stale_automatic_session(hk: &Hk, dir: &Path, session: &str, tag: u32) -> (i64, i64) {
+    hk.fire(
+        "session start",
+        Bin::Recall,
+        &session_start(session, dir),
+        FAST,
+    );
+    let mut tx = hk.transcript(session, session, tag);
+    tx.add_turn(&format!("mrkidle{tag:x}"));
+    hk.fire("stop", Bin::Save, &tx.stop(None), FAST);
+    let now = now_ms();
+    let (start, active) = (now - 120 * 60_000, now - 90 * 60_000);
+    sql(
+        hk,
+        &format!(
+            "UPDATE sessions SET started_at = {start}, created_at = {start} WHERE claude_session_id = '{session}'"
+        ),
+    );
+    sql(
+        hk,
+        &format!(
+            "UPDATE capture_offsets SET updated_at = {active} WHERE claude_session_id = '{session}'"
+        ),
+    );
+    (start, active)
+}
+
+#[test]
+fn killed_claude_session_is_closed_at_its_last_activity_by_the_next_hook() {
+    scenario(killed_claude_session_is_closed_at_its_last_activity_by_the_next_hook_body);
+}
+
+fn killed_claude_session_is_closed_at_its_last_activity_by_the_next_hook_body() {
+    let hk = Hk::store();
+    let dir = hk.project("acme-idle");
+    // Claude was killed: no SessionEnd ever came.
+    let (start, active) = stale_automatic_session(&hk, &dir, "sess-killed", 0x1d1);
+    // The next prompt, of another Claude session, closes it where work stopped.
+    let prompt = prompt_event("sess-other", &dir, "restart the spooler on fs01");
+    hk.fire("prompt after a killed session", Bin::Recall, &prompt, FAST);
+    assert!(
+        hk.log_text().contains("idle work session closed"),
+        "{}",
+        hk.log_text()
+    );
+    let list = work_sessions(&hk);
+    assert_eq!(list.len(), 1, "{list:?}");
+    let s = &list[0];
+    assert_eq!(s["status"], "closed", "{s}");
+    assert_eq!(
+        s["duration_seconds"],
+        (active - start) / 1000,
+        "counted up to the last activity: {s}"
+    );
+    // The report counts the same 30 minutes, not the 2 hours since.
+    let report = hk.env.json(&["session", "report", "--from", "1d ago"]);
+    assert_eq!(report["total"]["total_hours"], 0.5, "{report}");
+}
+
+#[test]
+fn idle_session_is_closed_by_the_next_msp_command() {
+    scenario(idle_session_is_closed_by_the_next_msp_command_body);
+}
+
+fn idle_session_is_closed_by_the_next_msp_command_body() {
+    let hk = Hk::store();
+    let dir = hk.project("acme-cmd");
+    let (start, active) = stale_automatic_session(&hk, &dir, "sess-cmd", 0x1d2);
+    let status = hk.env.json(&["session", "status"]);
+    assert_eq!(status["open"], false, "{status}");
+    let s = &work_sessions(&hk)[0];
+    assert_eq!(s["duration_seconds"], (active - start) / 1000, "{s}");
+}
+
+#[test]
+fn idle_limit_is_a_setting_and_manual_sessions_are_never_closed() {
+    scenario(idle_limit_is_a_setting_and_manual_sessions_are_never_closed_body);
+}
+
+fn idle_limit_is_a_setting_and_manual_sessions_are_never_closed_body() {
+    let mut hk = Hk::store();
+    let dir = hk.project("acme-manual");
+    // 120 minutes: 90 idle minutes are not enough.
+    hk.set("MSP_SESSIONS_IDLE_CLOSE_MINUTES", "120");
+    hk.env.set_var("MSP_SESSIONS_IDLE_CLOSE_MINUTES", "120");
+    stale_automatic_session(&hk, &dir, "sess-long", 0x1d3);
+    hk.fire(
+        "prompt",
+        Bin::Recall,
+        &prompt_event("sess-x", &dir, "check dns on dc01"),
+        FAST,
+    );
+    assert_eq!(hk.env.json(&["session", "status"])["open"], true);
+    hk.env.ok(&["session", "stop"]);
+
+    // A session started by hand, 5 hours ago, with nothing since.
+    hk.env
+        .ok(&["session", "start", "--at", "5h ago", "--billable"]);
+    hk.fire(
+        "prompt",
+        Bin::Recall,
+        &prompt_event("sess-y", &dir, "check dns on dc01"),
+        FAST,
+    );
+    let status = hk.env.json(&["session", "status"]);
+    assert_eq!(
+        status["open"], true,
+        "a manual session stays open: {status}"
+    );
+}
+
+#[test]
+fn a_prompt_after_a_long_pause_starts_a_new_work_session() {
+    scenario(a_prompt_after_a_long_pause_starts_a_new_work_session_body);
+}
+
+fn a_prompt_after_a_long_pause_starts_a_new_work_session_body() {
+    let hk = Hk::store();
+    let dir = hk.project("acme-pause");
+    let (start, active) = stale_automatic_session(&hk, &dir, "sess-pause", 0x1d4);
+    // The same Claude session, back from lunch.
+    let prompt = prompt_event("sess-pause", &dir, "where were we with the backups?");
+    hk.fire("prompt after a pause", Bin::Recall, &prompt, FAST);
+    let list = work_sessions(&hk);
+    assert_eq!(list.len(), 2, "{list:?}");
+    let (new, old) = (&list[0], &list[1]);
+    assert_eq!(old["status"], "closed");
+    assert_eq!(old["duration_seconds"], (active - start) / 1000);
+    assert_eq!(new["status"], "open", "{new}");
+    assert_eq!(new["project"], "acme-pause");
+    assert!(
+        new["duration_seconds"].as_i64().unwrap() < 60,
+        "the pause is not counted: {new}"
+    );
+}
