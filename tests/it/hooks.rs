@@ -2405,3 +2405,31 @@ fn a_prompt_after_a_long_pause_starts_a_new_work_session_body() {
         "the pause is not counted: {new}"
     );
 }
+
+#[test]
+fn fifo_git_config_in_the_working_directory_does_not_hang_recall() {
+    scenario(fifo_git_config_in_the_working_directory_does_not_hang_recall_body);
+}
+
+fn fifo_git_config_in_the_working_directory_does_not_hang_recall_body() {
+    let hk = Hk::store();
+    hk.project("acme-git");
+    // An unpacked archive whose `.git/config` is a FIFO: the project lookup
+    // reads it for the git remote.
+    let dir = hk.env.dir("work/unpacked");
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    common::mkfifo(&dir.join(".git/config"));
+    let prompt = prompt_event("s", &dir, "restart the spooler on fs01");
+    hk.fire(
+        "cwd with a FIFO .git/config (prompt)",
+        Bin::Recall,
+        &prompt,
+        FAST,
+    );
+    hk.fire(
+        "cwd with a FIFO .git/config (start)",
+        Bin::Recall,
+        &session_start("s", &dir),
+        FAST,
+    );
+}
