@@ -33,6 +33,8 @@ pub mod env {
 #[derive(Default)]
 pub struct Config {
     pub memory: MemoryConfig,
+    pub capture: CaptureConfig,
+    pub sessions: SessionsConfig,
     pub log: LogConfig,
     pub vault: VaultConfig,
     pub sync: SyncConfig,
@@ -77,6 +79,39 @@ impl Default for MemoryConfig {
             weight_tags: 0.2,
             weight_use: 0.05,
             min_query_terms: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CaptureConfig {
+    /// Most transcript bytes one run of `msp-save` reads: of a longer
+    /// backlog only the newest part is captured (`msp context import` takes
+    /// the rest), so every Stop finishes in time and moves on.
+    pub max_backlog_bytes: u64,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        CaptureConfig {
+            max_backlog_bytes: 32 << 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// An automatic work session (opened by the hooks) with no Claude
+    /// activity for this long is closed at its last activity; 0: never.
+    pub idle_close_minutes: u64,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        SessionsConfig {
+            idle_close_minutes: 30,
         }
     }
 }
@@ -235,7 +270,7 @@ impl Config {
     pub fn load_from(file: &Path, env: impl Iterator<Item = (String, String)>) -> Result<Config> {
         let mut value =
             toml::Value::try_from(Config::default()).map_err(|e| Error::Config(e.to_string()))?;
-        match std::fs::read_to_string(file) {
+        match crate::files::read_string_capped(file, crate::files::CONFIG_CAP) {
             Ok(text) => {
                 let from_file: toml::Table = toml::from_str(&text).map_err(|e| {
                     Error::Config(format!(
@@ -246,7 +281,12 @@ impl Config {
                 merge(&mut value, toml::Value::Table(from_file));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io(format!("reading {}", file.display()), e)),
+            Err(e) => {
+                return Err(Error::Config(format!(
+                    "cannot read {}: {e}\nhint: config.toml must be a regular file of at most 1 MiB; fix it or move it away",
+                    file.display()
+                )));
+            }
         }
         apply_env(&mut value, env)?;
         value.try_into().map_err(|e: toml::de::Error| {
@@ -281,6 +321,10 @@ impl Config {
 /// What each setting means, by key; the reference in `docs/reference/`
 /// is generated from it (a test keeps it in step with [`Config`]).
 pub const SETTING_DOCS: &[(&str, &str)] = &[
+    (
+        "capture.max_backlog_bytes",
+        "most transcript bytes one `msp-save` run reads; of a longer backlog only the newest part is captured, the older part is left to `msp context import`",
+    ),
     (
         "log.max_bytes",
         "`msp.log` is rotated to `msp.log.1` past this size",
@@ -321,6 +365,10 @@ pub const SETTING_DOCS: &[(&str, &str)] = &[
     (
         "memory.weight_use",
         "weight of past use (log-scaled use count)",
+    ),
+    (
+        "sessions.idle_close_minutes",
+        "an automatic work session without Claude activity for this long is closed at its last activity; 0: never",
     ),
     (
         "sync.auto",

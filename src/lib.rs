@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod files;
 pub mod ids;
 pub mod known_secrets;
 pub mod log;

@@ -258,7 +258,8 @@ fn claude_inventory(home: &Path) -> (Vec<String>, Vec<String>) {
         home.join(".claude.json"),
         home.join(".claude").join("settings.json"),
     ] {
-        let Ok(text) = std::fs::read_to_string(&file) else {
+        // `.claude.json` holds Claude Code's history too: large, but bounded.
+        let Ok(text) = crate::files::read_string_capped(&file, 256 << 20) else {
             continue;
         };
         let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {

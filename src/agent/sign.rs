@@ -71,7 +71,7 @@ pub fn local_key_path(data_dir: &Path) -> PathBuf {
 /// This machine's local agent key, if it has one.
 pub fn load_local_key(data_dir: &Path) -> Result<Option<Key>> {
     let path = local_key_path(data_dir);
-    match std::fs::read(&path) {
+    match crate::files::read_capped(&path, crate::files::KEY_CAP) {
         Ok(bytes) => {
             let bytes = Zeroizing::new(bytes);
             Key::from_slice(&bytes).map(Some).ok_or_else(|| {

@@ -35,6 +35,9 @@ const SAVE_BUSY: Duration = Duration::from_millis(700);
 /// Whole-run deadlines, well inside Claude Code's hook timeout.
 const RECALL_DEADLINE: Duration = Duration::from_secs(2);
 const SAVE_DEADLINE: Duration = Duration::from_secs(4);
+/// What the save hook keeps, of its deadline, for what follows the capture
+/// (the last commit, the recall journal, the work session).
+const SAVE_RESERVE: Duration = Duration::from_millis(1000);
 
 /// What one hook run produced: stdout (if any) and its log line.
 struct Outcome {
@@ -52,20 +55,27 @@ impl Outcome {
 }
 
 pub fn recall_main() {
-    run("msp-recall", RECALL_DEADLINE, |input, paths, config| {
-        Box::pin(recall_hook(input, paths, config))
-    });
+    run(
+        "msp-recall",
+        RECALL_DEADLINE,
+        |input, paths, config, deadline| Box::pin(recall_hook(input, paths, config, deadline)),
+    );
 }
 
 pub fn save_main() {
-    run("msp-save", SAVE_DEADLINE, |input, paths, config| {
-        Box::pin(save_hook(input, paths, config))
-    });
+    run(
+        "msp-save",
+        SAVE_DEADLINE,
+        |input, paths, config, deadline| Box::pin(save_hook(input, paths, config, deadline)),
+    );
 }
 
 type HookFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Outcome>>>>;
 
-fn run(name: &str, deadline: Duration, hook: fn(HookInput, Paths, Config) -> HookFuture) -> ! {
+/// A hook: the event, where msp lives, the settings, and when the run ends.
+type Hook = fn(HookInput, Paths, Config, Instant) -> HookFuture;
+
+fn run(name: &str, deadline: Duration, hook: Hook) -> ! {
     let started = Instant::now();
     // sqlx runs SQLite on a thread of its own, and glibc would give that
     // thread its own heap arena, grown a page at a time: hundreds of
@@ -101,7 +111,8 @@ fn run(name: &str, deadline: Duration, hook: fn(HookInput, Paths, Config) -> Hoo
             .enable_all()
             .build()?;
         rt.block_on(async {
-            match tokio::time::timeout(deadline, hook(input, paths, config)).await {
+            let end = Instant::now() + deadline;
+            match tokio::time::timeout(deadline, hook(input, paths, config, end)).await {
                 Ok(r) => r,
                 Err(_) => Err(Error::Other(format!(
                     "gave up after {} ms",
@@ -181,7 +192,12 @@ async fn scope_of(db: &mut Db, cwd: Option<&str>) -> Result<(Scope, Option<proje
     projects::scope_of_dir(db, Path::new(cwd), &machine_id).await
 }
 
-async fn recall_hook(input: HookInput, paths: Paths, config: Config) -> Result<Outcome> {
+async fn recall_hook(
+    input: HookInput,
+    paths: Paths,
+    config: Config,
+    _end: Instant,
+) -> Result<Outcome> {
     let event = input.hook_event_name.clone().unwrap_or_default();
     if event != "UserPromptSubmit" && event != "SessionStart" {
         return Ok(Outcome::quiet(format!("ignored event {event:?}")));
@@ -208,8 +224,27 @@ async fn recall_hook(input: HookInput, paths: Paths, config: Config) -> Result<O
         // It writes (the automatic work session); a prompt only reads.
         store.track_changes().await?;
         let db = store.db();
-        session_start(db, &config, &input, &scope, project.as_ref(), &exclude, now).await?
+        let idle = close_idle(db, &config, now).await;
+        let (text, ids, note) =
+            session_start(db, &config, &input, &scope, project.as_ref(), &exclude, now).await?;
+        (text, ids, format!("{note}{idle}"))
     } else {
+        // A prompt writes only when an automatic work session went idle.
+        let idle = match idle_to_close(db, &config, now).await {
+            Some(_) => {
+                store.track_changes().await?;
+                let db = store.db();
+                let idle = close_idle(db, &config, now).await;
+                // This Claude session's own: its work goes on from now.
+                if idle.closed_for(input.session_id.as_deref()) && project.is_some() {
+                    resume(db, &input, &scope, now).await
+                } else {
+                    idle.note
+                }
+            }
+            None => String::new(),
+        };
+        let db = store.db();
         let prompt =
             memory::text::prefix_chars(input.prompt.as_deref().unwrap_or(""), MAX_PROMPT_CHARS);
         let r = recall::recall(
@@ -226,7 +261,7 @@ async fn recall_hook(input: HookInput, paths: Paths, config: Config) -> Result<O
         (
             r.text,
             ids,
-            format!("{} memories, ~{} tokens", r.memories.len(), r.tokens),
+            format!("{} memories, ~{} tokens{idle}", r.memories.len(), r.tokens),
         )
     };
     let t_recall = t0.elapsed();
@@ -251,6 +286,78 @@ async fn recall_hook(input: HookInput, paths: Paths, config: Config) -> Result<O
             ms(t0.elapsed())
         ),
     })
+}
+
+/// What closing an idle automatic work session did, for the log line.
+struct IdleOutcome {
+    closed: Option<sessions::IdleClosed>,
+    note: String,
+}
+
+impl std::fmt::Display for IdleOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.note)
+    }
+}
+
+impl IdleOutcome {
+    fn closed_for(&self, claude_session: Option<&str>) -> bool {
+        self.closed.as_ref().is_some_and(|c| {
+            c.claude_session_id.as_deref() == claude_session && claude_session.is_some()
+        })
+    }
+}
+
+/// The idle automatic work session on this machine, if one is to be closed
+/// (a read, and never an error: the prompt goes on).
+async fn idle_to_close(db: &mut Db, config: &Config, now: i64) -> Option<String> {
+    let m = machine::self_id(db).await.ok()??;
+    sessions::idle_open(db, &m, config.sessions.idle_close_minutes, now)
+        .await
+        .ok()?
+}
+
+/// Closes the idle automatic work session on this machine (best effort: a
+/// busy store only delays it to the next hook or command).
+async fn close_idle(db: &mut Db, config: &Config, now: i64) -> IdleOutcome {
+    let machine = match machine::self_id(db).await {
+        Ok(Some(m)) => m,
+        _ => {
+            return IdleOutcome {
+                closed: None,
+                note: String::new(),
+            };
+        }
+    };
+    match sessions::close_idle(db, &machine, config.sessions.idle_close_minutes, now).await {
+        Ok(Some(c)) => IdleOutcome {
+            note: format!(
+                "; idle work session closed at {}",
+                crate::time::rfc3339(c.ended_at)
+            ),
+            closed: Some(c),
+        },
+        Ok(None) => IdleOutcome {
+            closed: None,
+            note: String::new(),
+        },
+        Err(e) => IdleOutcome {
+            closed: None,
+            note: format!("; idle work session not closed: {e}"),
+        },
+    }
+}
+
+/// A new automatic work session for a Claude session whose last one was
+/// just closed as idle: the pause is not counted, the work from now is.
+async fn resume(db: &mut Db, input: &HookInput, scope: &Scope, now: i64) -> String {
+    let (Ok(Some(m)), Some(sid)) = (machine::self_id(db).await, input.session_id.as_deref()) else {
+        return "; idle work session closed".into();
+    };
+    match sessions::claude_session_started(db, &m, scope.clone(), sid, now).await {
+        Ok(_) => "; idle work session closed, a new one started".into(),
+        Err(e) => format!("; idle work session closed, no new one: {e}"),
+    }
 }
 
 /// The project's state for a new Claude session, and the automatic work
@@ -294,7 +401,12 @@ async fn session_start(
     Ok((b.text, b.ids, note))
 }
 
-async fn save_hook(input: HookInput, paths: Paths, config: Config) -> Result<Outcome> {
+async fn save_hook(
+    input: HookInput,
+    paths: Paths,
+    config: Config,
+    end: Instant,
+) -> Result<Outcome> {
     let event = input.hook_event_name.clone().unwrap_or_default();
     if !matches!(event.as_str(), "Stop" | "PreCompact" | "SessionEnd") {
         return Ok(Outcome::quiet(format!("ignored event {event:?}")));
@@ -314,7 +426,7 @@ async fn save_hook(input: HookInput, paths: Paths, config: Config) -> Result<Out
         log.push_str(&format!(" (vault values not redacted: {why})"));
     }
     match input.transcript_path.as_deref().filter(|p| !p.is_empty()) {
-        Some(path) if Path::new(path).is_file() => {
+        Some(path) if Path::new(path).exists() => {
             let opts = CaptureOptions {
                 start: None,
                 target: Scope::default(),
@@ -325,12 +437,23 @@ async fn save_hook(input: HookInput, paths: Paths, config: Config) -> Result<Out
                 } else {
                     None
                 },
+                max_backlog: Some(config.capture.max_backlog_bytes),
+                deadline: Some(end.checked_sub(SAVE_RESERVE).unwrap_or(end)),
             };
             let s = capture::capture_transcript(db, &engine, Path::new(path), &opts).await?;
             log.push_str(&format!(
                 " {} turns, {} memories saved, {} known",
                 s.turns, s.memories_added, s.duplicates
             ));
+            if s.backlog_skipped > 0 {
+                log.push_str(&format!(
+                    "; skipped {} bytes of older backlog (over capture.max_backlog_bytes), `msp context import {path}` captures them",
+                    s.backlog_skipped
+                ));
+            }
+            if s.cut_short {
+                log.push_str("; stopped at the deadline, the next run goes on");
+            }
         }
         Some(path) => log.push_str(&format!(" transcript {path} not found, nothing captured")),
         None => log.push_str(" no transcript_path, nothing captured"),
@@ -354,6 +477,8 @@ async fn save_hook(input: HookInput, paths: Paths, config: Config) -> Result<Out
             }
         }
     }
+    // After the capture, which counts as this session's activity.
+    log.push_str(&close_idle(db, &config, now).await.note);
     if event == "SessionEnd"
         && let (Some(m), Some(sid)) = (&machine_id, &input.session_id)
         && sessions::claude_session_ended(db, m, sid, now)

@@ -44,7 +44,7 @@ fn is_ours(command: &str, binary: &str) -> bool {
 
 fn read(path: &Path) -> Result<Option<Map<String, Value>>> {
     let path = &target_of(path)?;
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::files::read_string_capped(path, 16 << 20) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),

@@ -467,8 +467,31 @@ async fn scope_of_dir(db: &mut Db, dir: &Path) -> Result<Scope> {
     Ok(projects::scope_of_dir(db, dir, &machine_id).await?.0)
 }
 
-/// Every `.jsonl` file below a directory, sorted.
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// The files an import reads, each once: a directory or file reached again
+/// (a symlink loop, two links to one place) is skipped.
+#[derive(Default)]
+struct Found {
+    files: Vec<PathBuf>,
+    seen: std::collections::HashSet<String>,
+    /// Paths skipped because what they lead to was already taken.
+    repeats: u64,
+    /// Entries that are neither a directory nor a regular file (FIFOs,
+    /// devices, sockets, broken links).
+    others: u64,
+}
+
+impl Found {
+    /// Whether `path` (already stat'ed as `meta`) is new; remembers it.
+    fn first_visit(&mut self, path: &Path, meta: &std::fs::Metadata) -> bool {
+        let fresh = self.seen.insert(crate::files::identity(path, meta));
+        self.repeats += u64::from(!fresh);
+        fresh
+    }
+}
+
+/// Every `.jsonl` file below a directory, sorted, following links but never
+/// into a directory twice.
+fn walk(dir: &Path, found: &mut Found) -> Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(format!("cannot read {}", dir.display()), e))?
         .flatten()
@@ -476,22 +499,47 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         .collect();
     entries.sort();
     for p in entries {
-        if p.is_dir() {
-            walk(&p, out)?;
+        let Ok(meta) = std::fs::metadata(&p) else {
+            // A broken link (or one into a loop).
+            found.others += u64::from(p.extension().is_some_and(|e| e == "jsonl"));
+            continue;
+        };
+        if meta.is_dir() {
+            if found.first_visit(&p, &meta) {
+                walk(&p, found)?;
+            }
         } else if p.extension().is_some_and(|e| e == "jsonl") {
-            out.push(p);
+            if !meta.is_file() {
+                found.others += 1;
+            } else if found.first_visit(&p, &meta) {
+                found.files.push(p);
+            }
         }
     }
     Ok(())
 }
 
-/// Claude transcript or JSONL notes, judged from the first JSON line.
+/// Bytes of a file the format is judged from, and of one line of it.
+const SNIFF_BYTES: u64 = 1 << 20;
+const SNIFF_LINE: usize = 256 << 10;
+
+/// Claude transcript or JSONL notes, judged from the first JSON line within
+/// the first MiB (lines over 256 KiB are passed over).
 fn sniff(path: &Path) -> Format {
-    use std::io::BufRead;
-    let Ok(f) = std::fs::File::open(path) else {
+    use std::io::Read;
+    let Ok((f, _)) = crate::files::open_regular(path) else {
         return Format::Claude;
     };
-    for line in std::io::BufReader::new(f).split(b'\n').take(20).flatten() {
+    let mut input = std::io::BufReader::new(f.take(SNIFF_BYTES));
+    let mut line = Vec::new();
+    for _ in 0..20 {
+        let Ok(Some(read)) = crate::files::read_line_capped(&mut input, &mut line, SNIFF_LINE)
+        else {
+            break;
+        };
+        if read.overlong {
+            continue;
+        }
         let Ok(v) = serde_json::from_slice::<serde_json::Value>(&line) else {
             continue;
         };
@@ -524,20 +572,33 @@ async fn import(
     machine_id: Option<&str>,
     now: Millis,
 ) -> Result<Summary> {
-    let mut files = Vec::new();
+    let mut found = Found::default();
     for p in paths {
-        if p.is_dir() {
-            walk(p, &mut files)?;
-        } else if p.exists() {
-            files.push(p.clone());
+        let meta = std::fs::metadata(p)
+            .map_err(|_| Error::not_found("file", &p.display().to_string(), "check the path"))?;
+        if !found.first_visit(p, &meta) {
+            continue;
+        }
+        if meta.is_dir() {
+            walk(p, &mut found)?;
         } else {
-            return Err(Error::not_found(
-                "file",
-                &p.display().to_string(),
-                "check the path",
-            ));
+            // A FIFO or device named here is refused by the capture itself.
+            found.files.push(p.clone());
         }
     }
+    if found.repeats > 0 {
+        note(format!(
+            "skipped {} paths that lead to a file or directory already read (symlinks)",
+            found.repeats
+        ));
+    }
+    if found.others > 0 {
+        note(format!(
+            "skipped {} entries that are not regular files or directories",
+            found.others
+        ));
+    }
+    let files = found.files;
     let total: u64 = files
         .iter()
         .filter_map(|f| f.metadata().ok())
@@ -566,6 +627,8 @@ async fn import(
                     machine_id: machine_id.map(str::to_string),
                     now,
                     last_assistant_message: None,
+                    max_backlog: None,
+                    deadline: None,
                 };
                 capture::capture_transcript(db, engine, f, &opts).await?
             }

@@ -24,6 +24,7 @@ use serde::Serialize;
 use crate::config::{Config, Paths};
 use crate::error::{Error, ExitStatus, Result};
 use crate::store::Store;
+use crate::work::sessions;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -98,9 +99,23 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Opens (and migrates) the local store.
+    /// Opens (and migrates) the local store, and closes an automatic work
+    /// session that went idle (Claude killed before it could close it).
     pub async fn store(&self) -> Result<Store> {
-        Store::open(&self.paths.db()).await
+        let mut store = Store::open(&self.paths.db()).await?;
+        let (idle, now) = (
+            self.config.sessions.idle_close_minutes,
+            crate::time::now_ms(),
+        );
+        // Asked first, so a command writes (and waits for the lock) only
+        // when there is one to close. Best effort: if the store is busy,
+        // the next command or hook closes it.
+        if let Ok(Some(m)) = crate::machine::self_id(store.db()).await
+            && let Ok(Some(_)) = sessions::idle_open(store.db(), &m, idle, now).await
+        {
+            let _ = sessions::close_idle(store.db(), &m, idle, now).await;
+        }
+        Ok(store)
     }
 }
 

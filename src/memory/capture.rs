@@ -2,7 +2,7 @@
 //! redacted, tagged, counted and scoped. Deterministic; no network.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,8 @@ const EXCERPT_BYTES: usize = 64 * 1024;
 /// keeps its progress (the offset moves with each) if the run is cut short,
 /// while other writers wait only briefly.
 const TURNS_PER_COMMIT: usize = 200;
+/// Longest line of a JSONL notes file; a longer one is skipped.
+const MAX_NOTE_LINE: usize = 4 << 20;
 
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Summary {
@@ -34,6 +36,12 @@ pub struct Summary {
     pub skipped_lines: u64,
     pub raw_tokens: u64,
     pub stored_tokens: u64,
+    /// Older backlog bytes left unread by [`CaptureOptions::max_backlog`].
+    #[serde(skip)]
+    pub backlog_skipped: u64,
+    /// The run stopped at [`CaptureOptions::deadline`] with more left to read.
+    #[serde(skip)]
+    pub cut_short: bool,
 }
 
 impl Summary {
@@ -46,6 +54,8 @@ impl Summary {
         self.skipped_lines += o.skipped_lines;
         self.raw_tokens += o.raw_tokens;
         self.stored_tokens += o.stored_tokens;
+        self.backlog_skipped += o.backlog_skipped;
+        self.cut_short |= o.cut_short;
     }
 }
 
@@ -202,6 +212,12 @@ pub struct CaptureOptions {
     pub now: Millis,
     /// The hook's copy of the final answer, for when the transcript lags.
     pub last_assistant_message: Option<String>,
+    /// Read at most this many of the newest bytes past the offset; older
+    /// backlog is skipped (the offset moves past it). `None`: read it all.
+    pub max_backlog: Option<u64>,
+    /// Stop reading and storing here; what was stored keeps its offset, and
+    /// the next run goes on from there.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// Captures a Claude Code transcript, one memory per turn, and moves the
@@ -214,9 +230,10 @@ pub async fn capture_transcript(
     opts: &CaptureOptions,
 ) -> Result<Summary> {
     let key = path.to_string_lossy().into_owned();
-    let file = std::fs::File::open(path)
+    // The length seen now bounds the read: lines appended meanwhile wait for
+    // the next run.
+    let (mut file, len) = crate::files::open_regular(path)
         .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut start = match opts.start {
         Some(s) => s,
         None => mstore::capture_offset(db, &key).await?,
@@ -235,14 +252,33 @@ pub async fn capture_transcript(
             ..Default::default()
         });
     }
-    let mut outcome = transcript::read_turns_redacted(file, start, engine.redactor())
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let mut backlog_skipped = 0;
+    if let Some(max) = opts.max_backlog
+        && len - start > max
+    {
+        // Only the newest part, from a line start; the rest is left to
+        // `msp context import`.
+        let from = transcript::next_line_start(&mut file, len - max, len)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        backlog_skipped = from - start;
+        start = from;
+    }
+    let mut outcome =
+        transcript::read_turns_bounded(file, start, len, opts.deadline, Some(engine.redactor()))
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let cut_short = outcome.end_offset < len
+        && opts
+            .deadline
+            .is_some_and(|d| std::time::Instant::now() >= d);
     // Past everything read; but a turn completed from the hook's copy of the
     // answer is read again next time, so that the answer's own line, written
     // late, joins it (a known key: nothing added) instead of becoming a turn
     // of its own that repeats it.
     let mut next_offset = outcome.end_offset;
-    if let (Some(msg), Some(last)) = (&opts.last_assistant_message, outcome.turns.last_mut()) {
+    // Not when the read was cut short: its last turn is not the latest.
+    if !cut_short
+        && let (Some(msg), Some(last)) = (&opts.last_assistant_message, outcome.turns.last_mut())
+    {
         let msg = transcript::strip_injected(msg);
         // Capped as the reader caps the assistant text it keeps.
         let msg = transcript::cap_middle(msg.trim(), transcript::RAW_PIECE_CAP).into_owned();
@@ -256,6 +292,7 @@ pub async fn capture_transcript(
         files: 1,
         bytes: outcome.end_offset.saturating_sub(start),
         skipped_lines: outcome.skipped_lines as u64,
+        backlog_skipped,
         ..Default::default()
     };
     let mut session = None;
@@ -264,18 +301,35 @@ pub async fn capture_transcript(
     if chunks.peek().is_none() {
         mstore::set_capture_offset(db, &key, next_offset, None, opts.now).await?;
     }
+    let mut done = start;
+    let mut stopped = false;
     while let Some(chunk) = chunks.next() {
         let mut prepared = Vec::with_capacity(chunk.len());
+        let mut offset = None;
         for turn in chunk {
+            // Past the deadline the turns stored so far commit, and the
+            // offset stops before the first one left (at least one is taken,
+            // so every run moves on).
+            if done > start
+                && opts
+                    .deadline
+                    .is_some_and(|d| std::time::Instant::now() >= d)
+            {
+                offset = Some(done);
+                stopped = true;
+                break;
+            }
             summary.turns += 1;
             session = turn.session_id.clone().or(session);
             if let Some(p) = prepare(db, engine, turn, &key, opts, &mut cache).await? {
                 prepared.push(p);
             }
+            done = turn.end_offset;
         }
-        let offset = match chunks.peek() {
-            Some(_) => chunk.last().map_or(start, |t| t.end_offset),
-            None => next_offset,
+        let offset = match (offset, chunks.peek()) {
+            (Some(o), _) => o,
+            (None, Some(_)) => chunk.last().map_or(start, |t| t.end_offset),
+            (None, None) => next_offset,
         };
         let mut tx = crate::store::begin_write(db).await?;
         for p in &prepared {
@@ -290,7 +344,11 @@ pub async fn capture_transcript(
         }
         mstore::set_capture_offset(&mut tx, &key, offset, session.as_deref(), opts.now).await?;
         tx.commit().await?;
+        if stopped {
+            break;
+        }
     }
+    summary.cut_short = cut_short || stopped;
     Ok(summary)
 }
 
@@ -421,7 +479,7 @@ pub async fn import_jsonl(
     machine_id: Option<&str>,
     now: Millis,
 ) -> Result<(Summary, Vec<String>)> {
-    let file = std::fs::File::open(path)
+    let (file, _) = crate::files::open_regular(path)
         .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
     let mut summary = Summary {
         files: 1,
@@ -430,9 +488,26 @@ pub async fn import_jsonl(
     let mut problems = Vec::new();
     let mut cache: std::collections::HashMap<(Option<String>, Option<String>), Scope> =
         Default::default();
-    for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
-        let line = line.map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        summary.bytes += line.len() as u64 + 1;
+    let mut input = BufReader::with_capacity(64 << 10, file);
+    let mut line = Vec::new();
+    for i in 0.. {
+        let Some(read) = crate::files::read_line_capped(&mut input, &mut line, MAX_NOTE_LINE)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
+        else {
+            break;
+        };
+        summary.bytes += read.len;
+        if read.overlong {
+            // Read through, never held whole.
+            summary.skipped_lines += 1;
+            problems.push(format!(
+                "{}:{}: longer than {} MiB",
+                path.display(),
+                i + 1,
+                MAX_NOTE_LINE >> 20
+            ));
+            continue;
+        }
         let text = String::from_utf8_lossy(&line);
         if text.trim().is_empty() {
             continue;

@@ -27,6 +27,8 @@ const DIR: &str = "recalled";
 const STALE_AFTER: Duration = Duration::from_secs(2 * 24 * 3600);
 /// A line longer than this is not one the hook wrote; it is skipped.
 const MAX_LINE: usize = 64 << 10;
+/// A journal larger than this is not read (not one written by msp).
+const MAX_JOURNAL: u64 = 64 << 20;
 
 /// The journal of one Claude session.
 #[derive(Debug, Clone)]
@@ -68,7 +70,7 @@ impl Journal {
     /// The entries written so far, `None` when there is no journal.
     /// Malformed lines (a torn write) are skipped.
     pub fn entries(&self) -> Option<Vec<(Millis, Vec<String>)>> {
-        let text = std::fs::read(&self.path).ok()?;
+        let text = crate::files::read_capped(&self.path, MAX_JOURNAL).ok()?;
         let text = String::from_utf8_lossy(&text);
         Some(
             text.lines()

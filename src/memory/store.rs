@@ -291,6 +291,17 @@ pub async fn rewrite(tx: &mut Db, t: &Text) -> Result<()> {
     .await
 }
 
+/// Drops the terms of deleted memories from the full-text index. A deleted
+/// FTS5 entry only gets a tombstone; its terms stay in the index segments
+/// until they are merged, so the index is rewritten (and `secure_delete`
+/// zeroes the pages that frees). About 0.25 s at 20,000 memories.
+pub async fn purge_index(db: &mut Db) -> Result<()> {
+    sqlx::query("INSERT INTO memory_index(memory_index) VALUES ('optimize')")
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// The distinct index terms of a memory, as a JSON array.
 fn distinct_terms(parts: &[&str]) -> String {
     let set: std::collections::BTreeSet<&str> = parts
@@ -440,7 +451,10 @@ pub async fn forget(db: &mut Db, id: &str) -> Result<()> {
         .bind(seq)
         .execute(&mut *tx)
         .await?;
+    purge_index(&mut tx).await?;
     tx.commit().await?;
+    // Nor in the WAL: best effort, a concurrent reader may hold it.
+    let _ = store::checkpoint_truncate(db).await;
     Ok(())
 }
 

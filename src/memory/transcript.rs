@@ -125,33 +125,38 @@ pub struct ToolResult {
 /// lines still over [`MAX_LINE_BYTES`] after that are skipped and counted. Only `user`,
 /// `assistant` and queued-message attachment lines are read; other types are ignored.
 pub fn read_turns<R: Read + Seek>(reader: R, start_offset: u64) -> io::Result<ReadOutcome> {
-    read(reader, start_offset, None)
+    read_turns_bounded(reader, start_offset, u64::MAX, None, None)
 }
 
-/// [`read_turns`], with every string of the conversation redacted as soon as
-/// it is parsed: before it is capped, cut, quoted into JSON or compressed,
-/// so that no truncation or re-encoding can split a secret away from the
-/// context that identifies it.
-pub fn read_turns_redacted<R: Read + Seek>(
-    reader: R,
-    start_offset: u64,
-    redactor: &Redactor,
-) -> io::Result<ReadOutcome> {
-    read(reader, start_offset, Some(redactor))
-}
-
-fn read<R: Read + Seek>(
+/// [`read_turns`] that reads no byte at or past `end_offset` (a file that keeps growing
+/// cannot keep it reading) and stops at the first line boundary after `deadline`. Cut short
+/// by the deadline, it leaves out the turn in progress (unless it is the only one) so that
+/// the next read, from [`ReadOutcome::end_offset`], takes that turn whole.
+///
+/// With a `redactor`, every string of the conversation is redacted as soon as it is parsed:
+/// before it is capped, cut, quoted into JSON or compressed, so that no truncation or
+/// re-encoding can split a secret away from the context that identifies it.
+pub fn read_turns_bounded<R: Read + Seek>(
     mut reader: R,
     start_offset: u64,
+    end_offset: u64,
+    deadline: Option<std::time::Instant>,
     redactor: Option<&Redactor>,
 ) -> io::Result<ReadOutcome> {
     reader.seek(SeekFrom::Start(start_offset))?;
-    let mut input = BufReader::with_capacity(64 << 10, reader);
+    let limit = end_offset.saturating_sub(start_offset);
+    let mut input = BufReader::with_capacity(64 << 10, reader.take(limit));
     let mut capper = LineCapper::default();
     let mut builder = Builder::new(start_offset, redactor);
     let mut pos = start_offset;
     let mut skipped_lines = 0;
+    let mut timed_out = false;
     loop {
+        // At least one line is read, so that every run moves on.
+        if pos > start_offset && deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            timed_out = true;
+            break;
+        }
         capper.reset();
         let (len, complete) = read_line(&mut input, &mut capper)?;
         if !complete {
@@ -165,11 +170,44 @@ fn read<R: Read + Seek>(
             Parsed::Json(v) => builder.line(v, line_start),
         }
     }
+    let mut turns = builder.finish(pos);
+    if timed_out && turns.len() > 1 {
+        let open = turns.pop().expect("more than one turn");
+        pos = open.start_offset;
+    }
     Ok(ReadOutcome {
-        turns: builder.finish(pos),
+        turns,
         end_offset: pos,
         skipped_lines,
     })
+}
+
+/// The first line start at or after `offset` in `reader` (its end when there is none).
+/// Reading stops at `end`; used to begin a bounded read on a whole line.
+pub fn next_line_start<R: Read + Seek>(mut reader: R, offset: u64, end: u64) -> io::Result<u64> {
+    if offset == 0 {
+        return Ok(0);
+    }
+    // The byte before `offset` tells whether `offset` already starts a line.
+    reader.seek(SeekFrom::Start(offset - 1))?;
+    let mut input = BufReader::with_capacity(64 << 10, reader.take(end.saturating_sub(offset - 1)));
+    let mut pos = offset - 1;
+    loop {
+        let buf = match input.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok(end);
+        }
+        if let Some(i) = buf.iter().position(|&b| b == b'\n') {
+            return Ok(pos + i as u64 + 1);
+        }
+        let n = buf.len();
+        input.consume(n);
+        pos += n as u64;
+    }
 }
 
 /// Removes every `<msp-memory>` … `</msp-memory>` block, so recalled memory never feeds on
@@ -1195,6 +1233,40 @@ mod tests {
             .bash("toolu_03", "systemctl restart veeamservice", "", 0)
             .say("Restarted.");
         tx
+    }
+
+    #[test]
+    fn bounded_read_stops_at_the_end_it_was_given() {
+        let tx = two_turns();
+        let whole = tx.text.as_bytes();
+        let second = tx.text.find("thanks, now restart").unwrap();
+        // The line start of the second prompt: the file as it was when the run began.
+        let end = tx.text[..second].rfind('\n').unwrap() as u64 + 1;
+        let out = read_turns_bounded(Cursor::new(whole), 0, end, None, None).unwrap();
+        assert_eq!(out.end_offset, end, "nothing past the given end is read");
+        assert_eq!(out.turns.len(), 1);
+    }
+
+    #[test]
+    fn bounded_read_past_its_deadline_leaves_the_open_turn_for_next_time() {
+        let tx = two_turns();
+        let whole = tx.text.as_bytes();
+        let past = std::time::Instant::now() - std::time::Duration::from_secs(1);
+        // One line is always read, so every run moves on.
+        let out = read_turns_bounded(Cursor::new(whole), 0, u64::MAX, Some(past), None).unwrap();
+        assert!(out.end_offset > 0);
+        assert!(out.end_offset <= whole.len() as u64);
+        assert_eq!(whole[out.end_offset as usize - 1], b'\n');
+    }
+
+    #[test]
+    fn next_line_start_lands_after_a_newline() {
+        let text = b"aaaa\nbbbb\ncccc\n";
+        let at = |o| next_line_start(Cursor::new(&text[..]), o, text.len() as u64).unwrap();
+        assert_eq!(at(0), 0);
+        assert_eq!(at(5), 5, "already a line start");
+        assert_eq!(at(6), 10);
+        assert_eq!(at(14), 15, "no line after: the end");
     }
 
     #[test]

@@ -171,7 +171,10 @@ async fn connect(
         .busy_timeout(busy_timeout)
         // Set once here: changing temp_store later drops the connection's
         // TEMP triggers (the sync change tracking).
-        .pragma("temp_store", "memory");
+        .pragma("temp_store", "memory")
+        // Deleted content is overwritten with zeros, not left in free pages:
+        // a forgotten memory must not stay readable in the file.
+        .pragma("secure_delete", "ON");
     // WAL is a property of the file, set once by whoever creates or migrates
     // it; the hooks skip that round trip.
     if create {
@@ -228,6 +231,17 @@ async fn migrate(conn: &mut SqliteConnection) -> Result<()> {
         tx.commit().await?;
     }
     Ok(())
+}
+
+/// Copies the WAL into the database and truncates it to zero bytes, so what
+/// was deleted is not left in old WAL frames. Returns false when another
+/// connection kept it from finishing (it then finishes at the next
+/// checkpoint, at the latest when the last connection closes).
+pub async fn checkpoint_truncate(db: &mut Db) -> Result<bool> {
+    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(db)
+        .await?;
+    Ok(busy == 0)
 }
 
 /// Begins a write transaction that takes the write lock at once, so a
@@ -329,6 +343,25 @@ mod tests {
             assert_eq!(sync, expected, "{durability:?}");
         }
         drop(dir);
+    }
+
+    #[tokio::test]
+    async fn every_connection_overwrites_what_it_deletes() {
+        let (_dir, mut store) = testing::temp_store().await;
+        let path = store.path().to_owned();
+        let on: i64 = sqlx::query_scalar("PRAGMA secure_delete")
+            .fetch_one(store.db())
+            .await
+            .unwrap();
+        assert_eq!(on, 1, "Store::open");
+        let mut hook = Store::open_for_hook(&path, BUSY_TIMEOUT, Durability::Full)
+            .await
+            .unwrap();
+        let on: i64 = sqlx::query_scalar("PRAGMA secure_delete")
+            .fetch_one(hook.db())
+            .await
+            .unwrap();
+        assert_eq!(on, 1, "Store::open_for_hook");
     }
 
     #[tokio::test]

@@ -88,7 +88,7 @@ impl TeamKey {
     /// Loads the key of this machine, if it has one.
     pub fn load(data_dir: &Path) -> Result<Option<TeamKey>> {
         let p = path(data_dir);
-        match std::fs::read_to_string(&p) {
+        match crate::files::read_string_capped(&p, crate::files::KEY_CAP) {
             Ok(text) => {
                 let text = Zeroizing::new(text);
                 TeamKey::parse(&text).map(Some).map_err(|e| {

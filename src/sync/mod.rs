@@ -674,6 +674,7 @@ async fn store_and_apply(
         .collect();
     let before = winners.clone();
     let mut new_rows: Vec<Value> = Vec::new();
+    let mut memory_deleted = false;
     for (w, env, new) in &todo {
         let applied = match env {
             None => {
@@ -684,6 +685,7 @@ async fn store_and_apply(
                 match apply_one(&mut tx, self_id, w, env, any_dirty, &mut winners).await? {
                     Applied::Won => {
                         stats.applied += 1;
+                        memory_deleted |= w.kind == "memory" && (env.d || env.r.is_none());
                         true
                     }
                     Applied::Lost => {
@@ -756,6 +758,10 @@ async fn store_and_apply(
         .bind(serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into()))
         .execute(&mut *tx)
         .await?;
+    }
+    // A memory forgotten on another machine leaves no words here either.
+    if memory_deleted {
+        crate::memory::store::purge_index(&mut tx).await?;
     }
     sqlx::query("DELETE FROM sync_applying")
         .execute(&mut *tx)

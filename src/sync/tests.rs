@@ -305,3 +305,47 @@ async fn records_do_not_open_under_another_id_counter_or_key() {
     assert!(open(&key, &flipped).is_none());
     assert!(open(&TeamKey::generate().unwrap(), &w).is_none());
 }
+
+/// Whether the store file of `m` holds `needle`, once its WAL is copied in.
+async fn on_disk(m: &mut M, needle: &[u8]) -> bool {
+    store::checkpoint_truncate(m.s.db()).await.unwrap();
+    let bytes = std::fs::read(m.s.path()).unwrap();
+    bytes.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn a_memory_forgotten_elsewhere_leaves_no_words_in_this_store() {
+    let key = TeamKey::generate().unwrap();
+    let mut a = machine("alpha").await;
+    let mut b = machine("bravo").await;
+    let m = memories::NewMemory {
+        kind: "fact".into(),
+        title: "NAS share".into(),
+        body: "The quokka7flux9 share moved to nas02".into(),
+        tags: vec![],
+        project_id: None,
+        client_id: None,
+        machine_id: Some(a.id.clone()),
+        source: None,
+        importance: 5,
+        created_at: 1_700_000_000_000,
+        raw_tokens: 10,
+        stored_tokens: 8,
+        raw_bytes: 40,
+        tokens_exact: true,
+        excerpt: None,
+    };
+    let mid = memories::insert(a.s.db(), &m).await.unwrap().unwrap();
+    send(&key, &mut a, &mut b).await;
+    assert!(
+        on_disk(&mut b, b"quokka7flux9").await,
+        "pulled, the memory is on disk"
+    );
+    memories::forget(a.s.db(), &mid).await.unwrap();
+    send(&key, &mut a, &mut b).await;
+    assert!(memories::get(b.s.db(), &mid).await.is_err());
+    assert!(
+        !on_disk(&mut b, b"quokka7flux9").await,
+        "the tombstone left its words on disk"
+    );
+}

@@ -356,7 +356,9 @@ fn parse_key_file(text: &str) -> Option<KeyFile> {
 
 /// The key file's contents, and a warning when other users can read it.
 fn read_key_file(path: &Path) -> Result<(KeyFile, Option<String>)> {
-    let text = std::fs::read_to_string(path).map(zeroize::Zeroizing::new).map_err(|e| {
+    let text = crate::files::read_string_capped(path, crate::files::KEY_CAP)
+        .map(zeroize::Zeroizing::new)
+        .map_err(|e| {
         Error::Locked(format!(
             "cannot read the vault key file {}: {e}\nhint: fix MSP_VAULT_KEY_FILE (or vault.key_file), or unset it to use the passphrase",
             path.display()

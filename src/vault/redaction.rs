@@ -38,7 +38,7 @@ pub fn key_path(data_dir: &Path) -> PathBuf {
 /// error (it is not ours, or damaged).
 pub fn load_key(data_dir: &Path) -> Result<Option<Key>> {
     let path = key_path(data_dir);
-    match std::fs::read(&path) {
+    match crate::files::read_capped(&path, crate::files::KEY_CAP) {
         Ok(bytes) => {
             let bytes = zeroize::Zeroizing::new(bytes);
             Key::from_slice(&bytes).map(Some).ok_or_else(|| {

@@ -399,7 +399,7 @@ pub fn git_remote_of(dir: &Path) -> Option<String> {
             dotgit
         } else if dotgit.is_file() {
             // A worktree or submodule: `.git` is a file `gitdir: PATH`.
-            let text = std::fs::read_to_string(&dotgit).ok()?;
+            let text = read_git_file(&dotgit).ok()?;
             let target = PathBuf::from(text.trim().strip_prefix("gitdir:")?.trim());
             let target = if target.is_absolute() {
                 target
@@ -407,17 +407,23 @@ pub fn git_remote_of(dir: &Path) -> Option<String> {
                 d.join(target)
             };
             // Worktrees keep their config in the common dir.
-            match std::fs::read_to_string(target.join("commondir")) {
+            match read_git_file(&target.join("commondir")) {
                 Ok(common) => target.join(common.trim()),
                 Err(_) => target,
             }
         } else {
             continue;
         };
-        let config = std::fs::read_to_string(git_dir.join("config")).ok()?;
+        let config = read_git_file(&git_dir.join("config")).ok()?;
         return remote_from_config(&config).and_then(|u| normalize_remote(&u));
     }
     None
+}
+
+/// A small git metadata file. The hooks read these in whatever directory
+/// Claude runs in, so a FIFO or a huge file there must not hold them up.
+fn read_git_file(path: &Path) -> std::io::Result<String> {
+    crate::files::read_string_capped(path, crate::files::CONFIG_CAP)
 }
 
 fn remote_from_config(config: &str) -> Option<String> {

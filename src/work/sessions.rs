@@ -504,6 +504,72 @@ pub async fn claude_session_started(
     Ok(AutoStart::Started(id))
 }
 
+/// When an automatic session was last active: its start, or the last time
+/// the save hook captured its Claude session's transcript (every Stop).
+const LAST_ACTIVITY: &str =
+    "max(s.started_at, COALESCE((SELECT max(c.updated_at) FROM capture_offsets c
+    WHERE c.claude_session_id = s.claude_session_id), s.started_at))";
+
+/// An automatic session closed because it was idle.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct IdleClosed {
+    pub id: String,
+    pub claude_session_id: Option<String>,
+    /// Its last activity, where it now ends.
+    pub ended_at: Millis,
+}
+
+/// The open automatic session on this machine idle for longer than
+/// `idle_minutes`, if any (a read: the prompt path asks before it writes).
+pub async fn idle_open(
+    db: &mut Db,
+    machine_id: &str,
+    idle_minutes: u64,
+    now: Millis,
+) -> Result<Option<String>> {
+    if idle_minutes == 0 {
+        return Ok(None);
+    }
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT s.id FROM sessions s WHERE s.machine_id = ? AND s.ended_at IS NULL AND s.origin = 'claude'
+         AND {LAST_ACTIVITY} < ?"
+    )))
+    .bind(machine_id)
+    .bind(now - idle_ms(idle_minutes))
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Closes the open automatic session on this machine if it has had no
+/// activity for longer than `idle_minutes`, at its last activity: Claude was
+/// killed before `SessionEnd`, or `SessionEnd` could not get the lock, and
+/// billable time must not go on counting. One UPDATE through the index of
+/// open sessions. Sessions started by hand are left alone.
+pub async fn close_idle(
+    db: &mut Db,
+    machine_id: &str,
+    idle_minutes: u64,
+    now: Millis,
+) -> Result<Option<IdleClosed>> {
+    if idle_minutes == 0 {
+        return Ok(None);
+    }
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE sessions AS s SET ended_at = {LAST_ACTIVITY}, updated_at = ?
+         WHERE s.machine_id = ? AND s.ended_at IS NULL AND s.origin = 'claude' AND {LAST_ACTIVITY} < ?
+         RETURNING id, claude_session_id, ended_at"
+    )))
+    .bind(now)
+    .bind(machine_id)
+    .bind(now - idle_ms(idle_minutes))
+    .fetch_optional(db)
+    .await?)
+}
+
+fn idle_ms(minutes: u64) -> Millis {
+    Millis::try_from(minutes.saturating_mul(60_000)).unwrap_or(Millis::MAX)
+}
+
 /// Closes the automatic work session opened for this Claude session, if it
 /// is still open. Manual sessions and other Claude sessions' are left alone.
 pub async fn claude_session_ended(
@@ -597,5 +663,69 @@ mod auto_tests {
             status(s.db(), &m).await.unwrap().is_some(),
             "the manual session stays open"
         );
+    }
+
+    #[tokio::test]
+    async fn idle_automatic_sessions_close_at_their_last_activity_and_manual_ones_stay() {
+        let (_d, mut s) = temp_store().await;
+        let d = machine::Detected {
+            hostname: "h".into(),
+            username: "u".into(),
+            platform: "linux".into(),
+            os_version: None,
+            home_directory: "/h".into(),
+            preferred_shell: None,
+            tools: Default::default(),
+            mcp_servers: vec![],
+            skills: vec![],
+        };
+        let m = machine::register(s.db(), &d).await.unwrap().0.id;
+        let min = 60_000;
+        let AutoStart::Started(id) =
+            claude_session_started(s.db(), &m, Scope::default(), "c1", 1_000 * min)
+                .await
+                .unwrap()
+        else {
+            panic!("not started")
+        };
+        // A Stop captured the transcript 10 minutes in.
+        sqlx::query("INSERT INTO capture_offsets VALUES ('/t/c1.jsonl', 10, 'c1', ?)")
+            .bind(1_010 * min)
+            .execute(s.db())
+            .await
+            .unwrap();
+        // 29 minutes after that: not idle yet.
+        assert_eq!(idle_open(s.db(), &m, 30, 1_039 * min).await.unwrap(), None);
+        assert_eq!(close_idle(s.db(), &m, 30, 1_039 * min).await.unwrap(), None);
+        assert_eq!(
+            close_idle(s.db(), &m, 0, 9_999 * min).await.unwrap(),
+            None,
+            "0: never"
+        );
+        // 31 minutes: closed where the activity stopped.
+        let now = 1_041 * min;
+        assert_eq!(
+            idle_open(s.db(), &m, 30, now).await.unwrap(),
+            Some(id.clone())
+        );
+        let closed = close_idle(s.db(), &m, 30, now).await.unwrap().unwrap();
+        assert_eq!(closed.id, id);
+        assert_eq!(closed.claude_session_id.as_deref(), Some("c1"));
+        assert_eq!(closed.ended_at, 1_010 * min);
+        assert_eq!(view(s.db(), &id).await.unwrap().duration_seconds, 600);
+        assert_eq!(close_idle(s.db(), &m, 30, now).await.unwrap(), None);
+
+        // A session started by hand runs on however long it is idle.
+        let manual = StartRequest {
+            scope: Scope::default(),
+            title: None,
+            billable: true,
+            at: Some(2_000 * min),
+            origin: "manual",
+            claude_session_id: None,
+        };
+        start(s.db(), &m, manual).await.unwrap();
+        assert_eq!(close_idle(s.db(), &m, 30, 9_000 * min).await.unwrap(), None);
+        assert!(status(s.db(), &m).await.unwrap().is_some());
     }
 }

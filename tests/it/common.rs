@@ -214,6 +214,56 @@ impl Env {
     }
 }
 
+impl Env {
+    /// Runs `msp ARGS` with extra variables; kills it and fails the test if
+    /// it is still running after `limit` (a command that must not hang).
+    #[track_caller]
+    pub fn msp_within<S: AsRef<OsStr>>(
+        &self,
+        vars: &[(&str, &str)],
+        args: &[S],
+        limit: std::time::Duration,
+    ) -> Out {
+        let mut cmd = self.command(args);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn msp");
+        let started = std::time::Instant::now();
+        while child.try_wait().expect("wait for msp").is_none() {
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("msp still running after {limit:?}: it hangs");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.as_ref().to_string_lossy().into_owned())
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        finish(child, &args)
+    }
+}
+
+/// Creates a FIFO (named pipe) at `path`.
+#[cfg(unix)]
+pub fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().expect("utf-8 path")).unwrap();
+    // SAFETY: a valid C string; mkfifo only creates the node.
+    assert_eq!(
+        unsafe { libc::mkfifo(c.as_ptr(), 0o600) },
+        0,
+        "mkfifo {}",
+        path.display()
+    );
+}
+
 pub fn finish(child: Child, args: &[&str]) -> Out {
     let output = child.wait_with_output().expect("wait for msp");
     to_out(output, args)

@@ -906,7 +906,12 @@ fn transcript_faults_are_survived_body() {
         FAST,
     );
     for m in ["mrkshr01", "mrkshr02", "mrkshr03"] {
-        assert_eq!(hk.holding(m), 1, "{m} stored exactly once");
+        assert_eq!(
+            hk.holding(m),
+            1,
+            "{m} stored exactly once: {}",
+            hk.log_text()
+        );
     }
     assert_eq!(
         hk.holding("df -h /srv/mrkshr03"),
@@ -949,7 +954,12 @@ fn ten_megabyte_inputs_body() {
     tx.add_turn("mrkbig03");
     hk.fire("10 MB transcript line", Bin::Save, &tx.stop(None), SLOW);
     for m in ["mrkbig01", "mrkbig02", "mrkbig03"] {
-        assert_eq!(hk.holding(m), 1, "{m} stored exactly once");
+        assert_eq!(
+            hk.holding(m),
+            1,
+            "{m} stored exactly once: {}",
+            hk.log_text()
+        );
     }
 
     // A 10 MB last_assistant_message on a transcript that lags.
@@ -1943,4 +1953,483 @@ fn hook_writes_are_tracked_for_sync_and_prompts_write_nothing_body() {
         "a prompt changed the store"
     );
     assert_eq!(pending(), before + 2);
+}
+
+// ---------------------------------------------------------------------------
+// Bounded reads: files that are not regular files, backlogs, growing files
+// ---------------------------------------------------------------------------
+
+/// Claude Code kills a hook after the `"timeout": 5` it is registered with.
+const CLAUDE_TIMEOUT: Duration = Duration::from_millis(4500);
+
+#[test]
+fn fifo_config_does_not_hang_recall() {
+    scenario(fifo_config_does_not_hang_recall_body);
+}
+
+fn fifo_config_does_not_hang_recall_body() {
+    let hk = Hk::store();
+    std::fs::create_dir_all(&hk.env.config).unwrap();
+    let config = hk.env.config.join("config.toml");
+    common::mkfifo(&config);
+    let prompt = prompt_event("s", &hk.cwd, "restart the spooler on fs01");
+    // Nothing ever writes to the FIFO: an open that waits for a writer hangs.
+    hk.fire("config.toml is a FIFO (prompt)", Bin::Recall, &prompt, SLOW);
+    let mut tx = hk.transcript("fifo", "sess-fifo", 0xf1);
+    tx.add_turn("mrkfifo1");
+    hk.fire(
+        "config.toml is a FIFO (stop)",
+        Bin::Save,
+        &tx.stop(None),
+        SLOW,
+    );
+    let log = hk.log_text();
+    assert!(
+        log.contains("a FIFO") && log.contains("config.toml"),
+        "{log}"
+    );
+    // The CLI says what is wrong and how to fix it.
+    let out = hk
+        .env
+        .msp_within(&[], &["context", "list"], HUNG)
+        .expect_hint(1);
+    assert!(out.stderr.contains("a FIFO"), "{}", out.stderr);
+}
+
+#[test]
+fn dev_zero_config_is_refused_without_reading_it() {
+    scenario(dev_zero_config_is_refused_without_reading_it_body);
+}
+
+fn dev_zero_config_is_refused_without_reading_it_body() {
+    let hk = Hk::store();
+    std::fs::create_dir_all(&hk.env.config).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", hk.env.config.join("config.toml")).unwrap();
+    // Reading /dev/zero to its end would take all memory; refused at once.
+    let prompt = prompt_event("s", &hk.cwd, "restart the spooler on fs01");
+    hk.fire(
+        "config.toml -> /dev/zero (prompt)",
+        Bin::Recall,
+        &prompt,
+        FAST,
+    );
+    let mut tx = hk.transcript("zero", "sess-zero", 0xf2);
+    tx.add_turn("mrkzero1");
+    hk.fire(
+        "config.toml -> /dev/zero (stop)",
+        Bin::Save,
+        &tx.stop(None),
+        FAST,
+    );
+    assert!(hk.log_text().contains("a device"), "{}", hk.log_text());
+    // A config too large to be one is refused by its size, unread.
+    std::fs::remove_file(hk.env.config.join("config.toml")).unwrap();
+    let big = std::fs::File::create(hk.env.config.join("config.toml")).unwrap();
+    big.set_len(4 << 30).unwrap();
+    hk.fire("config.toml of 4 GB (prompt)", Bin::Recall, &prompt, FAST);
+    assert!(
+        hk.log_text().contains("bytes, more than"),
+        "{}",
+        hk.log_text()
+    );
+}
+
+#[test]
+fn fifo_transcript_does_not_hang_save() {
+    scenario(fifo_transcript_does_not_hang_save_body);
+}
+
+fn fifo_transcript_does_not_hang_save_body() {
+    let hk = Hk::store();
+    let tx = hk.transcript("pipe", "sess-pipe", 0xf3);
+    std::fs::remove_file(&tx.path).unwrap();
+    common::mkfifo(&tx.path);
+    hk.fire("transcript is a FIFO", Bin::Save, &tx.stop(None), FAST);
+    assert!(hk.log_text().contains("a FIFO"), "{}", hk.log_text());
+}
+
+/// The capture offset of a transcript, as the store holds it.
+fn capture_offset(hk: &Hk, transcript: &Path) -> u64 {
+    let key = transcript.to_string_lossy().into_owned();
+    block_on(async {
+        let mut c = connect(&hk.db()).await;
+        let off: Option<i64> =
+            sqlx::query_scalar("SELECT byte_offset FROM capture_offsets WHERE transcript_path = ?")
+                .bind(key)
+                .fetch_optional(&mut c)
+                .await
+                .unwrap();
+        off.unwrap_or(0) as u64
+    })
+}
+
+/// Appends about `bytes` of whole turns to `tx`, in large writes.
+fn fill(tx: &mut Tx, bytes: u64) {
+    // One block of 16 turns with 16 KiB outputs, written over and over:
+    // repeated uuids are the same turns again, which is all a backlog needs.
+    let output = "drwxr-x--- backup snapshot 2026-03-01 ok\n".repeat(400);
+    let mut block = String::new();
+    for i in 0..16 {
+        block.push_str(&tx.prompt(&format!("list the snapshots of volume {i} on nas01")));
+        block.push_str(&tx.bash(&format!("ls -l /srv/snap/{i}"), &output));
+        block.push_str(&tx.say("Listed; nothing to clean."));
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&tx.path)
+        .unwrap();
+    let chunk = block.repeat(((4 << 20) / block.len()).max(1));
+    let mut written = 0;
+    while written < bytes {
+        f.write_all(chunk.as_bytes()).unwrap();
+        written += chunk.len() as u64;
+    }
+}
+
+#[test]
+fn huge_backlog_stop_returns_in_time_and_moves_on() {
+    scenario(huge_backlog_stop_returns_in_time_and_moves_on_body);
+}
+
+fn huge_backlog_stop_returns_in_time_and_moves_on_body() {
+    // The default cap is 32 MiB against a 1 GB backlog; a like ratio, smaller.
+    let mut hk = Hk::store();
+    hk.set("MSP_CAPTURE_MAX_BACKLOG_BYTES", (1u64 << 20).to_string());
+    let mut tx = hk.transcript("backlog", "sess-backlog", 0xb1);
+    fill(&mut tx, 128 << 20);
+    tx.add_turn("mrkback1");
+    let len = std::fs::metadata(&tx.path).unwrap().len();
+
+    hk.fire(
+        "128 MiB backlog, 1 MiB cap",
+        Bin::Save,
+        &tx.stop(None),
+        CLAUDE_TIMEOUT,
+    );
+    let first = capture_offset(&hk, &tx.path);
+    assert!(
+        first >= len - (1 << 20),
+        "the older backlog is skipped: offset {first} of {len}"
+    );
+    let log = hk.log_text();
+    assert!(
+        log.contains("older backlog") && log.contains("msp context import"),
+        "the log says what was skipped and how to take it: {log}"
+    );
+
+    // Every later Stop goes on from there until the end.
+    for run in 0..20 {
+        if capture_offset(&hk, &tx.path) == len {
+            break;
+        }
+        let before = capture_offset(&hk, &tx.path);
+        hk.fire(
+            &format!("backlog, run {run}"),
+            Bin::Save,
+            &tx.stop(None),
+            CLAUDE_TIMEOUT,
+        );
+        assert!(
+            capture_offset(&hk, &tx.path) > before,
+            "run {run} made no progress"
+        );
+    }
+    assert_eq!(capture_offset(&hk, &tx.path), len);
+    assert_eq!(hk.holding("mrkback1"), 1, "the newest turn is saved");
+    tx.add_turn("mrkback2");
+    hk.fire("after the backlog", Bin::Save, &tx.stop(None), FAST);
+    assert_eq!(hk.holding("mrkback2"), 1);
+}
+
+#[test]
+fn growing_transcript_cannot_keep_save_running() {
+    scenario(growing_transcript_cannot_keep_save_running_body);
+}
+
+fn growing_transcript_cannot_keep_save_running_body() {
+    let hk = Hk::store();
+    let tx = hk.transcript("growing", "sess-grow", 0xb2);
+    // A writer appends as fast as it can while the hook runs.
+    let path = tx.path.clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut filler = Tx::new(hk.env.root.join("filler.jsonl"), "sess-grow", &hk.cwd, 0xb3);
+    fill(&mut filler, 1 << 20);
+    let chunk = std::fs::read(&filler.path).unwrap();
+    let writer = {
+        let stop = stop.clone();
+        thread::spawn(move || {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap();
+            let mut written = 0u64;
+            // About 50 MB/s, at most 400 MiB.
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && written < (400 << 20) {
+                f.write_all(&chunk).unwrap();
+                written += chunk.len() as u64;
+                thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    thread::sleep(Duration::from_millis(100));
+    let run = hk.run(Bin::Save, &tx.stop(None), Feed::default());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    check(
+        "transcript growing while saved",
+        Bin::Save,
+        &run,
+        CLAUDE_TIMEOUT,
+    );
+    // It read what was there when it started (the newest part of it).
+    assert!(
+        capture_offset(&hk, &tx.path) > 0,
+        "no progress: {}",
+        hk.log_text()
+    );
+    assert!(
+        !hk.memories().is_empty(),
+        "nothing saved: {}",
+        hk.log_text()
+    );
+    let _ = std::fs::remove_file(&tx.path);
+}
+
+#[test]
+fn slow_backlog_is_cut_at_the_deadline_and_the_next_stop_goes_on() {
+    scenario(slow_backlog_is_cut_at_the_deadline_and_the_next_stop_goes_on_body);
+}
+
+fn slow_backlog_is_cut_at_the_deadline_and_the_next_stop_goes_on_body() {
+    // 24 MiB of small distinct turns, under a cap raised to 32 MiB: more
+    // turns than one Stop can store in its time (8 MiB take about 2 s here).
+    let mut hk = Hk::store();
+    hk.set("MSP_CAPTURE_MAX_BACKLOG_BYTES", (32u64 << 20).to_string());
+    let mut tx = hk.transcript("slow", "sess-slow", 0xb4);
+    let mut text = String::new();
+    let mut i = 0;
+    while text.len() < 24 << 20 {
+        text.push_str(&tx.prompt(&format!("restart the print spooler on host{i:05}")));
+        text.push_str(&tx.bash(&format!("systemctl restart spooler-{i:05}"), ""));
+        text.push_str(&tx.say(&format!("Done, spooler-{i:05} is running.")));
+        i += 1;
+    }
+    tx.append(&text);
+    tx.add_turn("mrkslow1");
+    let len = std::fs::metadata(&tx.path).unwrap().len();
+    let mut offsets = vec![0];
+    for run in 0..30 {
+        hk.fire(
+            &format!("slow backlog, run {run}"),
+            Bin::Save,
+            &tx.stop(None),
+            CLAUDE_TIMEOUT,
+        );
+        let now = capture_offset(&hk, &tx.path);
+        assert!(now > *offsets.last().unwrap(), "run {run} made no progress");
+        offsets.push(now);
+        if now == len {
+            break;
+        }
+    }
+    assert_eq!(*offsets.last().unwrap(), len, "offsets: {offsets:?}");
+    let log = hk.log_text();
+    assert!(log.contains("stopped at the deadline"), "{log}");
+    assert_eq!(hk.holding("mrkslow1"), 1);
+    assert_eq!(hk.holding("spooler-00000"), 1, "the oldest turn too");
+    eprintln!("hooks: slow backlog offsets {offsets:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Automatic work sessions that Claude never closed
+// ---------------------------------------------------------------------------
+
+/// Runs one statement on the store, as a clock that moved would have.
+fn sql(hk: &Hk, stmt: &str) {
+    block_on(async {
+        let mut c = connect(&hk.db()).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(stmt.to_string()))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    });
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// The sessions of this store as `msp session list --json` shows them.
+fn work_sessions(hk: &Hk) -> Vec<Value> {
+    array(&hk.env.json(&["session", "list", "--limit", "10"])).clone()
+}
+
+/// An automatic session opened by a SessionStart, and a Stop that captured a
+/// turn, both moved back in time: started 2 h ago, last active 90 min ago.
+/// Returns (start, last activity) in ms.
+fn stale_automatic_session(hk: &Hk, dir: &Path, session: &str, tag: u32) -> (i64, i64) {
+    hk.fire(
+        "session start",
+        Bin::Recall,
+        &session_start(session, dir),
+        FAST,
+    );
+    let mut tx = hk.transcript(session, session, tag);
+    tx.add_turn(&format!("mrkidle{tag:x}"));
+    hk.fire("stop", Bin::Save, &tx.stop(None), FAST);
+    let now = now_ms();
+    let (start, active) = (now - 120 * 60_000, now - 90 * 60_000);
+    sql(
+        hk,
+        &format!(
+            "UPDATE sessions SET started_at = {start}, created_at = {start} WHERE claude_session_id = '{session}'"
+        ),
+    );
+    sql(
+        hk,
+        &format!(
+            "UPDATE capture_offsets SET updated_at = {active} WHERE claude_session_id = '{session}'"
+        ),
+    );
+    (start, active)
+}
+
+#[test]
+fn killed_claude_session_is_closed_at_its_last_activity_by_the_next_hook() {
+    scenario(killed_claude_session_is_closed_at_its_last_activity_by_the_next_hook_body);
+}
+
+fn killed_claude_session_is_closed_at_its_last_activity_by_the_next_hook_body() {
+    let hk = Hk::store();
+    let dir = hk.project("acme-idle");
+    // Claude was killed: no SessionEnd ever came.
+    let (start, active) = stale_automatic_session(&hk, &dir, "sess-killed", 0x1d1);
+    // The next prompt, of another Claude session, closes it where work stopped.
+    let prompt = prompt_event("sess-other", &dir, "restart the spooler on fs01");
+    hk.fire("prompt after a killed session", Bin::Recall, &prompt, FAST);
+    assert!(
+        hk.log_text().contains("idle work session closed"),
+        "{}",
+        hk.log_text()
+    );
+    let list = work_sessions(&hk);
+    assert_eq!(list.len(), 1, "{list:?}");
+    let s = &list[0];
+    assert_eq!(s["status"], "closed", "{s}");
+    assert_eq!(
+        s["duration_seconds"],
+        (active - start) / 1000,
+        "counted up to the last activity: {s}"
+    );
+    // The report counts the same 30 minutes, not the 2 hours since.
+    let report = hk.env.json(&["session", "report", "--from", "1d ago"]);
+    assert_eq!(report["total"]["total_hours"], 0.5, "{report}");
+}
+
+#[test]
+fn idle_session_is_closed_by_the_next_msp_command() {
+    scenario(idle_session_is_closed_by_the_next_msp_command_body);
+}
+
+fn idle_session_is_closed_by_the_next_msp_command_body() {
+    let hk = Hk::store();
+    let dir = hk.project("acme-cmd");
+    let (start, active) = stale_automatic_session(&hk, &dir, "sess-cmd", 0x1d2);
+    let status = hk.env.json(&["session", "status"]);
+    assert_eq!(status["open"], false, "{status}");
+    let s = &work_sessions(&hk)[0];
+    assert_eq!(s["duration_seconds"], (active - start) / 1000, "{s}");
+}
+
+#[test]
+fn idle_limit_is_a_setting_and_manual_sessions_are_never_closed() {
+    scenario(idle_limit_is_a_setting_and_manual_sessions_are_never_closed_body);
+}
+
+fn idle_limit_is_a_setting_and_manual_sessions_are_never_closed_body() {
+    let mut hk = Hk::store();
+    let dir = hk.project("acme-manual");
+    // 120 minutes: 90 idle minutes are not enough.
+    hk.set("MSP_SESSIONS_IDLE_CLOSE_MINUTES", "120");
+    hk.env.set_var("MSP_SESSIONS_IDLE_CLOSE_MINUTES", "120");
+    stale_automatic_session(&hk, &dir, "sess-long", 0x1d3);
+    hk.fire(
+        "prompt",
+        Bin::Recall,
+        &prompt_event("sess-x", &dir, "check dns on dc01"),
+        FAST,
+    );
+    assert_eq!(hk.env.json(&["session", "status"])["open"], true);
+    hk.env.ok(&["session", "stop"]);
+
+    // A session started by hand, 5 hours ago, with nothing since.
+    hk.env
+        .ok(&["session", "start", "--at", "5h ago", "--billable"]);
+    hk.fire(
+        "prompt",
+        Bin::Recall,
+        &prompt_event("sess-y", &dir, "check dns on dc01"),
+        FAST,
+    );
+    let status = hk.env.json(&["session", "status"]);
+    assert_eq!(
+        status["open"], true,
+        "a manual session stays open: {status}"
+    );
+}
+
+#[test]
+fn a_prompt_after_a_long_pause_starts_a_new_work_session() {
+    scenario(a_prompt_after_a_long_pause_starts_a_new_work_session_body);
+}
+
+fn a_prompt_after_a_long_pause_starts_a_new_work_session_body() {
+    let hk = Hk::store();
+    let dir = hk.project("acme-pause");
+    let (start, active) = stale_automatic_session(&hk, &dir, "sess-pause", 0x1d4);
+    // The same Claude session, back from lunch.
+    let prompt = prompt_event("sess-pause", &dir, "where were we with the backups?");
+    hk.fire("prompt after a pause", Bin::Recall, &prompt, FAST);
+    let list = work_sessions(&hk);
+    assert_eq!(list.len(), 2, "{list:?}");
+    let (new, old) = (&list[0], &list[1]);
+    assert_eq!(old["status"], "closed");
+    assert_eq!(old["duration_seconds"], (active - start) / 1000);
+    assert_eq!(new["status"], "open", "{new}");
+    assert_eq!(new["project"], "acme-pause");
+    assert!(
+        new["duration_seconds"].as_i64().unwrap() < 60,
+        "the pause is not counted: {new}"
+    );
+}
+
+#[test]
+fn fifo_git_config_in_the_working_directory_does_not_hang_recall() {
+    scenario(fifo_git_config_in_the_working_directory_does_not_hang_recall_body);
+}
+
+fn fifo_git_config_in_the_working_directory_does_not_hang_recall_body() {
+    let hk = Hk::store();
+    hk.project("acme-git");
+    // An unpacked archive whose `.git/config` is a FIFO: the project lookup
+    // reads it for the git remote.
+    let dir = hk.env.dir("work/unpacked");
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    common::mkfifo(&dir.join(".git/config"));
+    let prompt = prompt_event("s", &dir, "restart the spooler on fs01");
+    hk.fire(
+        "cwd with a FIFO .git/config (prompt)",
+        Bin::Recall,
+        &prompt,
+        FAST,
+    );
+    hk.fire(
+        "cwd with a FIFO .git/config (start)",
+        Bin::Recall,
+        &session_start("s", &dir),
+        FAST,
+    );
 }

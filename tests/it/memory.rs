@@ -2420,3 +2420,166 @@ fn percent_and_underscore_in_a_memory_short_id_are_no_wildcards() {
     );
     env.ok(&["context", "forget", &id[id.len() - 8..]]);
 }
+
+/// Where `needle` occurs in the store's files (msp.db, its WAL).
+fn files_holding(env: &Env, needle: &str) -> Vec<String> {
+    ["msp.db", "msp.db-wal"]
+        .iter()
+        .filter(|f| {
+            std::fs::read(env.data.join(f))
+                .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+                .unwrap_or(false)
+        })
+        .map(|f| f.to_string())
+        .collect()
+}
+
+#[test]
+fn forgotten_memory_is_not_left_in_the_database_files() {
+    let env = Env::setup();
+    // Ends in a digit: stemming leaves it whole in the index too.
+    let marker = "qzx7forget9";
+    let kept = env.json(&[
+        "context",
+        "add",
+        "--title",
+        "Veeam proxy",
+        "--body",
+        "The Veeam proxy runs on vm-proxy01.",
+    ]);
+    let gone = env.json(&[
+        "context",
+        "add",
+        "--title",
+        &format!("NAS {marker} password rotation"),
+        "--body",
+        &format!("The {marker} share moved to nas02; the old share is read-only."),
+        "--tags",
+        marker,
+    ]);
+    // Searched and listed, so the row and the index are read and rewritten.
+    assert_eq!(array(&env.json(&["context", "search", marker])).len(), 1);
+    assert!(
+        !files_holding(&env, marker).is_empty(),
+        "the test needs the marker on disk before forget"
+    );
+    env.ok(&["context", "forget", str_of(&gone, "id")]);
+    assert_eq!(
+        files_holding(&env, marker),
+        Vec::<String>::new(),
+        "the forgotten text is still on disk"
+    );
+    // The rest of the store is intact.
+    let hits = env.json(&["context", "search", "veeam proxy"]);
+    assert_eq!(str_of(&array(&hits)[0], "id"), str_of(&kept, "id"));
+    assert_eq!(env.json(&["context", "search", marker]), json!([]));
+}
+
+/// Runs `msp ARGS` with at most `data` bytes of heap (RLIMIT_DATA), killed
+/// and failed if still running after `limit`.
+#[cfg(unix)]
+fn msp_in_bounds(env: &Env, args: &[&str], data: u64, limit: std::time::Duration) -> common::Out {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = env.command(args);
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: data,
+                rlim_max: data,
+            };
+            if libc::setrlimit(libc::RLIMIT_DATA, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn msp");
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`msp {}` still running after {limit:?}", args.join(" "));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    common::finish(child, args)
+}
+
+#[cfg(unix)]
+#[test]
+fn import_of_one_huge_line_is_streamed_not_held() {
+    let env = Env::setup();
+    // 160 MiB of zeros and no newline: one line, which a reader that holds
+    // a line whole needs 160 MiB or more for; msp gets 128 MiB of heap.
+    let zeros = env.path("zeros.jsonl");
+    std::fs::File::create(&zeros)
+        .unwrap()
+        .set_len(160 << 20)
+        .unwrap();
+    let limit = std::time::Duration::from_secs(60);
+    let auto =
+        msp_in_bounds(&env, &["context", "import", s(&zeros)], 128 << 20, limit).expect_code(0);
+    assert!(auto.stdout.contains("0 memories added"), "{}", auto.stdout);
+    let jsonl = msp_in_bounds(
+        &env,
+        &["context", "import", "--format", "jsonl", s(&zeros)],
+        128 << 20,
+        limit,
+    )
+    .expect_code(0);
+    assert!(
+        jsonl.stderr.contains("zeros.jsonl:1: longer than 4 MiB"),
+        "the over-long line is reported: {}",
+        jsonl.stderr
+    );
+    // A good line after a huge one is still imported.
+    let mixed = env.path("mixed.jsonl");
+    let mut text = vec![b'x'; 6 << 20];
+    text.extend_from_slice(
+        b"\n{\"title\": \"NAS share moved to nas02\", \"body\": \"after the huge line\"}\n",
+    );
+    std::fs::write(&mixed, text).unwrap();
+    let out = env.ok(&["context", "import", "--format", "jsonl", s(&mixed)]);
+    assert!(out.stdout.contains("1 memories added"), "{}", out.stdout);
+}
+
+#[test]
+fn symlink_loops_import_each_file_once() {
+    let env = Env::setup();
+    let dir = env.dir("transcripts/a");
+    let mut tx = Tx::new("5e5e5e5e-0000-4000-8000-00000000100f", "/home/tech/acme");
+    tx.prompt("the loopmarker7 backup job failed, check it")
+        .say("The loopmarker7 job had a full disk; I cleaned old snapshots.");
+    std::fs::write(dir.join("t.jsonl"), &tx.text).unwrap();
+    #[cfg(unix)]
+    {
+        // A loop to the parent and two links to the directory itself: every
+        // path through them leads back to the same two directories.
+        std::os::unix::fs::symlink("..", dir.join("up")).unwrap();
+        std::os::unix::fs::symlink(".", dir.join("self1")).unwrap();
+        std::os::unix::fs::symlink(".", dir.join("self2")).unwrap();
+        std::os::unix::fs::symlink("t.jsonl", dir.join("again.jsonl")).unwrap();
+    }
+    let root = env.path("transcripts");
+    let out = env
+        .msp_within(
+            &[],
+            &["--json", "context", "import", s(&root), s(&dir)],
+            std::time::Duration::from_secs(20),
+        )
+        .expect_code(0);
+    let v = out.json();
+    assert_eq!(v["files"], 1, "one file, read once: {v}");
+    assert_eq!(v["memories_added"], 1, "{v}");
+    assert!(
+        out.stderr.contains("already read (symlinks)"),
+        "{}",
+        out.stderr
+    );
+}

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{Env, Out, array, str_of};
+use common::{Env, Out, array, s, str_of};
 use serde_json::{Value, json};
 
 const PASS: &str = "correct horse battery";
@@ -1421,4 +1421,23 @@ fn on_a_terminal_passphrases_and_values_are_asked_for_without_echo() {
     );
     assert_eq!(code, 4, "{text}");
     assert!(text.contains("wrong vault passphrase"), "{text}");
+}
+
+#[cfg(unix)]
+#[test]
+fn fifo_key_file_is_an_error_not_a_hang() {
+    let env = venv();
+    set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-1").expect_code(0);
+    let fifo = env.path("vault.key");
+    common::mkfifo(&fifo);
+    // Nothing writes to the FIFO: an open that waits for a writer hangs.
+    let out = env
+        .msp_within(
+            &[("MSP_VAULT_KEY_FILE", s(&fifo))],
+            &["vault", "get", "dataforth/nas"],
+            std::time::Duration::from_secs(10),
+        )
+        .expect_hint(4);
+    assert!(out.stderr.contains("a FIFO"), "{}", out.stderr);
+    assert!(!out.stdout.contains("Nas-Admin"), "{}", out.stdout);
 }

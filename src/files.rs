@@ -1,0 +1,217 @@
+//! Reading files msp does not control the type of: `config.toml`, key files,
+//! transcripts. A path may name a FIFO (an open would block for a writer that
+//! never comes), a device (`/dev/zero` never ends) or a directory, so every
+//! such file is opened without blocking, checked to be a regular file, and
+//! read with a size bound.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+/// Caps for the small files msp reads whole.
+pub const CONFIG_CAP: u64 = 1 << 20;
+/// Key files are a few hundred bytes; this leaves room for comments.
+pub const KEY_CAP: u64 = 64 << 10;
+
+/// Opens `path` for reading without blocking (unix: `O_NONBLOCK`, so a FIFO
+/// does not wait for a writer) and returns it with its size, unless it is not
+/// a regular file (an `InvalidInput` error; callers name the path). Symlinks are
+/// followed: what counts is the file they lead to.
+pub fn open_regular(path: &Path) -> io::Result<(File, u64)> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        let kind = kind_of(&meta.file_type());
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("it is {kind}, not a regular file"),
+        ));
+    }
+    Ok((file, meta.len()))
+}
+
+/// The whole of a regular file of at most `cap` bytes. A larger file is an
+/// error (`FileTooLarge`), checked before reading, and the read itself is
+/// bounded too, in case the file grows meanwhile.
+pub fn read_capped(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    let (file, len) = open_regular(path)?;
+    if len > cap {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("it is {len} bytes, more than the {cap} msp reads"),
+        ));
+    }
+    let mut out = Vec::with_capacity(len as usize);
+    file.take(cap).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// [`read_capped`] as UTF-8 text.
+pub fn read_string_capped(path: &Path, cap: u64) -> io::Result<String> {
+    String::from_utf8(read_capped(path, cap)?)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "it is not UTF-8 text"))
+}
+
+/// One line read by [`read_line_capped`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line {
+    /// Bytes the line took in the input, its `\n` included.
+    pub len: u64,
+    /// Longer than the cap: only its first `cap` bytes were kept.
+    pub overlong: bool,
+}
+
+/// Reads the next line (without its `\n`) into `buf`, keeping at most `cap`
+/// bytes of it; the rest of a longer line is read through and dropped, so a
+/// file of one 3 GB line costs `cap` bytes of memory. `None` at the end.
+pub fn read_line_capped<R: io::BufRead>(
+    input: &mut R,
+    buf: &mut Vec<u8>,
+    cap: usize,
+) -> io::Result<Option<Line>> {
+    buf.clear();
+    let mut len = 0u64;
+    let mut overlong = false;
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok((len > 0).then_some(Line { len, overlong }));
+        }
+        let (part, used, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (&chunk[..i], i + 1, true),
+            None => (chunk, chunk.len(), false),
+        };
+        let room = cap.saturating_sub(buf.len());
+        overlong |= part.len() > room;
+        buf.extend_from_slice(&part[..part.len().min(room)]);
+        input.consume(used);
+        len += used as u64;
+        if done {
+            return Ok(Some(Line { len, overlong }));
+        }
+    }
+}
+
+/// The identity of a file or directory behind any number of links: on unix
+/// its (device, inode), elsewhere its canonical path.
+pub fn identity(path: &Path, meta: &std::fs::Metadata) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let _ = path;
+        format!("{}:{}", meta.dev(), meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        std::fs::canonicalize(path)
+            .unwrap_or_else(|_| path.to_path_buf())
+            .display()
+            .to_string()
+    }
+}
+
+fn kind_of(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regular_files_are_read_whole_within_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"hello").unwrap();
+        assert_eq!(read_capped(&p, 5).unwrap(), b"hello");
+        let err = read_capped(&p, 4).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::FileTooLarge);
+        assert!(err.to_string().contains("5 bytes"), "{err}");
+    }
+
+    #[test]
+    fn capped_lines_keep_their_head_and_count_every_byte() {
+        let text = b"short\n0123456789abcdef\n\nlast";
+        let mut input = io::BufReader::with_capacity(4, &text[..]);
+        let mut buf = Vec::new();
+        let mut lines = Vec::new();
+        while let Some(line) = read_line_capped(&mut input, &mut buf, 8).unwrap() {
+            lines.push((String::from_utf8(buf.clone()).unwrap(), line));
+        }
+        let line = |len, overlong| Line { len, overlong };
+        assert_eq!(
+            lines,
+            [
+                ("short".to_string(), line(6, false)),
+                ("01234567".to_string(), line(17, true)),
+                (String::new(), line(1, false)),
+                ("last".to_string(), line(4, false)),
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_file_keeps_not_found() {
+        let err = read_capped(Path::new("/nonexistent/msp-file"), 10).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn directory_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = read_capped(dir.path(), 10).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("a directory"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("fifo");
+        let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string; mkfifo only creates the node.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let err = read_capped(&p, 10).unwrap_err();
+        assert!(err.to_string().contains("a FIFO"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn device_behind_a_symlink_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
+        let err = read_capped(&p, 10).unwrap_err();
+        assert!(err.to_string().contains("a device"), "{err}");
+    }
+}
