@@ -71,6 +71,7 @@ pub enum Cmd {
             conflicts_with = "from_session",
             required_unless_present = "from_session"
         )]
+        /// The note's text; `-` reads it from stdin (keeps it out of argv)
         body: Option<String>,
         /// Build it from a session's summary and memories (default: the open
         /// session on this machine, else the last one)
@@ -254,7 +255,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 (Some(body), _) => (
                     NewNote {
                         subject: "Note".into(),
-                        body,
+                        body: note_body(body)?,
                         public,
                     },
                     None,
@@ -688,4 +689,25 @@ async fn sync(ctx: &Ctx, db: &mut Db, dry_run: bool) -> Result<ExitStatus> {
             Ok(ExitStatus::Reported(e.exit_code()))
         }
     }
+}
+
+/// `--body -` reads the note from stdin, so that what it holds stays out of
+/// the process list and shell history.
+fn note_body(body: String) -> Result<String> {
+    if body != "-" {
+        return Ok(body);
+    }
+    use std::io::Read as _;
+    const MAX: u64 = 1 << 20;
+    let mut text = String::new();
+    std::io::stdin()
+        .take(MAX + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::io("reading the note from stdin".to_string(), e))?;
+    if text.len() as u64 > MAX {
+        return Err(Error::usage(
+            "the note on stdin is longer than 1 MiB\nhint: post a shorter note, or attach the rest to the ticket",
+        ));
+    }
+    Ok(text)
 }

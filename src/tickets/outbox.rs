@@ -541,18 +541,54 @@ async fn set_remote(db: &mut Db, id: &str, remote: &str) -> Result<()> {
     Ok(())
 }
 
+/// Marks an item sent. Its payload was kept as typed only to be sent; once
+/// sent, the copy that stays is redacted like the call log.
 async fn mark_sent(db: &mut Db, id: &str, remote: &str) -> Result<()> {
     let now = now_ms();
+    let payload: Option<String> =
+        sqlx::query_scalar("SELECT payload FROM ticket_outbox WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *db)
+            .await?;
+    let redacted = payload.map(|p| redact_payload(&p));
     sqlx::query(
-        "UPDATE ticket_outbox SET status = 'sent', remote_id = ?, last_error = NULL, sent_at = ?, updated_at = ? WHERE id = ?",
+        "UPDATE ticket_outbox SET status = 'sent', remote_id = ?, last_error = NULL, sent_at = ?, updated_at = ?,
+         payload = COALESCE(?, payload) WHERE id = ?",
     )
     .bind(remote)
     .bind(now)
     .bind(now)
+    .bind(redacted)
     .bind(id)
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// Every string of a JSON payload redacted (the payload itself when it is
+/// not JSON).
+fn redact_payload(payload: &str) -> String {
+    fn walk(v: &mut serde_json::Value, r: &crate::redact::Redactor) {
+        match v {
+            serde_json::Value::String(s) => {
+                let out = r.redact(s);
+                if out.count > 0 {
+                    *s = out.text;
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, r)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|i| walk(i, r)),
+            _ => {}
+        }
+    }
+    let r = crate::redact::global();
+    match serde_json::from_str::<serde_json::Value>(payload) {
+        Ok(mut v) => {
+            walk(&mut v, r);
+            v.to_string()
+        }
+        Err(_) => r.redact(payload).text,
+    }
 }
 
 async fn keep_pending(db: &mut Db, id: &str, error: &str) -> Result<()> {

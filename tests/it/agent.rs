@@ -675,3 +675,57 @@ fn percent_and_underscore_in_an_agent_short_id_are_no_wildcards() {
     }
     assert_eq!(str_of(&show(&env, &id[id.len() - 8..]), "id"), id);
 }
+
+/// A command that prints every form of the redaction corpus: the stored
+/// output, the audit and the store keep none of them.
+#[test]
+fn no_secret_form_of_the_corpus_is_kept_from_a_commands_output() {
+    let env = Env::setup();
+    let examples = msp::redact::corpus::examples();
+    let text: String = examples.iter().map(|e| format!("{}\n\n", e.text)).collect();
+    let file = env.path("corpus.txt");
+    std::fs::write(&file, &text).unwrap();
+    env.msp(&[
+        "agent",
+        "exec",
+        "self",
+        "--wait",
+        "--",
+        "cat",
+        &file.to_string_lossy(),
+    ])
+    .expect_code(0);
+    let list = env.json(&["agent", "list"]);
+    let id = str_of(&array(&list)[0], "id").to_string();
+    let shown = show(&env, &id).to_string();
+    assert!(
+        shown.contains("mysql -u root -p[REDACTED:password]"),
+        "{shown}"
+    );
+    let audit = env.ok(&["agent", "audit", "--json"]).stdout;
+    let files: Vec<(String, String)> = ["msp.db", "msp.db-wal", "msp.log"]
+        .iter()
+        .filter_map(|f| {
+            std::fs::read(env.data.join(f))
+                .ok()
+                .map(|b| (f.to_string(), String::from_utf8_lossy(&b).into_owned()))
+        })
+        .collect();
+    let mut leaks = Vec::new();
+    for e in &examples {
+        for s in &e.secrets {
+            if shown.contains(s.as_str()) {
+                leaks.push(format!("{}: {s:?} in agent show", e.rule));
+            }
+            if audit.contains(s.as_str()) {
+                leaks.push(format!("{}: {s:?} in agent audit", e.rule));
+            }
+            for (f, t) in &files {
+                if t.contains(s.as_str()) {
+                    leaks.push(format!("{}: {s:?} in {f}", e.rule));
+                }
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "{}", leaks.join("\n"));
+}

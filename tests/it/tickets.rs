@@ -882,3 +882,36 @@ fn a_sync_that_cannot_reach_the_server_keeps_the_items() {
     assert!(sync.stdout.contains("posted note"), "{}", sync.stdout);
     assert_eq!(server.comments(1001).len(), 1);
 }
+
+/// Every form of the redaction corpus typed into a note: sent as typed, but
+/// the call log and the store keep none of them.
+#[test]
+fn no_secret_form_of_the_corpus_reaches_the_call_log() {
+    let server = FakeSyncro::start();
+    let env = tenv(&server);
+    let examples = msp::redact::corpus::examples();
+    let body: String = examples.iter().map(|e| format!("{}\n\n", e.text)).collect();
+    env.msp_stdin(&["ticket", "note", "1001", "--body", "-"], &body)
+        .expect_code(0);
+    assert_eq!(server.comments(1001).len(), 1, "the note was posted");
+    let log = env.ok(&["--json", "ticket", "log"]).stdout;
+    assert!(
+        log.contains("mysql -u root -p[REDACTED:password]"),
+        "the note is in the log, redacted: {log}"
+    );
+    let db = String::from_utf8_lossy(&std::fs::read(env.data.join("msp.db")).unwrap()).into_owned();
+    let wal = std::fs::read(env.data.join("msp.db-wal"))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let mut leaks = Vec::new();
+    for e in &examples {
+        for s in &e.secrets {
+            for (place, text) in [("ticket log", &log), ("msp.db", &db), ("msp.db-wal", &wal)] {
+                if text.contains(s.as_str()) {
+                    leaks.push(format!("{}: {s:?} in {place}", e.rule));
+                }
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "{}", leaks.join("\n"));
+}
