@@ -829,7 +829,7 @@ pub(super) const TRIGGERS: &[Trigger] = &[
         "labelled-password",
         "password",
         ValueAt::AtEnd,
-        r#"(?i)(?-u:\b)(?:password|passwort|kennwort|passcode|passphrase|pass phrase|mot de passe|contraseña|contrasena|wachtwoord|senha|lösenord|losenord|hasło|haslo|salasana|adgangskode|passord|pwd|pw)(?:[ \t]+(?:for|of|to|on|für|pour|para|voor)[ \t]+[^\n:=]{1,40}?)?[ \t]+(?:is|was|are|ist|war|est|était|es|era|é|är|er|on|to|now|=|:|->|→)[ \t]+(?:now[ \t]+|set[ \t]+to[ \t]+|still[ \t]+)?"#,
+        r#"(?i)(?-u:\b)(?:password|passwort|kennwort|passcode|passphrase|pass phrase|mot de passe|contraseña|contrasena|wachtwoord|senha|lösenord|losenord|hasło|haslo|salasana|adgangskode|passord|pwd|pw)(?:[ \t]+(?:for|of|to|on|für|pour|para|voor)(?:[ \t]+[^\s:=]+){1,5}?)?[ \t]+(?:is|was|are|ist|war|est|était|es|era|é|är|er|on|to|now|=|:|->|→)[ \t]+(?:now[ \t]+|set[ \t]+to[ \t]+|still[ \t]+)?"#,
         &[
             "the new domain admin password is «Winter2024!Dc» until Monday",
             "Das Kennwort für den Drucker ist «Druck3r#2024» laut Etikett",
@@ -858,7 +858,7 @@ pub(super) const TRIGGERS: &[Trigger] = &[
         "credential-pair",
         "password",
         ValueAt::Group,
-        r#"(?i)(?-u:\b)(?:login|log[ \t]in|logon|sign[ \t]in|credentials?|creds|user(?:name)?[ \t]*/[ \t]*pass(?:word)?|u/p|default[ \t]+(?:login|credentials?|creds|user/pass(?:word)?)|defaults)(?-u:\b)(?:[ \t]+(?:is|are|was|were|with|as))?(?:[ \t]*[:=][ \t]*|[ \t]+)[A-Za-z0-9._\\@\-]{1,64}[ \t]*/[ \t]*(?P<v>[^\s/'"`,;)]{3,128})"#,
+        r#"(?i)(?-u:\b)(?:login|log[ \t]in|logon|sign[ \t]in|credentials?|creds|user(?:name)?[ \t]*/[ \t]*pass(?:word)?|u/p|default[ \t]+(?:login|credentials?|creds|user/pass(?:word)?)|defaults)(?-u:\b)(?:[ \t]+(?:is|are|was|were|with|as))?(?:[ \t]*[:=][ \t]*|[ \t]+)[A-Za-z0-9._\\@\-]{1,64}[ \t]*/[ \t]*(?P<v>[^\s/'"`,;)]{3,})"#,
         &[
             "iDRAC default login root/«calvin» still works on srv03",
             "the Supermicro BMC login is ADMIN/«Smc!2024pw» again",
