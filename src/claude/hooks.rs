@@ -11,7 +11,7 @@ use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::{HookInput, context_output};
+use super::{Event, HookInput, context_output};
 use crate::config::{Config, Paths};
 use crate::error::{Error, Result};
 use crate::memory::capture::{self, CaptureOptions};
@@ -102,10 +102,7 @@ fn run(name: &str, deadline: Duration, hook: Hook) -> ! {
         let config = Config::load(&paths)?;
         log_max = config.log.max_bytes;
         let input = input?;
-        event = input
-            .hook_event_name
-            .clone()
-            .unwrap_or_else(|| "(no event name)".into());
+        event = input.event().name().to_owned();
         let deadline = deadline.saturating_sub(started.elapsed());
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -198,9 +195,9 @@ async fn recall_hook(
     config: Config,
     _end: Instant,
 ) -> Result<Outcome> {
-    let event = input.hook_event_name.clone().unwrap_or_default();
-    if event != "UserPromptSubmit" && event != "SessionStart" {
-        return Ok(Outcome::quiet(format!("ignored event {event:?}")));
+    let event = input.event();
+    if !matches!(event, Event::UserPromptSubmit | Event::SessionStart) {
+        return Ok(Outcome::quiet(format!("ignored event {:?}", event.name())));
     }
     let t0 = Instant::now();
     let mut store = Store::open_for_hook(&paths.db(), RECALL_BUSY, Durability::Normal).await?;
@@ -220,7 +217,7 @@ async fn recall_hook(
     };
     let (scope, project) = scope_of(db, input.cwd.as_deref()).await?;
     let t_scope = t0.elapsed();
-    let (text, ids, note) = if event == "SessionStart" {
+    let (text, ids, note) = if event == Event::SessionStart {
         // It writes (the automatic work session); a prompt only reads.
         store.track_changes().await?;
         let db = store.db();
@@ -274,12 +271,13 @@ async fn recall_hook(
     {
         note.push_str(&format!(" (not journaled: {e})"));
     }
-    let stdout = (!text.is_empty()).then(|| context_output(&event, &text));
+    let stdout = (!text.is_empty()).then(|| context_output(event.name(), &text));
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     Ok(Outcome {
         stdout,
         log: format!(
-            "{event} ok: {note} [open {:.1}, scope {:.1}, recall {:.1}, total {:.1} ms]",
+            "{} ok: {note} [open {:.1}, scope {:.1}, recall {:.1}, total {:.1} ms]",
+            event.name(),
             ms(t_open),
             ms(t_scope),
             ms(t_recall),
@@ -407,9 +405,9 @@ async fn save_hook(
     config: Config,
     end: Instant,
 ) -> Result<Outcome> {
-    let event = input.hook_event_name.clone().unwrap_or_default();
-    if !matches!(event.as_str(), "Stop" | "PreCompact" | "SessionEnd") {
-        return Ok(Outcome::quiet(format!("ignored event {event:?}")));
+    let event = input.event();
+    if !matches!(event, Event::Stop | Event::PreCompact | Event::SessionEnd) {
+        return Ok(Outcome::quiet(format!("ignored event {:?}", event.name())));
     }
     // A saved turn must survive the machine stopping right after the hook
     // (NORMAL only survives a crash of msp).
@@ -418,7 +416,7 @@ async fn save_hook(
     let db = store.db();
     let now = now_ms();
     let machine_id = machine::self_id(db).await?;
-    let mut log = format!("{event}:");
+    let mut log = format!("{}:", event.name());
     // Vault values are redacted too (their MACs, not the vault); a missing
     // key file or table only means there are none.
     let (engine, known) = crate::app::engine(db, &paths.data_dir, TokenCounter::ESTIMATE).await;
@@ -432,7 +430,7 @@ async fn save_hook(
                 target: Scope::default(),
                 machine_id: machine_id.clone(),
                 now,
-                last_assistant_message: if event == "Stop" {
+                last_assistant_message: if event == Event::Stop {
                     input.last_assistant_message.clone()
                 } else {
                     None
@@ -468,7 +466,7 @@ async fn save_hook(
             Err(e) => log.push_str(&format!("; recalls not counted: {e}")),
         }
         // Kept when the fold failed: a later session end folds it as stale.
-        if event == "SessionEnd" && folded.is_ok() {
+        if event == Event::SessionEnd && folded.is_ok() {
             j.remove();
             for stale in journal::stale(&paths.data_dir) {
                 if journal::fold(db, &stale).await.is_ok() {
@@ -479,7 +477,7 @@ async fn save_hook(
     }
     // After the capture, which counts as this session's activity.
     log.push_str(&close_idle(db, &config, now).await.note);
-    if event == "SessionEnd"
+    if event == Event::SessionEnd
         && let (Some(m), Some(sid)) = (&machine_id, &input.session_id)
         && sessions::claude_session_ended(db, m, sid, now)
             .await?

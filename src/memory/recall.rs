@@ -91,15 +91,31 @@ impl Query {
     }
 }
 
+/// A prompt tokenised once: its query terms and the tags it mentions.
+#[derive(Debug, Clone, Default)]
+pub struct Analysed {
+    pub terms: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+impl Analysed {
+    pub fn of(prompt: &str) -> Analysed {
+        Analysed {
+            terms: text::query_terms(prompt),
+            tags: tags::extract_tags(prompt, 8)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+        }
+    }
+}
+
 /// Builds the selective query for `prompt`: its terms and the tags it
 /// mentions, rarest first, while their summed document frequency stays
 /// under [`MAX_POSTINGS`] (the rarest one is always kept).
-pub async fn build_query(db: &mut Db, prompt: &str) -> Result<Query> {
-    let prompt_tags: Vec<String> = tags::extract_tags(prompt, 8)
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    let mut candidates = text::query_terms(prompt);
+pub async fn build_query(db: &mut Db, prompt: &Analysed) -> Result<Query> {
+    let prompt_tags = prompt.tags.clone();
+    let mut candidates = prompt.terms.clone();
     for t in &prompt_tags {
         let tok = text::tag_token(t);
         if !candidates.contains(&tok) {
@@ -132,6 +148,22 @@ pub async fn search(
     db: &mut Db,
     cfg: &MemoryConfig,
     prompt: &str,
+    scope: &Scope,
+    filter: &Filter,
+    now: Millis,
+    limit: usize,
+    exclude: &HashSet<String>,
+) -> Result<(Query, Vec<Scored>)> {
+    let prompt = Analysed::of(prompt);
+    search_analysed(db, cfg, &prompt, scope, filter, now, limit, exclude).await
+}
+
+/// [`search`] for a prompt already tokenised.
+#[allow(clippy::too_many_arguments)]
+async fn search_analysed(
+    db: &mut Db,
+    cfg: &MemoryConfig,
+    prompt: &Analysed,
     scope: &Scope,
     filter: &Filter,
     now: Millis,
@@ -294,16 +326,17 @@ pub async fn recall(
         tokens: 0,
         memories: vec![],
     };
-    let terms = text::query_terms(prompt);
-    if (terms.len() < cfg.min_query_terms as usize || is_steering(&terms))
-        && tags::extract_tags(prompt, 1).is_empty()
+    let analysed = Analysed::of(prompt);
+    let terms = &analysed.terms;
+    if (terms.len() < cfg.min_query_terms as usize || is_steering(terms))
+        && analysed.tags.is_empty()
     {
         return Ok(empty());
     }
-    let (_, ranked) = search(
+    let (_, ranked) = search_analysed(
         db,
         cfg,
-        prompt,
+        &analysed,
         scope,
         &Filter::default(),
         now,
