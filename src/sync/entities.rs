@@ -376,7 +376,8 @@ pub async fn delete(db: &mut Db, spec: &Spec, id: &str) -> Result<Outcome> {
 }
 
 /// A memory from another machine was redacted by that machine's rules; it
-/// is redacted again with this one's before it is stored or indexed.
+/// is redacted again with this one's (title, body, excerpt, tags) before it
+/// is stored or indexed.
 fn redact_pulled_memory(row: &mut serde_json::Map<String, Value>) {
     let r = crate::redact::global();
     for field in ["title", "body"] {
@@ -387,11 +388,50 @@ fn redact_pulled_memory(row: &mut serde_json::Map<String, Value>) {
             }
         }
     }
+    // The excerpt travels as hex of its zstd bytes.
+    if let Some(Value::String(hex_excerpt)) = row.get_mut("excerpt")
+        && let Ok(packed) = hex::decode(&*hex_excerpt)
+        && let Ok(raw) = zstd::decode_all(packed.as_slice())
+    {
+        let out = r.redact(&String::from_utf8_lossy(&raw));
+        if out.count > 0
+            && let Ok(repacked) = zstd::encode_all(out.text.as_bytes(), 3)
+        {
+            *hex_excerpt = hex::encode(repacked);
+        }
+    }
     if let Some(Value::String(tags)) = row.get_mut("tags") {
         let clean: Vec<&str> = tags
             .split_whitespace()
             .filter(|t| r.redact(t).count == 0)
             .collect();
         *tags = clean.join(" ");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pulled_memory_is_redacted_with_this_machines_rules() {
+        let secret = "Pr1vC0mmun1ty";
+        let line = format!("snmpwalk -v2c -c {secret} 10.0.0.1");
+        let aws = format!("AKIA{}", crate::redact::corpus::fake(9, 'A', 16));
+        let excerpt = hex::encode(zstd::encode_all(line.as_bytes(), 3).unwrap());
+        let mut row: Map<String, Value> = serde_json::from_value(serde_json::json!({
+            "title": "SNMP", "body": line, "excerpt": excerpt, "tags": format!("snmp {aws}"),
+        }))
+        .unwrap();
+        redact_pulled_memory(&mut row);
+        let body = row["body"].as_str().unwrap();
+        assert!(
+            !body.contains(secret) && body.contains("[REDACTED:snmp-secret]"),
+            "{body}"
+        );
+        let packed = hex::decode(row["excerpt"].as_str().unwrap()).unwrap();
+        let raw = String::from_utf8(zstd::decode_all(packed.as_slice()).unwrap()).unwrap();
+        assert!(!raw.contains(secret), "{raw}");
+        assert_eq!(row["tags"], "snmp");
     }
 }
