@@ -16,7 +16,7 @@ pub enum Cmd {
         project: Option<String>,
         #[arg(long, default_value = "normal", value_parser = ["low", "normal", "high", "urgent"])]
         priority: String,
-        /// Due date, YYYY-MM-DD
+        /// Due date: 2026-12-01, tomorrow, friday, "next monday", "in 3 days"
         #[arg(long)]
         due: Option<String>,
     },

@@ -70,11 +70,10 @@ async fn get(db: &mut Db, id: &str) -> Result<TaskView> {
     Ok(row.into())
 }
 
-/// `YYYY-MM-DD`, checked.
+/// A due date typed like any other time (`2026-12-01`, `friday`, `in 3
+/// days`), stored as the local day `YYYY-MM-DD`.
 fn check_due(due: &str) -> Result<String> {
-    chrono::NaiveDate::parse_from_str(due.trim(), "%Y-%m-%d")
-        .map(|d| d.to_string())
-        .map_err(|_| Error::usage(format!("--due {due:?} is not a date\nhint: use YYYY-MM-DD")))
+    crate::time::parse_due_date(due, now_ms())
 }
 
 pub async fn add(
@@ -176,7 +175,7 @@ mod tests {
             1
         );
         assert!(matches!(
-            add(s.db(), "x", Scope::default(), "normal", Some("tomorrow")).await,
+            add(s.db(), "x", Scope::default(), "normal", Some("someday")).await,
             Err(Error::Usage(_))
         ));
         assert!(matches!(
