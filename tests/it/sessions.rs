@@ -125,9 +125,9 @@ fn stop_with_summary_closes_the_open_session() {
 }
 
 #[test]
-fn stop_with_none_open_is_exit_1_with_a_hint() {
+fn stop_with_none_open_is_exit_3_not_found_with_a_hint() {
     let env = Env::setup();
-    let out = env.msp(&["session", "stop"]).expect_hint(1);
+    let out = env.msp(&["session", "stop"]).expect_hint(3);
     assert!(out.stderr.contains("no open session"), "{}", out.stderr);
 }
 

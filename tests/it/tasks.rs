@@ -83,7 +83,7 @@ fn done_with_an_unknown_id_is_exit_3() {
 #[test]
 fn bad_due_date_and_priority_are_usage_errors() {
     let env = Env::setup();
-    env.msp(&["task", "add", "x", "--due", "tomorrow"])
+    env.msp(&["task", "add", "x", "--due", "someday"])
         .expect_hint(2);
     env.msp(&["task", "add", "x", "--due", "2026-02-30"])
         .expect_hint(2);
