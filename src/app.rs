@@ -34,6 +34,33 @@ pub async fn engine(db: &mut Db, data_dir: &Path, tokens: TokenCounter) -> (Engi
     (Engine::new(redactor, tokens), known)
 }
 
+/// Corrects a project (`msp project update`) in one transaction: the
+/// project, and when it moves to another client, its sessions, tasks and
+/// memories (re-indexed under the new client, so recall for the old client
+/// no longer finds them). Audited.
+pub async fn update_project(
+    db: &mut Db,
+    key: &str,
+    update: crate::work::projects::ProjectUpdate,
+) -> crate::error::Result<crate::work::projects::Updated> {
+    use crate::work::projects;
+    let mut tx = crate::store::begin_write(db).await?;
+    let mut updated = projects::update_in(&mut tx, key, update).await?;
+    if let Some(moved) = &mut updated.moved {
+        moved.memories = crate::memory::store::set_project_client(
+            &mut tx,
+            &updated.project.id,
+            updated.project.client_id.as_deref(),
+        )
+        .await?;
+    }
+    if !updated.changed.is_empty() {
+        projects::audit_update(&mut tx, &updated).await?;
+    }
+    tx.commit().await?;
+    Ok(updated)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::crypto::Key;

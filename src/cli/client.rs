@@ -1,6 +1,6 @@
 use clap::Subcommand;
 
-use super::{Ctx, or_dash, out, print_json, print_table};
+use super::{Ctx, note, or_dash, out, print_json, print_table};
 use crate::error::{ExitStatus, Result};
 use crate::work::{clients, projects};
 
@@ -14,8 +14,12 @@ pub enum Cmd {
         #[arg(long)]
         notes: Option<String>,
     },
-    /// List clients
-    List,
+    /// List clients (archived ones with --all)
+    List {
+        /// Include archived clients
+        #[arg(long)]
+        all: bool,
+    },
     /// Show a client and its projects (by name, slug or id)
     Show { client: String },
     /// Change a client's notes (by name, slug or id; "" clears them)
@@ -23,6 +27,29 @@ pub enum Cmd {
         client: String,
         #[arg(long)]
         notes: String,
+    },
+    /// Rename a client (its slug follows; audited)
+    Rename {
+        /// The client (name, slug or id)
+        client: String,
+        /// The new name
+        name: String,
+    },
+    /// Archive a client: hidden from lists, kept for reports (audited)
+    Archive {
+        /// The client (name, slug or id)
+        client: String,
+        /// Bring an archived client back
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Delete a client nothing refers to (audited); one with projects, sessions, tasks, memories or credentials is refused
+    Rm {
+        /// The client (name, slug or id)
+        client: String,
+        /// When something refers to it: archive it and its projects instead
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -50,23 +77,88 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 out(format!("updated client {}", c.name))?;
             }
         }
-        Cmd::List => {
-            let list = clients::list(db).await?;
+        Cmd::Rename { client, name } => {
+            let (c, diff) = clients::rename(db, &client, &name).await?;
+            if ctx.json {
+                print_json(&serde_json::json!({"client": c, "changed": diff}))?;
+            } else if diff.is_empty() {
+                out(format!(
+                    "client {} already has that name; nothing changed",
+                    c.name
+                ))?;
+            } else {
+                out(format!("renamed client: {}", diff.describe()))?;
+            }
+        }
+        Cmd::Archive { client, undo } => {
+            let (c, changed) = clients::archive(db, &client, undo).await?;
+            if ctx.json {
+                print_json(&serde_json::json!({"client": c, "changed": changed}))?;
+            } else {
+                out(match (undo, changed) {
+                    (false, true) => format!(
+                        "archived client {} (kept for reports; `msp client list --all` shows it)",
+                        c.name
+                    ),
+                    (false, false) => {
+                        format!("client {} was already archived; nothing changed", c.name)
+                    }
+                    (true, true) => format!("client {} is back", c.name),
+                    (true, false) => format!("client {} was not archived; nothing changed", c.name),
+                })?;
+            }
+        }
+        Cmd::Rm { client, force } => {
+            let r = clients::remove(db, &client, force).await?;
+            if ctx.json {
+                print_json(&r)?;
+            } else if r.deleted {
+                out(format!(
+                    "removed client {} ({})",
+                    r.client.name, r.client.slug
+                ))?;
+            } else {
+                note(format!(
+                    "client {} still has {}: archived it instead of deleting it",
+                    r.client.name,
+                    r.references.describe()
+                ));
+                out(format!(
+                    "archived client {} and {} project(s)",
+                    r.client.name, r.archived_projects
+                ))?;
+            }
+        }
+        Cmd::List { all } => {
+            let list = clients::listing(db, all).await?;
             if ctx.json {
                 print_json(&list)?;
             } else {
+                // The status column only where archived clients are shown.
                 let rows: Vec<Vec<String>> = list
                     .iter()
                     .map(|c| {
-                        vec![
-                            c.name.clone(),
-                            c.slug.clone(),
-                            c.client_type.clone(),
-                            or_dash(c.notes.as_deref()),
-                        ]
+                        let mut row = vec![c.name.clone(), c.slug.clone(), c.client_type.clone()];
+                        if all {
+                            row.push(
+                                if c.is_archived() {
+                                    "archived"
+                                } else {
+                                    "active"
+                                }
+                                .into(),
+                            );
+                        }
+                        row.push(or_dash(c.notes.as_deref()));
+                        row
                     })
                     .collect();
-                print_table(&["NAME", "SLUG", "TYPE", "NOTES"], &rows)?;
+                let header: &[&str] = if all {
+                    &["NAME", "SLUG", "TYPE", "STATUS", "NOTES"]
+                } else {
+                    &["NAME", "SLUG", "TYPE", "NOTES"]
+                };
+                print_table(header, &rows)?;
             }
         }
         Cmd::Show { client } => {
@@ -89,6 +181,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 out(format!("type      {}", c.client_type))?;
                 out(format!("id        {}", c.id))?;
                 out(format!("notes     {}", or_dash(c.notes.as_deref())))?;
+                if let Some(at) = c.archived_at {
+                    out(format!("archived  {}", crate::time::local_display(at)))?;
+                }
                 let names: Vec<&str> = projects.iter().map(|p| p.slug.as_str()).collect();
                 out(format!(
                     "projects  {}",

@@ -27,10 +27,52 @@ pub enum Cmd {
         #[arg(long)]
         description: Option<String>,
     },
-    /// List projects
+    /// List projects (archived ones, and those of archived clients, with --all)
     List {
         #[arg(long)]
         client: Option<String>,
+        /// Include archived projects
+        #[arg(long)]
+        all: bool,
+    },
+    /// Correct a project: slug, name, client, status, priority, description (audited)
+    Update {
+        /// The project (slug or id)
+        project: String,
+        /// New slug
+        #[arg(long)]
+        slug: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// Move it to this client (name, slug or id), with its sessions, tasks and memories
+        #[arg(long, conflicts_with = "no_client")]
+        client: Option<String>,
+        /// Take it (and its sessions, tasks and memories) off its client
+        #[arg(long)]
+        no_client: bool,
+        #[arg(long, value_parser = ["active", "paused", "done", "archived"])]
+        status: Option<String>,
+        #[arg(long, value_parser = ["low", "normal", "high", "urgent"])]
+        priority: Option<String>,
+        /// New description ("" clears it)
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Archive a project: hidden from lists, kept for reports (audited)
+    Archive {
+        /// The project (slug or id)
+        project: String,
+        /// Bring an archived project back (status active)
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Delete a project nothing refers to, with its links (audited); one with sessions, tasks or memories is refused
+    Rm {
+        /// The project (slug or id)
+        project: String,
+        /// When something refers to it: archive it instead
+        #[arg(long)]
+        force: bool,
     },
     /// Show a project with its directories and remotes
     Show { project: String },
@@ -91,12 +133,12 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             }
             ExitStatus::Success
         }
-        Cmd::List { client } => {
+        Cmd::List { client, all } => {
             let client_id = match client {
                 Some(c) => Some(clients::resolve(db, &c).await?.id),
                 None => None,
             };
-            let list = projects::list(db, client_id.as_deref()).await?;
+            let list = projects::listing(db, client_id.as_deref(), all).await?;
             let mut views = Vec::with_capacity(list.len());
             for p in &list {
                 views.push(projects::view(db, p).await?);
@@ -117,6 +159,91 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     })
                     .collect();
                 print_table(&["SLUG", "CLIENT", "STATUS", "PRIORITY", "PATHS"], &rows)?;
+            }
+            ExitStatus::Success
+        }
+        Cmd::Update {
+            project,
+            slug,
+            name,
+            client,
+            no_client,
+            status,
+            priority,
+            description,
+        } => {
+            let update = projects::ProjectUpdate {
+                slug,
+                name,
+                client: if no_client {
+                    Some(None)
+                } else {
+                    client.map(Some)
+                },
+                status,
+                priority,
+                description,
+            };
+            let u = crate::app::update_project(db, &project, update).await?;
+            if ctx.json {
+                print_json(&serde_json::json!({
+                    "project": projects::view(db, &u.project).await?,
+                    "changed": u.changed,
+                    "moved": u.moved,
+                }))?;
+            } else if u.changed.is_empty() {
+                out(format!("project {}: nothing changed", u.project.slug))?;
+            } else {
+                out(format!(
+                    "updated project {}: {}",
+                    u.project.slug,
+                    u.changed.describe()
+                ))?;
+                if let Some(m) = &u.moved {
+                    note(format!(
+                        "moved with it to the new client: {} session(s), {} task(s), {} memory(ies)",
+                        m.sessions, m.tasks, m.memories
+                    ));
+                }
+            }
+            ExitStatus::Success
+        }
+        Cmd::Archive { project, undo } => {
+            let (p, changed) = projects::archive(db, &project, undo).await?;
+            if ctx.json {
+                print_json(
+                    &serde_json::json!({"project": projects::view(db, &p).await?, "changed": changed}),
+                )?;
+            } else {
+                out(match (undo, changed) {
+                    (false, true) => format!(
+                        "archived project {} (kept for reports; `msp project list --all` shows it)",
+                        p.slug
+                    ),
+                    (false, false) => {
+                        format!("project {} was already archived; nothing changed", p.slug)
+                    }
+                    (true, true) => format!("project {} is back (active)", p.slug),
+                    (true, false) => {
+                        format!("project {} was not archived; nothing changed", p.slug)
+                    }
+                })?;
+            }
+            ExitStatus::Success
+        }
+        Cmd::Rm { project, force } => {
+            let r = projects::remove(db, &project, force).await?;
+            if ctx.json {
+                print_json(&r)?;
+            } else if r.deleted {
+                out(format!("removed project {}", r.slug))?;
+            } else {
+                note(format!(
+                    "project {} still has {}: archived it instead of deleting it",
+                    r.slug,
+                    r.references.describe()
+                ));
+                out(format!("archived project {}", r.slug))?;
             }
             ExitStatus::Success
         }

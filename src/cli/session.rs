@@ -4,11 +4,12 @@ use super::{Ctx, note, or_dash, out, print_json, print_table};
 use crate::error::{Error, ExitStatus, Result};
 use crate::machine;
 use crate::store::Db;
-use crate::time::{DayEdge, local_display, now_ms, parse_time};
+use crate::time::{DayEdge, human_duration, local_display, now_ms, parse_time};
 use crate::work::Scope;
-use crate::work::projects;
+use crate::work::audit;
 use crate::work::report::{self, GroupBy};
-use crate::work::sessions::{self, Filter, PastSession, SessionView, StartRequest};
+use crate::work::sessions::{self, Filter, PastSession, SessionEdit, SessionView, StartRequest};
+use crate::work::{clients, projects};
 
 #[derive(Debug, clap::Args)]
 pub struct ScopeArgs {
@@ -40,9 +41,12 @@ pub enum Cmd {
         title: Option<String>,
         #[arg(long)]
         billable: bool,
-        /// Start time (default now), e.g. 09:30 or "15m ago"
+        /// Start time (default now), e.g. 09:30, "15m ago", "monday 9:00"
         #[arg(long)]
         at: Option<String>,
+        /// Accept an --at in the future (refused otherwise)
+        #[arg(long)]
+        allow_future: bool,
     },
     /// Stop the open work session
     Stop {
@@ -79,6 +83,64 @@ pub enum Cmd {
         summary: Option<String>,
         #[arg(long)]
         billable: bool,
+        /// Refuse (exit 1) instead of warning when it overlaps another session on this machine
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Correct a session: times, title, summary, client, project, billable (audited)
+    Edit {
+        /// Session id (full, or the short id `msp session list` shows)
+        id: String,
+        /// New start time
+        #[arg(long)]
+        from: Option<String>,
+        /// New end time (closes an open session)
+        #[arg(long)]
+        to: Option<String>,
+        /// New title ("" clears it)
+        #[arg(long)]
+        title: Option<String>,
+        /// New summary ("" clears it)
+        #[arg(long)]
+        summary: Option<String>,
+        /// Client (name, slug or id)
+        #[arg(long, conflicts_with = "no_client")]
+        client: Option<String>,
+        /// Project (slug or id); brings its client
+        #[arg(long, conflicts_with = "no_project")]
+        project: Option<String>,
+        /// Take the client off the session
+        #[arg(long)]
+        no_client: bool,
+        /// Take the project off the session
+        #[arg(long)]
+        no_project: bool,
+        /// Mark it billable
+        #[arg(long, conflicts_with = "not_billable")]
+        billable: bool,
+        /// Mark it not billable
+        #[arg(long)]
+        not_billable: bool,
+        /// Refuse (exit 1) instead of warning when it would overlap another session on this machine
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Delete a session (audited; refused when its note or time went to a ticket, unless --force)
+    Rm {
+        /// Session id (full, or the short id `msp session list` shows)
+        id: String,
+        /// Delete it even if its note or time was posted to or queued for a ticket
+        #[arg(long)]
+        force: bool,
+    },
+    /// Corrections to work records (sessions, clients, projects, tasks), newest first
+    Audit {
+        /// Only this record: a session or task id (or short id), a client name or a project slug
+        record: Option<String>,
+        #[arg(long, value_parser = ["session", "client", "project", "task"])]
+        kind: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
     },
     /// Total and billable hours by client, project or day
     Report {
@@ -95,7 +157,10 @@ pub enum Cmd {
 /// `--client`/`--project` as given, else the project of the current directory.
 async fn scope_from(db: &mut Db, args: &ScopeArgs, machine_id: &str) -> Result<Scope> {
     if args.client.is_some() || args.project.is_some() {
-        return sessions::resolve_scope(db, args.client.as_deref(), args.project.as_deref()).await;
+        let scope =
+            sessions::resolve_scope(db, args.client.as_deref(), args.project.as_deref()).await?;
+        sessions::require_active(db, &scope).await?;
+        return Ok(scope);
     }
     let cwd = std::env::current_dir()?;
     Ok(projects::scope_of_dir(db, &cwd, machine_id).await?.0)
@@ -145,6 +210,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             title,
             billable,
             at,
+            allow_future,
         } => {
             // Without --at the library reads the clock under the write lock.
             let at = at
@@ -162,6 +228,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     at,
                     origin: "manual",
                     claude_session_id: None,
+                    allow_future,
                 },
             )
             .await?;
@@ -190,8 +257,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             let at = at
                 .as_deref()
                 .map(|a| parse_time(a, now, DayEdge::Start))
-                .transpose()?
-                .unwrap_or(now);
+                .transpose()?;
             let v = sessions::stop(db, &machine_id, summary.as_deref(), at).await?;
             // Posting is never done from here: it needs the network and the vault.
             for link in crate::tickets::links_of_session(db, &v.id).await? {
@@ -291,11 +357,12 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             title,
             summary,
             billable,
+            strict,
         } => {
             let from = parse_time(&from, now, DayEdge::Start)?;
             let to = parse_time(&to, now, DayEdge::Start)?;
             let scope = scope_from(db, &scope, &machine_id).await?;
-            let v = sessions::add(
+            let (v, overlaps) = sessions::add(
                 db,
                 &machine_id,
                 PastSession {
@@ -306,8 +373,10 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     summary,
                     billable,
                 },
+                strict,
             )
             .await?;
+            warn_overlaps(&v, &overlaps);
             if ctx.json {
                 print_json(&v)?;
             } else {
@@ -317,6 +386,116 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     describe(&v),
                     v.duration
                 ))?;
+            }
+        }
+        Cmd::Edit {
+            id,
+            from,
+            to,
+            title,
+            summary,
+            client,
+            project,
+            no_client,
+            no_project,
+            billable,
+            not_billable,
+            strict,
+        } => {
+            let time =
+                |t: Option<String>| t.map(|t| parse_time(&t, now, DayEdge::Start)).transpose();
+            let edit = SessionEdit {
+                from: time(from)?,
+                to: time(to)?,
+                title,
+                summary,
+                client: if no_client {
+                    Some(None)
+                } else {
+                    client.map(Some)
+                },
+                project: if no_project {
+                    Some(None)
+                } else {
+                    project.map(Some)
+                },
+                billable: match (billable, not_billable) {
+                    (true, _) => Some(true),
+                    (_, true) => Some(false),
+                    _ => None,
+                },
+                strict,
+            };
+            let edited = sessions::edit(db, &id, edit).await?;
+            warn_overlaps(&edited.session, &edited.overlaps);
+            let v = &edited.session;
+            if ctx.json {
+                print_json(&serde_json::json!({
+                    "session": v,
+                    "changed": edited.diff,
+                    "overlaps": edited.overlaps,
+                }))?;
+            } else if edited.diff.is_empty() {
+                out(format!("{} ({}): nothing changed", v.short_id, describe(v)))?;
+            } else {
+                out(format!(
+                    "edited {} ({}, {}): {}",
+                    v.short_id,
+                    describe(v),
+                    v.duration,
+                    edited.diff.describe()
+                ))?;
+            }
+        }
+        Cmd::Rm { id, force } => {
+            let removed = sessions::remove(db, &id, force).await?;
+            let v = &removed.session;
+            for ticket in &removed.posted {
+                note(format!(
+                    "ticket {ticket} still has this session's note or time: remove it in the PSA too"
+                ));
+            }
+            if ctx.json {
+                print_json(&serde_json::json!({"removed": v, "posted_to": removed.posted}))?;
+            } else {
+                out(format!(
+                    "removed {} ({}, {}, started {})",
+                    v.short_id,
+                    describe(v),
+                    v.duration,
+                    local_display(v.started_ms)
+                ))?;
+            }
+        }
+        Cmd::Audit {
+            record,
+            kind,
+            limit,
+        } => {
+            let entity = match record {
+                Some(key) => Some(record_id(db, &key).await?),
+                None => None,
+            };
+            let list = audit::list(db, kind.as_deref(), entity.as_deref(), limit).await?;
+            if ctx.json {
+                print_json(&list)?;
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            local_display(e.at),
+                            e.machine
+                                .clone()
+                                .unwrap_or_else(|| or_dash(Some(&e.machine_id))),
+                            e.kind.clone(),
+                            crate::ids::short_id(&e.entity_id).to_string(),
+                            e.action.clone(),
+                            e.diff().describe(),
+                        ]
+                    })
+                    .collect();
+                print_table(&["AT", "MACHINE", "KIND", "ID", "ACTION", "CHANGES"], &rows)?;
             }
         }
         Cmd::Report { by, range: r, csv } => {
@@ -334,6 +513,10 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             if ctx.json {
                 print_json(&rep)?;
             } else if csv {
+                // CSV stays data only: overlaps go to stderr.
+                for line in overlap_lines(&rep.overlaps) {
+                    note(line);
+                }
                 out(format!(
                     "{},sessions,total_hours,billable_hours",
                     by_name(by)
@@ -365,11 +548,64 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     &[&by_name(by).to_uppercase(), "SESSIONS", "HOURS", "BILLABLE"],
                     &rows,
                 )?;
+                for line in overlap_lines(&rep.overlaps) {
+                    out(line)?;
+                }
             }
         }
     }
     store.close().await?;
     Ok(ExitStatus::Success)
+}
+
+/// Says on stderr which sessions `v` shares time with (not an error).
+fn warn_overlaps(v: &SessionView, with: &[SessionView]) {
+    if with.is_empty() {
+        return;
+    }
+    let list: Vec<String> = with.iter().map(sessions::overlap_line).collect();
+    note(format!(
+        "warning: {} overlaps {} on this machine: reports count that time twice\nhint: `msp session edit ID --from/--to` corrects one of them (--strict refuses overlaps)",
+        v.short_id,
+        list.join("; ")
+    ));
+}
+
+/// The lines a text report adds for sessions that share time.
+fn overlap_lines(overlaps: &[report::Overlap]) -> Vec<String> {
+    if overlaps.is_empty() {
+        return Vec::new();
+    }
+    let total: i64 = overlaps.iter().map(|o| o.seconds).sum();
+    let mut lines = vec![format!(
+        "warning: {} overlap(s): {} counted twice",
+        overlaps.len(),
+        human_duration(total * 1000)
+    )];
+    for o in overlaps {
+        lines.push(format!(
+            "  {} and {} share {} ({} - {})",
+            o.first,
+            o.second,
+            human_duration(o.seconds * 1000),
+            local_display(o.from_ms),
+            local_display(o.to_ms)
+        ));
+    }
+    lines.push("hint: `msp session edit ID --from/--to` corrects one of them".into());
+    lines
+}
+
+/// The id a record key names: a client (name, slug), a project (slug), or
+/// else the key itself (a session or task id, or an id of something gone).
+async fn record_id(db: &mut Db, key: &str) -> Result<String> {
+    if let Ok(c) = clients::resolve(db, key).await {
+        return Ok(c.id);
+    }
+    if let Ok(p) = projects::resolve(db, key).await {
+        return Ok(p.id);
+    }
+    Ok(key.trim().to_string())
 }
 
 fn by_name(by: GroupBy) -> &'static str {

@@ -16,7 +16,7 @@ pub enum Cmd {
         project: Option<String>,
         #[arg(long, default_value = "normal", value_parser = ["low", "normal", "high", "urgent"])]
         priority: String,
-        /// Due date, YYYY-MM-DD
+        /// Due date: 2026-12-01, tomorrow, friday, "next monday", "in 3 days"
         #[arg(long)]
         due: Option<String>,
     },
@@ -32,6 +32,35 @@ pub enum Cmd {
     },
     /// Mark a task done (full id, or the short id `msp task list` shows)
     Done { id: String },
+    /// Correct a task: title, priority, due date, client, project, done (audited)
+    Edit {
+        /// Task id (full, or the short id `msp task list` shows)
+        id: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long, value_parser = ["low", "normal", "high", "urgent"])]
+        priority: Option<String>,
+        /// Due date: 2026-12-01, tomorrow, friday, "next monday", "in 3 days"
+        #[arg(long, conflicts_with = "no_due")]
+        due: Option<String>,
+        /// Clear the due date
+        #[arg(long)]
+        no_due: bool,
+        /// Client (name, slug or id)
+        #[arg(long)]
+        client: Option<String>,
+        /// Project (slug or id); brings its client
+        #[arg(long)]
+        project: Option<String>,
+        /// Mark it pending again
+        #[arg(long)]
+        reopen: bool,
+    },
+    /// Delete a task (audited)
+    Rm {
+        /// Task id (full, or the short id `msp task list` shows)
+        id: String,
+    },
 }
 
 pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
@@ -46,6 +75,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             due,
         } => {
             let scope = sessions::resolve_scope(db, client.as_deref(), project.as_deref()).await?;
+            sessions::require_active(db, &scope).await?;
             let t = tasks::add(db, &title, scope, &priority, due.as_deref()).await?;
             if ctx.json {
                 print_json(&t)?;
@@ -87,6 +117,48 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     ],
                     &rows,
                 )?;
+            }
+        }
+        Cmd::Edit {
+            id,
+            title,
+            priority,
+            due,
+            no_due,
+            client,
+            project,
+            reopen,
+        } => {
+            let scope = if client.is_some() || project.is_some() {
+                let scope =
+                    sessions::resolve_scope(db, client.as_deref(), project.as_deref()).await?;
+                sessions::require_active(db, &scope).await?;
+                Some(scope)
+            } else {
+                None
+            };
+            let edit = tasks::TaskEdit {
+                title,
+                priority,
+                due: if no_due { Some(None) } else { due.map(Some) },
+                scope,
+                done: reopen.then_some(false),
+            };
+            let (t, diff) = tasks::edit(db, &id, edit).await?;
+            if ctx.json {
+                print_json(&serde_json::json!({"task": t, "changed": diff}))?;
+            } else if diff.is_empty() {
+                out(format!("task {}: nothing changed", t.short_id))?;
+            } else {
+                out(format!("edited task {}: {}", t.short_id, diff.describe()))?;
+            }
+        }
+        Cmd::Rm { id } => {
+            let t = tasks::remove(db, &id).await?;
+            if ctx.json {
+                print_json(&serde_json::json!({"removed": t}))?;
+            } else {
+                out(format!("removed task {} {}", t.short_id, t.title))?;
             }
         }
         Cmd::Done { id } => {

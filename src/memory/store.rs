@@ -212,6 +212,33 @@ pub async fn unindex(tx: &mut Db, seq: i64) -> Result<()> {
     Ok(())
 }
 
+/// Files the memories of a project under another client (or none), with
+/// their index scope, when the project moves (`msp project update
+/// --client`). Inside a write transaction; returns how many moved.
+pub async fn set_project_client(
+    tx: &mut Db,
+    project_id: &str,
+    client_id: Option<&str>,
+) -> Result<u64> {
+    let seqs: Vec<i64> = sqlx::query_scalar(
+        "SELECT seq FROM memories WHERE project_id = ?1 AND client_id IS NOT ?2",
+    )
+    .bind(project_id)
+    .bind(client_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for &seq in &seqs {
+        unindex(tx, seq).await?;
+        sqlx::query("UPDATE memories SET client_id = ? WHERE seq = ?")
+            .bind(client_id)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+        index(tx, seq).await?;
+    }
+    Ok(seqs.len() as u64)
+}
+
 /// One memory's text as scrubbing reads and rewrites it.
 #[derive(Debug, Clone)]
 pub struct Text {

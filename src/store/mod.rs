@@ -41,6 +41,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "temp_triggers",
         include_str!("../../migrations/0007_temp_triggers.sql"),
     ),
+    // 0008 is taken by a change made alongside this one.
+    (
+        9,
+        "corrections",
+        include_str!("../../migrations/0009_corrections.sql"),
+    ),
 ];
 
 /// The schema version this binary reads and writes.

@@ -154,6 +154,7 @@ pub const SPECS: &[Spec] = &[
             "notes",
             "created_at",
             "updated_at",
+            "archived_at",
         ],
         blobs: &[],
         extra: "",
@@ -226,6 +227,24 @@ pub const SPECS: &[Spec] = &[
         blobs: &[],
         extra: "",
         watch: &[Watch::table("tasks")],
+    },
+    // Who corrected which work record, with the old and new values.
+    Spec {
+        kind: "work_audit",
+        table: "work_audit",
+        cols: &[
+            "id",
+            "at",
+            "machine_id",
+            "kind",
+            "entity_id",
+            "action",
+            "old_values",
+            "new_values",
+        ],
+        blobs: &[],
+        extra: "",
+        watch: &[Watch::table("work_audit").append_only()],
     },
     // use_count and last_used_at stay per machine (they change on every recall).
     Spec {

@@ -2,9 +2,10 @@
 
 use serde::Serialize;
 
+use super::audit::{self, Diff};
 use crate::error::{Error, Result, is_unique_violation};
-use crate::store::Db;
-use crate::time::{Millis, now_ms};
+use crate::store::{self, Db};
+use crate::time::{Millis, now_ms, rfc3339};
 
 pub const CLIENT_TYPES: &[&str] = &["msp_client", "internal", "project"];
 
@@ -18,7 +19,18 @@ pub struct Client {
     pub notes: Option<String>,
     #[serde(serialize_with = "crate::time::ser_rfc3339")]
     pub created_at: Millis,
+    /// When it was archived: hidden from lists, kept for reports.
+    #[serde(serialize_with = "crate::time::ser_rfc3339_opt")]
+    pub archived_at: Option<Millis>,
 }
+
+impl Client {
+    pub fn is_archived(&self) -> bool {
+        self.archived_at.is_some()
+    }
+}
+
+const COLUMNS: &str = "id, name, slug, client_type, notes, created_at, archived_at";
 
 pub async fn add(
     db: &mut Db,
@@ -68,9 +80,9 @@ pub async fn add(
 }
 
 async fn get(db: &mut Db, id: &str) -> Result<Client> {
-    Ok(sqlx::query_as(
-        "SELECT id, name, slug, client_type, notes, created_at FROM clients WHERE id = ?",
-    )
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM clients WHERE id = ?"
+    )))
     .bind(id)
     .fetch_one(db)
     .await?)
@@ -79,10 +91,9 @@ async fn get(db: &mut Db, id: &str) -> Result<Client> {
 /// A client by id, name (any case) or slug.
 pub async fn resolve(db: &mut Db, key: &str) -> Result<Client> {
     let key = key.trim();
-    sqlx::query_as(
-        "SELECT id, name, slug, client_type, notes, created_at FROM clients
-         WHERE id = ?1 OR name = ?1 COLLATE NOCASE OR slug = ?2 LIMIT 1",
-    )
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM clients WHERE id = ?1 OR name = ?1 COLLATE NOCASE OR slug = ?2 LIMIT 1"
+    )))
     .bind(key)
     .bind(super::slugify(key))
     .fetch_optional(db)
@@ -97,9 +108,9 @@ pub async fn resolve(db: &mut Db, key: &str) -> Result<Client> {
 }
 
 pub async fn by_id(db: &mut Db, id: &str) -> Result<Option<Client>> {
-    Ok(sqlx::query_as(
-        "SELECT id, name, slug, client_type, notes, created_at FROM clients WHERE id = ?",
-    )
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM clients WHERE id = ?"
+    )))
     .bind(id)
     .fetch_optional(db)
     .await?)
@@ -107,23 +118,231 @@ pub async fn by_id(db: &mut Db, id: &str) -> Result<Option<Client>> {
 
 /// Changes a client's notes (`None` leaves them, `Some("")` clears them).
 pub async fn set_notes(db: &mut Db, key: &str, notes: &str) -> Result<Client> {
-    let c = resolve(db, key).await?;
-    let notes = Some(notes).filter(|n| !n.is_empty());
-    sqlx::query("UPDATE clients SET notes = ?, updated_at = ? WHERE id = ?")
-        .bind(notes)
+    let mut tx = store::begin_write(db).await?;
+    let c = resolve(&mut tx, key).await?;
+    let notes = Some(notes.to_string()).filter(|n| !n.is_empty());
+    let mut diff = Diff::default();
+    diff.field("notes", &c.notes, &notes);
+    if !diff.is_empty() {
+        sqlx::query("UPDATE clients SET notes = ?, updated_at = ? WHERE id = ?")
+            .bind(&notes)
+            .bind(now_ms())
+            .bind(&c.id)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(&mut tx, "client", &c.id, "edit", &diff).await?;
+    }
+    let c = get(&mut tx, &c.id).await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+/// Every client, archived ones included.
+pub async fn list(db: &mut Db) -> Result<Vec<Client>> {
+    listing(db, true).await
+}
+
+/// Clients by name; archived ones only with `archived`.
+pub async fn listing(db: &mut Db, archived: bool) -> Result<Vec<Client>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM clients WHERE ?1 OR archived_at IS NULL ORDER BY name COLLATE NOCASE"
+    )))
+    .bind(archived)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Refuses new work for an archived client.
+pub fn require_active(c: &Client) -> Result<()> {
+    if c.is_archived() {
+        return Err(Error::Conflict(format!(
+            "client {} is archived\nhint: `msp client archive {} --undo` brings it back",
+            c.name, c.slug
+        )));
+    }
+    Ok(())
+}
+
+/// Renames a client (its slug follows the name). Audited.
+pub async fn rename(db: &mut Db, key: &str, new_name: &str) -> Result<(Client, Diff)> {
+    let new_name = new_name.trim();
+    if new_name.is_empty() {
+        return Err(Error::usage(
+            "a client needs a name\nhint: msp client rename OLD \"New Name\"",
+        ));
+    }
+    let slug = super::slugify(new_name);
+    if slug.is_empty() {
+        return Err(Error::usage(format!(
+            "the client name {new_name:?} needs at least one letter or digit"
+        )));
+    }
+    let mut tx = store::begin_write(db).await?;
+    let c = resolve(&mut tx, key).await?;
+    let mut diff = Diff::default();
+    diff.field("name", &c.name, &new_name.to_string());
+    diff.field("slug", &c.slug, &slug);
+    if diff.is_empty() {
+        return Ok((c, diff));
+    }
+    let res = sqlx::query("UPDATE clients SET name = ?, slug = ?, updated_at = ? WHERE id = ?")
+        .bind(new_name)
+        .bind(&slug)
+        .bind(now_ms())
+        .bind(&c.id)
+        .execute(&mut *tx)
+        .await;
+    match res {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(Error::Conflict(format!(
+                "another client is already named {new_name:?} (slug {slug})\nhint: `msp client list --all` shows every client; pick another name"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    audit::record(&mut tx, "client", &c.id, "rename", &diff).await?;
+    let c = get(&mut tx, &c.id).await?;
+    tx.commit().await?;
+    Ok((c, diff))
+}
+
+/// Archives a client (or brings it back with `undo`): hidden from lists,
+/// its sessions kept for reports. Returns whether anything changed.
+pub async fn archive(db: &mut Db, key: &str, undo: bool) -> Result<(Client, bool)> {
+    let mut tx = store::begin_write(db).await?;
+    let c = resolve(&mut tx, key).await?;
+    if c.is_archived() != undo {
+        return Ok((c, false));
+    }
+    let at = (!undo).then(now_ms);
+    set_archived(&mut tx, &c, at).await?;
+    let c = get(&mut tx, &c.id).await?;
+    tx.commit().await?;
+    Ok((c, true))
+}
+
+async fn set_archived(db: &mut Db, c: &Client, at: Option<Millis>) -> Result<()> {
+    sqlx::query("UPDATE clients SET archived_at = ?, updated_at = ? WHERE id = ?")
+        .bind(at)
         .bind(now_ms())
         .bind(&c.id)
         .execute(&mut *db)
         .await?;
-    get(db, &c.id).await
+    let mut diff = Diff::default();
+    diff.field("archived_at", &c.archived_at.map(rfc3339), &at.map(rfc3339));
+    let action = if at.is_some() { "archive" } else { "unarchive" };
+    audit::record(db, "client", &c.id, action, &diff).await
 }
 
-pub async fn list(db: &mut Db) -> Result<Vec<Client>> {
-    Ok(
-        sqlx::query_as("SELECT id, name, slug, client_type, notes, created_at FROM clients ORDER BY name COLLATE NOCASE")
-            .fetch_all(db)
-            .await?,
+/// What refers to a client or project: deleting it would orphan these.
+#[derive(Debug, Default, Clone, Serialize, sqlx::FromRow)]
+pub struct References {
+    pub projects: i64,
+    pub sessions: i64,
+    pub tasks: i64,
+    pub memories: i64,
+    pub credentials: i64,
+}
+
+impl References {
+    pub fn is_empty(&self) -> bool {
+        self.projects + self.sessions + self.tasks + self.memories + self.credentials == 0
+    }
+
+    /// `2 projects, 14 sessions`.
+    pub fn describe(&self) -> String {
+        [
+            (self.projects, "project"),
+            (self.sessions, "session"),
+            (self.tasks, "task"),
+            (self.memories, "memory"),
+            (self.credentials, "vault credential"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| match (*n, *what) {
+            (1, w) => format!("1 {w}"),
+            (n, "memory") => format!("{n} memories"),
+            (n, w) => format!("{n} {w}s"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+}
+
+/// What `client rm` did.
+#[derive(Debug, Serialize)]
+pub struct Removal {
+    pub client: Client,
+    /// Deleted for good (nothing referred to it).
+    pub deleted: bool,
+    /// Archived instead (`--force` with references), with this many projects.
+    pub archived_projects: u64,
+    pub references: References,
+}
+
+/// Deletes a client nothing refers to. One with projects, sessions, tasks,
+/// memories or vault credentials is refused (deleting it would unscope or
+/// orphan them), unless `force`, which archives it and its projects
+/// instead. Audited; a deletion syncs as a tombstone.
+pub async fn remove(db: &mut Db, key: &str, force: bool) -> Result<Removal> {
+    let mut tx = store::begin_write(db).await?;
+    let c = resolve(&mut tx, key).await?;
+    let references: References = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM projects WHERE client_id = ?1) AS projects,
+                (SELECT count(*) FROM sessions WHERE client_id = ?1) AS sessions,
+                (SELECT count(*) FROM tasks WHERE client_id = ?1) AS tasks,
+                (SELECT count(*) FROM memories WHERE client_id = ?1) AS memories,
+                (SELECT count(*) FROM vault_credentials WHERE client_id = ?1) AS credentials",
     )
+    .bind(&c.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if references.is_empty() {
+        sqlx::query("DELETE FROM clients WHERE id = ?")
+            .bind(&c.id)
+            .execute(&mut *tx)
+            .await?;
+        let mut diff = Diff::default();
+        for (k, v) in [
+            ("name", serde_json::json!(c.name)),
+            ("slug", serde_json::json!(c.slug)),
+            ("client_type", serde_json::json!(c.client_type)),
+            ("notes", serde_json::json!(c.notes)),
+        ] {
+            diff.old.insert(k.into(), v);
+        }
+        audit::record(&mut tx, "client", &c.id, "rm", &diff).await?;
+        tx.commit().await?;
+        return Ok(Removal {
+            client: c,
+            deleted: true,
+            archived_projects: 0,
+            references,
+        });
+    }
+    if !force {
+        return Err(Error::Conflict(format!(
+            "client {} still has {}: deleting it would lose or unscope them\nhint: `msp client rm {} --force` archives it and its projects instead (kept for reports, hidden from lists); `msp client archive {}` archives the client alone",
+            c.name,
+            references.describe(),
+            c.slug,
+            c.slug
+        )));
+    }
+    if !c.is_archived() {
+        set_archived(&mut tx, &c, Some(now_ms())).await?;
+    }
+    let archived_projects = super::projects::archive_all_of_client(&mut tx, &c.id).await?;
+    let client = get(&mut tx, &c.id).await?;
+    tx.commit().await?;
+    Ok(Removal {
+        client,
+        deleted: false,
+        archived_projects,
+        references,
+    })
 }
 
 #[cfg(test)]

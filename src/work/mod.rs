@@ -1,6 +1,7 @@
 //! Clients, projects and the directories that map to them, work sessions
 //! (time tracking) and pending tasks. Each submodule owns its tables.
 
+pub mod audit;
 pub mod clients;
 pub mod projects;
 pub mod report;

@@ -8,6 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::Serialize;
 
 use super::Scope;
+use super::audit::Diff;
 use super::clients::{self, Client};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::ids;
@@ -156,13 +157,310 @@ pub async fn resolve(db: &mut Db, key: &str) -> Result<Project> {
     })
 }
 
+/// Every project (of one client), archived ones included.
 pub async fn list(db: &mut Db, client_id: Option<&str>) -> Result<Vec<Project>> {
+    listing(db, client_id, true).await
+}
+
+/// Projects by slug; archived ones (and those of archived clients) only
+/// with `archived`.
+pub async fn listing(db: &mut Db, client_id: Option<&str>, archived: bool) -> Result<Vec<Project>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM projects WHERE ?1 IS NULL OR client_id = ?1 ORDER BY slug"
+        "SELECT {PROJECT_COLUMNS} FROM projects p LEFT JOIN clients c ON c.id = p.client_id
+         WHERE (?1 IS NULL OR p.client_id = ?1)
+           AND (?2 OR (p.status != 'archived' AND c.archived_at IS NULL))
+         ORDER BY p.slug"
     )))
     .bind(client_id)
+    .bind(archived)
     .fetch_all(db)
     .await?)
+}
+
+/// Refuses new work for an archived project.
+pub fn require_active(p: &Project) -> Result<()> {
+    if p.status == "archived" {
+        return Err(Error::Conflict(format!(
+            "project {} is archived\nhint: `msp project archive {} --undo` brings it back",
+            p.slug, p.slug
+        )));
+    }
+    Ok(())
+}
+
+/// What `msp project update` changes; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct ProjectUpdate {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    /// `Some(None)`: no client. Moves the project's sessions, tasks and
+    /// memories to the new client with it.
+    pub client: Option<Option<String>>,
+    pub status: Option<String>,
+    pub priority: Option<String>,
+    /// `Some("")` clears it.
+    pub description: Option<String>,
+}
+
+/// What an update did.
+#[derive(Debug, Serialize)]
+pub struct Updated {
+    #[serde(skip)]
+    pub project: Project,
+    pub changed: Diff,
+    /// Sessions, tasks and memories moved to the new client with it.
+    pub moved: Option<MovedWork>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct MovedWork {
+    pub sessions: u64,
+    pub tasks: u64,
+    pub memories: u64,
+}
+
+/// Corrects a project (audited), in the caller's write transaction. A new
+/// client takes the project's sessions and tasks along (the project was
+/// filed under the wrong client, and its work with it); the caller moves
+/// its memories (`app::update_project`), which this module cannot reach.
+pub async fn update_in(tx: &mut Db, key: &str, u: ProjectUpdate) -> Result<Updated> {
+    if let Some(slug) = &u.slug {
+        check_slug(slug)?;
+    }
+    let priority = u
+        .priority
+        .as_deref()
+        .map(super::check_priority)
+        .transpose()?;
+    if let Some(status) = &u.status
+        && !STATUSES.contains(&status.as_str())
+    {
+        return Err(Error::usage(format!(
+            "unknown status {status:?}\nhint: use one of {}",
+            STATUSES.join(", ")
+        )));
+    }
+    let p = resolve(&mut *tx, key).await?;
+    let client_id = match &u.client {
+        None => p.client_id.clone(),
+        Some(None) => None,
+        Some(Some(c)) => Some(clients::resolve(&mut *tx, c).await?.id),
+    };
+    let new = Project {
+        id: p.id.clone(),
+        client_id,
+        slug: u.slug.clone().unwrap_or_else(|| p.slug.clone()),
+        name: u
+            .name
+            .clone()
+            .map_or_else(|| p.name.clone(), |n| n.trim().to_string()),
+        status: u.status.clone().unwrap_or_else(|| p.status.clone()),
+        priority: priority.unwrap_or_else(|| p.priority.clone()),
+        description: match &u.description {
+            None => p.description.clone(),
+            Some(d) if d.trim().is_empty() => None,
+            Some(d) => Some(d.clone()),
+        },
+        created_at: p.created_at,
+    };
+    if new.name.is_empty() {
+        return Err(Error::usage("a project needs a name"));
+    }
+    let mut diff = Diff::default();
+    diff.field("slug", &p.slug, &new.slug);
+    diff.field("name", &p.name, &new.name);
+    diff.field("client_id", &p.client_id, &new.client_id);
+    diff.field("status", &p.status, &new.status);
+    diff.field("priority", &p.priority, &new.priority);
+    diff.field("description", &p.description, &new.description);
+    super::audit::scope_names(
+        &mut *tx,
+        &mut diff,
+        (p.client_id.as_deref(), None),
+        (new.client_id.as_deref(), None),
+    )
+    .await?;
+    if diff.is_empty() {
+        return Ok(Updated {
+            project: p,
+            changed: diff,
+            moved: None,
+        });
+    }
+    let res = sqlx::query(
+        "UPDATE projects SET slug = ?, name = ?, client_id = ?, status = ?, priority = ?, description = ?, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(&new.slug)
+    .bind(&new.name)
+    .bind(&new.client_id)
+    .bind(&new.status)
+    .bind(&new.priority)
+    .bind(&new.description)
+    .bind(now_ms())
+    .bind(&p.id)
+    .execute(&mut *tx)
+    .await;
+    match res {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(Error::Conflict(format!(
+                "a project with slug {:?} already exists\nhint: choose another slug; `msp project list --all` shows every project",
+                new.slug
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let moved = if new.client_id != p.client_id {
+        let mut moved = MovedWork::default();
+        for (table, n) in [
+            ("sessions", &mut moved.sessions),
+            ("tasks", &mut moved.tasks),
+        ] {
+            *n = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE {table} SET client_id = ?1 WHERE project_id = ?2 AND client_id IS NOT ?1"
+            )))
+            .bind(&new.client_id)
+            .bind(&p.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        Some(moved)
+    } else {
+        None
+    };
+    Ok(Updated {
+        project: by_id(&mut *tx, &p.id).await?.unwrap_or(new),
+        changed: diff,
+        moved,
+    })
+}
+
+/// Records an update in the audit log, with the work that moved along.
+pub async fn audit_update(tx: &mut Db, u: &Updated) -> Result<()> {
+    let mut diff = u.changed.clone();
+    if let Some(moved) = &u.moved {
+        diff.new.insert("moved".into(), serde_json::json!(moved));
+    }
+    super::audit::record(tx, "project", &u.project.id, "update", &diff).await
+}
+
+/// Archives a project (status `archived`) or brings it back (`active`).
+/// Returns whether anything changed.
+pub async fn archive(db: &mut Db, key: &str, undo: bool) -> Result<(Project, bool)> {
+    let mut tx = crate::store::begin_write(db).await?;
+    let p = resolve(&mut tx, key).await?;
+    let status = if undo { "active" } else { "archived" };
+    if (p.status == "archived") != undo {
+        return Ok((p, false));
+    }
+    set_status(
+        &mut tx,
+        &p,
+        status,
+        if undo { "unarchive" } else { "archive" },
+    )
+    .await?;
+    let p = resolve(&mut tx, &p.id).await?;
+    tx.commit().await?;
+    Ok((p, true))
+}
+
+async fn set_status(db: &mut Db, p: &Project, status: &str, action: &'static str) -> Result<()> {
+    sqlx::query("UPDATE projects SET status = ?, updated_at = ? WHERE id = ?")
+        .bind(status)
+        .bind(now_ms())
+        .bind(&p.id)
+        .execute(&mut *db)
+        .await?;
+    let mut diff = Diff::default();
+    diff.field("status", &p.status, &status.to_string());
+    super::audit::record(db, "project", &p.id, action, &diff).await
+}
+
+/// Archives every project of a client that is not archived yet (inside the
+/// caller's transaction); returns how many.
+pub(crate) async fn archive_all_of_client(db: &mut Db, client_id: &str) -> Result<u64> {
+    let open: Vec<Project> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM projects WHERE client_id = ? AND status != 'archived'"
+    )))
+    .bind(client_id)
+    .fetch_all(&mut *db)
+    .await?;
+    for p in &open {
+        set_status(db, p, "archived", "archive").await?;
+    }
+    Ok(open.len() as u64)
+}
+
+/// What `project rm` did.
+#[derive(Debug, Serialize)]
+pub struct Removal {
+    pub slug: String,
+    pub id: String,
+    /// Deleted for good (nothing referred to it).
+    pub deleted: bool,
+    /// Archived instead (`--force` with references).
+    pub archived: bool,
+    pub references: clients::References,
+}
+
+/// Deletes a project nothing refers to (its directory and remote links go
+/// with it). One with sessions, tasks or memories is refused, unless
+/// `force`, which archives it instead. Audited; syncs as a tombstone.
+pub async fn remove(db: &mut Db, key: &str, force: bool) -> Result<Removal> {
+    let mut tx = crate::store::begin_write(db).await?;
+    let p = resolve(&mut tx, key).await?;
+    let references: clients::References = sqlx::query_as(
+        "SELECT 0 AS projects, 0 AS credentials,
+                (SELECT count(*) FROM sessions WHERE project_id = ?1) AS sessions,
+                (SELECT count(*) FROM tasks WHERE project_id = ?1) AS tasks,
+                (SELECT count(*) FROM memories WHERE project_id = ?1) AS memories",
+    )
+    .bind(&p.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let removal = |deleted, archived, references| Removal {
+        slug: p.slug.clone(),
+        id: p.id.clone(),
+        deleted,
+        archived,
+        references,
+    };
+    if references.is_empty() {
+        let links = paths(&mut tx, &p.id).await?;
+        sqlx::query("DELETE FROM projects WHERE id = ?")
+            .bind(&p.id)
+            .execute(&mut *tx)
+            .await?;
+        let mut diff = Diff::default();
+        for (k, v) in [
+            ("slug", serde_json::json!(p.slug)),
+            ("name", serde_json::json!(p.name)),
+            ("client_id", serde_json::json!(p.client_id)),
+            ("status", serde_json::json!(p.status)),
+            ("paths", serde_json::json!(links)),
+        ] {
+            diff.old.insert(k.into(), v);
+        }
+        super::audit::record(&mut tx, "project", &p.id, "rm", &diff).await?;
+        tx.commit().await?;
+        return Ok(removal(true, false, references));
+    }
+    if !force {
+        return Err(Error::Conflict(format!(
+            "project {} still has {}: deleting it would lose or unscope them\nhint: `msp project rm {} --force` archives it instead (kept for reports, hidden from lists)",
+            p.slug,
+            references.describe(),
+            p.slug
+        )));
+    }
+    if p.status != "archived" {
+        set_status(&mut tx, &p, "archived", "archive").await?;
+    }
+    tx.commit().await?;
+    Ok(removal(false, true, references))
 }
 
 pub async fn paths(db: &mut Db, project_id: &str) -> Result<Vec<PathView>> {

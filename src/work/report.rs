@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::sessions::{self, Filter};
+use super::sessions::{self, Filter, SessionView};
 use crate::error::Result;
 use crate::store::Db;
 use crate::time::{Millis, local_day, now_ms};
@@ -35,6 +35,59 @@ pub struct Report {
     pub to: Option<String>,
     pub rows: Vec<ReportRow>,
     pub total: ReportRow,
+    /// Pairs of sessions on one machine that share time: that time is in
+    /// the totals twice.
+    pub overlaps: Vec<Overlap>,
+    /// Seconds counted twice (the sum of the overlaps).
+    pub overlap_seconds: i64,
+}
+
+/// Two sessions on the same machine that share time within the period.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overlap {
+    pub first_id: String,
+    pub first: String,
+    pub second_id: String,
+    pub second: String,
+    pub machine: String,
+    pub from: String,
+    pub to: String,
+    pub seconds: i64,
+    #[serde(skip)]
+    pub from_ms: Millis,
+    #[serde(skip)]
+    pub to_ms: Millis,
+}
+
+/// Every pair of sessions on one machine whose spans (already clipped to
+/// the period) share time, in the order they start.
+fn overlaps(spans: &[(&SessionView, Millis, Millis)]) -> Vec<Overlap> {
+    let mut sorted: Vec<&(&SessionView, Millis, Millis)> = spans.iter().collect();
+    sorted.sort_by(|a, b| (&a.0.machine_id, a.1).cmp(&(&b.0.machine_id, b.1)));
+    let mut out = Vec::new();
+    for (i, (a, a_start, a_end)) in sorted.iter().map(|x| (x.0, x.1, x.2)).enumerate() {
+        for (b, b_start, b_end) in sorted[i + 1..].iter().map(|x| (x.0, x.1, x.2)) {
+            if b.machine_id != a.machine_id || b_start >= a_end {
+                break;
+            }
+            let (from, to) = (b_start.max(a_start), b_end.min(a_end));
+            if to > from {
+                out.push(Overlap {
+                    first_id: a.id.clone(),
+                    first: a.short_id.clone(),
+                    second_id: b.id.clone(),
+                    second: b.short_id.clone(),
+                    machine: a.machine.clone(),
+                    from: crate::time::rfc3339(from),
+                    to: crate::time::rfc3339(to),
+                    seconds: (to - from) / 1000,
+                    from_ms: from,
+                    to_ms: to,
+                });
+            }
+        }
+    }
+    out
 }
 
 fn hours(seconds: i64) -> f64 {
@@ -57,11 +110,13 @@ pub async fn report(db: &mut Db, by: GroupBy, mut filter: Filter) -> Result<Repo
     filter.limit = None;
     let list = sessions::list(db, &filter).await?;
     let mut groups: BTreeMap<String, (u32, i64, i64)> = BTreeMap::new();
+    let mut spans = Vec::with_capacity(list.len());
     for s in &list {
         let start: Millis = s.started_ms.max(filter.from.unwrap_or(Millis::MIN));
         let end: Millis = (s.started_ms + s.duration_seconds * 1000)
             .min(filter.to.unwrap_or(Millis::MAX))
             .min(now.max(start));
+        spans.push((s, start, end));
         let secs = ((end - start).max(0)) / 1000;
         let key = match by {
             GroupBy::Client => s.client.clone().unwrap_or_else(|| "(no client)".into()),
@@ -75,6 +130,7 @@ pub async fn report(db: &mut Db, by: GroupBy, mut filter: Filter) -> Result<Repo
             g.2 += secs;
         }
     }
+    let overlaps = overlaps(&spans);
     let (mut n, mut t, mut b) = (0, 0, 0);
     let rows = groups
         .into_iter()
@@ -91,6 +147,8 @@ pub async fn report(db: &mut Db, by: GroupBy, mut filter: Filter) -> Result<Repo
         to: filter.to.map(crate::time::rfc3339),
         rows,
         total: row("total".into(), n, t, b),
+        overlap_seconds: overlaps.iter().map(|o| o.seconds).sum(),
+        overlaps,
     })
 }
 

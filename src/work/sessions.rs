@@ -3,11 +3,12 @@
 
 use serde::Serialize;
 
+use super::audit::{self, Diff};
 use super::{Scope, clients, projects};
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::store::{self, Db};
-use crate::time::{Millis, human_duration, now_ms, rfc3339};
+use crate::time::{Millis, human_duration, local_display, now_ms, rfc3339};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Session {
@@ -174,6 +175,22 @@ pub async fn resolve_scope(
     })
 }
 
+/// Refuses new work for an archived client or project (named explicitly:
+/// archived records stay in reports, not in new work).
+pub async fn require_active(db: &mut Db, scope: &Scope) -> Result<()> {
+    if let Some(id) = &scope.project_id
+        && let Some(p) = projects::by_id(db, id).await?
+    {
+        projects::require_active(&p)?;
+    }
+    if let Some(id) = &scope.client_id
+        && let Some(c) = clients::by_id(db, id).await?
+    {
+        clients::require_active(&c)?;
+    }
+    Ok(())
+}
+
 pub struct StartRequest {
     pub scope: Scope,
     pub title: Option<String>,
@@ -184,7 +201,14 @@ pub struct StartRequest {
     pub at: Option<Millis>,
     pub origin: &'static str,
     pub claude_session_id: Option<String>,
+    /// Accept an `at` in the future (refused otherwise: the session could
+    /// not be stopped until then).
+    pub allow_future: bool,
 }
+
+/// How far ahead of the clock a start may be without `allow_future`: a
+/// typed `16:24` at 16:23:45 is "now".
+const FUTURE_SLACK_MS: Millis = 60_000;
 
 pub struct Started {
     pub session: SessionView,
@@ -204,15 +228,26 @@ pub async fn open_session(db: &mut Db, machine_id: &str) -> Result<Option<Sessio
 
 /// Starts a session on this machine, closing the open one at the new start.
 pub async fn start(db: &mut Db, machine_id: &str, req: StartRequest) -> Result<Started> {
+    let now = now_ms();
+    if let Some(at) = req.at
+        && at > now + FUTURE_SLACK_MS
+        && !req.allow_future
+    {
+        return Err(Error::usage(format!(
+            "--at {} is in the future: the session could not be stopped before then\nhint: give a time that has passed (e.g. `15m ago`), or add --allow-future if you mean it",
+            local_display(at)
+        )));
+    }
     let mut tx = store::begin_write(db).await?;
     let at = req.at.unwrap_or_else(now_ms);
     let open = open_session(&mut tx, machine_id).await?;
     if let Some(open) = &open {
         if at < open.started_at {
+            let short = ids::short_id(&open.id);
             return Err(Error::usage(format!(
-                "the new start ({}) is before the open session's start ({})\nhint: stop the open session first with `msp session stop --at TIME`",
-                rfc3339(at),
-                rfc3339(open.started_at)
+                "the new start ({}) is before the open session {short}'s start ({})\nhint: `msp session edit {short} --from TIME` corrects its start, `msp session stop --at TIME` ends it first, or `msp session rm {short}` drops it",
+                local_display(at),
+                local_display(open.started_at)
             )));
         }
         close(&mut tx, &open.id, at, None).await?;
@@ -258,25 +293,37 @@ async fn close(db: &mut Db, id: &str, at: Millis, summary: Option<&str>) -> Resu
     Ok(())
 }
 
-/// Stops the open session on this machine.
+/// Stops the open session on this machine at `at` (`None`: now, read once
+/// the write lock is held).
 pub async fn stop(
     db: &mut Db,
     machine_id: &str,
     summary: Option<&str>,
-    at: Millis,
+    at: Option<Millis>,
 ) -> Result<SessionView> {
     let mut tx = store::begin_write(db).await?;
     let open = open_session(&mut tx, machine_id).await?.ok_or_else(|| {
-        Error::Conflict("no open session on this machine\nhint: `msp session start` starts one; `msp session add` records past work".into())
+        Error::NotFound("no open session on this machine\nhint: `msp session start` starts one; `msp session add` records past work".into())
     })?;
-    if at < open.started_at {
-        return Err(Error::usage(format!(
-            "--at {} is before the session started ({})",
-            rfc3339(at),
-            rfc3339(open.started_at)
-        )));
+    let short = ids::short_id(&open.id);
+    match at {
+        Some(at) if at < open.started_at => {
+            return Err(Error::usage(format!(
+                "--at {} is before the open session {short} started ({})\nhint: give a later --at, or `msp session edit {short} --from TIME` to correct its start",
+                local_display(at),
+                local_display(open.started_at)
+            )));
+        }
+        None if now_ms() < open.started_at => {
+            // Started with a future --at: it cannot end before it begins.
+            return Err(Error::usage(format!(
+                "the open session {short} was started at {}, which is still in the future, so it cannot stop now\nhint: `msp session edit {short} --from TIME` sets when it really started (then stop it), or `msp session rm {short}` drops it",
+                local_display(open.started_at)
+            )));
+        }
+        _ => {}
     }
-    close(&mut tx, &open.id, at, summary).await?;
+    close(&mut tx, &open.id, at.unwrap_or_else(now_ms), summary).await?;
     tx.commit().await?;
     view(db, &open.id).await
 }
@@ -290,14 +337,25 @@ pub struct PastSession {
     pub billable: bool,
 }
 
-/// Records work done in the past (a closed session).
-pub async fn add(db: &mut Db, machine_id: &str, past: PastSession) -> Result<SessionView> {
+/// Records work done in the past (a closed session). Other sessions on this
+/// machine that overlap it come back with it; `strict` refuses it instead.
+pub async fn add(
+    db: &mut Db,
+    machine_id: &str,
+    past: PastSession,
+    strict: bool,
+) -> Result<(SessionView, Vec<SessionView>)> {
     if past.to <= past.from {
         return Err(Error::usage(format!(
             "--to ({}) must be after --from ({})",
             rfc3339(past.to),
             rfc3339(past.from)
         )));
+    }
+    let mut tx = store::begin_write(db).await?;
+    let overlapping = overlapping(&mut tx, machine_id, past.from, past.to, None).await?;
+    if strict && !overlapping.is_empty() {
+        return Err(overlap_error(&overlapping, "record it"));
     }
     let id = ids::new_id();
     let now = now_ms();
@@ -316,9 +374,288 @@ pub async fn add(db: &mut Db, machine_id: &str, past: PastSession) -> Result<Ses
     .bind(past.billable)
     .bind(now)
     .bind(now)
-    .execute(&mut *db)
+    .execute(&mut *tx)
     .await?;
-    view(db, &id).await
+    tx.commit().await?;
+    Ok((view(db, &id).await?, overlapping))
+}
+
+/// Sessions on `machine_id` (other than `except`) that share time with
+/// [from, to); an open session runs until now. Oldest first.
+pub async fn overlapping(
+    db: &mut Db,
+    machine_id: &str,
+    from: Millis,
+    to: Millis,
+    except: Option<&str>,
+) -> Result<Vec<SessionView>> {
+    let now = now_ms();
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE s.machine_id = ?1 AND s.started_at < ?3 AND COALESCE(s.ended_at, max(?4, s.started_at)) > ?2
+         AND (?5 IS NULL OR s.id != ?5) ORDER BY s.started_at"
+    )))
+    .bind(machine_id)
+    .bind(from)
+    .bind(to)
+    .bind(now)
+    .bind(except)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.view(now)).collect())
+}
+
+fn overlap_error(with: &[SessionView], what: &str) -> Error {
+    let list: Vec<String> = with.iter().map(overlap_line).collect();
+    Error::Conflict(format!(
+        "refused to {what} with --strict: it overlaps {}\nhint: `msp session edit ID --from/--to` moves the other session, or drop --strict to keep both",
+        list.join("; ")
+    ))
+}
+
+/// `2b156570 (2026-11-22 10:15 - 11:40)`.
+pub fn overlap_line(v: &SessionView) -> String {
+    format!(
+        "{} ({} - {})",
+        v.short_id,
+        local_display(v.started_ms),
+        v.ended_ms.map_or_else(|| "open".into(), local_display)
+    )
+}
+
+/// What `msp session edit` changes; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct SessionEdit {
+    pub from: Option<Millis>,
+    pub to: Option<Millis>,
+    /// `Some("")` clears it.
+    pub title: Option<String>,
+    /// `Some("")` clears it.
+    pub summary: Option<String>,
+    /// `Some(None)`: no client (`--no-client`).
+    pub client: Option<Option<String>>,
+    /// `Some(None)`: no project (`--no-project`).
+    pub project: Option<Option<String>>,
+    pub billable: Option<bool>,
+    /// Refuse rather than warn when the result overlaps another session.
+    pub strict: bool,
+}
+
+pub struct Edited {
+    pub session: SessionView,
+    pub diff: Diff,
+    /// Other sessions on the same machine it now overlaps.
+    pub overlaps: Vec<SessionView>,
+}
+
+/// Corrects a session: its times, title, summary, client, project or
+/// billable flag. Audited; a project implies its client, and a client that
+/// contradicts the project is refused.
+pub async fn edit(db: &mut Db, key: &str, e: SessionEdit) -> Result<Edited> {
+    let current = resolve(db, key).await?;
+    let mut tx = store::begin_write(db).await?;
+    let old: Session = sqlx::query_as(
+        "SELECT id, machine_id, client_id, project_id, title, summary, started_at, ended_at, billable, origin, claude_session_id
+         FROM sessions WHERE id = ?",
+    )
+    .bind(&current.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let short = ids::short_id(&old.id).to_string();
+    let now = now_ms();
+    let from = e.from.unwrap_or(old.started_at);
+    let to = e.to.or(old.ended_at);
+    match to {
+        Some(to) if to <= from => {
+            return Err(Error::usage(format!(
+                "session {short} would end ({}) before it starts ({})\nhint: give both --from and --to",
+                local_display(to),
+                local_display(from)
+            )));
+        }
+        None if from > now => {
+            return Err(Error::usage(format!(
+                "session {short} is open, and an open session cannot start in the future ({})\nhint: give a --from in the past, or --to as well",
+                local_display(from)
+            )));
+        }
+        _ => {}
+    }
+    let (client_id, project_id) = edited_scope(&mut tx, &old, &e).await?;
+    let text = |v: Option<String>, old: &Option<String>| match v {
+        None => old.clone(),
+        Some(v) if v.trim().is_empty() => None,
+        Some(v) => Some(v),
+    };
+    let title = text(e.title, &old.title);
+    let summary = text(e.summary, &old.summary);
+    let billable = e.billable.unwrap_or(old.billable);
+
+    let mut diff = Diff::default();
+    diff.field("started_at", &rfc3339(old.started_at), &rfc3339(from));
+    diff.field("ended_at", &old.ended_at.map(rfc3339), &to.map(rfc3339));
+    diff.field("title", &old.title, &title);
+    diff.field("summary", &old.summary, &summary);
+    diff.field("client_id", &old.client_id, &client_id);
+    diff.field("project_id", &old.project_id, &project_id);
+    diff.field("billable", &old.billable, &billable);
+    audit::scope_names(
+        &mut tx,
+        &mut diff,
+        (old.client_id.as_deref(), old.project_id.as_deref()),
+        (client_id.as_deref(), project_id.as_deref()),
+    )
+    .await?;
+    let overlaps = overlapping(
+        &mut tx,
+        &old.machine_id,
+        from,
+        to.unwrap_or(now.max(from)),
+        Some(&old.id),
+    )
+    .await?;
+    if e.strict && !overlaps.is_empty() {
+        return Err(overlap_error(&overlaps, &format!("edit {short}")));
+    }
+    if !diff.is_empty() {
+        sqlx::query(
+            "UPDATE sessions SET started_at = ?, ended_at = ?, title = ?, summary = ?, client_id = ?, project_id = ?,
+             billable = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(&title)
+        .bind(&summary)
+        .bind(&client_id)
+        .bind(&project_id)
+        .bind(billable)
+        .bind(now)
+        .bind(&old.id)
+        .execute(&mut *tx)
+        .await?;
+        audit::record(&mut tx, "session", &old.id, "edit", &diff).await?;
+    }
+    tx.commit().await?;
+    Ok(Edited {
+        session: view(db, &old.id).await?,
+        diff,
+        overlaps,
+    })
+}
+
+/// The client and project a session has after `e`.
+async fn edited_scope(
+    db: &mut Db,
+    old: &Session,
+    e: &SessionEdit,
+) -> Result<(Option<String>, Option<String>)> {
+    let project = match &e.project {
+        None => match &old.project_id {
+            Some(id) => projects::by_id(db, id).await?,
+            None => None,
+        },
+        Some(None) => None,
+        Some(Some(key)) => Some(projects::resolve(db, key).await?),
+    };
+    let client_id = match &e.client {
+        None => match (&e.project, &project) {
+            // A new project brings its client.
+            (Some(Some(_)), Some(p)) => p.client_id.clone().or_else(|| old.client_id.clone()),
+            _ => old.client_id.clone(),
+        },
+        Some(None) => None,
+        Some(Some(key)) => Some(clients::resolve(db, key).await?.id),
+    };
+    if let Some(p) = &project
+        && let Some(pc) = &p.client_id
+        && client_id.as_deref() != Some(pc.as_str())
+    {
+        let owner = clients::by_id(db, pc).await?.map_or(pc.clone(), |c| c.name);
+        return Err(Error::usage(format!(
+            "project {} belongs to client {owner}, so the session cannot have another client (or none)\nhint: give --project with --client, or --no-project",
+            p.slug
+        )));
+    }
+    Ok((client_id, project.map(|p| p.id)))
+}
+
+/// What `session rm` removed, and the ticket writes it dropped with it.
+pub struct Removed {
+    pub session: SessionView,
+    /// Tickets its note or time was already posted to (kept in the PSA).
+    pub posted: Vec<String>,
+}
+
+/// Deletes a session (audited; the deletion syncs as a tombstone). A
+/// session whose note or time is queued for, or was posted to, a ticket is
+/// refused unless `force`: the PSA keeps what it got, and a queued write
+/// is dropped with the session.
+pub async fn remove(db: &mut Db, key: &str, force: bool) -> Result<Removed> {
+    let v = resolve(db, key).await?;
+    let mut tx = store::begin_write(db).await?;
+    let writes: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT ticket_id, kind, status FROM ticket_outbox WHERE session_id = ? AND status != 'failed' ORDER BY created_at",
+    )
+    .bind(&v.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    if !writes.is_empty() && !force {
+        let list: Vec<String> = writes
+            .iter()
+            .map(|(t, k, s)| {
+                format!(
+                    "{k} {} ticket {t}",
+                    if s == "sent" {
+                        "posted to"
+                    } else {
+                        "queued for"
+                    }
+                )
+            })
+            .collect();
+        return Err(Error::Conflict(format!(
+            "session {} has its {}\nhint: `msp session rm {} --force` deletes it anyway (what the PSA already has stays there: remove it in the PSA too)",
+            v.short_id,
+            list.join(", "),
+            v.short_id
+        )));
+    }
+    // A queued write would post a note for a session that is gone.
+    sqlx::query("DELETE FROM ticket_outbox WHERE session_id = ? AND status != 'sent'")
+        .bind(&v.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE id = ?")
+        .bind(&v.id)
+        .execute(&mut *tx)
+        .await?;
+    let mut diff = Diff::default();
+    let json = serde_json::to_value(&v).unwrap_or_default();
+    if let serde_json::Value::Object(m) = json {
+        for k in [
+            "started_at",
+            "ended_at",
+            "title",
+            "summary",
+            "client_id",
+            "project_id",
+            "billable",
+            "machine_id",
+            "origin",
+            "client",
+            "project",
+        ] {
+            diff.old
+                .insert(k.into(), m.get(k).cloned().unwrap_or_default());
+        }
+    }
+    audit::record(&mut tx, "session", &v.id, "rm", &diff).await?;
+    tx.commit().await?;
+    let posted = writes
+        .into_iter()
+        .filter(|(_, _, s)| s == "sent")
+        .map(|(t, _, _)| t)
+        .collect();
+    Ok(Removed { session: v, posted })
 }
 
 #[derive(Debug, Default, Clone)]
@@ -385,6 +722,7 @@ mod tests {
             at: Some(at),
             origin: "manual",
             claude_session_id: None,
+            allow_future: false,
         }
     }
 
@@ -405,19 +743,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn stop_without_open_session_is_a_conflict() {
+    async fn stop_without_open_session_is_not_found() {
         let (_d, mut s) = temp_store().await;
         let m = setup(&mut s).await;
         assert!(matches!(
-            stop(s.db(), &m, None, 5).await,
-            Err(Error::Conflict(_))
+            stop(s.db(), &m, None, Some(5)).await,
+            Err(Error::NotFound(_))
         ));
         start(s.db(), &m, req(1_000)).await.unwrap();
         assert!(matches!(
-            stop(s.db(), &m, None, 500).await,
+            stop(s.db(), &m, None, Some(500)).await,
             Err(Error::Usage(_))
         ));
-        let v = stop(s.db(), &m, Some("done"), 61_000).await.unwrap();
+        let v = stop(s.db(), &m, Some("done"), Some(61_000)).await.unwrap();
         assert_eq!(
             (v.status, v.duration_seconds, v.summary.as_deref()),
             ("closed", 60, Some("done"))
@@ -437,10 +775,11 @@ mod tests {
             billable: true,
         };
         assert!(matches!(
-            add(s.db(), &m, past(10, 5)).await,
+            add(s.db(), &m, past(10, 5), false).await,
             Err(Error::Usage(_))
         ));
-        let v = add(s.db(), &m, past(0, 3_600_000)).await.unwrap();
+        let (v, overlaps) = add(s.db(), &m, past(0, 3_600_000), false).await.unwrap();
+        assert!(overlaps.is_empty());
         assert_eq!(v.duration, "1h 00m");
         let f = Filter {
             from: Some(1_000),
@@ -645,6 +984,7 @@ mod auto_tests {
             at: Some(100_000),
             origin: "manual",
             claude_session_id: None,
+            allow_future: false,
         };
         let started = start(s.db(), &m, manual).await.unwrap();
         assert_eq!(
@@ -723,6 +1063,7 @@ mod auto_tests {
             at: Some(2_000 * min),
             origin: "manual",
             claude_session_id: None,
+            allow_future: false,
         };
         start(s.db(), &m, manual).await.unwrap();
         assert_eq!(close_idle(s.db(), &m, 30, 9_000 * min).await.unwrap(), None);

@@ -3,9 +3,10 @@
 use serde::Serialize;
 
 use super::Scope;
+use super::audit::{self, Diff};
 use crate::error::{Error, Result};
 use crate::ids;
-use crate::store::Db;
+use crate::store::{self, Db};
 use crate::time::{Millis, now_ms, rfc3339};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -70,11 +71,10 @@ async fn get(db: &mut Db, id: &str) -> Result<TaskView> {
     Ok(row.into())
 }
 
-/// `YYYY-MM-DD`, checked.
+/// A due date typed like any other time (`2026-12-01`, `friday`, `in 3
+/// days`), stored as the local day `YYYY-MM-DD`.
 fn check_due(due: &str) -> Result<String> {
-    chrono::NaiveDate::parse_from_str(due.trim(), "%Y-%m-%d")
-        .map(|d| d.to_string())
-        .map_err(|_| Error::usage(format!("--due {due:?} is not a date\nhint: use YYYY-MM-DD")))
+    crate::time::parse_due_date(due, now_ms())
 }
 
 pub async fn add(
@@ -145,6 +145,129 @@ pub async fn done(db: &mut Db, key: &str) -> Result<(TaskView, bool)> {
     Ok((get(db, &id).await?, changed))
 }
 
+/// What `msp task edit` changes; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct TaskEdit {
+    pub title: Option<String>,
+    pub priority: Option<String>,
+    /// `Some(None)` clears the due date.
+    pub due: Option<Option<String>>,
+    /// A new client and/or project (resolved by the caller, a project
+    /// bringing its client); `None`: unchanged.
+    pub scope: Option<Scope>,
+    /// `Some(false)` reopens a done task, `Some(true)` marks it done.
+    pub done: Option<bool>,
+}
+
+async fn resolve(db: &mut Db, key: &str) -> Result<String> {
+    super::resolve_id(
+        db,
+        "tasks",
+        key,
+        "task",
+        "`msp task list --all` shows task ids",
+    )
+    .await
+}
+
+/// Corrects a task (audited).
+pub async fn edit(db: &mut Db, key: &str, e: TaskEdit) -> Result<(TaskView, Diff)> {
+    let title = match &e.title {
+        Some(t) if t.trim().is_empty() => return Err(Error::usage("a task needs a title")),
+        t => t.as_ref().map(|t| t.trim().to_string()),
+    };
+    let priority = e
+        .priority
+        .as_deref()
+        .map(super::check_priority)
+        .transpose()?;
+    let due = match &e.due {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(d)) => Some(Some(check_due(d)?)),
+    };
+    let mut tx = store::begin_write(db).await?;
+    let id = resolve(&mut tx, key).await?;
+    let old = get(&mut tx, &id).await?;
+    let new_title = title.unwrap_or_else(|| old.title.clone());
+    let new_priority = priority.unwrap_or_else(|| old.priority.clone());
+    let new_due = due.unwrap_or_else(|| old.due_date.clone());
+    let (client_id, project_id) = match e.scope {
+        Some(s) => (s.client_id, s.project_id),
+        None => (old.client_id.clone(), old.project_id.clone()),
+    };
+    let status = match e.done {
+        Some(true) => "done".to_string(),
+        Some(false) => "pending".to_string(),
+        None => old.status.clone(),
+    };
+    let mut diff = Diff::default();
+    diff.field("title", &old.title, &new_title);
+    diff.field("priority", &old.priority, &new_priority);
+    diff.field("due_date", &old.due_date, &new_due);
+    diff.field("client_id", &old.client_id, &client_id);
+    diff.field("project_id", &old.project_id, &project_id);
+    diff.field("status", &old.status, &status);
+    audit::scope_names(
+        &mut tx,
+        &mut diff,
+        (old.client_id.as_deref(), old.project_id.as_deref()),
+        (client_id.as_deref(), project_id.as_deref()),
+    )
+    .await?;
+    if !diff.is_empty() {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE tasks SET title = ?, priority = ?, due_date = ?, client_id = ?, project_id = ?, status = ?,
+             completed_at = CASE WHEN ? = 'done' THEN COALESCE(completed_at, ?) ELSE NULL END, updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(&new_title)
+        .bind(&new_priority)
+        .bind(&new_due)
+        .bind(&client_id)
+        .bind(&project_id)
+        .bind(&status)
+        .bind(&status)
+        .bind(now)
+        .bind(now)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+        audit::record(&mut tx, "task", &id, "edit", &diff).await?;
+    }
+    let v = get(&mut tx, &id).await?;
+    tx.commit().await?;
+    Ok((v, diff))
+}
+
+/// Deletes a task (audited; syncs as a tombstone).
+pub async fn remove(db: &mut Db, key: &str) -> Result<TaskView> {
+    let mut tx = store::begin_write(db).await?;
+    let id = resolve(&mut tx, key).await?;
+    let old = get(&mut tx, &id).await?;
+    sqlx::query("DELETE FROM tasks WHERE id = ?")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    let mut diff = Diff::default();
+    for (k, v) in [
+        ("title", serde_json::json!(old.title)),
+        ("priority", serde_json::json!(old.priority)),
+        ("status", serde_json::json!(old.status)),
+        ("due_date", serde_json::json!(old.due_date)),
+        ("client_id", serde_json::json!(old.client_id)),
+        ("client", serde_json::json!(old.client)),
+        ("project_id", serde_json::json!(old.project_id)),
+        ("project", serde_json::json!(old.project)),
+    ] {
+        diff.old.insert(k.into(), v);
+    }
+    audit::record(&mut tx, "task", &id, "rm", &diff).await?;
+    tx.commit().await?;
+    Ok(old)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,7 +299,7 @@ mod tests {
             1
         );
         assert!(matches!(
-            add(s.db(), "x", Scope::default(), "normal", Some("tomorrow")).await,
+            add(s.db(), "x", Scope::default(), "normal", Some("someday")).await,
             Err(Error::Usage(_))
         ));
         assert!(matches!(

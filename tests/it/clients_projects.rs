@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{Env, array, s, str_of};
+use common::{Env, acme, array, s, str_of};
 
 #[test]
 fn client_add_list_and_show() {
@@ -319,4 +319,207 @@ fn project_add_with_a_clashing_path_leaves_no_half_made_project() {
     // With a free directory the same command now simply works.
     let other = env.dir("work/other");
     env.ok(&["project", "add", "two", "--path", s(&other)]);
+}
+
+// --- Corrections -----------------------------------------------------------
+
+#[test]
+fn client_rm_with_projects_is_refused_and_force_archives_them() {
+    let (env, dir) = acme();
+    env.ok(&[
+        "session",
+        "add",
+        "--from",
+        "2026-11-20 09:00",
+        "--to",
+        "2026-11-20 10:00",
+        "--client",
+        "acme-corp",
+    ]);
+    let out = env.msp(&["client", "rm", "Acme Corp"]).expect_hint(1);
+    assert!(
+        out.stderr.contains("1 project, 1 session"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--force"), "{}", out.stderr);
+    assert_eq!(array(&env.json(&["client", "list"])).len(), 1);
+
+    let r = env.json(&["client", "rm", "Acme Corp", "--force"]);
+    assert_eq!(r["deleted"], false, "{r}");
+    assert_eq!(r["archived_projects"], 1);
+    assert_eq!(r["references"]["sessions"], 1);
+    // Hidden from lists, still in reports, its directory still known.
+    assert!(array(&env.json(&["client", "list"])).is_empty());
+    assert!(array(&env.json(&["project", "list"])).is_empty());
+    let all = env.json(&["client", "list", "--all"]);
+    assert!(all[0]["archived_at"].is_string(), "{all}");
+    assert_eq!(
+        env.json(&["project", "list", "--all"])[0]["status"],
+        "archived"
+    );
+    let rep = env.json(&["session", "report"]);
+    assert_eq!(rep["rows"][0]["key"], "Acme Corp", "{rep}");
+    assert_eq!(
+        env.msp_in(&dir, &["project", "which"])
+            .expect_code(0)
+            .stdout
+            .trim(),
+        "acme-site"
+    );
+    // New work for it is refused, with the way back.
+    env.msp(&["session", "start", "--client", "acme-corp"])
+        .expect_hint(1);
+    env.msp(&["task", "add", "x", "--project", "acme-site"])
+        .expect_hint(1);
+    env.ok(&["client", "archive", "acme-corp", "--undo"]);
+    env.ok(&["project", "archive", "acme-site", "--undo"]);
+    env.ok(&["session", "start", "--project", "acme-site"]);
+}
+
+#[test]
+fn an_unused_client_is_deleted_and_the_deletion_audited() {
+    let env = Env::setup();
+    env.ok(&["client", "add", "Typo Client", "--notes", "oops"]);
+    let out = env.ok(&["client", "rm", "typo-client"]);
+    assert!(
+        out.stdout.contains("removed client Typo Client"),
+        "{}",
+        out.stdout
+    );
+    assert!(array(&env.json(&["client", "list", "--all"])).is_empty());
+    let audit = env.json(&["session", "audit", "--kind", "client"]);
+    assert_eq!(audit[0]["action"], "rm", "{audit}");
+    assert_eq!(audit[0]["old_values"]["name"], "Typo Client");
+    assert_eq!(audit[0]["old_values"]["notes"], "oops");
+    env.msp(&["client", "rm", "typo-client"]).expect_hint(3);
+}
+
+#[test]
+fn a_client_rename_moves_its_slug_and_refuses_a_taken_name() {
+    let (env, _dir) = acme();
+    env.ok(&["client", "add", "Beta"]);
+    env.msp(&["client", "rename", "acme-corp", "beta"])
+        .expect_hint(1);
+    let v = env.json(&["client", "rename", "acme-corp", "Acme Holdings"]);
+    assert_eq!(v["client"]["slug"], "acme-holdings", "{v}");
+    assert_eq!(v["changed"]["old"]["name"], "Acme Corp");
+    // Its projects follow (they refer to the id).
+    assert_eq!(
+        env.json(&["project", "show", "acme-site"])["client"],
+        "Acme Holdings"
+    );
+    env.msp(&["client", "show", "acme-corp"]).expect_hint(3);
+    let audit = env.json(&["session", "audit", "acme-holdings"]);
+    assert_eq!(audit[0]["action"], "rename", "{audit}");
+    env.msp(&["client", "rename", "acme-holdings", " "])
+        .expect_code(2);
+}
+
+#[test]
+fn project_update_moves_its_sessions_tasks_and_memories_to_the_new_client() {
+    let (env, _dir) = acme();
+    env.ok(&["client", "add", "Beta"]);
+    env.ok(&[
+        "session",
+        "add",
+        "--from",
+        "2026-11-20 09:00",
+        "--to",
+        "2026-11-20 10:00",
+        "--project",
+        "acme-site",
+    ]);
+    env.ok(&["task", "add", "renew cert", "--project", "acme-site"]);
+    env.ok(&[
+        "context",
+        "add",
+        "--title",
+        "veeam repository on nas02",
+        "--body",
+        "the veeam job writes to nas02",
+        "--project",
+        "acme-site",
+    ]);
+    let v = env.json(&[
+        "project",
+        "update",
+        "acme-site",
+        "--client",
+        "beta",
+        "--priority",
+        "high",
+        "--name",
+        "Beta site",
+    ]);
+    assert_eq!(v["project"]["client"], "Beta", "{v}");
+    assert_eq!(v["project"]["priority"], "high");
+    assert_eq!(v["moved"]["sessions"], 1);
+    assert_eq!(v["moved"]["tasks"], 1);
+    assert_eq!(v["moved"]["memories"], 1);
+    assert_eq!(v["changed"]["old"]["client"], "Acme Corp");
+    // Reports, tasks and recall now count it for Beta, not Acme.
+    let rep = env.json(&["session", "report"]);
+    assert_eq!(rep["rows"][0]["key"], "Beta", "{rep}");
+    assert_eq!(
+        env.json(&["task", "list", "--client", "beta"])[0]["title"],
+        "renew cert"
+    );
+    let found = env.json(&["context", "search", "veeam", "--client", "beta"]);
+    assert_eq!(array(&found).len(), 1, "{found}");
+    let other = env.json(&["context", "search", "veeam", "--client", "acme-corp"]);
+    assert!(array(&other).is_empty(), "{other}");
+    // Bad values are refused before anything changes.
+    env.msp(&["project", "update", "acme-site", "--slug", "Bad Slug"])
+        .expect_hint(2);
+    env.msp(&["project", "update", "acme-site", "--client", "ghost"])
+        .expect_hint(3);
+    env.ok(&["project", "add", "other"]);
+    env.msp(&["project", "update", "acme-site", "--slug", "other"])
+        .expect_hint(1);
+    let renamed = env.json(&["project", "update", "acme-site", "--slug", "beta-site"]);
+    assert_eq!(renamed["project"]["slug"], "beta-site", "{renamed}");
+    let audit = env.json(&["session", "audit", "beta-site"]);
+    assert_eq!(array(&audit).len(), 2, "{audit}");
+}
+
+#[test]
+fn project_rm_with_sessions_is_refused_and_an_unused_one_goes_with_its_links() {
+    let (env, dir) = acme();
+    env.ok(&[
+        "session",
+        "add",
+        "--from",
+        "2026-11-20 09:00",
+        "--to",
+        "2026-11-20 10:00",
+        "--project",
+        "acme-site",
+    ]);
+    let out = env.msp(&["project", "rm", "acme-site"]).expect_hint(1);
+    assert!(out.stderr.contains("1 session"), "{}", out.stderr);
+    let r = env.json(&["project", "rm", "acme-site", "--force"]);
+    assert_eq!(
+        (r["deleted"].clone(), r["archived"].clone()),
+        (false.into(), true.into()),
+        "{r}"
+    );
+    assert!(array(&env.json(&["project", "list"])).is_empty());
+
+    let spare = env.dir("work/spare");
+    env.ok(&["project", "add", "spare", "--path", s(&spare)]);
+    env.ok(&["project", "rm", "spare"]);
+    env.msp_in(&spare, &["project", "which"]).expect_code(3);
+    env.msp(&["project", "show", "spare"]).expect_hint(3);
+    let audit = env.json(&["session", "audit", "--kind", "project"]);
+    assert_eq!(audit[0]["action"], "rm", "{audit}");
+    assert_eq!(audit[0]["old_values"]["paths"][0]["value"], s(&spare));
+    // The archived project is still where its directory is.
+    assert_eq!(
+        env.msp_in(&dir, &["project", "which"])
+            .expect_code(0)
+            .stdout
+            .trim(),
+        "acme-site"
+    );
 }

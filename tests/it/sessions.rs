@@ -125,9 +125,9 @@ fn stop_with_summary_closes_the_open_session() {
 }
 
 #[test]
-fn stop_with_none_open_is_exit_1_with_a_hint() {
+fn stop_with_none_open_is_exit_3_not_found_with_a_hint() {
     let env = Env::setup();
-    let out = env.msp(&["session", "stop"]).expect_hint(1);
+    let out = env.msp(&["session", "stop"]).expect_hint(3);
     assert!(out.stderr.contains("no open session"), "{}", out.stderr);
 }
 
@@ -527,4 +527,379 @@ fn empty_report_has_a_zero_total() {
     let rep = env.json(&["session", "report"]);
     assert_eq!(array(&rep["rows"]).len(), 0);
     assert_eq!(report_rows(&rep), [row("total", 0, 0.0, 0.0)]);
+}
+
+// --- Corrections -----------------------------------------------------------
+
+/// The short id of the session a `--json session add/start` printed.
+fn short(v: &Value) -> String {
+    let s = if v["session"].is_object() {
+        &v["session"]
+    } else {
+        v
+    };
+    str_of(s, "short_id").to_string()
+}
+
+fn total_hours(env: &Env) -> f64 {
+    env.json(&["session", "report"])["total"]["total_hours"]
+        .as_f64()
+        .unwrap()
+}
+
+#[test]
+fn a_mistaken_eleven_hour_session_can_be_edited_and_reports_follow() {
+    let (env, _dir) = acme();
+    let v = env.json(&[
+        "session",
+        "add",
+        "--from",
+        "2026-11-20 09:00",
+        "--to",
+        "2026-11-20 20:00",
+        "--client",
+        "acme-corp",
+        "--title",
+        "typo",
+    ]);
+    let id = short(&v);
+    assert_eq!(total_hours(&env), 11.0);
+
+    let edited = env.json(&[
+        "session",
+        "edit",
+        &id,
+        "--to",
+        "2026-11-20 10:00",
+        "--title",
+        "patching",
+        "--billable",
+    ]);
+    assert_eq!(edited["session"]["duration_seconds"], 3600, "{edited}");
+    assert_eq!(edited["session"]["title"], "patching");
+    assert_eq!(edited["session"]["billable"], true);
+    assert_eq!(edited["changed"]["old"]["ended_at"], "2026-11-20T20:00:00Z");
+    assert_eq!(edited["changed"]["new"]["ended_at"], "2026-11-20T10:00:00Z");
+    assert_eq!(edited["changed"]["old"]["title"], "typo");
+    assert_eq!(total_hours(&env), 1.0);
+
+    // The audit keeps what it was, and says so in text too.
+    let audit = env.json(&["session", "audit", &id]);
+    let rows = array(&audit);
+    assert_eq!(rows.len(), 1, "{audit}");
+    assert_eq!(rows[0]["action"], "edit");
+    assert_eq!(rows[0]["kind"], "session");
+    assert_eq!(rows[0]["old_values"]["title"], "typo");
+    assert_eq!(rows[0]["new_values"]["billable"], true);
+    let text = env.ok(&["session", "audit"]).stdout;
+    assert!(text.contains(r#"title: "typo" -> "patching""#), "{text}");
+
+    // Nothing to change is said, and audits nothing.
+    let same = env.ok(&["session", "edit", &id, "--title", "patching"]);
+    assert!(same.stdout.contains("nothing changed"), "{}", same.stdout);
+    assert_eq!(array(&env.json(&["session", "audit", &id])).len(), 1);
+}
+
+#[test]
+fn a_session_can_be_removed_and_leaves_every_report() {
+    let (env, _dir) = acme();
+    let keep = env.json(&[
+        "session",
+        "add",
+        "--from",
+        "2026-11-20 09:00",
+        "--to",
+        "2026-11-20 10:00",
+    ]);
+    let gone = env.json(&[
+        "session",
+        "add",
+        "--from",
+        "2026-11-21 09:00",
+        "--to",
+        "2026-11-21 20:00",
+    ]);
+    assert_eq!(total_hours(&env), 12.0);
+    let out = env.ok(&["session", "rm", &short(&gone)]);
+    assert!(out.stdout.starts_with("removed "), "{}", out.stdout);
+    assert_eq!(total_hours(&env), 1.0);
+    let list = env.json(&["session", "list"]);
+    let ids: Vec<&str> = array(&list).iter().map(|s| str_of(s, "short_id")).collect();
+    assert_eq!(ids, [short(&keep)]);
+    let audit = env.json(&["session", "audit", "--kind", "session"]);
+    assert_eq!(audit[0]["action"], "rm", "{audit}");
+    assert_eq!(audit[0]["old_values"]["ended_at"], "2026-11-21T20:00:00Z");
+    assert!(audit[0]["new_values"].as_object().unwrap().is_empty());
+    // Gone is gone: a second rm is not found.
+    env.msp(&["session", "rm", &short(&gone)]).expect_hint(3);
+    env.msp(&["session", "edit", &short(&gone), "--title", "x"])
+        .expect_hint(3);
+}
+
+#[test]
+fn session_edit_refuses_what_would_break_the_session() {
+    let (env, _dir) = acme();
+    env.ok(&["client", "add", "Beta"]);
+    let id = short(&env.json(&[
+        "session",
+        "add",
+        "--from",
+        "2026-11-20 09:00",
+        "--to",
+        "2026-11-20 10:00",
+        "--project",
+        "acme-site",
+    ]));
+    // A client that contradicts the project, or none while it has one.
+    let out = env
+        .msp(&["session", "edit", &id, "--client", "beta"])
+        .expect_hint(2);
+    assert!(out.stderr.contains("--no-project"), "{}", out.stderr);
+    env.msp(&["session", "edit", &id, "--no-client"])
+        .expect_hint(2);
+    // An end before the start.
+    env.msp(&["session", "edit", &id, "--to", "2026-11-20 08:00"])
+        .expect_hint(2);
+    // Unknown names are not found.
+    env.msp(&["session", "edit", &id, "--project", "ghost"])
+        .expect_hint(3);
+    // Nothing of that was written.
+    assert!(array(&env.json(&["session", "audit"])).is_empty());
+    // Moving it to another client means leaving the project.
+    let moved = env.json(&["session", "edit", &id, "--client", "beta", "--no-project"]);
+    assert_eq!(moved["session"]["client"], "Beta", "{moved}");
+    assert!(moved["session"]["project"].is_null());
+    assert_eq!(moved["changed"]["old"]["client"], "Acme Corp");
+    assert_eq!(moved["changed"]["new"]["client"], "Beta");
+    // And a project brings its client back.
+    let back = env.json(&["session", "edit", &id, "--project", "acme-site"]);
+    assert_eq!(back["session"]["client"], "Acme Corp", "{back}");
+}
+
+#[test]
+fn overlapping_sessions_warn_strict_refuses_and_the_report_flags_them() {
+    let env = Env::setup();
+    env.ok(&[
+        "session",
+        "add",
+        "--from",
+        "2026-11-20 10:00",
+        "--to",
+        "2026-11-20 11:00",
+        "--title",
+        "a",
+    ]);
+    // 10:15-11:40 on top of 10:00-11:00: accepted, with a warning on stderr.
+    let out = env
+        .msp(&[
+            "session",
+            "add",
+            "--from",
+            "2026-11-20 10:15",
+            "--to",
+            "2026-11-20 11:40",
+            "--title",
+            "b",
+        ])
+        .expect_code(0);
+    assert!(
+        out.stderr.contains("warning:") && out.stderr.contains("overlaps"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("hint:"), "{}", out.stderr);
+    assert!(out.stdout.starts_with("recorded "), "{}", out.stdout);
+    // --strict refuses, and records nothing.
+    let strict = env
+        .msp(&[
+            "session",
+            "add",
+            "--from",
+            "2026-11-20 10:30",
+            "--to",
+            "2026-11-20 10:45",
+            "--strict",
+        ])
+        .expect_hint(1);
+    assert!(strict.stderr.contains("overlaps"), "{}", strict.stderr);
+    assert_eq!(array(&env.json(&["session", "list"])).len(), 2);
+
+    let rep = env.json(&["session", "report"]);
+    let overlaps = array(&rep["overlaps"]);
+    assert_eq!(overlaps.len(), 1, "{rep}");
+    assert_eq!(overlaps[0]["seconds"], 45 * 60);
+    assert_eq!(overlaps[0]["from"], "2026-11-20T10:15:00Z");
+    assert_eq!(overlaps[0]["to"], "2026-11-20T11:00:00Z");
+    assert_eq!(rep["overlap_seconds"], 45 * 60);
+    let text = env.ok(&["session", "report"]).stdout;
+    assert!(
+        text.contains("overlap") && text.contains("45m counted twice"),
+        "{text}"
+    );
+    // CSV stays parseable: the flag goes to stderr.
+    let csv = env.ok(&["session", "report", "--csv"]);
+    assert!(!csv.stdout.contains("overlap"), "{}", csv.stdout);
+    assert!(csv.stderr.contains("overlap"), "{}", csv.stderr);
+
+    // Editing one out of the other clears the flag.
+    let b = array(&env.json(&["session", "list"]))
+        .iter()
+        .find(|s| s["title"] == "b")
+        .map(|s| str_of(s, "short_id").to_string())
+        .unwrap();
+    let fixed = env
+        .msp(&["session", "edit", &b, "--from", "2026-11-20 11:00"])
+        .expect_code(0);
+    assert!(fixed.stderr.is_empty(), "{}", fixed.stderr);
+    assert!(array(&env.json(&["session", "report"])["overlaps"]).is_empty());
+    // Editing into an overlap warns, or is refused with --strict.
+    env.msp(&[
+        "session",
+        "edit",
+        &b,
+        "--from",
+        "2026-11-20 10:50",
+        "--strict",
+    ])
+    .expect_hint(1);
+    let warned = env
+        .msp(&["session", "edit", &b, "--from", "2026-11-20 10:50"])
+        .expect_code(0);
+    assert!(warned.stderr.contains("overlaps"), "{}", warned.stderr);
+    // Sessions back to back do not overlap.
+    let text = env
+        .ok(&["session", "report", "--from", "2026-11-21"])
+        .stdout;
+    assert!(!text.contains("overlap"), "{text}");
+}
+
+#[test]
+fn a_future_start_is_refused_unless_allow_future() {
+    let env = Env::setup();
+    let out = env
+        .msp(&["session", "start", "--at", "in 2h"])
+        .expect_hint(2);
+    assert!(out.stderr.contains("future"), "{}", out.stderr);
+    assert!(out.stderr.contains("--allow-future"), "{}", out.stderr);
+    assert_eq!(env.json(&["session", "status"])["open"], false);
+    // A minute ahead is "now" (a typed clock time is rarely exact).
+    env.ok(&["session", "start", "--at", "in 30s"]);
+    env.ok(&["session", "stop", "--at", "in 40s"]);
+    env.ok(&[
+        "session",
+        "start",
+        "--at",
+        "tomorrow 9:00",
+        "--allow-future",
+    ]);
+    assert_eq!(env.json(&["session", "status"])["open"], true);
+}
+
+#[test]
+fn stop_after_a_future_start_explains_and_points_at_session_edit() {
+    let env = Env::setup();
+    let v = env.json(&["session", "start", "--at", "in 2h", "--allow-future"]);
+    let id = short(&v);
+    let out = env.msp(&["session", "stop"]).expect_hint(2);
+    assert!(out.stderr.contains("future"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("msp session edit {id} --from")),
+        "{}",
+        out.stderr
+    );
+    // No talk of an --at the user never typed.
+    assert!(!out.stderr.contains("--at"), "{}", out.stderr);
+    // Starting another one says the same way out.
+    let again = env.msp(&["session", "start"]).expect_hint(2);
+    assert!(again.stderr.contains("session edit"), "{}", again.stderr);
+    // The way out works, and puts no fake minutes into the report.
+    env.ok(&["session", "edit", &id, "--from", "30 minutes ago"]);
+    let stopped = env.json(&["session", "stop"]);
+    let secs = stopped["duration_seconds"].as_i64().unwrap();
+    assert!((1800..1860).contains(&secs), "{secs}");
+}
+
+#[test]
+fn an_open_session_cannot_be_edited_to_start_in_the_future() {
+    let env = Env::setup();
+    let id = short(&env.json(&["session", "start", "--at", "10m ago"]));
+    env.msp(&["session", "edit", &id, "--from", "in 1h"])
+        .expect_hint(2);
+    // With an end it is a closed session, and that is fine.
+    let v = env.json(&[
+        "session", "edit", &id, "--from", "1h ago", "--to", "30m ago",
+    ]);
+    assert_eq!(v["session"]["status"], "closed", "{v}");
+    assert_eq!(v["session"]["duration_seconds"], 1800);
+}
+
+#[test]
+fn times_in_words_are_read_everywhere() {
+    let env = Env::setup();
+    // `2 days ago`, `90 minutes ago` and `in 2h` exited 2 before.
+    let v = env.json(&["session", "start", "--at", "2 days ago"]);
+    let started = chrono_secs(str_of(&v["session"], "started_at"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((now - 2 * 86_400 - started).abs() < 60, "{v}");
+    let v = env.json(&["session", "stop", "--at", "90 minutes ago"]);
+    let ended = chrono_secs(str_of(&v, "ended_at"));
+    assert!((now - 5400 - ended).abs() < 60, "{v}");
+    for (from, to, secs) in [
+        ("yesterday 9:00", "yesterday at 10:30", 5400),
+        ("last friday 9am", "last friday 9:45am", 2700),
+        ("monday 13:00", "monday 14:00", 3600),
+        ("3 hours ago", "2 hours ago", 3600),
+    ] {
+        let v = env.json(&["session", "add", "--from", from, "--to", to]);
+        assert_eq!(v["duration_seconds"], secs, "{from} .. {to}: {v}");
+    }
+    env.ok(&["session", "list", "--from", "last monday", "--to", "today"]);
+    env.ok(&["session", "report", "--from", "2 weeks ago"]);
+}
+
+/// Seconds since the epoch of an RFC 3339 UTC time `YYYY-MM-DDTHH:MM:SSZ`.
+fn chrono_secs(t: &str) -> i64 {
+    let days_from_civil = |y: i64, m: i64, d: i64| {
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    };
+    let n = |a: usize, b: usize| t[a..b].parse::<i64>().unwrap();
+    days_from_civil(n(0, 4), n(5, 7), n(8, 10)) * 86_400
+        + n(11, 13) * 3600
+        + n(14, 16) * 60
+        + n(17, 19)
+}
+
+#[test]
+fn removing_a_session_posted_to_a_ticket_needs_force() {
+    let env = Env::setup();
+    let v = env.json(&["session", "add", "--from", "2h ago", "--to", "1h ago"]);
+    let id = str_of(&v, "id").to_string();
+    // The ticket writer's outbox says its time was posted.
+    let db = env.data.join("msp.db");
+    common::sqlite_exec(
+        &db,
+        &format!(
+            "INSERT INTO ticket_outbox (id, provider, ticket_id, kind, session_id, payload, status, created_at, updated_at)
+             VALUES ('o1', 'syncro', '4711', 'time', '{id}', '{{}}', 'sent', 0, 0)"
+        ),
+    );
+    let out = env.msp(&["session", "rm", &short(&v)]).expect_hint(1);
+    assert!(out.stderr.contains("ticket 4711"), "{}", out.stderr);
+    assert!(out.stderr.contains("--force"), "{}", out.stderr);
+    assert_eq!(array(&env.json(&["session", "list"])).len(), 1);
+    let forced = env
+        .msp(&["session", "rm", &short(&v), "--force"])
+        .expect_code(0);
+    assert!(forced.stderr.contains("4711"), "{}", forced.stderr);
+    assert!(array(&env.json(&["session", "list"])).is_empty());
 }

@@ -759,3 +759,105 @@ fn a_vault_credential_set_on_a_is_read_on_b() {
 fn c_key_source(a: &Env) -> String {
     a.ok(&["sync", "key", "export"]).stdout
 }
+
+#[test]
+fn corrections_deletions_and_their_audit_reach_the_other_machine() {
+    let t = team("corrections", 2);
+    let (a, b) = (&t.machines[0], &t.machines[1]);
+    a.ok(&["client", "add", "Dataforth"]);
+    a.ok(&["client", "add", "Spare"]);
+    a.ok(&["project", "add", "dos", "--client", "Dataforth"]);
+    let s = a.json(&[
+        "session",
+        "add",
+        "--from",
+        "2026-11-20 09:00",
+        "--to",
+        "2026-11-20 20:00",
+        "--project",
+        "dos",
+        "--title",
+        "typo",
+    ]);
+    let gone = a.json(&[
+        "session",
+        "add",
+        "--from",
+        "2026-11-21 09:00",
+        "--to",
+        "2026-11-21 10:00",
+    ]);
+    let task = a.json(&["task", "add", "renew cert", "--client", "Dataforth"]);
+    sync(a);
+    sync(b);
+    assert_eq!(array(&b.json(&["session", "list"])).len(), 2);
+
+    // A corrects: an edit, a removal of each kind, a rename, an archive.
+    a.ok(&[
+        "session",
+        "edit",
+        str_of(&s, "short_id"),
+        "--to",
+        "2026-11-20 10:00",
+        "--title",
+        "patching",
+    ]);
+    a.ok(&["session", "rm", str_of(&gone, "short_id")]);
+    a.ok(&["task", "rm", str_of(&task, "short_id")]);
+    a.ok(&["client", "rm", "spare"]);
+    a.ok(&["client", "rename", "Dataforth", "Dataforth Corp"]);
+    a.ok(&["project", "archive", "dos"]);
+    sync(a);
+    sync(b);
+
+    let list = b.json(&["session", "list"]);
+    let sessions = array(&list);
+    assert_eq!(sessions.len(), 1, "{list}");
+    assert_eq!(sessions[0]["title"], "patching");
+    assert_eq!(sessions[0]["duration_seconds"], 3600);
+    assert_eq!(sessions[0]["client"], "Dataforth Corp");
+    assert!(array(&b.json(&["task", "list", "--all"])).is_empty());
+    let clients = b.json(&["client", "list", "--all"]);
+    assert_eq!(array(&clients).len(), 1, "{clients}");
+    assert!(array(&b.json(&["project", "list"])).is_empty());
+    assert_eq!(
+        b.json(&["project", "list", "--all"])[0]["status"],
+        "archived"
+    );
+    assert_eq!(b.json(&["session", "report"])["total"]["total_hours"], 1.0);
+
+    // B sees who corrected what, with the old values.
+    let audit = b.json(&["session", "audit"]);
+    let actions: Vec<(&str, &str)> = array(&audit)
+        .iter()
+        .map(|e| (str_of(e, "kind"), str_of(e, "action")))
+        .collect();
+    for want in [
+        ("session", "edit"),
+        ("session", "rm"),
+        ("task", "rm"),
+        ("client", "rm"),
+        ("client", "rename"),
+        ("project", "archive"),
+    ] {
+        assert!(actions.contains(&want), "{want:?} missing from {actions:?}");
+    }
+    let a_machine = str_of(&a.json(&["machine", "show"]), "id").to_string();
+    assert!(
+        array(&audit)
+            .iter()
+            .all(|e| e["machine_id"] == a_machine.as_str()),
+        "{audit}"
+    );
+    let edit = array(&audit)
+        .iter()
+        .find(|e| e["action"] == "edit")
+        .unwrap();
+    assert_eq!(edit["old_values"]["title"], "typo");
+
+    // A client archived on A is archived on B.
+    a.ok(&["client", "archive", "dataforth-corp"]);
+    sync(a);
+    sync(b);
+    assert!(array(&b.json(&["client", "list"])).is_empty());
+}

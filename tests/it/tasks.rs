@@ -83,7 +83,7 @@ fn done_with_an_unknown_id_is_exit_3() {
 #[test]
 fn bad_due_date_and_priority_are_usage_errors() {
     let env = Env::setup();
-    env.msp(&["task", "add", "x", "--due", "tomorrow"])
+    env.msp(&["task", "add", "x", "--due", "someday"])
         .expect_hint(2);
     env.msp(&["task", "add", "x", "--due", "2026-02-30"])
         .expect_hint(2);
@@ -141,4 +141,68 @@ fn percent_and_underscore_in_a_task_short_id_are_no_wildcards() {
         "nothing was marked done"
     );
     env.ok(&["task", "done", &id[id.len() - 8..]]);
+}
+
+#[test]
+fn due_takes_dates_the_way_every_other_time_option_does() {
+    let env = Env::setup();
+    // `--due` took only YYYY-MM-DD.
+    for due in [
+        "tomorrow",
+        "friday",
+        "next monday",
+        "in 3 days",
+        "2026-12-01",
+    ] {
+        let t = env.json(&["task", "add", "x", "--due", due]);
+        let day = t["due_date"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{due}: {t}"));
+        assert_eq!(day.len(), 10, "{due}: {day}");
+    }
+    let t = env.json(&["task", "add", "x", "--due", "2026-12-01"]);
+    assert_eq!(t["due_date"], "2026-12-01");
+}
+
+#[test]
+fn a_task_can_be_edited_reopened_and_removed_with_an_audit() {
+    let env = Env::setup();
+    env.ok(&["client", "add", "Acme"]);
+    let t = env.json(&["task", "add", "Renw cert", "--due", "2026-12-01"]);
+    let id = t["short_id"].as_str().unwrap().to_string();
+    let v = env.json(&[
+        "task",
+        "edit",
+        &id,
+        "--title",
+        "Renew cert",
+        "--priority",
+        "high",
+        "--no-due",
+        "--client",
+        "acme",
+    ]);
+    assert_eq!(v["task"]["title"], "Renew cert", "{v}");
+    assert_eq!(v["task"]["priority"], "high");
+    assert!(v["task"]["due_date"].is_null());
+    assert_eq!(v["task"]["client"], "Acme");
+    assert_eq!(v["changed"]["old"]["title"], "Renw cert");
+    env.ok(&["task", "done", &id]);
+    let reopened = env.json(&["task", "edit", &id, "--reopen"]);
+    assert_eq!(reopened["task"]["status"], "pending", "{reopened}");
+    assert!(reopened["task"]["completed_at"].is_null());
+    env.msp(&["task", "edit", &id, "--title", " "])
+        .expect_code(2);
+    env.msp(&["task", "edit", &id, "--due", "someday"])
+        .expect_hint(2);
+    let out = env.ok(&["task", "rm", &id]);
+    assert!(out.stdout.contains("removed task"), "{}", out.stdout);
+    assert!(array(&env.json(&["task", "list", "--all"])).is_empty());
+    env.msp(&["task", "rm", &id]).expect_hint(3);
+    let audit = env.json(&["session", "audit", &id]);
+    let actions: Vec<&str> = array(&audit)
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["rm", "edit", "edit"], "{audit}");
 }
