@@ -143,6 +143,108 @@ fn kind_of(t: &std::fs::FileType) -> &'static str {
     }
 }
 
+/// Everything msp keeps is its owner's only: the data directory 0700, the
+/// files in it 0600, whatever the umask.
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+pub const PRIVATE_FILE_MODE: u32 = 0o600;
+
+/// Creates `dir` and its missing parents owner-only (an existing directory is
+/// left as it is; [`tighten`] fixes the data directory's own mode).
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(PRIVATE_DIR_MODE);
+    }
+    b.create(dir)
+}
+
+/// Open options that create a file owner-only (`0600`; a umask can only
+/// narrow it further). The caller adds read/write/append/create flags.
+pub fn private_options() -> std::fs::OpenOptions {
+    #[allow(unused_mut)]
+    let mut o = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(PRIVATE_FILE_MODE);
+    }
+    o
+}
+
+/// Creates an empty owner-only file at `path` unless something is there, so
+/// a program that creates files with its own default mode (SQLite: 0644 less
+/// the umask) finds it and keeps its mode.
+pub fn precreate_private(path: &Path) -> io::Result<()> {
+    match private_options().write(true).create_new(true).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A file or directory readable or writable by others than its owner.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Loose {
+    pub path: std::path::PathBuf,
+    /// Its mode before (permission bits).
+    pub mode: u32,
+    /// Whether it was tightened (false when only reported, or chmod failed).
+    pub fixed: bool,
+}
+
+/// Finds the loose modes in `dir`: the directory itself, every entry in it
+/// and, with `deep`, the entries of its subdirectories too; with `fix`,
+/// sets them to 0700 / 0600. Symlinks are left alone (chmod would follow
+/// them out of the directory). Cheap enough for every `msp` command with
+/// `deep` off: one `stat` per entry of the data directory, a `chmod` only
+/// where a mode is wrong.
+pub fn tighten(dir: &Path, deep: bool, fix: bool) -> Vec<Loose> {
+    let mut out = Vec::new();
+    #[cfg(unix)]
+    tighten_in(dir, deep, fix, true, &mut out);
+    #[cfg(not(unix))]
+    let _ = (dir, deep, fix);
+    out
+}
+
+#[cfg(unix)]
+fn tighten_in(path: &Path, deep: bool, fix: bool, top: bool, out: &mut Vec<Loose>) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return;
+    };
+    let ft = meta.file_type();
+    if ft.is_symlink() || !(ft.is_dir() || ft.is_file()) {
+        return;
+    }
+    let mode = meta.permissions().mode() & 0o7777;
+    let want = if ft.is_dir() {
+        PRIVATE_DIR_MODE
+    } else {
+        mode & PRIVATE_FILE_MODE
+    };
+    if mode & 0o077 != 0 || (ft.is_dir() && mode != want) {
+        let fixed =
+            fix && std::fs::set_permissions(path, std::fs::Permissions::from_mode(want)).is_ok();
+        out.push(Loose {
+            path: path.to_path_buf(),
+            mode,
+            fixed,
+        });
+    }
+    if ft.is_dir()
+        && (top || deep)
+        && let Ok(entries) = std::fs::read_dir(path)
+    {
+        for e in entries.flatten() {
+            tighten_in(&e.path(), deep, fix, false, out);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +315,39 @@ mod tests {
         std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
         let err = read_capped(&p, 10).unwrap_err();
         assert!(err.to_string().contains("a device"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn loose_modes_are_found_and_tightened_but_symlinks_left_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        create_private_dir(&data.join("journals")).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let set = |p: &Path, m| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+        let db = data.join("msp.db");
+        precreate_private(&db).unwrap();
+        assert_eq!(mode(&db), 0o600);
+        let j = data.join("journals").join("s1");
+        std::fs::write(&j, "x").unwrap();
+        set(&j, 0o644).unwrap();
+        set(&db, 0o644).unwrap();
+        set(&data, 0o755).unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::write(&outside, "x").unwrap();
+        set(&outside, 0o644).unwrap();
+        std::os::unix::fs::symlink(&outside, data.join("link")).unwrap();
+        // Shallow: the directory and its own files, not the journal.
+        let found = tighten(&data, false, false);
+        let paths: Vec<_> = found.iter().map(|l| l.path.clone()).collect();
+        assert_eq!(paths, [data.clone(), db.clone()], "{found:?}");
+        assert!(found.iter().all(|l| !l.fixed));
+        let fixed = tighten(&data, true, true);
+        assert_eq!(fixed.len(), 3, "{fixed:?}");
+        assert!(fixed.iter().all(|l| l.fixed));
+        assert_eq!((mode(&data), mode(&db), mode(&j)), (0o700, 0o600, 0o600));
+        assert_eq!(mode(&outside), 0o644);
+        assert!(tighten(&data, true, false).is_empty());
     }
 }

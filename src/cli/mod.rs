@@ -103,6 +103,8 @@ impl Ctx {
     /// session that went idle (Claude killed before it could close it).
     pub async fn store(&self) -> Result<Store> {
         let mut store = Store::open(&self.paths.db()).await?;
+        // An older msp kept the team store's password in the store.
+        crate::sync::secure_remembered_url(store.db(), &self.paths.data_dir).await?;
         let (idle, now) = (
             self.config.sessions.idle_close_minutes,
             crate::time::now_ms(),
@@ -127,6 +129,12 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     let paths = Paths::from_env()?;
+    // A store created before msp made everything owner-only (or a copy
+    // restored with a loose mode) is tightened by the next command; doctor
+    // reports what it finds before it fixes it.
+    if !matches!(cli.command, Command::Doctor) {
+        crate::files::tighten(&paths.data_dir, false, true);
+    }
     // Doctor reports a broken config itself instead of failing on it.
     let config = match (&cli.command, Config::load(&paths)) {
         (Command::Doctor | Command::Config(config::Cmd::Paths), Err(_)) => Config::default(),

@@ -106,7 +106,7 @@ impl Journal {
         }
         line.push('\n');
         let open = || {
-            std::fs::OpenOptions::new()
+            crate::files::private_options()
                 .create(true)
                 .append(true)
                 .open(&self.path)
@@ -114,7 +114,9 @@ impl Journal {
         let mut file = match open() {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(self.path.parent().expect("journal has a directory"))?;
+                crate::files::create_private_dir(
+                    self.path.parent().expect("journal has a directory"),
+                )?;
                 open()?
             }
             Err(e) => return Err(e),

@@ -15,6 +15,7 @@ mod clients_projects;
 mod e2e_claude;
 mod hooks;
 mod memory;
+mod privacy;
 mod secrets;
 mod sessions;
 mod setup_machine;
