@@ -107,7 +107,8 @@ pub enum Cmd {
         #[arg(long)]
         source: bool,
     },
-    /// Delete a memory
+    /// Delete a memory and its source excerpt; a captured memory stays
+    /// forgotten (imports, the save hook and synced machines skip its source)
     Forget { id: String },
     /// Re-redact every stored memory (title, body, tags, source excerpt) with
     /// the current rules and this vault's values; reports what changed

@@ -41,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "temp_triggers",
         include_str!("../../migrations/0007_temp_triggers.sql"),
     ),
+    (
+        8,
+        "memory_tombstones",
+        include_str!("../../migrations/0008_memory_tombstones.sql"),
+    ),
 ];
 
 /// The schema version this binary reads and writes.

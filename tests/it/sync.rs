@@ -865,3 +865,57 @@ fn a_password_an_older_msp_stored_moves_out_on_the_next_command() {
     a.ok(&["client", "add", "Dataforth"]);
     assert!(sync(&a)["pushed"].as_u64().unwrap() >= 1);
 }
+
+/// A forgotten memory came back on the other machines: the tombstone of its
+/// source travels with sync, B's own copy goes, and B's imports skip it.
+#[test]
+fn forget_tombstone_reaches_b_and_b_import_skips_it() {
+    let t = team("tombstone", 2);
+    let (a, b) = (&t.machines[0], &t.machines[1]);
+    let notes = |env: &Env| {
+        let p = env.path("notes.jsonl");
+        std::fs::write(
+            &p,
+            [
+                serde_json::json!({"title": "Gate code rotates monthly", "body": "Ask the front desk."}),
+                serde_json::json!({"title": "NAS admin is on vlan 20", "body": "Use the jump host."}),
+            ]
+            .iter()
+            .map(|v| v.to_string() + "\n")
+            .collect::<String>(),
+        )
+        .unwrap();
+        p
+    };
+    let import = |env: &Env| {
+        env.json(&["context", "import", notes(env).to_str().unwrap()])["memories_added"]
+            .as_u64()
+            .unwrap()
+    };
+    // (Both machines imported the notes, so the other note exists twice:
+    // once per machine, as before.)
+    let remembers_gate = |env: &Env| {
+        array(&env.json(&["context", "list"]))
+            .iter()
+            .any(|m| m["title"] == "Gate code rotates monthly")
+    };
+    // B imported the notes on its own before; A imports them too.
+    assert_eq!(import(b), 2);
+    assert_eq!(import(a), 2);
+    let gate = array(&a.json(&["context", "list"]))
+        .iter()
+        .find(|m| m["title"] == "Gate code rotates monthly")
+        .map(|m| str_of(m, "id").to_string())
+        .unwrap();
+    a.ok(&["context", "forget", &gate]);
+    sync(a);
+    sync(b);
+    assert!(!remembers_gate(b), "B kept its copy");
+    assert_eq!(import(b), 0);
+    assert!(!remembers_gate(b), "B's import brought it back");
+    // And A's import, after pulling B's copies, stays clean too.
+    sync(b);
+    sync(a);
+    assert_eq!(import(a), 0);
+    assert!(!remembers_gate(a));
+}
