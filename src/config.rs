@@ -64,6 +64,20 @@ pub struct MemoryConfig {
     pub weight_use: f64,
     /// Prompts with fewer meaningful words than this get no recall.
     pub min_query_terms: u32,
+    /// What recall may use in a directory linked to no client's project.
+    pub unlinked_scope: UnlinkedScope,
+}
+
+/// Which memories recall uses where the directory gives no client (not
+/// linked to a project, or a project of no client).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum UnlinkedScope {
+    /// Only memories that belong to no client: recall never crosses clients.
+    #[default]
+    Global,
+    /// Every memory, any client's.
+    All,
 }
 
 impl Default for MemoryConfig {
@@ -79,6 +93,7 @@ impl Default for MemoryConfig {
             weight_tags: 0.2,
             weight_use: 0.05,
             min_query_terms: 1,
+            unlinked_scope: UnlinkedScope::Global,
         }
     }
 }
@@ -344,6 +359,10 @@ pub const SETTING_DOCS: &[(&str, &str)] = &[
     (
         "memory.session_start_budget_tokens",
         "tokens for the project state injected at session start",
+    ),
+    (
+        "memory.unlinked_scope",
+        "what recall (the hook and `msp context recall`) uses in a directory that gives no client (not linked, or a project of no client): `global`, only memories of no client; `all`, every client's",
     ),
     (
         "memory.weight_importance",

@@ -226,6 +226,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     None
                 },
                 kind,
+                no_client: false,
             };
             let scope = t;
             let (_, ranked) = recall::search(

@@ -16,6 +16,7 @@ mod e2e_claude;
 mod hooks;
 mod memory;
 mod privacy;
+mod scope;
 mod secrets;
 mod sessions;
 mod setup_machine;
