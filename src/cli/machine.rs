@@ -186,7 +186,7 @@ fn show(v: &machine::MachineView<'_>) -> Result<()> {
         ),
         ("notes", or_dash(m.notes.as_deref())),
         ("fingerprint", m.fingerprint.clone()),
-        ("last seen", v.last_seen_at.clone()),
+        ("last seen", super::local_time(&v.last_seen_at)),
     ];
     for (k, val) in lines {
         out(format!("{k:<13} {val}"))?;

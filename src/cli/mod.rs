@@ -137,7 +137,9 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
     }
     // Doctor reports a broken config itself instead of failing on it.
     let config = match (&cli.command, Config::load(&paths)) {
-        (Command::Doctor | Command::Config(config::Cmd::Paths), Err(_)) => Config::default(),
+        (Command::Doctor | Command::Config(config::Cmd::Paths | config::Cmd::Check), Err(_)) => {
+            Config::default()
+        }
         (_, loaded) => loaded?,
     };
     let ctx = Ctx {
@@ -281,6 +283,15 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) -> Result<()> {
         text.push('\n');
     }
     write_stdout(text.as_bytes())
+}
+
+/// An RFC 3339 time (as the JSON views carry it) the way tables show time:
+/// local, to the minute. Anything else is shown as it is.
+pub fn local_time(rfc3339: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(t) => crate::time::local_display(t.timestamp_millis()),
+        Err(_) => rfc3339.to_string(),
+    }
 }
 
 /// `-` for a missing value in tables.

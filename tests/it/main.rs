@@ -12,6 +12,7 @@ mod agent;
 mod architecture;
 mod cli;
 mod clients_projects;
+mod consistency;
 mod e2e_claude;
 mod hooks;
 mod memory;
