@@ -31,7 +31,8 @@ pub enum Cmd {
         /// Agent commands for this machine need approval from another machine
         #[arg(long, overrides_with = "no_approval_required")]
         approval_required: bool,
-        #[arg(long, hide = true)]
+        /// Agent commands for this machine run without another machine's approval
+        #[arg(long)]
         no_approval_required: bool,
     },
 }

@@ -17,6 +17,7 @@ mod e2e_claude;
 mod hooks;
 mod memory;
 mod privacy;
+mod readme;
 mod scope;
 mod secrets;
 mod sessions;
