@@ -195,23 +195,59 @@ pub struct Loose {
     pub fixed: bool,
 }
 
-/// Finds the loose modes in `dir`: the directory itself, every entry in it
-/// and, with `deep`, the entries of its subdirectories too; with `fix`,
-/// sets them to 0700 / 0600. Symlinks are left alone (chmod would follow
-/// them out of the directory). Cheap enough for every `msp` command with
-/// `deep` off: one `stat` per entry of the data directory, a `chmod` only
-/// where a mode is wrong.
+/// The recall journals' directory in the data directory.
+pub const JOURNAL_DIR: &str = "recalled";
+
+/// Whether a file in the data directory is one msp writes there: the store
+/// and its WAL, shared memory and journal, the log and its rotation, key
+/// files, the vault seal, locks, the sync password, and their temp files.
+/// Anything else (`MSP_DATA_DIR` may point at a directory that holds other
+/// files) is left as it is.
+fn is_msp_file(name: &str) -> bool {
+    let name = name.strip_prefix('.').unwrap_or(name);
+    name.starts_with("msp.db")
+        || name.starts_with("msp.log")
+        || name.starts_with("sync-password")
+        || [".key", ".seal", ".lock"]
+            .iter()
+            .any(|ext| name.ends_with(ext) || name.contains(&format!("{ext}.")))
+}
+
+/// Finds the loose modes in the data directory `dir`: the directory itself,
+/// the files msp writes in it and the journals' directory, and with `deep`
+/// the journals too; with `fix`, sets them to 0700 / 0600. Symlinks are
+/// left alone (chmod would follow them out of the directory). Cheap enough
+/// for every `msp` command with `deep` off: one `stat` per entry of the
+/// data directory, a `chmod` only where a mode is wrong.
 pub fn tighten(dir: &Path, deep: bool, fix: bool) -> Vec<Loose> {
     let mut out = Vec::new();
     #[cfg(unix)]
-    tighten_in(dir, deep, fix, true, &mut out);
+    {
+        check_mode(dir, fix, &mut out);
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let Ok(ft) = e.file_type() else { continue };
+                if ft.is_file() && is_msp_file(&name) {
+                    check_mode(&e.path(), fix, &mut out);
+                } else if ft.is_dir() && name == JOURNAL_DIR {
+                    check_mode(&e.path(), fix, &mut out);
+                    if deep && let Ok(journals) = std::fs::read_dir(e.path()) {
+                        for j in journals.flatten() {
+                            check_mode(&j.path(), fix, &mut out);
+                        }
+                    }
+                }
+            }
+        }
+    }
     #[cfg(not(unix))]
     let _ = (dir, deep, fix);
     out
 }
 
 #[cfg(unix)]
-fn tighten_in(path: &Path, deep: bool, fix: bool, top: bool, out: &mut Vec<Loose>) {
+fn check_mode(path: &Path, fix: bool, out: &mut Vec<Loose>) {
     use std::os::unix::fs::PermissionsExt;
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return;
@@ -234,14 +270,6 @@ fn tighten_in(path: &Path, deep: bool, fix: bool, top: bool, out: &mut Vec<Loose
             mode,
             fixed,
         });
-    }
-    if ft.is_dir()
-        && (top || deep)
-        && let Ok(entries) = std::fs::read_dir(path)
-    {
-        for e in entries.flatten() {
-            tighten_in(&e.path(), deep, fix, false, out);
-        }
     }
 }
 
@@ -323,13 +351,13 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        create_private_dir(&data.join("journals")).unwrap();
+        create_private_dir(&data.join(JOURNAL_DIR)).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         let set = |p: &Path, m| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
         let db = data.join("msp.db");
         precreate_private(&db).unwrap();
         assert_eq!(mode(&db), 0o600);
-        let j = data.join("journals").join("s1");
+        let j = data.join(JOURNAL_DIR).join("s1");
         std::fs::write(&j, "x").unwrap();
         set(&j, 0o644).unwrap();
         set(&db, 0o644).unwrap();
@@ -337,17 +365,25 @@ mod tests {
         let outside = dir.path().join("outside");
         std::fs::write(&outside, "x").unwrap();
         set(&outside, 0o644).unwrap();
-        std::os::unix::fs::symlink(&outside, data.join("link")).unwrap();
+        std::os::unix::fs::symlink(&outside, data.join("link.key")).unwrap();
+        // Not msp's: MSP_DATA_DIR may hold other files.
+        let theirs = data.join("notes.txt");
+        std::fs::write(&theirs, "x").unwrap();
+        set(&theirs, 0o644).unwrap();
+        let log1 = data.join("msp.log.1");
+        std::fs::write(&log1, "x").unwrap();
+        set(&log1, 0o644).unwrap();
         // Shallow: the directory and its own files, not the journal.
         let found = tighten(&data, false, false);
-        let paths: Vec<_> = found.iter().map(|l| l.path.clone()).collect();
-        assert_eq!(paths, [data.clone(), db.clone()], "{found:?}");
+        let mut paths: Vec<_> = found.iter().map(|l| l.path.clone()).collect();
+        paths.sort();
+        assert_eq!(paths, [data.clone(), db.clone(), log1.clone()], "{found:?}");
         assert!(found.iter().all(|l| !l.fixed));
         let fixed = tighten(&data, true, true);
-        assert_eq!(fixed.len(), 3, "{fixed:?}");
+        assert_eq!(fixed.len(), 4, "{fixed:?}");
         assert!(fixed.iter().all(|l| l.fixed));
         assert_eq!((mode(&data), mode(&db), mode(&j)), (0o700, 0o600, 0o600));
-        assert_eq!(mode(&outside), 0o644);
+        assert_eq!((mode(&outside), mode(&theirs)), (0o644, 0o644));
         assert!(tighten(&data, true, false).is_empty());
     }
 }

@@ -104,7 +104,12 @@ impl Ctx {
     pub async fn store(&self) -> Result<Store> {
         let mut store = Store::open(&self.paths.db()).await?;
         // An older msp kept the team store's password in the store.
-        crate::sync::secure_remembered_url(store.db(), &self.paths.data_dir).await?;
+        // Best effort: a command must not fail for it; the next one retries.
+        if let Err(e) = crate::sync::secure_remembered_url(store.db(), &self.paths.data_dir).await {
+            note(format!(
+                "warning: the team store's password is still in the store: {e}"
+            ));
+        }
         let (idle, now) = (
             self.config.sessions.idle_close_minutes,
             crate::time::now_ms(),

@@ -21,7 +21,7 @@ use crate::error::Result;
 use crate::store::{self, Db};
 use crate::time::Millis;
 
-const DIR: &str = "recalled";
+const DIR: &str = crate::files::JOURNAL_DIR;
 /// Journals of sessions that never ended (Claude killed, machine off) are
 /// folded and removed by the next session end after this long untouched.
 const STALE_AFTER: Duration = Duration::from_secs(2 * 24 * 3600);
