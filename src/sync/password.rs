@@ -32,8 +32,15 @@ pub fn join(conn: &str, password: &str) -> Zeroizing<String> {
     if conn.contains("://")
         && let Ok(mut u) = url::Url::parse(conn)
     {
-        // The query form is exact for any character (sqlx decodes it).
-        u.query_pairs_mut().append_pair("password", password);
+        // Back where a password usually is, `user:password@`, encoded so
+        // any character survives (sqlx decodes it); without a user name,
+        // as a `password=` parameter.
+        let encoded =
+            percent_encoding::utf8_percent_encode(password, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        if u.username().is_empty() || u.set_password(Some(&encoded)).is_err() {
+            u.query_pairs_mut().append_pair("password", password);
+        }
         return Zeroizing::new(u.to_string());
     }
     let escaped = password.replace('\\', "\\\\").replace('\'', "\\'");
@@ -208,6 +215,11 @@ mod tests {
                 "postgres://msp@db/msp",
                 Some("x"),
             ),
+            (
+                "postgres://db/msp?password=x%26y",
+                "postgres://db/msp",
+                Some("x&y"),
+            ),
             ("postgres://msp@db/msp", "postgres://msp@db/msp", None),
             (
                 "host=db user=msp password=pg-Secret-1 dbname=msp",
@@ -248,5 +260,14 @@ mod tests {
         // The URL sqlx rebuilds carries the password it parsed.
         let url = opts.to_url_lossy().to_string();
         assert!(url.contains("msp:p%40ss%20w%26rd%3D1%2B@"), "{url}");
+        assert!(
+            joined.starts_with("postgres://msp:p%40ss"),
+            "{}",
+            joined.as_str()
+        );
+        let bare = join("postgres://db:5432/msp", "p&w");
+        let opts = sqlx::postgres::PgConnectOptions::from_str(&bare).unwrap();
+        let url = opts.to_url_lossy().to_string();
+        assert!(url.contains(":p%26w@"), "{url}");
     }
 }
