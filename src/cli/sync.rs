@@ -153,7 +153,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
                         (None, _) => "not configured".to_string(),
                     }
                 ))?;
-                out(format!("last sync   {}", dash(st.last_sync_at.clone())))?;
+                out(format!(
+                    "last sync   {}",
+                    dash(st.last_sync_at.as_deref().map(super::local_time))
+                ))?;
                 out(format!(
                     "pending     {} changes, {} records to push",
                     st.pending_changes, st.unpushed_records

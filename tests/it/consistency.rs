@@ -191,3 +191,37 @@ fn bad_config_names_line_and_column_and_config_check_works() {
         bad_env.stderr
     );
 }
+
+/// `vault list` and `vault history` cut the UTC RFC 3339 time to
+/// `YYYY-MM-DD HH:MM`: UTC shown as if it were local. Run five hours east
+/// of UTC, the tables must show the JSON time plus five hours.
+#[test]
+fn vault_tables_print_local_times_not_cut_utc() {
+    let mut env = Env::setup();
+    env.set_var("MSP_VAULT_KDF_MEMORY_KIB", "64");
+    env.set_var("MSP_VAULT_KDF_ITERATIONS", "1");
+    env.set_var("MSP_VAULT_PASSPHRASE", "correct horse battery staple");
+    env.set_var("TZ", "Etc/GMT-5");
+    env.ok(&["client", "add", "Dataforth"]);
+    env.ok(&["vault", "init"]);
+    env.msp_stdin(
+        &["vault", "set", "Dataforth/nas", "password=-"],
+        "s3cret-Value-1",
+    )
+    .expect_code(0);
+    let json = env.json(&["vault", "list"]);
+    let utc = str_of(&array(&json)[0], "updated_at").to_string();
+    let t = chrono::DateTime::parse_from_rfc3339(&utc).unwrap() + chrono::Duration::hours(5);
+    let want = t.format("%Y-%m-%d %H:%M").to_string();
+    for args in [
+        vec!["vault", "list"],
+        vec!["vault", "history", "Dataforth/nas"],
+    ] {
+        let text = env.ok(&args).stdout;
+        assert!(
+            text.contains(&want),
+            "`msp {}` should show {want}:\n{text}",
+            args.join(" ")
+        );
+    }
+}
