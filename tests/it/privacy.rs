@@ -57,13 +57,26 @@ fn modes_under(dir: &Path) -> Vec<(String, u32, bool)> {
     out
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
 }
 
+/// Lets other accounts reach `dir`'s parents (up to the temp directory),
+/// so only the data directory's own modes stand in their way.
+pub fn open_parents(dir: &Path) {
+    let mut p = dir.parent().unwrap().to_path_buf();
+    loop {
+        let m = mode(&p);
+        set_mode(&p, m | 0o055);
+        if !p.pop() || p.as_os_str() == "/" || p == std::env::temp_dir() {
+            break;
+        }
+    }
+}
+
 /// Whether uid/gid 65534 (nobody) can read `path`: `cat` run as that user.
-fn nobody_can_read(path: &Path) -> bool {
+pub fn nobody_can_read(path: &Path) -> bool {
     let mut cmd = Command::new("cat");
     cmd.arg(path).uid(65534).gid(65534);
     cmd.output().map(|o| o.status.success()).unwrap_or(false)
@@ -214,14 +227,7 @@ fn another_account_cannot_read_the_store() {
     // Let the other account reach the data directory's parent, so only the
     // store's own modes stand in its way; a control file shows it can read
     // what is readable.
-    let mut p = env.data.parent().unwrap().to_path_buf();
-    loop {
-        let m = mode(&p);
-        set_mode(&p, m | 0o055);
-        if !p.pop() || p.as_os_str() == "/" || p == std::env::temp_dir() {
-            break;
-        }
-    }
+    open_parents(&env.data);
     let control = env.path("control.txt");
     std::fs::write(&control, "readable").unwrap();
     set_mode(&control, 0o644);

@@ -819,6 +819,20 @@ fn sync_init_url_password_is_not_kept_in_the_store_wal_or_log() {
         let mode = std::fs::metadata(&pw_file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+    // Run as root: another account reads neither the store nor the password.
+    if crate::privacy::is_root() {
+        crate::privacy::open_parents(&a.data);
+        let control = a.path("control.txt");
+        std::fs::write(&control, "readable").unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&control, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        assert!(crate::privacy::nobody_can_read(&control));
+        for f in ["msp.db", "sync-password", "sync-team.key"] {
+            assert!(!crate::privacy::nobody_can_read(&a.data.join(f)), "{f}");
+        }
+    }
     // A second machine joins with the key and its own URL.
     let b = Env::setup();
     let key = a.ok(&["sync", "key", "export"]).stdout;
