@@ -64,6 +64,20 @@ pub struct MemoryConfig {
     pub weight_use: f64,
     /// Prompts with fewer meaningful words than this get no recall.
     pub min_query_terms: u32,
+    /// What recall may use in a directory linked to no client's project.
+    pub unlinked_scope: UnlinkedScope,
+}
+
+/// Which memories recall uses where the directory gives no client (not
+/// linked to a project, or a project of no client).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum UnlinkedScope {
+    /// Only memories that belong to no client: recall never crosses clients.
+    #[default]
+    Global,
+    /// Every memory, any client's.
+    All,
 }
 
 impl Default for MemoryConfig {
@@ -79,6 +93,7 @@ impl Default for MemoryConfig {
             weight_tags: 0.2,
             weight_use: 0.05,
             min_query_terms: 1,
+            unlinked_scope: UnlinkedScope::Global,
         }
     }
 }
@@ -272,12 +287,11 @@ impl Config {
             toml::Value::try_from(Config::default()).map_err(|e| Error::Config(e.to_string()))?;
         match crate::files::read_string_capped(file, crate::files::CONFIG_CAP) {
             Ok(text) => {
-                let from_file: toml::Table = toml::from_str(&text).map_err(|e| {
-                    Error::Config(format!(
-                        "{} is not valid TOML: {e}\nhint: fix the file or move it away (`msp doctor` checks it; `msp config show` lists every setting)",
-                        file.display()
-                    ))
-                })?;
+                let from_file: toml::Table =
+                    toml::from_str(&text).map_err(|e| file_error(file, &text, &e))?;
+                // Setting names and types, checked on the file alone so an
+                // error can name its line.
+                toml::from_str::<Config>(&text).map_err(|e| file_error(file, &text, &e))?;
                 merge(&mut value, toml::Value::Table(from_file));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -288,11 +302,25 @@ impl Config {
                 )));
             }
         }
-        apply_env(&mut value, env)?;
+        let env: Vec<(String, String)> = env.filter(|(k, _)| k.starts_with("MSP_")).collect();
+        apply_env(&mut value, env.iter().cloned())?;
         value.try_into().map_err(|e: toml::de::Error| {
+            // The file passed alone: an environment variable made it wrong.
+            // Which one: the first that fails on the defaults by itself.
+            let name = env
+                .iter()
+                .find(|var| {
+                    toml::Value::try_from(Config::default())
+                        .ok()
+                        .and_then(|mut v| {
+                            apply_env(&mut v, std::iter::once((*var).clone())).ok()?;
+                            Some(v.try_into::<Config>().is_err())
+                        })
+                        .unwrap_or(false)
+                })
+                .map_or_else(|| "an MSP_* variable".to_string(), |(k, v)| format!("{k}={v:?}"));
             Error::Config(format!(
-                "{}: {}\nhint: `msp config show` lists every setting and its type",
-                file.display(),
+                "{name}: {}\nhint: unset it or give a valid value; docs/reference/config.md lists every setting and its type",
                 e.message()
             ))
         })
@@ -316,6 +344,30 @@ impl Config {
         }
         out
     }
+}
+
+/// The line and column (from 1) of byte `offset` in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, col)
+}
+
+/// A config file error with its place: `FILE:LINE:COLUMN: what`, then a
+/// hint that works when the file is broken.
+fn file_error(file: &Path, text: &str, e: &toml::de::Error) -> Error {
+    let place = match e.span() {
+        Some(span) => {
+            let (line, col) = line_col(text, span.start);
+            format!("{}:{line}:{col}", file.display())
+        }
+        None => file.display().to_string(),
+    };
+    Error::Config(format!(
+        "{place}: {}\nhint: fix that line or move the file away; `msp config check` checks it again, docs/reference/config.md lists every setting and its type",
+        e.message().trim_end()
+    ))
 }
 
 /// What each setting means, by key; the reference in `docs/reference/`
@@ -344,6 +396,10 @@ pub const SETTING_DOCS: &[(&str, &str)] = &[
     (
         "memory.session_start_budget_tokens",
         "tokens for the project state injected at session start",
+    ),
+    (
+        "memory.unlinked_scope",
+        "what recall (the hook and `msp context recall`) uses in a directory that gives no client (not linked, or a project of no client): `global`, only memories of no client; `all`, every client's",
     ),
     (
         "memory.weight_importance",

@@ -143,6 +143,136 @@ fn kind_of(t: &std::fs::FileType) -> &'static str {
     }
 }
 
+/// Everything msp keeps is its owner's only: the data directory 0700, the
+/// files in it 0600, whatever the umask.
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+pub const PRIVATE_FILE_MODE: u32 = 0o600;
+
+/// Creates `dir` and its missing parents owner-only (an existing directory is
+/// left as it is; [`tighten`] fixes the data directory's own mode).
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(PRIVATE_DIR_MODE);
+    }
+    b.create(dir)
+}
+
+/// Open options that create a file owner-only (`0600`; a umask can only
+/// narrow it further). The caller adds read/write/append/create flags.
+pub fn private_options() -> std::fs::OpenOptions {
+    #[allow(unused_mut)]
+    let mut o = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(PRIVATE_FILE_MODE);
+    }
+    o
+}
+
+/// Creates an empty owner-only file at `path` unless something is there, so
+/// a program that creates files with its own default mode (SQLite: 0644 less
+/// the umask) finds it and keeps its mode.
+pub fn precreate_private(path: &Path) -> io::Result<()> {
+    match private_options().write(true).create_new(true).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A file or directory readable or writable by others than its owner.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Loose {
+    pub path: std::path::PathBuf,
+    /// Its mode before (permission bits).
+    pub mode: u32,
+    /// Whether it was tightened (false when only reported, or chmod failed).
+    pub fixed: bool,
+}
+
+/// The recall journals' directory in the data directory.
+pub const JOURNAL_DIR: &str = "recalled";
+
+/// Whether a file in the data directory is one msp writes there: the store
+/// and its WAL, shared memory and journal, the log and its rotation, key
+/// files, the vault seal, locks, the sync password, and their temp files.
+/// Anything else (`MSP_DATA_DIR` may point at a directory that holds other
+/// files) is left as it is.
+fn is_msp_file(name: &str) -> bool {
+    let name = name.strip_prefix('.').unwrap_or(name);
+    name.starts_with("msp.db")
+        || name.starts_with("msp.log")
+        || name.starts_with("sync-password")
+        || [".key", ".seal", ".lock"]
+            .iter()
+            .any(|ext| name.ends_with(ext) || name.contains(&format!("{ext}.")))
+}
+
+/// Finds the loose modes in the data directory `dir`: the directory itself,
+/// the files msp writes in it and the journals' directory, and with `deep`
+/// the journals too; with `fix`, sets them to 0700 / 0600. Symlinks are
+/// left alone (chmod would follow them out of the directory). Cheap enough
+/// for every `msp` command with `deep` off: one `stat` per entry of the
+/// data directory, a `chmod` only where a mode is wrong.
+pub fn tighten(dir: &Path, deep: bool, fix: bool) -> Vec<Loose> {
+    let mut out = Vec::new();
+    #[cfg(unix)]
+    {
+        check_mode(dir, fix, &mut out);
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let Ok(ft) = e.file_type() else { continue };
+                if ft.is_file() && is_msp_file(&name) {
+                    check_mode(&e.path(), fix, &mut out);
+                } else if ft.is_dir() && name == JOURNAL_DIR {
+                    check_mode(&e.path(), fix, &mut out);
+                    if deep && let Ok(journals) = std::fs::read_dir(e.path()) {
+                        for j in journals.flatten() {
+                            check_mode(&j.path(), fix, &mut out);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (dir, deep, fix);
+    out
+}
+
+#[cfg(unix)]
+fn check_mode(path: &Path, fix: bool, out: &mut Vec<Loose>) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return;
+    };
+    let ft = meta.file_type();
+    if ft.is_symlink() || !(ft.is_dir() || ft.is_file()) {
+        return;
+    }
+    let mode = meta.permissions().mode() & 0o7777;
+    let want = if ft.is_dir() {
+        PRIVATE_DIR_MODE
+    } else {
+        mode & PRIVATE_FILE_MODE
+    };
+    if mode & 0o077 != 0 || (ft.is_dir() && mode != want) {
+        let fixed =
+            fix && std::fs::set_permissions(path, std::fs::Permissions::from_mode(want)).is_ok();
+        out.push(Loose {
+            path: path.to_path_buf(),
+            mode,
+            fixed,
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +343,47 @@ mod tests {
         std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
         let err = read_capped(&p, 10).unwrap_err();
         assert!(err.to_string().contains("a device"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn loose_modes_are_found_and_tightened_but_symlinks_left_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        create_private_dir(&data.join(JOURNAL_DIR)).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let set = |p: &Path, m| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+        let db = data.join("msp.db");
+        precreate_private(&db).unwrap();
+        assert_eq!(mode(&db), 0o600);
+        let j = data.join(JOURNAL_DIR).join("s1");
+        std::fs::write(&j, "x").unwrap();
+        set(&j, 0o644).unwrap();
+        set(&db, 0o644).unwrap();
+        set(&data, 0o755).unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::write(&outside, "x").unwrap();
+        set(&outside, 0o644).unwrap();
+        std::os::unix::fs::symlink(&outside, data.join("link.key")).unwrap();
+        // Not msp's: MSP_DATA_DIR may hold other files.
+        let theirs = data.join("notes.txt");
+        std::fs::write(&theirs, "x").unwrap();
+        set(&theirs, 0o644).unwrap();
+        let log1 = data.join("msp.log.1");
+        std::fs::write(&log1, "x").unwrap();
+        set(&log1, 0o644).unwrap();
+        // Shallow: the directory and its own files, not the journal.
+        let found = tighten(&data, false, false);
+        let mut paths: Vec<_> = found.iter().map(|l| l.path.clone()).collect();
+        paths.sort();
+        assert_eq!(paths, [data.clone(), db.clone(), log1.clone()], "{found:?}");
+        assert!(found.iter().all(|l| !l.fixed));
+        let fixed = tighten(&data, true, true);
+        assert_eq!(fixed.len(), 4, "{fixed:?}");
+        assert!(fixed.iter().all(|l| l.fixed));
+        assert_eq!((mode(&data), mode(&db), mode(&j)), (0o700, 0o600, 0o600));
+        assert_eq!((mode(&outside), mode(&theirs)), (0o644, 0o644));
+        assert!(tighten(&data, true, false).is_empty());
     }
 }

@@ -17,6 +17,7 @@ pub mod machine;
 pub mod memory;
 pub mod redact;
 pub mod store;
+pub mod suggest;
 pub mod sync;
 pub mod tickets;
 pub mod time;

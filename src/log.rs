@@ -21,7 +21,7 @@ pub fn append(log: &Path, max_bytes: u64, line: &str) {
         .take(2000)
         .collect();
     let entry = format!("{} {flat}\n", rfc3339(now_ms()));
-    if let Ok(mut f) = std::fs::OpenOptions::new()
+    if let Ok(mut f) = crate::files::private_options()
         .create(true)
         .append(true)
         .open(log)

@@ -463,11 +463,15 @@ pub async fn resolve(db: &mut Db, key: &str) -> Result<Machine> {
     .await?;
     let mut rows = rows.into_iter();
     match (rows.next(), rows.next()) {
-        (None, _) => Err(Error::not_found(
+        (None, _) => Err(crate::suggest::not_found(
+            db,
             "machine",
             key,
+            "SELECT friendly_name FROM machines WHERE friendly_name IS NOT NULL
+             UNION ALL SELECT hostname FROM machines",
             "run `msp machine list` to see registered machines",
-        )),
+        )
+        .await),
         (Some(m), None) => Ok(m),
         (Some(m), Some(other))
             if m.id == key

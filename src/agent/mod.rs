@@ -772,7 +772,7 @@ pub async fn sync_url(db: &mut Db, paths: &Paths, config: &Config) -> Result<Opt
     if !crate::sync::key_path(&paths.data_dir).is_file() {
         return Ok(None);
     }
-    crate::sync::resolve_url(db, config).await
+    crate::sync::resolve_url(db, &paths.data_dir, config).await
 }
 
 /// Syncs when a team store and a team key are configured; `None` when

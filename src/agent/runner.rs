@@ -38,10 +38,10 @@ pub struct AgentLock {
 /// Takes the agent lock of this data directory; `None` when another agent
 /// (or an `exec --wait` running a command in-process) holds it.
 pub fn try_lock(data_dir: &Path) -> Result<Option<AgentLock>> {
-    std::fs::create_dir_all(data_dir)
+    crate::files::create_private_dir(data_dir)
         .map_err(|e| Error::io(format!("creating {}", data_dir.display()), e))?;
     let path = data_dir.join(LOCK_FILE);
-    let f = std::fs::OpenOptions::new()
+    let f = crate::files::private_options()
         .create(true)
         .truncate(false)
         .write(true)

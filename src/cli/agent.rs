@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 
 use clap::Subcommand;
 
-use super::{Ctx, note, or_dash, out, print_json, print_table};
+use super::{Ctx, local_time, note, or_dash, out, print_json, print_table};
 use crate::agent::exec::Shell;
 use crate::agent::runner::{self, Outcome, Stop};
 use crate::agent::{self, CommandView, ExecRequest, Status};
@@ -153,7 +153,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                             v.exit_code.map_or("-".into(), |c| c.to_string()),
                             v.target.clone(),
                             format!("{}@{}", v.requested_by, v.requester),
-                            v.created_at.clone(),
+                            local_time(&v.created_at),
                             v.command_line(),
                         ]
                     })
@@ -202,7 +202,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     .iter()
                     .map(|e| {
                         vec![
-                            e.at.clone(),
+                            local_time(&e.at),
                             e.machine.clone(),
                             ids::short_id(&e.command_id).to_string(),
                             e.event.clone(),
@@ -436,7 +436,14 @@ fn show(v: &CommandView) -> Result<()> {
     } else {
         v.approvals
             .iter()
-            .map(|a| format!("{}@{} {}", a.approved_by, a.machine, a.created_at))
+            .map(|a| {
+                format!(
+                    "{}@{} {}",
+                    a.approved_by,
+                    a.machine,
+                    local_time(&a.created_at)
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -449,16 +456,24 @@ fn show(v: &CommandView) -> Result<()> {
         ("target", v.target.clone()),
         (
             "requested",
-            format!("{}@{} {}", v.requested_by, v.requester, v.created_at),
+            format!(
+                "{}@{} {}",
+                v.requested_by,
+                v.requester,
+                local_time(&v.created_at)
+            ),
         ),
-        ("expires", v.expires_at.clone()),
+        ("expires", local_time(&v.expires_at)),
         ("timeout", format!("{} ms", v.timeout_ms)),
         ("approvals", approvals),
         (
             "exit code",
             v.exit_code.map_or("-".into(), |c| c.to_string()),
         ),
-        ("started", or_dash(v.started_at.as_deref())),
+        (
+            "started",
+            v.started_at.as_deref().map_or("-".into(), local_time),
+        ),
         (
             "duration",
             v.duration_ms.map_or("-".into(), |d| format!("{d} ms")),

@@ -1,6 +1,7 @@
 use clap::Subcommand;
 
 use super::{Ctx, out, print_json, print_table};
+use crate::config::Config;
 use crate::error::{ExitStatus, Result};
 
 #[derive(Debug, Subcommand)]
@@ -9,6 +10,8 @@ pub enum Cmd {
     Show,
     /// Where msp keeps its config, store and log
     Paths,
+    /// Parse config.toml and the MSP_* variables; name the line and column of an error
+    Check,
 }
 
 pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
@@ -40,6 +43,19 @@ pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 let rows: Vec<Vec<String>> =
                     entries.into_iter().map(|(k, e, v)| vec![k, v, e]).collect();
                 print_table(&["SETTING", "VALUE", "ENVIRONMENT"], &rows)?;
+            }
+        }
+        Cmd::Check => {
+            let file = ctx.paths.config_file();
+            // Loaded again here: `run` lets a broken config through for this.
+            Config::load(&ctx.paths)?;
+            let exists = file.is_file();
+            if ctx.json {
+                print_json(&serde_json::json!({"ok": true, "file": file, "exists": exists}))?;
+            } else if exists {
+                out(format!("ok  {}", file.display()))?;
+            } else {
+                out(format!("ok  {} does not exist: defaults", file.display()))?;
             }
         }
         Cmd::Paths => {

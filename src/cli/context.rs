@@ -107,7 +107,8 @@ pub enum Cmd {
         #[arg(long)]
         source: bool,
     },
-    /// Delete a memory
+    /// Delete a memory and its source excerpt; a captured memory stays
+    /// forgotten (imports, the save hook and synced machines skip its source)
     Forget { id: String },
     /// Re-redact every stored memory (title, body, tags, source excerpt) with
     /// the current rules and this vault's values; reports what changed
@@ -192,16 +193,20 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 v["reduction"] = reduction.into();
                 print_json(&v)?;
             } else {
-                out(format!(
-                    "{} files, {} turns: {} memories added, {} already known; tokens {} -> {} ({:.1}% less)",
-                    summary.files,
-                    summary.turns,
-                    summary.memories_added,
-                    summary.duplicates,
-                    summary.raw_tokens,
-                    summary.stored_tokens,
-                    reduction * 100.0
-                ))?;
+                let mut line = format!(
+                    "{} files, {} turns: {} memories added, {} already known",
+                    summary.files, summary.turns, summary.memories_added, summary.duplicates,
+                );
+                // Notes (JSONL) have no conversation to reduce: no token line.
+                if summary.raw_tokens > 0 {
+                    line.push_str(&format!(
+                        "; tokens {} -> {} ({:.1}% less)",
+                        summary.raw_tokens,
+                        summary.stored_tokens,
+                        reduction * 100.0
+                    ));
+                }
+                out(line)?;
             }
         }
         Cmd::Search {
@@ -225,6 +230,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     None
                 },
                 kind,
+                no_client: false,
             };
             let scope = t;
             let (_, ranked) = recall::search(
@@ -420,16 +426,22 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     "raw_tokens": s.raw_tokens,
                     "stored_tokens": s.stored_tokens,
                     "captured_memories": captured,
+                    "captured_raw_tokens": cap.0,
+                    "captured_stored_tokens": cap.1,
                     "reduction": round4(reduction),
                     "median_reduction": round4(median),
                 }))?;
             } else {
+                // The same values as --json, by the same names.
                 out(format!("memories          {}", s.memories))?;
-                out(format!("captured          {captured}"))?;
-                out(format!("raw tokens        {}", cap.0))?;
-                out(format!("stored tokens     {}", cap.1))?;
+                out(format!("raw tokens        {}", s.raw_tokens))?;
+                out(format!("stored tokens     {}", s.stored_tokens))?;
                 out(format!(
-                    "reduction         {:.1}% (median per memory {:.1}%)",
+                    "captured          {captured} (raw tokens {}, stored tokens {})",
+                    cap.0, cap.1
+                ))?;
+                out(format!(
+                    "reduction         {:.1}% of captured tokens (median per memory {:.1}%)",
                     reduction * 100.0,
                     median * 100.0
                 ))?;

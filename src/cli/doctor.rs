@@ -71,6 +71,49 @@ pub async fn run(ctx: &Ctx) -> Result<ExitStatus> {
         ),
     });
 
+    // Reported, then fixed: other accounts on this machine must not read
+    // memories, sessions or keys.
+    let loose = crate::files::tighten(&p.data_dir, true, true);
+    checks.push(if loose.is_empty() {
+        check(
+            "permissions",
+            Status::Ok,
+            "the data directory and its files are owner-only",
+            None,
+        )
+    } else {
+        let listed: Vec<String> = loose
+            .iter()
+            .take(5)
+            .map(|l| format!("{} ({:o})", l.path.display(), l.mode))
+            .collect();
+        let more = loose.len().saturating_sub(listed.len());
+        let tail = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let all_fixed = loose.iter().all(|l| l.fixed);
+        check(
+            "permissions",
+            if all_fixed {
+                Status::Warn
+            } else {
+                Status::Fail
+            },
+            format!(
+                "readable by other users: {}{tail}; {}",
+                listed.join(", "),
+                if all_fixed {
+                    "now owner-only (0700/0600)"
+                } else {
+                    "could not change them all"
+                }
+            ),
+            (!all_fixed).then_some("run `chmod -R go-rwx` on the data directory as its owner"),
+        )
+    });
+
     let db_path = p.db();
     let version = if db_path.exists() {
         Store::peek_version(&db_path).await.ok()
@@ -169,7 +212,7 @@ pub async fn run(ctx: &Ctx) -> Result<ExitStatus> {
 }
 
 fn writable_dir(dir: &std::path::Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    crate::files::create_private_dir(dir)?;
     let probe = dir.join(format!(".msp-doctor-{}", std::process::id()));
     std::fs::write(&probe, b"")?;
     std::fs::remove_file(probe)

@@ -31,7 +31,8 @@ pub enum Cmd {
         /// Agent commands for this machine need approval from another machine
         #[arg(long, overrides_with = "no_approval_required")]
         approval_required: bool,
-        #[arg(long, hide = true)]
+        /// Agent commands for this machine run without another machine's approval
+        #[arg(long)]
         no_approval_required: bool,
     },
 }
@@ -186,7 +187,7 @@ fn show(v: &machine::MachineView<'_>) -> Result<()> {
         ),
         ("notes", or_dash(m.notes.as_deref())),
         ("fingerprint", m.fingerprint.clone()),
-        ("last seen", v.last_seen_at.clone()),
+        ("last seen", super::local_time(&v.last_seen_at)),
     ];
     for (k, val) in lines {
         out(format!("{k:<13} {val}"))?;

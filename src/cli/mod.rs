@@ -103,6 +103,13 @@ impl Ctx {
     /// session that went idle (Claude killed before it could close it).
     pub async fn store(&self) -> Result<Store> {
         let mut store = Store::open(&self.paths.db()).await?;
+        // An older msp kept the team store's password in the store.
+        // Best effort: a command must not fail for it; the next one retries.
+        if let Err(e) = crate::sync::secure_remembered_url(store.db(), &self.paths.data_dir).await {
+            note(format!(
+                "warning: the team store's password is still in the store: {e}"
+            ));
+        }
         let (idle, now) = (
             self.config.sessions.idle_close_minutes,
             crate::time::now_ms(),
@@ -127,9 +134,17 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     let paths = Paths::from_env()?;
+    // A store created before msp made everything owner-only (or a copy
+    // restored with a loose mode) is tightened by the next command; doctor
+    // reports what it finds before it fixes it.
+    if !matches!(cli.command, Command::Doctor) {
+        crate::files::tighten(&paths.data_dir, false, true);
+    }
     // Doctor reports a broken config itself instead of failing on it.
     let config = match (&cli.command, Config::load(&paths)) {
-        (Command::Doctor | Command::Config(config::Cmd::Paths), Err(_)) => Config::default(),
+        (Command::Doctor | Command::Config(config::Cmd::Paths | config::Cmd::Check), Err(_)) => {
+            Config::default()
+        }
         (_, loaded) => loaded?,
     };
     let ctx = Ctx {
@@ -273,6 +288,15 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) -> Result<()> {
         text.push('\n');
     }
     write_stdout(text.as_bytes())
+}
+
+/// An RFC 3339 time (as the JSON views carry it) the way tables show time:
+/// local, to the minute. Anything else is shown as it is.
+pub fn local_time(rfc3339: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(t) => crate::time::local_display(t.timestamp_millis()),
+        Err(_) => rfc3339.to_string(),
+    }
 }
 
 /// `-` for a missing value in tables.

@@ -311,10 +311,18 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     "`msp project show SLUG` lists a project's links",
                 ));
             }
+            // What was unlinked, resolved as it was stored: `.` is the
+            // directory's path, a remote its normalised form.
+            let shown = match projects::normalize_remote(&target) {
+                Some(remote) => remote,
+                None => projects::normalize_dir(std::path::Path::new(&target))
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_else(|_| target.clone()),
+            };
             if ctx.json {
-                print_json(&serde_json::json!({"unlinked": target, "removed": n}))?;
+                print_json(&serde_json::json!({"unlinked": shown, "removed": n}))?;
             } else {
-                out(format!("unlinked {target}"))?;
+                out(format!("unlinked {shown}"))?;
             }
             ExitStatus::Success
         }

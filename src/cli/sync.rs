@@ -88,7 +88,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
     let timeout = sync::connect_timeout(&ctx.config);
     match args.cmd {
         None => {
-            let url = sync::require_url(sync::resolve_url(db, &ctx.config).await?)?;
+            let url =
+                sync::require_url(sync::resolve_url(db, &ctx.paths.data_dir, &ctx.config).await?)?;
             let progress = SyncBar::new(!ctx.json && std::io::stderr().is_terminal());
             let opts = sync::RunOptions::from_config(&ctx.config);
             let r = sync::run(db, &ctx.paths, &url, &opts, &progress).await?;
@@ -115,7 +116,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
             let given = url.is_some();
             let url = match url {
                 Some(u) => u,
-                None => sync::require_url(sync::resolve_url(db, &ctx.config).await?)?,
+                None => sync::require_url(
+                    sync::resolve_url(db, &ctx.paths.data_dir, &ctx.config).await?,
+                )?,
             };
             let r = sync::init(db, &ctx.paths, &url, timeout, given).await?;
             if ctx.json {
@@ -150,7 +153,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
                         (None, _) => "not configured".to_string(),
                     }
                 ))?;
-                out(format!("last sync   {}", dash(st.last_sync_at.clone())))?;
+                out(format!(
+                    "last sync   {}",
+                    dash(st.last_sync_at.as_deref().map(super::local_time))
+                ))?;
                 out(format!(
                     "pending     {} changes, {} records to push",
                     st.pending_changes, st.unpushed_records

@@ -172,12 +172,19 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 out(format!("ticket {} (#{}): {}", s.id, s.number, s.subject))?;
                 out(format!("status    {}", or_dash(Some(&s.status))))?;
                 out(format!("customer  {}", or_dash(s.customer.as_deref())))?;
-                out(format!("updated   {}", or_dash(s.updated_at.as_deref())))?;
+                out(format!(
+                    "updated   {}",
+                    s.updated_at
+                        .as_deref()
+                        .map_or("-".into(), super::local_time)
+                ))?;
                 out(format!("\ncomments ({})", t.comments.len()))?;
                 for c in &t.comments {
                     out(format!(
                         "- {} {} [{}] {}",
-                        or_dash(c.created_at.as_deref()),
+                        c.created_at
+                            .as_deref()
+                            .map_or("-".into(), super::local_time),
                         or_dash(c.tech.as_deref()),
                         if c.hidden { "internal" } else { "public" },
                         or_dash(c.subject.as_deref())

@@ -435,13 +435,14 @@ async fn list(ctx: &Ctx, db: &mut Db, client: Option<&str>, all: bool) -> Result
                     .map(|f| format!("{} v{}", f.name, f.version))
                     .collect::<Vec<_>>()
                     .join(", "),
-                c.updated_at
-                    .get(..16)
-                    .unwrap_or(&c.updated_at)
-                    .replace('T', " "),
+                super::local_time(&c.updated_at),
             ];
             if all {
-                row.push(or_dash(c.deleted_at.as_deref().and_then(|d| d.get(..10))));
+                row.push(
+                    c.deleted_at
+                        .as_deref()
+                        .map_or("-".into(), super::local_time),
+                );
             }
             row
         })
@@ -465,10 +466,7 @@ async fn history(ctx: &Ctx, db: &mut Db, reference: &str) -> Result<ExitStatus> 
             vec![
                 x.field.clone(),
                 format!("v{}", x.version),
-                x.created_at
-                    .get(..16)
-                    .unwrap_or(&x.created_at)
-                    .replace('T', " "),
+                super::local_time(&x.created_at),
                 or_dash(x.machine_id.as_deref().map(ids::short_id)),
                 if x.current {
                     "current".into()

@@ -21,7 +21,7 @@ use crate::error::Result;
 use crate::store::{self, Db};
 use crate::time::Millis;
 
-const DIR: &str = "recalled";
+const DIR: &str = crate::files::JOURNAL_DIR;
 /// Journals of sessions that never ended (Claude killed, machine off) are
 /// folded and removed by the next session end after this long untouched.
 const STALE_AFTER: Duration = Duration::from_secs(2 * 24 * 3600);
@@ -106,7 +106,7 @@ impl Journal {
         }
         line.push('\n');
         let open = || {
-            std::fs::OpenOptions::new()
+            crate::files::private_options()
                 .create(true)
                 .append(true)
                 .open(&self.path)
@@ -114,7 +114,9 @@ impl Journal {
         let mut file = match open() {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(self.path.parent().expect("journal has a directory"))?;
+                crate::files::create_private_dir(
+                    self.path.parent().expect("journal has a directory"),
+                )?;
                 open()?
             }
             Err(e) => return Err(e),

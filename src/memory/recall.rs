@@ -45,6 +45,8 @@ pub struct Filter {
     pub project_id: Option<String>,
     pub client_id: Option<String>,
     pub kind: Option<String>,
+    /// Only memories that belong to no client.
+    pub no_client: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +88,9 @@ impl Query {
         }
         if let Some(c) = &filter.client_id {
             expr.push_str(&format!(" AND scope : {}", text::client_token(c)));
+        }
+        if filter.no_client {
+            expr.push_str(" AND scope : g");
         }
         Some(expr)
     }
@@ -333,12 +338,19 @@ pub async fn recall(
     {
         return Ok(empty());
     }
+    // Where the directory names no client, recall stays out of every
+    // client's memories unless `memory.unlinked_scope = "all"`.
+    let filter = Filter {
+        no_client: scope.client_id.is_none()
+            && cfg.unlinked_scope == crate::config::UnlinkedScope::Global,
+        ..Filter::default()
+    };
     let (_, ranked) = search_analysed(
         db,
         cfg,
         &analysed,
         scope,
-        &Filter::default(),
+        &filter,
         now,
         RECALL_CANDIDATES,
         exclude,

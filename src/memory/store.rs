@@ -80,7 +80,8 @@ pub async fn insert_in(tx: &mut Db, m: &NewMemory) -> Result<Option<String>> {
         "INSERT INTO memories (id, kind, title, body, tags, project_id, client_id, machine_id, source_key, source_path,
          source_start, source_end, claude_session_id, importance, created_at, raw_tokens, stored_tokens, raw_bytes,
          tokens_exact, excerpt)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+         WHERE NOT EXISTS (SELECT 1 FROM memory_tombstones WHERE source_key = ?)
          ON CONFLICT(source_key) DO NOTHING RETURNING seq",
     )
     .bind(&id)
@@ -103,6 +104,8 @@ pub async fn insert_in(tx: &mut Db, m: &NewMemory) -> Result<Option<String>> {
     .bind(m.raw_bytes)
     .bind(m.tokens_exact)
     .bind(&m.excerpt)
+    // A forgotten source stays forgotten.
+    .bind(m.source.as_ref().map(|s| s.key.as_str()))
     .fetch_optional(&mut *tx)
     .await?;
     let Some(seq) = seq else {
@@ -464,15 +467,36 @@ pub async fn made_during(
     .await?)
 }
 
-/// Deletes a memory and its index entry.
+/// The id of the tombstone of a source key: the same on every machine.
+pub fn tombstone_id(source_key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(source_key.as_bytes()))
+}
+
+/// Deletes a memory (its excerpt with it) and its index entry; a captured
+/// memory leaves a tombstone of its source, so importing the same
+/// transcript or JSONL again, here or on a machine it syncs with, does not
+/// bring it back.
 pub async fn forget(db: &mut Db, id: &str) -> Result<()> {
     let mut tx = store::begin_write(db).await?;
-    let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM memories WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&mut *tx)
+    let row: Option<(i64, Option<String>)> =
+        sqlx::query_as("SELECT seq, source_key FROM memories WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (seq, source_key) =
+        row.ok_or_else(|| Error::not_found("memory", id, "`msp context list` shows memory ids"))?;
+    if let Some(key) = source_key {
+        sqlx::query(
+            "INSERT INTO memory_tombstones (id, source_key, forgotten_at) VALUES (?, ?, ?)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(tombstone_id(&key))
+        .bind(&key)
+        .bind(crate::time::now_ms())
+        .execute(&mut *tx)
         .await?;
-    let seq =
-        seq.ok_or_else(|| Error::not_found("memory", id, "`msp context list` shows memory ids"))?;
+    }
     unindex(&mut tx, seq).await?;
     sqlx::query("DELETE FROM memories WHERE seq = ?")
         .bind(seq)

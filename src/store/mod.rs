@@ -41,7 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "temp_triggers",
         include_str!("../../migrations/0007_temp_triggers.sql"),
     ),
-    // 0008 is taken by a change made alongside this one.
+    (
+        8,
+        "memory_tombstones",
+        include_str!("../../migrations/0008_memory_tombstones.sql"),
+    ),
     (
         9,
         "corrections",
@@ -66,13 +70,17 @@ impl Store {
     pub async fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent() {
             // The cause goes before the hint, so the hint stays the last line.
-            std::fs::create_dir_all(dir).map_err(|e| {
+            crate::files::create_private_dir(dir).map_err(|e| {
                 Error::Other(format!(
                     "cannot create the data directory {}: {e}\nhint: set MSP_DATA_DIR to a writable directory",
                     dir.display()
                 ))
             })?;
         }
+        // SQLite would create the file 0644 less the umask, and gives its
+        // -wal and -shm the database file's mode: an owner-only empty file
+        // first makes all three owner-only. (Not fatal: opening reports why.)
+        let _ = crate::files::precreate_private(path);
         let mut conn = connect(path, true, BUSY_TIMEOUT, Durability::Normal)
             .await
             .map_err(|e| open_error(path, e))?;

@@ -286,6 +286,15 @@ pub const SPECS: &[Spec] = &[
             "excerpt",
         ])],
     },
+    // What was forgotten, by source: every machine's imports skip it.
+    Spec {
+        kind: "memory_tombstone",
+        table: "memory_tombstones",
+        cols: &["id", "source_key", "forgotten_at"],
+        blobs: &[],
+        extra: "",
+        watch: &[Watch::table("memory_tombstones")],
+    },
     // The vault travels as it is stored: the data key wrapped by the
     // passphrase-derived key, and each credential with every kept version of
     // its sealed values in one record (its MAC covers them together). The

@@ -141,6 +141,14 @@ pub async fn put(db: &mut Db, spec: &Spec, row: &Map<String, Value>) -> Result<O
         // Another vault lives here: keep the record, apply nothing.
         return Ok(Outcome::Waiting);
     }
+    if spec.kind == "memory"
+        && let Some(key) = row.get("source_key").and_then(Value::as_str)
+        && forgotten(db, key).await?
+    {
+        // Forgotten here (or on a machine whose tombstone came first).
+        delete(db, spec, &id).await?;
+        return Ok(Outcome::Done);
+    }
     let old_seq: Option<i64> = if spec.kind == "memory" {
         sqlx::query_scalar("SELECT seq FROM memories WHERE id = ?")
             .bind(&id)
@@ -160,6 +168,9 @@ pub async fn put(db: &mut Db, spec: &Spec, row: &Map<String, Value>) -> Result<O
             Ok(rowid) => {
                 if spec.kind == "vault_credential" {
                     put_vault_values(db, &id, &row).await?;
+                }
+                if spec.kind == "memory_tombstone" {
+                    forget_source(db, text(&row, "source_key")).await?;
                 }
                 if spec.kind == "memory" {
                     let opt = |c: &str| row.get(c).and_then(Value::as_str);
@@ -198,6 +209,33 @@ pub async fn put(db: &mut Db, spec: &Spec, row: &Map<String, Value>) -> Result<O
         "{} {id}: could not resolve a name clash",
         spec.kind
     )))
+}
+
+async fn forgotten(db: &mut Db, source_key: &str) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar::<_, i64>("SELECT 1 FROM memory_tombstones WHERE source_key = ?")
+            .bind(source_key)
+            .fetch_optional(&mut *db)
+            .await?
+            .is_some(),
+    )
+}
+
+/// A tombstone arrived: this machine's own copy of the memory (captured or
+/// imported here, so under another id) goes too.
+async fn forget_source(db: &mut Db, source_key: &str) -> Result<()> {
+    let rows: Vec<i64> = sqlx::query_scalar("SELECT seq FROM memories WHERE source_key = ?")
+        .bind(source_key)
+        .fetch_all(&mut *db)
+        .await?;
+    for seq in rows {
+        memories::unindex(db, seq).await?;
+        sqlx::query("DELETE FROM memories WHERE seq = ?")
+            .bind(seq)
+            .execute(&mut *db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Makes room for `row` after a UNIQUE clash; false when `row` should be dropped.

@@ -115,7 +115,7 @@ impl TeamKey {
 
     /// Writes the key file with mode 0600 (replacing an existing one atomically).
     pub fn save(&self, data_dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(data_dir)
+        crate::files::create_private_dir(data_dir)
             .map_err(|e| Error::io(format!("creating {}", data_dir.display()), e))?;
         let final_path = path(data_dir);
         let tmp = data_dir.join(format!("{FILE}.tmp{}", std::process::id()));

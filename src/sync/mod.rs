@@ -22,6 +22,7 @@
 
 pub mod entities;
 pub mod key;
+pub mod password;
 pub mod server;
 
 use std::collections::HashMap;
@@ -127,14 +128,49 @@ fn tampered(w: &Wire) -> Error {
     ))
 }
 
-/// The sync URL: `sync.url` / `MSP_SYNC_URL`, else the one `msp sync init --url` remembered.
-pub async fn resolve_url(db: &mut Db, config: &Config) -> Result<Option<String>> {
+/// The sync URL: `sync.url` / `MSP_SYNC_URL`, else the one `msp sync init
+/// --url` remembered, with its password (kept in a file, see [`password`]).
+pub async fn resolve_url(db: &mut Db, data_dir: &Path, config: &Config) -> Result<Option<String>> {
     if !config.sync.url.trim().is_empty() {
         return Ok(Some(config.sync.url.trim().to_string()));
     }
-    Ok(store::get_state(db, STATE_URL)
+    let Some(url) = store::get_state(db, STATE_URL)
         .await?
-        .filter(|u| !u.is_empty()))
+        .filter(|u| !u.is_empty())
+    else {
+        return Ok(None);
+    };
+    Ok(Some(match password::load(data_dir)? {
+        Some(pw) if password::split(&url).1.is_none() => password::join(&url, &pw).to_string(),
+        _ => url,
+    }))
+}
+
+/// Remembers the URL `msp sync init --url` was given: its password goes to
+/// a 0600 file, the rest to the store.
+async fn remember_url(db: &mut Db, data_dir: &Path, url: &str) -> Result<()> {
+    let (rest, pw) = password::split(url);
+    match pw {
+        Some(pw) => password::save(data_dir, &pw)?,
+        None => password::remove(data_dir),
+    }
+    store::set_state(db, STATE_URL, &rest).await
+}
+
+/// Moves the password out of a URL remembered by an older msp (which kept
+/// it in the store). Idempotent and cheap: one read when there is nothing
+/// to move. The old value is overwritten in place (`secure_delete`) and the
+/// WAL truncated, so the password leaves the files too.
+pub async fn secure_remembered_url(db: &mut Db, data_dir: &Path) -> Result<bool> {
+    let Some(url) = store::get_state(db, STATE_URL).await? else {
+        return Ok(false);
+    };
+    if password::split(&url).1.is_none() {
+        return Ok(false);
+    }
+    remember_url(db, data_dir, &url).await?;
+    let _ = store::checkpoint_truncate(db).await;
+    Ok(true)
 }
 
 pub fn require_url(url: Option<String>) -> Result<String> {
@@ -188,7 +224,7 @@ pub async fn init(
     paths: &Paths,
     url: &str,
     timeout: Duration,
-    remember_url: bool,
+    remember: bool,
 ) -> Result<InitReport> {
     machine::require_self(db).await?;
     let mut server = Server::connect(url, timeout).await?;
@@ -240,8 +276,8 @@ pub async fn init(
         }
     };
     server.close().await;
-    if remember_url {
-        store::set_state(db, STATE_URL, url).await?;
+    if remember {
+        remember_url(db, &paths.data_dir, url).await?;
     }
     Ok(report)
 }
@@ -280,7 +316,7 @@ pub async fn import_key(
         }
     }
     let mut verified = false;
-    if let Some(url) = resolve_url(db, config).await?
+    if let Some(url) = resolve_url(db, &paths.data_dir, config).await?
         && let Ok(mut server) = Server::connect(&url, connect_timeout(config)).await
     {
         check_team(&mut server, &k).await?;
@@ -866,7 +902,7 @@ pub async fn status(
 ) -> Result<Status> {
     let self_id = machine::self_id(db).await?.unwrap_or_default();
     let key = TeamKey::load(&paths.data_dir)?;
-    let url = resolve_url(db, config).await?;
+    let url = resolve_url(db, &paths.data_dir, config).await?;
     let pending_changes: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_dirty")
         .fetch_one(&mut *db)
         .await?;
@@ -942,7 +978,10 @@ pub async fn auto_after_save(db: &mut Db, paths: &Paths, config: &Config) -> Opt
         return None;
     }
     // No team store configured: nothing to do.
-    resolve_url(db, config).await.ok().flatten()?;
+    resolve_url(db, &paths.data_dir, config)
+        .await
+        .ok()
+        .flatten()?;
     let now = now_ms();
     let last: Millis = store::get_state(db, STATE_AUTO)
         .await

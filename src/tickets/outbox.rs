@@ -266,10 +266,10 @@ impl DeliveryLock {
     /// process that holds it (`waiting` is called once if so). The OS
     /// releases it when the process ends, however it ends.
     pub fn acquire(data_dir: &Path, waiting: impl FnOnce()) -> Result<DeliveryLock> {
-        std::fs::create_dir_all(data_dir)
+        crate::files::create_private_dir(data_dir)
             .map_err(|e| Error::io(format!("creating {}", data_dir.display()), e))?;
         let path = data_dir.join("tickets.lock");
-        let file = std::fs::OpenOptions::new()
+        let file = crate::files::private_options()
             .create(true)
             .truncate(false)
             .write(true)

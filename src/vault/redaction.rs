@@ -63,7 +63,7 @@ pub fn create_key(data_dir: &Path) -> Result<Key> {
 /// Writes a new file readable by its owner only; refuses to replace one.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
+        crate::files::create_private_dir(dir)
             .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     }
     let mut opts = std::fs::OpenOptions::new();

@@ -91,20 +91,24 @@ async fn get(db: &mut Db, id: &str) -> Result<Client> {
 /// A client by id, name (any case) or slug.
 pub async fn resolve(db: &mut Db, key: &str) -> Result<Client> {
     let key = key.trim();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    match sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM clients WHERE id = ?1 OR name = ?1 COLLATE NOCASE OR slug = ?2 LIMIT 1"
     )))
     .bind(key)
     .bind(super::slugify(key))
-    .fetch_optional(db)
+    .fetch_optional(&mut *db)
     .await?
-    .ok_or_else(|| {
-        Error::not_found(
+    {
+        Some(c) => Ok(c),
+        None => Err(crate::suggest::not_found(
+            db,
             "client",
             key,
+            "SELECT name FROM clients UNION ALL SELECT slug FROM clients",
             "`msp client list` shows clients; `msp client add NAME` creates one",
         )
-    })
+        .await),
+    }
 }
 
 pub async fn by_id(db: &mut Db, id: &str) -> Result<Option<Client>> {

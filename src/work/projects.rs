@@ -142,19 +142,23 @@ pub async fn slugs(db: &mut Db, ids: &[&str]) -> Result<std::collections::HashMa
 /// A project by slug or id.
 pub async fn resolve(db: &mut Db, key: &str) -> Result<Project> {
     let key = key.trim();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    match sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM projects WHERE slug = ?1 OR id = ?1 OR slug = lower(?1) LIMIT 1"
     )))
     .bind(key)
-    .fetch_optional(db)
+    .fetch_optional(&mut *db)
     .await?
-    .ok_or_else(|| {
-        Error::not_found(
+    {
+        Some(p) => Ok(p),
+        None => Err(crate::suggest::not_found(
+            db,
             "project",
             key,
+            "SELECT slug FROM projects",
             "`msp project list` shows projects; `msp project add SLUG` creates one",
         )
-    })
+        .await),
+    }
 }
 
 /// Every project (of one client), archived ones included.

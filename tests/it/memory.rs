@@ -2307,6 +2307,84 @@ fn forget_removes_a_memory_from_list_and_search() {
     env.msp(&["context", "forget", "abc"]).expect_code(3);
 }
 
+/// Forget was not remembered: importing the same transcript or JSONL again
+/// (or the save hook reading the transcript again) brought the memory back.
+#[test]
+fn forgotten_memory_is_not_brought_back_by_reimport_or_the_save_hook() {
+    let env = Env::setup();
+    let r = realistic(ACME_SESSION, "/home/tech/clients/acme");
+    let path = r.tx.save(&env.path("acme.jsonl"));
+    let save = || {
+        let event = json!({
+            "session_id": ACME_SESSION,
+            "transcript_path": path,
+            "cwd": "/home/tech/clients/acme",
+            "hook_event_name": "Stop"
+        });
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_msp-save"));
+        cmd.env("HOME", &env.home)
+            .env("MSP_DATA_DIR", &env.data)
+            .env("MSP_CONFIG_DIR", &env.config)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(event.to_string().as_bytes())
+            .unwrap();
+        assert!(child.wait_with_output().unwrap().status.success());
+        let log = std::fs::read_to_string(env.data.join("msp.log")).unwrap();
+        log.lines().last().unwrap().to_string()
+    };
+    let first = save();
+    assert!(first.contains("3 memories saved"), "{first}");
+    let all = memories(&env);
+    let m = memory_with(&all, "The nightly Veeam backup job");
+    let id = str_of(m, "id").to_string();
+    let shown = env.ok(&["context", "show", &id, "--source"]).stdout;
+    assert!(shown.contains("target /mnt/nas unreachable"), "{shown}");
+    env.ok(&["context", "forget", &id]);
+    // The excerpt went with it.
+    env.msp(&["context", "show", &id, "--source"])
+        .expect_code(3);
+
+    let again = import(&env, &[&path]);
+    assert_eq!(again["memories_added"], 0, "{again}");
+    let left = memories(&env);
+    assert_eq!(left.len(), 2);
+    assert!(
+        !serde_json::to_string(&left)
+            .unwrap()
+            .contains("The nightly Veeam backup job"),
+        "the forgotten turn is back"
+    );
+    // The hook reading the whole transcript again skips it too.
+    block_on_sql(&env, "DELETE FROM capture_offsets");
+    let second = save();
+    assert!(second.contains("3 turns, 0 memories saved"), "{second}");
+    assert_eq!(memories(&env).len(), 2);
+
+    // A JSONL note: forgotten by its content hash.
+    let notes = env.path("notes.jsonl");
+    std::fs::write(
+        &notes,
+        json!({"title": "Gate code rotates monthly", "body": "Ask the front desk."}).to_string()
+            + "\n",
+    )
+    .unwrap();
+    assert_eq!(import(&env, &[&notes])["memories_added"], 1);
+    let note = memories(&env)
+        .into_iter()
+        .find(|m| m["title"] == "Gate code rotates monthly")
+        .unwrap();
+    env.ok(&["context", "forget", str_of(&note, "id")]);
+    let again = import(&env, &[&notes]);
+    assert_eq!(again["memories_added"], 0, "{again}");
+    assert_eq!(memories(&env).len(), 2);
+}
+
 #[test]
 fn show_source_prints_the_redacted_excerpt() {
     let env = Env::setup();
@@ -2580,4 +2658,25 @@ fn symlink_loops_import_each_file_once() {
         "{}",
         out.stderr
     );
+}
+
+/// Runs SQL on the store directly.
+fn block_on_sql(env: &Env, stmt: &str) {
+    let path = env.data.join("msp.db");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            use sqlx::Connection as _;
+            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
+            let mut c = sqlx::sqlite::SqliteConnection::connect_with(&opts)
+                .await
+                .unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(stmt.to_string()))
+                .execute(&mut c)
+                .await
+                .unwrap_or_else(|e| panic!("{stmt}: {e}"));
+            c.close().await.unwrap();
+        });
 }

@@ -32,7 +32,11 @@ fn start_infers_project_and_client_from_the_current_directory() {
 fn explicit_scope_overrides_the_directory_and_a_contradiction_is_refused() {
     let (env, dir) = acme();
     env.ok(&["client", "add", "Beta"]);
-    let v = env.json_in(&dir, &["session", "start", "--client", "beta"]);
+    // --client that is not the directory's project's client is refused
+    // (tests/it/scope.rs has the rule); elsewhere it stands alone.
+    env.msp_in(&dir, &["session", "start", "--client", "beta"])
+        .expect_hint(2);
+    let v = env.json(&["session", "start", "--client", "beta"]);
     assert_eq!(v["session"]["client"], "Beta", "{v}");
     assert!(v["session"]["project"].is_null(), "{v}");
     env.msp(&[

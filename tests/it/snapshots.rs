@@ -72,13 +72,20 @@ fn context_list_and_recall() {
         insta::assert_snapshot!("context_stats", env.ok(&["context", "stats"]).stdout);
         json_snapshot!("context_stats_json", env.json(&["context", "stats"]));
         let prompt = "why does the veeam backup fail";
+        // The memories are a client's and the harness's directory is linked
+        // to no project: recall may use them there only with this setting.
+        let all = [("MSP_MEMORY_UNLINKED_SCOPE", "all")];
         insta::assert_snapshot!(
             "context_recall",
-            env.ok(&["context", "recall", "--prompt", prompt]).stdout
+            env.msp_with(&all, &["context", "recall", "--prompt", prompt])
+                .expect_code(0)
+                .stdout
         );
         json_snapshot!(
             "context_recall_json",
-            env.json(&["context", "recall", "--prompt", prompt])
+            env.msp_with(&all, &["--json", "context", "recall", "--prompt", prompt])
+                .expect_code(0)
+                .json()
         );
     });
 }

@@ -861,3 +861,177 @@ fn corrections_deletions_and_their_audit_reach_the_other_machine() {
     sync(b);
     assert!(array(&b.json(&["client", "list"])).is_empty());
 }
+
+const STORE_PW: &str = "secretpw-Qv7x";
+
+/// A database on the cluster whose role must give its password.
+fn password_db(label: &str) -> (String, String) {
+    static ROLE: OnceLock<()> = OnceLock::new();
+    ROLE.get_or_init(|| cluster().password_role("pwuser", STORE_PW));
+    let (db, _) = cluster().new_db(label);
+    let url = format!(
+        "postgres://pwuser:{STORE_PW}@127.0.0.1:{}/{db}",
+        cluster().port
+    );
+    (db, url)
+}
+
+/// The bytes of every file msp keeps in `data` (store, WAL, logs, state).
+fn files_holding(data: &std::path::Path, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(data).unwrap().flatten() {
+        let p = e.path();
+        if p.is_file() && p.file_name().unwrap() != "sync-password" {
+            let bytes = std::fs::read(&p).unwrap();
+            if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                found.push(p.display().to_string());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn sync_init_url_password_is_not_kept_in_the_store_wal_or_log() {
+    let (_db, url) = password_db("pwstore");
+    // Without its password the role is refused: the password really is used.
+    let bare = Env::setup();
+    bare.msp(&[
+        "sync",
+        "init",
+        "--url",
+        &url.replace(&format!(":{STORE_PW}"), ""),
+    ])
+    .expect_code(1);
+    let a = Env::setup();
+    a.ok(&["sync", "init", "--url", &url]);
+    a.ok(&["client", "add", "Dataforth"]);
+    // The remembered URL (no MSP_SYNC_URL here) still reaches the store.
+    let r = sync(&a);
+    assert!(r["pushed"].as_u64().unwrap() >= 1, "{r}");
+    let status = a.json(&["sync", "status"]);
+    assert!(!status.to_string().contains(STORE_PW), "{status}");
+    let held = files_holding(&a.data, STORE_PW);
+    assert!(held.is_empty(), "the password is in {held:?}");
+    let pw_file = a.data.join("sync-password");
+    assert_eq!(std::fs::read_to_string(&pw_file).unwrap(), STORE_PW);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&pw_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Run as root: another account reads neither the store nor the password.
+    if crate::privacy::is_root() {
+        crate::privacy::open_parents(&a.data);
+        let control = a.path("control.txt");
+        std::fs::write(&control, "readable").unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&control, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        assert!(crate::privacy::nobody_can_read(&control));
+        for f in ["msp.db", "sync-password", "sync-team.key"] {
+            assert!(!crate::privacy::nobody_can_read(&a.data.join(f)), "{f}");
+        }
+    }
+    // A second machine joins with the key and its own URL.
+    let b = Env::setup();
+    let key = a.ok(&["sync", "key", "export"]).stdout;
+    import_key(&b, &key, &[]).expect_code(0);
+    b.ok(&["sync", "init", "--url", &url]);
+    assert!(sync(&b)["pulled"].as_u64().unwrap() >= 1);
+    assert!(files_holding(&b.data, STORE_PW).is_empty());
+}
+
+#[test]
+fn a_password_an_older_msp_stored_moves_out_on_the_next_command() {
+    let (_db, url) = password_db("pwmigrate");
+    let a = Env::setup();
+    a.ok(&["sync", "init", "--url", &url]);
+    // As an older msp left it: the whole URL in the store, no password file.
+    std::fs::remove_file(a.data.join("sync-password")).unwrap();
+    let path = a.data.join("msp.db");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            use sqlx::Connection as _;
+            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
+            let mut c = sqlx::sqlite::SqliteConnection::connect_with(&opts)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE local_state SET value = ? WHERE key = 'sync.url'")
+                .bind(&url)
+                .execute(&mut c)
+                .await
+                .unwrap();
+            c.close().await.unwrap();
+        });
+    assert!(!files_holding(&a.data, STORE_PW).is_empty());
+    a.ok(&["client", "list"]);
+    let held = files_holding(&a.data, STORE_PW);
+    assert!(held.is_empty(), "the password is still in {held:?}");
+    assert_eq!(
+        std::fs::read_to_string(a.data.join("sync-password")).unwrap(),
+        STORE_PW
+    );
+    // Idempotent, and sync still works.
+    a.ok(&["client", "add", "Dataforth"]);
+    assert!(sync(&a)["pushed"].as_u64().unwrap() >= 1);
+}
+
+/// A forgotten memory came back on the other machines: the tombstone of its
+/// source travels with sync, B's own copy goes, and B's imports skip it.
+#[test]
+fn forget_tombstone_reaches_b_and_b_import_skips_it() {
+    let t = team("tombstone", 2);
+    let (a, b) = (&t.machines[0], &t.machines[1]);
+    let notes = |env: &Env| {
+        let p = env.path("notes.jsonl");
+        std::fs::write(
+            &p,
+            [
+                serde_json::json!({"title": "Gate code rotates monthly", "body": "Ask the front desk."}),
+                serde_json::json!({"title": "NAS admin is on vlan 20", "body": "Use the jump host."}),
+            ]
+            .iter()
+            .map(|v| v.to_string() + "\n")
+            .collect::<String>(),
+        )
+        .unwrap();
+        p
+    };
+    let import = |env: &Env| {
+        env.json(&["context", "import", notes(env).to_str().unwrap()])["memories_added"]
+            .as_u64()
+            .unwrap()
+    };
+    // (Both machines imported the notes, so the other note exists twice:
+    // once per machine, as before.)
+    let remembers_gate = |env: &Env| {
+        array(&env.json(&["context", "list"]))
+            .iter()
+            .any(|m| m["title"] == "Gate code rotates monthly")
+    };
+    // B imported the notes on its own before; A imports them too.
+    assert_eq!(import(b), 2);
+    assert_eq!(import(a), 2);
+    let gate = array(&a.json(&["context", "list"]))
+        .iter()
+        .find(|m| m["title"] == "Gate code rotates monthly")
+        .map(|m| str_of(m, "id").to_string())
+        .unwrap();
+    a.ok(&["context", "forget", &gate]);
+    sync(a);
+    sync(b);
+    assert!(!remembers_gate(b), "B kept its copy");
+    assert_eq!(import(b), 0);
+    assert!(!remembers_gate(b), "B's import brought it back");
+    // And A's import, after pulling B's copies, stays clean too.
+    sync(b);
+    sync(a);
+    assert_eq!(import(a), 0);
+    assert!(!remembers_gate(a));
+}

@@ -186,6 +186,26 @@ impl Cluster {
         (name.clone(), self.url(&name))
     }
 
+    /// A login role that must give its password (scram), where every other
+    /// role is trusted: a connection without the password is refused. Its
+    /// `pg_hba.conf` line goes first, then the configuration is reloaded.
+    pub fn password_role(&self, role: &str, password: &str) {
+        self.psql(
+            "postgres",
+            &format!("CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'"),
+        );
+        let hba = self.dir.join("pg_hba.conf");
+        let old = std::fs::read_to_string(&hba).expect("read pg_hba.conf");
+        std::fs::write(
+            &hba,
+            format!(
+                "host all {role} 127.0.0.1/32 scram-sha-256\nlocal all {role} scram-sha-256\n{old}"
+            ),
+        )
+        .expect("write pg_hba.conf");
+        self.psql("postgres", "SELECT pg_reload_conf()");
+    }
+
     pub fn url(&self, db: &str) -> String {
         format!("postgres://msp:pw-not-needed@127.0.0.1:{}/{db}", self.port)
     }
