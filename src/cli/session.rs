@@ -351,7 +351,11 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                         vec![
                             v.short_id.clone(),
                             local_display(v.started_ms),
-                            v.duration.clone(),
+                            if v.status == "open" {
+                                format!("{} (open)", v.duration)
+                            } else {
+                                v.duration.clone()
+                            },
                             or_dash(v.client.as_deref()),
                             or_dash(v.project.as_deref()),
                             if v.billable {
@@ -359,11 +363,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                             } else {
                                 "no".into()
                             },
-                            if v.status == "open" {
-                                "open".into()
-                            } else {
-                                or_dash(v.title.as_deref())
-                            },
+                            or_dash(v.title.as_deref()),
                         ]
                     })
                     .collect();

@@ -907,3 +907,16 @@ fn removing_a_session_posted_to_a_ticket_needs_force() {
     assert!(forced.stderr.contains("4711"), "{}", forced.stderr);
     assert!(array(&env.json(&["session", "list"])).is_empty());
 }
+
+/// The table showed `open` where an open session's title belongs.
+#[test]
+fn session_list_shows_an_open_sessions_title() {
+    let env = Env::setup();
+    env.ok(&["session", "start", "--title", "Patching the file server"]);
+    let table = env.ok(&["session", "list"]).stdout;
+    let row = table
+        .lines()
+        .find(|l| l.contains("Patching the file server"))
+        .unwrap_or_else(|| panic!("no row with the title: {table}"));
+    assert!(row.contains("(open)"), "{row}");
+}
