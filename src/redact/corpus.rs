@@ -58,14 +58,14 @@ fn alphabet(class: char) -> Option<String> {
 }
 
 /// xorshift64: small, deterministic, good enough for fake secrets.
-struct Rng(u64);
+pub(super) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Self {
+    pub(super) fn new(seed: u64) -> Self {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -74,7 +74,7 @@ impl Rng {
         x
     }
 
-    fn pick(&mut self, alphabet: &[u8]) -> u8 {
+    pub(super) fn pick(&mut self, alphabet: &[u8]) -> u8 {
         alphabet[(self.next() % alphabet.len() as u64) as usize]
     }
 }
@@ -85,7 +85,11 @@ pub fn fake(seed: u64, class: char, len: usize) -> String {
     let Some(alphabet) = alphabet(class) else {
         panic!("unknown fake class {class:?}");
     };
-    let a = alphabet.as_bytes();
+    fake_over(seed, alphabet.as_bytes(), len)
+}
+
+/// [`fake`] over any ASCII alphabet.
+pub(super) fn fake_over(seed: u64, a: &[u8], len: usize) -> String {
     let mut rng = Rng::new(seed);
     let mut out: Vec<u8> = (0..len).map(|_| rng.pick(a)).collect();
     for (at, set) in [(1, DIGITS), (2, UPPER), (3, LOWER)] {

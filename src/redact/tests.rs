@@ -1,6 +1,7 @@
 use std::collections::HashSet;
 
 use super::context::parse_value;
+use super::corpus::Rng;
 use super::entropy::looks_random;
 use super::keys::{secret_key_kind, segments, value_is_secret};
 use super::*;
@@ -23,39 +24,10 @@ fn upper_digits() -> String {
     format!("{UPPER}{DIGITS}")
 }
 
-/// xorshift64: deterministic fake secrets, so the source never holds a
-/// contiguous token that a secret scanner could flag.
-struct Rng(u64);
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    fn pick(&mut self, alphabet: &[u8]) -> u8 {
-        alphabet[(self.next() % alphabet.len() as u64) as usize]
-    }
-}
-
-/// A random string over `alphabet`, with a digit, an upper- and a
-/// lowercase letter forced in (when the alphabet has them).
+/// A fake secret over `alphabet` (see [`corpus::fake`]): the source never
+/// holds a contiguous token that a secret scanner could flag.
 fn fake(seed: u64, alphabet: &str, len: usize) -> String {
-    let a = alphabet.as_bytes();
-    let mut rng = Rng::new(seed);
-    let mut out: Vec<u8> = (0..len).map(|_| rng.pick(a)).collect();
-    for (at, set) in [(1, DIGITS), (2, UPPER), (3, LOWER)] {
-        let avail: Vec<u8> = set.bytes().filter(|c| a.contains(c)).collect();
-        if !avail.is_empty() && at < out.len() {
-            out[at] = rng.pick(&avail);
-        }
-    }
-    String::from_utf8(out).expect("ascii")
+    corpus::fake_over(seed, alphabet.as_bytes(), len)
 }
 
 struct Case {
