@@ -281,7 +281,9 @@ pub async fn capture_transcript(
     {
         let msg = transcript::strip_injected(msg);
         // Capped as the reader caps the assistant text it keeps.
-        let msg = transcript::cap_middle(msg.trim(), transcript::RAW_PIECE_CAP).into_owned();
+        // Redacted before it is capped, like every string the reader takes.
+        let msg = engine.redactor().redact(msg.trim()).text;
+        let msg = transcript::cap_middle(&msg, transcript::RAW_PIECE_CAP).into_owned();
         if !msg.is_empty() && !last.assistant_text.iter().any(|t| t.contains(&msg)) {
             last.raw_text.push_str(&msg);
             last.assistant_text.push(msg);
@@ -401,7 +403,8 @@ async fn prepare(
     } else {
         raw
     };
-    let excerpt = cache.compress(r.redact(excerpt_src).text.as_bytes());
+    // The raw text is made of strings the reader redacted already.
+    let excerpt = cache.compress(excerpt_src.as_bytes());
     let created_at = turn
         .ended_at
         .as_deref()

@@ -72,28 +72,29 @@ pub async fn scrub(
     Ok(report)
 }
 
+/// Space-separated tags without those that hold a secret (a placeholder is
+/// no tag).
+pub fn clean_tags(r: &Redactor, tags: &str) -> String {
+    tags.split_whitespace()
+        .filter(|t| r.redact(t).count == 0)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// One memory's text redacted: tags holding a secret are dropped.
 fn scrub_text(r: &Redactor, t: &Text) -> (Text, u64) {
     let title = r.redact(&t.title);
     let body = r.redact(&t.body);
     let excerpt = t.excerpt.as_deref().map(|e| r.redact(e));
-    let mut dropped = 0;
-    let tags: Vec<&str> = t
-        .tags
-        .split_whitespace()
-        .filter(|tag| {
-            let clean = r.redact(tag).count == 0;
-            dropped += u64::from(!clean);
-            clean
-        })
-        .collect();
-    let n = (title.count + body.count + excerpt.as_ref().map_or(0, |e| e.count)) as u64 + dropped;
+    let tags = clean_tags(r, &t.tags);
+    let dropped = t.tags.split_whitespace().count() - tags.split_whitespace().count();
+    let n = (title.count + body.count + excerpt.as_ref().map_or(0, |e| e.count) + dropped) as u64;
     (
         Text {
             seq: t.seq,
             title: title.text,
             body: body.text,
-            tags: tags.join(" "),
+            tags,
             excerpt: excerpt.map(|e| e.text),
         },
         n,

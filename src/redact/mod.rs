@@ -313,6 +313,23 @@ impl Redactor {
         self
     }
 
+    /// Redacts every string inside a JSON value in place; returns how many
+    /// secrets were replaced. Keys and non-string values are left alone.
+    pub fn redact_json(&self, value: &mut serde_json::Value) -> usize {
+        match value {
+            serde_json::Value::String(s) => {
+                let out = self.redact(s);
+                if out.count > 0 {
+                    *s = out.text;
+                }
+                out.count
+            }
+            serde_json::Value::Array(items) => items.iter_mut().map(|v| self.redact_json(v)).sum(),
+            serde_json::Value::Object(map) => map.values_mut().map(|v| self.redact_json(v)).sum(),
+            _ => 0,
+        }
+    }
+
     /// Returns the redacted text and how many secrets were replaced.
     pub fn redact(&self, text: &str) -> Redacted {
         let mut count = 0;

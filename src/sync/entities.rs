@@ -419,11 +419,8 @@ pub async fn delete(db: &mut Db, spec: &Spec, id: &str) -> Result<Outcome> {
 fn redact_pulled_memory(row: &mut serde_json::Map<String, Value>) {
     let r = crate::redact::global();
     for field in ["title", "body"] {
-        if let Some(Value::String(s)) = row.get_mut(field) {
-            let out = r.redact(s);
-            if out.count > 0 {
-                *s = out.text;
-            }
+        if let Some(v) = row.get_mut(field) {
+            r.redact_json(v);
         }
     }
     // The excerpt travels as hex of its zstd bytes.
@@ -439,11 +436,7 @@ fn redact_pulled_memory(row: &mut serde_json::Map<String, Value>) {
         }
     }
     if let Some(Value::String(tags)) = row.get_mut("tags") {
-        let clean: Vec<&str> = tags
-            .split_whitespace()
-            .filter(|t| r.redact(t).count == 0)
-            .collect();
-        *tags = clean.join(" ");
+        *tags = crate::memory::scrub::clean_tags(r, tags);
     }
 }
 

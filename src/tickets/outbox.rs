@@ -568,23 +568,10 @@ async fn mark_sent(db: &mut Db, id: &str, remote: &str) -> Result<()> {
 /// Every string of a JSON payload redacted (the payload itself when it is
 /// not JSON).
 fn redact_payload(payload: &str) -> String {
-    fn walk(v: &mut serde_json::Value, r: &crate::redact::Redactor) {
-        match v {
-            serde_json::Value::String(s) => {
-                let out = r.redact(s);
-                if out.count > 0 {
-                    *s = out.text;
-                }
-            }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, r)),
-            serde_json::Value::Object(map) => map.values_mut().for_each(|i| walk(i, r)),
-            _ => {}
-        }
-    }
     let r = crate::redact::global();
     match serde_json::from_str::<serde_json::Value>(payload) {
         Ok(mut v) => {
-            walk(&mut v, r);
+            r.redact_json(&mut v);
             v.to_string()
         }
         Err(_) => r.redact(payload).text,

@@ -264,14 +264,6 @@ fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 /// Applies `f` to every string inside `v` (object keys excepted).
-fn redacted<'a>(r: &Redactor, s: &'a str) -> Cow<'a, str> {
-    let out = r.redact(s);
-    match out.count {
-        0 => Cow::Borrowed(s),
-        _ => Cow::Owned(out.text),
-    }
-}
-
 fn map_strings(v: &mut Value, f: &dyn Fn(&str) -> Cow<'_, str>) {
     match v {
         Value::String(s) => {
@@ -400,16 +392,15 @@ impl<'r> Builder<'r> {
             return;
         }
         if let Some(r) = self.redactor {
-            let redact: &dyn Fn(&str) -> Cow<'_, str> = &|s| redacted(r, s);
             // The conversation; `toolUseResult` repeats a tool's output and
             // is read only for its flags and a short error string.
             for key in ["message", "attachment"] {
                 if let Some(x) = v.get_mut(key) {
-                    map_strings(x, redact);
+                    r.redact_json(x);
                 }
             }
             if let Some(x @ Value::String(_)) = v.get_mut("toolUseResult") {
-                map_strings(x, redact);
+                r.redact_json(x);
             }
         }
         match kind.as_str() {
