@@ -1,6 +1,6 @@
 use clap::Subcommand;
 
-use super::{Ctx, note, or_dash, out, print_json, print_table};
+use super::{Ctx, note, or_dash};
 use crate::error::{ExitStatus, Result};
 use crate::work::{clients, projects};
 
@@ -63,139 +63,122 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             notes,
         } => {
             let c = clients::add(db, &name, &client_type, notes.as_deref()).await?;
-            if ctx.json {
-                print_json(&c)?;
-            } else {
-                out(format!("added client {} ({})", c.name, c.slug))?;
-            }
+            ctx.print(&c, |c| format!("added client {} ({})", c.name, c.slug))?;
         }
         Cmd::Update { client, notes } => {
             let c = clients::set_notes(db, &client, &notes).await?;
-            if ctx.json {
-                print_json(&c)?;
-            } else {
-                out(format!("updated client {}", c.name))?;
-            }
+            ctx.print(&c, |c| format!("updated client {}", c.name))?;
         }
         Cmd::Rename { client, name } => {
-            let (c, diff) = clients::rename(db, &client, &name).await?;
-            if ctx.json {
-                print_json(&serde_json::json!({"client": c, "changed": diff}))?;
-            } else if diff.is_empty() {
-                out(format!(
-                    "client {} already has that name; nothing changed",
-                    c.name
-                ))?;
-            } else {
-                out(format!("renamed client: {}", diff.describe()))?;
-            }
+            let (client, changed) = clients::rename(db, &client, &name).await?;
+            let result = ClientChange { client, changed };
+            ctx.print(&result, |r| {
+                if r.changed.is_empty() {
+                    format!(
+                        "client {} already has that name; nothing changed",
+                        r.client.name
+                    )
+                } else {
+                    format!("renamed client: {}", r.changed.describe())
+                }
+            })?;
         }
         Cmd::Archive { client, undo } => {
-            let (c, changed) = clients::archive(db, &client, undo).await?;
-            if ctx.json {
-                print_json(&serde_json::json!({"client": c, "changed": changed}))?;
-            } else {
-                out(match (undo, changed) {
+            let (client, changed) = clients::archive(db, &client, undo).await?;
+            let result = ClientChange { client, changed };
+            ctx.print(&result, |r| {
+                let name = &r.client.name;
+                match (undo, r.changed) {
                     (false, true) => format!(
-                        "archived client {} (kept for reports; `msp client list --all` shows it)",
-                        c.name
+                        "archived client {name} (kept for reports; `msp client list --all` shows it)"
                     ),
                     (false, false) => {
-                        format!("client {} was already archived; nothing changed", c.name)
+                        format!("client {name} was already archived; nothing changed")
                     }
-                    (true, true) => format!("client {} is back", c.name),
-                    (true, false) => format!("client {} was not archived; nothing changed", c.name),
-                })?;
-            }
+                    (true, true) => format!("client {name} is back"),
+                    (true, false) => format!("client {name} was not archived; nothing changed"),
+                }
+            })?;
         }
         Cmd::Rm { client, force } => {
             let r = clients::remove(db, &client, force).await?;
-            if ctx.json {
-                print_json(&r)?;
-            } else if r.deleted {
-                out(format!(
-                    "removed client {} ({})",
-                    r.client.name, r.client.slug
-                ))?;
-            } else {
+            if !r.deleted && !ctx.json {
                 note(format!(
                     "client {} still has {}: archived it instead of deleting it",
                     r.client.name,
                     r.references.describe()
                 ));
-                out(format!(
-                    "archived client {} and {} project(s)",
-                    r.client.name, r.archived_projects
-                ))?;
             }
+            ctx.print(&r, |r| {
+                if r.deleted {
+                    format!("removed client {} ({})", r.client.name, r.client.slug)
+                } else {
+                    format!(
+                        "archived client {} and {} project(s)",
+                        r.client.name, r.archived_projects
+                    )
+                }
+            })?;
         }
         Cmd::List { all } => {
             let list = clients::listing(db, all).await?;
-            if ctx.json {
-                print_json(&list)?;
-            } else {
+            ctx.list(&list, |t| {
+                t.col("NAME", |c| c.name.clone())
+                    .col("SLUG", |c| c.slug.clone())
+                    .col("TYPE", |c| c.client_type.clone());
                 // The status column only where archived clients are shown.
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|c| {
-                        let mut row = vec![c.name.clone(), c.slug.clone(), c.client_type.clone()];
-                        if all {
-                            row.push(
-                                if c.is_archived() {
-                                    "archived"
-                                } else {
-                                    "active"
-                                }
-                                .into(),
-                            );
-                        }
-                        row.push(or_dash(c.notes.as_deref()));
-                        row
-                    })
-                    .collect();
-                let header: &[&str] = if all {
-                    &["NAME", "SLUG", "TYPE", "STATUS", "NOTES"]
-                } else {
-                    &["NAME", "SLUG", "TYPE", "NOTES"]
-                };
-                print_table(header, &rows)?;
-            }
+                if all {
+                    t.col("STATUS", |c| {
+                        if c.is_archived() { "archived" } else { "active" }.into()
+                    });
+                }
+                t.col("NOTES", |c| or_dash(c.notes.as_deref()));
+            })?;
         }
         Cmd::Show { client } => {
             let c = clients::resolve(db, &client).await?;
             let projects = projects::list(db, Some(&c.id)).await?;
-            if ctx.json {
-                #[derive(serde::Serialize)]
-                struct Out<'a> {
-                    #[serde(flatten)]
-                    client: &'a clients::Client,
-                    projects: Vec<String>,
-                }
-                print_json(&Out {
-                    client: &c,
-                    projects: projects.iter().map(|p| p.slug.clone()).collect(),
-                })?;
-            } else {
-                out(format!("name      {}", c.name))?;
-                out(format!("slug      {}", c.slug))?;
-                out(format!("type      {}", c.client_type))?;
-                out(format!("id        {}", c.id))?;
-                out(format!("notes     {}", or_dash(c.notes.as_deref())))?;
+            #[derive(serde::Serialize)]
+            struct Shown<'a> {
+                #[serde(flatten)]
+                client: &'a clients::Client,
+                projects: Vec<String>,
+            }
+            let shown = Shown {
+                client: &c,
+                projects: projects.iter().map(|p| p.slug.clone()).collect(),
+            };
+            ctx.print(&shown, |s| {
+                let c = s.client;
+                let mut lines = vec![
+                    format!("name      {}", c.name),
+                    format!("slug      {}", c.slug),
+                    format!("type      {}", c.client_type),
+                    format!("id        {}", c.id),
+                    format!("notes     {}", or_dash(c.notes.as_deref())),
+                ];
                 if let Some(at) = c.archived_at {
-                    out(format!("archived  {}", crate::time::local_display(at)))?;
+                    lines.push(format!("archived  {}", crate::time::local_display(at)));
                 }
-                let names: Vec<&str> = projects.iter().map(|p| p.slug.as_str()).collect();
-                out(format!(
+                lines.push(format!(
                     "projects  {}",
-                    if names.is_empty() {
+                    if s.projects.is_empty() {
                         "-".into()
                     } else {
-                        names.join(", ")
+                        s.projects.join(", ")
                     }
-                ))?;
-            }
+                ));
+                lines.join("\n")
+            })?;
         }
     }
     store.close().await?;
     Ok(ExitStatus::Success)
+}
+
+/// A record and what a command changed in it, as `--json` prints it.
+#[derive(serde::Serialize)]
+struct ClientChange<R, C> {
+    client: R,
+    changed: C,
 }

@@ -1,6 +1,8 @@
 use clap::Subcommand;
 
-use super::{Ctx, out, print_json, print_table};
+use serde_json::json;
+
+use super::{Ctx, format_table};
 use crate::config::Config;
 use crate::error::{ExitStatus, Result};
 
@@ -28,35 +30,31 @@ pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     };
                 }
             }
-            if ctx.json {
-                let map: serde_json::Map<String, serde_json::Value> = entries
+            // JSON: an object keyed by setting.
+            let map: serde_json::Map<String, serde_json::Value> = entries
+                .iter()
+                .map(|(k, env, v)| (k.clone(), json!({"value": v.trim_matches('"'), "env": env})))
+                .collect();
+            ctx.print(&map, |_| {
+                let rows: Vec<Vec<String>> = entries
                     .iter()
-                    .map(|(k, env, v)| {
-                        (
-                            k.clone(),
-                            serde_json::json!({"value": v.trim_matches('"'), "env": env}),
-                        )
-                    })
+                    .map(|(k, e, v)| vec![k.clone(), v.clone(), e.clone()])
                     .collect();
-                print_json(&map)?;
-            } else {
-                let rows: Vec<Vec<String>> =
-                    entries.into_iter().map(|(k, e, v)| vec![k, v, e]).collect();
-                print_table(&["SETTING", "VALUE", "ENVIRONMENT"], &rows)?;
-            }
+                format_table(&["SETTING", "VALUE", "ENVIRONMENT"], &rows)
+            })?;
         }
         Cmd::Check => {
             let file = ctx.paths.config_file();
             // Loaded again here: `run` lets a broken config through for this.
             Config::load(&ctx.paths)?;
             let exists = file.is_file();
-            if ctx.json {
-                print_json(&serde_json::json!({"ok": true, "file": file, "exists": exists}))?;
-            } else if exists {
-                out(format!("ok  {}", file.display()))?;
-            } else {
-                out(format!("ok  {} does not exist: defaults", file.display()))?;
-            }
+            ctx.print(&json!({"ok": true, "file": file, "exists": exists}), |_| {
+                if exists {
+                    format!("ok  {}", file.display())
+                } else {
+                    format!("ok  {} does not exist: defaults", file.display())
+                }
+            })?;
         }
         Cmd::Paths => {
             let p = &ctx.paths;
@@ -66,17 +64,17 @@ pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 ("store", p.db()),
                 ("log", p.log()),
             ];
-            if ctx.json {
-                let map: serde_json::Map<String, serde_json::Value> = items
+            let map: serde_json::Map<String, serde_json::Value> = items
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.display().to_string().into()))
+                .collect();
+            ctx.print(&map, |_| {
+                let lines: Vec<String> = items
                     .iter()
-                    .map(|(k, v)| (k.to_string(), v.display().to_string().into()))
+                    .map(|(k, v)| format!("{k:<12} {}", v.display()))
                     .collect();
-                print_json(&map)?;
-            } else {
-                for (k, v) in items {
-                    out(format!("{k:<12} {}", v.display()))?;
-                }
-            }
+                lines.join("\n")
+            })?;
         }
     }
     Ok(ExitStatus::Success)

@@ -1,6 +1,6 @@
 use serde::Serialize;
 
-use super::{Ctx, out, print_json};
+use super::Ctx;
 use crate::config::Config;
 use crate::error::{ExitStatus, Result};
 use crate::machine;
@@ -189,21 +189,21 @@ pub async fn run(ctx: &Ctx) -> Result<ExitStatus> {
     checks.extend(hook_checks());
 
     let failed = checks.iter().any(|c| c.status == Status::Fail);
-    if ctx.json {
-        print_json(&serde_json::json!({"ok": !failed, "checks": checks}))?;
-    } else {
+    ctx.print(&serde_json::json!({"ok": !failed, "checks": checks}), |_| {
+        let mut lines = Vec::new();
         for c in &checks {
             let mark = match c.status {
                 Status::Ok => "ok  ",
                 Status::Warn => "warn",
                 Status::Fail => "FAIL",
             };
-            out(format!("{mark}  {:<12} {}", c.name, c.detail))?;
+            lines.push(format!("{mark}  {:<12} {}", c.name, c.detail));
             if let Some(h) = &c.hint {
-                out(format!("      {:<12} hint: {h}", ""))?;
+                lines.push(format!("      {:<12} hint: {h}", ""));
             }
         }
-    }
+        lines.join("\n")
+    })?;
     Ok(if failed {
         ExitStatus::Failure
     } else {

@@ -1,6 +1,6 @@
 use clap::Subcommand;
 
-use super::{Ctx, or_dash, out, print_json, print_table};
+use super::{Ctx, or_dash};
 use crate::error::{ExitStatus, Result};
 use crate::machine::{self, MachineUpdate, Registration};
 use crate::time::local_display;
@@ -44,65 +44,44 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
         Cmd::Register => {
             let detected = machine::detect().await;
             let (m, outcome) = machine::register(db, &detected).await?;
-            if ctx.json {
-                #[derive(serde::Serialize)]
-                struct Out<'a> {
-                    outcome: Registration,
-                    #[serde(flatten)]
-                    machine: machine::MachineView<'a>,
-                }
-                print_json(&Out {
-                    outcome,
-                    machine: m.view(Some(&m.id)),
-                })?;
-            } else {
-                let verb = match outcome {
+            #[derive(serde::Serialize)]
+            struct Registered<'a> {
+                outcome: Registration,
+                #[serde(flatten)]
+                machine: machine::MachineView<'a>,
+            }
+            let registered = Registered {
+                outcome,
+                machine: m.view(Some(&m.id)),
+            };
+            ctx.print(&registered, |r| {
+                let verb = match r.outcome {
                     Registration::Created => "registered",
                     Registration::Updated => "already registered, refreshed",
                 };
-                out(format!(
-                    "{} ({}): {verb}",
-                    m.display_name(),
-                    &m.fingerprint[..12]
-                ))?;
-            }
+                format!("{} ({}): {verb}", m.display_name(), &m.fingerprint[..12])
+            })?;
         }
         Cmd::List => {
             let self_id = machine::self_id(db).await?;
             let list = machine::list(db).await?;
-            if ctx.json {
-                let views: Vec<_> = list.iter().map(|m| m.view(self_id.as_deref())).collect();
-                print_json(&views)?;
-            } else {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|m| {
-                        let marker = if self_id.as_deref() == Some(m.id.as_str()) {
-                            "*"
-                        } else {
-                            ""
-                        };
-                        vec![
-                            format!("{}{marker}", m.display_name()),
-                            m.hostname.clone(),
-                            m.platform.clone(),
-                            or_dash(m.os_version.as_deref()),
-                            local_display(m.last_seen_at),
-                        ]
-                    })
-                    .collect();
-                print_table(&["NAME", "HOSTNAME", "PLATFORM", "OS", "LAST SEEN"], &rows)?;
-            }
+            let views: Vec<_> = list.iter().map(|m| m.view(self_id.as_deref())).collect();
+            ctx.list(&views, |t| {
+                t.col("NAME", |v| {
+                    let marker = if v.is_self { "*" } else { "" };
+                    format!("{}{marker}", v.machine.display_name())
+                })
+                .col("HOSTNAME", |v| v.machine.hostname.clone())
+                .col("PLATFORM", |v| v.machine.platform.clone())
+                .col("OS", |v| or_dash(v.machine.os_version.as_deref()))
+                .col("LAST SEEN", |v| local_display(v.machine.last_seen_at));
+            })?;
         }
         Cmd::Show { machine: key } => {
             let self_id = machine::self_id(db).await?;
             let m = machine::resolve(db, &key).await?;
             let v = m.view(self_id.as_deref());
-            if ctx.json {
-                print_json(&v)?;
-            } else {
-                show(&v)?;
-            }
+            ctx.print(&v, show)?;
         }
         Cmd::Update {
             machine: key,
@@ -131,18 +110,16 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             )
             .await?;
             let self_id = machine::self_id(db).await?;
-            if ctx.json {
-                print_json(&m.view(self_id.as_deref()))?;
-            } else {
-                out(format!("updated {}", m.display_name()))?;
-            }
+            ctx.print(&m.view(self_id.as_deref()), |v| {
+                format!("updated {}", v.machine.display_name())
+            })?;
         }
     }
     store.close().await?;
     Ok(ExitStatus::Success)
 }
 
-fn show(v: &machine::MachineView<'_>) -> Result<()> {
+fn show(v: &machine::MachineView<'_>) -> String {
     let m = v.machine;
     let list = |j: &serde_json::Value| match j.as_array() {
         Some(a) if !a.is_empty() => a
@@ -189,8 +166,9 @@ fn show(v: &machine::MachineView<'_>) -> Result<()> {
         ("fingerprint", m.fingerprint.clone()),
         ("last seen", super::local_time(&v.last_seen_at)),
     ];
-    for (k, val) in lines {
-        out(format!("{k:<13} {val}"))?;
-    }
-    Ok(())
+    let lines: Vec<String> = lines
+        .iter()
+        .map(|(k, val)| format!("{k:<13} {val}"))
+        .collect();
+    lines.join("\n")
 }

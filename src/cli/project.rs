@@ -2,7 +2,9 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use super::{Ctx, note, or_dash, out, print_json, print_table};
+use serde_json::json;
+
+use super::{Ctx, note, or_dash, print_json};
 use crate::error::{Error, ExitStatus, Result};
 use crate::machine;
 use crate::work::{clients, projects};
@@ -126,11 +128,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 projects::link_dir(&mut tx, &p, dir, &machine_id).await?;
             }
             tx.commit().await?;
-            if ctx.json {
-                print_json(&projects::view(db, &p).await?)?;
-            } else {
-                out(format!("added project {}", p.slug))?;
-            }
+            let v = projects::view(db, &p).await?;
+            ctx.print(&v, |v| format!("added project {}", v.slug))?;
             ExitStatus::Success
         }
         Cmd::List { client, all } => {
@@ -143,23 +142,13 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             for p in &list {
                 views.push(projects::view(db, p).await?);
             }
-            if ctx.json {
-                print_json(&views)?;
-            } else {
-                let rows: Vec<Vec<String>> = views
-                    .iter()
-                    .map(|v| {
-                        vec![
-                            v.slug.clone(),
-                            or_dash(v.client.as_deref()),
-                            v.status.clone(),
-                            v.priority.clone(),
-                            v.paths.len().to_string(),
-                        ]
-                    })
-                    .collect();
-                print_table(&["SLUG", "CLIENT", "STATUS", "PRIORITY", "PATHS"], &rows)?;
-            }
+            ctx.list(&views, |t| {
+                t.col("SLUG", |v| v.slug.clone())
+                    .col("CLIENT", |v| or_dash(v.client.as_deref()))
+                    .col("STATUS", |v| v.status.clone())
+                    .col("PRIORITY", |v| v.priority.clone())
+                    .col("PATHS", |v| v.paths.len().to_string());
+            })?;
             ExitStatus::Success
         }
         Cmd::Update {
@@ -185,37 +174,32 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 description,
             };
             let u = crate::app::update_project(db, &project, update).await?;
-            if ctx.json {
-                print_json(&serde_json::json!({
-                    "project": projects::view(db, &u.project).await?,
-                    "changed": u.changed,
-                    "moved": u.moved,
-                }))?;
-            } else if u.changed.is_empty() {
-                out(format!("project {}: nothing changed", u.project.slug))?;
-            } else {
-                out(format!(
-                    "updated project {}: {}",
-                    u.project.slug,
-                    u.changed.describe()
-                ))?;
-                if let Some(m) = &u.moved {
-                    note(format!(
-                        "moved with it to the new client: {} session(s), {} task(s), {} memory(ies)",
-                        m.sessions, m.tasks, m.memories
-                    ));
-                }
+            if let (Some(m), false) = (&u.moved, ctx.json) {
+                note(format!(
+                    "moved with it to the new client: {} session(s), {} task(s), {} memory(ies)",
+                    m.sessions, m.tasks, m.memories
+                ));
             }
+            let project = projects::view(db, &u.project).await?;
+            let result = json!({"project": project, "changed": u.changed, "moved": u.moved});
+            ctx.print(&result, |_| {
+                if u.changed.is_empty() {
+                    format!("project {}: nothing changed", u.project.slug)
+                } else {
+                    format!(
+                        "updated project {}: {}",
+                        u.project.slug,
+                        u.changed.describe()
+                    )
+                }
+            })?;
             ExitStatus::Success
         }
         Cmd::Archive { project, undo } => {
             let (p, changed) = projects::archive(db, &project, undo).await?;
-            if ctx.json {
-                print_json(
-                    &serde_json::json!({"project": projects::view(db, &p).await?, "changed": changed}),
-                )?;
-            } else {
-                out(match (undo, changed) {
+            let project = projects::view(db, &p).await?;
+            ctx.print(&json!({"project": project, "changed": changed}), |_| {
+                match (undo, changed) {
                     (false, true) => format!(
                         "archived project {} (kept for reports; `msp project list --all` shows it)",
                         p.slug
@@ -227,46 +211,46 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     (true, false) => {
                         format!("project {} was not archived; nothing changed", p.slug)
                     }
-                })?;
-            }
+                }
+            })?;
             ExitStatus::Success
         }
         Cmd::Rm { project, force } => {
             let r = projects::remove(db, &project, force).await?;
-            if ctx.json {
-                print_json(&r)?;
-            } else if r.deleted {
-                out(format!("removed project {}", r.slug))?;
-            } else {
+            if !r.deleted && !ctx.json {
                 note(format!(
                     "project {} still has {}: archived it instead of deleting it",
                     r.slug,
                     r.references.describe()
                 ));
-                out(format!("archived project {}", r.slug))?;
             }
+            ctx.print(&r, |r| {
+                if r.deleted {
+                    format!("removed project {}", r.slug)
+                } else {
+                    format!("archived project {}", r.slug)
+                }
+            })?;
             ExitStatus::Success
         }
         Cmd::Show { project } => {
             let p = projects::resolve(db, &project).await?;
             let v = projects::view(db, &p).await?;
-            if ctx.json {
-                print_json(&v)?;
-            } else {
-                out(format!("slug      {}", v.slug))?;
-                out(format!("name      {}", v.name))?;
-                out(format!("client    {}", or_dash(v.client.as_deref())))?;
-                out(format!("status    {}", v.status))?;
-                out(format!("priority  {}", v.priority))?;
-                out(format!("id        {}", v.id))?;
+            ctx.print(&v, |v| {
+                let mut lines = vec![
+                    format!("slug      {}", v.slug),
+                    format!("name      {}", v.name),
+                    format!("client    {}", or_dash(v.client.as_deref())),
+                    format!("status    {}", v.status),
+                    format!("priority  {}", v.priority),
+                    format!("id        {}", v.id),
+                ];
                 for path in &v.paths {
-                    out(format!(
-                        "{:<9} {}",
-                        if path.kind == "dir" { "dir" } else { "remote" },
-                        path.value
-                    ))?;
+                    let kind = if path.kind == "dir" { "dir" } else { "remote" };
+                    lines.push(format!("{kind:<9} {}", path.value));
                 }
-            }
+                lines.join("\n")
+            })?;
             ExitStatus::Success
         }
         Cmd::Link {
@@ -287,18 +271,14 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     (projects::normalize_dir(&dir)?.display().to_string(), added)
                 }
             };
-            if ctx.json {
-                print_json(
-                    &serde_json::json!({"project": p.slug, "linked": what, "changed": added}),
-                )?;
-            } else if added {
-                out(format!("linked {what} -> {}", p.slug))?;
-            } else {
-                out(format!(
-                    "{what} was already linked to {}; nothing changed",
-                    p.slug
-                ))?;
-            }
+            let result = json!({"project": p.slug, "linked": what, "changed": added});
+            ctx.print(&result, |_| {
+                if added {
+                    format!("linked {what} -> {}", p.slug)
+                } else {
+                    format!("{what} was already linked to {}; nothing changed", p.slug)
+                }
+            })?;
             ExitStatus::Success
         }
         Cmd::Unlink { target } => {
@@ -319,11 +299,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     .map(|d| d.display().to_string())
                     .unwrap_or_else(|_| target.clone()),
             };
-            if ctx.json {
-                print_json(&serde_json::json!({"unlinked": shown, "removed": n}))?;
-            } else {
-                out(format!("unlinked {shown}"))?;
-            }
+            ctx.print(&json!({"unlinked": shown, "removed": n}), |_| {
+                format!("unlinked {shown}")
+            })?;
             ExitStatus::Success
         }
         Cmd::Which { dir } => {
@@ -338,18 +316,15 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                         Some(id) => clients::by_id(db, id).await?.map(|c| c.name),
                         None => None,
                     };
-                    if ctx.json {
-                        print_json(&serde_json::json!({
-                            "project": w.project.slug,
-                            "project_id": w.project.id,
-                            "client": client,
-                            "client_id": w.project.client_id,
-                            "matched": w.matched,
-                            "value": w.value,
-                        }))?;
-                    } else {
-                        out(&w.project.slug)?;
-                    }
+                    let found = json!({
+                        "project": w.project.slug,
+                        "project_id": w.project.id,
+                        "client": client,
+                        "client_id": w.project.client_id,
+                        "matched": w.matched,
+                        "value": w.value,
+                    });
+                    ctx.print(&found, |_| w.project.slug.clone())?;
                     ExitStatus::Success
                 }
                 None => {

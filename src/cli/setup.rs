@@ -1,6 +1,8 @@
 use std::path::PathBuf;
 
-use super::{Ctx, out, print_json};
+use serde_json::json;
+
+use super::Ctx;
 use crate::claude::settings;
 use crate::error::{Error, ExitStatus, Result};
 use crate::machine::{self, Registration};
@@ -53,22 +55,21 @@ fn hook_dir() -> Result<PathBuf> {
 pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
     if args.uninstall {
         let change = settings::uninstall(&args.settings_path()?)?;
-        if ctx.json {
-            print_json(
-                &serde_json::json!({"hooks": {"path": change.path, "removed": change.events}}),
-            )?;
-        } else if change.events.is_empty() {
-            out(format!(
-                "hooks    none installed in {}; nothing changed",
-                change.path.display()
-            ))?;
-        } else {
-            out(format!(
-                "hooks    removed {} from {}",
-                change.events.join(", "),
-                change.path.display()
-            ))?;
-        }
+        let result = json!({"hooks": {"path": change.path, "removed": change.events}});
+        ctx.print(&result, |_| {
+            if change.events.is_empty() {
+                format!(
+                    "hooks    none installed in {}; nothing changed",
+                    change.path.display()
+                )
+            } else {
+                format!(
+                    "hooks    removed {} from {}",
+                    change.events.join(", "),
+                    change.path.display()
+                )
+            }
+        })?;
         return Ok(ExitStatus::Success);
     }
     let db_path = ctx.paths.db();
@@ -100,14 +101,13 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
         Some(v) if v < SCHEMA_VERSION => "migrated",
         Some(_) => "unchanged",
     };
-    if ctx.json {
-        print_json(&serde_json::json!({
-            "store": {"path": db_path, "state": store_state, "schema_version": SCHEMA_VERSION},
-            "machine": {"id": m.id, "name": m.display_name(), "state": registration},
-            "hooks": hooks.as_ref().map(|h| serde_json::json!({"path": h.path, "added": h.events})),
-            "scrubbed": scrubbed,
-        }))?;
-    } else {
+    let result = json!({
+        "store": {"path": db_path, "state": store_state, "schema_version": SCHEMA_VERSION},
+        "machine": {"id": m.id, "name": m.display_name(), "state": registration},
+        "hooks": hooks.as_ref().map(|h| json!({"path": h.path, "added": h.events})),
+        "scrubbed": scrubbed,
+    });
+    ctx.print(&result, |_| {
         let store_line = match before {
             None => format!(
                 "store    created {} (schema {SCHEMA_VERSION})",
@@ -122,8 +122,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
                 db_path.display()
             ),
         };
-        out(store_line)?;
-        out(match registration {
+        let mut lines = vec![store_line];
+        lines.push(match registration {
             Registration::Created => format!(
                 "machine  registered {} ({})",
                 m.display_name(),
@@ -133,15 +133,15 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
                 "machine  already registered {}; nothing changed",
                 m.display_name()
             ),
-        })?;
+        });
         if let Some(r) = scrubbed.filter(|r| r.memories > 0) {
-            out(format!(
+            lines.push(format!(
                 "memory   re-redacted {} memories with the current rules: {} changed, {} secrets replaced",
                 r.memories, r.changed, r.secrets
-            ))?;
+            ));
         }
-        if let Some(h) = hooks {
-            out(if h.events.is_empty() {
+        if let Some(h) = &hooks {
+            lines.push(if h.events.is_empty() {
                 format!(
                     "hooks    already installed in {}; nothing changed",
                     h.path.display()
@@ -152,8 +152,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
                     h.events.join(", "),
                     h.path.display()
                 )
-            })?;
+            });
         }
-    }
+        lines.join("\n")
+    })?;
     Ok(ExitStatus::Success)
 }

@@ -2,7 +2,7 @@ use std::io::{IsTerminal, Read};
 
 use clap::{Args as ClapArgs, Subcommand};
 
-use super::{Ctx, note, out, print_json};
+use super::{Ctx, note, out};
 use crate::error::{Error, ExitStatus, Result};
 use crate::sync::{self, key::TeamKey, server::mask_url};
 
@@ -93,23 +93,21 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
             let progress = SyncBar::new(!ctx.json && std::io::stderr().is_terminal());
             let opts = sync::RunOptions::from_config(&ctx.config);
             let r = sync::run(db, &ctx.paths, &url, &opts, &progress).await?;
-            if ctx.json {
-                print_json(&r)?;
-            } else {
-                out(format!(
+            ctx.print(&r, |r| {
+                format!(
                     "synced with {}: pushed {}, pulled {}, conflicts resolved {}, in {} ms",
                     mask_url(&url),
                     r.pushed,
                     r.pulled,
                     r.conflicts_resolved,
                     r.duration_ms
-                ))?;
-                if r.kept > 0 {
-                    note(format!(
-                        "note: {} records kept but not applied (written by a newer msp, or waiting for what they refer to)",
-                        r.kept
-                    ));
-                }
+                )
+            })?;
+            if r.kept > 0 && !ctx.json {
+                note(format!(
+                    "note: {} records kept but not applied (written by a newer msp, or waiting for what they refer to)",
+                    r.kept
+                ));
             }
         }
         Some(Cmd::Init { url }) => {
@@ -121,56 +119,56 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
                 )?,
             };
             let r = sync::init(db, &ctx.paths, &url, timeout, given).await?;
-            if ctx.json {
-                print_json(&r)?;
-            } else if r.created {
-                out(format!("created team {} on {}", r.team_id, r.url))?;
-                out(format!("team key  {} (mode 0600)", r.key_file))?;
+            ctx.print(&r, |r| {
+                if r.created {
+                    format!(
+                        "created team {} on {}\nteam key  {} (mode 0600)",
+                        r.team_id, r.url, r.key_file
+                    )
+                } else {
+                    format!("team {} on {}: this machine has its key", r.team_id, r.url)
+                }
+            })?;
+            if r.created && !ctx.json {
                 note(
                     "next: `msp sync` here; on each other machine `msp sync key import` the line `msp sync key export` prints here",
                 );
-            } else {
-                out(format!(
-                    "team {} on {}: this machine has its key",
-                    r.team_id, r.url
-                ))?;
             }
         }
         Some(Cmd::Status) => {
             let st = sync::status(db, &ctx.paths, &ctx.config, timeout).await?;
-            if ctx.json {
-                print_json(&st)?;
-            } else {
+            ctx.print(&st, |st| {
                 let dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
-                out(format!("team        {}", dash(st.team_id.clone())))?;
-                out(format!("url         {}", dash(st.url.clone())))?;
-                out(format!(
-                    "server      {}",
-                    match (st.reachable, &st.server_error) {
-                        (Some(true), _) => "reachable".to_string(),
-                        (Some(false), Some(e)) => format!("unreachable: {e}"),
-                        (Some(false), None) => "unreachable".to_string(),
-                        (None, _) => "not configured".to_string(),
-                    }
-                ))?;
-                out(format!(
-                    "last sync   {}",
-                    dash(st.last_sync_at.as_deref().map(super::local_time))
-                ))?;
-                out(format!(
-                    "pending     {} changes, {} records to push",
-                    st.pending_changes, st.unpushed_records
-                ))?;
+                let server = match (st.reachable, &st.server_error) {
+                    (Some(true), _) => "reachable".to_string(),
+                    (Some(false), Some(e)) => format!("unreachable: {e}"),
+                    (Some(false), None) => "unreachable".to_string(),
+                    (None, _) => "not configured".to_string(),
+                };
+                let mut lines = vec![
+                    format!("team        {}", dash(st.team_id.clone())),
+                    format!("url         {}", dash(st.url.clone())),
+                    format!("server      {server}"),
+                    format!(
+                        "last sync   {}",
+                        dash(st.last_sync_at.as_deref().map(super::local_time))
+                    ),
+                    format!(
+                        "pending     {} changes, {} records to push",
+                        st.pending_changes, st.unpushed_records
+                    ),
+                ];
                 if let Some(n) = st.unpulled_records {
-                    out(format!("to pull     {n} records"))?;
+                    lines.push(format!("to pull     {n} records"));
                 }
                 if st.kept_records > 0 {
-                    out(format!(
+                    lines.push(format!(
                         "kept        {} records not applied",
                         st.kept_records
-                    ))?;
+                    ));
                 }
-            }
+                lines.join("\n")
+            })?;
         }
         Some(Cmd::Key(KeyCmd::Export)) => {
             let k = TeamKey::require(&ctx.paths.data_dir)?;
@@ -184,24 +182,18 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
         Some(Cmd::Key(KeyCmd::Import { replace })) => {
             let text = read_key()?;
             let r = sync::import_key(db, &ctx.paths, &ctx.config, &text, replace).await?;
-            if ctx.json {
-                print_json(&r)?;
-            } else if !r.changed {
-                out(format!(
-                    "this machine already has the key of team {}",
-                    r.team_id
-                ))?;
-            } else if r.verified {
-                out(format!(
-                    "imported the key of team {} (checked against the team store)",
-                    r.team_id
-                ))?;
-            } else {
-                out(format!(
-                    "imported the key of team {} (not checked: team store not reachable or not configured; `msp sync` checks it)",
-                    r.team_id
-                ))?;
-            }
+            ctx.print(&r, |r| {
+                let team = &r.team_id;
+                if !r.changed {
+                    format!("this machine already has the key of team {team}")
+                } else if r.verified {
+                    format!("imported the key of team {team} (checked against the team store)")
+                } else {
+                    format!(
+                        "imported the key of team {team} (not checked: team store not reachable or not configured; `msp sync` checks it)"
+                    )
+                }
+            })?;
         }
     }
     store.close().await?;

@@ -1,6 +1,8 @@
 use clap::Subcommand;
 
-use super::{Ctx, or_dash, out, print_json, print_table};
+use serde_json::json;
+
+use super::{Ctx, or_dash};
 use crate::error::{ExitStatus, Result};
 use crate::work::sessions;
 use crate::work::tasks;
@@ -77,11 +79,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             let scope = sessions::resolve_scope(db, client.as_deref(), project.as_deref()).await?;
             sessions::require_active(db, &scope).await?;
             let t = tasks::add(db, &title, scope, &priority, due.as_deref()).await?;
-            if ctx.json {
-                print_json(&t)?;
-            } else {
-                out(format!("added task {} {}", t.short_id, t.title))?;
-            }
+            ctx.print(&t, |t| format!("added task {} {}", t.short_id, t.title))?;
         }
         Cmd::List {
             client,
@@ -94,30 +92,15 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 scope.client_id = None;
             }
             let list = tasks::list(db, &scope, all).await?;
-            if ctx.json {
-                print_json(&list)?;
-            } else {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|t| {
-                        vec![
-                            t.short_id.clone(),
-                            t.status.clone(),
-                            t.priority.clone(),
-                            or_dash(t.due_date.as_deref()),
-                            or_dash(t.client.as_deref()),
-                            or_dash(t.project.as_deref()),
-                            t.title.clone(),
-                        ]
-                    })
-                    .collect();
-                print_table(
-                    &[
-                        "ID", "STATUS", "PRIORITY", "DUE", "CLIENT", "PROJECT", "TITLE",
-                    ],
-                    &rows,
-                )?;
-            }
+            ctx.list(&list, |t| {
+                t.col("ID", |t| t.short_id.clone())
+                    .col("STATUS", |t| t.status.clone())
+                    .col("PRIORITY", |t| t.priority.clone())
+                    .col("DUE", |t| or_dash(t.due_date.as_deref()))
+                    .col("CLIENT", |t| or_dash(t.client.as_deref()))
+                    .col("PROJECT", |t| or_dash(t.project.as_deref()))
+                    .col("TITLE", |t| t.title.clone());
+            })?;
         }
         Cmd::Edit {
             id,
@@ -145,31 +128,29 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 done: reopen.then_some(false),
             };
             let (t, diff) = tasks::edit(db, &id, edit).await?;
-            if ctx.json {
-                print_json(&serde_json::json!({"task": t, "changed": diff}))?;
-            } else if diff.is_empty() {
-                out(format!("task {}: nothing changed", t.short_id))?;
-            } else {
-                out(format!("edited task {}: {}", t.short_id, diff.describe()))?;
-            }
+            ctx.print(&json!({"task": t, "changed": diff}), |_| {
+                if diff.is_empty() {
+                    format!("task {}: nothing changed", t.short_id)
+                } else {
+                    format!("edited task {}: {}", t.short_id, diff.describe())
+                }
+            })?;
         }
         Cmd::Rm { id } => {
             let t = tasks::remove(db, &id).await?;
-            if ctx.json {
-                print_json(&serde_json::json!({"removed": t}))?;
-            } else {
-                out(format!("removed task {} {}", t.short_id, t.title))?;
-            }
+            ctx.print(&json!({ "removed": t }), |_| {
+                format!("removed task {} {}", t.short_id, t.title)
+            })?;
         }
         Cmd::Done { id } => {
             let (t, changed) = tasks::done(db, &id).await?;
-            if ctx.json {
-                print_json(&t)?;
-            } else if changed {
-                out(format!("done: {}", t.title))?;
-            } else {
-                out(format!("already done: {}", t.title))?;
-            }
+            ctx.print(&t, |t| {
+                if changed {
+                    format!("done: {}", t.title)
+                } else {
+                    format!("already done: {}", t.title)
+                }
+            })?;
         }
     }
     store.close().await?;
