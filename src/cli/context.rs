@@ -3,7 +3,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
-use super::{Ctx, note, or_dash, out, print_json, print_table};
+use serde_json::json;
+
+use super::{Ctx, note, or_dash};
 use crate::error::{Error, ExitStatus, Result};
 use crate::ids;
 use crate::machine;
@@ -162,11 +164,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 .await?
                 .ok_or_else(|| Error::Other("memory was not stored".into()))?;
             let m = mstore::get(db, &id).await?;
-            if ctx.json {
-                print_json(&m)?;
-            } else {
-                out(format!("stored {} {}", ids::short_id(&m.id), m.title))?;
-            }
+            ctx.print(&m, |m| {
+                format!("stored {} {}", ids::short_id(&m.id), m.title)
+            })?;
         }
         Cmd::Import {
             paths,
@@ -187,12 +187,17 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             )
             .await?;
             let reduction = reduction(summary.raw_tokens, summary.stored_tokens);
-            if ctx.json {
-                let mut v =
-                    serde_json::to_value(&summary).map_err(|e| Error::Other(e.to_string()))?;
-                v["reduction"] = reduction.into();
-                print_json(&v)?;
-            } else {
+            #[derive(serde::Serialize)]
+            struct Imported<'a> {
+                #[serde(flatten)]
+                summary: &'a Summary,
+                reduction: f64,
+            }
+            let imported = Imported {
+                summary: &summary,
+                reduction,
+            };
+            ctx.print(&imported, |_| {
                 let mut line = format!(
                     "{} files, {} turns: {} memories added, {} already known",
                     summary.files, summary.turns, summary.memories_added, summary.duplicates,
@@ -206,8 +211,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                         reduction * 100.0
                     ));
                 }
-                out(line)?;
-            }
+                line
+            })?;
         }
         Cmd::Search {
             query,
@@ -244,30 +249,26 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 &HashSet::new(),
             )
             .await?;
-            if ctx.json {
-                let rows: Vec<_> = ranked
-                    .iter()
-                    .map(|s| {
-                        let mut v = serde_json::to_value(s).unwrap_or_default();
-                        v["memory"] = serde_json::to_value(&s.memory).unwrap_or_default();
-                        v
-                    })
-                    .collect();
-                print_json(&rows)?;
-            } else {
-                let rows: Vec<Vec<String>> = ranked
-                    .iter()
-                    .map(|s| {
-                        vec![
-                            ids::short_id(&s.id).to_string(),
-                            format!("{:.3}", s.score),
-                            local_display(s.memory.created_at),
-                            s.title.clone(),
-                        ]
-                    })
-                    .collect();
-                print_table(&["ID", "SCORE", "CREATED", "TITLE"], &rows)?;
+            // JSON: each result with its memory.
+            #[derive(serde::Serialize)]
+            struct Found<'a> {
+                #[serde(flatten)]
+                scored: &'a recall::Scored,
+                memory: &'a mstore::Memory,
             }
+            let found: Vec<Found> = ranked
+                .iter()
+                .map(|s| Found {
+                    scored: s,
+                    memory: &s.memory,
+                })
+                .collect();
+            ctx.list(&found, |t| {
+                t.col("ID", |f| ids::short_id(&f.scored.id).to_string())
+                    .col("SCORE", |f| format!("{:.3}", f.scored.score))
+                    .col("CREATED", |f| local_display(f.memory.created_at))
+                    .col("TITLE", |f| f.scored.title.clone());
+            })?;
         }
         Cmd::Recall {
             prompt,
@@ -292,11 +293,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 &HashSet::new(),
             )
             .await?;
-            if ctx.json {
-                print_json(&r)?;
-            } else if !r.text.is_empty() {
-                out(&r.text)?;
-            }
+            ctx.print(&r, |r| r.text.clone())?;
         }
         Cmd::List {
             project,
@@ -312,23 +309,13 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 limit,
             };
             let list = mstore::list(db, &f).await?;
-            if ctx.json {
-                print_json(&list)?;
-            } else {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|m| {
-                        vec![
-                            ids::short_id(&m.id).to_string(),
-                            local_display(m.created_at),
-                            m.kind.clone(),
-                            m.stored_tokens.to_string(),
-                            m.title.clone(),
-                        ]
-                    })
-                    .collect();
-                print_table(&["ID", "CREATED", "KIND", "TOKENS", "TITLE"], &rows)?;
-            }
+            ctx.list(&list, |t| {
+                t.col("ID", |m| ids::short_id(&m.id).to_string())
+                    .col("CREATED", |m| local_display(m.created_at))
+                    .col("KIND", |m| m.kind.clone())
+                    .col("TOKENS", |m| m.stored_tokens.to_string())
+                    .col("TITLE", |m| m.title.clone());
+            })?;
         }
         Cmd::Show { id, source } => {
             let m = mstore::get(db, &id).await?;
@@ -337,49 +324,59 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             } else {
                 None
             };
-            if ctx.json {
-                let mut v = serde_json::to_value(&m).map_err(|e| Error::Other(e.to_string()))?;
-                if source {
-                    v["source"] = excerpt.clone().into();
-                }
-                print_json(&v)?;
-            } else {
-                out(format!(
-                    "{}  ({}, {}, importance {})",
-                    m.title,
-                    m.kind,
-                    local_display(m.created_at),
-                    m.importance
-                ))?;
-                out(format!(
-                    "id {}  tags {}  tokens {} (raw {})",
-                    m.id,
-                    or_dash(Some(&m.tags)),
-                    m.stored_tokens,
-                    m.raw_tokens
-                ))?;
-                out("")?;
-                out(&m.body)?;
-                if source {
-                    out("")?;
+            // JSON: the memory, with `source` only when asked for.
+            #[derive(serde::Serialize)]
+            struct Shown<'a> {
+                #[serde(flatten)]
+                memory: &'a mstore::Memory,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                source: Option<Option<&'a str>>,
+            }
+            let shown = Shown {
+                memory: &m,
+                source: source.then_some(excerpt.as_deref()),
+            };
+            ctx.print(&shown, |s| {
+                let m = s.memory;
+                let mut lines = vec![
+                    format!(
+                        "{}  ({}, {}, importance {})",
+                        m.title,
+                        m.kind,
+                        local_display(m.created_at),
+                        m.importance
+                    ),
+                    format!(
+                        "id {}  tags {}  tokens {} (raw {})",
+                        m.id,
+                        or_dash(Some(&m.tags)),
+                        m.stored_tokens,
+                        m.raw_tokens
+                    ),
+                    String::new(),
+                    m.body.clone(),
+                ];
+                if let Some(excerpt) = s.source {
+                    lines.push(String::new());
                     match excerpt {
                         Some(e) => {
-                            out("--- source (redacted excerpt) ---")?;
-                            out(e)?;
+                            lines.push("--- source (redacted excerpt) ---".into());
+                            lines.push(e.to_string());
                         }
-                        None => out("(no source excerpt: this memory was written by hand)")?,
+                        None => {
+                            lines.push("(no source excerpt: this memory was written by hand)".into())
+                        }
                     }
                 }
-            }
+                lines.join("\n")
+            })?;
         }
         Cmd::Forget { id } => {
             let m = mstore::get(db, &id).await?;
             mstore::forget(db, &m.id).await?;
-            if ctx.json {
-                print_json(&serde_json::json!({"forgotten": m.id}))?;
-            } else {
-                out(format!("forgot {} {}", ids::short_id(&m.id), m.title))?;
-            }
+            ctx.print(&json!({ "forgotten": m.id }), |_| {
+                format!("forgot {} {}", ids::short_id(&m.id), m.title)
+            })?;
         }
         Cmd::Scrub => {
             let (redactor, known) = crate::app::redactor(db, &ctx.paths.data_dir).await;
@@ -399,14 +396,12 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             })
             .await?;
             bar.finish_and_clear();
-            if ctx.json {
-                print_json(&report)?;
-            } else {
-                out(format!(
+            ctx.print(&report, |r| {
+                format!(
                     "scrubbed {} memories: {} changed, {} secrets replaced",
-                    report.memories, report.changed, report.secrets
-                ))?;
-            }
+                    r.memories, r.changed, r.secrets
+                )
+            })?;
         }
         Cmd::Stats => {
             let s = mstore::stats(db).await?;
@@ -420,32 +415,34 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             let captured = per.len() as i64;
             let cap = mstore::captured_totals(db).await?;
             let reduction = reduction(cap.0 as u64, cap.1 as u64);
-            if ctx.json {
-                print_json(&serde_json::json!({
-                    "memories": s.memories,
-                    "raw_tokens": s.raw_tokens,
-                    "stored_tokens": s.stored_tokens,
-                    "captured_memories": captured,
-                    "captured_raw_tokens": cap.0,
-                    "captured_stored_tokens": cap.1,
-                    "reduction": round4(reduction),
-                    "median_reduction": round4(median),
-                }))?;
-            } else {
-                // The same values as --json, by the same names.
-                out(format!("memories          {}", s.memories))?;
-                out(format!("raw tokens        {}", s.raw_tokens))?;
-                out(format!("stored tokens     {}", s.stored_tokens))?;
-                out(format!(
-                    "captured          {captured} (raw tokens {}, stored tokens {})",
-                    cap.0, cap.1
-                ))?;
-                out(format!(
-                    "reduction         {:.1}% of captured tokens (median per memory {:.1}%)",
-                    reduction * 100.0,
-                    median * 100.0
-                ))?;
-            }
+            let stats = json!({
+                "memories": s.memories,
+                "raw_tokens": s.raw_tokens,
+                "stored_tokens": s.stored_tokens,
+                "captured_memories": captured,
+                "captured_raw_tokens": cap.0,
+                "captured_stored_tokens": cap.1,
+                "reduction": round4(reduction),
+                "median_reduction": round4(median),
+            });
+            // The same values as --json, by the same names.
+            ctx.print(&stats, |_| {
+                [
+                    format!("memories          {}", s.memories),
+                    format!("raw tokens        {}", s.raw_tokens),
+                    format!("stored tokens     {}", s.stored_tokens),
+                    format!(
+                        "captured          {captured} (raw tokens {}, stored tokens {})",
+                        cap.0, cap.1
+                    ),
+                    format!(
+                        "reduction         {:.1}% of captured tokens (median per memory {:.1}%)",
+                        reduction * 100.0,
+                        median * 100.0
+                    ),
+                ]
+                .join("\n")
+            })?;
         }
     }
     store.close().await?;

@@ -25,17 +25,20 @@ impl<'a, T> Table<'a, T> {
 
 impl Ctx {
     /// Prints one result: `value` as JSON with `--json`, else the text
-    /// `human` makes of it (one or more lines).
+    /// `human` makes of it (one or more lines; nothing when it is empty).
     pub fn print<T: Serialize + ?Sized>(
         &self,
         value: &T,
         human: impl FnOnce(&T) -> String,
     ) -> Result<()> {
         if self.json {
-            print_json(value)
-        } else {
-            out(human(value))
+            return print_json(value);
         }
+        let text = human(value);
+        if text.is_empty() {
+            return Ok(());
+        }
+        out(text)
     }
 
     /// Prints a list: a JSON array with `--json`, else a table with these

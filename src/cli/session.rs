@@ -1,5 +1,7 @@
 use clap::Subcommand;
 
+use serde_json::json;
+
 use super::{Ctx, note, or_dash, out, print_json, print_table};
 use crate::error::{Error, ExitStatus, Result};
 use crate::machine;
@@ -257,26 +259,24 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 },
             )
             .await?;
-            if ctx.json {
-                print_json(
-                    &serde_json::json!({"session": started.session, "closed": started.closed}),
-                )?;
-            } else {
-                if let Some(c) = &started.closed {
-                    note(format!(
-                        "closed the open session {} ({}, {})",
-                        c.short_id,
-                        describe(c),
-                        c.duration
-                    ));
-                }
-                out(format!(
-                    "started {} ({}) at {}",
-                    started.session.short_id,
-                    describe(&started.session),
-                    local_display(started.session.started_ms)
-                ))?;
+            if let (Some(c), false) = (&started.closed, ctx.json) {
+                note(format!(
+                    "closed the open session {} ({}, {})",
+                    c.short_id,
+                    describe(c),
+                    c.duration
+                ));
             }
+            let result = json!({"session": started.session, "closed": started.closed});
+            ctx.print(&result, |_| {
+                let v = &started.session;
+                format!(
+                    "started {} ({}) at {}",
+                    v.short_id,
+                    describe(v),
+                    local_display(v.started_ms)
+                )
+            })?;
         }
         Cmd::Stop { summary, at } => {
             let at = at
@@ -293,34 +293,25 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     ));
                 }
             }
-            if ctx.json {
-                print_json(&v)?;
-            } else {
-                out(format!(
-                    "stopped {} ({}) after {}",
-                    v.short_id,
-                    describe(&v),
-                    v.duration
-                ))?;
-            }
+            ctx.print(&v, |v| {
+                format!("stopped {} ({}) after {}", v.short_id, describe(v), v.duration)
+            })?;
         }
         Cmd::Status => {
             let open = sessions::status(db, &machine_id).await?;
-            if ctx.json {
-                print_json(&serde_json::json!({"open": open.is_some(), "session": open}))?;
-            } else {
-                match open {
-                    Some(v) => out(format!(
+            ctx.print(&json!({"open": open.is_some(), "session": open}), |_| {
+                match &open {
+                    Some(v) => format!(
                         "open: {} ({}) since {}, {}{}",
                         v.short_id,
-                        describe(&v),
+                        describe(v),
                         local_display(v.started_ms),
                         v.duration,
                         if v.billable { ", billable" } else { "" }
-                    ))?,
-                    None => out("no open session")?,
+                    ),
+                    None => "no open session".into(),
                 }
-            }
+            })?;
         }
         Cmd::List {
             range: r,
@@ -342,38 +333,21 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 limit,
             };
             let list = sessions::list(db, &filter).await?;
-            if ctx.json {
-                print_json(&list)?;
-            } else {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|v| {
-                        vec![
-                            v.short_id.clone(),
-                            local_display(v.started_ms),
-                            if v.status == "open" {
-                                format!("{} (open)", v.duration)
-                            } else {
-                                v.duration.clone()
-                            },
-                            or_dash(v.client.as_deref()),
-                            or_dash(v.project.as_deref()),
-                            if v.billable {
-                                "yes".into()
-                            } else {
-                                "no".into()
-                            },
-                            or_dash(v.title.as_deref()),
-                        ]
+            ctx.list(&list, |t| {
+                t.col("ID", |v| v.short_id.clone())
+                    .col("STARTED", |v| local_display(v.started_ms))
+                    .col("DURATION", |v| {
+                        if v.status == "open" {
+                            format!("{} (open)", v.duration)
+                        } else {
+                            v.duration.clone()
+                        }
                     })
-                    .collect();
-                print_table(
-                    &[
-                        "ID", "STARTED", "DURATION", "CLIENT", "PROJECT", "BILLABLE", "TITLE",
-                    ],
-                    &rows,
-                )?;
-            }
+                    .col("CLIENT", |v| or_dash(v.client.as_deref()))
+                    .col("PROJECT", |v| or_dash(v.project.as_deref()))
+                    .col("BILLABLE", |v| if v.billable { "yes" } else { "no" }.into())
+                    .col("TITLE", |v| or_dash(v.title.as_deref()));
+            })?;
         }
         Cmd::Add {
             from,
@@ -402,16 +376,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             )
             .await?;
             warn_overlaps(&v, &overlaps);
-            if ctx.json {
-                print_json(&v)?;
-            } else {
-                out(format!(
-                    "recorded {} ({}, {})",
-                    v.short_id,
-                    describe(&v),
-                    v.duration
-                ))?;
-            }
+            ctx.print(&v, |v| {
+                format!("recorded {} ({}, {})", v.short_id, describe(v), v.duration)
+            })?;
         }
         Cmd::Edit {
             id,
@@ -454,23 +421,24 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             let edited = sessions::edit(db, &id, edit).await?;
             warn_overlaps(&edited.session, &edited.overlaps);
             let v = &edited.session;
-            if ctx.json {
-                print_json(&serde_json::json!({
-                    "session": v,
-                    "changed": edited.diff,
-                    "overlaps": edited.overlaps,
-                }))?;
-            } else if edited.diff.is_empty() {
-                out(format!("{} ({}): nothing changed", v.short_id, describe(v)))?;
-            } else {
-                out(format!(
-                    "edited {} ({}, {}): {}",
-                    v.short_id,
-                    describe(v),
-                    v.duration,
-                    edited.diff.describe()
-                ))?;
-            }
+            let result = json!({
+                "session": v,
+                "changed": edited.diff,
+                "overlaps": edited.overlaps,
+            });
+            ctx.print(&result, |_| {
+                if edited.diff.is_empty() {
+                    format!("{} ({}): nothing changed", v.short_id, describe(v))
+                } else {
+                    format!(
+                        "edited {} ({}, {}): {}",
+                        v.short_id,
+                        describe(v),
+                        v.duration,
+                        edited.diff.describe()
+                    )
+                }
+            })?;
         }
         Cmd::Rm { id, force } => {
             let removed = sessions::remove(db, &id, force).await?;
@@ -480,17 +448,15 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     "ticket {ticket} still has this session's note or time: remove it in the PSA too"
                 ));
             }
-            if ctx.json {
-                print_json(&serde_json::json!({"removed": v, "posted_to": removed.posted}))?;
-            } else {
-                out(format!(
+            ctx.print(&json!({"removed": v, "posted_to": removed.posted}), |_| {
+                format!(
                     "removed {} ({}, {}, started {})",
                     v.short_id,
                     describe(v),
                     v.duration,
                     local_display(v.started_ms)
-                ))?;
-            }
+                )
+            })?;
         }
         Cmd::Audit {
             record,
@@ -502,26 +468,18 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 None => None,
             };
             let list = audit::list(db, kind.as_deref(), entity.as_deref(), limit).await?;
-            if ctx.json {
-                print_json(&list)?;
-            } else {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|e| {
-                        vec![
-                            local_display(e.at),
-                            e.machine
-                                .clone()
-                                .unwrap_or_else(|| or_dash(Some(&e.machine_id))),
-                            e.kind.clone(),
-                            crate::ids::short_id(&e.entity_id).to_string(),
-                            e.action.clone(),
-                            e.diff().describe(),
-                        ]
+            ctx.list(&list, |t| {
+                t.col("AT", |e| local_display(e.at))
+                    .col("MACHINE", |e| {
+                        e.machine
+                            .clone()
+                            .unwrap_or_else(|| or_dash(Some(&e.machine_id)))
                     })
-                    .collect();
-                print_table(&["AT", "MACHINE", "KIND", "ID", "ACTION", "CHANGES"], &rows)?;
-            }
+                    .col("KIND", |e| e.kind.clone())
+                    .col("ID", |e| crate::ids::short_id(&e.entity_id).to_string())
+                    .col("ACTION", |e| e.action.clone())
+                    .col("CHANGES", |e| e.diff().describe());
+            })?;
         }
         Cmd::Report { by, range: r, csv } => {
             let (from, to) = range(&r)?;
