@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{Ctx, note, or_dash, out, print_json, print_table};
+use super::{Ctx, note, or_dash, out, print_json};
 use crate::config::env;
 use crate::crypto::{KdfParams, Secret};
 use crate::error::{Error, ExitStatus, Result};
@@ -230,29 +230,28 @@ async fn init(ctx: &Ctx, db: &mut Db, key_file: Option<PathBuf>) -> Result<ExitS
         &actor,
     )
     .await?;
-    if ctx.json {
-        print_json(&json!({
-            "vault_id": o.vault_id,
-            "kdf": {"algorithm": "argon2id", "memory_kib": o.params.memory_kib, "iterations": o.params.iterations, "parallelism": o.params.parallelism},
-            "key_file": o.key_file,
-            "redaction_key": o.redaction_key,
-        }))?;
-    } else {
-        out(format!(
+    let created = json!({
+        "vault_id": o.vault_id,
+        "kdf": {"algorithm": "argon2id", "memory_kib": o.params.memory_kib, "iterations": o.params.iterations, "parallelism": o.params.parallelism},
+        "key_file": o.key_file,
+        "redaction_key": o.redaction_key,
+    });
+    ctx.print(&created, |_| {
+        let mut lines = vec![format!(
             "vault          created ({}; Argon2id m={} KiB, t={}, p={})",
             ids::short_id(&o.vault_id),
             o.params.memory_kib,
             o.params.iterations,
             o.params.parallelism
-        ))?;
+        )];
         if let Some(kf) = &o.key_file {
-            out(format!(
+            lines.push(format!(
                 "key file       {} (0600): unlocks without the passphrase; export MSP_VAULT_KEY_FILE={}",
                 kf.display(),
                 kf.display()
-            ))?;
+            ));
         }
-        out(format!(
+        lines.push(format!(
             "redaction key  {} ({}): keeps vault values out of memories",
             o.redaction_key.display(),
             if o.redaction_key_created {
@@ -260,8 +259,9 @@ async fn init(ctx: &Ctx, db: &mut Db, key_file: Option<PathBuf>) -> Result<ExitS
             } else {
                 "kept"
             }
-        ))?;
-    }
+        ));
+        lines.join("\n")
+    })?;
     Ok(ExitStatus::Success)
 }
 
@@ -324,13 +324,12 @@ async fn write(
         },
     )
     .await?;
-    if ctx.json {
-        print_json(&json!({
-            "reference": w.reference,
-            "created": w.created,
-            "fields": w.fields.iter().map(|(f, n)| json!({"name": f, "version": n})).collect::<Vec<_>>(),
-        }))?;
-    } else {
+    let written = json!({
+        "reference": w.reference,
+        "created": w.created,
+        "fields": w.fields.iter().map(|(f, n)| json!({"name": f, "version": n})).collect::<Vec<_>>(),
+    });
+    ctx.print(&written, |_| {
         let fields: Vec<String> = w
             .fields
             .iter()
@@ -345,8 +344,8 @@ async fn write(
             (_, true) => "stored",
             (_, false) => "updated",
         };
-        out(format!("{verb} {}: {}", w.reference, fields.join(", ")))?;
-    }
+        format!("{verb} {}: {}", w.reference, fields.join(", "))
+    })?;
     Ok(ExitStatus::Success)
 }
 
@@ -414,40 +413,28 @@ async fn list(ctx: &Ctx, db: &mut Db, client: Option<&str>, all: bool) -> Result
         None => None,
     };
     let rows = records::list(db, client_id.as_deref(), all).await?;
-    if ctx.json {
-        print_json(&rows)?;
-        return Ok(ExitStatus::Success);
-    }
-    let mut header = vec!["REFERENCE", "TYPE", "USERNAME", "URL", "FIELDS", "UPDATED"];
-    if all {
-        header.push("REMOVED");
-    }
-    let table: Vec<Vec<String>> = rows
-        .iter()
-        .map(|c| {
-            let mut row = vec![
-                c.reference.clone(),
-                c.cred_type.clone(),
-                or_dash(c.username.as_deref()),
-                or_dash(c.url.as_deref()),
-                c.fields
+    ctx.list(&rows, |t| {
+        t.col("REFERENCE", |c| c.reference.clone())
+            .col("TYPE", |c| c.cred_type.clone())
+            .col("USERNAME", |c| or_dash(c.username.as_deref()))
+            .col("URL", |c| or_dash(c.url.as_deref()))
+            .col("FIELDS", |c| {
+                let fields: Vec<String> = c
+                    .fields
                     .iter()
                     .map(|f| format!("{} v{}", f.name, f.version))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                super::local_time(&c.updated_at),
-            ];
-            if all {
-                row.push(
-                    c.deleted_at
-                        .as_deref()
-                        .map_or("-".into(), super::local_time),
-                );
-            }
-            row
-        })
-        .collect();
-    print_table(&header, &table)?;
+                    .collect();
+                fields.join(", ")
+            })
+            .col("UPDATED", |c| super::local_time(&c.updated_at));
+        if all {
+            t.col("REMOVED", |c| {
+                c.deleted_at
+                    .as_deref()
+                    .map_or("-".into(), super::local_time)
+            });
+        }
+    })?;
     Ok(ExitStatus::Success)
 }
 
@@ -456,27 +443,13 @@ async fn history(ctx: &Ctx, db: &mut Db, reference: &str) -> Result<ExitStatus> 
     v::require(db).await?;
     let c = records::resolve(db, &r).await?;
     let versions = records::history(db, &c, r.field.as_deref()).await?;
-    if ctx.json {
-        print_json(&versions)?;
-        return Ok(ExitStatus::Success);
-    }
-    let rows: Vec<Vec<String>> = versions
-        .iter()
-        .map(|x| {
-            vec![
-                x.field.clone(),
-                format!("v{}", x.version),
-                super::local_time(&x.created_at),
-                or_dash(x.machine_id.as_deref().map(ids::short_id)),
-                if x.current {
-                    "current".into()
-                } else {
-                    String::new()
-                },
-            ]
-        })
-        .collect();
-    print_table(&["FIELD", "VERSION", "CREATED", "MACHINE", ""], &rows)?;
+    ctx.list(&versions, |t| {
+        t.col("FIELD", |x| x.field.clone())
+            .col("VERSION", |x| format!("v{}", x.version))
+            .col("CREATED", |x| super::local_time(&x.created_at))
+            .col("MACHINE", |x| or_dash(x.machine_id.as_deref().map(ids::short_id)))
+            .col("", |x| if x.current { "current" } else { "" }.into());
+    })?;
     Ok(ExitStatus::Success)
 }
 
@@ -491,14 +464,13 @@ async fn remove(ctx: &Ctx, db: &mut Db, reference: &str, how: Removal) -> Result
     records::resolve(db, &r).await?;
     let (vault, actor) = unlock(ctx, db).await?;
     let (reference, changed) = records::remove(db, &vault, &actor, &r, how).await?;
-    if ctx.json {
-        print_json(
-            &json!({"reference": reference, "changed": changed, "action": match how {
-            Removal::Soft => "rm", Removal::Restore => "restore", Removal::Purge => "purge" }}),
-        )?;
-        return Ok(ExitStatus::Success);
-    }
-    out(match (how, changed) {
+    let action = match how {
+        Removal::Soft => "rm",
+        Removal::Restore => "restore",
+        Removal::Purge => "purge",
+    };
+    let result = json!({"reference": reference, "changed": changed, "action": action});
+    ctx.print(&result, |_| match (how, changed) {
         (Removal::Soft, true) => {
             format!("removed {reference} (`msp vault restore {reference}` brings it back)")
         }
@@ -649,37 +621,15 @@ async fn audit_cmd(
         None => None,
     };
     let entries = audit::list(db, filter.as_deref(), limit).await?;
-    if ctx.json {
-        let views: Vec<audit::EntryView> = entries.iter().map(audit::Entry::view).collect();
-        print_json(&views)?;
-        return Ok(ExitStatus::Success);
-    }
-    let rows: Vec<Vec<String>> = entries
-        .iter()
-        .map(|e| {
-            vec![
-                e.seq.to_string(),
-                crate::time::local_display(e.at),
-                or_dash(e.machine_id.as_deref().map(ids::short_id)),
-                e.os_user.clone(),
-                e.action.clone(),
-                or_dash(e.credential.as_deref()),
-                e.detail.clone(),
-            ]
-        })
-        .collect();
-    print_table(
-        &[
-            "SEQ",
-            "TIME",
-            "MACHINE",
-            "USER",
-            "ACTION",
-            "CREDENTIAL",
-            "DETAIL",
-        ],
-        &rows,
-    )?;
+    ctx.list(&entries, |t| {
+        t.col("SEQ", |v| v.seq.to_string())
+            .col("TIME", |v| crate::time::local_display(v.at))
+            .col("MACHINE", |v| or_dash(v.machine_id.as_deref().map(ids::short_id)))
+            .col("USER", |v| v.os_user.clone())
+            .col("ACTION", |v| v.action.clone())
+            .col("CREDENTIAL", |v| or_dash(v.credential.as_deref()))
+            .col("DETAIL", |v| v.detail.clone());
+    })?;
     Ok(ExitStatus::Success)
 }
 
@@ -698,10 +648,8 @@ async fn passwd(ctx: &Ctx, db: &mut Db) -> Result<ExitStatus> {
     let params = kdf_params(ctx);
     warn_weak(&params);
     v::change_passphrase(db, &vault, &new, params, &actor).await?;
-    if ctx.json {
-        print_json(&json!({"changed": true}))?;
-    } else {
-        out("passphrase changed (the data key was re-wrapped; key files keep working)")?;
-    }
+    ctx.print(&json!({ "changed": true }), |_| {
+        "passphrase changed (the data key was re-wrapped; key files keep working)".into()
+    })?;
     Ok(ExitStatus::Success)
 }

@@ -55,47 +55,26 @@ pub struct Event<'a> {
     pub detail: &'a str,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// One audit entry, as stored and as `--json` prints it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Entry {
     pub seq: i64,
+    #[serde(serialize_with = "crate::time::ser_rfc3339")]
     pub at: Millis,
     pub machine_id: Option<String>,
     pub os_user: String,
     pub action: String,
     pub credential: Option<String>,
+    #[serde(skip)]
     pub credential_id: Option<String>,
-    pub detail: String,
-    pub keyed: String,
-    pub mac: Vec<u8>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct EntryView {
-    pub seq: i64,
-    pub at: String,
-    pub machine_id: Option<String>,
-    pub os_user: String,
-    pub action: String,
-    pub credential: Option<String>,
     pub detail: String,
     /// `vault` (HMAC with the vault's audit key) or `none` (failed unlock).
     pub keyed: String,
+    #[serde(skip)]
+    pub mac: Vec<u8>,
 }
 
 impl Entry {
-    pub fn view(&self) -> EntryView {
-        EntryView {
-            seq: self.seq,
-            at: rfc3339(self.at),
-            machine_id: self.machine_id.clone(),
-            os_user: self.os_user.clone(),
-            action: self.action.clone(),
-            credential: self.credential.clone(),
-            detail: self.detail.clone(),
-            keyed: self.keyed.clone(),
-        }
-    }
-
     fn canon(&self, prev: &[u8]) -> Vec<u8> {
         let mut c = Canon::new("msp-vault-audit-v1");
         c.int(self.seq)
