@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 
 use clap::Subcommand;
 
-use super::{Ctx, local_time, note, or_dash, out, print_json, print_table};
+use super::{Ctx, local_time, note, or_dash, print_json};
 use crate::agent::exec::Shell;
 use crate::agent::runner::{self, Outcome, Stop};
 use crate::agent::{self, CommandView, ExecRequest, Status};
@@ -141,77 +141,46 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             limit,
         } => {
             let list = agent::list(db, machine.as_deref(), status, limit.max(1)).await?;
-            if ctx.json {
-                print_json(&list)?;
-            } else {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|v| {
-                        vec![
-                            v.short_id.clone(),
-                            v.status.as_str().to_string(),
-                            v.exit_code.map_or("-".into(), |c| c.to_string()),
-                            v.target.clone(),
-                            format!("{}@{}", v.requested_by, v.requester),
-                            local_time(&v.created_at),
-                            v.command_line(),
-                        ]
-                    })
-                    .collect();
-                print_table(
-                    &[
-                        "ID", "STATUS", "EXIT", "TARGET", "FROM", "CREATED", "COMMAND",
-                    ],
-                    &rows,
-                )?;
-            }
+            ctx.list(&list, |t| {
+                t.col("ID", |v| v.short_id.clone())
+                    .col("STATUS", |v| v.status.as_str().to_string())
+                    .col("EXIT", |v| v.exit_code.map_or("-".into(), |c| c.to_string()))
+                    .col("TARGET", |v| v.target.clone())
+                    .col("FROM", |v| format!("{}@{}", v.requested_by, v.requester))
+                    .col("CREATED", |v| local_time(&v.created_at))
+                    .col("COMMAND", |v| v.command_line());
+            })?;
             ExitStatus::Success
         }
         Cmd::Show { id } => {
             let v = agent::show(db, &id).await?;
-            if ctx.json {
-                print_json(&v)?;
-            } else {
-                show(&v)?;
-            }
+            ctx.print(&v, show)?;
             ExitStatus::Success
         }
         Cmd::Approve { id } => {
             let a = agent::approve(db, &ctx.paths.data_dir, &id).await?;
             let pushed = sync_now(ctx, db, &mut None).await;
-            if ctx.json {
-                print_json(&a)?;
-            } else {
-                out(format!(
+            ctx.print(&a, |a| {
+                format!(
                     "approved {}{}",
                     ids::short_id(&a.command_id),
                     if a.created { "" } else { " (already)" }
-                ))?;
-                if !pushed {
-                    note("note: the approval reaches the target with the next `msp sync`");
-                }
+                )
+            })?;
+            if !pushed && !ctx.json {
+                note("note: the approval reaches the target with the next `msp sync`");
             }
             ExitStatus::Success
         }
         Cmd::Audit { command } => {
             let log = agent::audit_log(db, command.as_deref()).await?;
-            if ctx.json {
-                print_json(&log)?;
-            } else {
-                let rows: Vec<Vec<String>> = log
-                    .iter()
-                    .map(|e| {
-                        vec![
-                            local_time(&e.at),
-                            e.machine.clone(),
-                            ids::short_id(&e.command_id).to_string(),
-                            e.event.clone(),
-                            e.detail.clone(),
-                        ]
-                    })
-                    .collect();
-                print_table(&["AT", "MACHINE", "COMMAND", "EVENT", "DETAIL"], &rows)?;
-            }
+            ctx.list(&log, |t| {
+                t.col("AT", |e| local_time(&e.at))
+                    .col("MACHINE", |e| e.machine.clone())
+                    .col("COMMAND", |e| ids::short_id(&e.command_id).to_string())
+                    .col("EVENT", |e| e.event.clone())
+                    .col("DETAIL", |e| e.detail.clone());
+            })?;
             ExitStatus::Success
         }
     };
@@ -251,11 +220,7 @@ async fn exec(ctx: &Ctx, db: &mut Db, req: &ExecRequest, wait: bool) -> Result<E
         note("note: queued here; it reaches the target with the next `msp sync`");
     }
     if !wait {
-        if ctx.json {
-            print_json(&agent::show(db, &c.id).await?)?;
-        } else {
-            out(&c.id)?;
-        }
+        ctx.print(&agent::show(db, &c.id).await?, |v| v.id.clone())?;
         return Ok(ExitStatus::Success);
     }
     if remote
@@ -430,7 +395,7 @@ async fn run_agent(ctx: &Ctx, db: &mut Db, once: bool, interval: Duration) -> Re
     Ok(ExitStatus::Success)
 }
 
-fn show(v: &CommandView) -> Result<()> {
+fn show(v: &CommandView) -> String {
     let approvals = if v.approvals.is_empty() {
         "-".to_string()
     } else {
@@ -481,14 +446,15 @@ fn show(v: &CommandView) -> Result<()> {
         ("truncated", if v.truncated { "yes" } else { "no" }.into()),
         ("error", or_dash(v.error.as_deref())),
     ];
-    for (k, val) in lines {
-        out(format!("{k:<10} {val}"))?;
-    }
+    let mut lines: Vec<String> = lines
+        .iter()
+        .map(|(k, val)| format!("{k:<10} {val}"))
+        .collect();
     for (name, text) in [("stdout", &v.stdout), ("stderr", &v.stderr)] {
         if let Some(t) = text.as_deref().filter(|t| !t.is_empty()) {
-            out(format!("--- {name}"))?;
-            out(t.trim_end_matches('\n'))?;
+            lines.push(format!("--- {name}"));
+            lines.push(t.trim_end_matches('\n').to_string());
         }
     }
-    Ok(())
+    lines.join("\n")
 }
