@@ -144,7 +144,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             ctx.list(&list, |t| {
                 t.col("ID", |v| v.short_id.clone())
                     .col("STATUS", |v| v.status.as_str().to_string())
-                    .col("EXIT", |v| v.exit_code.map_or("-".into(), |c| c.to_string()))
+                    .col("EXIT", |v| {
+                        v.exit_code.map_or("-".into(), |c| c.to_string())
+                    })
                     .col("TARGET", |v| v.target.clone())
                     .col("FROM", |v| format!("{}@{}", v.requested_by, v.requester))
                     .col("CREATED", |v| local_time(&v.created_at))
@@ -167,8 +169,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     if a.created { "" } else { " (already)" }
                 )
             })?;
-            if !pushed && !ctx.json {
-                note("note: the approval reaches the target with the next `msp sync`");
+            if !pushed {
+                ctx.tell("note: the approval reaches the target with the next `msp sync`");
             }
             ExitStatus::Success
         }

@@ -1,6 +1,6 @@
 use clap::Subcommand;
 
-use super::{Ctx, note, or_dash};
+use super::{Ctx, or_dash};
 use crate::error::{ExitStatus, Result};
 use crate::work::{clients, projects};
 
@@ -102,8 +102,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
         }
         Cmd::Rm { client, force } => {
             let r = clients::remove(db, &client, force).await?;
-            if !r.deleted && !ctx.json {
-                note(format!(
+            if !r.deleted {
+                ctx.tell(format!(
                     "client {} still has {}: archived it instead of deleting it",
                     r.client.name,
                     r.references.describe()
@@ -129,7 +129,12 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 // The status column only where archived clients are shown.
                 if all {
                     t.col("STATUS", |c| {
-                        if c.is_archived() { "archived" } else { "active" }.into()
+                        if c.is_archived() {
+                            "archived"
+                        } else {
+                            "active"
+                        }
+                        .into()
                     });
                 }
                 t.col("NOTES", |c| or_dash(c.notes.as_deref()));

@@ -363,9 +363,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                             lines.push("--- source (redacted excerpt) ---".into());
                             lines.push(e.to_string());
                         }
-                        None => {
-                            lines.push("(no source excerpt: this memory was written by hand)".into())
-                        }
+                        None => lines
+                            .push("(no source excerpt: this memory was written by hand)".into()),
                     }
                 }
                 lines.join("\n")

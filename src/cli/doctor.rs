@@ -189,21 +189,24 @@ pub async fn run(ctx: &Ctx) -> Result<ExitStatus> {
     checks.extend(hook_checks());
 
     let failed = checks.iter().any(|c| c.status == Status::Fail);
-    ctx.print(&serde_json::json!({"ok": !failed, "checks": checks}), |_| {
-        let mut lines = Vec::new();
-        for c in &checks {
-            let mark = match c.status {
-                Status::Ok => "ok  ",
-                Status::Warn => "warn",
-                Status::Fail => "FAIL",
-            };
-            lines.push(format!("{mark}  {:<12} {}", c.name, c.detail));
-            if let Some(h) = &c.hint {
-                lines.push(format!("      {:<12} hint: {h}", ""));
+    ctx.print(
+        &serde_json::json!({"ok": !failed, "checks": checks}),
+        |_| {
+            let mut lines = Vec::new();
+            for c in &checks {
+                let mark = match c.status {
+                    Status::Ok => "ok  ",
+                    Status::Warn => "warn",
+                    Status::Fail => "FAIL",
+                };
+                lines.push(format!("{mark}  {:<12} {}", c.name, c.detail));
+                if let Some(h) = &c.hint {
+                    lines.push(format!("      {:<12} hint: {h}", ""));
+                }
             }
-        }
-        lines.join("\n")
-    })?;
+            lines.join("\n")
+        },
+    )?;
     Ok(if failed {
         ExitStatus::Failure
     } else {

@@ -17,9 +17,7 @@ mod task;
 mod ticket;
 mod vault;
 
-
 use clap::{CommandFactory, Parser, Subcommand};
-
 
 use crate::config::{Config, Paths};
 use crate::error::{ExitStatus, Result};

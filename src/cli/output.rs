@@ -10,9 +10,12 @@ use serde::Serialize;
 use super::Ctx;
 use crate::error::{Error, Result};
 
+/// How a table makes one cell of a row.
+type Cell<'a, T> = Box<dyn Fn(&T) -> String + 'a>;
+
 /// The columns of a table: a header and how a row's cell is made, each.
 pub struct Table<'a, T> {
-    columns: Vec<(&'static str, Box<dyn Fn(&T) -> String + 'a>)>,
+    columns: Vec<(&'static str, Cell<'a, T>)>,
 }
 
 impl<'a, T> Table<'a, T> {
@@ -24,6 +27,14 @@ impl<'a, T> Table<'a, T> {
 }
 
 impl Ctx {
+    /// A remark for people on stderr (what happened on the side, what to do
+    /// next); left out with `--json`, whose reader wants the data alone.
+    pub fn tell(&self, line: impl AsRef<str>) {
+        if !self.json {
+            note(line);
+        }
+    }
+
     /// Prints one result: `value` as JSON with `--json`, else the text
     /// `human` makes of it (one or more lines; nothing when it is empty).
     pub fn print<T: Serialize + ?Sized>(

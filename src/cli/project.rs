@@ -174,8 +174,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 description,
             };
             let u = crate::app::update_project(db, &project, update).await?;
-            if let (Some(m), false) = (&u.moved, ctx.json) {
-                note(format!(
+            if let Some(m) = &u.moved {
+                ctx.tell(format!(
                     "moved with it to the new client: {} session(s), {} task(s), {} memory(ies)",
                     m.sessions, m.tasks, m.memories
                 ));
@@ -198,8 +198,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
         Cmd::Archive { project, undo } => {
             let (p, changed) = projects::archive(db, &project, undo).await?;
             let project = projects::view(db, &p).await?;
-            ctx.print(&json!({"project": project, "changed": changed}), |_| {
-                match (undo, changed) {
+            ctx.print(
+                &json!({"project": project, "changed": changed}),
+                |_| match (undo, changed) {
                     (false, true) => format!(
                         "archived project {} (kept for reports; `msp project list --all` shows it)",
                         p.slug
@@ -211,14 +212,14 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     (true, false) => {
                         format!("project {} was not archived; nothing changed", p.slug)
                     }
-                }
-            })?;
+                },
+            )?;
             ExitStatus::Success
         }
         Cmd::Rm { project, force } => {
             let r = projects::remove(db, &project, force).await?;
-            if !r.deleted && !ctx.json {
-                note(format!(
+            if !r.deleted {
+                ctx.tell(format!(
                     "project {} still has {}: archived it instead of deleting it",
                     r.slug,
                     r.references.describe()

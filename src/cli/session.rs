@@ -259,8 +259,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 },
             )
             .await?;
-            if let (Some(c), false) = (&started.closed, ctx.json) {
-                note(format!(
+            if let Some(c) = &started.closed {
+                ctx.tell(format!(
                     "closed the open session {} ({}, {})",
                     c.short_id,
                     describe(c),
@@ -294,13 +294,19 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 }
             }
             ctx.print(&v, |v| {
-                format!("stopped {} ({}) after {}", v.short_id, describe(v), v.duration)
+                format!(
+                    "stopped {} ({}) after {}",
+                    v.short_id,
+                    describe(v),
+                    v.duration
+                )
             })?;
         }
         Cmd::Status => {
             let open = sessions::status(db, &machine_id).await?;
-            ctx.print(&json!({"open": open.is_some(), "session": open}), |_| {
-                match &open {
+            ctx.print(
+                &json!({"open": open.is_some(), "session": open}),
+                |_| match &open {
                     Some(v) => format!(
                         "open: {} ({}) since {}, {}{}",
                         v.short_id,
@@ -310,8 +316,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                         if v.billable { ", billable" } else { "" }
                     ),
                     None => "no open session".into(),
-                }
-            })?;
+                },
+            )?;
         }
         Cmd::List {
             range: r,

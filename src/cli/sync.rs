@@ -103,8 +103,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
                     r.duration_ms
                 )
             })?;
-            if r.kept > 0 && !ctx.json {
-                note(format!(
+            if r.kept > 0 {
+                ctx.tell(format!(
                     "note: {} records kept but not applied (written by a newer msp, or waiting for what they refer to)",
                     r.kept
                 ));
@@ -129,8 +129,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
                     format!("team {} on {}: this machine has its key", r.team_id, r.url)
                 }
             })?;
-            if r.created && !ctx.json {
-                note(
+            if r.created {
+                ctx.tell(
                     "next: `msp sync` here; on each other machine `msp sync key import` the line `msp sync key export` prints here",
                 );
             }

@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{Ctx, note, or_dash, out, print_json, print_table};
+use super::{Ctx, note, or_dash, out, print_json};
 use crate::error::{Error, ExitStatus, Result};
 use crate::machine;
 use crate::store::Db;
@@ -143,81 +143,29 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 mine,
             };
             let found = p.search_tickets(db, &q).await?;
-            if ctx.json {
-                print_json(&found)?;
-            } else {
-                let rows: Vec<Vec<String>> = found
-                    .iter()
-                    .map(|t| {
-                        vec![
-                            t.id.clone(),
-                            t.number.clone(),
-                            or_dash(Some(&t.status)),
-                            or_dash(t.customer.as_deref()),
-                            t.subject.clone(),
-                        ]
-                    })
-                    .collect();
-                print_table(&["ID", "NUMBER", "STATUS", "CUSTOMER", "SUBJECT"], &rows)?;
-            }
+            ctx.list(&found, |t| {
+                t.col("ID", |t| t.id.clone())
+                    .col("NUMBER", |t| t.number.clone())
+                    .col("STATUS", |t| or_dash(Some(&t.status)))
+                    .col("CUSTOMER", |t| or_dash(t.customer.as_deref()))
+                    .col("SUBJECT", |t| t.subject.clone());
+            })?;
             ExitStatus::Success
         }
         Cmd::Show { id } => {
             let (_, p) = connect(ctx, db).await?;
             let t = p.get_ticket(db, &id).await?;
-            if ctx.json {
-                print_json(&t)?;
-            } else {
-                let s = &t.summary;
-                out(format!("ticket {} (#{}): {}", s.id, s.number, s.subject))?;
-                out(format!("status    {}", or_dash(Some(&s.status))))?;
-                out(format!("customer  {}", or_dash(s.customer.as_deref())))?;
-                out(format!(
-                    "updated   {}",
-                    s.updated_at
-                        .as_deref()
-                        .map_or("-".into(), super::local_time)
-                ))?;
-                out(format!("\ncomments ({})", t.comments.len()))?;
-                for c in &t.comments {
-                    out(format!(
-                        "- {} {} [{}] {}",
-                        c.created_at
-                            .as_deref()
-                            .map_or("-".into(), super::local_time),
-                        or_dash(c.tech.as_deref()),
-                        if c.hidden { "internal" } else { "public" },
-                        or_dash(c.subject.as_deref())
-                    ))?;
-                    for line in c.body.lines() {
-                        out(format!("    {line}"))?;
-                    }
-                }
-                out(format!("\ntime entries ({})", t.time_entries.len()))?;
-                for e in &t.time_entries {
-                    out(format!(
-                        "- {} – {} {}{}",
-                        or_dash(e.start_time.as_deref()),
-                        or_dash(e.end_time.as_deref()),
-                        or_dash(e.notes.as_deref()),
-                        if e.charged { " (charged)" } else { "" }
-                    ))?;
-                }
-            }
+            ctx.print(&t, show)?;
             ExitStatus::Success
         }
         Cmd::Customers { query } => {
             let (_, p) = connect(ctx, db).await?;
             let list = p.customers(db, query.as_deref()).await?;
-            if ctx.json {
-                print_json(&list)?;
-            } else {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|c| vec![c.id.clone(), c.name.clone(), or_dash(c.email.as_deref())])
-                    .collect();
-                print_table(&["ID", "NAME", "EMAIL"], &rows)?;
-            }
+            ctx.list(&list, |t| {
+                t.col("ID", |c| c.id.clone())
+                    .col("NAME", |c| c.name.clone())
+                    .col("EMAIL", |c| or_dash(c.email.as_deref()));
+            })?;
             ExitStatus::Success
         }
         Cmd::Link {
@@ -240,15 +188,13 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             };
             let link =
                 tickets::link(db, &account.provider, &ticket, &s.id, &link_type, auto_sync).await?;
-            if ctx.json {
-                print_json(&link)?;
-            } else {
-                out(format!(
+            ctx.print(&link, |_| {
+                format!(
                     "linked ticket {ticket} to session {} ({link_type}{})",
                     s.short_id,
                     if auto_sync { ", auto-sync" } else { "" }
-                ))?;
-            }
+                )
+            })?;
             ExitStatus::Success
         }
         Cmd::Note {
@@ -313,28 +259,17 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
         Cmd::Sync { dry_run } => sync(ctx, db, dry_run).await?,
         Cmd::Log { limit } => {
             let rows = calls::list(db, limit).await?;
-            if ctx.json {
-                print_json(&rows)?;
-            } else {
-                let table: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|r| {
-                        vec![
-                            local_display(r.started_ms),
-                            r.method.clone(),
-                            r.path.clone(),
-                            r.status.map(|s| s.to_string()).unwrap_or("-".into()),
-                            r.duration_ms.map(|d| format!("{d}")).unwrap_or("-".into()),
-                            r.retry.to_string(),
-                            or_dash(r.error.as_deref()),
-                        ]
+            ctx.list(&rows, |t| {
+                t.col("TIME", |r| local_display(r.started_ms))
+                    .col("METHOD", |r| r.method.clone())
+                    .col("PATH", |r| r.path.clone())
+                    .col("STATUS", |r| r.status.map_or("-".into(), |s| s.to_string()))
+                    .col("MS", |r| {
+                        r.duration_ms.map_or("-".into(), |d| d.to_string())
                     })
-                    .collect();
-                print_table(
-                    &["TIME", "METHOD", "PATH", "STATUS", "MS", "RETRY", "ERROR"],
-                    &table,
-                )?;
-            }
+                    .col("RETRY", |r| r.retry.to_string())
+                    .col("ERROR", |r| or_dash(r.error.as_deref()));
+            })?;
             ExitStatus::Success
         }
     };
@@ -370,15 +305,13 @@ async fn setup(
     };
     tickets::set_account(db, &account).await?;
     let account = tickets::account(db).await?;
-    if ctx.json {
-        print_json(&account)?;
-    } else {
-        out(format!(
+    ctx.print(&account, |a| {
+        format!(
             "{} at {} (API key: {})",
-            account.provider, account.base_url, account.api_key_ref
-        ))?;
-        note("check it with `msp ticket customers`");
-    }
+            a.provider, a.base_url, a.api_key_ref
+        )
+    })?;
+    ctx.tell("check it with `msp ticket customers`");
     Ok(ExitStatus::Success)
 }
 
@@ -513,18 +446,16 @@ async fn write(
     let account = tickets::account(db).await?;
     let ticket = checked_ticket_id(&account, id)?;
     if dry_run {
-        if ctx.json {
-            let mut v = payload_json(&ticket, session_id.as_deref(), &payload);
-            v["dry_run"] = true.into();
-            print_json(&v)?;
+        let mut planned = payload_json(&ticket, session_id.as_deref(), &payload);
+        planned["dry_run"] = true.into();
+        ctx.print(&planned, |_| {
+            format!("ticket {ticket}, {}", describe(&payload))
+        })?;
+        ctx.tell(if matches!(payload, Payload::Note(_)) {
+            "dry run: nothing posted (a posted note ends with a line `msp:<outbox id>`)"
         } else {
-            out(format!("ticket {ticket}, {}", describe(&payload)))?;
-            if matches!(payload, Payload::Note(_)) {
-                note("dry run: nothing posted (a posted note ends with a line `msp:<outbox id>`)");
-            } else {
-                note("dry run: nothing posted");
-            }
-        }
+            "dry run: nothing posted"
+        });
         return Ok(ExitStatus::Success);
     }
     let queued = outbox::enqueue(
@@ -553,14 +484,15 @@ async fn write(
         })?;
         outbox::deliver(db, &p, &lock, &queued.item.id, &ctx.config.tickets).await?
     };
-    if ctx.json {
-        let mut v = item.item.view();
-        v["how"] = serde_json::to_value(item.how).unwrap_or_default();
-        print_json(&v)?;
-    } else {
-        out(delivered_line(&item))?;
-    }
+    ctx.print(&delivered_json(&item), |_| delivered_line(&item))?;
     Ok(ExitStatus::Success)
+}
+
+/// A delivered item as `--json` prints it: the item, and how it got there.
+fn delivered_json(d: &outbox::Delivered) -> serde_json::Value {
+    let mut v = d.item.view();
+    v["how"] = serde_json::to_value(d.how).unwrap_or_default();
+    v
 }
 
 fn delivered_line(d: &outbox::Delivered) -> String {
@@ -665,9 +597,7 @@ async fn sync(ctx: &Ctx, db: &mut Db, dry_run: bool) -> Result<ExitStatus> {
                 if !ctx.json {
                     out(delivered_line(&d))?;
                 }
-                let mut v = d.item.view();
-                v["how"] = serde_json::to_value(d.how).unwrap_or_default();
-                results.push(v);
+                results.push(delivered_json(&d));
             }
             Err(e) => {
                 note(format!(
@@ -717,4 +647,46 @@ fn note_body(body: String) -> Result<String> {
         ));
     }
     Ok(text)
+}
+
+/// A ticket with its comments and time entries, for people.
+fn show(t: &tickets::Ticket) -> String {
+    let s = &t.summary;
+    let mut lines = vec![
+        format!("ticket {} (#{}): {}", s.id, s.number, s.subject),
+        format!("status    {}", or_dash(Some(&s.status))),
+        format!("customer  {}", or_dash(s.customer.as_deref())),
+        format!(
+            "updated   {}",
+            s.updated_at
+                .as_deref()
+                .map_or("-".into(), super::local_time)
+        ),
+        format!("\ncomments ({})", t.comments.len()),
+    ];
+    for c in &t.comments {
+        lines.push(format!(
+            "- {} {} [{}] {}",
+            c.created_at
+                .as_deref()
+                .map_or("-".into(), super::local_time),
+            or_dash(c.tech.as_deref()),
+            if c.hidden { "internal" } else { "public" },
+            or_dash(c.subject.as_deref())
+        ));
+        for line in c.body.lines() {
+            lines.push(format!("    {line}"));
+        }
+    }
+    lines.push(format!("\ntime entries ({})", t.time_entries.len()));
+    for e in &t.time_entries {
+        lines.push(format!(
+            "- {} – {} {}{}",
+            or_dash(e.start_time.as_deref()),
+            or_dash(e.end_time.as_deref()),
+            or_dash(e.notes.as_deref()),
+            if e.charged { " (charged)" } else { "" }
+        ));
+    }
+    lines.join("\n")
 }

@@ -447,7 +447,9 @@ async fn history(ctx: &Ctx, db: &mut Db, reference: &str) -> Result<ExitStatus> 
         t.col("FIELD", |x| x.field.clone())
             .col("VERSION", |x| format!("v{}", x.version))
             .col("CREATED", |x| super::local_time(&x.created_at))
-            .col("MACHINE", |x| or_dash(x.machine_id.as_deref().map(ids::short_id)))
+            .col("MACHINE", |x| {
+                or_dash(x.machine_id.as_deref().map(ids::short_id))
+            })
             .col("", |x| if x.current { "current" } else { "" }.into());
     })?;
     Ok(ExitStatus::Success)
@@ -624,7 +626,9 @@ async fn audit_cmd(
     ctx.list(&entries, |t| {
         t.col("SEQ", |v| v.seq.to_string())
             .col("TIME", |v| crate::time::local_display(v.at))
-            .col("MACHINE", |v| or_dash(v.machine_id.as_deref().map(ids::short_id)))
+            .col("MACHINE", |v| {
+                or_dash(v.machine_id.as_deref().map(ids::short_id))
+            })
             .col("USER", |v| v.os_user.clone())
             .col("ACTION", |v| v.action.clone())
             .col("CREDENTIAL", |v| or_dash(v.credential.as_deref()))
