@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::store::{self, Db};
-use crate::time::{Millis, now_ms, rfc3339};
+use crate::time::{Millis, now_ms};
 
 const SELF_KEY: &str = "machine_id";
 /// This machine's own, never synced, record that its agent commands need
@@ -309,9 +309,9 @@ pub struct Machine {
     pub skills: String,
     pub notes: Option<String>,
     pub approval_required: bool,
-    #[serde(skip)]
+    #[serde(serialize_with = "crate::time::ser_rfc3339")]
     pub created_at: Millis,
-    #[serde(skip)]
+    #[serde(serialize_with = "crate::time::ser_rfc3339")]
     pub last_seen_at: Millis,
 }
 
@@ -323,8 +323,6 @@ pub struct MachineView<'a> {
     pub tools: serde_json::Value,
     pub mcp_servers: serde_json::Value,
     pub skills: serde_json::Value,
-    pub created_at: String,
-    pub last_seen_at: String,
     pub is_self: bool,
 }
 
@@ -335,8 +333,6 @@ impl Machine {
             tools: serde_json::from_str(&self.tools).unwrap_or_default(),
             mcp_servers: serde_json::from_str(&self.mcp_servers).unwrap_or_default(),
             skills: serde_json::from_str(&self.skills).unwrap_or_default(),
-            created_at: rfc3339(self.created_at),
-            last_seen_at: rfc3339(self.last_seen_at),
             is_self: self_id == Some(self.id.as_str()),
         }
     }

@@ -164,7 +164,7 @@ fn show(v: &machine::MachineView<'_>) -> String {
         ),
         ("notes", or_dash(m.notes.as_deref())),
         ("fingerprint", m.fingerprint.clone()),
-        ("last seen", super::local_time(&v.last_seen_at)),
+        ("last seen", local_display(m.last_seen_at)),
     ];
     let lines: Vec<String> = lines
         .iter()

@@ -129,7 +129,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             }
             tx.commit().await?;
             let v = projects::view(db, &p).await?;
-            ctx.print(&v, |v| format!("added project {}", v.slug))?;
+            ctx.print(&v, |v| format!("added project {}", v.project.slug))?;
             ExitStatus::Success
         }
         Cmd::List { client, all } => {
@@ -143,10 +143,10 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 views.push(projects::view(db, p).await?);
             }
             ctx.list(&views, |t| {
-                t.col("SLUG", |v| v.slug.clone())
+                t.col("SLUG", |v| v.project.slug.clone())
                     .col("CLIENT", |v| or_dash(v.client.as_deref()))
-                    .col("STATUS", |v| v.status.clone())
-                    .col("PRIORITY", |v| v.priority.clone())
+                    .col("STATUS", |v| v.project.status.clone())
+                    .col("PRIORITY", |v| v.project.priority.clone())
                     .col("PATHS", |v| v.paths.len().to_string());
             })?;
             ExitStatus::Success
@@ -239,12 +239,12 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             let v = projects::view(db, &p).await?;
             ctx.print(&v, |v| {
                 let mut lines = vec![
-                    format!("slug      {}", v.slug),
-                    format!("name      {}", v.name),
+                    format!("slug      {}", v.project.slug),
+                    format!("name      {}", v.project.name),
                     format!("client    {}", or_dash(v.client.as_deref())),
-                    format!("status    {}", v.status),
-                    format!("priority  {}", v.priority),
-                    format!("id        {}", v.id),
+                    format!("status    {}", v.project.status),
+                    format!("priority  {}", v.project.priority),
+                    format!("id        {}", v.project.id),
                 ];
                 for path in &v.paths {
                     let kind = if path.kind == "dir" { "dir" } else { "remote" };

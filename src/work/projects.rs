@@ -13,11 +13,11 @@ use super::clients::{self, Client};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::ids;
 use crate::store::Db;
-use crate::time::{Millis, now_ms, rfc3339};
+use crate::time::{Millis, now_ms};
 
 pub const STATUSES: &[&str] = &["active", "paused", "done", "archived"];
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Project {
     pub id: String,
     pub client_id: Option<String>,
@@ -26,21 +26,17 @@ pub struct Project {
     pub status: String,
     pub priority: String,
     pub description: Option<String>,
+    #[serde(serialize_with = "crate::time::ser_rfc3339")]
     pub created_at: Millis,
 }
 
+/// A project with its client's name and its links, as printed and as `--json`.
 #[derive(Debug, Serialize)]
 pub struct ProjectView {
-    pub id: String,
-    pub slug: String,
-    pub name: String,
-    pub client_id: Option<String>,
+    #[serde(flatten)]
+    pub project: Project,
     pub client: Option<String>,
-    pub status: String,
-    pub priority: String,
-    pub description: Option<String>,
     pub paths: Vec<PathView>,
-    pub created_at: String,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -482,16 +478,9 @@ pub async fn view(db: &mut Db, p: &Project) -> Result<ProjectView> {
         None => None,
     };
     Ok(ProjectView {
-        id: p.id.clone(),
-        slug: p.slug.clone(),
-        name: p.name.clone(),
-        client_id: p.client_id.clone(),
+        project: p.clone(),
         client: client.map(|c| c.name),
-        status: p.status.clone(),
-        priority: p.priority.clone(),
-        description: p.description.clone(),
         paths: paths(db, &p.id).await?,
-        created_at: rfc3339(p.created_at),
     })
 }
 

@@ -7,26 +7,15 @@ use super::audit::{self, Diff};
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::store::{self, Db};
-use crate::time::{Millis, now_ms, rfc3339};
+use crate::time::{Millis, now_ms};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct Row {
-    id: String,
-    title: String,
-    client_id: Option<String>,
-    client: Option<String>,
-    project_id: Option<String>,
-    project: Option<String>,
-    priority: String,
-    status: String,
-    due_date: Option<String>,
-    created_at: Millis,
-    completed_at: Option<Millis>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TaskView {
+/// A task with its client's and project's names, as stored and as `--json`
+/// prints it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Task {
     pub id: String,
+    /// Filled from `id` once the row is read.
+    #[sqlx(skip)]
     pub short_id: String,
     pub title: String,
     pub client_id: Option<String>,
@@ -36,26 +25,16 @@ pub struct TaskView {
     pub priority: String,
     pub status: String,
     pub due_date: Option<String>,
-    pub created_at: String,
-    pub completed_at: Option<String>,
+    #[serde(serialize_with = "crate::time::ser_rfc3339")]
+    pub created_at: Millis,
+    #[serde(serialize_with = "crate::time::ser_rfc3339_opt")]
+    pub completed_at: Option<Millis>,
 }
 
-impl From<Row> for TaskView {
-    fn from(r: Row) -> Self {
-        TaskView {
-            short_id: ids::short_id(&r.id).to_string(),
-            id: r.id,
-            title: r.title,
-            client_id: r.client_id,
-            client: r.client,
-            project_id: r.project_id,
-            project: r.project,
-            priority: r.priority,
-            status: r.status,
-            due_date: r.due_date,
-            created_at: rfc3339(r.created_at),
-            completed_at: r.completed_at.map(rfc3339),
-        }
+impl Task {
+    fn with_short_id(mut self) -> Self {
+        self.short_id = ids::short_id(&self.id).to_string();
+        self
     }
 }
 
@@ -63,12 +42,12 @@ const SELECT: &str = "SELECT t.id, t.title, t.client_id, c.name AS client, t.pro
     t.priority, t.status, t.due_date, t.created_at, t.completed_at
     FROM tasks t LEFT JOIN clients c ON c.id = t.client_id LEFT JOIN projects p ON p.id = t.project_id";
 
-async fn get(db: &mut Db, id: &str) -> Result<TaskView> {
-    let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE t.id = ?")))
+async fn get(db: &mut Db, id: &str) -> Result<Task> {
+    let task: Task = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE t.id = ?")))
         .bind(id)
         .fetch_one(db)
         .await?;
-    Ok(row.into())
+    Ok(task.with_short_id())
 }
 
 /// A due date typed like any other time (`2026-12-01`, `friday`, `in 3
@@ -83,7 +62,7 @@ pub async fn add(
     scope: Scope,
     priority: &str,
     due: Option<&str>,
-) -> Result<TaskView> {
+) -> Result<Task> {
     let title = title.trim();
     if title.is_empty() {
         return Err(Error::usage("a task needs a title"));
@@ -109,8 +88,8 @@ pub async fn add(
 }
 
 /// Tasks, pending first by priority and due date; `all` includes done ones.
-pub async fn list(db: &mut Db, scope: &Scope, all: bool) -> Result<Vec<TaskView>> {
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+pub async fn list(db: &mut Db, scope: &Scope, all: bool) -> Result<Vec<Task>> {
+    let rows: Vec<Task> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE (?1 OR t.status = 'pending') AND (?2 IS NULL OR t.client_id = ?2) AND (?3 IS NULL OR t.project_id = ?3)
          ORDER BY t.status = 'done', CASE t.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END,
          t.due_date IS NULL, t.due_date, t.created_at"
@@ -120,11 +99,11 @@ pub async fn list(db: &mut Db, scope: &Scope, all: bool) -> Result<Vec<TaskView>
     .bind(&scope.project_id)
     .fetch_all(db)
     .await?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    Ok(rows.into_iter().map(Task::with_short_id).collect())
 }
 
 /// Marks a task done; doing it twice is harmless and says so.
-pub async fn done(db: &mut Db, key: &str) -> Result<(TaskView, bool)> {
+pub async fn done(db: &mut Db, key: &str) -> Result<(Task, bool)> {
     let id = super::resolve_id(
         db,
         "tasks",
@@ -171,7 +150,7 @@ async fn resolve(db: &mut Db, key: &str) -> Result<String> {
 }
 
 /// Corrects a task (audited).
-pub async fn edit(db: &mut Db, key: &str, e: TaskEdit) -> Result<(TaskView, Diff)> {
+pub async fn edit(db: &mut Db, key: &str, e: TaskEdit) -> Result<(Task, Diff)> {
     let title = match &e.title {
         Some(t) if t.trim().is_empty() => return Err(Error::usage("a task needs a title")),
         t => t.as_ref().map(|t| t.trim().to_string()),
@@ -242,7 +221,7 @@ pub async fn edit(db: &mut Db, key: &str, e: TaskEdit) -> Result<(TaskView, Diff
 }
 
 /// Deletes a task (audited; syncs as a tombstone).
-pub async fn remove(db: &mut Db, key: &str) -> Result<TaskView> {
+pub async fn remove(db: &mut Db, key: &str) -> Result<Task> {
     let mut tx = store::begin_write(db).await?;
     let id = resolve(&mut tx, key).await?;
     let old = get(&mut tx, &id).await?;
