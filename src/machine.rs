@@ -365,53 +365,34 @@ pub async fn register(db: &mut Db, d: &Detected) -> Result<(Machine, Registratio
             .fetch_optional(&mut *tx)
             .await?;
     let (id, outcome) = match existing {
-        Some(id) => {
-            sqlx::query(
-                "UPDATE machines SET hostname = ?, platform = ?, os_version = ?, username = ?, home_directory = ?,
-                 preferred_shell = ?, tools = ?, mcp_servers = ?, skills = ?, updated_at = ?, last_seen_at = ? WHERE id = ?",
-            )
-            .bind(&d.hostname)
-            .bind(&d.platform)
-            .bind(&d.os_version)
-            .bind(&d.username)
-            .bind(&d.home_directory)
-            .bind(&d.preferred_shell)
-            .bind(&tools)
-            .bind(&mcp)
-            .bind(&skills)
-            .bind(now)
-            .bind(now)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-            (id, Registration::Updated)
-        }
-        None => {
-            let id = crate::ids::new_id();
-            sqlx::query(
-                "INSERT INTO machines (id, fingerprint, hostname, platform, os_version, username, home_directory,
-                 preferred_shell, tools, mcp_servers, skills, created_at, updated_at, last_seen_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&id)
-            .bind(&fp)
-            .bind(&d.hostname)
-            .bind(&d.platform)
-            .bind(&d.os_version)
-            .bind(&d.username)
-            .bind(&d.home_directory)
-            .bind(&d.preferred_shell)
-            .bind(&tools)
-            .bind(&mcp)
-            .bind(&skills)
-            .bind(now)
-            .bind(now)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            (id, Registration::Created)
-        }
+        Some(id) => (id, Registration::Updated),
+        None => (crate::ids::new_id(), Registration::Created),
     };
+    // One statement for both: a known fingerprint keeps its id, name, type,
+    // notes and creation time; what detection sees is refreshed.
+    sqlx::query(
+        "INSERT INTO machines (id, fingerprint, hostname, platform, os_version, username, home_directory,
+         preferred_shell, tools, mcp_servers, skills, created_at, updated_at, last_seen_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?12)
+         ON CONFLICT(fingerprint) DO UPDATE SET hostname = excluded.hostname, platform = excluded.platform,
+         os_version = excluded.os_version, username = excluded.username, home_directory = excluded.home_directory,
+         preferred_shell = excluded.preferred_shell, tools = excluded.tools, mcp_servers = excluded.mcp_servers,
+         skills = excluded.skills, updated_at = excluded.updated_at, last_seen_at = excluded.last_seen_at",
+    )
+    .bind(&id)
+    .bind(&fp)
+    .bind(&d.hostname)
+    .bind(&d.platform)
+    .bind(&d.os_version)
+    .bind(&d.username)
+    .bind(&d.home_directory)
+    .bind(&d.preferred_shell)
+    .bind(&tools)
+    .bind(&mcp)
+    .bind(&skills)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("INSERT INTO local_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
         .bind(SELF_KEY)
         .bind(&id)

@@ -20,6 +20,20 @@ pub struct Diff {
 }
 
 impl Diff {
+    /// What a removed record held: the `fields` of its JSON shape, kept as
+    /// the old values so the audit can say what was deleted.
+    pub fn removed<T: Serialize>(record: &T, fields: &[&str]) -> Self {
+        let json = serde_json::to_value(record).unwrap_or_default();
+        let old = fields
+            .iter()
+            .map(|&k| (k.to_string(), json.get(k).cloned().unwrap_or_default()))
+            .collect();
+        Diff {
+            old,
+            new: Map::new(),
+        }
+    }
+
     /// Notes `field` when its value changes.
     pub fn field<T: Serialize + PartialEq>(&mut self, field: &str, old: &T, new: &T) {
         if old != new {

@@ -308,15 +308,7 @@ pub async fn remove(db: &mut Db, key: &str, force: bool) -> Result<Removal> {
             .bind(&c.id)
             .execute(&mut *tx)
             .await?;
-        let mut diff = Diff::default();
-        for (k, v) in [
-            ("name", serde_json::json!(c.name)),
-            ("slug", serde_json::json!(c.slug)),
-            ("client_type", serde_json::json!(c.client_type)),
-            ("notes", serde_json::json!(c.notes)),
-        ] {
-            diff.old.insert(k.into(), v);
-        }
+        let diff = Diff::removed(&c, &["name", "slug", "client_type", "notes"]);
         audit::record(&mut tx, "client", &c.id, "rm", &diff).await?;
         tx.commit().await?;
         return Ok(Removal {

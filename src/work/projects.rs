@@ -434,16 +434,8 @@ pub async fn remove(db: &mut Db, key: &str, force: bool) -> Result<Removal> {
             .bind(&p.id)
             .execute(&mut *tx)
             .await?;
-        let mut diff = Diff::default();
-        for (k, v) in [
-            ("slug", serde_json::json!(p.slug)),
-            ("name", serde_json::json!(p.name)),
-            ("client_id", serde_json::json!(p.client_id)),
-            ("status", serde_json::json!(p.status)),
-            ("paths", serde_json::json!(links)),
-        ] {
-            diff.old.insert(k.into(), v);
-        }
+        let mut diff = Diff::removed(&p, &["slug", "name", "client_id", "status"]);
+        diff.old.insert("paths".into(), serde_json::json!(links));
         super::audit::record(&mut tx, "project", &p.id, "rm", &diff).await?;
         tx.commit().await?;
         return Ok(removal(true, false, references));

@@ -628,10 +628,9 @@ pub async fn remove(db: &mut Db, key: &str, force: bool) -> Result<Removed> {
         .bind(&v.id)
         .execute(&mut *tx)
         .await?;
-    let mut diff = Diff::default();
-    let json = serde_json::to_value(&v).unwrap_or_default();
-    if let serde_json::Value::Object(m) = json {
-        for k in [
+    let diff = Diff::removed(
+        &v,
+        &[
             "started_at",
             "ended_at",
             "title",
@@ -643,11 +642,8 @@ pub async fn remove(db: &mut Db, key: &str, force: bool) -> Result<Removed> {
             "origin",
             "client",
             "project",
-        ] {
-            diff.old
-                .insert(k.into(), m.get(k).cloned().unwrap_or_default());
-        }
-    }
+        ],
+    );
     audit::record(&mut tx, "session", &v.id, "rm", &diff).await?;
     tx.commit().await?;
     let posted = writes

@@ -229,19 +229,19 @@ pub async fn remove(db: &mut Db, key: &str) -> Result<Task> {
         .bind(&id)
         .execute(&mut *tx)
         .await?;
-    let mut diff = Diff::default();
-    for (k, v) in [
-        ("title", serde_json::json!(old.title)),
-        ("priority", serde_json::json!(old.priority)),
-        ("status", serde_json::json!(old.status)),
-        ("due_date", serde_json::json!(old.due_date)),
-        ("client_id", serde_json::json!(old.client_id)),
-        ("client", serde_json::json!(old.client)),
-        ("project_id", serde_json::json!(old.project_id)),
-        ("project", serde_json::json!(old.project)),
-    ] {
-        diff.old.insert(k.into(), v);
-    }
+    let diff = Diff::removed(
+        &old,
+        &[
+            "title",
+            "priority",
+            "status",
+            "due_date",
+            "client_id",
+            "client",
+            "project_id",
+            "project",
+        ],
+    );
     audit::record(&mut tx, "task", &id, "rm", &diff).await?;
     tx.commit().await?;
     Ok(old)
