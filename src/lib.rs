@@ -8,6 +8,7 @@ pub mod claude;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod embed;
 pub mod error;
 pub mod files;
 pub mod ids;

