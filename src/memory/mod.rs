@@ -14,3 +14,4 @@ pub mod tags;
 pub mod text;
 pub mod tokens;
 pub mod transcript;
+pub mod vectors;

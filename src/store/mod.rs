@@ -51,6 +51,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "corrections",
         include_str!("../../migrations/0009_corrections.sql"),
     ),
+    (
+        10,
+        "memory_vectors",
+        include_str!("../../migrations/0010_memory_vectors.sql"),
+    ),
 ];
 
 /// The schema version this binary reads and writes.

@@ -14,6 +14,7 @@ mod cli;
 mod clients_projects;
 mod consistency;
 mod e2e_claude;
+mod embed;
 mod hooks;
 mod memory;
 mod privacy;
