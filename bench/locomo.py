@@ -118,6 +118,7 @@ def main():
     results = {"msp": collections.defaultdict(lambda: collections.defaultdict(list)),
                "bm25": collections.defaultdict(lambda: collections.defaultdict(list))}
     in_budget = []
+    injected = {"count": [], "tokens": [], "relevant": 0, "total": 0}
     dia_ids_all = {m["dia_id"] for s in corpus.values() for m in s}
     missing_evidence = 0
     questions = 0
@@ -150,6 +151,10 @@ def main():
             for m in rec["memories"]:
                 got.update(id_to_dia.get(m["id"], []))
             in_budget.append(len(set(evidence) & got) / len(evidence))
+            injected["count"].append(len(rec["memories"]))
+            injected["tokens"].append(rec["tokens"] if rec["memories"] else 0)
+            injected["total"] += len(rec["memories"])
+            injected["relevant"] += sum(1 for m in rec["memories"] if set(id_to_dia.get(m["id"], [])) & set(evidence))
     query_s = time.time() - t0
 
     def mean(xs):
@@ -184,7 +189,17 @@ def main():
     ]
     for row, n in rows:
         lines.append(f"| {row[0]} | {n} | {row[1]:.1f} | {row[2]:.1f} | {row[3]:.1f} | {row[4]:.1f} |")
-    lines += ["", f"Evidence turns inside the default injection budget (`msp context recall`): {mean(in_budget) * 100:.1f}%", ""]
+    rel = injected["relevant"] / injected["total"] * 100 if injected["total"] else 0.0
+    lines += [
+        "",
+        f"Evidence turns inside the default injection budget (`msp context recall`): {mean(in_budget) * 100:.1f}%",
+        "",
+        f"What `msp context recall` injects per question: {mean(injected['count']):.2f} memories,"
+        f" {mean(injected['tokens']):.0f} tokens (mean); {rel:.1f}% of injected memories are evidence turns"
+        f" ({injected['relevant']}/{injected['total']}); nothing injected for"
+        f" {mean([c == 0 for c in injected['count']]) * 100:.1f}% of questions.",
+        "",
+    ]
     text = "\n".join(lines)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
