@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Recall quality on LoCoMo: msp versus a plain BM25 baseline, same run.
 
-Protocol (see bench/README.md): one memory per dialogue turn, title
+Protocol: one memory per dialogue turn, title
 "<speaker> — session N (<date>)", body = text (+ " [image: caption]"),
 created_at = the session's date, each conversation its own client and
 project. Questions of categories 1-4; query = the question; k = 5 and 10;
 msp scores with --now = the day after the conversation's last session.
 
 Usage: bench/locomo.py --data PATH/locomo10.json [--msp target/release/msp] [--out bench/results/locomo.md]
-Needs: python3; installs `bm25s` from PyPI into a venv under bench/.venv if missing.
+Needs: python3 only. The baseline is the plain BM25 in bench/bm25.py (lower-cased
+word tokens, English stop words removed, no stemming, k1 = 1.2, b = 0.75).
+Data: LoCoMo's data/locomo10.json from github.com/snap-research/LoCoMo (CC BY-NC 4.0;
+not in this repository).
 """
 import argparse
 import collections
@@ -21,25 +24,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bm25 import BM25  # noqa: E402
+
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
-
-
-def ensure_bm25s():
-    try:
-        import bm25s  # noqa: F401
-        return
-    except ImportError:
-        pass
-    here = os.path.dirname(os.path.abspath(__file__))
-    venv = os.path.join(here, ".venv")
-    py = os.path.join(venv, "bin", "python")
-    if os.environ.get("MSP_BENCH_IN_VENV"):
-        sys.exit("bm25s is not importable even inside the bench venv")
-    if not os.path.exists(py):
-        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-    subprocess.run([py, "-m", "pip", "install", "-q", "bm25s==0.2.14", "numpy"], check=True)
-    os.environ["MSP_BENCH_IN_VENV"] = "1"
-    os.execv(py, [py] + sys.argv)
 
 
 def parse_date(s):
@@ -89,15 +77,12 @@ def main():
     ap.add_argument("--out", default="bench/results/locomo.md")
     ap.add_argument("--limit-questions", type=int, default=0, help="for a quick look only")
     args = ap.parse_args()
-    ensure_bm25s()
-    import bm25s
-
     data = json.load(open(args.data))
     msp = os.path.abspath(args.msp)
     tmp = tempfile.mkdtemp(prefix="msp-locomo-")
     env = dict(os.environ, HOME=tmp, MSP_DATA_DIR=os.path.join(tmp, "data"), MSP_CONFIG_DIR=os.path.join(tmp, "cfg"))
     env = {k: v for k, v in env.items() if not (k.startswith("MSP_") and k not in ("MSP_DATA_DIR", "MSP_CONFIG_DIR"))}
-    run(msp, env, "setup")
+    run(msp, env, "setup", "--no-hooks")
 
     # Store: one client + project per conversation, one memory per turn.
     t0 = time.time()
@@ -133,6 +118,7 @@ def main():
     results = {"msp": collections.defaultdict(lambda: collections.defaultdict(list)),
                "bm25": collections.defaultdict(lambda: collections.defaultdict(list))}
     in_budget = []
+    injected = {"count": [], "tokens": [], "relevant": 0, "total": 0}
     dia_ids_all = {m["dia_id"] for s in corpus.values() for m in s}
     missing_evidence = 0
     questions = 0
@@ -142,8 +128,7 @@ def main():
         mems = corpus[sid]
         now = (max(m["date"] for m in mems) + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         texts = [f"{m['title']} {m['body']}" for m in mems]
-        retriever = bm25s.BM25()
-        retriever.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
+        retriever = BM25(texts)
         for qa in sample["qa"]:
             cat = qa.get("category")
             if cat not in CATEGORIES or not qa.get("evidence"):
@@ -156,12 +141,7 @@ def main():
             q = qa["question"]
             hits = json.loads(run(msp, env, "--json", "context", "search", q, "--project", sid, "--limit", "10", "--now", now))
             ranked = [id_to_dia.get(h["id"], []) for h in hits]
-            qt = bm25s.tokenize([q], stopwords="en", show_progress=False)
-            if len(qt.vocab) == 0:
-                base = []
-            else:
-                docs, _ = retriever.retrieve(qt, k=min(10, len(mems)), show_progress=False)
-                base = [[mems[i]["dia_id"]] for i in docs[0]]
+            base = [[mems[i]["dia_id"]] for i in retriever.top(q, 10)]
             for k in (5, 10):
                 results["msp"][cat][k].append(recall_at(ranked, evidence, k))
                 results["bm25"][cat][k].append(recall_at(base, evidence, k))
@@ -171,6 +151,10 @@ def main():
             for m in rec["memories"]:
                 got.update(id_to_dia.get(m["id"], []))
             in_budget.append(len(set(evidence) & got) / len(evidence))
+            injected["count"].append(len(rec["memories"]))
+            injected["tokens"].append(rec["tokens"] if rec["memories"] else 0)
+            injected["total"] += len(rec["memories"])
+            injected["relevant"] += sum(1 for m in rec["memories"] if set(id_to_dia.get(m["id"], [])) & set(evidence))
     query_s = time.time() - t0
 
     def mean(xs):
@@ -196,7 +180,8 @@ def main():
         f"- {version}; data {os.path.basename(args.data)}; {questions} questions (categories 1-4);"
         f" {sum(len(s) for s in corpus.values())} memories in {len(corpus)} conversations",
         f"- evidence ids that match no turn: {missing_evidence} (kept in the denominator: misses for both systems)",
-        "- baseline: bm25s 0.2.14, default parameters, lower-cased tokens, English stop words removed, over title + body",
+        "- baseline: plain BM25 (bench/bm25.py): lower-cased [a-z0-9]+ tokens, English stop words removed, no stemming,"
+        " k1 = 1.2, b = 0.75, over title + body",
         f"- store build {build_s:.1f} s; {questions} searches + recalls {query_s:.1f} s (process per query)",
         "",
         "| category | n | msp R@5 | msp R@10 | BM25 R@5 | BM25 R@10 |",
@@ -204,7 +189,17 @@ def main():
     ]
     for row, n in rows:
         lines.append(f"| {row[0]} | {n} | {row[1]:.1f} | {row[2]:.1f} | {row[3]:.1f} | {row[4]:.1f} |")
-    lines += ["", f"Evidence turns inside the default injection budget (`msp context recall`): {mean(in_budget) * 100:.1f}%", ""]
+    rel = injected["relevant"] / injected["total"] * 100 if injected["total"] else 0.0
+    lines += [
+        "",
+        f"Evidence turns inside the default injection budget (`msp context recall`): {mean(in_budget) * 100:.1f}%",
+        "",
+        f"What `msp context recall` injects per question: {mean(injected['count']):.2f} memories,"
+        f" {mean(injected['tokens']):.0f} tokens (mean); {rel:.1f}% of injected memories are evidence turns"
+        f" ({injected['relevant']}/{injected['total']}); nothing injected for"
+        f" {mean([c == 0 for c in injected['count']]) * 100:.1f}% of questions.",
+        "",
+    ]
     text = "\n".join(lines)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:

@@ -19,6 +19,7 @@ mod hooks;
 mod memory;
 mod privacy;
 mod readme;
+mod recall_fixture;
 mod scope;
 mod secrets;
 mod sessions;

@@ -1,0 +1,352 @@
+#!/usr/bin/env python3
+"""Recall quality on MSP work: paraphrased questions and unrelated prompts, msp versus a plain BM25.
+
+Store (built through the real `msp` binary, like bench/locomo.py): each client of
+bench/data/paraphrase.json gets a client and one project with its own directory;
+its memories (gold answers and distractors) plus seeded routine-ticket noise
+(password and MFA resets, new-hire laptops, toner, mailbox permissions...; the
+same on every run) are imported with `context import --format jsonl`.
+
+Paraphrase set: every question is written without the content words of its gold
+memory (tests/it/recall_fixture.rs checks it). For each question, in its client's
+project:
+- `msp context search QUESTION --project CLIENT --limit 5` gives hit@1/3/5;
+- the plain BM25 (bench/bm25.py) over the same project's memories (title + body, as
+  stored) gives hit@1/3/5 in the same run;
+- `msp context recall --prompt QUESTION --cwd PROJECT_DIR` (what the hook injects)
+  gives: the share of questions with nothing injected, the mean memories and tokens
+  injected, the share of injected memories that are the gold one, and the share of
+  questions whose gold memory is injected.
+Precision set (bench/data/precision.json): ordinary prompts with nothing to do with
+the store, each run by `msp context recall` in a project directory (round robin
+over the clients): the share with nothing injected and the mean memories/tokens.
+
+Every msp call is its own process; scores use --now (fixed) so decay is reproducible.
+
+Usage: bench/recall.py [--msp target/release/msp] [--out bench/results/recall.md]
+       [--noise 150] [--seed 15]
+Needs: python3 only.
+"""
+import argparse
+import collections
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from bm25 import BM25  # noqa: E402
+
+NOW = "2026-01-15T00:00:00Z"
+KS = (1, 3, 5)
+
+# Routine-ticket noise: (kind, title, body) templates. Slots: {user} a person's
+# name, {login} their account, {host} a machine, {t} a ticket number, and the
+# lists below. Realistic, repetitive and overlapping the gold topics on purpose.
+FIRST = ["Alex", "Maria", "James", "Priya", "Tom", "Sofia", "Daniel", "Grace", "Kevin", "Laura", "Omar", "Emily",
+         "Chris", "Hannah", "Luis", "Megan", "Ryan", "Aisha", "Brian", "Nina", "Paul", "Zoe", "Victor", "Chloe"]
+LAST = ["Nguyen", "Smith", "Patel", "Garcia", "Brown", "Kim", "Lopez", "Walker", "Chen", "Murphy", "Rossi",
+        "Okafor", "Schmidt", "Davies", "Reyes", "Foster", "Novak", "Bailey", "Hughes", "Silva"]
+LAPTOPS = ["Dell Latitude 5440", "Lenovo ThinkPad T14", "HP EliteBook 840 G10", "Surface Laptop 5", "Dell Latitude 7450"]
+PRINTERS = ["HP LaserJet M479", "Brother MFC-L8900", "Canon iR-ADV C3530", "Ricoh IM C3000", "Xerox VersaLink C405"]
+COLOURS = ["black", "cyan", "magenta", "yellow"]
+APPS = ["Adobe Acrobat Pro", "Zoom", "7-Zip", "Notepad++", "Google Chrome", "Slack", "Power BI Desktop", "Visio",
+        "Snagit", "VLC", "Teams", "AutoCAD LT"]
+SHARED = ["info", "accounts", "billing", "reception", "support", "hr", "scheduling", "admin"]
+PHONES = ["iPhone 15", "iPhone 14", "Galaxy S23", "Pixel 8", "iPhone 13"]
+DEPTS = ["accounts", "operations", "front office", "management", "sales", "admin"]
+CAUSES = ["a cached old password on the phone", "too many attempts after the password expired",
+          "a mapped drive with stale credentials", "typing with caps lock on", "an old password in Outlook"]
+DETECTIONS = ["a PUP bundled with a PDF converter", "a macro in an invoice attachment", "an adware browser extension",
+              "a cracked font installer", "a coin miner in a downloaded game mod"]
+TEMPLATES = [
+    ("note", "Password reset for {login}",
+     "{user} was locked out after {cause}. Reset the AD password, set change at next logon, confirmed sign-in. Ticket #{t}."),
+    ("note", "MFA re-registration for {login}",
+     "{user} replaced their phone ({phone}); removed the old Authenticator method in Entra, required re-registration, push approved. Ticket #{t}."),
+    ("note", "New hire laptop for {user}",
+     "Set up a {laptop} for {user} ({dept}): Intune enrollment, Office, {app}, mapped drives, handed over on {date}. Ticket #{t}."),
+    ("note", "Toner replaced in the {printer}",
+     "The {printer} reported low {colour} toner; swapped the cartridge, cleared the alert, printed a test page, ordered two spares. Ticket #{t}."),
+    ("note", "Mailbox access for {login}",
+     "Granted {user} full access and send-as on the {shared}@ shared mailbox; it appeared in Outlook after a restart. Ticket #{t}."),
+    ("note", "Installed {app} for {login}",
+     "{user} needed {app}; deployed it from the RMM software library to {host}, licence assigned, shortcut on the desktop. Ticket #{t}."),
+    ("note", "Leaver: {user} disabled",
+     "{user} left on {date}; account disabled, licence removed, mailbox converted to shared, laptop {host} collected for reimage. Ticket #{t}."),
+    ("note", "Monitor swap for {login}",
+     "{user}'s second monitor flickered; replaced it with a spare 24-inch Dell P2422H, old one sent for recycling. Ticket #{t}."),
+    ("note", "OneDrive sync stuck for {login}",
+     "OneDrive on {host} showed 'processing changes' for days; reset the client, excluded the .pst from sync, sync caught up. Ticket #{t}."),
+    ("note", "Phishing report from {login}",
+     "{user} reported a fake DocuSign email; message purged from all mailboxes with Threat Explorer, sender blocked, nobody clicked. Ticket #{t}."),
+    ("note", "Outlook profile rebuilt for {login}",
+     "Outlook on {host} kept prompting for credentials; removed the profile and cached credentials, new profile, calendar back. Ticket #{t}."),
+    ("note", "Teams audio issue for {login}",
+     "{user} could not be heard in Teams meetings; the headset was not the default device, updated the Jabra firmware. Ticket #{t}."),
+    ("note", "Calendar delegate for {login}",
+     "{user} needs to manage another person's calendar; added as delegate with editor rights, meeting invites copied. Ticket #{t}."),
+    ("note", "Windows update failed on {host}",
+     "Cumulative update failed with 0x800f0922 on {host}; ran DISM and SFC, cleared SoftwareDistribution, update installed on retry. Ticket #{t}."),
+    ("note", "Low disk space on {host}",
+     "{host} had 2 GB free on C:; cleared the Windows.old folder and temp files, moved {user}'s downloads to OneDrive. Ticket #{t}."),
+    ("note", "Licence assigned to {login}",
+     "{user} could not open Office apps ('unlicensed product'); assigned Microsoft 365 Business Standard, signed out and back in. Ticket #{t}."),
+    ("note", "Shared folder access for {login}",
+     "Added {user} to the {dept} security group for the department share; access works after a sign-out. Ticket #{t}."),
+    ("note", "Keyboard and mouse replaced for {login}",
+     "{user}'s wireless keyboard dropped keystrokes; replaced the set with a Logitech MK270, receiver in a front USB port. Ticket #{t}."),
+    ("note", "Printer added for {login}",
+     "{user} could not see the {printer}; added it from the print server, set as default, test page fine. Ticket #{t}."),
+    ("note", "Phone set up for {login}",
+     "Set up Outlook, Teams and the Authenticator on {user}'s new {phone}; enrolled in Company Portal, old phone wiped. Ticket #{t}."),
+    ("note", "Account unlocked for {login}",
+     "{user}'s account locked again; source was {cause}. Unlocked in AD and walked them through updating it. Ticket #{t}."),
+    ("note", "RMM alert: {host} offline",
+     "{host} stopped checking in to the RMM; it had been powered off over the weekend, agent reporting again after boot. Ticket #{t}."),
+    ("note", "Backup warning for {host}",
+     "Nightly job for {host} finished with a warning (one file locked); retried manually, success, no action needed. Ticket #{t}."),
+    ("note", "EDR detection on {host}",
+     "The EDR agent on {host} quarantined {detection}; full scan clean, {user} reminded about downloads. Ticket #{t}."),
+    ("note", "Browser reset for {login}",
+     "{user}'s Chrome kept opening a search hijacker page; removed the extension, reset settings, cleared the cache. Ticket #{t}."),
+]
+
+
+def noise_for(client_slug, prefix, n, rng):
+    """n routine-ticket memories for one client, deterministic for a given rng."""
+    people = [(f, l) for f in FIRST for l in LAST]
+    rng.shuffle(people)
+    people = people[:30]
+    out = []
+    for i in range(n):
+        kind, title, body = TEMPLATES[i % len(TEMPLATES)] if i < len(TEMPLATES) else rng.choice(TEMPLATES)
+        first, last = rng.choice(people)
+        month, day = rng.randint(1, 12), rng.randint(1, 28)
+        slots = {
+            "user": f"{first} {last}",
+            "login": f"{first[0].lower()}{last.lower()}",
+            "host": f"{prefix}-{rng.choice(['LT', 'WS', 'PC'])}{rng.randint(1, 60):03d}",
+            "t": rng.randint(10000, 99999),
+            "cause": rng.choice(CAUSES),
+            "phone": rng.choice(PHONES),
+            "laptop": rng.choice(LAPTOPS),
+            "printer": rng.choice(PRINTERS),
+            "colour": rng.choice(COLOURS),
+            "app": rng.choice(APPS),
+            "shared": rng.choice(SHARED),
+            "dept": rng.choice(DEPTS),
+            "detection": rng.choice(DETECTIONS),
+            "date": f"2025-{month:02d}-{day:02d}",
+        }
+        out.append({
+            "id": None,
+            "client": client_slug,
+            "kind": kind,
+            "created_at": f"2025-{month:02d}-{day:02d}T{rng.randint(8, 17):02d}:{rng.randint(0, 59):02d}:00Z",
+            "title": title.format(**slots),
+            "body": body.format(**slots),
+        })
+    return out
+
+
+def run(msp, env, *args, cwd=None):
+    p = subprocess.run([msp, *args], env=env, capture_output=True, text=True, cwd=cwd)
+    if p.returncode != 0:
+        sys.exit(f"msp {' '.join(args[:3])} failed ({p.returncode}): {p.stderr.strip()}")
+    return p.stdout
+
+
+def mean(xs):
+    return sum(xs) / len(xs) if xs else 0.0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--msp", default="target/release/msp")
+    ap.add_argument("--out", default="bench/results/recall.md")
+    ap.add_argument("--data", default=os.path.join(HERE, "data", "paraphrase.json"))
+    ap.add_argument("--precision", default=os.path.join(HERE, "data", "precision.json"))
+    ap.add_argument("--noise", type=int, default=150, help="routine-ticket memories per client")
+    ap.add_argument("--seed", type=int, default=15)
+    ap.add_argument("--keep", action="store_true", help="keep the temp store")
+    args = ap.parse_args()
+
+    data = json.load(open(args.data))
+    prompts = json.load(open(args.precision))["prompts"]
+    msp = os.path.abspath(args.msp)
+    tmp = tempfile.mkdtemp(prefix="msp-recall-bench-")
+    env = dict(os.environ, HOME=tmp, MSP_DATA_DIR=os.path.join(tmp, "data"), MSP_CONFIG_DIR=os.path.join(tmp, "cfg"))
+    env = {k: v for k, v in env.items() if not (k.startswith("MSP_") and k not in ("MSP_DATA_DIR", "MSP_CONFIG_DIR"))}
+    run(msp, env, "setup", "--no-hooks")
+
+    # Store: one client + project (with its own directory) per fixture client.
+    rng = random.Random(args.seed)
+    t0 = time.time()
+    workdir = {}
+    by_client = collections.defaultdict(list)
+    for m in data["memories"]:
+        by_client[m["client"]].append(m)
+    for c in data["clients"]:
+        slug = c["slug"]
+        workdir[slug] = os.path.join(tmp, "work", slug)
+        os.makedirs(workdir[slug])
+        client_slug = json.loads(run(msp, env, "--json", "client", "add", c["name"]))["slug"]
+        run(msp, env, "project", "add", slug, "--client", client_slug, "--path", workdir[slug])
+        prefix = "".join(w[0] for w in slug.split("-")).upper()
+        mems = by_client[slug] + noise_for(slug, prefix, args.noise, rng)
+        path = os.path.join(tmp, f"{slug}.jsonl")
+        with open(path, "w") as f:
+            for m in mems:
+                f.write(json.dumps({"title": m["title"], "body": m["body"], "project": slug, "kind": m["kind"],
+                                    "created_at": m["created_at"]}) + "\n")
+        run(msp, env, "context", "import", path, "--format", "jsonl")
+    build_s = time.time() - t0
+
+    # Map stored memories back to fixture ids (titles are unique within a client).
+    stored = json.loads(run(msp, env, "--json", "context", "list", "--limit", "0"))
+    slug_of = {p["id"]: p["slug"] for p in json.loads(run(msp, env, "--json", "project", "list"))}
+    fixture_id = {(m["client"], m["title"]): m["id"] for m in data["memories"]}
+    id_of = {}
+    docs = collections.defaultdict(list)  # client -> stored memories, the BM25 corpus
+    for m in stored:
+        slug = slug_of.get(m["project_id"])
+        id_of[m["id"]] = fixture_id.get((slug, m["title"]))
+        docs[slug].append(m)
+    missing = set(fixture_id.values()) - set(id_of.values())
+    if missing:
+        sys.exit(f"fixture memories not found in the store (changed on import?): {sorted(missing)}")
+    expected = len(data["memories"]) + args.noise * len(data["clients"])
+    if len(stored) != expected:
+        sys.exit(f"store holds {len(stored)} memories, expected {expected}")
+    index = {slug: BM25([f"{m['title']} {m['body']}" for m in ms]) for slug, ms in docs.items()}
+
+    # Paraphrase questions.
+    t0 = time.time()
+    hits = {"msp": {k: [] for k in KS}, "bm25": {k: [] for k in KS}}
+    per_client = collections.defaultdict(lambda: {"msp": [], "bm25": [], "n": 0})
+    rec = {"none": [], "count": [], "tokens": [], "gold_in": [], "gold_top3": [], "gold_share": [0, 0]}
+    misses = []
+    for q in data["questions"]:
+        slug, gold, text = q["client"], q["gold"], q["question"]
+        found = json.loads(run(msp, env, "--json", "context", "search", text, "--project", slug,
+                               "--limit", str(max(KS)), "--now", NOW))
+        ranked_msp = [id_of.get(h["id"]) for h in found]
+        ranked_bm25 = [id_of.get(docs[slug][i]["id"]) for i in index[slug].top(text, max(KS))]
+        for k in KS:
+            hits["msp"][k].append(gold in ranked_msp[:k])
+            hits["bm25"][k].append(gold in ranked_bm25[:k])
+        per_client[slug]["msp"].append(gold in ranked_msp[:3])
+        per_client[slug]["bm25"].append(gold in ranked_bm25[:3])
+        r = json.loads(run(msp, env, "--json", "context", "recall", "--prompt", text, "--cwd", workdir[slug],
+                           "--now", NOW))
+        got = [id_of.get(m["id"]) for m in r["memories"]]
+        rec["none"].append(not got)
+        rec["count"].append(len(got))
+        rec["tokens"].append(r["tokens"] if got else 0)
+        rec["gold_in"].append(gold in got)
+        rec["gold_top3"].append(gold in got[:3])
+        rec["gold_share"][0] += sum(1 for g in got if g == gold)
+        rec["gold_share"][1] += len(got)
+        if gold not in ranked_msp[:3]:
+            misses.append((slug, text, gold))
+
+    # Precision prompts, round robin over the clients' project directories.
+    prec = {"none": [], "count": [], "tokens": []}
+    noisy = []
+    slugs = [c["slug"] for c in data["clients"]]
+    for i, p in enumerate(prompts):
+        r = json.loads(run(msp, env, "--json", "context", "recall", "--prompt", p, "--cwd", workdir[slugs[i % len(slugs)]],
+                           "--now", NOW))
+        prec["none"].append(not r["memories"])
+        prec["count"].append(len(r["memories"]))
+        prec["tokens"].append(r["tokens"] if r["memories"] else 0)
+        if r["memories"]:
+            noisy.append((p, len(r["memories"]), r["tokens"], r["memories"][0]["title"]))
+    query_s = time.time() - t0
+
+    version = run(msp, env, "--version").strip()
+    nq = len(data["questions"])
+    pct = lambda xs: f"{mean(xs) * 100:.1f}%"  # noqa: E731
+    lines = [
+        "# Recall on MSP work: paraphrased questions and unrelated prompts (msp vs BM25)",
+        "",
+        f"- {version}; {nq} questions over {len(slugs)} clients (bench/data/paraphrase.json), "
+        f"{len(prompts)} unrelated prompts (bench/data/precision.json)",
+        f"- store: {len(stored)} memories ({len(data['memories'])} from the fixture, {args.noise} routine-ticket "
+        f"noise per client, seed {args.seed}); one client + project each; --now {NOW}",
+        "- baseline: plain BM25 (bench/bm25.py): lower-cased [a-z0-9]+ tokens, English stop words removed, "
+        "no stemming, k1 = 1.2, b = 0.75, over the question's project (title + body as stored)",
+        f"- store build {build_s:.1f} s; {2 * nq + len(prompts)} msp queries {query_s:.1f} s (process per query)",
+        "",
+        "## Paraphrase questions (searched in their client's project)",
+        "",
+        "| system | hit@1 | hit@3 | hit@5 |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for system, name in (("msp", "msp `context search`"), ("bm25", "plain BM25")):
+        lines.append(f"| {name} | " + " | ".join(f"{mean(hits[system][k]):.3f}" for k in KS) + " |")
+    lines += ["", "No question shares a content word with its gold memory (tests/it/recall_fixture.rs), so a plain "
+              "BM25, which matches words and nothing else, cannot rank a gold memory at all: its 0 is the floor "
+              "by construction, and anything above it comes from understanding what the question means."]
+    gs = rec["gold_share"]
+    lines += [
+        "",
+        "What `msp context recall` (the hook's injection) gives for the same questions:",
+        "",
+        "| measure | value |",
+        "| --- | ---: |",
+        f"| questions with no memory injected | {pct(rec['none'])} |",
+        f"| questions whose gold memory is injected | {pct(rec['gold_in'])} |",
+        f"| questions whose gold memory is among the first 3 injected | {pct(rec['gold_top3'])} |",
+        f"| memories injected per question (mean) | {mean(rec['count']):.2f} |",
+        f"| tokens injected per question (mean) | {mean(rec['tokens']):.0f} |",
+        f"| injected memories that are the gold one | {(gs[0] / gs[1] * 100 if gs[1] else 0):.1f}% ({gs[0]}/{gs[1]}) |",
+        "",
+        "hit@3 per client:",
+        "",
+        "| client | n | msp | BM25 |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for slug in slugs:
+        pc = per_client[slug]
+        lines.append(f"| {slug} | {len(pc['msp'])} | {mean(pc['msp']):.2f} | {mean(pc['bm25']):.2f} |")
+    lines += [
+        "",
+        "## Unrelated prompts (precision)",
+        "",
+        "| measure | value |",
+        "| --- | ---: |",
+        f"| prompts with nothing injected | {pct(prec['none'])} ({sum(prec['none'])}/{len(prompts)}) |",
+        f"| memories injected per prompt (mean) | {mean(prec['count']):.2f} |",
+        f"| tokens injected per prompt (mean) | {mean(prec['tokens']):.0f} |",
+        "",
+        "Prompts that got memories injected (memories, tokens, first title):",
+        "",
+    ]
+    lines += [f"- \"{p}\": {n}, {t} tokens (\"{title}\")" for p, n, t, title in noisy]
+    lines += [
+        "",
+        f"## msp misses (gold not in the top 3 of `context search`): {len(misses)}",
+        "",
+    ]
+    lines += [f"- {slug}: \"{text}\" (gold `{gold}`)" for slug, text, gold in misses]
+    lines.append("")
+    text = "\n".join(lines)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        f.write(text)
+    print(text)
+    if args.keep:
+        print(f"store kept in {tmp}")
+    else:
+        shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    main()
