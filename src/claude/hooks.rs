@@ -244,6 +244,12 @@ async fn recall_hook(
         let db = store.db();
         let prompt =
             memory::text::prefix_chars(input.prompt.as_deref().unwrap_or(""), MAX_PROMPT_CHARS);
+        // The prompt's meaning, when the encoder is installed (a mapped
+        // file: nothing is loaded that the prompt does not touch).
+        let meaning =
+            crate::embed::Encoder::open(&crate::embed::install::model_path(&paths.data_dir))
+                .ok()
+                .and_then(|e| recall::Meaning::of(&e, prompt));
         let r = recall::recall(
             db,
             &config.memory,
@@ -252,6 +258,7 @@ async fn recall_hook(
             now,
             config.memory.budget_tokens,
             &exclude,
+            meaning.as_ref(),
         )
         .await?;
         let ids: Vec<String> = r.memories.iter().map(|m| m.id.clone()).collect();

@@ -269,6 +269,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 at,
                 limit,
                 &HashSet::new(),
+                meaning(ctx, &query).as_ref(),
             )
             .await?;
             // JSON: each result with its memory.
@@ -313,6 +314,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 at,
                 budget,
                 &HashSet::new(),
+                meaning(ctx, &prompt).as_ref(),
             )
             .await?;
             ctx.print(&r, |r| r.text.clone())?;
@@ -559,6 +561,12 @@ fn progress_bar(ctx: &Ctx, template: &str) -> indicatif::ProgressBar {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     bar
+}
+
+/// The meaning of a query, when the encoder is installed.
+fn meaning(ctx: &Ctx, text: &str) -> Option<recall::Meaning> {
+    let encoder = Encoder::open(&install::model_path(&ctx.paths.data_dir)).ok()?;
+    recall::Meaning::of(&encoder, text)
 }
 
 fn embed_error(e: crate::embed::EmbedError) -> Error {

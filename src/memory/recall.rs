@@ -6,14 +6,23 @@
 //! stay under a fixed total, plus the canonical tags the prompt mentions.
 //! The candidates' BM25 is then combined with recency, importance, scope,
 //! tag overlap and use, each weighted from config.
+//!
+//! With the sentence encoder installed, the prompt's meaning joins the words:
+//! the memories of the scope closest to it by cosine become candidates too,
+//! and a memory's text score blends its BM25 (relative to the best match)
+//! with its cosine (min-max over the scope), `memory.weight_meaning` of it
+//! from meaning. A memory may then be injected for its words (coverage) or
+//! for its meaning (cosine at least `memory.min_meaning`).
 
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
 use super::store::{self, COLUMNS, Memory};
+use super::vectors::{self, Within};
 use super::{rank, tags, text};
 use crate::config::MemoryConfig;
+use crate::embed::Encoder;
 use crate::error::Result;
 use crate::store::Db;
 use crate::time::{Millis, local_day};
@@ -29,6 +38,8 @@ const MAX_POSTINGS: i64 = 3_000;
 const MAX_TERMS: usize = 10;
 /// Candidates fetched by BM25 before rescoring.
 const CANDIDATES: i64 = 60;
+/// Candidates added by meaning: the memories closest to the prompt.
+const MEANING_CANDIDATES: usize = 30;
 /// Ranked memories recall considers for injection (a budget of 800 tokens
 /// holds about six).
 const RECALL_CANDIDATES: usize = 20;
@@ -62,6 +73,29 @@ pub struct Scored {
     pub tag_overlap: f64,
     /// Share of the query's selective terms (idf-weighted) the memory holds.
     pub coverage: f64,
+    /// Cosine of the prompt's and the memory's embeddings (0 without them).
+    pub meaning: f64,
+    /// Whether `meaning` was measured (the memory has a vector).
+    #[serde(skip)]
+    pub meaning_known: bool,
+}
+
+/// A prompt's embedding, and the encoder that made it (only vectors of the
+/// same encoder are compared with it).
+#[derive(Debug, Clone)]
+pub struct Meaning {
+    pub model: String,
+    pub query: Vec<f32>,
+}
+
+impl Meaning {
+    /// The prompt's meaning, or none if the encoder fails on it.
+    pub fn of(encoder: &Encoder, prompt: &str) -> Option<Meaning> {
+        Some(Meaning {
+            model: encoder.id(),
+            query: encoder.embed(prompt).ok()?,
+        })
+    }
 }
 
 /// A prompt turned into an index query.
@@ -158,9 +192,13 @@ pub async fn search(
     now: Millis,
     limit: usize,
     exclude: &HashSet<String>,
+    meaning: Option<&Meaning>,
 ) -> Result<(Query, Vec<Scored>)> {
     let prompt = Analysed::of(prompt);
-    search_analysed(db, cfg, &prompt, scope, filter, now, limit, exclude).await
+    search_analysed(
+        db, cfg, &prompt, scope, filter, now, limit, exclude, meaning,
+    )
+    .await
 }
 
 /// [`search`] for a prompt already tokenised.
@@ -174,13 +212,51 @@ async fn search_analysed(
     now: Millis,
     limit: usize,
     exclude: &HashSet<String>,
+    meaning: Option<&Meaning>,
 ) -> Result<(Query, Vec<Scored>)> {
     let query = build_query(db, prompt).await?;
-    let Some(expr) = query.match_expr(scope, filter) else {
+    let expr = query.match_expr(scope, filter);
+    if expr.is_none() && meaning.is_none() {
         return Ok((query, vec![]));
-    };
+    }
     let weights: Vec<f64> = query.terms.iter().map(|(_, w)| *w).collect();
-    let rows: Vec<(Memory, f64)> = fetch_candidates(db, &expr, &weights, filter).await?;
+    let mut rows: Vec<(Memory, f64)> = match &expr {
+        Some(expr) => fetch_candidates(db, expr, &weights, filter).await?,
+        None => Vec::new(),
+    };
+    // Meaning: the cosine of every embedded memory of the scope; the
+    // closest join the candidates (with no BM25 of their own).
+    let mut cosines: HashMap<i64, f32> = HashMap::new();
+    let (mut lo, mut hi) = (f32::MAX, f32::MIN);
+    if let Some(m) = meaning {
+        let within = Within {
+            client_or_global: scope.client_id.as_deref(),
+            project: filter.project_id.as_deref(),
+            client: filter.client_id.as_deref(),
+            no_client: filter.no_client,
+            kind: filter.kind.as_deref(),
+        };
+        let mut sims = vectors::similarities(db, &m.model, &m.query, within).await?;
+        for &(_, c) in &sims {
+            lo = lo.min(c);
+            hi = hi.max(c);
+        }
+        sims.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let have: HashSet<i64> = rows.iter().map(|(m, _)| m.seq).collect();
+        let more: Vec<i64> = sims
+            .iter()
+            .take(MEANING_CANDIDATES)
+            .map(|&(seq, _)| seq)
+            .filter(|seq| !have.contains(seq))
+            .collect();
+        rows.extend(
+            store::by_seqs(db, &more)
+                .await?
+                .into_iter()
+                .map(|m| (m, 0.0)),
+        );
+        cosines = sims.into_iter().collect();
+    }
     let best = rows
         .iter()
         .map(|(_, b)| -b)
@@ -191,7 +267,16 @@ async fn search_analysed(
         .into_iter()
         .filter(|(m, _)| !exclude.contains(&m.id))
         .map(|(m, bm25)| {
-            let text_score = (-bm25 / best).clamp(0.0, 1.0);
+            let words = (-bm25 / best).clamp(0.0, 1.0);
+            let cosine = cosines.get(&m.seq).copied();
+            // A memory without a vector (not embedded yet) keeps its words' score.
+            let text_score = match cosine {
+                Some(c) if hi > lo => {
+                    let w = cfg.weight_meaning.clamp(0.0, 1.0);
+                    (1.0 - w) * words + w * f64::from((c - lo) / (hi - lo))
+                }
+                _ => words,
+            };
             let age_days = ((now - m.created_at).max(0) as f64) / 86_400_000.0;
             let recency = 0.5f64.powf(age_days / cfg.half_life_days.max(0.01));
             let scope_score = match (&scope.project_id, &scope.client_id) {
@@ -228,6 +313,8 @@ async fn search_analysed(
                 scope: scope_score,
                 tag_overlap: round3(tag_overlap),
                 coverage: 0.0,
+                meaning: round3(f64::from(cosine.unwrap_or(0.0))),
+                meaning_known: cosine.is_some(),
             }
         })
         .collect();
@@ -317,6 +404,7 @@ const MIN_COVERAGE: f64 = 0.3;
 
 /// Chooses and formats the memories to inject for `prompt` within `budget`
 /// tokens. Returns empty text when nothing is worth adding.
+#[allow(clippy::too_many_arguments)]
 pub async fn recall(
     db: &mut Db,
     cfg: &MemoryConfig,
@@ -325,6 +413,7 @@ pub async fn recall(
     now: Millis,
     budget: u32,
     exclude: &HashSet<String>,
+    meaning: Option<&Meaning>,
 ) -> Result<Recalled> {
     let empty = || Recalled {
         text: String::new(),
@@ -354,6 +443,7 @@ pub async fn recall(
         now,
         RECALL_CANDIDATES,
         exclude,
+        meaning,
     )
     .await?;
     let mut chosen: Vec<Scored> = Vec::new();
@@ -367,7 +457,14 @@ pub async fn recall(
     let mut text =
         format!("{MARKER_START}\nKnown from earlier work (msp memory, most relevant first):\n");
     for s in ranked {
-        if s.coverage < MIN_COVERAGE {
+        // Relevant by its meaning, or by its words; with the encoder
+        // installed, words shared by a memory that means something else
+        // (a "re-registration" for a question about percentages) are not
+        // enough.
+        let by_meaning = s.meaning >= cfg.min_meaning;
+        let by_words =
+            s.coverage >= MIN_COVERAGE && (!s.meaning_known || s.meaning >= cfg.min_meaning_words);
+        if !by_meaning && !by_words {
             continue;
         }
         let terms = text::word_set(&format!("{} {}", s.memory.title, s.memory.body));

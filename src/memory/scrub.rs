@@ -181,6 +181,7 @@ mod tests {
             crate::time::now_ms(),
             2000,
             &Default::default(),
+            None,
         )
         .await
         .unwrap();

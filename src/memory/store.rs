@@ -383,6 +383,23 @@ impl Memory {
 }
 
 /// A memory by id, or by the last 8+ characters of its id.
+/// The memories of these seqs (those that exist), in no order.
+pub async fn by_seqs(db: &mut Db, seqs: &[i64]) -> Result<Vec<Memory>> {
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = seqs
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM memories m WHERE m.seq IN ({list})"
+    )))
+    .fetch_all(db)
+    .await?)
+}
+
 pub async fn get(db: &mut Db, key: &str) -> Result<Memory> {
     let rows: Vec<Memory> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM memories m WHERE {} LIMIT 2",

@@ -82,10 +82,12 @@ pub async fn embed_missing(
         }
         let mut tx = crate::store::begin_write(&mut *db).await?;
         for (seq, (values, scale)) in &rows {
+            // The scope is read again under the lock: it is the memory's now.
             sqlx::query(
-                "INSERT INTO memory_vectors (memory_seq, model, scale, vector)
-                 SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM memories WHERE seq = ?1)
-                 ON CONFLICT(memory_seq) DO UPDATE SET model = excluded.model,
+                "INSERT INTO memory_vectors (memory_seq, model, client_id, project_id, kind, scale, vector)
+                 SELECT seq, ?2, client_id, project_id, kind, ?3, ?4 FROM memories WHERE seq = ?1
+                 ON CONFLICT(memory_seq) DO UPDATE SET model = excluded.model, client_id = excluded.client_id,
+                   project_id = excluded.project_id, kind = excluded.kind,
                    scale = excluded.scale, vector = excluded.vector",
             )
             .bind(seq)
@@ -103,4 +105,52 @@ pub async fn embed_missing(
         embedded: done,
         memories: before.memories,
     })
+}
+
+/// Which memories a prompt may reach by meaning: the same limits the word
+/// search puts on its match (see `recall::Query::match_expr`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Within<'a> {
+    /// This client's memories and those of no client (the prompt's scope).
+    pub client_or_global: Option<&'a str>,
+    pub project: Option<&'a str>,
+    pub client: Option<&'a str>,
+    /// Only memories of no client.
+    pub no_client: bool,
+    pub kind: Option<&'a str>,
+}
+
+/// The cosine of `query` (a unit vector) with every memory within the
+/// limits that has a vector from `model`, by memory seq.
+pub async fn similarities(
+    db: &mut Db,
+    model: &str,
+    query: &[f32],
+    within: Within<'_>,
+) -> Result<Vec<(i64, f32)>> {
+    let rows: Vec<(i64, f64, Vec<u8>)> = sqlx::query_as(
+        "SELECT memory_seq, scale, vector FROM memory_vectors
+         WHERE model = ?1
+           AND (?2 IS NULL OR client_id IS NULL OR client_id = ?2)
+           AND (?3 IS NULL OR project_id = ?3)
+           AND (?4 IS NULL OR client_id = ?4)
+           AND (NOT ?5 OR client_id IS NULL)
+           AND (?6 IS NULL OR kind = ?6)",
+    )
+    .bind(model)
+    .bind(within.client_or_global)
+    .bind(within.project)
+    .bind(within.client)
+    .bind(within.no_client)
+    .bind(within.kind)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, _, bytes)| bytes.len() == query.len())
+        .map(|(seq, scale, bytes)| {
+            let values: &[i8] = bytemuck::cast_slice(&bytes);
+            (seq, embed::cosine_quantized(query, values, scale as f32))
+        })
+        .collect())
 }

