@@ -95,12 +95,13 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
             let r = sync::run(db, &ctx.paths, &url, &opts, &progress).await?;
             // Memories from the other machines become findable by meaning
             // in the background (a large first pull takes a while).
-            if r.pulled > 0 && crate::embed::install::model_path(&ctx.paths.data_dir).is_file() {
-                if let Err(e) = crate::memory::vectors::spawn_embed() {
-                    ctx.tell(format!(
-                        "warning: pulled memories not embedded yet (`msp context embed` does it): {e}"
-                    ));
-                }
+            if r.pulled > 0
+                && crate::embed::install::model_path(&ctx.paths.data_dir).is_file()
+                && let Err(e) = crate::memory::vectors::spawn_embed()
+            {
+                ctx.tell(format!(
+                    "warning: pulled memories not embedded yet (`msp context embed` does it): {e}"
+                ));
             }
             ctx.print(&r, |r| {
                 format!(
