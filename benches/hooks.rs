@@ -120,6 +120,16 @@ fn main() {
         )
         .unwrap();
 
+        let save = time_saves(&env, &mut rng, 0);
+        writeln!(
+            report,
+            "| {n} | `msp-save` hook, Stop, one turn | {:.2} | {:.2} | {:.2} |",
+            save.pct(50.0),
+            save.pct(95.0),
+            save.max()
+        )
+        .unwrap();
+
         if let Some(wheel) = std::env::var_os("MSP_BENCH_MODEL_WHEEL") {
             env.msp(&[
                 "context",
@@ -163,17 +173,18 @@ fn main() {
                 hook.max()
             )
             .unwrap();
+            // Each save that stores a memory now also starts the embedding
+            // of it in the background.
+            let save = time_saves(&env, &mut rng, SAVES);
+            writeln!(
+                report,
+                "| {n} | `msp-save` hook with the encoder installed (starts `msp context embed`) | {:.2} | {:.2} | {:.2} |",
+                save.pct(50.0),
+                save.pct(95.0),
+                save.max()
+            )
+            .unwrap();
         }
-
-        let save = time_saves(&env, &mut rng);
-        writeln!(
-            report,
-            "| {n} | `msp-save` hook, Stop, one turn | {:.2} | {:.2} | {:.2} |",
-            save.pct(50.0),
-            save.pct(95.0),
-            save.max()
-        )
-        .unwrap();
         if std::env::var_os("MSP_BENCH_KEEP").is_none() {
             let _ = std::fs::remove_dir_all(&env.root);
         }
@@ -258,11 +269,11 @@ fn build_store(env: &Env, n: usize) {
 }
 
 /// Appends one realistic turn at a time to a transcript and times msp-save.
-fn time_saves(env: &Env, rng: &mut Rng) -> Timing {
+fn time_saves(env: &Env, rng: &mut Rng, first: usize) -> Timing {
     let transcript = env.root.join("session.jsonl");
     let cwd = env.root.join("work").join("p0");
     let mut samples = Vec::new();
-    for i in 0..SAVES {
+    for i in first..first + SAVES {
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

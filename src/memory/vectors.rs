@@ -144,30 +144,65 @@ pub struct Within<'a> {
 }
 
 /// The cosine of `query` (a unit vector) with every memory within the
-/// limits that has a vector from `model`, by memory seq.
+/// limits that has a vector from `model`, by memory seq. Only the vectors
+/// of the scope are read: the conditions are the indexed columns, so a
+/// client's prompt reads that client's vectors and the global ones.
 pub async fn similarities(
     db: &mut Db,
     model: &str,
     query: &[f32],
     within: Within<'_>,
 ) -> Result<Vec<(i64, f32)>> {
-    let rows: Vec<(i64, f64, Vec<u8>)> = sqlx::query_as(
-        "SELECT memory_seq, scale, vector FROM memory_vectors
-         WHERE model = ?1
-           AND (?2 IS NULL OR client_id IS NULL OR client_id = ?2)
-           AND (?3 IS NULL OR project_id = ?3)
-           AND (?4 IS NULL OR client_id = ?4)
-           AND (NOT ?5 OR client_id IS NULL)
-           AND (?6 IS NULL OR kind = ?6)",
-    )
-    .bind(model)
-    .bind(within.client_or_global)
-    .bind(within.project)
-    .bind(within.client)
-    .bind(within.no_client)
-    .bind(within.kind)
-    .fetch_all(db)
-    .await?;
+    // Each branch is one index range: (model, client_id) or (model, project_id).
+    let mut conditions: Vec<(&str, Option<&str>)> = Vec::new();
+    if let Some(p) = within.project {
+        conditions.push(("project_id = ?", Some(p)));
+    } else if let Some(c) = within.client {
+        conditions.push(("client_id = ?", Some(c)));
+    } else if within.no_client {
+        conditions.push(("client_id IS NULL", None));
+    } else if let Some(c) = within.client_or_global {
+        conditions.push(("client_id = ?", Some(c)));
+        conditions.push(("client_id IS NULL", None));
+    } else {
+        conditions.push(("1", None));
+    }
+    // The other limits, checked on the rows the branch reads.
+    let mut extra = String::new();
+    let mut extra_binds: Vec<&str> = Vec::new();
+    if let (Some(c), true) = (within.client_or_global, within.project.is_some() || within.client.is_some()) {
+        extra.push_str(" AND (client_id IS NULL OR client_id = ?)");
+        extra_binds.push(c);
+    }
+    if let (Some(c), Some(_)) = (within.client, within.project) {
+        extra.push_str(" AND client_id = ?");
+        extra_binds.push(c);
+    }
+    if within.no_client && (within.project.is_some() || within.client.is_some()) {
+        extra.push_str(" AND client_id IS NULL");
+    }
+    if let Some(k) = within.kind {
+        extra.push_str(" AND kind = ?");
+        extra_binds.push(k);
+    }
+    let sql = conditions
+        .iter()
+        .map(|(c, _)| {
+            format!("SELECT memory_seq, scale, vector FROM memory_vectors WHERE model = ? AND {c}{extra}")
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let mut q = sqlx::query_as::<_, (i64, f64, Vec<u8>)>(sqlx::AssertSqlSafe(sql));
+    for (_, bind) in &conditions {
+        q = q.bind(model);
+        if let Some(b) = bind {
+            q = q.bind(*b);
+        }
+        for e in &extra_binds {
+            q = q.bind(*e);
+        }
+    }
+    let rows = q.fetch_all(db).await?;
     Ok(rows
         .into_iter()
         .filter(|(_, _, bytes)| bytes.len() == query.len())
