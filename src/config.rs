@@ -259,7 +259,8 @@ impl Paths {
             Some(v) => PathBuf::from(v),
             None => dirs::data_dir()
                 .ok_or_else(|| {
-                    Error::Config("no data directory for this user\nhint: set MSP_DATA_DIR".into())
+                    Error::Config("no data directory for this user".into())
+                        .with_hint("set MSP_DATA_DIR")
                 })?
                 .join("msp"),
         };
@@ -267,9 +268,8 @@ impl Paths {
             Some(v) => PathBuf::from(v),
             None => dirs::config_dir()
                 .ok_or_else(|| {
-                    Error::Config(
-                        "no config directory for this user\nhint: set MSP_CONFIG_DIR".into(),
-                    )
+                    Error::Config("no config directory for this user".into())
+                        .with_hint("set MSP_CONFIG_DIR")
                 })?
                 .join("msp"),
         };
@@ -312,10 +312,7 @@ impl Config {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
-                return Err(Error::Config(format!(
-                    "cannot read {}: {e}\nhint: config.toml must be a regular file of at most 1 MiB; fix it or move it away",
-                    file.display()
-                )));
+                return Err(Error::Config(format!("cannot read {}: {e}", file.display())).with_hint("config.toml must be a regular file of at most 1 MiB; fix it or move it away"));
             }
         }
         let env: Vec<(String, String)> = env.filter(|(k, _)| k.starts_with("MSP_")).collect();
@@ -335,10 +332,7 @@ impl Config {
                         .unwrap_or(false)
                 })
                 .map_or_else(|| "an MSP_* variable".to_string(), |(k, v)| format!("{k}={v:?}"));
-            Error::Config(format!(
-                "{name}: {}\nhint: unset it or give a valid value; docs/reference/config.md lists every setting and its type",
-                e.message()
-            ))
+            Error::Config(format!("{name}: {}", e.message())).with_hint("unset it or give a valid value; docs/reference/config.md lists every setting and its type")
         })
     }
 
@@ -380,10 +374,7 @@ fn file_error(file: &Path, text: &str, e: &toml::de::Error) -> Error {
         }
         None => file.display().to_string(),
     };
-    Error::Config(format!(
-        "{place}: {}\nhint: fix that line or move the file away; `msp config check` checks it again, docs/reference/config.md lists every setting and its type",
-        e.message().trim_end()
-    ))
+    Error::Config(format!("{place}: {}", e.message().trim_end())).with_hint("fix that line or move the file away; `msp config check` checks it again, docs/reference/config.md lists every setting and its type")
 }
 
 /// What each setting means, by key; the reference in `docs/reference/`
@@ -588,9 +579,8 @@ fn apply_env(value: &mut toml::Value, env: impl Iterator<Item = (String, String)
             let name = env_name(section, key);
             let Some(raw) = env.get(&name) else { continue };
             let bad = |kind: &str| {
-                Error::Config(format!(
-                    "{name}={raw:?} is not {kind}\nhint: unset it or give {kind}"
-                ))
+                Error::Config(format!("{name}={raw:?} is not {kind}"))
+                    .with_hint(format!("unset it or give {kind}"))
             };
             *current = match current {
                 toml::Value::Integer(_) => {
@@ -662,7 +652,7 @@ mod tests {
         let file = dir.path().join("config.toml");
         std::fs::write(&file, "[memory]\nbudget = 5\n").unwrap();
         let err = Config::load_from(&file, env(&[])).unwrap_err();
-        assert!(err.to_string().contains("hint:"), "{err}");
+        assert!(err.hint().is_some(), "{err}");
     }
 
     #[test]

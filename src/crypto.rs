@@ -172,10 +172,7 @@ impl KdfParams {
         if ok {
             Ok(())
         } else {
-            Err(Error::usage(format!(
-                "Argon2id parameters out of range: m={} KiB, t={}, p={}\nhint: memory at least 8 KiB per lane and at most 4 GiB, 1-1000 iterations, 1-64 lanes (vault.kdf_* settings)",
-                self.memory_kib, self.iterations, self.parallelism
-            )))
+            Err(Error::usage(format!("Argon2id parameters out of range: m={} KiB, t={}, p={}", self.memory_kib, self.iterations, self.parallelism)).with_hint("memory at least 8 KiB per lane and at most 4 GiB, 1-1000 iterations, 1-64 lanes (vault.kdf_* settings)"))
         }
     }
 

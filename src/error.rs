@@ -1,5 +1,6 @@
 //! The library's error type. Every message says what failed and, where the
-//! user can do something about it, ends with a `hint:` line naming the fix.
+//! user can do something about it, the error carries a hint naming the fix
+//! ([`Error::with_hint`]), which `msp` prints on its own `hint:` line.
 
 use std::io;
 
@@ -80,6 +81,10 @@ pub enum Error {
     },
     #[error("{0}")]
     Other(String),
+    /// An error and the fix for it. Displays as the error alone; the hint
+    /// is its own field, printed apart (`msp`: a `hint:` line).
+    #[error("{error}")]
+    Hinted { error: Box<Error>, hint: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -91,7 +96,52 @@ impl Error {
 
     /// `what` not found, with a hint naming the command that lists or creates it.
     pub fn not_found(what: &str, name: &str, hint: &str) -> Self {
-        Error::NotFound(format!("{what} not found: {name}\nhint: {hint}"))
+        Error::NotFound(format!("{what} not found: {name}")).with_hint(hint)
+    }
+
+    /// This error with `hint` as the fix (replacing any hint it had).
+    pub fn with_hint(self, hint: impl Into<String>) -> Self {
+        Error::Hinted {
+            error: Box::new(self.into_kind()),
+            hint: hint.into(),
+        }
+    }
+
+    /// A new error about this one (`outer` writes it), which keeps this
+    /// one's hint unless it names its own.
+    pub fn wrap(self, outer: impl FnOnce(&Error) -> Error) -> Error {
+        let new = outer(&self);
+        match (new.hint(), self.hint()) {
+            (None, Some(h)) => {
+                let h = h.to_string();
+                new.with_hint(h)
+            }
+            _ => new,
+        }
+    }
+
+    /// The fix, when the error names one.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Error::Hinted { hint, .. } => Some(hint),
+            _ => None,
+        }
+    }
+
+    /// What went wrong, without the hint: the error to match on.
+    pub fn kind(&self) -> &Error {
+        match self {
+            Error::Hinted { error, .. } => error.kind(),
+            e => e,
+        }
+    }
+
+    /// [`Error::kind`], by value (for matching on a `Result`).
+    pub fn into_kind(self) -> Error {
+        match self {
+            Error::Hinted { error, .. } => error.into_kind(),
+            e => e,
+        }
     }
 
     pub fn io(context: impl Into<String>, source: io::Error) -> Self {
@@ -102,7 +152,7 @@ impl Error {
     }
 
     pub fn exit_code(&self) -> i32 {
-        match self {
+        match self.kind() {
             Error::Usage(_) => exit::USAGE,
             Error::NotFound(_) => exit::NOT_FOUND,
             Error::Locked(_) | Error::Busy(_) => exit::LOCKED,
@@ -112,7 +162,7 @@ impl Error {
 
     /// True when the error is a write to a closed pipe (`msp ... | head`).
     pub fn is_broken_pipe(&self) -> bool {
-        matches!(self, Error::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+        matches!(self.kind(), Error::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
     }
 }
 
@@ -132,8 +182,11 @@ impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         if is_busy(&e) {
             return Error::Busy(format!(
-                "the store is busy: another process (usually another msp) holds its lock ({e})\nhint: retry in a moment; `fuser -v STORE` names the process holding it (`msp config paths` shows the store)"
-            ));
+                "the store is busy: another process (usually another msp) holds its lock ({e})"
+            ))
+            .with_hint(
+                "retry in a moment; `fuser -v STORE` names the process holding it (`msp config paths` shows the store)",
+            );
         }
         Error::Db(e)
     }
@@ -181,6 +234,36 @@ mod tests {
         assert_eq!(
             Error::not_found("client", "x", "y").exit_code(),
             exit::NOT_FOUND
+        );
+    }
+
+    #[test]
+    fn a_hint_is_a_field_apart_from_the_message_and_the_kind_looks_through_it() {
+        let e = Error::usage("--to is before --from").with_hint("swap them");
+        assert_eq!(e.to_string(), "--to is before --from");
+        assert_eq!(e.hint(), Some("swap them"));
+        assert!(matches!(e.kind(), Error::Usage(_)));
+        assert_eq!(e.exit_code(), exit::USAGE);
+        // A second hint replaces the first; the kind stays.
+        let e = e.with_hint("give --from first");
+        assert_eq!(e.hint(), Some("give --from first"));
+        assert_eq!(e.to_string(), "--to is before --from");
+        assert_eq!(Error::Other("x".into()).hint(), None);
+        let nf = Error::not_found("client", "acme", "`msp client list` shows them");
+        assert_eq!(nf.to_string(), "client not found: acme");
+        assert_eq!(nf.hint(), Some("`msp client list` shows them"));
+        // Through `?` into a function returning this error, the hint stays.
+        fn fails() -> Result<()> {
+            Err(Error::Locked("the vault is locked".into()).with_hint("run msp vault unlock"))
+        }
+        fn outer() -> Result<()> {
+            fails()?;
+            Ok(())
+        }
+        let e = outer().unwrap_err();
+        assert_eq!(
+            (e.exit_code(), e.hint()),
+            (exit::LOCKED, Some("run msp vault unlock"))
         );
     }
 }

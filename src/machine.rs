@@ -410,10 +410,8 @@ pub async fn self_id(db: &mut Db) -> Result<Option<String>> {
 /// This machine's id, or an error that says how to register it.
 pub async fn require_self(db: &mut Db) -> Result<String> {
     self_id(db).await?.ok_or_else(|| {
-        Error::Conflict(
-            "this machine is not registered\nhint: run `msp machine register` (or ./install.sh)"
-                .into(),
-        )
+        Error::Conflict("this machine is not registered".into())
+            .with_hint("run `msp machine register` (or ./install.sh)")
     })
 }
 
@@ -462,9 +460,10 @@ pub async fn resolve(db: &mut Db, key: &str) -> Result<Machine> {
         {
             Ok(m)
         }
-        (Some(_), Some(_)) => Err(Error::usage(format!(
-            "more than one machine is called {key:?}\nhint: use the machine id from `msp machine list`"
-        ))),
+        (Some(_), Some(_)) => Err(
+            Error::usage(format!("more than one machine is called {key:?}"))
+                .with_hint("use the machine id from `msp machine list`"),
+        ),
     }
 }
 
@@ -490,8 +489,11 @@ pub async fn update(db: &mut Db, key: &str, up: MachineUpdate) -> Result<Machine
     let is_self = self_id(db).await?.as_deref() == Some(m.id.as_str());
     if up.approval_required == Some(false) && !is_self {
         return Err(Error::Locked(format!(
-            "approval for {}'s agent commands can only be turned off on that machine\nhint: run `msp machine update self --no-approval-required` on {}",
-            m.display_name(),
+            "approval for {}'s agent commands can only be turned off on that machine",
+            m.display_name()
+        ))
+        .with_hint(format!(
+            "run `msp machine update self --no-approval-required` on {}",
             m.display_name()
         )));
     }
@@ -623,7 +625,7 @@ mod tests {
         assert_eq!(resolve(store.db(), "BOX1").await.unwrap().id, m.id);
         assert_eq!(resolve(store.db(), "main laptop").await.unwrap().id, m.id);
         assert!(matches!(
-            resolve(store.db(), "nope").await,
+            resolve(store.db(), "nope").await.map_err(Error::into_kind),
             Err(Error::NotFound(_))
         ));
     }

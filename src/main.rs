@@ -18,6 +18,9 @@ fn main() {
         Err(e) if e.is_broken_pipe() => msp::error::exit::OK,
         Err(e) => {
             eprintln!("error: {e}");
+            if let Some(hint) = e.hint() {
+                eprintln!("hint: {hint}");
+            }
             e.exit_code()
         }
     };

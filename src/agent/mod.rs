@@ -232,9 +232,9 @@ pub async fn queue(db: &mut Db, data_dir: &Path, req: &ExecRequest) -> Result<Co
     let self_id = machine::require_self(db).await?;
     let target = machine::resolve(db, &req.target).await?;
     if req.program.trim().is_empty() {
-        return Err(Error::usage(
-            "no command given\nhint: msp agent exec MACHINE -- COMMAND ARGS...",
-        ));
+        return Err(
+            Error::usage("no command given").with_hint("msp agent exec MACHINE -- COMMAND ARGS...")
+        );
     }
     for (flag, d, max) in [
         ("--timeout", req.timeout, MAX_TIMEOUT),
@@ -242,25 +242,24 @@ pub async fn queue(db: &mut Db, data_dir: &Path, req: &ExecRequest) -> Result<Co
     ] {
         if d.is_zero() || d > max {
             return Err(Error::usage(format!(
-                "{flag} must be longer than zero and at most {} days\nhint: e.g. {flag} 30s, 10m, 1h",
+                "{flag} must be longer than zero and at most {} days",
                 max.as_secs() / 86_400
-            )));
+            ))
+            .with_hint(format!("e.g. {flag} 30s, 10m, 1h")));
         }
     }
     if req.max_output == 0 || req.max_output > MAX_OUTPUT {
         return Err(Error::usage(format!(
-            "--max-output must be at least one byte and at most {} MiB\nhint: e.g. --max-output 64KiB; for more, write the output to a file on the target",
+            "--max-output must be at least one byte and at most {} MiB",
             MAX_OUTPUT >> 20
-        )));
+        ))
+        .with_hint("e.g. --max-output 64KiB; for more, write the output to a file on the target"));
     }
     let (kind, key) = match TeamKey::load(data_dir)? {
         Some(team) => (KeyKind::Team, sign::team_signing_key(&team)),
         None if target.id == self_id => (KeyKind::Local, sign::local_key(data_dir)?),
         None => {
-            return Err(Error::Locked(format!(
-                "a command for another machine ({}) is signed with the team key, and this machine has none\nhint: run `msp sync init` on the team's first machine, or `msp sync key import` here; without a team, only `msp agent exec self` works",
-                target.display_name()
-            )));
+            return Err(Error::Locked(format!("a command for another machine ({}) is signed with the team key, and this machine has none", target.display_name())).with_hint("run `msp sync init` on the team's first machine, or `msp sync key import` here; without a team, only `msp agent exec self` works"));
         }
     };
     let now = now_ms();
@@ -348,9 +347,10 @@ pub async fn resolve_id(db: &mut Db, key: &str) -> Result<String> {
             key,
             "run `msp agent list` (on another machine's command: `msp sync` first)",
         )),
-        _ => Err(Error::usage(format!(
-            "{key:?} matches more than one agent command\nhint: give more characters of the id"
-        ))),
+        _ => Err(
+            Error::usage(format!("{key:?} matches more than one agent command"))
+                .with_hint("give more characters of the id"),
+        ),
     }
 }
 
@@ -464,31 +464,30 @@ pub async fn approve(db: &mut Db, data_dir: &Path, key: &str) -> Result<Approved
         .ok_or_else(|| Error::not_found("agent command", &id, "run `msp agent list`"))?;
     if c.requester_machine_id == self_id {
         return Err(Error::Locked(
-            "a command is approved from another machine than the one that requested it\nhint: run `msp agent approve ID` on another machine of the team (after `msp sync`)".into(),
+            "a command is approved from another machine than the one that requested it".into(),
+        )
+        .with_hint(
+            "run `msp agent approve ID` on another machine of the team (after `msp sync`)",
         ));
     }
     let team = TeamKey::load(data_dir)?.ok_or_else(|| {
-        Error::Locked(
-            "approvals are signed with the team key, and this machine has none\nhint: `msp sync key import` the team's key here first".into(),
-        )
+        Error::Locked("approvals are signed with the team key, and this machine has none".into())
+            .with_hint("`msp sync key import` the team's key here first")
     })?;
     let keys = Keys {
         team: Some(sign::team_signing_key(&team)),
         local: None,
     };
     if !command_signature_ok(&keys, &self_id, &c) {
-        return Err(Error::Locked(format!(
-            "command {} does not carry a valid signature of this team: it will never run, and is not approved\nhint: `msp agent audit` shows where it came from",
-            ids::short_id(&c.id)
-        )));
+        return Err(Error::Locked(format!("command {} does not carry a valid signature of this team: it will never run, and is not approved", ids::short_id(&c.id))).with_hint("`msp agent audit` shows where it came from"));
     }
     if let Some(r) = get_result(db, &id).await? {
         return Err(Error::Conflict(format!(
-            "command {} is {} already: nothing to approve\nhint: `msp agent show {}`",
+            "command {} is {} already: nothing to approve",
             ids::short_id(&id),
-            r.status,
-            ids::short_id(&id)
-        )));
+            r.status
+        ))
+        .with_hint(format!("`msp agent show {}`", ids::short_id(&id))));
     }
     let mut tx = store::begin_write(db).await?;
     if let Some(a) = approvals_of(&mut tx, &id)

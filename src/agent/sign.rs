@@ -75,10 +75,7 @@ pub fn load_local_key(data_dir: &Path) -> Result<Option<Key>> {
         Ok(bytes) => {
             let bytes = Zeroizing::new(bytes);
             Key::from_slice(&bytes).map(Some).ok_or_else(|| {
-                Error::Other(format!(
-                    "{} is not an agent key (expected 32 bytes)\nhint: move it away; the next `msp agent exec self` creates a new one (commands queued before are then refused)",
-                    path.display()
-                ))
+                Error::Other(format!("{} is not an agent key (expected 32 bytes)", path.display())).with_hint("move it away; the next `msp agent exec self` creates a new one (commands queued before are then refused)")
             })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -95,7 +92,7 @@ pub fn local_key(data_dir: &Path) -> Result<Key> {
     match crate::vault::redaction::write_private(&local_key_path(data_dir), key.expose()) {
         Ok(()) => Ok(key),
         // Another process created it at the same moment: use theirs.
-        Err(Error::Conflict(_)) => load_local_key(data_dir)?
+        Err(e) if matches!(e.kind(), Error::Conflict(_)) => load_local_key(data_dir)?
             .ok_or_else(|| Error::Other("the agent key file vanished while it was read".into())),
         Err(e) => Err(e),
     }

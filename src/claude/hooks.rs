@@ -122,7 +122,14 @@ fn run(name: &str, deadline: Duration, hook: Hook) -> ! {
     }));
     let (stdout, line) = match result {
         Ok(Ok(o)) => (o.stdout, o.log),
-        Ok(Err(e)) => (None, format!("{event} error: {e}")),
+        Ok(Err(e)) => (
+            None,
+            match e.hint() {
+                // One line: the hint after a dash, never on a line of its own.
+                Some(h) => format!("{event} error: {e} — {h}"),
+                None => format!("{event} error: {e}"),
+            },
+        ),
         Err(_) => (None, format!("{event} error: internal panic")),
     };
     if let Some(out) = stdout {

@@ -26,7 +26,7 @@ pub fn user_settings_path() -> Result<PathBuf> {
         return Ok(PathBuf::from(dir).join("settings.json"));
     }
     let home = dirs::home_dir().ok_or_else(|| {
-        Error::Config("no home directory\nhint: pass --claude-settings PATH".into())
+        Error::Config("no home directory".into()).with_hint("pass --claude-settings PATH")
     })?;
     Ok(home.join(".claude").join("settings.json"))
 }
@@ -55,9 +55,10 @@ fn read(path: &Path) -> Result<Option<Map<String, Value>>> {
     match serde_json::from_str::<Value>(&text) {
         Ok(Value::Object(map)) => Ok(Some(map)),
         Ok(_) | Err(_) => Err(Error::Conflict(format!(
-            "{} is not a valid JSON object; it was left untouched\nhint: fix the file (or move it away) and run `msp setup` again",
+            "{} is not a valid JSON object; it was left untouched",
             path.display()
-        ))),
+        ))
+        .with_hint("fix the file (or move it away) and run `msp setup` again")),
     }
 }
 
@@ -81,9 +82,10 @@ fn target_of(path: &Path) -> Result<PathBuf> {
         }
     }
     Err(Error::Conflict(format!(
-        "{} is a loop of symbolic links; it was left untouched\nhint: point the link at a file and run `msp setup` again",
+        "{} is a loop of symbolic links; it was left untouched",
         path.display()
-    )))
+    ))
+    .with_hint("point the link at a file and run `msp setup` again"))
 }
 
 /// Writes via a temp file in the target's directory, synced, then renamed
@@ -163,9 +165,10 @@ pub fn install(path: &Path, bin_dir: &Path) -> Result<Change> {
         .or_insert_with(|| Value::Object(Map::new()));
     let Value::Object(hooks) = hooks else {
         return Err(Error::Conflict(format!(
-            "\"hooks\" in {} is not an object; it was left untouched\nhint: fix the file and run `msp setup` again",
+            "\"hooks\" in {} is not an object; it was left untouched",
             path.display()
-        )));
+        ))
+        .with_hint("fix the file and run `msp setup` again"));
     };
     for &(event, binary) in HOOK_EVENTS {
         let command = bin_dir.join(binary).to_string_lossy().into_owned();
@@ -388,12 +391,7 @@ mod tests {
         let b = dir.path().join("b.json");
         std::os::unix::fs::symlink(&b, &a).unwrap();
         std::os::unix::fs::symlink(&a, &b).unwrap();
-        assert!(
-            install(&a, Path::new("/x"))
-                .unwrap_err()
-                .to_string()
-                .contains("hint:")
-        );
+        assert!(install(&a, Path::new("/x")).unwrap_err().hint().is_some());
     }
 
     #[test]
@@ -431,7 +429,7 @@ mod tests {
         let path = dir.path().join("settings.json");
         std::fs::write(&path, "{ not json").unwrap();
         let err = install(&path, Path::new("/x")).unwrap_err();
-        assert!(err.to_string().contains("hint:"));
+        assert!(err.hint().is_some(), "{err}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "{ not json");
     }
 

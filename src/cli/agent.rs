@@ -230,10 +230,7 @@ async fn exec(ctx: &Ctx, db: &mut Db, req: &ExecRequest, wait: bool) -> Result<E
             .await?
             .is_none()
     {
-        return Err(Error::Conflict(format!(
-            "command {} is queued, but no team store is configured, so it cannot reach its target: not waiting\nhint: configure one (`msp sync init --url ...`, sync.url or MSP_SYNC_URL), then `msp sync`",
-            c.id
-        )));
+        return Err(Error::Conflict(format!("command {} is queued, but no team store is configured, so it cannot reach its target: not waiting", c.id)).with_hint("configure one (`msp sync init --url ...`, sync.url or MSP_SYNC_URL), then `msp sync`"));
     }
     note(format!("command {}", c.id));
     let give_up = Instant::now()
@@ -269,11 +266,13 @@ async fn exec(ctx: &Ctx, db: &mut Db, req: &ExecRequest, wait: bool) -> Result<E
         }
         if Instant::now() > give_up {
             return Err(Error::Other(format!(
-                "command {} is still {} after its expiry and timeout: stopped waiting\nhint: `msp agent show {}` later; is `msp agent run` running on {}?",
+                "command {} is still {} after its expiry and timeout: stopped waiting",
                 c.id,
-                v.status.as_str(),
-                v.short_id,
-                v.target
+                v.status.as_str()
+            ))
+            .with_hint(format!(
+                "`msp agent show {}` later; is `msp agent run` running on {}?",
+                v.short_id, v.target
             )));
         }
         if remote && last_sync.elapsed() >= WAIT_SYNC {
@@ -329,16 +328,20 @@ fn print_result(ctx: &Ctx, v: &CommandView) -> Result<ExitStatus> {
             Ok(code)
         }
         Status::Rejected => Err(Error::Locked(format!(
-            "command {} was rejected by {}: {why}\nhint: `msp agent audit --command {}` shows every step",
-            v.short_id, v.target, v.short_id
-        ))),
-        _ => Err(Error::Other(format!(
-            "command {} {} on {}: {why}\nhint: `msp agent show {}`",
-            v.short_id,
-            v.status.as_str(),
-            v.target,
+            "command {} was rejected by {}: {why}",
+            v.short_id, v.target
+        ))
+        .with_hint(format!(
+            "`msp agent audit --command {}` shows every step",
             v.short_id
         ))),
+        _ => Err(Error::Other(format!(
+            "command {} {} on {}: {why}",
+            v.short_id,
+            v.status.as_str(),
+            v.target
+        ))
+        .with_hint(format!("`msp agent show {}`", v.short_id))),
     }
 }
 
@@ -346,9 +349,10 @@ async fn run_agent(ctx: &Ctx, db: &mut Db, once: bool, interval: Duration) -> Re
     let self_id = machine::require_self(db).await?;
     let Some(_lock) = runner::try_lock(&ctx.paths.data_dir)? else {
         return Err(Error::Conflict(format!(
-            "another `msp agent run` is running for {}\nhint: stop it first (systemctl --user stop msp-agent), or let it do the work",
+            "another `msp agent run` is running for {}",
             ctx.paths.data_dir.display()
-        )));
+        ))
+        .with_hint("stop it first (systemctl --user stop msp-agent), or let it do the work"));
     };
     let stop = Stop::on_signals();
     for id in runner::recover(db, &self_id).await? {

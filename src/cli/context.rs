@@ -490,9 +490,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
         Cmd::Embed { quiet } => {
             let path = install::model_path(&ctx.paths.data_dir);
             if !path.exists() {
-                return Err(Error::NotFound(
-                    "no encoder is installed\nhint: run `msp context model install`".into(),
-                ));
+                return Err(Error::NotFound("no encoder is installed".into())
+                    .with_hint("run `msp context model install`"));
             }
             let Some(_lock) = crate::files::try_lock(&ctx.paths.data_dir, vectors::LOCK_FILE)
                 .map_err(|e| Error::io("taking the embed lock", e))?
@@ -588,7 +587,12 @@ fn meaning(ctx: &Ctx, text: &str) -> Option<recall::Meaning> {
 }
 
 fn embed_error(e: crate::embed::EmbedError) -> Error {
-    Error::Other(e.to_string())
+    let hint = e.hint();
+    let error = Error::Other(e.to_string());
+    match hint {
+        Some(h) => error.with_hint(h),
+        None => error,
+    }
 }
 
 /// A `--at`/`--now` value, or `now` when none was given.

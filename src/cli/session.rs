@@ -185,10 +185,7 @@ async fn scope_from(db: &mut Db, args: &ScopeArgs, machine_id: &str) -> Result<S
                     .unwrap_or_else(|_| "another client".into()),
                 None => "no client".into(),
             };
-            Err(Error::usage(format!(
-                "this directory belongs to project {}, which belongs to {owner}, not to {client}\nhint: give --project with one of {client}'s projects, or run the command outside this directory",
-                p.slug
-            )))
+            Err(Error::usage(format!("this directory belongs to project {}, which belongs to {owner}, not to {client}", p.slug)).with_hint(format!("give --project with one of {client}'s projects, or run the command outside this directory")))
         }
     }
 }

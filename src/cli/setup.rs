@@ -42,10 +42,10 @@ fn hook_dir() -> Result<PathBuf> {
     let dir = exe.parent().map(PathBuf::from).unwrap_or_default();
     for hook in ["msp-recall", "msp-save"] {
         if !dir.join(hook).is_file() {
-            return Err(Error::NotFound(format!(
-                "{hook} is not beside msp in {}\nhint: install with ./install.sh, which puts all three binaries together",
-                dir.display()
-            )));
+            return Err(
+                Error::NotFound(format!("{hook} is not beside msp in {}", dir.display()))
+                    .with_hint("install with ./install.sh, which puts all three binaries together"),
+            );
         }
     }
     Ok(dir)

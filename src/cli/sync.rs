@@ -230,9 +230,8 @@ fn read_key() -> Result<zeroize::Zeroizing<String>> {
         .find(|l| !l.is_empty())
         .unwrap_or_default();
     if line.is_empty() {
-        return Err(Error::usage(
-            "no team key on stdin\nhint: msp sync key export (on a machine of the team) | msp sync key import",
-        ));
+        return Err(Error::usage("no team key on stdin")
+            .with_hint("msp sync key export (on a machine of the team) | msp sync key import"));
     }
     Ok(zeroize::Zeroizing::new(line.to_string()))
 }

@@ -179,9 +179,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             let s = if session == "current" {
                 let machine_id = machine::require_self(db).await?;
                 sessions::status(db, &machine_id).await?.ok_or_else(|| {
-                    Error::Conflict(
-                        "no open session on this machine\nhint: give --session ID (`msp session list` shows ids)".into(),
-                    )
+                    Error::Conflict("no open session on this machine".into())
+                        .with_hint("give --session ID (`msp session list` shows ids)")
                 })?
             } else {
                 sessions::resolve(db, &session).await?
@@ -221,7 +220,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 (None, None) => unreachable!("clap requires --body or --from-session"),
             };
             if payload.body.trim().is_empty() {
-                return Err(Error::usage("the note is empty\nhint: give --body TEXT"));
+                return Err(Error::usage("the note is empty").with_hint("give --body TEXT"));
             }
             write(ctx, db, &id, session_id, Payload::Note(payload), dry_run).await?
         }
@@ -366,9 +365,8 @@ async fn session_for(db: &mut Db, key: &str) -> Result<SessionView> {
     sessions::current_or_latest(db, &machine_id)
         .await?
         .ok_or_else(|| {
-            Error::NotFound(
-                "no work session on this machine\nhint: `msp session start` starts one; or give --body / --minutes".into(),
-            )
+            Error::NotFound("no work session on this machine".into())
+                .with_hint("`msp session start` starts one; or give --body / --minutes")
         })
 }
 
@@ -391,14 +389,15 @@ async fn customer_id(db: &mut Db, p: &Syncro, key: &str) -> Result<String> {
             "`msp ticket customers --query TEXT` lists customers",
         )),
         _ => Err(Error::usage(format!(
-            "{key:?} matches several customers: {}\nhint: give the customer's id",
+            "{key:?} matches several customers: {}",
             found
                 .iter()
                 .take(5)
                 .map(|c| format!("{} ({})", c.name, c.id))
                 .collect::<Vec<_>>()
                 .join(", ")
-        ))),
+        ))
+        .with_hint("give the customer's id")),
     }
 }
 
@@ -608,7 +607,7 @@ async fn sync(ctx: &Ctx, db: &mut Db, dry_run: bool) -> Result<ExitStatus> {
                 v["error"] = e.to_string().into();
                 results.push(v);
                 // A refused key refuses every item: stop here.
-                let stop = matches!(e, Error::Locked(_));
+                let stop = matches!(e.kind(), Error::Locked(_));
                 first_error.get_or_insert(e);
                 if stop {
                     break;
@@ -642,9 +641,8 @@ fn note_body(body: String) -> Result<String> {
         .read_to_string(&mut text)
         .map_err(|e| Error::io("reading the note from stdin".to_string(), e))?;
     if text.len() as u64 > MAX {
-        return Err(Error::usage(
-            "the note on stdin is longer than 1 MiB\nhint: post a shorter note, or attach the rest to the ticket",
-        ));
+        return Err(Error::usage("the note on stdin is longer than 1 MiB")
+            .with_hint("post a shorter note, or attach the rest to the ticket"));
     }
     Ok(text)
 }

@@ -176,9 +176,8 @@ fn prompt_twice(label: &str) -> Result<Secret> {
     let first = prompt(&format!("{label}: "))?;
     let again = prompt(&format!("{label} (again): "))?;
     if first != again {
-        return Err(Error::usage(
-            "the two entries differ; nothing was changed\nhint: run the command again",
-        ));
+        return Err(Error::usage("the two entries differ; nothing was changed")
+            .with_hint("run the command again"));
     }
     Ok(first)
 }
@@ -204,16 +203,18 @@ fn warn_weak(p: &KdfParams) {
 async fn init(ctx: &Ctx, db: &mut Db, key_file: Option<PathBuf>) -> Result<ExitStatus> {
     if v::meta(db).await?.is_some() {
         return Err(Error::Conflict(
-            "this store already has a vault; init would make its secrets unreadable\nhint: `msp vault passwd` changes the passphrase; `msp vault list` shows what is in it".into(),
+            "this store already has a vault; init would make its secrets unreadable".into(),
+        )
+        .with_hint(
+            "`msp vault passwd` changes the passphrase; `msp vault list` shows what is in it",
         ));
     }
     let passphrase = match env_secret(env::VAULT_PASSPHRASE) {
         Some(p) => p,
         None if interactive() => prompt_twice("new vault passphrase")?,
         None => {
-            return Err(Error::Locked(
-                "no passphrase for the new vault\nhint: run in a terminal, or set MSP_VAULT_PASSPHRASE".into(),
-            ));
+            return Err(Error::Locked("no passphrase for the new vault".into())
+                .with_hint("run in a terminal, or set MSP_VAULT_PASSPHRASE"));
         }
     };
     let params = kdf_params(ctx);
@@ -270,8 +271,9 @@ fn specs_for(r: &SecretRef, values: Vec<String>) -> Result<Vec<input::Spec>> {
     match (&r.field, values.is_empty()) {
         (Some(f), true) => input::parse_specs(&[format!("{f}=-")]),
         (Some(_), false) => Err(Error::usage(
-            "name the fields either in the reference or as FIELD=SOURCE arguments, not both\nhint: msp vault set CLIENT/ITEM password=- api_key=@key.txt",
-        )),
+            "name the fields either in the reference or as FIELD=SOURCE arguments, not both",
+        )
+        .with_hint("msp vault set CLIENT/ITEM password=- api_key=@key.txt")),
         (None, _) => input::parse_specs(&values),
     }
 }
@@ -355,9 +357,10 @@ async fn get(ctx: &Ctx, db: &mut Db, reference: &str, field: Option<String>) -> 
         refs::check_name("field", &f)?;
         if r.field.as_deref().is_some_and(|rf| rf != f) {
             return Err(Error::usage(format!(
-                "{reference} names field {:?} but --field says {f:?}\nhint: give the field once",
+                "{reference} names field {:?} but --field says {f:?}",
                 r.field.as_deref().unwrap_or_default()
-            )));
+            ))
+            .with_hint("give the field once"));
         }
         r.field = Some(f);
     }
@@ -458,9 +461,8 @@ async fn history(ctx: &Ctx, db: &mut Db, reference: &str) -> Result<ExitStatus> 
 async fn remove(ctx: &Ctx, db: &mut Db, reference: &str, how: Removal) -> Result<ExitStatus> {
     let r = refs::parse(reference)?;
     if r.field.is_some() {
-        return Err(Error::usage(
-            "rm and restore act on a whole credential\nhint: msp vault rm CLIENT/ITEM",
-        ));
+        return Err(Error::usage("rm and restore act on a whole credential")
+            .with_hint("msp vault rm CLIENT/ITEM"));
     }
     v::require(db).await?;
     records::resolve(db, &r).await?;
@@ -493,9 +495,10 @@ fn check_env_name(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::usage(format!(
-            "{name:?} is not an environment variable name\nhint: --env DB_PASSWORD=msp://CLIENT/ITEM/FIELD"
-        )))
+        Err(
+            Error::usage(format!("{name:?} is not an environment variable name"))
+                .with_hint("--env DB_PASSWORD=msp://CLIENT/ITEM/FIELD"),
+        )
     }
 }
 
@@ -503,15 +506,14 @@ async fn run_cmd(ctx: &Ctx, db: &mut Db, env: &[String], command: &[String]) -> 
     let mut wanted = Vec::new();
     for e in env {
         let (name, reference) = e.split_once('=').ok_or_else(|| {
-            Error::usage(format!(
-                "--env {e:?} needs NAME=REF\nhint: --env DB_PASSWORD=msp://CLIENT/ITEM/FIELD"
-            ))
+            Error::usage(format!("--env {e:?} needs NAME=REF"))
+                .with_hint("--env DB_PASSWORD=msp://CLIENT/ITEM/FIELD")
         })?;
         check_env_name(name)?;
         wanted.push((name.to_string(), refs::parse(reference)?));
     }
     let (program, args) = command.split_first().ok_or_else(|| {
-        Error::usage("no command to run\nhint: msp vault run --env X=REF -- CMD ARGS")
+        Error::usage("no command to run").with_hint("msp vault run --env X=REF -- CMD ARGS")
     })?;
     v::require(db).await?;
     // Every reference must exist (and fields be chosen) before unlocking.
@@ -615,7 +617,7 @@ async fn audit_cmd(
             let r = refs::parse(text)?;
             let slug = match clients::resolve(db, &r.client).await {
                 Ok(c) => c.slug,
-                Err(Error::NotFound(_)) => r.client.clone(),
+                Err(e) if matches!(e.kind(), Error::NotFound(_)) => r.client.clone(),
                 Err(e) => return Err(e),
             };
             Some(format!("{slug}/{}", r.item))
@@ -643,10 +645,8 @@ async fn passwd(ctx: &Ctx, db: &mut Db) -> Result<ExitStatus> {
         Some(p) => p,
         None if interactive() => prompt_twice("new vault passphrase")?,
         None => {
-            return Err(Error::Locked(
-                "no new passphrase\nhint: run in a terminal, or set MSP_VAULT_NEW_PASSPHRASE"
-                    .into(),
-            ));
+            return Err(Error::Locked("no new passphrase".into())
+                .with_hint("run in a terminal, or set MSP_VAULT_NEW_PASSPHRASE"));
         }
     };
     let params = kdf_params(ctx);

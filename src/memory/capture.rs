@@ -542,7 +542,7 @@ pub async fn import_jsonl(
                             project_id: s.project_id,
                             client_id: s.client_id,
                         },
-                        Err(e @ (Error::Usage(_) | Error::NotFound(_))) => {
+                        Err(e) if matches!(e.kind(), Error::Usage(_) | Error::NotFound(_)) => {
                             summary.skipped_lines += 1;
                             problems.push(format!("{}:{}: {e}", path.display(), i + 1));
                             continue;
@@ -579,7 +579,7 @@ pub async fn import_jsonl(
         match add_note(db, engine, note).await {
             Ok(Some(_)) => summary.memories_added += 1,
             Ok(None) => summary.duplicates += 1,
-            Err(e @ (Error::Usage(_) | Error::NotFound(_))) => {
+            Err(e) if matches!(e.kind(), Error::Usage(_) | Error::NotFound(_)) => {
                 summary.skipped_lines += 1;
                 problems.push(format!("{}:{}: {e}", path.display(), i + 1));
             }

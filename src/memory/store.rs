@@ -22,10 +22,8 @@ pub fn check_kind(kind: &str) -> Result<()> {
     if KINDS.contains(&kind) {
         Ok(())
     } else {
-        Err(Error::usage(format!(
-            "unknown memory kind {kind:?}\nhint: use one of {}",
-            KINDS.join(", ")
-        )))
+        Err(Error::usage(format!("unknown memory kind {kind:?}"))
+            .with_hint(format!("use one of {}", KINDS.join(", "))))
     }
 }
 
@@ -415,9 +413,10 @@ pub async fn get(db: &mut Db, key: &str) -> Result<Memory> {
             key,
             "`msp context list` shows memory ids",
         )),
-        Err(_) => Err(Error::usage(format!(
-            "{key:?} matches more than one memory\nhint: give the full id"
-        ))),
+        Err(_) => Err(
+            Error::usage(format!("{key:?} matches more than one memory"))
+                .with_hint("give the full id"),
+        ),
     }
 }
 

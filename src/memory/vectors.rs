@@ -170,7 +170,10 @@ pub async fn similarities(
     // The other limits, checked on the rows the branch reads.
     let mut extra = String::new();
     let mut extra_binds: Vec<&str> = Vec::new();
-    if let (Some(c), true) = (within.client_or_global, within.project.is_some() || within.client.is_some()) {
+    if let (Some(c), true) = (
+        within.client_or_global,
+        within.project.is_some() || within.client.is_some(),
+    ) {
         extra.push_str(" AND (client_id IS NULL OR client_id = ?)");
         extra_binds.push(c);
     }

@@ -77,9 +77,10 @@ impl Store {
             // The cause goes before the hint, so the hint stays the last line.
             crate::files::create_private_dir(dir).map_err(|e| {
                 Error::Other(format!(
-                    "cannot create the data directory {}: {e}\nhint: set MSP_DATA_DIR to a writable directory",
+                    "cannot create the data directory {}: {e}",
                     dir.display()
                 ))
+                .with_hint("set MSP_DATA_DIR to a writable directory")
             })?;
         }
         // SQLite would create the file 0644 less the umask, and gives its
@@ -204,13 +205,11 @@ async fn connect(
 
 fn open_error(path: &Path, e: Error) -> Error {
     // Busy keeps its own code (4) and hint.
-    if let Error::Busy(_) = e {
+    if let Error::Busy(_) = e.kind() {
         return e;
     }
-    Error::Other(format!(
-        "cannot open the store {}: {e}\nhint: check that the directory is writable, or set MSP_DATA_DIR",
-        path.display()
-    ))
+    Error::Other(format!("cannot open the store {}: {e}", path.display()))
+        .with_hint("check that the directory is writable, or set MSP_DATA_DIR")
 }
 
 async fn user_version(conn: &mut SqliteConnection) -> Result<i64> {
@@ -226,8 +225,9 @@ async fn migrate(conn: &mut SqliteConnection) -> Result<()> {
     let current = user_version(conn).await?;
     if current > SCHEMA_VERSION {
         return Err(Error::Schema(format!(
-            "the store has schema {current}, newer than this msp knows ({SCHEMA_VERSION})\nhint: install the newer msp (./install.sh)"
-        )));
+            "the store has schema {current}, newer than this msp knows ({SCHEMA_VERSION})"
+        ))
+        .with_hint("install the newer msp (./install.sh)"));
     }
     for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
@@ -328,7 +328,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("msp.db");
         assert!(matches!(
-            Store::open_for_hook(&path, BUSY_TIMEOUT, Durability::Normal).await,
+            Store::open_for_hook(&path, BUSY_TIMEOUT, Durability::Normal)
+                .await
+                .map_err(Error::into_kind),
             Err(Error::Schema(_))
         ));
         assert!(!path.exists(), "the hook must not create a store");
@@ -341,7 +343,9 @@ mod tests {
             .unwrap();
         conn.close().await.unwrap();
         assert!(matches!(
-            Store::open_for_hook(&path, BUSY_TIMEOUT, Durability::Normal).await,
+            Store::open_for_hook(&path, BUSY_TIMEOUT, Durability::Normal)
+                .await
+                .map_err(Error::into_kind),
             Err(Error::Schema(_))
         ));
     }
@@ -392,7 +396,7 @@ mod tests {
             .unwrap();
         store.close().await.unwrap();
         let err = Store::open(&dir.path().join("msp.db")).await.err().unwrap();
-        assert!(err.to_string().contains("hint:"), "{err}");
+        assert!(err.hint().is_some(), "{err}");
     }
 
     #[tokio::test]

@@ -59,9 +59,7 @@ impl TeamKey {
 
     pub fn parse(text: &str) -> Result<TeamKey> {
         let bad = |why: &str| {
-            Error::usage(format!(
-                "this is not an msp team key ({why})\nhint: copy the whole line `msp sync key export` printed on a machine of the team (it starts with {PREFIX}.)"
-            ))
+            Error::usage(format!("this is not an msp team key ({why})")).with_hint(format!("copy the whole line `msp sync key export` printed on a machine of the team (it starts with {PREFIX}.)"))
         };
         let text = text.trim();
         let parts: Vec<&str> = text.split('.').collect();
@@ -93,10 +91,11 @@ impl TeamKey {
                 let text = Zeroizing::new(text);
                 TeamKey::parse(&text).map(Some).map_err(|e| {
                     Error::Other(format!(
-                        "the team key file {} is damaged: {}\nhint: import the key again with `msp sync key import --replace`",
+                        "the team key file {} is damaged: {}",
                         p.display(),
                         e.to_string().lines().next().unwrap_or_default()
                     ))
+                    .with_hint("import the key again with `msp sync key import --replace`")
                 })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -107,9 +106,7 @@ impl TeamKey {
     /// The key of this machine, or an error saying how to get one.
     pub fn require(data_dir: &Path) -> Result<TeamKey> {
         TeamKey::load(data_dir)?.ok_or_else(|| {
-            Error::Locked(
-                "this machine has no team key\nhint: run `msp sync init` on the team's first machine; on the others run `msp sync key export` on a machine that has it and `msp sync key import` here".into(),
-            )
+            Error::Locked("this machine has no team key".into()).with_hint("run `msp sync init` on the team's first machine; on the others run `msp sync key export` on a machine that has it and `msp sync key import` here")
         })
     }
 

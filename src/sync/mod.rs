@@ -120,12 +120,7 @@ fn open_envelope(key: &TeamKey, w: &Wire) -> Result<Option<Envelope>> {
 }
 
 fn tampered(w: &Wire) -> Error {
-    Error::Other(format!(
-        "record {} (machine {}, #{}) on the team store does not authenticate: it was changed or moved on the server, or sealed with another team key; nothing was applied\nhint: ask whoever runs the database what changed; `msp sync status` shows the team; a machine with a different key must `msp sync key import` the team's key",
-        w.record_id,
-        ids::short_id(&w.machine_id),
-        w.counter
-    ))
+    Error::Other(format!("record {} (machine {}, #{}) on the team store does not authenticate: it was changed or moved on the server, or sealed with another team key; nothing was applied", w.record_id, ids::short_id(&w.machine_id), w.counter)).with_hint("ask whoever runs the database what changed; `msp sync status` shows the team; a machine with a different key must `msp sync key import` the team's key")
 }
 
 /// The sync URL: `sync.url` / `MSP_SYNC_URL`, else the one `msp sync init
@@ -175,9 +170,7 @@ pub async fn secure_remembered_url(db: &mut Db, data_dir: &Path) -> Result<bool>
 
 pub fn require_url(url: Option<String>) -> Result<String> {
     url.ok_or_else(|| {
-        Error::usage(
-            "no team store configured\nhint: give it once with `msp sync init --url postgres://USER:PASSWORD@HOST/DB`, or set sync.url in config.toml or MSP_SYNC_URL",
-        )
+        Error::usage("no team store configured").with_hint("give it once with `msp sync init --url postgres://USER:PASSWORD@HOST/DB`, or set sync.url in config.toml or MSP_SYNC_URL")
     })
 }
 
@@ -189,21 +182,16 @@ pub fn connect_timeout(config: &Config) -> Duration {
 async fn check_team(server: &mut Server, key: &TeamKey) -> Result<()> {
     let Some((team_id, check)) = server.meta().await? else {
         return Err(Error::NotFound(format!(
-            "no msp team on the team store {}\nhint: run `msp sync init` once to create it",
+            "no msp team on the team store {}",
             server.masked_url()
-        )));
+        ))
+        .with_hint("run `msp sync init` once to create it"));
     };
     if team_id != key.team_id {
-        return Err(Error::Locked(format!(
-            "this machine's team key belongs to team {}, but the team store {} holds team {team_id}; nothing was applied\nhint: on a machine that syncs with this store run `msp sync key export`, then here `msp sync key import --replace`",
-            key.team_id,
-            server.masked_url()
-        )));
+        return Err(Error::Locked(format!("this machine's team key belongs to team {}, but the team store {} holds team {team_id}; nothing was applied", key.team_id, server.masked_url())).with_hint("on a machine that syncs with this store run `msp sync key export`, then here `msp sync key import --replace`"));
     }
     if !key.verify_check(&check) {
-        return Err(Error::Locked(format!(
-            "the team key on this machine does not open the team store's key check (wrong key for team {team_id}); nothing was applied\nhint: on a machine that syncs run `msp sync key export`, then here `msp sync key import --replace`"
-        )));
+        return Err(Error::Locked(format!("the team key on this machine does not open the team store's key check (wrong key for team {team_id}); nothing was applied")).with_hint("on a machine that syncs run `msp sync key export`, then here `msp sync key import --replace`"));
     }
     Ok(())
 }
@@ -242,10 +230,7 @@ pub async fn init(
             }
         }
         (Some((team_id, _)), None) => {
-            return Err(Error::Locked(format!(
-                "the team store {} already holds team {team_id}, and this machine has no key for it\nhint: on a machine of the team run `msp sync key export`, then here `msp sync key import` (the key never goes through the server)",
-                server.masked_url()
-            )));
+            return Err(Error::Locked(format!("the team store {} already holds team {team_id}, and this machine has no key for it", server.masked_url())).with_hint("on a machine of the team run `msp sync key export`, then here `msp sync key import` (the key never goes through the server)"));
         }
         (None, local) => {
             let generated = local.is_none();
@@ -264,8 +249,11 @@ pub async fn init(
                     let _ = std::fs::remove_file(key::path(&paths.data_dir));
                 }
                 return Err(Error::Locked(format!(
-                    "another machine created team {team_id} on this store at the same moment\nhint: import its key: `msp sync key export` there, `msp sync key import` here"
-                )));
+                    "another machine created team {team_id} on this store at the same moment"
+                ))
+                .with_hint(
+                    "import its key: `msp sync key export` there, `msp sync key import` here",
+                ));
             }
             InitReport {
                 team_id,
@@ -310,9 +298,10 @@ pub async fn import_key(
         }
         if !replace {
             return Err(Error::Conflict(format!(
-                "this machine already has the key of team {}\nhint: add --replace to replace it (records already pulled stay)",
+                "this machine already has the key of team {}",
                 existing.team_id
-            )));
+            ))
+            .with_hint("add --replace to replace it (records already pulled stay)"));
         }
     }
     let mut verified = false;
@@ -392,10 +381,7 @@ pub async fn run(
     let server_own = heads.get(&self_id).copied().unwrap_or(0);
     let local_own = local_head(db, &self_id).await?;
     if server_own > local_own {
-        return Err(Error::Conflict(format!(
-            "the team store has {server_own} records from this machine ({}) but this store only {local_own}: was the store restored from an old copy?\nhint: register a fresh machine id (move msp.db away and run `msp setup`), then sync again",
-            ids::short_id(&self_id)
-        )));
+        return Err(Error::Conflict(format!("the team store has {server_own} records from this machine ({}) but this store only {local_own}: was the store restored from an old copy?", ids::short_id(&self_id))).with_hint("register a fresh machine id (move msp.db away and run `msp setup`), then sync again"));
     }
     let mut report = Report {
         emitted: emit(db, &key, &self_id).await?,
@@ -446,11 +432,7 @@ pub async fn run(
             progress.inc(batch.len() as u64);
             for w in batch {
                 if w.counter != expect || w.machine_id != *m {
-                    return Err(Error::Other(format!(
-                        "record #{expect} of machine {} is missing on the team store (found #{}); nothing was applied\nhint: records are never deleted by msp: ask whoever runs the database",
-                        ids::short_id(m),
-                        w.counter
-                    )));
+                    return Err(Error::Other(format!("record #{expect} of machine {} is missing on the team store (found #{}); nothing was applied", ids::short_id(m), w.counter)).with_hint("records are never deleted by msp: ask whoever runs the database"));
                 }
                 if uuid::Uuid::parse_str(&w.record_id).is_err() {
                     return Err(tampered(&w));
@@ -670,11 +652,7 @@ async fn store_and_apply(
         match known {
             Some(id) if id == w.record_id => continue,
             Some(_) => {
-                return Err(Error::Other(format!(
-                    "record #{} of machine {} differs from the copy this machine pulled before; nothing was applied\nhint: ask whoever runs the database what changed",
-                    w.counter,
-                    ids::short_id(&w.machine_id)
-                )));
+                return Err(Error::Other(format!("record #{} of machine {} differs from the copy this machine pulled before; nothing was applied", w.counter, ids::short_id(&w.machine_id))).with_hint("ask whoever runs the database what changed"));
             }
             None => {}
         }
@@ -773,9 +751,7 @@ async fn store_and_apply(
         match res {
             Ok(_) => {}
             Err(e) if crate::error::is_unique_violation(&e) => {
-                return Err(Error::Other(
-                    "a record id appears twice on the team store (replayed under another machine or counter); nothing was applied\nhint: ask whoever runs the database what changed".into(),
-                ));
+                return Err(Error::Other("a record id appears twice on the team store (replayed under another machine or counter); nothing was applied".into()).with_hint("ask whoever runs the database what changed"));
             }
             Err(e) => return Err(e.into()),
         }

@@ -183,9 +183,10 @@ pub fn load(data_dir: &Path) -> Result<Option<Zeroizing<String>>> {
         Ok(text) => Ok(Some(Zeroizing::new(text))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::Other(format!(
-            "cannot read the team store password {}: {e}\nhint: give the URL again with `msp sync init --url ...`",
+            "cannot read the team store password {}: {e}",
             p.display()
-        ))),
+        ))
+        .with_hint("give the URL again with `msp sync init --url ...`")),
     }
 }
 

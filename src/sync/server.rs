@@ -219,24 +219,15 @@ impl Server {
     pub async fn connect(url: &str, timeout: Duration) -> Result<Server> {
         let masked = mask_url(url);
         let opts = PgConnectOptions::from_str(url).map_err(|e| {
-            Error::usage(format!(
-                "the sync URL {masked} is not a PostgreSQL URL: {}\nhint: use postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=require] in sync.url or MSP_SYNC_URL",
-                e.to_string().replace(url, &masked)
-            ))
+            Error::usage(format!("the sync URL {masked} is not a PostgreSQL URL: {}", e.to_string().replace(url, &masked))).with_hint("use postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=require] in sync.url or MSP_SYNC_URL")
         })?;
         let conn = match tokio::time::timeout(timeout, PgConnection::connect_with(&opts)).await {
             Ok(Ok(c)) => c,
             Ok(Err(e)) => {
-                return Err(Error::Other(format!(
-                    "cannot reach the team store {masked}: {}\nhint: check that the server is up and the URL (sync.url or MSP_SYNC_URL) is right; everything keeps working locally and the next `msp sync` catches up",
-                    e.to_string().replace(url, &masked)
-                )));
+                return Err(Error::Other(format!("cannot reach the team store {masked}: {}", e.to_string().replace(url, &masked))).with_hint("check that the server is up and the URL (sync.url or MSP_SYNC_URL) is right; everything keeps working locally and the next `msp sync` catches up"));
             }
             Err(_) => {
-                return Err(Error::Other(format!(
-                    "cannot reach the team store {masked}: no answer within {} s\nhint: check the network and the URL (sync.url or MSP_SYNC_URL); everything keeps working locally and the next `msp sync` catches up",
-                    timeout.as_secs_f64()
-                )));
+                return Err(Error::Other(format!("cannot reach the team store {masked}: no answer within {} s", timeout.as_secs_f64())).with_hint("check the network and the URL (sync.url or MSP_SYNC_URL); everything keeps working locally and the next `msp sync` catches up"));
             }
         };
         Ok(Server {

@@ -127,7 +127,10 @@ impl Caller {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut header = HeaderValue::from_bytes(auth.expose()).map_err(|_| {
             Error::Usage(format!(
-                "the API key at {key_id} holds characters an HTTP header cannot carry\nhint: store the key alone, without spaces or line breaks: {}",
+                "the API key at {key_id} holds characters an HTTP header cannot carry"
+            ))
+            .with_hint(format!(
+                "store the key alone, without spaces or line breaks: {}",
                 rotate_command(key_id)
             ))
         })?;
@@ -172,7 +175,10 @@ impl Caller {
                     retry += 1;
                     if retry >= attempts {
                         return Err(Error::Other(format!(
-                            "{message} (gave up after {attempts} attempts)\nhint: check the network and {}, then run the command again",
+                            "{message} (gave up after {attempts} attempts)"
+                        ))
+                        .with_hint(format!(
+                            "check the network and {}, then run the command again",
                             self.base_url
                         )));
                     }
@@ -361,25 +367,29 @@ impl Caller {
                 message: format!("{name}: {what}: rate limited (429){detail}"),
                 retry_after,
             }),
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                Err(Failure::Unauthorised(Error::Locked(format!(
-                    "{name} refused the API key ({}){detail}\nhint: check the key stored at {} (replace it: {}) and its permissions in {name}",
-                    status.as_u16(),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(Failure::Unauthorised(
+                Error::Locked(format!(
+                    "{name} refused the API key ({}){detail}",
+                    status.as_u16()
+                ))
+                .with_hint(format!(
+                    "check the key stored at {} (replace it: {}) and its permissions in {name}",
                     self.key_id,
                     rotate_command(&self.key_id)
-                ))))
-            }
-            StatusCode::NOT_FOUND => Err(Failure::Refused(Error::NotFound(format!(
-                "{name}: not found: {what}{detail}\nhint: `msp ticket search` lists tickets and their ids"
-            )))),
+                )),
+            )),
+            StatusCode::NOT_FOUND => Err(Failure::Refused(
+                Error::NotFound(format!("{name}: not found: {what}{detail}"))
+                    .with_hint("`msp ticket search` lists tickets and their ids"),
+            )),
             s if s.is_server_error() => Err(Failure::Transient {
                 message: format!("{name}: {what}: server error {}{detail}", s.as_u16()),
                 retry_after,
             }),
-            s => Err(Failure::Refused(Error::Other(format!(
-                "{name} rejected {what} ({}){detail}\nhint: fix what the message names and run the command again",
-                s.as_u16()
-            )))),
+            s => Err(Failure::Refused(
+                Error::Other(format!("{name} rejected {what} ({}){detail}", s.as_u16()))
+                    .with_hint("fix what the message names and run the command again"),
+            )),
         }
     }
 
@@ -457,11 +467,7 @@ pub fn pause(
     retry_after: Option<Duration>,
 ) -> Result<Duration> {
     match retry_after {
-        Some(d) if d > Duration::from_secs(cfg.max_retry_after_secs) => Err(Error::Other(format!(
-            "{provider} asks to wait {} s before the next request (Retry-After), longer than tickets.max_retry_after_secs ({} s)\nhint: run the command again later",
-            d.as_secs(),
-            cfg.max_retry_after_secs
-        ))),
+        Some(d) if d > Duration::from_secs(cfg.max_retry_after_secs) => Err(Error::Other(format!("{provider} asks to wait {} s before the next request (Retry-After), longer than tickets.max_retry_after_secs ({} s)", d.as_secs(), cfg.max_retry_after_secs)).with_hint("run the command again later")),
         Some(d) => Ok(d),
         None => Ok(Duration::from_millis(
             cfg.retry_backoff_ms

@@ -195,9 +195,10 @@ pub fn syncro_base_url(subdomain: &str) -> Result<String> {
             .all(|c| c.is_ascii_alphanumeric() || c == '-')
         && !subdomain.starts_with('-');
     if !ok {
-        return Err(Error::usage(format!(
-            "{subdomain:?} is not a Syncro subdomain\nhint: give the NAME of https://NAME.syncromsp.com"
-        )));
+        return Err(
+            Error::usage(format!("{subdomain:?} is not a Syncro subdomain"))
+                .with_hint("give the NAME of https://NAME.syncromsp.com"),
+        );
     }
     Ok(format!(
         "https://{}.syncromsp.com/api/v1",
@@ -208,23 +209,24 @@ pub fn syncro_base_url(subdomain: &str) -> Result<String> {
 /// Saves (or replaces) the account of `provider`.
 pub async fn set_account(db: &mut Db, account: &Account) -> Result<()> {
     if !PROVIDERS.contains(&account.provider.as_str()) {
-        return Err(Error::usage(format!(
-            "unknown ticket provider {:?}\nhint: use one of {}",
-            account.provider,
-            PROVIDERS.join(", ")
-        )));
+        return Err(
+            Error::usage(format!("unknown ticket provider {:?}", account.provider))
+                .with_hint(format!("use one of {}", PROVIDERS.join(", "))),
+        );
     }
     let url = reqwest::Url::parse(&account.base_url).map_err(|e| {
         Error::usage(format!(
-            "--base-url {:?} is not a URL: {e}\nhint: e.g. https://NAME.syncromsp.com/api/v1",
+            "--base-url {:?} is not a URL: {e}",
             account.base_url
         ))
+        .with_hint("e.g. https://NAME.syncromsp.com/api/v1")
     })?;
     if !matches!(url.scheme(), "https" | "http") || url.query().is_some() {
         return Err(Error::usage(format!(
-            "--base-url {:?} must be an http(s) URL without a query\nhint: e.g. https://NAME.syncromsp.com/api/v1",
+            "--base-url {:?} must be an http(s) URL without a query",
             account.base_url
-        )));
+        ))
+        .with_hint("e.g. https://NAME.syncromsp.com/api/v1"));
     }
     let now = now_ms();
     sqlx::query(
@@ -247,8 +249,8 @@ pub async fn account(db: &mut Db) -> Result<Account> {
         .fetch_optional(db)
         .await?
         .ok_or_else(|| {
-            Error::NotFound(
-                "no ticket provider is set up\nhint: msp ticket setup syncro --subdomain NAME --api-key-ref msp://CLIENT/ITEM/FIELD".into(),
+            Error::NotFound("no ticket provider is set up".into()).with_hint(
+                "msp ticket setup syncro --subdomain NAME --api-key-ref msp://CLIENT/ITEM/FIELD",
             )
         })
 }
@@ -278,10 +280,8 @@ pub async fn link(
     auto_sync: bool,
 ) -> Result<Link> {
     if !LINK_TYPES.contains(&link_type) {
-        return Err(Error::usage(format!(
-            "unknown link type {link_type:?}\nhint: use one of {}",
-            LINK_TYPES.join(", ")
-        )));
+        return Err(Error::usage(format!("unknown link type {link_type:?}"))
+            .with_hint(format!("use one of {}", LINK_TYPES.join(", "))));
     }
     let now = now_ms();
     sqlx::query(

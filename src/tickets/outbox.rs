@@ -338,11 +338,12 @@ pub async fn deliver<P: Provider>(
     // would be refused again.
     if item.status == "failed" {
         return Err(Error::Other(format!(
-            "the {} for ticket {} was refused: {}\nhint: fix what the message names, then run the note or time command again",
+            "the {} for ticket {} was refused: {}",
             item.kind,
             item.ticket_id,
             item.last_error.as_deref().unwrap_or("-")
-        )));
+        ))
+        .with_hint("fix what the message names, then run the note or time command again"));
     }
     let payload = item.payload()?;
     // Any earlier attempt (timed out, answered 5xx or 429, or cut short by
@@ -365,16 +366,18 @@ pub async fn deliver<P: Provider>(
                     item.remote_id = Some(remote);
                 }
                 Ok(Found::Nothing) => {}
-                Err(e @ Error::NotFound(_)) => {
+                Err(e) if matches!(e.kind(), Error::NotFound(_)) => {
                     mark_failed(db, &item.id, &e).await?;
                     return Err(e);
                 }
                 Err(e) => {
                     keep_pending(db, &item.id, &e.to_string()).await?;
-                    return Err(Error::Other(format!(
-                        "cannot tell whether the {} for ticket {} was posted, so it was not posted again: {e}",
-                        item.kind, item.ticket_id
-                    )));
+                    return Err(e.wrap(|e| {
+                        Error::Other(format!(
+                            "cannot tell whether the {} for ticket {} was posted, so it was not posted again: {e}",
+                            item.kind, item.ticket_id
+                        ))
+                    }));
                 }
             }
         }
@@ -418,10 +421,7 @@ pub async fn deliver<P: Provider>(
         }
     }
     keep_pending(db, &item.id, &last_error).await?;
-    Err(Error::Other(format!(
-        "{last_error}\nthe {} for ticket {} stays in the outbox ({}); it will be looked for on the ticket before it is posted again\nhint: run `msp ticket sync` later",
-        item.kind, item.ticket_id, item.id
-    )))
+    Err(Error::Other(format!("{last_error}\nthe {} for ticket {} stays in the outbox ({}); it will be looked for on the ticket before it is posted again", item.kind, item.ticket_id, item.id)).with_hint("run `msp ticket sync` later"))
 }
 
 async fn post<P: Provider>(

@@ -123,9 +123,8 @@ impl Syncro {
 }
 
 fn unexpected(what: &str, why: &str) -> Error {
-    Error::Other(format!(
-        "SyncroMSP: {what}: unexpected answer ({why})\nhint: check that the base URL points at the Syncro API (…/api/v1)"
-    ))
+    Error::Other(format!("SyncroMSP: {what}: unexpected answer ({why})"))
+        .with_hint("check that the base URL points at the Syncro API (…/api/v1)")
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(v: &Value, what: &str) -> Result<T> {
@@ -148,9 +147,8 @@ pub fn ticket_id(id: &str) -> Result<String> {
     let id = id.trim().trim_start_matches('#');
     match id.parse::<u64>() {
         Ok(n) if n > 0 => Ok(n.to_string()),
-        _ => Err(Error::usage(format!(
-            "{id:?} is not a Syncro ticket id\nhint: use the numeric ID that `msp ticket search` shows"
-        ))),
+        _ => Err(Error::usage(format!("{id:?} is not a Syncro ticket id"))
+            .with_hint("use the numeric ID that `msp ticket search` shows")),
     }
 }
 
@@ -408,9 +406,7 @@ impl Provider for Syncro {
             ticket_path(ticket_id).map_err(WriteError::Rejected)?
         );
         let entry: i64 = entry_id.parse().map_err(|_| {
-            WriteError::Rejected(Error::Other(format!(
-                "timer entry id {entry_id:?} is not a Syncro id\nhint: `msp ticket show {ticket_id}` lists the ticket's time entries; log the time again with `msp ticket time`"
-            )))
+            WriteError::Rejected(Error::Other(format!("timer entry id {entry_id:?} is not a Syncro id")).with_hint(format!("`msp ticket show {ticket_id}` lists the ticket's time entries; log the time again with `msp ticket time`")))
         })?;
         self.caller
             .write(

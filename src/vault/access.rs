@@ -23,9 +23,9 @@ pub fn prompt(label: &str) -> Result<Secret> {
     rpassword::prompt_password(label)
         .map(Secret::from_string)
         .map_err(|e| {
-            Error::Locked(format!(
-                "cannot read from the terminal: {e}\nhint: set MSP_VAULT_PASSPHRASE or MSP_VAULT_KEY_FILE when no terminal is attached"
-            ))
+            Error::Locked(format!("cannot read from the terminal: {e}")).with_hint(
+                "set MSP_VAULT_PASSPHRASE or MSP_VAULT_KEY_FILE when no terminal is attached",
+            )
         })
 }
 
@@ -50,9 +50,7 @@ fn expand_home(p: &str) -> PathBuf {
 }
 
 fn locked_no_source() -> Error {
-    Error::Locked(
-        "the vault is locked and no key was given\nhint: run in a terminal to type the passphrase, set MSP_VAULT_PASSPHRASE, or point MSP_VAULT_KEY_FILE at the key file from `msp vault init --key-file`".into(),
-    )
+    Error::Locked("the vault is locked and no key was given".into()).with_hint("run in a terminal to type the passphrase, set MSP_VAULT_PASSPHRASE, or point MSP_VAULT_KEY_FILE at the key file from `msp vault init --key-file`")
 }
 
 /// Key file (MSP_VAULT_KEY_FILE / vault.key_file), then
@@ -135,9 +133,12 @@ pub fn default_field(c: &records::Credential, names: &[String]) -> Result<String
         return Ok(only.clone());
     }
     Err(Error::usage(format!(
-        "{} has several fields ({}); name one\nhint: msp vault get {}/{} (or --field {})",
+        "{} has several fields ({}); name one",
         c.reference(),
-        names.join(", "),
+        names.join(", ")
+    ))
+    .with_hint(format!(
+        "msp vault get {}/{} (or --field {})",
         c.reference(),
         names[0],
         names[0]

@@ -321,10 +321,7 @@ use crate::crypto::constant_time_eq;
 
 /// For messages: the error a broken chain makes.
 pub fn broken(report: &Report) -> Error {
-    Error::Other(format!(
-        "the vault audit log was tampered with: {}\nhint: the entries were changed outside msp; keep a copy of msp.db for investigation and restore it from a backup",
-        report.problems.join("; ")
-    ))
+    Error::Other(format!("the vault audit log was tampered with: {}", report.problems.join("; "))).with_hint("the entries were changed outside msp; keep a copy of msp.db for investigation and restore it from a backup")
 }
 
 #[cfg(test)]

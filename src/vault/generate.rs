@@ -18,8 +18,9 @@ pub const GEN_DEFAULT: usize = 24;
 pub fn generate(len: usize) -> Result<Secret> {
     if !(GEN_MIN..=GEN_MAX).contains(&len) {
         return Err(Error::usage(format!(
-            "a generated secret is {GEN_MIN} to {GEN_MAX} characters, not {len}\nhint: FIELD=--generate or FIELD=--generate=32"
-        )));
+            "a generated secret is {GEN_MIN} to {GEN_MAX} characters, not {len}"
+        ))
+        .with_hint("FIELD=--generate or FIELD=--generate=32"));
     }
     let mut alphabet: Vec<u8> = Vec::with_capacity(70);
     alphabet.extend(b'A'..=b'Z');

@@ -31,9 +31,7 @@ fn from_argv(field: Option<&str>) -> Error {
         .filter(|f| check_name("field", f).is_ok())
         .map(|f| format!(" for field {f:?}"))
         .unwrap_or_default();
-    Error::usage(format!(
-        "refusing a secret value given on the command line{which}: it would be visible in the process list and shell history (the value was not stored)\nhint: FIELD=- reads it from stdin, FIELD=@PATH from a file, FIELD=--generate[=LEN] makes a random one"
-    ))
+    Error::usage(format!("refusing a secret value given on the command line{which}: it would be visible in the process list and shell history (the value was not stored)")).with_hint("FIELD=- reads it from stdin, FIELD=@PATH from a file, FIELD=--generate[=LEN] makes a random one")
 }
 
 /// One `FIELD=SOURCE` argument. A bare `-` or `@PATH` is the `password`
@@ -51,18 +49,16 @@ pub fn parse_spec(arg: &str) -> Result<Spec> {
         Source::Stdin
     } else if let Some(path) = source.strip_prefix('@') {
         if path.is_empty() {
-            return Err(Error::usage(format!(
-                "{field}=@ needs a path\nhint: {field}=@/path/to/file"
-            )));
+            return Err(Error::usage(format!("{field}=@ needs a path"))
+                .with_hint(format!("{field}=@/path/to/file")));
         }
         Source::File(PathBuf::from(path))
     } else if source == "--generate" {
         Source::Generate(super::generate::GEN_DEFAULT)
     } else if let Some(n) = source.strip_prefix("--generate=") {
         let len = n.parse().map_err(|_| {
-            Error::usage(format!(
-                "{field}=--generate={n} needs a length\nhint: {field}=--generate=32"
-            ))
+            Error::usage(format!("{field}=--generate={n} needs a length"))
+                .with_hint(format!("{field}=--generate=32"))
         })?;
         Source::Generate(len)
     } else {
@@ -81,10 +77,8 @@ pub fn parse_specs(args: &[String]) -> Result<Vec<Spec>> {
     for a in args {
         let s = parse_spec(a)?;
         if specs.iter().any(|p: &Spec| p.field == s.field) {
-            return Err(Error::usage(format!(
-                "field {:?} is given twice\nhint: give each field once",
-                s.field
-            )));
+            return Err(Error::usage(format!("field {:?} is given twice", s.field))
+                .with_hint("give each field once"));
         }
         specs.push(s);
     }
@@ -95,9 +89,8 @@ pub fn parse_specs(args: &[String]) -> Result<Vec<Spec>> {
         });
     }
     if specs.iter().filter(|s| s.source == Source::Stdin).count() > 1 {
-        return Err(Error::usage(
-            "only one field can read stdin\nhint: give the others as FIELD=@PATH or FIELD=--generate",
-        ));
+        return Err(Error::usage("only one field can read stdin")
+            .with_hint("give the others as FIELD=@PATH or FIELD=--generate"));
     }
     Ok(specs)
 }
@@ -128,9 +121,10 @@ fn read_limited(r: &mut dyn Read, what: &str) -> Result<Secret> {
         .read_to_end(&mut buf)
         .map_err(|e| Error::io(format!("reading {what}"), e))?;
     if buf.len() > MAX_VALUE {
-        return Err(Error::usage(format!(
-            "{what} holds more than {MAX_VALUE} bytes\nhint: the vault is for secrets, not files"
-        )));
+        return Err(
+            Error::usage(format!("{what} holds more than {MAX_VALUE} bytes"))
+                .with_hint("the vault is for secrets, not files"),
+        );
     }
     Ok(Secret::new(trim_single_line(std::mem::take(&mut *buf))))
 }
@@ -163,11 +157,8 @@ pub fn read_values(
             },
             Source::File(p) => {
                 let mut f = std::fs::File::open(p).map_err(|e| {
-                    Error::Other(format!(
-                        "cannot read {}: {e}\nhint: {}=@PATH names a readable file",
-                        p.display(),
-                        s.field
-                    ))
+                    Error::Other(format!("cannot read {}: {e}", p.display()))
+                        .with_hint(format!("{}=@PATH names a readable file", s.field))
                 })?;
                 (
                     read_limited(&mut f, &p.display().to_string())?,
@@ -177,10 +168,12 @@ pub fn read_values(
             Source::Generate(n) => (super::generate::generate(*n)?, Origin::Generated),
         };
         if value.is_empty() {
-            return Err(Error::usage(format!(
-                "the value for {} is empty\nhint: pipe the secret in: printf %s \"$SECRET\" | msp vault set CLIENT/ITEM {}=-",
-                s.field, s.field
-            )));
+            return Err(
+                Error::usage(format!("the value for {} is empty", s.field)).with_hint(format!(
+                    "pipe the secret in: printf %s \"$SECRET\" | msp vault set CLIENT/ITEM {}=-",
+                    s.field
+                )),
+            );
         }
         out.push((s.field.clone(), value, origin));
     }
@@ -230,7 +223,7 @@ mod tests {
             assert_eq!(e.exit_code(), 2, "{arg}");
             let msg = e.to_string();
             assert!(!msg.contains("hunter2") && !msg.contains("sk-abc"), "{msg}");
-            assert!(msg.contains("hint:"), "{msg}");
+            assert!(e.hint().is_some(), "{msg}");
         }
     }
 

@@ -166,9 +166,7 @@ pub async fn meta(db: &mut Db) -> Result<Option<Meta>> {
 /// The vault, or "not initialised" (exit 3) with the command that creates it.
 pub async fn require(db: &mut Db) -> Result<Meta> {
     meta(db).await?.ok_or_else(|| {
-        Error::NotFound(
-            "no vault in this store yet\nhint: create one with `msp vault init` (passphrase from the terminal or MSP_VAULT_PASSPHRASE)".into(),
-        )
+        Error::NotFound("no vault in this store yet".into()).with_hint("create one with `msp vault init` (passphrase from the terminal or MSP_VAULT_PASSPHRASE)")
     })
 }
 
@@ -176,8 +174,9 @@ pub async fn require(db: &mut Db) -> Result<Meta> {
 pub fn check_passphrase(p: &Secret) -> Result<()> {
     if p.len() < MIN_PASSPHRASE {
         return Err(Error::usage(format!(
-            "the passphrase is too short (at least {MIN_PASSPHRASE} characters)\nhint: a few random words make a good passphrase"
-        )));
+            "the passphrase is too short (at least {MIN_PASSPHRASE} characters)"
+        ))
+        .with_hint("a few random words make a good passphrase"));
     }
     Ok(())
 }
@@ -206,15 +205,19 @@ pub async fn init(db: &mut Db, opts: InitOptions<'_>, actor: &Actor) -> Result<I
     if let Some(p) = opts.key_file
         && p.exists()
     {
-        return Err(Error::Conflict(format!(
-            "{} already exists\nhint: choose another path for --key-file; an existing file is never overwritten",
-            p.display()
-        )));
+        return Err(
+            Error::Conflict(format!("{} already exists", p.display())).with_hint(
+                "choose another path for --key-file; an existing file is never overwritten",
+            ),
+        );
     }
     let mut tx = store::begin_write(db).await?;
     if meta(&mut tx).await?.is_some() {
         return Err(Error::Conflict(
-            "this store already has a vault; init would make its secrets unreadable\nhint: `msp vault passwd` changes the passphrase; `msp vault list` shows what is in it".into(),
+            "this store already has a vault; init would make its secrets unreadable".into(),
+        )
+        .with_hint(
+            "`msp vault passwd` changes the passphrase; `msp vault list` shows what is in it",
         ));
     }
     let now = now_ms();
@@ -359,11 +362,14 @@ fn read_key_file(path: &Path) -> Result<(KeyFile, Option<String>)> {
     let text = crate::files::read_string_capped(path, crate::files::KEY_CAP)
         .map(zeroize::Zeroizing::new)
         .map_err(|e| {
-        Error::Locked(format!(
-            "cannot read the vault key file {}: {e}\nhint: fix MSP_VAULT_KEY_FILE (or vault.key_file), or unset it to use the passphrase",
-            path.display()
-        ))
-    })?;
+            Error::Locked(format!(
+                "cannot read the vault key file {}: {e}",
+                path.display()
+            ))
+            .with_hint(
+                "fix MSP_VAULT_KEY_FILE (or vault.key_file), or unset it to use the passphrase",
+            )
+        })?;
     let mut warning = None;
     #[cfg(unix)]
     {
@@ -379,10 +385,8 @@ fn read_key_file(path: &Path) -> Result<(KeyFile, Option<String>)> {
         }
     }
     let kf = parse_key_file(&text).ok_or_else(|| {
-        Error::Locked(format!(
-            "{} is not an msp vault key file\nhint: point MSP_VAULT_KEY_FILE at the file `msp vault init --key-file` wrote",
-            path.display()
-        ))
+        Error::Locked(format!("{} is not an msp vault key file", path.display()))
+            .with_hint("point MSP_VAULT_KEY_FILE at the file `msp vault init --key-file` wrote")
     })?;
     Ok((kf, warning))
 }
@@ -394,7 +398,7 @@ pub async fn unlock(db: &mut Db, source: &KeySource, actor: &Actor) -> Result<Un
     let attempt = try_unlock(db, &m, source).await;
     match attempt {
         Ok(v) => Ok(v),
-        Err(e @ Error::Locked(_)) => {
+        Err(e) if matches!(e.kind(), Error::Locked(_)) => {
             let detail = match source {
                 KeySource::KeyFile(p) => format!("key file {}", p.display()),
                 KeySource::Passphrase(_, origin) => format!("passphrase ({origin})"),
@@ -430,9 +434,7 @@ async fn try_unlock(db: &mut Db, m: &Meta, source: &KeySource) -> Result<Unlocke
             let dk = crypto::open(&pk, &m.wrap_nonce, &m.wrapped_key, &wrap_aad(&m.vault_id, "passphrase"))
                 .and_then(|s| Key::from_slice(s.expose()))
                 .ok_or_else(|| {
-                    Error::Locked(format!(
-                        "wrong vault passphrase ({origin}); nothing was changed\nhint: check MSP_VAULT_PASSPHRASE or retype it; the failed attempt is in `msp vault audit`"
-                    ))
+                    Error::Locked(format!("wrong vault passphrase ({origin}); nothing was changed")).with_hint("check MSP_VAULT_PASSPHRASE or retype it; the failed attempt is in `msp vault audit`")
                 })?;
             Ok(Unlocked::new(
                 m.vault_id.clone(),
@@ -443,10 +445,7 @@ async fn try_unlock(db: &mut Db, m: &Meta, source: &KeySource) -> Result<Unlocke
         KeySource::KeyFile(path) => {
             let (kf, warning) = read_key_file(path)?;
             let wrong = || {
-                Error::Locked(format!(
-                    "the key file {} does not unlock this vault; nothing was changed\nhint: it belongs to another vault or was revoked; use the passphrase (unset MSP_VAULT_KEY_FILE)",
-                    path.display()
-                ))
+                Error::Locked(format!("the key file {} does not unlock this vault; nothing was changed", path.display())).with_hint("it belongs to another vault or was revoked; use the passphrase (unset MSP_VAULT_KEY_FILE)")
             };
             if kf.vault_id != m.vault_id {
                 return Err(wrong());
@@ -612,8 +611,8 @@ mod tests {
         )
         .await
         .unwrap_err();
-        assert!(matches!(again, Error::Conflict(_)), "{again}");
-        assert!(again.to_string().contains("hint:"));
+        assert!(matches!(again.kind(), Error::Conflict(_)), "{again}");
+        assert!(again.hint().is_some());
         let v2 = unlock(s.db(), &pass("correct horse"), &actor())
             .await
             .unwrap();
@@ -628,7 +627,7 @@ mod tests {
         let e = unlock(s.db(), &pass("wrong horse"), &actor())
             .await
             .unwrap_err();
-        assert!(matches!(e, Error::Locked(_)), "{e}");
+        assert!(matches!(e.kind(), Error::Locked(_)), "{e}");
         assert_eq!(e.exit_code(), 4);
         let after = meta(s.db()).await.unwrap().unwrap();
         assert_eq!(before.wrapped_key, after.wrapped_key);
@@ -715,12 +714,14 @@ mod tests {
         let e = unlock(s.db(), &KeySource::KeyFile(bad), &actor())
             .await
             .unwrap_err();
-        assert!(matches!(e, Error::Locked(_)), "{e}");
+        assert!(matches!(e.kind(), Error::Locked(_)), "{e}");
         assert!(e.to_string().contains("does not unlock this vault"), "{e}");
         let other = dir.path().join("other.key");
         std::fs::write(&other, text.replace("vault=", "vault=x")).unwrap();
         assert!(matches!(
-            unlock(s.db(), &KeySource::KeyFile(other), &actor()).await,
+            unlock(s.db(), &KeySource::KeyFile(other), &actor())
+                .await
+                .map_err(Error::into_kind),
             Err(Error::Locked(_))
         ));
         // Survives a passphrase change.

@@ -71,9 +71,7 @@ struct ValueRow {
 
 /// The error for anything that does not verify. Never shows data.
 pub fn integrity(what: &str) -> Error {
-    Error::Other(format!(
-        "integrity check failed: {what}; nothing was output\nhint: the vault rows in msp.db were changed outside msp or are damaged; `msp vault history` lists the versions, `msp vault audit --verify` checks the log, and a backup of msp.db holds the intact value"
-    ))
+    Error::Other(format!("integrity check failed: {what}; nothing was output")).with_hint("the vault rows in msp.db were changed outside msp or are damaged; `msp vault history` lists the versions, `msp vault audit --verify` checks the log, and a backup of msp.db holds the intact value")
 }
 
 fn value_aad(vault_id: &str, credential_id: &str, field: &str, version: i64) -> Vec<u8> {
@@ -264,9 +262,8 @@ pub async fn resolve(db: &mut Db, r: &SecretRef) -> Result<Credential> {
 
 /// The error for a credential in the bin (exit 3, with how to restore it).
 pub fn in_bin(c: &Credential) -> Error {
-    Error::NotFound(format!(
-        "{} was removed\nhint: `msp vault restore {}` brings it back; `msp vault rm --purge {}` deletes it for good",
-        c.reference(),
+    Error::NotFound(format!("{} was removed", c.reference())).with_hint(format!(
+        "`msp vault restore {}` brings it back; `msp vault rm --purge {}` deletes it for good",
         c.reference(),
         c.reference()
     ))
@@ -285,10 +282,8 @@ pub fn check_type(t: &str) -> Result<()> {
     if TYPES.contains(&t) {
         Ok(())
     } else {
-        Err(Error::usage(format!(
-            "unknown credential type {t:?}\nhint: use one of {}",
-            TYPES.join(", ")
-        )))
+        Err(Error::usage(format!("unknown credential type {t:?}"))
+            .with_hint(format!("use one of {}", TYPES.join(", "))))
     }
 }
 
@@ -1258,7 +1253,7 @@ mod tests {
         )
         .await
         .unwrap_err();
-        assert!(e.to_string().contains("restore"), "{e}");
+        assert!(e.hint().is_some_and(|h| h.contains("restore")), "{e}");
         remove(s.db(), &v, &actor(), &r, Removal::Restore)
             .await
             .unwrap();

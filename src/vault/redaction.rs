@@ -43,9 +43,10 @@ pub fn load_key(data_dir: &Path) -> Result<Option<Key>> {
             let bytes = zeroize::Zeroizing::new(bytes);
             Key::from_slice(&bytes).map(Some).ok_or_else(|| {
                 Error::Other(format!(
-                    "{} is not a redaction key (expected 32 bytes)\nhint: move it away; the next `msp vault set` creates a new one",
+                    "{} is not a redaction key (expected 32 bytes)",
                     path.display()
                 ))
+                .with_hint("move it away; the next `msp vault set` creates a new one")
             })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -75,10 +76,8 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     let mut f = opts.open(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::Conflict(format!(
-                "{} already exists\nhint: choose another path, or move the old file away first",
-                path.display()
-            ))
+            Error::Conflict(format!("{} already exists", path.display()))
+                .with_hint("choose another path, or move the old file away first")
         } else {
             Error::io(format!("creating {}", path.display()), e)
         }

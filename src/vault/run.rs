@@ -177,7 +177,7 @@ pub async fn run(program: &str, args: &[String], env: &[(String, Secret)]) -> Re
         } else {
             "check that the command is executable"
         };
-        Error::Other(format!("cannot run {program}: {e}\nhint: {hint}"))
+        Error::Other(format!("cannot run {program}: {e}")).with_hint(hint)
     })?;
     // Ctrl-C reaches the child (same process group); msp stays to pass on
     // its output and exit code instead of dying first.
@@ -309,7 +309,7 @@ mod tests {
         .unwrap();
         assert_eq!(code, 0);
         let e = run("/nonexistent/program", &[], &env).await.unwrap_err();
-        assert!(e.to_string().contains("hint:"), "{e}");
+        assert!(e.hint().is_some(), "{e}");
     }
 
     #[test]

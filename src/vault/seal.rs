@@ -184,11 +184,7 @@ pub async fn check(db: &mut Db, v: &Unlocked) -> Result<Vec<String>> {
 
 /// The error an unlock returns when the seal finds the store rolled back.
 pub fn rolled_back(problems: &[String], data_dir: &Path) -> Error {
-    Error::Other(format!(
-        "integrity check failed: {}; the vault stays locked\nhint: keep a copy of msp.db and {} for investigation; if you restored msp.db from a backup on purpose, `msp vault audit --verify --reseal` accepts it",
-        problems.join("; "),
-        path(data_dir).display()
-    ))
+    Error::Other(format!("integrity check failed: {}; the vault stays locked", problems.join("; "))).with_hint(format!("keep a copy of msp.db and {} for investigation; if you restored msp.db from a backup on purpose, `msp vault audit --verify --reseal` accepts it", path(data_dir).display()))
 }
 
 /// Moves the seal forward to the store's newest keyed audit entry, after a

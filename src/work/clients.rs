@@ -40,15 +40,11 @@ pub async fn add(
 ) -> Result<Client> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(Error::usage(
-            "a client needs a name\nhint: msp client add \"Dataforth\"",
-        ));
+        return Err(Error::usage("a client needs a name").with_hint("msp client add \"Dataforth\""));
     }
     if !CLIENT_TYPES.contains(&client_type) {
-        return Err(Error::usage(format!(
-            "unknown client type {client_type:?}\nhint: use one of {}",
-            CLIENT_TYPES.join(", ")
-        )));
+        return Err(Error::usage(format!("unknown client type {client_type:?}"))
+            .with_hint(format!("use one of {}", CLIENT_TYPES.join(", "))));
     }
     let slug = super::slugify(name);
     if slug.is_empty() {
@@ -73,8 +69,9 @@ pub async fn add(
     match inserted {
         Ok(_) => get(db, &id).await,
         Err(e) if is_unique_violation(&e) => Err(Error::Conflict(format!(
-            "a client named {name:?} (slug {slug}) already exists\nhint: `msp client list` shows existing clients"
-        ))),
+            "a client named {name:?} (slug {slug}) already exists"
+        ))
+        .with_hint("`msp client list` shows existing clients")),
         Err(e) => Err(e.into()),
     }
 }
@@ -159,10 +156,12 @@ pub async fn listing(db: &mut Db, archived: bool) -> Result<Vec<Client>> {
 /// Refuses new work for an archived client.
 pub fn require_active(c: &Client) -> Result<()> {
     if c.is_archived() {
-        return Err(Error::Conflict(format!(
-            "client {} is archived\nhint: `msp client archive {} --undo` brings it back",
-            c.name, c.slug
-        )));
+        return Err(
+            Error::Conflict(format!("client {} is archived", c.name)).with_hint(format!(
+                "`msp client archive {} --undo` brings it back",
+                c.slug
+            )),
+        );
     }
     Ok(())
 }
@@ -171,9 +170,9 @@ pub fn require_active(c: &Client) -> Result<()> {
 pub async fn rename(db: &mut Db, key: &str, new_name: &str) -> Result<(Client, Diff)> {
     let new_name = new_name.trim();
     if new_name.is_empty() {
-        return Err(Error::usage(
-            "a client needs a name\nhint: msp client rename OLD \"New Name\"",
-        ));
+        return Err(
+            Error::usage("a client needs a name").with_hint("msp client rename OLD \"New Name\"")
+        );
     }
     let slug = super::slugify(new_name);
     if slug.is_empty() {
@@ -200,8 +199,9 @@ pub async fn rename(db: &mut Db, key: &str, new_name: &str) -> Result<(Client, D
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => {
             return Err(Error::Conflict(format!(
-                "another client is already named {new_name:?} (slug {slug})\nhint: `msp client list --all` shows every client; pick another name"
-            )));
+                "another client is already named {new_name:?} (slug {slug})"
+            ))
+            .with_hint("`msp client list --all` shows every client; pick another name"));
         }
         Err(e) => return Err(e.into()),
     }
@@ -319,13 +319,7 @@ pub async fn remove(db: &mut Db, key: &str, force: bool) -> Result<Removal> {
         });
     }
     if !force {
-        return Err(Error::Conflict(format!(
-            "client {} still has {}: deleting it would lose or unscope them\nhint: `msp client rm {} --force` archives it and its projects instead (kept for reports, hidden from lists); `msp client archive {}` archives the client alone",
-            c.name,
-            references.describe(),
-            c.slug,
-            c.slug
-        )));
+        return Err(Error::Conflict(format!("client {} still has {}: deleting it would lose or unscope them", c.name, references.describe())).with_hint(format!("`msp client rm {} --force` archives it and its projects instead (kept for reports, hidden from lists); `msp client archive {}` archives the client alone", c.slug, c.slug)));
     }
     if !c.is_archived() {
         set_archived(&mut tx, &c, Some(now_ms())).await?;
@@ -356,13 +350,15 @@ mod tests {
         let dup = add(s.db(), "dataforth", "msp_client", None)
             .await
             .unwrap_err();
-        assert!(matches!(dup, Error::Conflict(_)), "{dup}");
+        assert!(matches!(dup.kind(), Error::Conflict(_)), "{dup}");
         assert!(matches!(
-            resolve(s.db(), "nobody").await,
+            resolve(s.db(), "nobody").await.map_err(Error::into_kind),
             Err(Error::NotFound(_))
         ));
         assert!(matches!(
-            add(s.db(), "X", "vendor", None).await,
+            add(s.db(), "X", "vendor", None)
+                .await
+                .map_err(Error::into_kind),
             Err(Error::Usage(_))
         ));
     }

@@ -49,10 +49,8 @@ pub fn check_priority(p: &str) -> Result<String> {
     if PRIORITIES.contains(&p.as_str()) {
         Ok(p)
     } else {
-        Err(Error::usage(format!(
-            "unknown priority {p:?}\nhint: use one of {}",
-            PRIORITIES.join(", ")
-        )))
+        Err(Error::usage(format!("unknown priority {p:?}"))
+            .with_hint(format!("use one of {}", PRIORITIES.join(", "))))
     }
 }
 
@@ -81,9 +79,10 @@ pub(crate) async fn resolve_id(
     match ids.as_slice() {
         [id] => Ok(id.clone()),
         [] => Err(Error::not_found(what, key, hint)),
-        _ => Err(Error::usage(format!(
-            "{key:?} matches more than one {what}\nhint: give more characters of the id"
-        ))),
+        _ => Err(
+            Error::usage(format!("{key:?} matches more than one {what}"))
+                .with_hint("give more characters of the id"),
+        ),
     }
 }
 
@@ -114,7 +113,10 @@ mod tests {
             .unwrap();
             for key in ["%b8%%%%", "%b8a1", "______b8a1", "0195f0a0-1111%", "%1111%"] {
                 let e = resolve_id(&mut db, table, key, "row", "hint").await;
-                assert!(matches!(e, Err(Error::NotFound(_))), "{table} {key}: {e:?}");
+                assert!(
+                    matches!(e.as_ref().map_err(Error::kind), Err(Error::NotFound(_))),
+                    "{table} {key}: {e:?}"
+                );
             }
             // What the key really says still finds the row, in any case.
             for key in ["00b8a1", "0195F0A0-1111", a] {

@@ -71,9 +71,11 @@ fn check_slug(slug: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::usage(format!(
-            "{slug:?} is not a valid project slug\nhint: use lower-case letters, digits, '-' and '_' (e.g. dataforth-dos), at most 64"
-        )))
+        Err(
+            Error::usage(format!("{slug:?} is not a valid project slug")).with_hint(
+                "use lower-case letters, digits, '-' and '_' (e.g. dataforth-dos), at most 64",
+            ),
+        )
     }
 }
 
@@ -105,9 +107,10 @@ pub async fn add(db: &mut Db, new: NewProject<'_>) -> Result<Project> {
             .await?
             .ok_or_else(|| Error::Other("project vanished after insert".into())),
         Err(e) if is_unique_violation(&e) => Err(Error::Conflict(format!(
-            "a project with slug {:?} already exists\nhint: choose another slug; `msp project list` shows existing ones",
+            "a project with slug {:?} already exists",
             new.slug
-        ))),
+        ))
+        .with_hint("choose another slug; `msp project list` shows existing ones")),
         Err(e) => Err(e.into()),
     }
 }
@@ -180,10 +183,12 @@ pub async fn listing(db: &mut Db, client_id: Option<&str>, archived: bool) -> Re
 /// Refuses new work for an archived project.
 pub fn require_active(p: &Project) -> Result<()> {
     if p.status == "archived" {
-        return Err(Error::Conflict(format!(
-            "project {} is archived\nhint: `msp project archive {} --undo` brings it back",
-            p.slug, p.slug
-        )));
+        return Err(
+            Error::Conflict(format!("project {} is archived", p.slug)).with_hint(format!(
+                "`msp project archive {} --undo` brings it back",
+                p.slug
+            )),
+        );
     }
     Ok(())
 }
@@ -235,10 +240,8 @@ pub async fn update_in(tx: &mut Db, key: &str, u: ProjectUpdate) -> Result<Updat
     if let Some(status) = &u.status
         && !STATUSES.contains(&status.as_str())
     {
-        return Err(Error::usage(format!(
-            "unknown status {status:?}\nhint: use one of {}",
-            STATUSES.join(", ")
-        )));
+        return Err(Error::usage(format!("unknown status {status:?}"))
+            .with_hint(format!("use one of {}", STATUSES.join(", "))));
     }
     let p = resolve(&mut *tx, key).await?;
     let client_id = match &u.client {
@@ -305,9 +308,10 @@ pub async fn update_in(tx: &mut Db, key: &str, u: ProjectUpdate) -> Result<Updat
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => {
             return Err(Error::Conflict(format!(
-                "a project with slug {:?} already exists\nhint: choose another slug; `msp project list --all` shows every project",
+                "a project with slug {:?} already exists",
                 new.slug
-            )));
+            ))
+            .with_hint("choose another slug; `msp project list --all` shows every project"));
         }
         Err(e) => return Err(e.into()),
     }
@@ -442,9 +446,12 @@ pub async fn remove(db: &mut Db, key: &str, force: bool) -> Result<Removal> {
     }
     if !force {
         return Err(Error::Conflict(format!(
-            "project {} still has {}: deleting it would lose or unscope them\nhint: `msp project rm {} --force` archives it instead (kept for reports, hidden from lists)",
+            "project {} still has {}: deleting it would lose or unscope them",
             p.slug,
-            references.describe(),
+            references.describe()
+        ))
+        .with_hint(format!(
+            "`msp project rm {} --force` archives it instead (kept for reports, hidden from lists)",
             p.slug
         )));
     }
@@ -537,9 +544,10 @@ async fn link(
         Some(pid) if pid == project.id => Ok(false),
         Some(pid) => {
             let other = by_id(db, &pid).await?.map(|p| p.slug).unwrap_or(pid);
-            Err(Error::Conflict(format!(
-                "{value} is already linked to project {other}\nhint: `msp project unlink {value}` first"
-            )))
+            Err(
+                Error::Conflict(format!("{value} is already linked to project {other}"))
+                    .with_hint(format!("`msp project unlink {value}` first")),
+            )
         }
         None => {
             sqlx::query(
@@ -843,7 +851,9 @@ mod tests {
         // Re-linking is a no-op; linking elsewhere is refused.
         assert!(!link_dir(s.db(), &a, &root, "m1").await.unwrap());
         assert!(matches!(
-            link_dir(s.db(), &b, &root, "m1").await,
+            link_dir(s.db(), &b, &root, "m1")
+                .await
+                .map_err(Error::into_kind),
             Err(Error::Conflict(_))
         ));
     }
@@ -859,12 +869,12 @@ mod tests {
             description: None,
         };
         assert!(matches!(
-            add(s.db(), np("Bad Slug")).await,
+            add(s.db(), np("Bad Slug")).await.map_err(Error::into_kind),
             Err(Error::Usage(_))
         ));
         add(s.db(), np("ok")).await.unwrap();
         assert!(matches!(
-            add(s.db(), np("ok")).await,
+            add(s.db(), np("ok")).await.map_err(Error::into_kind),
             Err(Error::Conflict(_))
         ));
         let unknown_client = NewProject {
@@ -872,7 +882,7 @@ mod tests {
             ..np("x")
         };
         assert!(matches!(
-            add(s.db(), unknown_client).await,
+            add(s.db(), unknown_client).await.map_err(Error::into_kind),
             Err(Error::NotFound(_))
         ));
     }

@@ -163,9 +163,10 @@ pub async fn resolve_scope(
         && p.client_id.as_deref().is_some_and(|pc| pc != c.id)
     {
         return Err(Error::usage(format!(
-            "project {} does not belong to client {}\nhint: drop --client, or pick that client's project",
+            "project {} does not belong to client {}",
             p.slug, c.name
-        )));
+        ))
+        .with_hint("drop --client, or pick that client's project"));
     }
     Ok(Scope {
         client_id: client
@@ -234,9 +235,12 @@ pub async fn start(db: &mut Db, machine_id: &str, req: StartRequest) -> Result<S
         && !req.allow_future
     {
         return Err(Error::usage(format!(
-            "--at {} is in the future: the session could not be stopped before then\nhint: give a time that has passed (e.g. `15m ago`), or add --allow-future if you mean it",
+            "--at {} is in the future: the session could not be stopped before then",
             local_display(at)
-        )));
+        ))
+        .with_hint(
+            "give a time that has passed (e.g. `15m ago`), or add --allow-future if you mean it",
+        ));
     }
     let mut tx = store::begin_write(db).await?;
     let at = req.at.unwrap_or_else(now_ms);
@@ -244,11 +248,7 @@ pub async fn start(db: &mut Db, machine_id: &str, req: StartRequest) -> Result<S
     if let Some(open) = &open {
         if at < open.started_at {
             let short = ids::short_id(&open.id);
-            return Err(Error::usage(format!(
-                "the new start ({}) is before the open session {short}'s start ({})\nhint: `msp session edit {short} --from TIME` corrects its start, `msp session stop --at TIME` ends it first, or `msp session rm {short}` drops it",
-                local_display(at),
-                local_display(open.started_at)
-            )));
+            return Err(Error::usage(format!("the new start ({}) is before the open session {short}'s start ({})", local_display(at), local_display(open.started_at))).with_hint(format!("`msp session edit {short} --from TIME` corrects its start, `msp session stop --at TIME` ends it first, or `msp session rm {short}` drops it")));
         }
         close(&mut tx, &open.id, at, None).await?;
     }
@@ -303,23 +303,24 @@ pub async fn stop(
 ) -> Result<SessionView> {
     let mut tx = store::begin_write(db).await?;
     let open = open_session(&mut tx, machine_id).await?.ok_or_else(|| {
-        Error::NotFound("no open session on this machine\nhint: `msp session start` starts one; `msp session add` records past work".into())
+        Error::NotFound("no open session on this machine".into())
+            .with_hint("`msp session start` starts one; `msp session add` records past work")
     })?;
     let short = ids::short_id(&open.id);
     match at {
         Some(at) if at < open.started_at => {
             return Err(Error::usage(format!(
-                "--at {} is before the open session {short} started ({})\nhint: give a later --at, or `msp session edit {short} --from TIME` to correct its start",
+                "--at {} is before the open session {short} started ({})",
                 local_display(at),
                 local_display(open.started_at)
+            ))
+            .with_hint(format!(
+                "give a later --at, or `msp session edit {short} --from TIME` to correct its start"
             )));
         }
         None if now_ms() < open.started_at => {
             // Started with a future --at: it cannot end before it begins.
-            return Err(Error::usage(format!(
-                "the open session {short} was started at {}, which is still in the future, so it cannot stop now\nhint: `msp session edit {short} --from TIME` sets when it really started (then stop it), or `msp session rm {short}` drops it",
-                local_display(open.started_at)
-            )));
+            return Err(Error::usage(format!("the open session {short} was started at {}, which is still in the future, so it cannot stop now", local_display(open.started_at))).with_hint(format!("`msp session edit {short} --from TIME` sets when it really started (then stop it), or `msp session rm {short}` drops it")));
         }
         _ => {}
     }
@@ -407,9 +408,12 @@ pub async fn overlapping(
 fn overlap_error(with: &[SessionView], what: &str) -> Error {
     let list: Vec<String> = with.iter().map(overlap_line).collect();
     Error::Conflict(format!(
-        "refused to {what} with --strict: it overlaps {}\nhint: `msp session edit ID --from/--to` moves the other session, or drop --strict to keep both",
+        "refused to {what} with --strict: it overlaps {}",
         list.join("; ")
     ))
+    .with_hint(
+        "`msp session edit ID --from/--to` moves the other session, or drop --strict to keep both",
+    )
 }
 
 /// `2b156570 (2026-11-22 10:15 - 11:40)`.
@@ -467,16 +471,18 @@ pub async fn edit(db: &mut Db, key: &str, e: SessionEdit) -> Result<Edited> {
     match to {
         Some(to) if to <= from => {
             return Err(Error::usage(format!(
-                "session {short} would end ({}) before it starts ({})\nhint: give both --from and --to",
+                "session {short} would end ({}) before it starts ({})",
                 local_display(to),
                 local_display(from)
-            )));
+            ))
+            .with_hint("give both --from and --to"));
         }
         None if from > now => {
             return Err(Error::usage(format!(
-                "session {short} is open, and an open session cannot start in the future ({})\nhint: give a --from in the past, or --to as well",
+                "session {short} is open, and an open session cannot start in the future ({})",
                 local_display(from)
-            )));
+            ))
+            .with_hint("give a --from in the past, or --to as well"));
         }
         _ => {}
     }
@@ -570,10 +576,7 @@ async fn edited_scope(
         && client_id.as_deref() != Some(pc.as_str())
     {
         let owner = clients::by_id(db, pc).await?.map_or(pc.clone(), |c| c.name);
-        return Err(Error::usage(format!(
-            "project {} belongs to client {owner}, so the session cannot have another client (or none)\nhint: give --project with --client, or --no-project",
-            p.slug
-        )));
+        return Err(Error::usage(format!("project {} belongs to client {owner}, so the session cannot have another client (or none)", p.slug)).with_hint("give --project with --client, or --no-project"));
     }
     Ok((client_id, project.map(|p| p.id)))
 }
@@ -612,12 +615,7 @@ pub async fn remove(db: &mut Db, key: &str, force: bool) -> Result<Removed> {
                 )
             })
             .collect();
-        return Err(Error::Conflict(format!(
-            "session {} has its {}\nhint: `msp session rm {} --force` deletes it anyway (what the PSA already has stays there: remove it in the PSA too)",
-            v.short_id,
-            list.join(", "),
-            v.short_id
-        )));
+        return Err(Error::Conflict(format!("session {} has its {}", v.short_id, list.join(", "))).with_hint(format!("`msp session rm {} --force` deletes it anyway (what the PSA already has stays there: remove it in the PSA too)", v.short_id)));
     }
     // A queued write would post a note for a session that is gone.
     sqlx::query("DELETE FROM ticket_outbox WHERE session_id = ? AND status != 'sent'")
@@ -743,12 +741,16 @@ mod tests {
         let (_d, mut s) = temp_store().await;
         let m = setup(&mut s).await;
         assert!(matches!(
-            stop(s.db(), &m, None, Some(5)).await,
+            stop(s.db(), &m, None, Some(5))
+                .await
+                .map_err(Error::into_kind),
             Err(Error::NotFound(_))
         ));
         start(s.db(), &m, req(1_000)).await.unwrap();
         assert!(matches!(
-            stop(s.db(), &m, None, Some(500)).await,
+            stop(s.db(), &m, None, Some(500))
+                .await
+                .map_err(Error::into_kind),
             Err(Error::Usage(_))
         ));
         let v = stop(s.db(), &m, Some("done"), Some(61_000)).await.unwrap();
@@ -771,7 +773,9 @@ mod tests {
             billable: true,
         };
         assert!(matches!(
-            add(s.db(), &m, past(10, 5), false).await,
+            add(s.db(), &m, past(10, 5), false)
+                .await
+                .map_err(Error::into_kind),
             Err(Error::Usage(_))
         ));
         let (v, overlaps) = add(s.db(), &m, past(0, 3_600_000), false).await.unwrap();

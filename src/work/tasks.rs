@@ -278,11 +278,13 @@ mod tests {
             1
         );
         assert!(matches!(
-            add(s.db(), "x", Scope::default(), "normal", Some("someday")).await,
+            add(s.db(), "x", Scope::default(), "normal", Some("someday"))
+                .await
+                .map_err(Error::into_kind),
             Err(Error::Usage(_))
         ));
         assert!(matches!(
-            done(s.db(), "zzzzzzzz").await,
+            done(s.db(), "zzzzzzzz").await.map_err(Error::into_kind),
             Err(Error::NotFound(_))
         ));
     }

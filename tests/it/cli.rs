@@ -699,3 +699,17 @@ fn long_and_control_character_names_never_panic_or_escape_table_output() {
         }
     }
 }
+
+#[test]
+fn an_error_prints_its_hint_on_the_next_line_and_keeps_its_exit_code() {
+    let env = crate::common::Env::setup();
+    let out = env.msp(&["client", "show", "nosuch"]).expect_code(3);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert!(
+        lines[0].starts_with("error: client not found: nosuch"),
+        "{}",
+        out.stderr
+    );
+    assert!(lines[1].starts_with("hint: "), "{}", out.stderr);
+    assert!(!lines[0].contains("hint:"), "{}", out.stderr);
+}
