@@ -3,6 +3,9 @@
 //! `msp context embed` for the memories that lack one. A memory whose
 //! text changes (scrub) or that is forgotten loses its vector with it.
 
+use std::ffi::c_int;
+
+use libsqlite3_sys as ffi;
 use serde::Serialize;
 
 use crate::embed::{self, Encoder};
@@ -195,23 +198,87 @@ pub async fn similarities(
         })
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
-    let mut q = sqlx::query_as::<_, (i64, f64, Vec<u8>)>(sqlx::AssertSqlSafe(sql));
+    let mut binds: Vec<&str> = Vec::new();
     for (_, bind) in &conditions {
-        q = q.bind(model);
-        if let Some(b) = bind {
-            q = q.bind(*b);
-        }
-        for e in &extra_binds {
-            q = q.bind(*e);
-        }
+        binds.push(model);
+        binds.extend(bind.iter().copied());
+        binds.extend(extra_binds.iter().copied());
     }
-    let rows = q.fetch_all(db).await?;
-    Ok(rows
-        .into_iter()
-        .filter(|(_, _, bytes)| bytes.len() == query.len())
-        .map(|(seq, scale, bytes)| {
-            let values: &[i8] = bytemuck::cast_slice(&bytes);
-            (seq, embed::cosine_quantized(query, values, scale as f32))
-        })
-        .collect())
+    // Thousands of rows: read on the connection itself, each vector scored
+    // where it lies, instead of a row at a time through the driver (which
+    // costs more than the scoring).
+    let mut handle = db.lock_handle().await?;
+    let raw = handle.as_raw_handle().as_ptr();
+    // SAFETY: `raw` is the open connection, held exclusively by the lock
+    // for the duration of the call.
+    unsafe { scan(raw, &sql, &binds, query) }.map_err(|rc| {
+        Error::Other(format!("cannot read the memories' vectors (sqlite error {rc})"))
+    })
+}
+
+/// Runs `sql` (selecting seq, scale, vector) with text `binds` and returns
+/// each row's seq and cosine with `query`.
+///
+/// # Safety
+/// `db` is an open connection no one else uses during the call.
+unsafe fn scan(
+    db: *mut ffi::sqlite3,
+    sql: &str,
+    binds: &[&str],
+    query: &[f32],
+) -> std::result::Result<Vec<(i64, f32)>, c_int> {
+    let mut stmt: *mut ffi::sqlite3_stmt = std::ptr::null_mut();
+    // SAFETY: the statement is prepared on `db`, used only here and
+    // finalized on every path; the text bound is copied (SQLITE_TRANSIENT),
+    // and each blob is read before the next step invalidates it.
+    unsafe {
+        let rc = ffi::sqlite3_prepare_v2(
+            db,
+            sql.as_ptr().cast(),
+            sql.len() as c_int,
+            &mut stmt,
+            std::ptr::null_mut(),
+        );
+        if rc != ffi::SQLITE_OK {
+            return Err(rc);
+        }
+        for (i, b) in binds.iter().enumerate() {
+            let rc = ffi::sqlite3_bind_text(
+                stmt,
+                i as c_int + 1,
+                b.as_ptr().cast(),
+                b.len() as c_int,
+                ffi::SQLITE_TRANSIENT(),
+            );
+            if rc != ffi::SQLITE_OK {
+                ffi::sqlite3_finalize(stmt);
+                return Err(rc);
+            }
+        }
+        let mut out = Vec::new();
+        loop {
+            match ffi::sqlite3_step(stmt) {
+                ffi::SQLITE_ROW => {
+                    let len = ffi::sqlite3_column_bytes(stmt, 2) as usize;
+                    let blob = ffi::sqlite3_column_blob(stmt, 2);
+                    if len != query.len() || blob.is_null() {
+                        continue;
+                    }
+                    let values = std::slice::from_raw_parts(blob.cast::<i8>(), len);
+                    let scale = ffi::sqlite3_column_double(stmt, 1) as f32;
+                    out.push((
+                        ffi::sqlite3_column_int64(stmt, 0),
+                        embed::cosine_quantized(query, values, scale),
+                    ));
+                }
+                ffi::SQLITE_DONE => break,
+                rc => {
+                    ffi::sqlite3_finalize(stmt);
+                    return Err(rc);
+                }
+            }
+        }
+        ffi::sqlite3_finalize(stmt);
+        Ok(out)
+    }
 }
