@@ -69,40 +69,7 @@ fn main() {
         );
 
         let mut rng = Rng::new(7);
-        let mut cli = Vec::new();
-        let mut hook = Vec::new();
-        let mut injected = 0;
-        for i in 0..PROMPTS {
-            let p = prompt(&mut rng);
-            let dir = env
-                .root
-                .join("work")
-                .join(format!("p{}", rng.below(PROJECTS)));
-            let dir_s = dir.to_string_lossy().into_owned();
-            let (ms, _) = time_process(
-                env.cmd(env!("CARGO_BIN_EXE_msp"))
-                    .args(["context", "recall", "--prompt", &p, "--cwd", &dir_s]),
-                b"",
-            );
-            cli.push(ms);
-            let event = serde_json::json!({
-                "session_id": format!("bench-{n}-{i}"),
-                "transcript_path": env.root.join("t.jsonl"),
-                "cwd": dir_s,
-                "hook_event_name": "UserPromptSubmit",
-                "prompt": p,
-            });
-            let (ms, out) = time_process(
-                &mut env.cmd(env!("CARGO_BIN_EXE_msp-recall")),
-                event.to_string().as_bytes(),
-            );
-            hook.push(ms);
-            if !out.is_empty() {
-                injected += 1;
-            }
-        }
-        let cli = Timing { samples_ms: cli };
-        let hook = Timing { samples_ms: hook };
+        let (cli, hook, injected) = time_prompts(&env, &mut rng, n, "bench", true);
         writeln!(
             report,
             "| {n} | `msp context recall` | {:.2} | {:.2} | {:.2} |",
@@ -139,32 +106,8 @@ fn main() {
                 &wheel.to_string_lossy(),
             ]);
             let vectors = fill_vectors(&env);
-            let mut rng = Rng::new(7);
-            let mut hook = Vec::new();
-            let mut injected = 0;
-            for i in 0..PROMPTS {
-                let p = prompt(&mut rng);
-                let dir = env
-                    .root
-                    .join("work")
-                    .join(format!("p{}", rng.below(PROJECTS)));
-                let event = serde_json::json!({
-                    "session_id": format!("bench-meaning-{n}-{i}"),
-                    "transcript_path": env.root.join("t.jsonl"),
-                    "cwd": dir,
-                    "hook_event_name": "UserPromptSubmit",
-                    "prompt": p,
-                });
-                let (ms, out) = time_process(
-                    &mut env.cmd(env!("CARGO_BIN_EXE_msp-recall")),
-                    event.to_string().as_bytes(),
-                );
-                hook.push(ms);
-                if !out.is_empty() {
-                    injected += 1;
-                }
-            }
-            let hook = Timing { samples_ms: hook };
+            let (_, hook, injected) =
+                time_prompts(&env, &mut Rng::new(7), n, "bench-meaning", false);
             writeln!(
                 report,
                 "| {n} | `msp-recall` hook with meaning ({vectors} vectors; {injected}/{PROMPTS} injected) | {:.2} | {:.2} | {:.2} |",
@@ -198,6 +141,57 @@ fn main() {
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     std::fs::write(&out, &report).unwrap();
     println!("{report}");
+}
+
+/// Times the recall hook (and, with `cli`, `msp context recall`) for the
+/// same seeded prompts in random projects; returns both timings and how
+/// many prompts the hook injected memories into.
+fn time_prompts(
+    env: &Env,
+    rng: &mut Rng,
+    n: usize,
+    session: &str,
+    cli: bool,
+) -> (Timing, Timing, usize) {
+    let (mut cli_ms, mut hook_ms, mut injected) = (Vec::new(), Vec::new(), 0);
+    for i in 0..PROMPTS {
+        let p = prompt(rng);
+        let dir = env
+            .root
+            .join("work")
+            .join(format!("p{}", rng.below(PROJECTS)));
+        let dir_s = dir.to_string_lossy().into_owned();
+        if cli {
+            let (ms, _) = time_process(
+                env.cmd(env!("CARGO_BIN_EXE_msp"))
+                    .args(["context", "recall", "--prompt", &p, "--cwd", &dir_s]),
+                b"",
+            );
+            cli_ms.push(ms);
+        }
+        let event = serde_json::json!({
+            "session_id": format!("{session}-{n}-{i}"),
+            "transcript_path": env.root.join("t.jsonl"),
+            "cwd": dir_s,
+            "hook_event_name": "UserPromptSubmit",
+            "prompt": p,
+        });
+        let (ms, out) = time_process(
+            &mut env.cmd(env!("CARGO_BIN_EXE_msp-recall")),
+            event.to_string().as_bytes(),
+        );
+        hook_ms.push(ms);
+        if !out.is_empty() {
+            injected += 1;
+        }
+    }
+    (
+        Timing { samples_ms: cli_ms },
+        Timing {
+            samples_ms: hook_ms,
+        },
+        injected,
+    )
 }
 
 /// Gives every memory a random vector of the installed encoder, written

@@ -16,6 +16,7 @@ pub mod known_secrets;
 pub mod log;
 pub mod machine;
 pub mod memory;
+pub mod process;
 pub mod redact;
 pub mod store;
 pub mod suggest;

@@ -5,7 +5,7 @@ use clap::Subcommand;
 
 use serde_json::json;
 
-use super::{Ctx, note, or_dash};
+use super::{Ctx, note, or_dash, progress_bar};
 use crate::embed::{Encoder, install};
 use crate::error::{Error, ExitStatus, Result};
 use crate::ids;
@@ -566,18 +566,6 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
     }
     store.close().await?;
     Ok(ExitStatus::Success)
-}
-
-/// A progress bar on stderr, hidden with `--json` or without a terminal.
-fn progress_bar(ctx: &Ctx, template: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(0).with_style(
-        indicatif::ProgressStyle::with_template(template)
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    if ctx.json {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    bar
 }
 
 /// The meaning of a query, when the encoder is installed.

@@ -168,4 +168,6 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
     }
 }
 
-pub use output::{format_table, local_time, note, or_dash, out, print_json, print_table};
+pub use output::{
+    format_table, local_time, note, or_dash, out, print_json, print_table, progress_bar,
+};

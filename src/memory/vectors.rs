@@ -44,20 +44,7 @@ pub const LOCK_FILE: &str = "embed.lock";
 /// what a hook just stored becomes findable by meaning within moments
 /// while the hook returns at once. A run already going embeds it too.
 pub fn spawn_embed() -> std::io::Result<u32> {
-    use std::process::{Command, Stdio};
-    let exe = std::env::current_exe()?.with_file_name("msp");
-    let mut cmd = Command::new(exe);
-    cmd.args(["context", "embed", "--quiet"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
-    }
-    // Reaped by init once the hook has exited.
-    Ok(cmd.spawn()?.id())
+    crate::process::spawn_msp(&["context", "embed", "--quiet"])
 }
 
 /// What [`embed_missing`] did.
@@ -212,7 +199,9 @@ pub async fn similarities(
     // SAFETY: `raw` is the open connection, held exclusively by the lock
     // for the duration of the call.
     unsafe { scan(raw, &sql, &binds, query) }.map_err(|rc| {
-        Error::Other(format!("cannot read the memories' vectors (sqlite error {rc})"))
+        Error::Other(format!(
+            "cannot read the memories' vectors (sqlite error {rc})"
+        ))
     })
 }
 

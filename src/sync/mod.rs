@@ -971,27 +971,10 @@ pub async fn auto_after_save(db: &mut Db, paths: &Paths, config: &Config) -> Opt
     if let Err(e) = store::set_state(db, STATE_AUTO, &now.to_string()).await {
         return Some(format!("sync not started: {e}"));
     }
-    Some(match spawn_sync() {
+    Some(match crate::process::spawn_msp(&["sync"]) {
         Ok(pid) => format!("sync started (pid {pid})"),
         Err(e) => format!("sync not started: {e}"),
     })
-}
-
-fn spawn_sync() -> std::io::Result<u32> {
-    use std::process::{Command, Stdio};
-    let exe = std::env::current_exe()?.with_file_name("msp");
-    let mut cmd = Command::new(exe);
-    cmd.arg("sync")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
-    }
-    // Not waited for: it outlives the hook and is reaped by init.
-    Ok(cmd.spawn()?.id())
 }
 
 /// Where the team key lives (for messages).
