@@ -75,29 +75,6 @@ fn events(env: &Env, id: &str) -> Vec<String> {
         .collect()
 }
 
-/// Runs SQL straight against a machine's store, as an attacker with the
-/// file (or a bug) would.
-fn sql(env: &Env, statements: &str) {
-    use sqlx::Connection;
-    let path = env.data.join("msp.db");
-    let statements = statements.to_string();
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async move {
-            let opts = sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(&path)
-                .create_if_missing(false);
-            let mut c = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(statements))
-                .execute(&mut c)
-                .await
-                .unwrap();
-            c.close().await.unwrap();
-        });
-}
-
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
@@ -329,9 +306,7 @@ fn commands_written_changed_or_replayed_in_the_store_are_rejected_audited_and_ne
     // (No quotes: it goes into an SQL string literal below.)
     let evil = format!("echo evil >> {}", marker.display());
     let written = "0195f0a0-0000-7000-8000-0000000000aa";
-    sql(
-        &env,
-        &format!(
+    env.sql(&format!(
             "UPDATE agent_commands SET program = 'sh', args = json_array('-c', '{evil}') WHERE id = '{changed}';
              INSERT INTO agent_commands SELECT '{written}', requester_machine_id, requested_by, target_machine_id,
                  'sh', json_array('-c', '{evil}'), shell, cwd, timeout_ms, max_output, created_at, expires_at,

@@ -366,27 +366,6 @@ fn completions_into_a_closed_pipe_exit_0() {
     assert!(out.stderr.is_empty(), "{}", out.stderr);
 }
 
-/// Runs SQL on the store directly.
-fn sql(env: &Env, stmt: &str) {
-    let path = env.data.join("msp.db");
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            use sqlx::Connection as _;
-            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-            let mut c = sqlx::sqlite::SqliteConnection::connect_with(&opts)
-                .await
-                .unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(stmt.to_string()))
-                .execute(&mut c)
-                .await
-                .unwrap_or_else(|e| panic!("{stmt}: {e}"));
-            c.close().await.unwrap();
-        });
-}
-
 #[test]
 fn session_list_into_a_closed_pipe_exits_0() {
     let env = Env::setup();
@@ -403,9 +382,7 @@ fn session_list_into_a_closed_pipe_exits_0() {
         "--title",
         &title,
     ]);
-    sql(
-        &env,
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+    env.sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
          INSERT INTO sessions (id, machine_id, client_id, project_id, title, summary, started_at,
              ended_at, billable, origin, claude_session_id, created_at, updated_at)
          SELECT printf('%s%04d', substr(s.id, 1, 32), n.i), machine_id, client_id, project_id, title,
@@ -598,17 +575,9 @@ fn a_libpq_keyword_sync_string_is_masked_in_status_and_config_show() {
 #[test]
 fn a_locked_store_is_exit_4_with_a_hint_not_a_raw_database_is_locked() {
     let env = Env::setup();
-    let path = env.data.join("msp.db");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    common::block_on(async {
         use sqlx::Connection as _;
-        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-        let mut holder = sqlx::sqlite::SqliteConnection::connect_with(&opts)
-            .await
-            .unwrap();
+        let mut holder = common::connect(&env.db()).await;
         // The write lock, held until the rollback below.
         sqlx::raw_sql("BEGIN IMMEDIATE; INSERT INTO local_state (key, value) VALUES ('held', 'x')")
             .execute(&mut holder)

@@ -12,6 +12,8 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 pub const MSP: &str = env!("CARGO_BIN_EXE_msp");
+pub const RECALL: &str = env!("CARGO_BIN_EXE_msp-recall");
+pub const SAVE: &str = env!("CARGO_BIN_EXE_msp-save");
 
 /// One isolated msp installation. Everything lives under `root`:
 /// `root/home` (HOME), `root/data` (MSP_DATA_DIR), `root/config` (MSP_CONFIG_DIR).
@@ -122,7 +124,12 @@ impl Env {
 
     /// The configured command, not yet run: cwd is `root`, stdin is null.
     pub fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
-        let mut cmd = Command::new(MSP);
+        self.command_of(MSP, args)
+    }
+
+    /// `bin` (msp or a hook binary) configured like every command of this env.
+    pub fn command_of<S: AsRef<OsStr>>(&self, bin: &str, args: &[S]) -> Command {
+        let mut cmd = Command::new(bin);
         cmd.args(args);
         for (k, _) in std::env::vars_os() {
             if k.to_string_lossy().starts_with("MSP_") {
@@ -199,19 +206,34 @@ impl Env {
 impl Env {
     /// Runs `msp ARGS` with `input` on stdin (secrets never go in argv).
     pub fn msp_stdin<S: AsRef<OsStr>>(&self, args: &[S], input: &str) -> Out {
-        use std::io::Write;
-        let mut child = self
-            .command(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn msp");
-        // A command may exit before reading all of its input.
-        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
-        let output = child.wait_with_output().expect("wait for msp");
-        to_out(output, args)
+        run_stdin(self.command(args), args, input.as_bytes())
     }
+
+    /// Runs hook binary `bin` ([`RECALL`] or [`SAVE`]) with extra variables
+    /// and `event` on stdin; a hook always exits 0, so that is asserted.
+    #[track_caller]
+    pub fn hook(&self, bin: &str, vars: &[(&str, &str)], event: &Value) -> Out {
+        let mut cmd = self.command_of::<&str>(bin, &[]);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        run_stdin(cmd, &[bin], event.to_string().as_bytes()).expect_code(0)
+    }
+}
+
+/// Runs a prepared command with `input` on stdin, stdout and stderr piped.
+pub fn run_stdin<S: AsRef<OsStr>>(mut cmd: Command, args: &[S], input: &[u8]) -> Out {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn msp");
+    // A command may exit before reading all of its input.
+    let _ = child.stdin.take().unwrap().write_all(input);
+    let output = child.wait_with_output().expect("wait for msp");
+    to_out(output, args)
 }
 
 impl Env {
@@ -324,22 +346,66 @@ pub fn acme() -> (Env, PathBuf) {
     (env, dir)
 }
 
-/// Runs SQL on a store file directly (for states no command makes).
-pub fn sqlite_exec(path: &Path, sql: &str) {
+/// A single-threaded runtime for the tests that reach into a store with sqlx.
+pub fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-        .block_on(async {
-            use sqlx::Connection;
-            let opts = sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(path)
-                .create_if_missing(false);
-            let mut c = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-                .execute(&mut c)
-                .await
-                .unwrap();
-            c.close().await.unwrap();
-        });
+}
+
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    rt().block_on(f)
+}
+
+/// A connection to an existing store file (never creates one).
+pub async fn connect(path: &Path) -> sqlx::SqliteConnection {
+    use sqlx::Connection;
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(false);
+    sqlx::SqliteConnection::connect_with(&opts)
+        .await
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
+}
+
+/// Runs SQL on a store file directly (for states no command makes).
+pub fn sqlite_exec(path: &Path, sql: &str) {
+    block_on(async {
+        use sqlx::Connection;
+        let mut c = connect(path).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut c)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        c.close().await.unwrap();
+    });
+}
+
+/// One integer the SQL query returns from a store file.
+pub fn sqlite_i64(path: &Path, sql: &str) -> i64 {
+    block_on(async {
+        let mut c = connect(path).await;
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(&mut c)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    })
+}
+
+impl Env {
+    /// The env's store file.
+    pub fn db(&self) -> PathBuf {
+        self.data.join("msp.db")
+    }
+
+    /// Runs SQL on the env's store directly (for states no command makes).
+    pub fn sql(&self, sql: &str) {
+        sqlite_exec(&self.db(), sql)
+    }
+
+    /// One integer the SQL query returns, read straight from the store.
+    pub fn sql_i64(&self, sql: &str) -> i64 {
+        sqlite_i64(&self.db(), sql)
+    }
 }

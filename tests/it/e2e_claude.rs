@@ -780,10 +780,7 @@ fn a_locked_store_does_not_stop_claude_code() {
     let w = World::new();
     let dir = w.linked_project("Dataforth", "dataforth-nas");
     let db = w.env.data.join("msp.db");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::rt();
     // Another writer holds the store for the whole Claude session.
     let mut conn = rt.block_on(async {
         use sqlx::Connection;

@@ -20,11 +20,8 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Env, array};
+use common::{Env, RECALL, SAVE, array, block_on, connect};
 use serde_json::{Value, json};
-
-const RECALL: &str = env!("CARGO_BIN_EXE_msp-recall");
-const SAVE: &str = env!("CARGO_BIN_EXE_msp-save");
 
 /// The limit for every case but those below.
 const FAST: Duration = Duration::from_secs(1);
@@ -584,40 +581,15 @@ fn garbage(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-async fn connect(path: &Path) -> sqlx::SqliteConnection {
-    use sqlx::Connection;
-    let opts = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(false);
-    sqlx::SqliteConnection::connect_with(&opts).await.unwrap()
-}
-
 fn user_version(path: &Path) -> i64 {
-    block_on(async {
-        let mut c = connect(path).await;
-        sqlx::query_scalar("PRAGMA user_version")
-            .fetch_one(&mut c)
-            .await
-            .unwrap()
-    })
+    common::sqlite_i64(path, "PRAGMA user_version")
 }
 
 fn table_count(path: &Path) -> i64 {
-    block_on(async {
-        let mut c = connect(path).await;
-        sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
-            .fetch_one(&mut c)
-            .await
-            .unwrap()
-    })
+    common::sqlite_i64(
+        path,
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -1233,10 +1205,7 @@ fn locked_store_loses_nothing_body() {
     tx.cwd = dir.to_string_lossy().into_owned();
     tx.add_turn("mrkloc01");
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::rt();
     let mut writer = rt.block_on(async {
         let mut c = connect(&hk.db()).await;
         sqlx::query("BEGIN EXCLUSIVE")
@@ -2244,17 +2213,6 @@ fn slow_backlog_is_cut_at_the_deadline_and_the_next_stop_goes_on_body() {
 // Automatic work sessions that Claude never closed
 // ---------------------------------------------------------------------------
 
-/// Runs one statement on the store, as a clock that moved would have.
-fn sql(hk: &Hk, stmt: &str) {
-    block_on(async {
-        let mut c = connect(&hk.db()).await;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(stmt.to_string()))
-            .execute(&mut c)
-            .await
-            .unwrap();
-    });
-}
-
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -2282,18 +2240,13 @@ fn stale_automatic_session(hk: &Hk, dir: &Path, session: &str, tag: u32) -> (i64
     hk.fire("stop", Bin::Save, &tx.stop(None), FAST);
     let now = now_ms();
     let (start, active) = (now - 120 * 60_000, now - 90 * 60_000);
-    sql(
-        hk,
-        &format!(
+    hk.env.sql(&format!(
             "UPDATE sessions SET started_at = {start}, created_at = {start} WHERE claude_session_id = '{session}'"
         ),
     );
-    sql(
-        hk,
-        &format!(
-            "UPDATE capture_offsets SET updated_at = {active} WHERE claude_session_id = '{session}'"
-        ),
-    );
+    hk.env.sql(&format!(
+        "UPDATE capture_offsets SET updated_at = {active} WHERE claude_session_id = '{session}'"
+    ));
     (start, active)
 }
 

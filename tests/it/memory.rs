@@ -1618,10 +1618,7 @@ fn secrets_never_reach_any_output_or_the_store_file() {
     assert!(secrets.len() >= 30);
     // A connection held open for the whole test keeps the WAL file from
     // being checkpointed away, so its bytes can be searched too.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::rt();
     let holder = rt.block_on(async {
         use sqlx::Connection as _;
         let opts = sqlx::sqlite::SqliteConnectOptions::new()
@@ -2321,20 +2318,7 @@ fn forgotten_memory_is_not_brought_back_by_reimport_or_the_save_hook() {
             "cwd": "/home/tech/clients/acme",
             "hook_event_name": "Stop"
         });
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_msp-save"));
-        cmd.env("HOME", &env.home)
-            .env("MSP_DATA_DIR", &env.data)
-            .env("MSP_CONFIG_DIR", &env.config)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(event.to_string().as_bytes())
-            .unwrap();
-        assert!(child.wait_with_output().unwrap().status.success());
+        env.hook(common::SAVE, &[], &event);
         let log = std::fs::read_to_string(env.data.join("msp.log")).unwrap();
         log.lines().last().unwrap().to_string()
     };
@@ -2361,7 +2345,7 @@ fn forgotten_memory_is_not_brought_back_by_reimport_or_the_save_hook() {
         "the forgotten turn is back"
     );
     // The hook reading the whole transcript again skips it too.
-    block_on_sql(&env, "DELETE FROM capture_offsets");
+    env.sql("DELETE FROM capture_offsets");
     let second = save();
     assert!(second.contains("3 turns, 0 memories saved"), "{second}");
     assert_eq!(memories(&env).len(), 2);
@@ -2658,25 +2642,4 @@ fn symlink_loops_import_each_file_once() {
         "{}",
         out.stderr
     );
-}
-
-/// Runs SQL on the store directly.
-fn block_on_sql(env: &Env, stmt: &str) {
-    let path = env.data.join("msp.db");
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            use sqlx::Connection as _;
-            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-            let mut c = sqlx::sqlite::SqliteConnection::connect_with(&opts)
-                .await
-                .unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(stmt.to_string()))
-                .execute(&mut c)
-                .await
-                .unwrap_or_else(|e| panic!("{stmt}: {e}"));
-            c.close().await.unwrap();
-        });
 }

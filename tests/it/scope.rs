@@ -3,11 +3,7 @@
 
 use crate::common::{self, Env, acme, str_of};
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
-
-const RECALL: &str = env!("CARGO_BIN_EXE_msp-recall");
 
 /// `--client` dropped the directory's project: a session started with
 /// `--client Acme` in Acme's project directory had no project.
@@ -87,25 +83,7 @@ fn hook_context(env: &Env, cwd: &Path, prompt: &str, vars: &[(&str, &str)]) -> S
         "session_id": format!("s-{}", prompt.len()), "transcript_path": "/nonexistent/t.jsonl",
         "cwd": cwd, "hook_event_name": "UserPromptSubmit", "prompt": prompt,
     });
-    let mut cmd = Command::new(RECALL);
-    cmd.env("HOME", &env.home)
-        .env("MSP_DATA_DIR", &env.data)
-        .env("MSP_CONFIG_DIR", &env.config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(event.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    env.hook(common::RECALL, vars, &event).stdout
 }
 
 /// An unlinked directory saw every client's memories: a prompt there got a

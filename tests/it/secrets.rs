@@ -5,14 +5,10 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::common::{Env, array, str_of};
-
-const SAVE: &str = env!("CARGO_BIN_EXE_msp-save");
-const RECALL: &str = env!("CARGO_BIN_EXE_msp-recall");
+use crate::common::{self, Env, RECALL, SAVE, array, str_of};
 
 /// A minimal Claude Code transcript writer.
 struct Transcript {
@@ -95,30 +91,11 @@ impl Transcript {
 
 /// Runs a hook binary with the env's variables and `input` on stdin.
 fn hook(env: &Env, bin: &str, cwd: &Path, input: &Value) -> String {
-    let base = env.command::<&str>(&[]);
-    let mut cmd = Command::new(bin);
-    for (k, v) in base.get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    let mut child = cmd
-        .current_dir(cwd)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn hook");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{bin} exited {:?}", out.status);
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let mut cmd = env.command_of::<&str>(bin, &[]);
+    cmd.current_dir(cwd);
+    common::run_stdin(cmd, &[bin], input.to_string().as_bytes())
+        .expect_code(0)
+        .stdout
 }
 
 /// Everything a secret could have reached, as text.

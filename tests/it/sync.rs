@@ -5,15 +5,12 @@
 use crate::common;
 use crate::support::pg;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::{Env, Out, array, str_of};
 use serde_json::Value;
-
-const SAVE: &str = env!("CARGO_BIN_EXE_msp-save");
 
 fn cluster() -> &'static pg::Cluster {
     static CLUSTER: OnceLock<pg::Cluster> = OnceLock::new();
@@ -434,29 +431,12 @@ fn an_unreachable_server_fails_fast_and_nothing_else_breaks() {
     a.ok(&["client", "add", "Globex"]);
     let save = |event: &str| {
         let began = Instant::now();
-        let mut child = Command::new(SAVE)
-            .env("HOME", &a.home)
-            .env("MSP_DATA_DIR", &a.data)
-            .env("MSP_CONFIG_DIR", &a.config)
-            .env("MSP_SYNC_URL", &down)
-            .env("MSP_SYNC_AUTO", "true")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
         let input = serde_json::json!({
             "session_id": "s1", "cwd": a.root, "hook_event_name": event,
             "transcript_path": "", "stop_hook_active": false
         });
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.to_string().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{out:?}");
+        let vars = [("MSP_SYNC_URL", down.as_str()), ("MSP_SYNC_AUTO", "true")];
+        a.hook(common::SAVE, &vars, &input);
         began.elapsed()
     };
     assert!(save("Stop") < Duration::from_secs(2));
@@ -667,23 +647,11 @@ fn init_is_idempotent_and_a_second_team_is_refused() {
 const VAULT_PASS: &str = "correct horse battery staple";
 
 fn vault(env: &Env, args: &[&str], stdin: &str) -> Out {
-    let mut child = env
-        .command(args)
-        .env("MSP_VAULT_PASSPHRASE", VAULT_PASS)
+    let mut cmd = env.command(args);
+    cmd.env("MSP_VAULT_PASSPHRASE", VAULT_PASS)
         .env("MSP_VAULT_KDF_MEMORY_KIB", "64")
-        .env("MSP_VAULT_KDF_ITERATIONS", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    common::finish(child, args)
+        .env("MSP_VAULT_KDF_ITERATIONS", "1");
+    common::run_stdin(cmd, args, stdin.as_bytes())
 }
 
 #[test]
@@ -951,24 +919,10 @@ fn a_password_an_older_msp_stored_moves_out_on_the_next_command() {
     a.ok(&["sync", "init", "--url", &url]);
     // As an older msp left it: the whole URL in the store, no password file.
     std::fs::remove_file(a.data.join("sync-password")).unwrap();
-    let path = a.data.join("msp.db");
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            use sqlx::Connection as _;
-            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-            let mut c = sqlx::sqlite::SqliteConnection::connect_with(&opts)
-                .await
-                .unwrap();
-            sqlx::query("UPDATE local_state SET value = ? WHERE key = 'sync.url'")
-                .bind(&url)
-                .execute(&mut c)
-                .await
-                .unwrap();
-            c.close().await.unwrap();
-        });
+    a.sql(&format!(
+        "UPDATE local_state SET value = '{}' WHERE key = 'sync.url'",
+        url.replace('\'', "''")
+    ));
     assert!(!files_holding(&a.data, STORE_PW).is_empty());
     a.ok(&["client", "list"]);
     let held = files_holding(&a.data, STORE_PW);

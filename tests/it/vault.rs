@@ -12,7 +12,6 @@ use common::{Env, Out, array, s, str_of};
 use serde_json::{Value, json};
 
 const PASS: &str = "correct horse battery";
-const SAVE: &str = env!("CARGO_BIN_EXE_msp-save");
 
 /// A set-up env with a client "Dataforth" and a vault (fast Argon2id).
 fn venv() -> Env {
@@ -34,20 +33,7 @@ fn feed(env: &Env, vars: &[(&str, &str)], args: &[&str], stdin: &[u8]) -> Out {
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn msp");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let o = child.wait_with_output().unwrap();
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        args: args.iter().map(|a| a.to_string()).collect(),
-    }
+    common::run_stdin(cmd, args, stdin)
 }
 
 /// `msp vault set REF FIELD=-` with `value` on stdin.
@@ -72,32 +58,11 @@ fn audit_actions(env: &Env) -> Vec<String> {
         .collect()
 }
 
-/// Runs SQL on the store directly (an attacker with the file).
-fn sql(env: &Env, stmt: &str) {
-    let path = env.data.join("msp.db");
-    rt().block_on(async {
-        use sqlx::Connection as _;
-        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-        let mut c = sqlx::sqlite::SqliteConnection::connect_with(&opts)
-            .await
-            .unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(stmt.to_string()))
-            .execute(&mut c)
-            .await
-            .unwrap_or_else(|e| panic!("{stmt}: {e}"));
-        c.close().await.unwrap();
-    });
-}
-
 /// Changes one blob column of the rows matching `filter` with `f`.
 fn tamper(env: &Env, table: &str, column: &str, filter: &str, f: impl Fn(&mut Vec<u8>)) {
-    let path = env.data.join("msp.db");
-    rt().block_on(async {
+    common::block_on(async {
         use sqlx::Connection as _;
-        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-        let mut c = sqlx::sqlite::SqliteConnection::connect_with(&opts)
-            .await
-            .unwrap();
+        let mut c = common::connect(&env.db()).await;
         let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT rowid, {column} FROM {table} WHERE {filter}"
         )))
@@ -121,27 +86,7 @@ fn tamper(env: &Env, table: &str, column: &str, filter: &str, f: impl Fn(&mut Ve
 }
 
 fn count(env: &Env, table: &str) -> i64 {
-    let path = env.data.join("msp.db");
-    rt().block_on(async {
-        use sqlx::Connection as _;
-        let opts = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .read_only(true);
-        let mut c = sqlx::sqlite::SqliteConnection::connect_with(&opts)
-            .await
-            .unwrap();
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-            .fetch_one(&mut c)
-            .await
-            .unwrap()
-    })
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
+    env.sql_i64(&format!("SELECT COUNT(*) FROM {table}"))
 }
 
 #[test]
@@ -660,7 +605,7 @@ fn any_changed_ciphertext_nonce_tag_or_row_is_an_integrity_error() {
         (
             "the ciphertext of another record",
             Box::new(|e: &Env| {
-                sql(e, "UPDATE vault_values SET (nonce, ciphertext) = (SELECT nonce, ciphertext FROM vault_values w
+                e.sql("UPDATE vault_values SET (nonce, ciphertext) = (SELECT nonce, ciphertext FROM vault_values w
                     WHERE w.field = 'password' AND w.credential_id = (SELECT id FROM vault_credentials WHERE name = 'b'))
                     WHERE field = 'password' AND credential_id = (SELECT id FROM vault_credentials WHERE name = 'a')")
             }),
@@ -668,7 +613,7 @@ fn any_changed_ciphertext_nonce_tag_or_row_is_an_integrity_error() {
         (
             "the ciphertext of another field",
             Box::new(|e: &Env| {
-                sql(e, "UPDATE vault_values SET (nonce, ciphertext) = (SELECT nonce, ciphertext FROM vault_values w
+                e.sql("UPDATE vault_values SET (nonce, ciphertext) = (SELECT nonce, ciphertext FROM vault_values w
                     WHERE w.field = 'pin' AND w.credential_id = vault_values.credential_id)
                     WHERE field = 'password' AND credential_id = (SELECT id FROM vault_credentials WHERE name = 'a')")
             }),
@@ -676,7 +621,7 @@ fn any_changed_ciphertext_nonce_tag_or_row_is_an_integrity_error() {
         (
             "a whole value row moved to another record",
             Box::new(|e: &Env| {
-                sql(e, "DELETE FROM vault_values WHERE field = 'password' AND credential_id = (SELECT id FROM vault_credentials WHERE name = 'a');
+                e.sql("DELETE FROM vault_values WHERE field = 'password' AND credential_id = (SELECT id FROM vault_credentials WHERE name = 'a');
                     INSERT INTO vault_values (credential_id, field, version, nonce, ciphertext, created_at, machine_id)
                     SELECT (SELECT id FROM vault_credentials WHERE name = 'a'), field, version, nonce, ciphertext, created_at, machine_id
                     FROM vault_values WHERE field = 'password' AND credential_id = (SELECT id FROM vault_credentials WHERE name = 'b')")
@@ -685,10 +630,7 @@ fn any_changed_ciphertext_nonce_tag_or_row_is_an_integrity_error() {
         (
             "a record with its username changed",
             Box::new(|e: &Env| {
-                sql(
-                    e,
-                    "UPDATE vault_credentials SET username = 'eve' WHERE name = 'a'",
-                )
+                e.sql("UPDATE vault_credentials SET username = 'eve' WHERE name = 'a'")
             }),
         ),
         (
@@ -773,7 +715,7 @@ fn audit_verify_detects_edited_reordered_deleted_and_truncated_entries() {
     ];
     for (case, stmt) in cases {
         let env = fresh();
-        sql(&env, stmt);
+        env.sql(stmt);
         let out = with_pass(&env, &["vault", "audit", "--verify"]);
         let out = out.expect_hint(1);
         assert!(out.stderr.contains("tampered"), "{case}: {}", out.stderr);
@@ -788,7 +730,7 @@ fn audit_verify_detects_edited_reordered_deleted_and_truncated_entries() {
 /// A consistent copy of the store as it is now (an attacker's "older copy").
 fn snapshot(env: &Env, name: &str) -> std::path::PathBuf {
     let to = env.path(name);
-    sql(env, &format!("VACUUM INTO '{}'", to.display()));
+    env.sql(&format!("VACUUM INTO '{}'", to.display()));
     to
 }
 
@@ -799,9 +741,7 @@ fn one_credential_rolled_back_with_its_old_mac_is_an_integrity_error() {
     set(&env, "dataforth/a", "password", "Newer-Secret-Of-a").expect_code(0);
     // The older row's MAC and time, and the newest version gone: the row
     // is consistent with itself again, one version behind.
-    sql(
-        &env,
-        &format!(
+    env.sql(&format!(
             "ATTACH DATABASE '{}' AS old;
              UPDATE vault_credentials SET (mac, updated_at) =
                  (SELECT mac, updated_at FROM old.vault_credentials o WHERE o.id = vault_credentials.id)
@@ -858,17 +798,14 @@ fn an_audit_log_rolled_back_to_an_older_head_is_reported() {
     }
     // The head from the older copy, the entries after it deleted: a chain
     // that verifies on its own.
-    sql(
-        &env,
-        &format!(
-            "ATTACH DATABASE '{}' AS old;
+    env.sql(&format!(
+        "ATTACH DATABASE '{}' AS old;
              DELETE FROM vault_audit WHERE seq > (SELECT MAX(seq) FROM old.vault_audit);
              UPDATE vault_audit_head SET (vault_seq, vault_tag, last_seq) =
                  (SELECT vault_seq, vault_tag, last_seq FROM old.vault_audit_head);
              DETACH DATABASE old;",
-            old.display()
-        ),
-    );
+        old.display()
+    ));
     let out = with_pass(&env, &["vault", "audit", "--verify"]).expect_hint(1);
     assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
     assert!(out.stderr.contains("vault.seal"), "{}", out.stderr);
@@ -1194,31 +1131,8 @@ fn vault_values_never_reach_the_memory_store_via_import_or_the_save_hook() {
     let tx2 = env.path("hook.jsonl");
     let session = "33333333-3333-4333-8333-333333333333";
     transcript(&tx2, session, cwd, secret, 3);
-    let input = json!({"hook_event_name": "Stop", "session_id": session, "transcript_path": tx2, "cwd": cwd}).to_string();
-    let mut hook = Command::new(SAVE);
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("MSP_") {
-            hook.env_remove(&k);
-        }
-    }
-    let mut child = hook
-        .env("HOME", &env.home)
-        .env("USER", "tech")
-        .env("MSP_DATA_DIR", &env.data)
-        .env("MSP_CONFIG_DIR", &env.config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    let input = json!({"hook_event_name": "Stop", "session_id": session, "transcript_path": tx2, "cwd": cwd});
+    env.hook(common::SAVE, &[], &input);
     let log = std::fs::read_to_string(env.data.join("msp.log")).unwrap();
     assert!(log.contains("memories saved"), "{log}");
     assert!(!log.contains("not redacted"), "{log}");
