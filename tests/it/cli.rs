@@ -63,14 +63,7 @@ fn assert_one_object_or_array(env: &Env, args: &[&str]) -> Value {
 fn every_read_command_prints_one_json_object_or_array() {
     let (env, dir) = acme();
     env.ok(&["task", "add", "Renew cert", "--project", "acme-site"]);
-    env.ok(&[
-        "session",
-        "add",
-        "--from",
-        "2026-01-05 09:00",
-        "--to",
-        "2026-01-05 10:00",
-    ]);
+    env.add_session("2026-01-05 09:00", "2026-01-05 10:00", &[]);
     env.ok(&["session", "start", "--project", "acme-site"]);
 
     let mut extra = read_commands(s(&dir));
@@ -372,16 +365,7 @@ fn session_list_into_a_closed_pipe_exits_0() {
     // Enough rows to make the table bigger than a pipe buffer (64 KiB):
     // one session, copied 1000 times straight into the store.
     let title = "x".repeat(60);
-    env.ok(&[
-        "session",
-        "add",
-        "--from",
-        "2026-01-01 09:00",
-        "--to",
-        "2026-01-01 10:00",
-        "--title",
-        &title,
-    ]);
+    env.add_session("2026-01-01 09:00", "2026-01-01 10:00", &["--title", &title]);
     env.sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
          INSERT INTO sessions (id, machine_id, client_id, project_id, title, summary, started_at,
              ended_at, billable, origin, claude_session_id, created_at, updated_at)
@@ -604,18 +588,11 @@ fn long_and_control_character_names_never_panic_or_escape_table_output() {
         let c = env.json(&["client", "add", name]);
         let slug = str_of(&c, "slug").to_string();
         env.ok(&["task", "add", name, "--client", &slug]);
-        env.ok(&[
-            "session",
-            "add",
-            "--from",
+        env.add_session(
             "2026-01-05 09:00",
-            "--to",
             "2026-01-05 10:00",
-            "--client",
-            &slug,
-            "--title",
-            name,
-        ]);
+            &["--client", &slug, "--title", name],
+        );
     }
     for args in [
         &["client", "list"][..],

@@ -151,19 +151,8 @@ fn unknown_project_is_exit_3() {
 
 #[test]
 fn which_matches_exact_directory_then_parent() {
-    let env = Env::setup();
-    env.ok(&["client", "add", "Acme Corp"]);
-    let root = env.dir("work/acme");
+    let (env, root) = acme();
     let sub = env.dir("work/acme/app/src");
-    env.ok(&[
-        "project",
-        "add",
-        "acme-site",
-        "--client",
-        "acme-corp",
-        "--path",
-        s(&root),
-    ]);
 
     let exact = env.json_in(&root, &["project", "which"]);
     assert_eq!(exact["project"], "acme-site");
@@ -326,16 +315,11 @@ fn project_add_with_a_clashing_path_leaves_no_half_made_project() {
 #[test]
 fn client_rm_with_projects_is_refused_and_force_archives_them() {
     let (env, dir) = acme();
-    env.ok(&[
-        "session",
-        "add",
-        "--from",
+    env.add_session(
         "2026-11-20 09:00",
-        "--to",
         "2026-11-20 10:00",
-        "--client",
-        "acme-corp",
-    ]);
+        &["--client", "acme-corp"],
+    );
     let out = env.msp(&["client", "rm", "Acme Corp"]).expect_hint(1);
     assert!(
         out.stderr.contains("1 project, 1 session"),
@@ -420,16 +404,11 @@ fn a_client_rename_moves_its_slug_and_refuses_a_taken_name() {
 fn project_update_moves_its_sessions_tasks_and_memories_to_the_new_client() {
     let (env, _dir) = acme();
     env.ok(&["client", "add", "Beta"]);
-    env.ok(&[
-        "session",
-        "add",
-        "--from",
+    env.add_session(
         "2026-11-20 09:00",
-        "--to",
         "2026-11-20 10:00",
-        "--project",
-        "acme-site",
-    ]);
+        &["--project", "acme-site"],
+    );
     env.ok(&["task", "add", "renew cert", "--project", "acme-site"]);
     env.ok(&[
         "context",
@@ -486,16 +465,11 @@ fn project_update_moves_its_sessions_tasks_and_memories_to_the_new_client() {
 #[test]
 fn project_rm_with_sessions_is_refused_and_an_unused_one_goes_with_its_links() {
     let (env, dir) = acme();
-    env.ok(&[
-        "session",
-        "add",
-        "--from",
+    env.add_session(
         "2026-11-20 09:00",
-        "--to",
         "2026-11-20 10:00",
-        "--project",
-        "acme-site",
-    ]);
+        &["--project", "acme-site"],
+    );
     let out = env.msp(&["project", "rm", "acme-site"]).expect_hint(1);
     assert!(out.stderr.contains("1 session"), "{}", out.stderr);
     let r = env.json(&["project", "rm", "acme-site", "--force"]);

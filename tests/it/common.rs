@@ -193,6 +193,15 @@ impl Env {
         self.msp(&all).expect_code(0).json()
     }
 
+    /// `msp --json session add --from FROM --to TO EXTRA...`, exit 0, parsed:
+    /// past work recorded after the fact.
+    #[track_caller]
+    pub fn add_session(&self, from: &str, to: &str, extra: &[&str]) -> Value {
+        let mut args = vec!["session", "add", "--from", from, "--to", to];
+        args.extend_from_slice(extra);
+        self.json(&args)
+    }
+
     /// `msp --json ARGS` run in `dir`, exit 0, parsed.
     #[track_caller]
     pub fn json_in<S: AsRef<OsStr>>(&self, dir: &Path, args: &[S]) -> Value {

@@ -735,26 +735,12 @@ fn corrections_deletions_and_their_audit_reach_the_other_machine() {
     a.ok(&["client", "add", "Dataforth"]);
     a.ok(&["client", "add", "Spare"]);
     a.ok(&["project", "add", "dos", "--client", "Dataforth"]);
-    let s = a.json(&[
-        "session",
-        "add",
-        "--from",
+    let s = a.add_session(
         "2026-11-20 09:00",
-        "--to",
         "2026-11-20 20:00",
-        "--project",
-        "dos",
-        "--title",
-        "typo",
-    ]);
-    let gone = a.json(&[
-        "session",
-        "add",
-        "--from",
-        "2026-11-21 09:00",
-        "--to",
-        "2026-11-21 10:00",
-    ]);
+        &["--project", "dos", "--title", "typo"],
+    );
+    let gone = a.add_session("2026-11-21 09:00", "2026-11-21 10:00", &[]);
     let task = a.json(&["task", "add", "renew cert", "--client", "Dataforth"]);
     sync(a);
     sync(b);

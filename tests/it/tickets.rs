@@ -53,20 +53,18 @@ fn tenv(server: &FakeSyncro) -> Env {
 /// A closed session for Dataforth from 3h ago to 1h ago, with a summary,
 /// and two memories saved during it (and one after it, not to be used).
 fn past_session(env: &Env) -> String {
-    let s = env.json(&[
-        "session",
-        "add",
-        "--from",
+    let s = env.add_session(
         "3h ago",
-        "--to",
         "1h ago",
-        "--client",
-        "Dataforth",
-        "--title",
-        "Veeam repair",
-        "--summary",
-        "Backups run again.",
-    ]);
+        &[
+            "--client",
+            "Dataforth",
+            "--title",
+            "Veeam repair",
+            "--summary",
+            "Backups run again.",
+        ],
+    );
     for (title, body, at) in [
         (
             "Restarted the Veeam service on d2testnas",
