@@ -145,11 +145,7 @@ fn doctor_fails_with_a_hint_when_the_store_is_missing() {
     let env = Env::new();
     let out = env.msp(&["doctor"]).expect_code(1);
     assert!(out.stdout.contains("FAIL"), "{}", out.stdout);
-    assert!(
-        out.stdout.contains("hint: run `msp setup`"),
-        "{}",
-        out.stdout
-    );
+    common::assert_has(&out.stdout, "hint: run `msp setup`");
 
     let out = env.msp(&["--json", "doctor"]).expect_code(1);
     let report = out.json();
@@ -241,11 +237,7 @@ fn config_file_and_environment_feed_config_show() {
     let bad = env
         .msp_with(&[("MSP_MEMORY_BUDGET_TOKENS", "lots")], &["client", "list"])
         .expect_hint(1);
-    assert!(
-        bad.stderr.contains("MSP_MEMORY_BUDGET_TOKENS"),
-        "{}",
-        bad.stderr
-    );
+    common::assert_has(&bad.stderr, "MSP_MEMORY_BUDGET_TOKENS");
 }
 
 #[test]

@@ -321,11 +321,7 @@ fn client_rm_with_projects_is_refused_and_force_archives_them() {
         &["--client", "acme-corp"],
     );
     let out = env.msp(&["client", "rm", "Acme Corp"]).expect_hint(1);
-    assert!(
-        out.stderr.contains("1 project, 1 session"),
-        "{}",
-        out.stderr
-    );
+    common::assert_has(&out.stderr, "1 project, 1 session");
     assert!(out.stderr.contains("--force"), "{}", out.stderr);
     assert_eq!(array(&env.json(&["client", "list"])).len(), 1);
 
@@ -366,11 +362,7 @@ fn an_unused_client_is_deleted_and_the_deletion_audited() {
     let env = Env::setup();
     env.ok(&["client", "add", "Typo Client", "--notes", "oops"]);
     let out = env.ok(&["client", "rm", "typo-client"]);
-    assert!(
-        out.stdout.contains("removed client Typo Client"),
-        "{}",
-        out.stdout
-    );
+    common::assert_has(&out.stdout, "removed client Typo Client");
     assert!(array(&env.json(&["client", "list", "--all"])).is_empty());
     let audit = env.json(&["session", "audit", "--kind", "client"]);
     assert_eq!(audit[0]["action"], "rm", "{audit}");
@@ -410,16 +402,11 @@ fn project_update_moves_its_sessions_tasks_and_memories_to_the_new_client() {
         &["--project", "acme-site"],
     );
     env.ok(&["task", "add", "renew cert", "--project", "acme-site"]);
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
+    env.remember(
         "veeam repository on nas02",
-        "--body",
         "the veeam job writes to nas02",
-        "--project",
-        "acme-site",
-    ]);
+        &["--project", "acme-site"],
+    );
     let v = env.json(&[
         "project",
         "update",

@@ -202,6 +202,15 @@ impl Env {
         self.json(&args)
     }
 
+    /// `msp --json context add --title TITLE --body BODY EXTRA...`, exit 0,
+    /// parsed: a memory written by hand.
+    #[track_caller]
+    pub fn remember(&self, title: &str, body: &str, extra: &[&str]) -> Value {
+        let mut args = vec!["context", "add", "--title", title, "--body", body];
+        args.extend_from_slice(extra);
+        self.json(&args)
+    }
+
     /// `msp --json ARGS` run in `dir`, exit 0, parsed.
     #[track_caller]
     pub fn json_in<S: AsRef<OsStr>>(&self, dir: &Path, args: &[S]) -> Value {
@@ -259,27 +268,38 @@ impl Env {
         for (k, v) in vars {
             cmd.env(k, v);
         }
-        let mut child = cmd
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn msp");
-        let started = std::time::Instant::now();
-        while child.try_wait().expect("wait for msp").is_none() {
-            if started.elapsed() > limit {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("msp still running after {limit:?}: it hangs");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        let args: Vec<String> = args
-            .iter()
-            .map(|a| a.as_ref().to_string_lossy().into_owned())
-            .collect();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        finish(child, &args)
+        run_within(cmd, args, limit)
     }
+}
+
+/// Runs a prepared command; kills it and fails the test if it is still
+/// running after `limit` (a command that must not hang).
+#[track_caller]
+pub fn run_within<S: AsRef<OsStr>>(
+    mut cmd: Command,
+    args: &[S],
+    limit: std::time::Duration,
+) -> Out {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn msp");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait for msp").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let args: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
+            panic!(
+                "`msp {}` still running after {limit:?}: it hangs",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let output = child.wait_with_output().expect("wait for msp");
+    to_out(output, args)
 }
 
 /// Creates a FIFO (named pipe) at `path`.
@@ -315,6 +335,18 @@ fn to_out<S: AsRef<OsStr>>(output: std::process::Output, args: &[S]) -> Out {
             .map(|a| a.as_ref().to_string_lossy().into_owned())
             .collect(),
     }
+}
+
+/// Asserts that `text` contains `part`, showing the whole text when not.
+#[track_caller]
+pub fn assert_has(text: &str, part: &str) {
+    assert!(text.contains(part), "expected {part:?} in:\n{text}");
+}
+
+/// Asserts that `text` does not contain `part`, showing the whole text when it does.
+#[track_caller]
+pub fn assert_lacks(text: &str, part: &str) {
+    assert!(!text.contains(part), "unexpected {part:?} in:\n{text}");
 }
 
 /// The array inside a JSON value, or a panic naming what was expected.

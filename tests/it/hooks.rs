@@ -679,16 +679,11 @@ fn unknown_fields_are_ignored() {
 fn unknown_fields_are_ignored_body() {
     let hk = Hk::store();
     let dir = hk.project("acme-fw");
-    hk.env.ok(&[
-        "context",
-        "add",
-        "--project",
-        "acme-fw",
-        "--title",
+    hk.env.remember(
         "Fortigate VLAN 40 carries the VoIP phones",
-        "--body",
         "The ACME fortigate firewall puts VoIP phones on VLAN 40 with DHCP option 66.",
-    ]);
+        &["--project", "acme-fw"],
+    );
     let mut prompt: Value = serde_json::from_slice(&prompt_event(
         "sx",
         &dir,
@@ -1191,16 +1186,11 @@ fn locked_store_loses_nothing() {
 fn locked_store_loses_nothing_body() {
     let hk = Hk::store();
     let dir = hk.project("acme-fw");
-    hk.env.ok(&[
-        "context",
-        "add",
-        "--project",
-        "acme-fw",
-        "--title",
+    hk.env.remember(
         "Print spooler on fs01 needs the HP universal driver",
-        "--body",
         "The spooler on fs01 crashes with the PCL6 driver; use the HP universal PS driver.",
-    ]);
+        &["--project", "acme-fw"],
+    );
     let mut tx = hk.transcript("locked", "sess-l", 0x6c);
     tx.cwd = dir.to_string_lossy().into_owned();
     tx.add_turn("mrkloc01");
@@ -1711,30 +1701,20 @@ fn recall_injects_each_memory_once_per_session() {
 fn recall_injects_each_memory_once_per_session_body() {
     let hk = Hk::store();
     let dir = hk.project("acme-fw");
-    hk.env.ok(&[
-        "context",
-        "add",
-        "--project",
-        "acme-fw",
-        "--title",
+    hk.env.remember(
         "Fortigate VLAN 40 carries the VoIP phones",
-        "--body",
         "The ACME fortigate firewall puts VoIP phones on VLAN 40 with DHCP option 66.",
-    ]);
+        &["--project", "acme-fw"],
+    );
     for i in 0..30 {
-        hk.env.ok(&[
-            "context",
-            "add",
-            "--project",
-            "acme-fw",
-            "--title",
+        hk.env.remember(
             &format!("Fortigate firmware note {i}: VoIP phones and VLAN tagging"),
-            "--body",
             &format!(
                 "Note {i}: after the fortigate firmware upgrade the VoIP VLAN tagging {}",
                 "had to be checked on every switch port again. ".repeat(20)
             ),
-        ]);
+            &["--project", "acme-fw"],
+        );
     }
     let prompt = "which vlan do the voip phones use on the fortigate?";
     let first = hk
@@ -1996,11 +1976,7 @@ fn dev_zero_config_is_refused_without_reading_it_body() {
     let big = std::fs::File::create(hk.env.config.join("config.toml")).unwrap();
     big.set_len(4 << 30).unwrap();
     hk.fire("config.toml of 4 GB (prompt)", Bin::Recall, &prompt, FAST);
-    assert!(
-        hk.log_text().contains("bytes, more than"),
-        "{}",
-        hk.log_text()
-    );
+    common::assert_has(&hk.log_text(), "bytes, more than");
 }
 
 #[test]
@@ -2263,11 +2239,7 @@ fn killed_claude_session_is_closed_at_its_last_activity_by_the_next_hook_body() 
     // The next prompt, of another Claude session, closes it where work stopped.
     let prompt = prompt_event("sess-other", &dir, "restart the spooler on fs01");
     hk.fire("prompt after a killed session", Bin::Recall, &prompt, FAST);
-    assert!(
-        hk.log_text().contains("idle work session closed"),
-        "{}",
-        hk.log_text()
-    );
+    common::assert_has(&hk.log_text(), "idle work session closed");
     let list = work_sessions(&hk);
     assert_eq!(list.len(), 1, "{list:?}");
     let s = &list[0];

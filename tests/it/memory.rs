@@ -225,15 +225,17 @@ impl Tx {
 
 /// Deterministic text shaped like tool output, about `bytes` long.
 fn filler(label: &str, bytes: usize) -> String {
+    use std::fmt::Write as _;
     let mut out = String::with_capacity(bytes + 100);
-    let mut i = 0u64;
-    while out.len() < bytes {
-        i += 1;
-        out.push_str(&format!(
-            "{label} line {i}: value={} status=ok elapsed={}ms\n",
-            i.wrapping_mul(2_654_435_761) % 100_000,
-            i % 997
-        ));
+    for i in 1u64.. {
+        let (value, ms) = (i.wrapping_mul(2_654_435_761) % 100_000, i % 997);
+        let _ = writeln!(
+            out,
+            "{label} line {i}: value={value} status=ok elapsed={ms}ms"
+        );
+        if out.len() >= bytes {
+            break;
+        }
     }
     out
 }
@@ -431,26 +433,24 @@ fn add_stores_every_field_and_prints_the_memory() {
     let acme = add_client(&env, "Acme Corp");
     let site = add_project(&env, "acme-site", Some("acme-corp"), None);
 
-    let m = env.json(&[
-        "context",
-        "add",
-        "--title",
+    let m = env.remember(
         "Veeam retries raised to 5",
-        "--body",
         "The Synology NAS wakes up slowly, so the NightlyNAS job now retries 5 times.",
-        "--tags",
-        "Backup,veeam,Night Shift",
-        "--project",
-        "acme-site",
-        "--client",
-        "acme-corp",
-        "--kind",
-        "decision",
-        "--importance",
-        "8",
-        "--at",
-        "2026-03-01T10:00:00Z",
-    ]);
+        &[
+            "--tags",
+            "Backup,veeam,Night Shift",
+            "--project",
+            "acme-site",
+            "--client",
+            "acme-corp",
+            "--kind",
+            "decision",
+            "--importance",
+            "8",
+            "--at",
+            "2026-03-01T10:00:00Z",
+        ],
+    );
     for key in [
         "id",
         "kind",
@@ -513,25 +513,14 @@ fn add_stores_every_field_and_prints_the_memory() {
     assert_eq!(p["client_id"], acme.as_str());
     assert_eq!(p["project_id"], site.as_str());
     // Every kind is accepted.
-    for kind in [
-        "session_summary",
-        "decision",
-        "fact",
-        "snippet",
-        "project_state",
-        "note",
-    ] {
+    for kind in "session_summary decision fact snippet project_state note".split(' ') {
         let k = env.json(&["context", "add", "--title", kind, "--kind", kind]);
         assert_eq!(k["kind"], kind);
     }
     // Plain output names the stored memory.
     let plain = env.ok(&["context", "add", "--title", "Plain output check"]);
     assert!(plain.stdout.starts_with("stored "), "{}", plain.stdout);
-    assert!(
-        plain.stdout.contains("Plain output check"),
-        "{}",
-        plain.stdout
-    );
+    common::assert_has(&plain.stdout, "Plain output check");
     let before = memories(&env).len();
     assert_eq!(before, 10);
 
@@ -933,14 +922,11 @@ fn import_infers_the_project_from_each_turns_directory() {
 #[test]
 fn corrupt_transcripts_never_crash_and_never_lose_stored_data() {
     let env = Env::setup();
-    let note = env.json(&[
-        "context",
-        "add",
-        "--title",
+    let note = env.remember(
         "Existing note about the Synology",
-        "--body",
         "Stored before the corrupt imports.",
-    ]);
+        &[],
+    );
 
     let mut tx = Tx::new("66666666-6666-4666-8666-666666666666", "/home/tech/acme");
     tx.prompt("Find why the Synology share is read-only").bash(
@@ -1688,31 +1674,23 @@ fn secrets_never_reach_any_output_or_the_store_file() {
     // Hand-written memories: secrets in titles and bodies.
     for (i, group) in secrets.chunks(6).enumerate() {
         let body: Vec<&str> = group.iter().map(|s| s.text.as_str()).collect();
-        env.ok(&[
-            "context",
-            "add",
-            "--title",
+        env.remember(
             &format!(
                 "sample-n{i} integration settings {}",
                 group[0].text.replace('\n', " ")
             ),
-            "--body",
             &format!(
                 "sample-n{i} settings for the integration:\n{}",
                 body.join("\n")
             ),
-            "--tags",
-            "integration",
-        ]);
+            &["--tags", "integration"],
+        );
     }
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
+    env.remember(
         "Release notes",
-        "--body",
         &format!("Deployed commit {commit} (ticket {uuid}).\nConfig lives in {path}."),
-    ]);
+        &[],
+    );
 
     // Every way a memory comes out.
     let list = env.json(&["context", "list", "--limit", "1000"]);
@@ -1945,11 +1923,7 @@ fn search_ranks_the_matching_memory_first_and_filters() {
     // The plain table.
     let plain = env.ok(&["context", "search", "veeam backup retries", "--now", NOW]);
     assert!(plain.stdout.starts_with("ID"), "{}", plain.stdout);
-    assert!(
-        plain.stdout.contains("Veeam backup job retries"),
-        "{}",
-        plain.stdout
-    );
+    common::assert_has(&plain.stdout, "Veeam backup job retries");
 
     // --now makes scores reproducible; a later now lowers recency.
     let a = env.ok(&["--json", "context", "search", "veeam backup", "--now", NOW]);
@@ -2061,30 +2035,16 @@ fn recall_is_framed_small_within_budget_and_scoped_to_the_client() {
 
     // A memory of Acme's project, the only textual match, is never recalled
     // in Beta's project, even from a subdirectory; it is in Acme's.
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
+    env.remember(
         "Synology DS920 admin portal moved to port 5443",
-        "--body",
         "The zebrafinch admin portal of the Synology now listens on 5443.",
-        "--project",
-        "acme-site",
-        "--at",
-        "2026-03-06T10:00:00Z",
-    ]);
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
+        &["--project", "acme-site", "--at", "2026-03-06T10:00:00Z"],
+    );
+    env.remember(
         "Acme client-wide: zebrafinch vault location",
-        "--body",
         "The zebrafinch vault sits in the Acme server room.",
-        "--client",
-        "acme-corp",
-        "--at",
-        "2026-03-06T11:00:00Z",
-    ]);
+        &["--client", "acme-corp", "--at", "2026-03-06T11:00:00Z"],
+    );
     let portal = "where is the zebrafinch synology admin portal";
     let vault = "where is the zebrafinch vault";
     let beta_sub = w.beta_dir.join("deep/sub");
@@ -2128,16 +2088,11 @@ fn recall_is_framed_small_within_budget_and_scoped_to_the_client() {
     assert!(str_of(&r, "text").contains("recovery partition"), "{r:#}");
 
     // Short prompts recall nothing, even when a memory holds their words.
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
+    env.remember(
         "Continue the Exchange migration on Friday",
-        "--body",
         "Yes: the customer gave the OK to continue; go on with mailbox batch 3.",
-        "--at",
-        "2026-03-07T10:00:00Z",
-    ]);
+        &["--at", "2026-03-07T10:00:00Z"],
+    );
     for short in ["yes", "continue", "ok", "thanks!", "go on", "", "   ", "?"] {
         let r = recall(short, &w.acme_dir, None);
         assert_eq!(r["text"], "", "{short:?} recalled {r:#}");
@@ -2230,14 +2185,7 @@ fn recall_of_200_large_memories_stays_small_and_within_budget() {
         "Megalodon NAS restore runbook. {}",
         filler("restore step", 40_000)
     );
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
-        "Megalodon NAS restore runbook",
-        "--body",
-        &giant,
-    ]);
+    env.remember("Megalodon NAS restore runbook", &giant, &[]);
     let r = check("megalodon NAS restore runbook", 100_000);
     assert_eq!(
         r["memories"][0]["title"], "Megalodon NAS restore runbook",
@@ -2253,30 +2201,13 @@ fn recall_of_200_large_memories_stays_small_and_within_budget() {
 #[test]
 fn forget_removes_a_memory_from_list_and_search() {
     let env = Env::setup();
-    let a = env.json(&[
-        "context",
-        "add",
-        "--title",
+    let a = env.remember(
         "Veeam NAS retries",
-        "--body",
         "Retries raised to 5 for the sleepy NAS.",
-    ]);
-    let b = env.json(&[
-        "context",
-        "add",
-        "--title",
-        "Veeam proxy",
-        "--body",
-        "The Veeam proxy runs on vm-proxy01.",
-    ]);
-    let c = env.json(&[
-        "context",
-        "add",
-        "--title",
-        "Veeam licence",
-        "--body",
-        "The Veeam licence renews in May.",
-    ]);
+        &[],
+    );
+    let b = env.remember("Veeam proxy", "The Veeam proxy runs on vm-proxy01.", &[]);
+    let c = env.remember("Veeam licence", "The Veeam licence renews in May.", &[]);
     let hits = ids(&env.json(&["context", "search", "veeam"]));
     assert_eq!(hits.len(), 3);
 
@@ -2411,14 +2342,7 @@ fn show_source_prints_the_redacted_excerpt() {
 #[test]
 fn stats_measure_the_token_reduction_of_real_transcripts() {
     let env = Env::setup();
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
-        "A hand-written note",
-        "--body",
-        "Does not count as captured.",
-    ]);
+    env.remember("A hand-written note", "Does not count as captured.", &[]);
     let st = stats(&env);
     for key in [
         "memories",
@@ -2456,14 +2380,7 @@ fn stats_measure_the_token_reduction_of_real_transcripts() {
 #[test]
 fn percent_and_underscore_in_a_memory_short_id_are_no_wildcards() {
     let env = Env::setup();
-    let m = env.json(&[
-        "context",
-        "add",
-        "--title",
-        "Keep me",
-        "--body",
-        "The NAS is nas01.",
-    ]);
+    let m = env.remember("Keep me", "The NAS is nas01.", &[]);
     let id = str_of(&m, "id").to_string();
     let tail = &id[id.len() - 2..];
     for key in [
@@ -2499,24 +2416,12 @@ fn forgotten_memory_is_not_left_in_the_database_files() {
     let env = Env::setup();
     // Ends in a digit: stemming leaves it whole in the index too.
     let marker = "qzx7forget9";
-    let kept = env.json(&[
-        "context",
-        "add",
-        "--title",
-        "Veeam proxy",
-        "--body",
-        "The Veeam proxy runs on vm-proxy01.",
-    ]);
-    let gone = env.json(&[
-        "context",
-        "add",
-        "--title",
+    let kept = env.remember("Veeam proxy", "The Veeam proxy runs on vm-proxy01.", &[]);
+    let gone = env.remember(
         &format!("NAS {marker} password rotation"),
-        "--body",
         &format!("The {marker} share moved to nas02; the old share is read-only."),
-        "--tags",
-        marker,
-    ]);
+        &["--tags", marker],
+    );
     // Searched and listed, so the row and the index are read and rewritten.
     assert_eq!(array(&env.json(&["context", "search", marker])).len(), 1);
     assert!(
@@ -2554,21 +2459,7 @@ fn msp_in_bounds(env: &Env, args: &[&str], data: u64, limit: std::time::Duration
             Ok(())
         });
     }
-    let mut child = cmd
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn msp");
-    let started = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("`msp {}` still running after {limit:?}", args.join(" "));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    common::finish(child, args)
+    common::run_within(cmd, args, limit)
 }
 
 #[cfg(unix)]
@@ -2637,9 +2528,5 @@ fn symlink_loops_import_each_file_once() {
     let v = out.json();
     assert_eq!(v["files"], 1, "one file, read once: {v}");
     assert_eq!(v["memories_added"], 1, "{v}");
-    assert!(
-        out.stderr.contains("already read (symlinks)"),
-        "{}",
-        out.stderr
-    );
+    common::assert_has(&out.stderr, "already read (symlinks)");
 }

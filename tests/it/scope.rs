@@ -91,24 +91,16 @@ fn hook_context(env: &Env, cwd: &Path, prompt: &str, vars: &[(&str, &str)]) -> S
 #[test]
 fn unlinked_directory_recall_uses_only_memories_of_no_client() {
     let (env, acme_dir) = acme();
-    env.ok(&[
-        "context",
-        "add",
-        "--client",
-        "acme-corp",
-        "--title",
+    env.remember(
         "Acme firewall quirk",
-        "--body",
         "The sonicwall firewall at Acme drops ipsec after the nightly reboot.",
-    ]);
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
+        &["--client", "acme-corp"],
+    );
+    env.remember(
         "Generic firewall note",
-        "--body",
         "A sonicwall firewall needs the ipsec keepalive after a reboot.",
-    ]);
+        &[],
+    );
     let prompt = "why does the sonicwall firewall drop ipsec after reboot";
     let elsewhere = env.dir("somewhere/unlinked");
     let v = env.json(&[

@@ -336,14 +336,11 @@ fn tags_holding_secrets_are_dropped() {
 fn context_scrub_reports_and_setup_marks_the_store_scrubbed() {
     let env = Env::new();
     env.ok(&["setup", "--no-hooks"]);
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
+    env.remember(
         "Core switch SNMP",
-        "--body",
         "snmpwalk -v2c -c Pr1vC0mmun1ty 10.0.0.1 answers",
-    ]);
+        &[],
+    );
     let report = env.json(&["context", "scrub", "--json"]);
     assert_eq!(report["memories"], 1, "{report}");
     // Capture redacted it already: nothing left to change.

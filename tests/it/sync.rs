@@ -98,16 +98,11 @@ fn a_memory_project_and_session_from_a_reach_b() {
         "--remote",
         "git@github.com:dataforth/dos.git",
     ]);
-    a.ok(&[
-        "context",
-        "add",
-        "--title",
+    a.remember(
         "NAS backup job",
-        "--body",
         "The Veeam job on the quokkaflux NAS runs at 01:00 with 14 days retention",
-        "--project",
-        "dataforth-dos",
-    ]);
+        &["--project", "dataforth-dos"],
+    );
     let started = a.json(&[
         "session",
         "start",
@@ -404,11 +399,7 @@ fn an_unreachable_server_fails_fast_and_nothing_else_breaks() {
             "took {took:?}: {}",
             out.stderr
         );
-        assert!(
-            out.stderr.contains("cannot reach the team store"),
-            "{}",
-            out.stderr
-        );
+        common::assert_has(&out.stderr, "cannot reach the team store");
         assert!(
             !out.stderr.contains("s3cr3tpw"),
             "password leaked: {}",
@@ -524,7 +515,7 @@ fn tampered_or_replayed_records_are_detected_and_nothing_is_applied() {
         let (a, b) = (&t.machines[0], &t.machines[1]);
         a.ok(&["client", "add", "Acme"]);
         a.ok(&["client", "add", "Globex"]);
-        a.ok(&["context", "add", "--title", "t", "--body", "a memory body"]);
+        a.remember("t", "a memory body", &[]);
         sync(a);
         let a_id = str_of(&a.json(&["machine", "show"]), "id").to_string();
         t.psql(&attack(&t, &a_id));
@@ -557,14 +548,11 @@ fn the_server_sees_no_plaintext() {
         "--notes",
         "gate code in vault",
     ]);
-    a.ok(&[
-        "context",
-        "add",
-        "--title",
+    a.remember(
         "firewall",
-        "--body",
         "Opened port 8443 on the xylophonic gateway for the portal",
-    ]);
+        &[],
+    );
     a.ok(&[
         "task",
         "add",
@@ -702,14 +690,11 @@ fn a_vault_credential_set_on_a_is_read_on_b() {
     sync(a);
     sync(b);
     vault(b, &["vault", "get", "dataforth/nas"], "").expect_code(0);
-    let added = b.json(&[
-        "context",
-        "add",
-        "--title",
+    let added = b.remember(
         "firewall console",
-        "--body",
         "typed Xk9#fw-Gr33n-77 into the console of fw01",
-    ]);
+        &[],
+    );
     assert!(
         !added.to_string().contains("Gr33n"),
         "a pulled vault value reached a memory on b: {added}"

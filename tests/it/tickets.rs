@@ -78,18 +78,7 @@ fn past_session(env: &Env) -> String {
         ),
         ("Unrelated later work", "not part of the session", "30m ago"),
     ] {
-        env.ok(&[
-            "context",
-            "add",
-            "--title",
-            title,
-            "--body",
-            body,
-            "--client",
-            "Dataforth",
-            "--at",
-            at,
-        ]);
+        env.remember(title, body, &["--client", "Dataforth", "--at", at]);
     }
     str_of(&s, "id").to_string()
 }
@@ -504,11 +493,7 @@ fn note_from_session_is_internal_lists_the_changes_and_is_posted_once() {
         &session,
         "--dry-run",
     ]);
-    assert!(
-        dry.stdout.contains("Veeam repair (Dataforth)"),
-        "{}",
-        dry.stdout
-    );
+    common::assert_has(&dry.stdout, "Veeam repair (Dataforth)");
     assert!(dry.stdout.contains("Backups run again."));
     assert!(dry.stdout.contains("Changes made today:\n- Restarted the Veeam service on d2testnas: systemctl restart veeam; verified: the nightly job ran green\n- Freed 40 GB"), "{}", dry.stdout);
     assert!(!dry.stdout.contains("Unrelated later work"));
@@ -535,11 +520,7 @@ fn note_from_session_is_internal_lists_the_changes_and_is_posted_once() {
 
     // The same session's note again: nothing new is posted.
     let again = env.ok(&["ticket", "note", "1001", "--from-session", &session]);
-    assert!(
-        again.stdout.contains("not posted again"),
-        "{}",
-        again.stdout
-    );
+    common::assert_has(&again.stdout, "not posted again");
     assert_eq!(server.comments(1001).len(), 1);
     assert_eq!(posts(&server, "/comment"), 1);
 
@@ -690,11 +671,7 @@ fn a_crash_after_posting_leaves_sending_and_sync_does_not_post_twice() {
     assert_eq!(outbox_status(&env), vec!["sending"]);
 
     let sync = env.ok(&["ticket", "sync"]);
-    assert!(
-        sync.stdout.contains("already on ticket 1001"),
-        "{}",
-        sync.stdout
-    );
+    common::assert_has(&sync.stdout, "already on ticket 1001");
     assert_eq!(server.comments(1001).len(), 1);
     assert_eq!(posts(&server, "/comment"), 1);
     assert!(outbox_status(&env).is_empty());
@@ -869,11 +846,7 @@ fn a_sync_that_cannot_reach_the_server_keeps_the_items() {
     let out = env
         .msp(&["ticket", "note", "1001", "--body", "Checked the UPS."])
         .expect_hint(1);
-    assert!(
-        out.stderr.contains("was not posted again"),
-        "{}",
-        out.stderr
-    );
+    common::assert_has(&out.stderr, "was not posted again");
     assert_eq!(outbox_status(&env), vec!["pending"]);
     assert!(server.comments(1001).is_empty());
     let sync = env.ok(&["ticket", "sync"]);

@@ -136,11 +136,7 @@ fn init_with_the_default_argon2id_parameters_and_no_second_init() {
         &["vault", "init"],
     );
     let again = again.expect_hint(1);
-    assert!(
-        again.stderr.contains("already has a vault"),
-        "{}",
-        again.stderr
-    );
+    common::assert_has(&again.stderr, "already has a vault");
     assert_eq!(
         get(&env, "dataforth/nas").expect_code(0).stdout,
         "Nas-Admin-Pw-2026"
@@ -281,11 +277,7 @@ fn lifecycle_set_get_list_history_rotate_rm_restore_purge() {
         ]
     );
     let verify = with_pass(&env, &["vault", "audit", "--verify"]).expect_code(0);
-    assert!(
-        verify.stdout.contains("audit log intact: 15 entries"),
-        "{}",
-        verify.stdout
-    );
+    common::assert_has(&verify.stdout, "audit log intact: 15 entries");
 }
 
 #[test]
@@ -361,11 +353,7 @@ fn wrong_passphrase_is_exit_4_audited_and_changes_nothing() {
         b"Attacker-Pw-2",
     );
     let out = out.expect_hint(4);
-    assert!(
-        out.stderr.contains("wrong vault passphrase"),
-        "{}",
-        out.stderr
-    );
+    common::assert_has(&out.stderr, "wrong vault passphrase");
     feed(
         &env,
         &wrong,
@@ -408,11 +396,7 @@ fn no_key_source_without_a_terminal_is_exit_4_with_a_hint() {
     let env = venv();
     set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-1").expect_code(0);
     let out = env.msp(&["vault", "get", "dataforth/nas"]).expect_hint(4);
-    assert!(
-        out.stderr.contains("MSP_VAULT_PASSPHRASE"),
-        "{}",
-        out.stderr
-    );
+    common::assert_has(&out.stderr, "MSP_VAULT_PASSPHRASE");
     assert!(out.stdout.is_empty());
     // No vault at all: 3, with the command that creates one.
     let bare = Env::setup();
@@ -756,11 +740,7 @@ fn one_credential_rolled_back_with_its_old_mac_is_an_integrity_error() {
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stdout.is_empty(), "printed {:?}", out.stdout);
     assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("dataforth/a/password"),
-        "{}",
-        out.stderr
-    );
+    common::assert_has(&out.stderr, "dataforth/a/password");
     // Writing on top of it is refused too.
     set(&env, "dataforth/a", "pin", "1234-5678-90").expect_hint(1);
     let v = with_pass(&env, &["--json", "vault", "audit", "--verify"]);
@@ -1118,14 +1098,11 @@ fn vault_values_never_reach_the_memory_store_via_import_or_the_save_hook() {
     );
 
     // `msp context add` with the value in the body.
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
+    env.remember(
         "FW01 login",
-        "--body",
         &format!("admin / {secret} (rotated today)"),
-    ]);
+        &[],
+    );
 
     // The save hook on another transcript.
     let tx2 = env.path("hook.jsonl");
@@ -1187,14 +1164,7 @@ fn a_missing_redaction_key_never_fails_a_capture_and_is_rebuilt_by_the_next_set(
     // The next write creates a new key and rebuilds every MAC under it.
     set(&env, "dataforth/other", "password", "Other-Secret-55").expect_code(0);
     assert!(env.data.join("redaction.key").exists());
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
-        "t",
-        "--body",
-        "old one Fg7-Adm1n_Pw2026 and new Other-Secret-55",
-    ]);
+    env.remember("t", "old one Fg7-Adm1n_Pw2026 and new Other-Secret-55", &[]);
     let list = env.json(&["context", "list"]).to_string();
     assert!(
         !list.contains("Fg7-Adm1n") && !list.contains("Other-Secret"),
