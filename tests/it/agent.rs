@@ -164,47 +164,52 @@ fn with_shell_the_command_and_args_are_one_script() {
     assert_eq!(out.stdout, "X2\n");
 }
 
+/// `msp --json agent exec self --wait --timeout 1s -- sh -c SCRIPT`: exit 124.
+fn exec_timing_out(env: &Env, script: &str) -> Value {
+    let args = [
+        "--json",
+        "agent",
+        "exec",
+        "self",
+        "--wait",
+        "--timeout",
+        "1s",
+        "--",
+    ];
+    let mut args = args.to_vec();
+    args.extend(["sh", "-c", script]);
+    env.msp(&args).expect_code(124).json()
+}
+
+/// Asserts that the process whose pid `pidfile` holds is gone (at most a
+/// zombie): it was signalled, and on a busy machine dying takes a moment.
+fn assert_gone(pidfile: &Path, what: &str) {
+    let pid = std::fs::read_to_string(pidfile).unwrap().trim().to_string();
+    let stat = || std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let gone = || stat().is_empty() || stat().contains(") Z ");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !gone() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stat = stat();
+    assert!(
+        stat.is_empty() || stat.contains(") Z "),
+        "{what} {pid} survived the timeout: {stat}"
+    );
+}
+
 #[test]
 fn timeout_ends_the_whole_process_group_and_reports_timed_out() {
     let env = Env::setup();
     let pidfile = env.path("bg.pid");
     let script = format!("sleep 60 & echo $! > '{}'; sleep 60", pidfile.display());
-    let out = env
-        .msp(&[
-            "--json",
-            "agent",
-            "exec",
-            "self",
-            "--wait",
-            "--timeout",
-            "1s",
-            "--",
-            "sh",
-            "-c",
-            &script,
-        ])
-        .expect_code(124);
-    let v = out.json();
+    let v = exec_timing_out(&env, &script);
     assert_eq!(str_of(&v, "status"), "timed_out");
     assert!(str_of(&v, "error").contains("timed out"), "{v}");
     let listed = env.json(&["agent", "list", "--status", "timed_out"]);
     assert_eq!(str_of(&array(&listed)[0], "id"), str_of(&v, "id"));
-    let bg = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .to_string();
-    // The background child of the command is gone too (at most a zombie);
-    // it was signalled, and on a busy machine dying takes a moment.
-    let stat = || std::fs::read_to_string(format!("/proc/{bg}/stat")).unwrap_or_default();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !(stat().is_empty() || stat().contains(") Z ")) && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let stat = stat();
-    assert!(
-        stat.is_empty() || stat.contains(") Z "),
-        "background process {bg} survived: {stat}"
-    );
+    // The background child of the command is gone too.
+    assert_gone(&pidfile, "the background process");
 }
 
 #[cfg(target_os = "linux")]
@@ -216,33 +221,8 @@ fn timeout_leaves_no_setsid_survivor() {
         "setsid sh -c 'echo $$ > {}; sleep 300' & sleep 300",
         pidfile.display()
     );
-    env.msp(&[
-        "agent",
-        "exec",
-        "self",
-        "--wait",
-        "--timeout",
-        "1s",
-        "--",
-        "sh",
-        "-c",
-        &script,
-    ])
-    .expect_code(124);
-    let pid = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .to_string();
-    let stat = || std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !(stat().is_empty() || stat().contains(") Z ")) && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let stat = stat();
-    assert!(
-        stat.is_empty() || stat.contains(") Z "),
-        "the setsid process {pid} survived the timeout: {stat}"
-    );
+    exec_timing_out(&env, &script);
+    assert_gone(&pidfile, "the setsid process");
 }
 
 #[test]

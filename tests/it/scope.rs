@@ -71,7 +71,18 @@ fn client_flag_that_disagrees_with_the_directory_project_is_refused() {
     assert_eq!(v["session"]["project"], "df-backup", "{v}");
 }
 
-fn recalled_titles(v: &serde_json::Value) -> Vec<String> {
+/// The titles `msp context recall` picks for `prompt` as if run in `dir`.
+fn recall_in(env: &Env, dir: &Path, prompt: &str, vars: &[(&str, &str)]) -> Vec<String> {
+    let args = [
+        "--json",
+        "context",
+        "recall",
+        "--prompt",
+        prompt,
+        "--cwd",
+        common::s(dir),
+    ];
+    let v = env.msp_with(vars, &args).expect_code(0).json();
     common::array(&v["memories"])
         .iter()
         .map(|m| str_of(m, "title").to_string())
@@ -103,71 +114,28 @@ fn unlinked_directory_recall_uses_only_memories_of_no_client() {
     );
     let prompt = "why does the sonicwall firewall drop ipsec after reboot";
     let elsewhere = env.dir("somewhere/unlinked");
-    let v = env.json(&[
-        "context",
-        "recall",
-        "--prompt",
-        prompt,
-        "--cwd",
-        common::s(&elsewhere),
-    ]);
-    assert_eq!(recalled_titles(&v), ["Generic firewall note"], "{v}");
+    assert_eq!(
+        recall_in(&env, &elsewhere, prompt, &[]),
+        ["Generic firewall note"]
+    );
     let hook = hook_context(&env, &elsewhere, prompt, &[]);
     assert!(hook.contains("Generic firewall note"), "{hook}");
     assert!(!hook.contains("Acme firewall quirk"), "{hook}");
 
     // In Acme's directory both are fair game.
-    let v = env.json(&[
-        "context",
-        "recall",
-        "--prompt",
-        prompt,
-        "--cwd",
-        common::s(&acme_dir),
-    ]);
-    let mut t = recalled_titles(&v);
+    let mut t = recall_in(&env, &acme_dir, prompt, &[]);
     t.sort();
-    assert_eq!(t, ["Acme firewall quirk", "Generic firewall note"], "{v}");
+    assert_eq!(t, ["Acme firewall quirk", "Generic firewall note"]);
 
     // memory.unlinked_scope = "all" opens the unlinked directory to all.
     let all = [("MSP_MEMORY_UNLINKED_SCOPE", "all")];
-    let v = env
-        .msp_with(
-            &all,
-            &[
-                "--json",
-                "context",
-                "recall",
-                "--prompt",
-                prompt,
-                "--cwd",
-                common::s(&elsewhere),
-            ],
-        )
-        .expect_code(0)
-        .json();
-    assert_eq!(recalled_titles(&v).len(), 2, "{v}");
+    assert_eq!(recall_in(&env, &elsewhere, prompt, &all).len(), 2);
     let hook = hook_context(&env, &elsewhere, prompt, &all);
     assert!(hook.contains("Acme firewall quirk"), "{hook}");
     std::fs::create_dir_all(&env.config).unwrap();
-    std::fs::write(
-        env.config.join("config.toml"),
-        "[memory]\nunlinked_scope = \"all\"\n",
-    )
-    .unwrap();
-    let v = env.json(&[
-        "context",
-        "recall",
-        "--prompt",
-        prompt,
-        "--cwd",
-        common::s(&elsewhere),
-    ]);
-    assert_eq!(recalled_titles(&v).len(), 2, "{v}");
-    std::fs::write(
-        env.config.join("config.toml"),
-        "[memory]\nunlinked_scope = \"some\"\n",
-    )
-    .unwrap();
+    let config = env.config.join("config.toml");
+    std::fs::write(&config, "[memory]\nunlinked_scope = \"all\"\n").unwrap();
+    assert_eq!(recall_in(&env, &elsewhere, prompt, &[]).len(), 2);
+    std::fs::write(&config, "[memory]\nunlinked_scope = \"some\"\n").unwrap();
     env.msp(&["client", "list"]).expect_hint(1);
 }
