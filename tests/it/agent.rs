@@ -41,6 +41,14 @@ fn team(label: &str, n: usize) -> (String, Vec<Env>) {
     (db, machines)
 }
 
+/// Syncs each machine in turn, and the first once more, so that every one
+/// has seen every other.
+fn sync_round(machines: &[Env]) {
+    for m in machines.iter().chain(&machines[..1]) {
+        m.ok(&["sync"]);
+    }
+}
+
 fn self_id(env: &Env) -> String {
     str_of(&env.json(&["machine", "show", "self"]), "id").to_string()
 }
@@ -479,9 +487,7 @@ fn bad_flags_and_unknown_ids_fail_with_hints() {
 fn a_command_from_a_runs_on_b_and_its_result_reaches_a() {
     let (db, m) = team("agent_ab", 2);
     let (a, b) = (&m[0], &m[1]);
-    a.ok(&["sync"]);
-    b.ok(&["sync"]);
-    a.ok(&["sync"]);
+    sync_round(&m);
     let b_id = self_id(b);
     let id = queue(a, &[&b_id, "--", "sh", "-c", "echo hello from B; exit 0"]);
     // A pushed it right away; B takes it up, runs it, pushes the result.
@@ -585,9 +591,7 @@ fn a_machine_that_requires_approval_runs_only_after_another_machine_approves() {
 fn a_rename_from_a_stale_copy_of_the_machine_does_not_turn_its_approval_off() {
     let (_db, m) = team("agent_stale_approval", 2);
     let (a, b) = (&m[0], &m[1]);
-    a.ok(&["sync"]);
-    b.ok(&["sync"]);
-    a.ok(&["sync"]);
+    sync_round(&m);
     let b_id = self_id(b);
     b.ok(&["machine", "update", "self", "--approval-required"]);
     b.ok(&["sync"]);
