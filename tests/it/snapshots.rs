@@ -1,8 +1,12 @@
-//! Golden output of the main read commands and of recall, as committed insta
-//! snapshots (tests/it/snapshots/). Temp paths, ids and times are filtered so
-//! a snapshot changes only when what msp prints changes.
+//! Golden output of the main read commands, of recall and of the capture's
+//! compression, as committed insta snapshots (tests/it/snapshots/). Temp
+//! paths, ids and times are filtered so a snapshot changes only when what msp
+//! prints or stores changes.
 
-use crate::common::Env;
+use crate::common::{Env, array, str_of};
+
+use rstest::rstest;
+use serde_json::Value;
 
 /// A JSON snapshot, pretty-printed by serde_json itself: msp keeps JSON
 /// numbers exact (serde_json's `arbitrary_precision`), which insta's own
@@ -87,5 +91,49 @@ fn context_list_and_recall() {
                 .expect_code(0)
                 .json()
         );
+    });
+}
+
+/// A stored memory as the golden compress snapshots show it.
+fn render_memory(m: &Value) -> String {
+    let tags: Vec<&str> = array(&m["tags"]).iter().filter_map(Value::as_str).collect();
+    format!(
+        "## {kind} · {title}\nimportance {imp} · tokens {raw} -> {stored} · {at}\ntags: {tags}\n\n{body}\n",
+        kind = str_of(m, "kind"),
+        title = str_of(m, "title"),
+        imp = m["importance"],
+        raw = m["raw_tokens"],
+        stored = m["stored_tokens"],
+        at = str_of(m, "created_at"),
+        tags = tags.join(", "),
+        body = str_of(m, "body"),
+    )
+}
+
+/// Golden compress output: the real capture (`msp context import`) of a
+/// recorded-style Claude Code transcript from tests/it/fixtures/, and the
+/// memories it stored (kind, title, tags, body), oldest first.
+#[rstest]
+#[case::dataforth_vpn("dataforth_vpn", "Dataforth", "dataforth-net")]
+#[case::harbor_fs02_disk("harbor_fs02_disk", "Harbor Dental", "harbor-fs02")]
+fn compress_golden(#[case] fixture: &str, #[case] client: &str, #[case] project: &str) {
+    let env = Env::setup();
+    env.ok(&["client", "add", client]);
+    env.ok(&["project", "add", project, "--client", client]);
+    let path = format!(
+        "{}/tests/it/fixtures/{fixture}.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let import = env.ok(&["context", "import", "--project", project, &path]);
+    let mut memories = array(&env.json(&["context", "list", "--limit", "0"])).clone();
+    memories.sort_by(|a, b| str_of(a, "created_at").cmp(str_of(b, "created_at")));
+    let mut golden = format!("$ msp context import\n{}\n", import.stdout);
+    for m in &memories {
+        assert_eq!(str_of(m, "source_path"), path, "{m}");
+        golden.push_str(&render_memory(m));
+        golden.push('\n');
+    }
+    with_filters(&env, || {
+        insta::assert_snapshot!(format!("compress_{fixture}"), golden);
     });
 }
