@@ -10,6 +10,7 @@
 //! Run with `--nocapture` to see each case's wall time.
 
 use crate::common;
+use crate::support::transcript::Lines;
 
 use std::cell::RefCell;
 use std::ffi::OsString;
@@ -414,41 +415,20 @@ fn holding(memories: &[Value], word: &str) -> usize {
 /// Code writes them (see src/memory/transcript.rs fixtures).
 struct Tx {
     path: PathBuf,
-    session: String,
-    cwd: String,
+    lines: Lines,
     /// Distinguishes this transcript's uuids from other transcripts'.
     tag: u32,
-    n: u32,
-    msg: u32,
 }
 
 impl Tx {
     fn new(path: PathBuf, session: &str, cwd: &Path, tag: u32) -> Tx {
         std::fs::write(&path, "").unwrap();
+        let prefix = format!("{tag:08x}-0000-4000-8000-");
         Tx {
             path,
-            session: session.to_string(),
-            cwd: cwd.to_string_lossy().into_owned(),
+            lines: Lines::new(session, &cwd.to_string_lossy(), &prefix, 8),
             tag,
-            n: 0,
-            msg: 0,
         }
-    }
-
-    fn uuid(&self, n: u32) -> String {
-        format!("{:08x}-0000-4000-8000-{n:012}", self.tag)
-    }
-
-    fn base(&mut self, kind: &str) -> Value {
-        self.n += 1;
-        let n = self.n;
-        json!({
-            "parentUuid": if n > 1 { Value::String(self.uuid(n - 1)) } else { Value::Null },
-            "isSidechain": false, "userType": "external", "cwd": self.cwd,
-            "sessionId": self.session, "version": "2.1.12", "gitBranch": "main",
-            "type": kind, "uuid": self.uuid(n),
-            "timestamp": format!("2026-03-01T{:02}:{:02}:{:02}.000Z", 8 + (n / 3600) % 16, (n / 60) % 60, n % 60),
-        })
     }
 
     fn line(v: Value) -> String {
@@ -458,21 +438,11 @@ impl Tx {
     }
 
     fn prompt(&mut self, text: &str) -> String {
-        let mut v = self.base("user");
-        v["message"] = json!({"role": "user", "content": text});
-        Tx::line(v)
+        Tx::line(self.lines.user(json!(text)))
     }
 
     fn assistant(&mut self, block: Value) -> String {
-        self.msg += 1;
-        let mut v = self.base("assistant");
-        v["message"] = json!({
-            "model": "claude-opus-4-6", "id": format!("msg_{:06}", self.msg), "type": "message",
-            "role": "assistant", "content": [block], "stop_reason": null,
-            "usage": {"input_tokens": 4, "output_tokens": 120},
-        });
-        v["requestId"] = json!(format!("req_{:06}", self.msg));
-        Tx::line(v)
+        Tx::line(self.lines.assistant(block))
     }
 
     fn say(&mut self, text: &str) -> String {
@@ -481,18 +451,19 @@ impl Tx {
 
     /// A Bash tool_use and its tool_result.
     fn bash(&mut self, command: &str, output: &str) -> String {
-        let id = format!("toolu_{:08x}{:06}", self.tag, self.n);
+        let id = format!("toolu_{:08x}{:06}", self.tag, self.lines.n);
         let mut s = self.assistant(json!({
             "type": "tool_use", "id": id, "name": "Bash",
             "input": {"command": command, "description": "Run command"},
         }));
-        let mut v = self.base("user");
-        v["message"] = json!({"role": "user", "content": [
-            {"tool_use_id": id, "type": "tool_result", "content": output, "is_error": false}
-        ]});
-        v["toolUseResult"] =
+        let structured =
             json!({"stdout": output, "stderr": "", "interrupted": false, "isImage": false});
-        s.push_str(&Tx::line(v));
+        s.push_str(&Tx::line(self.lines.tool_result(
+            &id,
+            json!(output),
+            false,
+            structured,
+        )));
         s
     }
 
@@ -539,7 +510,7 @@ impl Tx {
 
     fn event(&self, name: &str) -> Value {
         json!({
-            "session_id": self.session, "transcript_path": self.path, "cwd": self.cwd,
+            "session_id": self.lines.session, "transcript_path": self.path, "cwd": self.lines.cwd,
             "permission_mode": "default", "hook_event_name": name,
         })
     }
@@ -813,7 +784,7 @@ fn transcript_faults_are_survived_body() {
     // A turn whose cwd is 180 KiB of path components (no real path is that
     // long; looking up every ancestor would be quadratic).
     let mut tx = hk.transcript("longcwd", "sess-lc", 0x6c63);
-    tx.cwd = format!("/{}", "x/".repeat(90 << 10));
+    tx.lines.cwd = format!("/{}", "x/".repeat(90 << 10));
     tx.add_turn("mrkcwd01");
     hk.fire(
         "180 KiB cwd in the transcript",
@@ -855,7 +826,7 @@ fn transcript_faults_are_survived_body() {
     );
     let mut short = hk.transcript("shrunk", "sess-s", 0x73);
     short.add_turn("mrkshr01");
-    short.n = 100;
+    short.lines.n = 100;
     hk.fire(
         "transcript replaced by a shorter one",
         Bin::Save,
@@ -1192,7 +1163,7 @@ fn locked_store_loses_nothing_body() {
         &["--project", "acme-fw"],
     );
     let mut tx = hk.transcript("locked", "sess-l", 0x6c);
-    tx.cwd = dir.to_string_lossy().into_owned();
+    tx.lines.cwd = dir.to_string_lossy().into_owned();
     tx.add_turn("mrkloc01");
 
     let rt = common::rt();
@@ -1326,16 +1297,9 @@ fn read_only_store_or_unwritable_data_dir_body() {
 // Environment faults
 // ---------------------------------------------------------------------------
 
-#[test]
-fn full_disk_loses_nothing() {
-    scenario(full_disk_loses_nothing_body);
-}
-
-/// A full disk, simulated safely: a file size limit (RLIMIT_FSIZE) with
-/// SIGXFSZ ignored makes every write past a few KiB fail (EFBIG), as writes
-/// fail with ENOSPC on a full disk. The store, the WAL and the log are all
-/// past the limit, so nothing can be written, not even the log line.
-fn full_disk_loses_nothing_body() {
+/// A store whose project `acme-fw` holds one memory, that the fs01 spooler
+/// needs the universal driver; returns the project's directory too.
+fn spooler_store() -> (Hk, PathBuf) {
     let hk = Hk::store();
     let dir = hk.project("acme-fw");
     hk.env.ok(&[
@@ -1346,6 +1310,20 @@ fn full_disk_loses_nothing_body() {
         "--title",
         "fs01 spooler needs the universal driver",
     ]);
+    (hk, dir)
+}
+
+#[test]
+fn full_disk_loses_nothing() {
+    scenario(full_disk_loses_nothing_body);
+}
+
+/// A full disk, simulated safely: a file size limit (RLIMIT_FSIZE) with
+/// SIGXFSZ ignored makes every write past a few KiB fail (EFBIG), as writes
+/// fail with ENOSPC on a full disk. The store, the WAL and the log are all
+/// past the limit, so nothing can be written, not even the log line.
+fn full_disk_loses_nothing_body() {
+    let (hk, dir) = spooler_store();
     let mut tx = hk.transcript("full", "sess-full", 0xf0);
     tx.add_turn("mrkful01");
     std::fs::write(hk.log(), "x".repeat(16 << 10) + "\n").unwrap();
@@ -1446,16 +1424,7 @@ fn unwritable_log_invalid_config_and_no_home_body() {
     assert_eq!(hk.holding("mrkcfg01"), 1, "nothing lost");
 
     // HOME unset (MSP_DATA_DIR and MSP_CONFIG_DIR still set).
-    let mut hk = Hk::store();
-    let dir = hk.project("acme-fw");
-    hk.env.ok(&[
-        "context",
-        "add",
-        "--project",
-        "acme-fw",
-        "--title",
-        "fs01 spooler needs the universal driver",
-    ]);
+    let (mut hk, dir) = spooler_store();
     hk.unset("HOME");
     let mut tx = hk.transcript("nohome", "sess-nh", 0x48);
     tx.add_turn("mrkhom01");
@@ -1482,16 +1451,7 @@ fn stdin_left_open_and_stdout_closed() {
 }
 
 fn stdin_left_open_and_stdout_closed_body() {
-    let hk = Hk::store();
-    let dir = hk.project("acme-fw");
-    hk.env.ok(&[
-        "context",
-        "add",
-        "--project",
-        "acme-fw",
-        "--title",
-        "fs01 spooler needs the universal driver",
-    ]);
+    let (hk, dir) = spooler_store();
     let prompt = prompt_event("s-open", &dir, "the fs01 spooler crashes, which driver?");
     let hold = Feed {
         hold_stdin: true,

@@ -6,6 +6,7 @@
 //! holds a contiguous token that a secret scanner could flag.
 
 use crate::common;
+use crate::support::transcript::Lines;
 
 use std::collections::HashSet;
 use std::io::Write as _;
@@ -18,195 +19,104 @@ use serde_json::{Value, json};
 // Transcript builder
 // ---------------------------------------------------------------------------
 
-/// A Claude Code transcript under construction, line by line as Claude Code
-/// 2.x writes it: every line has a fresh uuid (derived from the session, so
-/// two transcripts never share one), a timestamp, the session and the cwd.
+/// A Claude Code transcript under construction (see support/transcript.rs);
+/// its uuids derive from the session, so two transcripts never share one,
+/// and tool calls number themselves.
 struct Tx {
-    text: String,
-    session: String,
-    cwd: String,
-    n: u32,
-    msg: u32,
+    lines: Lines,
     tool: u32,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = Lines;
+    fn deref(&self) -> &Lines {
+        &self.lines
+    }
 }
 
 impl Tx {
     fn new(session: &str, cwd: &str) -> Tx {
         assert_eq!(session.len(), 36, "sessions look like UUIDs");
         Tx {
-            text: String::new(),
-            session: session.to_string(),
-            cwd: cwd.to_string(),
-            n: 0,
-            msg: 0,
+            lines: Lines::new(session, cwd, &session[..24], 9),
             tool: 0,
         }
     }
 
-    fn uuid(&self, n: u32) -> String {
-        format!("{}{n:012}", &self.session[..24])
-    }
-
     /// Later lines are written from `cwd`.
     fn cd(&mut self, cwd: &str) -> &mut Self {
-        self.cwd = cwd.to_string();
-        self
-    }
-
-    fn next(&mut self, kind: &str) -> Value {
-        self.n += 1;
-        json!({
-            "parentUuid": if self.n > 1 { Value::String(self.uuid(self.n - 1)) } else { Value::Null },
-            "isSidechain": false, "userType": "external", "cwd": self.cwd, "sessionId": self.session,
-            "version": "2.1.12", "gitBranch": "main", "type": kind, "uuid": self.uuid(self.n),
-            "timestamp": format!("2026-03-01T{:02}:{:02}:{:02}.000Z", 9 + self.n / 3600, (self.n / 60) % 60, self.n % 60),
-        })
-    }
-
-    fn push(&mut self, v: Value) -> &mut Self {
-        self.text.push_str(&v.to_string());
-        self.text.push('\n');
+        self.lines.cwd = cwd.to_string();
         self
     }
 
     fn raw(&mut self, line: &str) -> &mut Self {
-        self.text.push_str(line);
-        self.text.push('\n');
+        self.lines.raw(line);
         self
     }
 
     fn prompt(&mut self, text: &str) -> &mut Self {
-        let mut v = self.next("user");
-        v["message"] = json!({"role": "user", "content": text});
-        self.push(v)
-    }
-
-    fn assistant(&mut self, block: Value) -> &mut Self {
-        self.msg += 1;
-        let mut v = self.next("assistant");
-        v["message"] = json!({
-            "model": "claude-opus-4-6", "id": format!("msg_{:06}", self.msg), "type": "message",
-            "role": "assistant", "content": [block], "stop_reason": null,
-            "usage": {"input_tokens": 4, "output_tokens": 120},
-        });
-        v["requestId"] = json!(format!("req_{:06}", self.msg));
-        self.push(v)
+        self.lines.prompt(text);
+        self
     }
 
     fn say(&mut self, text: &str) -> &mut Self {
-        self.assistant(json!({"type": "text", "text": text}))
+        self.lines.say(text);
+        self
     }
 
     fn think(&mut self, text: &str) -> &mut Self {
-        self.assistant(
-            json!({"type": "thinking", "thinking": text, "signature": "EqQBCkYIBhgCKkA"}),
-        )
+        self.lines.think(text);
+        self
     }
 
-    /// A tool call; returns its id for the result.
-    fn tool(&mut self, name: &str, input: Value) -> String {
+    /// The id for the next tool call.
+    fn tool_id(&mut self) -> String {
         self.tool += 1;
-        let id = format!("toolu_{:02}{:06}", self.msg % 100, self.tool);
-        self.assistant(json!({"type": "tool_use", "id": id, "name": name, "input": input}));
-        id
-    }
-
-    fn result(&mut self, id: &str, content: &str, is_error: bool, structured: Value) -> &mut Self {
-        let mut v = self.next("user");
-        v["message"] = json!({"role": "user", "content": [
-            {"tool_use_id": id, "type": "tool_result", "content": content, "is_error": is_error}
-        ]});
-        v["toolUseResult"] = structured;
-        self.push(v)
+        format!("toolu_{:02}{:06}", self.lines.msg % 100, self.tool)
     }
 
     fn bash(&mut self, command: &str, output: &str, exit: i32) -> &mut Self {
-        let id = self.tool(
-            "Bash",
-            json!({"command": command, "description": "Run command"}),
-        );
-        if exit == 0 {
-            self.result(
-                &id,
-                output,
-                false,
-                json!({"stdout": output, "stderr": "", "interrupted": false, "isImage": false}),
-            )
-        } else {
-            let text = format!("Exit code {exit}\n{output}");
-            self.result(&id, &text, true, json!(format!("Error: {text}")))
-        }
+        let id = self.tool_id();
+        self.lines.bash(&id, command, output, exit);
+        self
     }
 
     fn write(&mut self, path: &str, content: &str) -> &mut Self {
-        let id = self.tool("Write", json!({"file_path": path, "content": content}));
-        self.result(
-            &id,
-            &format!("File created successfully at: {path}"),
-            false,
-            json!({"type": "create", "filePath": path, "content": content, "structuredPatch": []}),
-        )
+        let id = self.tool_id();
+        self.lines.write(&id, path, content);
+        self
     }
 
     fn edit(&mut self, path: &str, old: &str, new: &str) -> &mut Self {
-        let id = self.tool(
-            "Edit",
-            json!({"file_path": path, "old_string": old, "new_string": new, "replace_all": false}),
-        );
-        let snippet: String = new
-            .lines()
-            .enumerate()
-            .map(|(i, l)| format!("{:>6}\t{l}\n", i + 40))
-            .collect();
-        self.result(
-            &id,
-            &format!("The file {path} has been updated. Here's the result of running `cat -n` on a snippet of the edited file:\n{snippet}"),
-            false,
-            json!({"filePath": path, "oldString": old, "newString": new, "originalFile": old,
-                   "structuredPatch": [], "userModified": false, "replaceAll": false}),
-        )
+        let id = self.tool_id();
+        self.lines.edit(&id, path, old, new);
+        self
     }
 
     fn read(&mut self, path: &str, content: &str) -> &mut Self {
-        let id = self.tool("Read", json!({"file_path": path}));
-        let numbered: String = content
-            .lines()
-            .enumerate()
-            .map(|(i, l)| format!("{:>6}→{l}\n", i + 1))
-            .collect();
-        let lines = content.lines().count();
-        self.result(
-            &id,
-            &numbered,
-            false,
-            json!({"type": "text", "file": {"filePath": path, "content": content,
-                   "numLines": lines, "startLine": 1, "totalLines": lines}}),
-        )
+        let id = self.tool_id();
+        self.lines.read(&id, path, content);
+        self
     }
 
-    /// Context a UserPromptSubmit hook added (how msp's recall hook lands).
     fn hook_context(&mut self, content: &str) -> &mut Self {
-        let mut v = self.next("attachment");
-        v["attachment"] = json!({"type": "hook_additional_context", "content": [content],
-            "hookName": "UserPromptSubmit", "toolUseID": "hook-1", "hookEvent": "UserPromptSubmit"});
-        self.push(v)
+        self.lines.hook_context(content);
+        self
     }
 
     /// A message typed while the agent worked.
     fn queued(&mut self, text: &str) -> &mut Self {
-        let mut v = self.next("attachment");
-        v["attachment"] = json!({"type": "queued_command", "prompt": text,
-            "commandMode": "prompt", "origin": {"kind": "human"}});
-        self.push(v)
+        self.lines.queued(text, "prompt", "human");
+        self
     }
 
     /// Lines that are not conversation: summaries, snapshots, system lines,
     /// types from a future Claude Code.
     fn noise(&mut self) -> &mut Self {
-        let n = self.n;
+        let n = self.lines.n;
         self.raw(&format!(
             r#"{{"type":"summary","summary":"Veeam job failing {n}","leafUuid":"{}"}}"#,
-            self.uuid(n.max(1))
+            self.lines.uuid(n.max(1))
         ))
         .raw(r#"{"type":"file-history-snapshot","messageId":"m1","snapshot":{"trackedFileBackups":{}},"isSnapshotUpdate":false}"#)
         .raw(r#"{"type":"queue-operation","operation":"dequeue","timestamp":"2026-03-01T09:59:00.000Z","sessionId":"x"}"#)
@@ -684,7 +594,7 @@ fn import_makes_one_memory_per_turn_with_every_command_and_path() {
     assert_eq!(memories(&env).len(), 3);
     // An appended turn is captured; the earlier ones stay single.
     let mut more = Tx::new(ACME_SESSION, "/home/tech/clients/acme");
-    more.n = 500;
+    more.lines.n = 500;
     more.prompt("Rotate the NAS backup logs weekly")
         .bash("logrotate -f /etc/logrotate.d/veeam", "", 0)
         .say("Rotated.");
@@ -965,7 +875,7 @@ fn corrupt_transcripts_never_crash_and_never_lose_stored_data() {
     bytes.push(b'\n');
     bytes.extend_from_slice(b"\r\n\n   \n\t\n");
     let mut tx2 = Tx::new("66666666-6666-4666-8666-666666666666", "/home/tech/acme");
-    tx2.n = 100;
+    tx2.lines.n = 100;
     tx2.prompt("Remount the share read-write")
         .bash("mount -o remount,rw /mnt/nas", "", 0)
         .say("Remounted rw.");
@@ -1043,23 +953,24 @@ fn a_50_mb_tool_result_line_imports_into_a_small_memory() {
     let path = env.path("big.jsonl");
     let mut tx = Tx::new("77777777-7777-4777-8777-777777777777", "/home/tech/acme");
     tx.prompt("Why does the NightlyNAS job fail? Check the full journal.");
-    let id = tx.tool(
+    let id = tx.tool_id();
+    tx.lines.tool(
+        &id,
         "Bash",
         json!({"command": "journalctl -u veeamservice --no-pager", "description": "Full journal"}),
     );
     let head = tx.text.clone();
-    let mut line = tx.next("user");
-    line["message"] = json!({"role": "user", "content": [
-        {"tool_use_id": id, "type": "tool_result", "content": "@@BIG@@", "is_error": false}
-    ]});
-    line["toolUseResult"] =
+    let structured =
         json!({"stdout": "@@BIG@@", "stderr": "", "interrupted": false, "isImage": false});
-    let line = line.to_string();
+    let line = tx
+        .lines
+        .tool_result(&id, json!("@@BIG@@"), false, structured)
+        .to_string();
     let (pre, rest) = line.split_once("@@BIG@@").unwrap();
     let (mid, post) = rest.split_once("@@BIG@@").unwrap();
     let mut tail = Tx::new("77777777-7777-4777-8777-777777777777", "/home/tech/acme");
-    tail.n = tx.n;
-    tail.msg = tx.msg;
+    tail.lines.n = tx.lines.n;
+    tail.lines.msg = tx.lines.msg;
     tail.say("The journal shows the NAS timing out because it sleeps; raise the retries.");
 
     // One JSON-escaped chunk, written many times: ~25 MB in the content and

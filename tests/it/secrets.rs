@@ -9,81 +9,48 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::common::{self, Env, RECALL, SAVE, array, str_of};
+use crate::support::transcript::Lines;
 
 /// A minimal Claude Code transcript writer.
 struct Transcript {
     path: PathBuf,
-    cwd: String,
-    lines: Vec<String>,
-    n: u32,
+    lines: Lines,
+    text: Vec<String>,
 }
 
 impl Transcript {
     fn new(path: PathBuf, cwd: &Path) -> Transcript {
+        let session = "5e55e55e-0000-4000-8000-000000000001";
+        let cwd = cwd.to_string_lossy();
         Transcript {
             path,
-            cwd: cwd.to_string_lossy().into_owned(),
-            lines: Vec::new(),
-            n: 0,
+            lines: Lines::new(session, &cwd, "00000000-0000-4000-8000-", 8),
+            text: Vec::new(),
         }
-    }
-
-    fn push(&mut self, kind: &str, message: Value, extra: Option<(&str, Value)>) {
-        self.n += 1;
-        let n = self.n;
-        let mut v = json!({
-            "parentUuid": if n > 1 { json!(format!("00000000-0000-4000-8000-{:012}", n - 1)) } else { Value::Null },
-            "isSidechain": false, "userType": "external", "cwd": self.cwd,
-            "sessionId": "5e55e55e-0000-4000-8000-000000000001", "version": "2.1.12",
-            "type": kind, "uuid": format!("00000000-0000-4000-8000-{n:012}"),
-            "timestamp": format!("2026-03-01T{:02}:{:02}:{:02}.000Z", 8 + n / 3600, (n / 60) % 60, n % 60),
-            "message": message,
-        });
-        if let Some((k, x)) = extra {
-            v[k] = x;
-        }
-        self.lines.push(v.to_string());
     }
 
     /// One turn: the prompt quotes `text`, a Bash call prints it, the answer
     /// repeats its first line.
     fn turn(&mut self, title: &str, command: &str, text: &str) {
-        self.push(
-            "user",
-            json!({"role": "user", "content": format!("{title}, keep this for the ticket:\n{text}")}),
-            None,
+        let prompt = self
+            .lines
+            .user(json!(format!("{title}, keep this for the ticket:\n{text}")));
+        let id = format!("toolu_{:024}", self.lines.n);
+        let call = self.lines.assistant(
+            json!({"type": "tool_use", "id": id, "name": "Bash", "input": {"command": command}}),
         );
-        let id = format!("toolu_{:024}", self.n);
-        self.push(
-            "assistant",
-            json!({"role": "assistant", "type": "message", "content": [
-                {"type": "tool_use", "id": id, "name": "Bash", "input": {"command": command}}
-            ]}),
-            None,
-        );
-        self.push(
-            "user",
-            json!({"role": "user", "content": [
-                {"tool_use_id": id, "type": "tool_result", "content": text, "is_error": false}
-            ]}),
-            Some((
-                "toolUseResult",
-                json!({"stdout": text, "stderr": "", "interrupted": false}),
-            )),
-        );
+        let structured = json!({"stdout": text, "stderr": "", "interrupted": false});
+        let result = self.lines.tool_result(&id, json!(text), false, structured);
         let first = text.lines().next().unwrap_or_default();
-        self.push(
-            "assistant",
-            json!({"role": "assistant", "type": "message", "content": [
-                {"type": "text", "text": format!("Done with {title}. I ran `{first}` and noted the result.")}
-            ]}),
-            None,
-        );
+        let answer = self.lines.assistant(json!({"type": "text",
+            "text": format!("Done with {title}. I ran `{first}` and noted the result.")}));
+        self.text
+            .extend([prompt, call, result, answer].map(|v| v.to_string()));
     }
 
     fn write(&self) {
         let mut f = std::fs::File::create(&self.path).unwrap();
-        for l in &self.lines {
+        for l in &self.text {
             writeln!(f, "{l}").unwrap();
         }
     }

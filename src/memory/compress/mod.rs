@@ -833,7 +833,7 @@ mod tests {
 
     #[test]
     fn any_prefix_or_start_compresses_without_panic() {
-        let text = coding_turn().text + &sysadmin_turn().text;
+        let text = coding_turn().text.clone() + &sysadmin_turn().text;
         let bytes = text.as_bytes();
         let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1));
         for start in line_starts {
