@@ -649,6 +649,7 @@ mod builder;
 #[cfg(test)]
 pub(crate) mod fixtures {
     use super::builder::Lines;
+    use serde_json::json;
 
     pub(crate) const SESSION: &str = "7d3f2a10-5c1e-4b7a-9f0e-2b8c6d4e1a90";
     pub(crate) const CWD: &str = "/home/tech/clients/acme";
@@ -687,6 +688,19 @@ pub(crate) mod fixtures {
         }
     }
 
+    /// A turn that runs the tests and is cut right after the call (the
+    /// returned offset); the failed run's result, `Exit code 101` and
+    /// `output`, follows the cut.
+    pub(crate) fn failing_test_run(output: &str) -> (Tx, u64) {
+        let mut tx = Tx::new();
+        tx.prompt("Run the tests")
+            .tool("toolu_a", "Bash", json!({"command": "cargo test"}));
+        let cut = tx.text.len() as u64;
+        let result = json!(format!("Exit code 101\n{output}"));
+        tx.result("toolu_a", result, true, json!("Error: Exit code 101"));
+        (tx, cut)
+    }
+
     /// Deterministic filler text of about `bytes` bytes, shaped like tool output.
     pub(crate) fn filler(label: &str, bytes: usize) -> String {
         let mut out = String::with_capacity(bytes + 80);
@@ -705,7 +719,7 @@ pub(crate) mod fixtures {
 
 #[cfg(test)]
 mod tests {
-    use super::fixtures::{CWD, SESSION, Tx};
+    use super::fixtures::{CWD, SESSION, Tx, failing_test_run};
     use super::*;
     use serde_json::json;
     use std::io::Cursor;
@@ -871,18 +885,9 @@ mod tests {
 
     #[test]
     fn mid_turn_offset_yields_a_continuation_turn() {
-        let mut tx = Tx::new();
-        tx.prompt("Run the tests")
-            .tool("toolu_a", "Bash", json!({"command": "cargo test"}));
-        let cut = tx.text.len() as u64;
-        tx.result(
-            "toolu_a",
-            json!("Exit code 101\ntest result: FAILED. 1 passed; 1 failed"),
-            true,
-            json!("Error: Exit code 101"),
-        )
-        .edit("toolu_b", "src/lib.rs", "a", "b")
-        .say("Fixed the off-by-one in src/lib.rs; tests pass now.");
+        let (mut tx, cut) = failing_test_run("test result: FAILED. 1 passed; 1 failed");
+        tx.edit("toolu_b", "src/lib.rs", "a", "b")
+            .say("Fixed the off-by-one in src/lib.rs; tests pass now.");
         let head = read(&tx.text.as_bytes()[..cut as usize], 0);
         assert_eq!(head.turns.len(), 1);
         assert!(head.turns[0].tool_calls[0].result.is_none());
