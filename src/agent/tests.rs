@@ -1,25 +1,10 @@
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::runner::{self, Stop};
 use super::*;
 use crate::ids;
-use crate::machine::Detected;
+use crate::machine::testing::detected;
 use crate::store::testing::temp_store;
-
-fn detected(host: &str) -> Detected {
-    Detected {
-        hostname: host.into(),
-        username: "tech".into(),
-        platform: "linux".into(),
-        os_version: None,
-        home_directory: format!("/home/{host}"),
-        preferred_shell: None,
-        tools: BTreeMap::new(),
-        mcp_servers: vec![],
-        skills: vec![],
-    }
-}
 
 /// A store with another machine "other" and this machine "here" (self).
 async fn two_machines() -> (tempfile::TempDir, store::Store, String, String) {
