@@ -27,6 +27,18 @@ fn request(target: &str, marker: &Path) -> ExecRequest {
     }
 }
 
+/// Queues the marker command for `target`, which must work.
+async fn queue_to(db: &mut Db, dir: &Path, target: &str, marker: &Path) -> CommandRow {
+    queue(db, dir, &request(target, marker)).await.unwrap()
+}
+
+/// One pass of this machine's agent over what is pending.
+async fn run(db: &mut Db, dir: &Path) -> Vec<runner::Outcome> {
+    runner::run_pending(db, dir, None, &Stop::never())
+        .await
+        .unwrap()
+}
+
 fn runs(marker: &Path) -> usize {
     std::fs::read_to_string(marker)
         .map(|s| s.lines().count())
@@ -50,12 +62,8 @@ async fn events(db: &mut Db, id: &str) -> Vec<String> {
 async fn a_reused_nonce_under_a_new_id_is_rejected_even_with_a_valid_signature() {
     let (dir, mut s, here, _) = two_machines().await;
     let marker = dir.path().join("marker");
-    let first = queue(s.db(), dir.path(), &request("self", &marker))
-        .await
-        .unwrap();
-    runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    let first = queue_to(s.db(), dir.path(), "self", &marker).await;
+    run(s.db(), dir.path()).await;
     assert_eq!(runs(&marker), 1);
     // Whoever holds the key signs a new id with the spent nonce.
     let key = sign::local_key(dir.path()).unwrap();
@@ -64,9 +72,7 @@ async fn a_reused_nonce_under_a_new_id_is_rejected_even_with_a_valid_signature()
     let args = copy.args().unwrap();
     copy.signature = sign::sign_command(&key, &copy.fields(&args).unwrap());
     insert_command(s.db(), &copy).await.unwrap();
-    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    let out = run(s.db(), dir.path()).await;
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].status, Status::Rejected);
     assert!(
@@ -90,13 +96,9 @@ async fn a_command_retargeted_in_the_database_is_rejected() {
     let (dir, mut s, here, other) = two_machines().await;
     TeamKey::generate().unwrap().save(dir.path()).unwrap();
     let marker = dir.path().join("marker");
-    let c = queue(s.db(), dir.path(), &request(&other, &marker))
-        .await
-        .unwrap();
+    let c = queue_to(s.db(), dir.path(), &other, &marker).await;
     // Addressed to the other machine: this one leaves it alone.
-    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    let out = run(s.db(), dir.path()).await;
     assert!(out.is_empty(), "{out:?}");
     assert_eq!(status(s.db(), &c.id).await, Status::Pending);
     sqlx::query("UPDATE agent_commands SET target_machine_id = ? WHERE id = ?")
@@ -105,9 +107,7 @@ async fn a_command_retargeted_in_the_database_is_rejected() {
         .execute(s.db())
         .await
         .unwrap();
-    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Rejected);
     assert_eq!(runs(&marker), 0);
 }
@@ -116,9 +116,7 @@ async fn a_command_retargeted_in_the_database_is_rejected() {
 async fn a_local_key_signature_counts_only_for_a_machine_sending_itself() {
     let (dir, mut s, here, other) = two_machines().await;
     let marker = dir.path().join("marker");
-    let c = queue(s.db(), dir.path(), &request("self", &marker))
-        .await
-        .unwrap();
+    let c = queue_to(s.db(), dir.path(), "self", &marker).await;
     assert_eq!(c.key_kind, "local");
     // The same command claiming another requester, signed with this machine's local key.
     let key = sign::local_key(dir.path()).unwrap();
@@ -132,9 +130,7 @@ async fn a_local_key_signature_counts_only_for_a_machine_sending_itself() {
     let keys = Keys::load(dir.path()).unwrap();
     assert!(command_signature_ok(&keys, &here, &c));
     assert!(!command_signature_ok(&keys, &here, &forged));
-    runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    run(s.db(), dir.path()).await;
     assert_eq!(status(s.db(), &c.id).await, Status::Completed);
     assert_eq!(status(s.db(), &forged.id).await, Status::Rejected);
     assert_eq!(runs(&marker), 1);
@@ -150,26 +146,13 @@ async fn approvals_must_be_signed_and_come_from_another_machine_than_the_request
     let (dir, mut s, here, other) = two_machines().await;
     let team = TeamKey::generate().unwrap();
     team.save(dir.path()).unwrap();
-    machine::update(
-        s.db(),
-        "self",
-        machine::MachineUpdate {
-            approval_required: Some(true),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    set_approval_required(s.db(), true).await;
     let marker = dir.path().join("marker");
-    let c = queue(s.db(), dir.path(), &request("self", &marker))
-        .await
-        .unwrap();
+    let c = queue_to(s.db(), dir.path(), "self", &marker).await;
     // The requester cannot approve its own command.
     let err = approve(s.db(), dir.path(), &c.id).await.unwrap_err();
     assert!(matches!(err, Error::Locked(_)), "{err}");
-    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Pending);
     assert_eq!(runs(&marker), 0);
     // An approval written by hand, claiming the other machine.
@@ -184,56 +167,20 @@ async fn approvals_must_be_signed_and_come_from_another_machine_than_the_request
     };
     let forged = approval("a1", &other, "00".repeat(32));
     assert!(!approval_is_valid(Some(&key), &c, &forged));
-    let own = {
-        let mut a = approval("a2", &here, String::new());
-        a.signature = sign::sign_approval(
-            &key,
-            &ApprovalFields {
-                id: &a.id,
-                command_id: &a.command_id,
-                command_signature: &c.signature,
-                machine_id: &a.machine_id,
-                approved_by: &a.approved_by,
-                created_at: a.created_at,
-            },
-        );
-        a
-    };
+    let mut own = approval("a2", &here, String::new());
+    own.signature = sign::sign_approval(&key, &own.fields(&c));
     assert!(
         !approval_is_valid(Some(&key), &c, &own),
         "a signed approval by the requester's machine does not count"
     );
     let mut good = approval("a3", &other, String::new());
-    good.signature = sign::sign_approval(
-        &key,
-        &ApprovalFields {
-            id: &good.id,
-            command_id: &good.command_id,
-            command_signature: &c.signature,
-            machine_id: &good.machine_id,
-            approved_by: &good.approved_by,
-            created_at: good.created_at,
-        },
-    );
+    good.signature = sign::sign_approval(&key, &good.fields(&c));
     assert!(approval_is_valid(Some(&key), &c, &good));
     assert!(!approval_is_valid(None, &c, &good));
     for a in [&forged, &own, &good] {
-        sqlx::query(
-            "INSERT INTO agent_approvals (id, command_id, machine_id, approved_by, created_at, signature) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&a.id)
-        .bind(&a.command_id)
-        .bind(&a.machine_id)
-        .bind(&a.approved_by)
-        .bind(a.created_at)
-        .bind(&a.signature)
-        .execute(s.db())
-        .await
-        .unwrap();
+        insert_approval(s.db(), a).await.unwrap();
     }
-    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Completed, "{out:?}");
     assert_eq!(runs(&marker), 1);
     let ev = events(s.db(), &c.id).await;
@@ -244,17 +191,13 @@ async fn approvals_must_be_signed_and_come_from_another_machine_than_the_request
     );
 }
 
-async fn require_approval_here(db: &mut Db) {
-    machine::update(
-        db,
-        "self",
-        machine::MachineUpdate {
-            approval_required: Some(true),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+/// This machine's own `--approval-required` (or `--no-approval-required`).
+async fn set_approval_required(db: &mut Db, on: bool) {
+    let update = machine::MachineUpdate {
+        approval_required: Some(on),
+        ..Default::default()
+    };
+    machine::update(db, "self", update).await.unwrap();
 }
 
 async fn synced_approval_required(db: &mut Db, id: &str) -> bool {
@@ -265,11 +208,9 @@ async fn synced_approval_required(db: &mut Db, id: &str) -> bool {
 async fn approval_turned_off_in_the_synced_machine_row_by_another_machine_is_not_honoured() {
     let (dir, mut s, here, _) = two_machines().await;
     TeamKey::generate().unwrap().save(dir.path()).unwrap();
-    require_approval_here(s.db()).await;
+    set_approval_required(s.db(), true).await;
     let marker = dir.path().join("marker");
-    let c = queue(s.db(), dir.path(), &request("self", &marker))
-        .await
-        .unwrap();
+    let c = queue_to(s.db(), dir.path(), "self", &marker).await;
     // What a sync applies when another machine wrote this machine's row
     // without the setting (its `--no-approval-required`, or a rename made
     // from a copy older than the setting).
@@ -278,9 +219,7 @@ async fn approval_turned_off_in_the_synced_machine_row_by_another_machine_is_not
         .execute(s.db())
         .await
         .unwrap();
-    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Pending, "{out:?}");
     assert_eq!(runs(&marker), 0, "ran without an approval");
     assert!(
@@ -288,19 +227,8 @@ async fn approval_turned_off_in_the_synced_machine_row_by_another_machine_is_not
         "the machine's row gets the setting back"
     );
     // Only this machine turns it off.
-    machine::update(
-        s.db(),
-        "self",
-        machine::MachineUpdate {
-            approval_required: Some(false),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    set_approval_required(s.db(), false).await;
+    run(s.db(), dir.path()).await;
     assert_eq!(status(s.db(), &c.id).await, Status::Completed);
     assert_eq!(runs(&marker), 1);
 }
@@ -316,12 +244,8 @@ async fn approval_required_set_from_another_machine_stays_when_a_stale_row_arriv
         .await
         .unwrap();
     let marker = dir.path().join("marker");
-    queue(s.db(), dir.path(), &request("self", &marker))
-        .await
-        .unwrap();
-    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    queue_to(s.db(), dir.path(), "self", &marker).await;
+    let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Pending);
     // Then an older copy of the row wins a sync: the agent still asks.
     sqlx::query("UPDATE machines SET approval_required = 0 WHERE id = ?")
@@ -329,9 +253,7 @@ async fn approval_required_set_from_another_machine_stays_when_a_stale_row_arriv
         .execute(s.db())
         .await
         .unwrap();
-    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Pending, "{out:?}");
     assert_eq!(runs(&marker), 0);
     // And `msp machine update OTHER --no-approval-required` is refused.
@@ -356,9 +278,7 @@ async fn a_command_signed_beyond_the_agents_limits_is_rejected_and_not_run() {
     let err = queue(s.db(), dir.path(), &huge).await.unwrap_err();
     assert!(matches!(err, Error::Usage(_)), "{err}");
     // Signed by an msp that did not check: the agent does.
-    let c = queue(s.db(), dir.path(), &request("self", &marker))
-        .await
-        .unwrap();
+    let c = queue_to(s.db(), dir.path(), "self", &marker).await;
     sqlx::query("DELETE FROM agent_commands WHERE id = ?")
         .bind(&c.id)
         .execute(s.db())
@@ -380,9 +300,7 @@ async fn a_command_signed_beyond_the_agents_limits_is_rejected_and_not_run() {
         change(&mut r);
         r.signature = sign::sign_command(&key, &r.fields(&args).unwrap());
         insert_command(s.db(), &r).await.unwrap();
-        let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-            .await
-            .unwrap();
+        let out = run(s.db(), dir.path()).await;
         assert_eq!(out[0].status, Status::Rejected, "{what}: {out:?}");
         assert!(out[0].reason.as_deref().unwrap().contains(what), "{out:?}");
         assert!(
@@ -398,9 +316,7 @@ async fn a_command_signed_beyond_the_agents_limits_is_rejected_and_not_run() {
 async fn a_command_left_running_is_interrupted_and_never_runs_again() {
     let (dir, mut s, here, _) = two_machines().await;
     let marker = dir.path().join("marker");
-    let c = queue(s.db(), dir.path(), &request("self", &marker))
-        .await
-        .unwrap();
+    let c = queue_to(s.db(), dir.path(), "self", &marker).await;
     // What a killed agent leaves behind: ledger and `running`, no result.
     sqlx::query("INSERT INTO agent_ledger (command_id, nonce, at) VALUES (?, ?, 1)")
         .bind(&c.id)
@@ -427,9 +343,7 @@ async fn a_command_left_running_is_interrupted_and_never_runs_again() {
         .execute(s.db())
         .await
         .unwrap();
-    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Rejected);
     assert!(out[0].reason.as_deref().unwrap().contains("replay"));
     assert_eq!(runs(&marker), 0);
@@ -452,9 +366,7 @@ async fn output_is_redacted_before_it_is_stored() {
         expires_in: Duration::from_secs(60),
     };
     let c = queue(s.db(), dir.path(), &req).await.unwrap();
-    runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    run(s.db(), dir.path()).await;
     let stored: String = sqlx::query_scalar("SELECT stdout FROM agent_results WHERE id = ?")
         .bind(&c.id)
         .fetch_one(s.db())
