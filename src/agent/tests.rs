@@ -1,4 +1,4 @@
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::runner::{self, Stop};
 use super::*;
@@ -6,12 +6,14 @@ use crate::ids;
 use crate::machine::testing::detected;
 use crate::store::testing::temp_store;
 
-/// A store with another machine "other" and this machine "here" (self).
-async fn two_machines() -> (tempfile::TempDir, store::Store, String, String) {
+/// A store with another machine "other" and this machine "here" (self):
+/// (its dir, the store, here, other, the marker file test commands append to).
+async fn two_machines() -> (tempfile::TempDir, store::Store, String, String, PathBuf) {
     let (dir, mut s) = temp_store().await;
     let (other, _) = machine::register(s.db(), &detected("other")).await.unwrap();
     let (here, _) = machine::register(s.db(), &detected("here")).await.unwrap();
-    (dir, s, here.id, other.id)
+    let marker = dir.path().join("marker");
+    (dir, s, here.id, other.id, marker)
 }
 
 fn request(target: &str, marker: &Path) -> ExecRequest {
@@ -60,8 +62,7 @@ async fn events(db: &mut Db, id: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_reused_nonce_under_a_new_id_is_rejected_even_with_a_valid_signature() {
-    let (dir, mut s, here, _) = two_machines().await;
-    let marker = dir.path().join("marker");
+    let (dir, mut s, here, _, marker) = two_machines().await;
     let first = queue_to(s.db(), dir.path(), "self", &marker).await;
     run(s.db(), dir.path()).await;
     assert_eq!(runs(&marker), 1);
@@ -93,9 +94,8 @@ async fn a_reused_nonce_under_a_new_id_is_rejected_even_with_a_valid_signature()
 
 #[tokio::test]
 async fn a_command_retargeted_in_the_database_is_rejected() {
-    let (dir, mut s, here, other) = two_machines().await;
+    let (dir, mut s, here, other, marker) = two_machines().await;
     TeamKey::generate().unwrap().save(dir.path()).unwrap();
-    let marker = dir.path().join("marker");
     let c = queue_to(s.db(), dir.path(), &other, &marker).await;
     // Addressed to the other machine: this one leaves it alone.
     let out = run(s.db(), dir.path()).await;
@@ -114,8 +114,7 @@ async fn a_command_retargeted_in_the_database_is_rejected() {
 
 #[tokio::test]
 async fn a_local_key_signature_counts_only_for_a_machine_sending_itself() {
-    let (dir, mut s, here, other) = two_machines().await;
-    let marker = dir.path().join("marker");
+    let (dir, mut s, here, other, marker) = two_machines().await;
     let c = queue_to(s.db(), dir.path(), "self", &marker).await;
     assert_eq!(c.key_kind, "local");
     // The same command claiming another requester, signed with this machine's local key.
@@ -143,11 +142,10 @@ async fn a_local_key_signature_counts_only_for_a_machine_sending_itself() {
 
 #[tokio::test]
 async fn approvals_must_be_signed_and_come_from_another_machine_than_the_requesters() {
-    let (dir, mut s, here, other) = two_machines().await;
+    let (dir, mut s, here, other, marker) = two_machines().await;
     let team = TeamKey::generate().unwrap();
     team.save(dir.path()).unwrap();
     set_approval_required(s.db(), true).await;
-    let marker = dir.path().join("marker");
     let c = queue_to(s.db(), dir.path(), "self", &marker).await;
     // The requester cannot approve its own command.
     let err = approve(s.db(), dir.path(), &c.id).await.unwrap_err();
@@ -200,25 +198,30 @@ async fn set_approval_required(db: &mut Db, on: bool) {
     machine::update(db, "self", update).await.unwrap();
 }
 
+/// Machine `id`'s synced row as another machine (or a sync) wrote it.
+async fn set_synced_approval_required(db: &mut Db, id: &str, on: bool) {
+    sqlx::query("UPDATE machines SET approval_required = ? WHERE id = ?")
+        .bind(on)
+        .bind(id)
+        .execute(db)
+        .await
+        .unwrap();
+}
+
 async fn synced_approval_required(db: &mut Db, id: &str) -> bool {
     machine::resolve(db, id).await.unwrap().approval_required
 }
 
 #[tokio::test]
 async fn approval_turned_off_in_the_synced_machine_row_by_another_machine_is_not_honoured() {
-    let (dir, mut s, here, _) = two_machines().await;
+    let (dir, mut s, here, _, marker) = two_machines().await;
     TeamKey::generate().unwrap().save(dir.path()).unwrap();
     set_approval_required(s.db(), true).await;
-    let marker = dir.path().join("marker");
     let c = queue_to(s.db(), dir.path(), "self", &marker).await;
     // What a sync applies when another machine wrote this machine's row
     // without the setting (its `--no-approval-required`, or a rename made
     // from a copy older than the setting).
-    sqlx::query("UPDATE machines SET approval_required = 0 WHERE id = ?")
-        .bind(&here)
-        .execute(s.db())
-        .await
-        .unwrap();
+    set_synced_approval_required(s.db(), &here, false).await;
     let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Pending, "{out:?}");
     assert_eq!(runs(&marker), 0, "ran without an approval");
@@ -235,24 +238,15 @@ async fn approval_turned_off_in_the_synced_machine_row_by_another_machine_is_not
 
 #[tokio::test]
 async fn approval_required_set_from_another_machine_stays_when_a_stale_row_arrives() {
-    let (dir, mut s, here, other) = two_machines().await;
+    let (dir, mut s, here, other, marker) = two_machines().await;
     TeamKey::generate().unwrap().save(dir.path()).unwrap();
     // Another machine turned it on for this one (a synced row).
-    sqlx::query("UPDATE machines SET approval_required = 1 WHERE id = ?")
-        .bind(&here)
-        .execute(s.db())
-        .await
-        .unwrap();
-    let marker = dir.path().join("marker");
+    set_synced_approval_required(s.db(), &here, true).await;
     queue_to(s.db(), dir.path(), "self", &marker).await;
     let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Pending);
     // Then an older copy of the row wins a sync: the agent still asks.
-    sqlx::query("UPDATE machines SET approval_required = 0 WHERE id = ?")
-        .bind(&here)
-        .execute(s.db())
-        .await
-        .unwrap();
+    set_synced_approval_required(s.db(), &here, false).await;
     let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Pending, "{out:?}");
     assert_eq!(runs(&marker), 0);
@@ -271,8 +265,7 @@ async fn approval_required_set_from_another_machine_stays_when_a_stale_row_arriv
 
 #[tokio::test]
 async fn a_command_signed_beyond_the_agents_limits_is_rejected_and_not_run() {
-    let (dir, mut s, _, _) = two_machines().await;
-    let marker = dir.path().join("marker");
+    let (dir, mut s, _, _, marker) = two_machines().await;
     let mut huge = request("self", &marker);
     huge.max_output = MAX_OUTPUT + 1;
     let err = queue(s.db(), dir.path(), &huge).await.unwrap_err();
@@ -314,8 +307,7 @@ async fn a_command_signed_beyond_the_agents_limits_is_rejected_and_not_run() {
 
 #[tokio::test]
 async fn a_command_left_running_is_interrupted_and_never_runs_again() {
-    let (dir, mut s, here, _) = two_machines().await;
-    let marker = dir.path().join("marker");
+    let (dir, mut s, here, _, marker) = two_machines().await;
     let c = queue_to(s.db(), dir.path(), "self", &marker).await;
     // What a killed agent leaves behind: ledger and `running`, no result.
     sqlx::query("INSERT INTO agent_ledger (command_id, nonce, at) VALUES (?, ?, 1)")
@@ -351,7 +343,7 @@ async fn a_command_left_running_is_interrupted_and_never_runs_again() {
 
 #[tokio::test]
 async fn output_is_redacted_before_it_is_stored() {
-    let (dir, mut s, _, _) = two_machines().await;
+    let (dir, mut s, _, _, _) = two_machines().await;
     let req = ExecRequest {
         target: "self".into(),
         program: "echo".into(),
