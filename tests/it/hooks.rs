@@ -1085,13 +1085,7 @@ fn corrupt_old_and_empty_stores_are_left_alone_body() {
     // An old schema: a fresh store put back to version 1.
     let hk = Hk::store();
     let dir = hk.project("acme-fw");
-    block_on(async {
-        let mut c = connect(&hk.db()).await;
-        sqlx::query("PRAGMA user_version = 1")
-            .execute(&mut c)
-            .await
-            .unwrap();
-    });
+    hk.env.sql("PRAGMA user_version = 1");
     let tables = table_count(&hk.db());
     let mut tx = hk.transcript("old", "sess-o", 0x6f);
     tx.add_turn("mrkold01");
@@ -1169,14 +1163,10 @@ fn locked_store_loses_nothing_body() {
     let rt = common::rt();
     let mut writer = rt.block_on(async {
         let mut c = connect(&hk.db()).await;
-        sqlx::query("BEGIN EXCLUSIVE")
-            .execute(&mut c)
-            .await
-            .unwrap();
-        sqlx::query("INSERT INTO local_state(key, value) VALUES ('test-lock', 'held')")
-            .execute(&mut c)
-            .await
-            .unwrap();
+        // The write lock, held until the commit at the end.
+        let lock =
+            "BEGIN EXCLUSIVE; INSERT INTO local_state(key, value) VALUES ('test-lock', 'held')";
+        sqlx::raw_sql(lock).execute(&mut c).await.unwrap();
         c
     });
     let answer = hk.fire(

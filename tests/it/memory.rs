@@ -1111,21 +1111,14 @@ async fn an_older_store_is_migrated_and_keeps_its_data() {
         .filename(&db)
         .create_if_missing(true);
     let mut conn = SqliteConnection::connect_with(&opts).await.unwrap();
-    sqlx::raw_sql(include_str!("../../migrations/0001_init.sql"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::raw_sql("PRAGMA user_version = 1")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query(
-        "INSERT INTO clients (id, name, slug, client_type, notes, created_at, updated_at)
-         VALUES ('0190c0de-0000-7000-8000-000000000001', 'Legacy Client', 'legacy-client', 'msp_client', 'from v1', 1700000000000, 1700000000000)",
-    )
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    // A store as version 1 of msp left it, with one client.
+    let v1 = concat!(
+        include_str!("../../migrations/0001_init.sql"),
+        "\nPRAGMA user_version = 1;
+         INSERT INTO clients (id, name, slug, client_type, notes, created_at, updated_at)
+         VALUES ('0190c0de-0000-7000-8000-000000000001', 'Legacy Client', 'legacy-client', 'msp_client', 'from v1', 1700000000000, 1700000000000);"
+    );
+    sqlx::raw_sql(v1).execute(&mut conn).await.unwrap();
     conn.close().await.unwrap();
 
     let st = stats(&env);
