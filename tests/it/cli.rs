@@ -150,10 +150,7 @@ fn doctor_fails_with_a_hint_when_the_store_is_missing() {
     let out = env.msp(&["--json", "doctor"]).expect_code(1);
     let report = out.json();
     assert_eq!(report["ok"], false);
-    let store = array(&report["checks"])
-        .iter()
-        .find(|c| c["name"] == "store")
-        .expect("a store check");
+    let store = common::doctor_check(&report, "store");
     assert_eq!(store["status"], "fail");
     assert_eq!(store["hint"], "run `msp setup`");
     assert!(
@@ -290,10 +287,7 @@ fn data_dir_below_a_regular_file_is_a_clear_error_with_a_hint() {
 
     let out = env.msp(&["--json", "doctor"]).expect_code(1);
     let report = out.json();
-    let data_dir = array(&report["checks"])
-        .iter()
-        .find(|c| c["name"] == "data_dir")
-        .expect("a data_dir check");
+    let data_dir = common::doctor_check(&report, "data_dir");
     assert_eq!(data_dir["status"], "fail", "{report}");
     assert!(data_dir["hint"].is_string(), "{report}");
 }

@@ -349,6 +349,15 @@ pub fn assert_lacks(text: &str, part: &str) {
     assert!(!text.contains(part), "unexpected {part:?} in:\n{text}");
 }
 
+/// The check named `name` of a `msp --json doctor` report.
+#[track_caller]
+pub fn doctor_check<'a>(report: &'a Value, name: &str) -> &'a Value {
+    array(&report["checks"])
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} check: {report}"))
+}
+
 /// The array inside a JSON value, or a panic naming what was expected.
 #[track_caller]
 pub fn array(v: &Value) -> &Vec<Value> {

@@ -159,26 +159,14 @@ fn a_loosened_store_is_tightened_by_the_next_command_and_doctor_reports_it() {
     set_mode(&env.data, 0o755);
     set_mode(&db, 0o644);
     let doctor = env.json(&["doctor"]);
-    let check = doctor["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "permissions")
-        .cloned()
-        .unwrap_or_else(|| panic!("no permissions check: {doctor}"));
+    let check = common::doctor_check(&doctor, "permissions");
     assert_eq!(check["status"], "warn", "{check}");
     let detail = check["detail"].as_str().unwrap();
     assert!(detail.contains("msp.db (644)"), "{detail}");
     assert!(detail.contains("now owner-only"), "{detail}");
     assert_eq!((mode(&env.data), mode(&db)), (0o700, 0o600));
     let again = env.json(&["doctor"]);
-    let check = again["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "permissions")
-        .cloned()
-        .unwrap();
+    let check = common::doctor_check(&again, "permissions");
     assert_eq!(check["status"], "ok", "{check}");
 
     // Any other command tightens too.

@@ -54,16 +54,19 @@ fn seeded() -> Env {
     env
 }
 
+/// Snapshots `msp ARGS` as printed (`name`) and as JSON (`name_json`).
+fn plain_and_json(env: &Env, name: &str, args: &[&str]) {
+    insta::assert_snapshot!(name.to_string(), env.ok(args).stdout);
+    json_snapshot!(format!("{name}_json"), env.json(args));
+}
+
 #[test]
 fn client_project_task_lists() {
     let env = seeded();
     with_filters(&env, || {
-        insta::assert_snapshot!("client_list", env.ok(&["client", "list"]).stdout);
-        json_snapshot!("client_list_json", env.json(&["client", "list"]));
-        insta::assert_snapshot!("project_list", env.ok(&["project", "list"]).stdout);
-        json_snapshot!("project_list_json", env.json(&["project", "list"]));
-        insta::assert_snapshot!("task_list", env.ok(&["task", "list"]).stdout);
-        json_snapshot!("task_list_json", env.json(&["task", "list"]));
+        plain_and_json(&env, "client_list", &["client", "list"]);
+        plain_and_json(&env, "project_list", &["project", "list"]);
+        plain_and_json(&env, "task_list", &["task", "list"]);
     });
 }
 
@@ -71,10 +74,8 @@ fn client_project_task_lists() {
 fn context_list_and_recall() {
     let env = seeded();
     with_filters(&env, || {
-        insta::assert_snapshot!("context_list", env.ok(&["context", "list"]).stdout);
-        json_snapshot!("context_list_json", env.json(&["context", "list"]));
-        insta::assert_snapshot!("context_stats", env.ok(&["context", "stats"]).stdout);
-        json_snapshot!("context_stats_json", env.json(&["context", "stats"]));
+        plain_and_json(&env, "context_list", &["context", "list"]);
+        plain_and_json(&env, "context_stats", &["context", "stats"]);
         let prompt = "why does the veeam backup fail";
         // The memories are a client's and the harness's directory is linked
         // to no project: recall may use them there only with this setting.
