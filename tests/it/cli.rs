@@ -349,13 +349,16 @@ fn completions_into_a_closed_pipe_exit_0() {
 fn session_list_into_a_closed_pipe_exits_0() {
     let env = Env::setup();
     // Enough rows to make the table bigger than a pipe buffer (64 KiB):
-    // one session, copied 1000 times straight into the store.
+    // one session, copied 1000 times straight into the store. The copies'
+    // 32nd character differs from the original's, so no copy can take its id
+    // (its last four characters may well be digits).
     let title = "x".repeat(60);
     env.add_session("2026-01-01 09:00", "2026-01-01 10:00", &["--title", &title]);
     env.sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
          INSERT INTO sessions (id, machine_id, client_id, project_id, title, summary, started_at,
              ended_at, billable, origin, claude_session_id, created_at, updated_at)
-         SELECT printf('%s%04d', substr(s.id, 1, 32), n.i), machine_id, client_id, project_id, title,
+         SELECT substr(s.id, 1, 31) || iif(substr(s.id, 32, 1) = '0', '1', '0')
+                 || printf('%04d', n.i), machine_id, client_id, project_id, title,
              summary, started_at, ended_at, billable, origin, claude_session_id, created_at, updated_at
          FROM sessions s, n",
     );
@@ -545,22 +548,12 @@ fn a_libpq_keyword_sync_string_is_masked_in_status_and_config_show() {
 #[test]
 fn a_locked_store_is_exit_4_with_a_hint_not_a_raw_database_is_locked() {
     let env = Env::setup();
-    common::block_on(async {
-        use sqlx::Connection as _;
-        let mut holder = common::connect(&env.db()).await;
-        // The write lock, held until the rollback below.
-        sqlx::raw_sql("BEGIN IMMEDIATE; INSERT INTO local_state (key, value) VALUES ('held', 'x')")
-            .execute(&mut holder)
-            .await
-            .unwrap();
+    // The write lock, held while the command runs.
+    let lock = "BEGIN IMMEDIATE; INSERT INTO local_state (key, value) VALUES ('held', 'x')";
+    common::while_holding(&env.db(), lock, || {
         let out = env.msp(&["client", "add", "Blocked Corp"]).expect_hint(4);
         assert!(out.stderr.contains("store is busy"), "{}", out.stderr);
         assert!(out.stderr.contains("fuser"), "{}", out.stderr);
-        sqlx::raw_sql("ROLLBACK")
-            .execute(&mut holder)
-            .await
-            .unwrap();
-        holder.close().await.unwrap();
     });
     env.ok(&["client", "add", "Blocked Corp"]);
 }
