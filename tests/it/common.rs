@@ -432,6 +432,25 @@ pub fn sqlite_exec(path: &Path, sql: &str) {
     });
 }
 
+/// Runs `body` while a connection to the store file holds what `sql` left
+/// open (a write lock, or just the connection keeping the WAL); the
+/// connection is closed after, which rolls back an open transaction.
+pub fn while_holding<R>(path: &Path, sql: &str, body: impl FnOnce() -> R) -> R {
+    use sqlx::Connection;
+    let rt = rt();
+    let conn = rt.block_on(async {
+        let mut c = connect(path).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut c)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        c
+    });
+    let out = body();
+    rt.block_on(conn.close()).unwrap();
+    out
+}
+
 /// One integer the SQL query returns from a store file.
 pub fn sqlite_i64(path: &Path, sql: &str) -> i64 {
     block_on(async {

@@ -1160,46 +1160,36 @@ fn locked_store_loses_nothing_body() {
     tx.lines.cwd = dir.to_string_lossy().into_owned();
     tx.add_turn("mrkloc01");
 
-    let rt = common::rt();
-    let mut writer = rt.block_on(async {
-        let mut c = connect(&hk.db()).await;
-        // The write lock, held until the commit at the end.
-        let lock =
-            "BEGIN EXCLUSIVE; INSERT INTO local_state(key, value) VALUES ('test-lock', 'held')";
-        sqlx::raw_sql(lock).execute(&mut c).await.unwrap();
-        c
-    });
-    let answer = hk.fire(
-        "store locked by a writer (prompt)",
-        Bin::Recall,
-        &prompt_event(
-            "s-lock",
-            &dir,
-            "the print spooler on fs01 keeps crashing, which driver?",
-        ),
-        FAST,
-    );
-    let answer = answer.expect("recall still answers while a writer holds the lock");
-    assert!(context_of(&answer).contains("universal"), "{answer}");
-    let start = hk
-        .fire(
-            "store locked by a writer (session start)",
+    // The write lock, held while the hooks run.
+    let lock = "BEGIN EXCLUSIVE; INSERT INTO local_state(key, value) VALUES ('test-lock', 'held')";
+    common::while_holding(&hk.db(), lock, || {
+        let answer = hk.fire(
+            "store locked by a writer (prompt)",
             Bin::Recall,
-            &session_start("s-lock", &dir),
+            &prompt_event(
+                "s-lock",
+                &dir,
+                "the print spooler on fs01 keeps crashing, which driver?",
+            ),
             FAST,
-        )
-        .expect("the project state is injected even when no work session can start");
-    assert!(context_of(&start).contains("acme-fw"), "{start}");
-    hk.fire(
-        "store locked by a writer (stop)",
-        Bin::Save,
-        &tx.stop(None),
-        FAST,
-    );
-    rt.block_on(async {
-        sqlx::query("COMMIT").execute(&mut writer).await.unwrap();
-        use sqlx::Connection;
-        writer.close().await.unwrap();
+        );
+        let answer = answer.expect("recall still answers while a writer holds the lock");
+        assert!(context_of(&answer).contains("universal"), "{answer}");
+        let start = hk
+            .fire(
+                "store locked by a writer (session start)",
+                Bin::Recall,
+                &session_start("s-lock", &dir),
+                FAST,
+            )
+            .expect("the project state is injected even when no work session can start");
+        assert!(context_of(&start).contains("acme-fw"), "{start}");
+        hk.fire(
+            "store locked by a writer (stop)",
+            Bin::Save,
+            &tx.stop(None),
+            FAST,
+        );
     });
     tx.add_turn("mrkloc02");
     hk.fire(

@@ -134,19 +134,12 @@ fn sqlite_wal_and_shm_take_the_store_file_mode() {
     msp_umask_022(&env, &["setup"]).expect_code(0);
     // The WAL and shared memory exist while a connection is open (the last
     // one to close removes them): one held open here shows them.
-    common::block_on(async {
-        use sqlx::Connection as _;
-        let mut c = common::connect(&env.db()).await;
-        sqlx::query("SELECT count(*) FROM clients")
-            .execute(&mut c)
-            .await
-            .unwrap();
+    common::while_holding(&env.db(), "SELECT count(*) FROM clients", || {
         for f in ["msp.db-wal", "msp.db-shm"] {
             let p = env.data.join(f);
             assert!(p.exists(), "{f} missing");
             assert_eq!(mode(&p), 0o600, "{f}");
         }
-        c.close().await.unwrap();
     });
 }
 
