@@ -54,44 +54,31 @@ fn seeded() -> Env {
     env
 }
 
-/// Snapshots `msp ARGS` as printed (`name`) and as JSON (`name_json`).
-fn plain_and_json(env: &Env, name: &str, args: &[&str]) {
-    insta::assert_snapshot!(name.to_string(), env.ok(args).stdout);
-    json_snapshot!(format!("{name}_json"), env.json(args));
-}
+/// The memories are a client's and the harness's directory is linked to no
+/// project: recall may use them there only with this setting.
+const UNLINKED_ALL: &[(&str, &str)] = &[("MSP_MEMORY_UNLINKED_SCOPE", "all")];
 
-#[test]
-fn client_project_task_lists() {
+/// A read command on the seeded store, as printed (snapshot `name`) and as
+/// JSON (`name_json`).
+#[rstest]
+#[case::client_list("client_list", &["client", "list"], &[])]
+#[case::project_list("project_list", &["project", "list"], &[])]
+#[case::task_list("task_list", &["task", "list"], &[])]
+#[case::context_list("context_list", &["context", "list"], &[])]
+#[case::context_stats("context_stats", &["context", "stats"], &[])]
+#[case::context_recall(
+    "context_recall",
+    &["context", "recall", "--prompt", "why does the veeam backup fail"],
+    UNLINKED_ALL
+)]
+fn read_command(#[case] name: &str, #[case] args: &[&str], #[case] vars: &[(&str, &str)]) {
     let env = seeded();
+    let json_args: Vec<&str> = ["--json"].iter().chain(args).copied().collect();
     with_filters(&env, || {
-        plain_and_json(&env, "client_list", &["client", "list"]);
-        plain_and_json(&env, "project_list", &["project", "list"]);
-        plain_and_json(&env, "task_list", &["task", "list"]);
-    });
-}
-
-#[test]
-fn context_list_and_recall() {
-    let env = seeded();
-    with_filters(&env, || {
-        plain_and_json(&env, "context_list", &["context", "list"]);
-        plain_and_json(&env, "context_stats", &["context", "stats"]);
-        let prompt = "why does the veeam backup fail";
-        // The memories are a client's and the harness's directory is linked
-        // to no project: recall may use them there only with this setting.
-        let all = [("MSP_MEMORY_UNLINKED_SCOPE", "all")];
-        insta::assert_snapshot!(
-            "context_recall",
-            env.msp_with(&all, &["context", "recall", "--prompt", prompt])
-                .expect_code(0)
-                .stdout
-        );
-        json_snapshot!(
-            "context_recall_json",
-            env.msp_with(&all, &["--json", "context", "recall", "--prompt", prompt])
-                .expect_code(0)
-                .json()
-        );
+        let plain = env.msp_with(vars, args).expect_code(0).stdout;
+        insta::assert_snapshot!(name.to_string(), plain);
+        let json = env.msp_with(vars, &json_args).expect_code(0).json();
+        json_snapshot!(format!("{name}_json"), json);
     });
 }
 
