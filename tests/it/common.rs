@@ -349,6 +349,25 @@ pub fn assert_lacks(text: &str, part: &str) {
     assert!(!text.contains(part), "unexpected {part:?} in:\n{text}");
 }
 
+/// `%` and `_` in a short id are no LIKE wildcards: `msp VERB KEY` finds
+/// nothing (exit 3 with a hint) for keys that, taken as wildcards, would
+/// match `id` around its last `tail` characters.
+#[track_caller]
+pub fn assert_no_wildcard_match(env: &Env, verb: &[&str], id: &str, tail: usize) {
+    let t = &id[id.len() - tail..];
+    let percents = "%".repeat(6 - tail);
+    let underscores = "_".repeat(8 - tail);
+    for key in [
+        format!("%{t}{percents}"),
+        format!("{underscores}{t}"),
+        "%%%%%%".into(),
+    ] {
+        let mut args = verb.to_vec();
+        args.push(&key);
+        env.msp(&args).expect_hint(3);
+    }
+}
+
 /// The check named `name` of a `msp --json doctor` report.
 #[track_caller]
 pub fn doctor_check<'a>(report: &'a Value, name: &str) -> &'a Value {

@@ -6,9 +6,7 @@ use common::{Env, array, str_of};
 
 #[test]
 fn add_list_and_done_by_short_id() {
-    let env = Env::setup();
-    env.ok(&["client", "add", "Acme Corp"]);
-    env.ok(&["project", "add", "acme-site", "--client", "acme-corp"]);
+    let (env, _dir) = common::acme();
     let renew = env.json(&[
         "task",
         "add",
@@ -127,19 +125,9 @@ fn percent_and_underscore_in_a_task_short_id_are_no_wildcards() {
     let env = Env::setup();
     let t = env.json(&["task", "add", "Patch the firewall"]);
     let id = str_of(&t, "id").to_string();
-    let tail = &id[id.len() - 3..];
-    for key in [
-        format!("%{tail}%%%"),
-        format!("_____{tail}"),
-        "%%%%%%".into(),
-    ] {
-        env.msp(&["task", "done", &key]).expect_hint(3);
-    }
-    assert_eq!(
-        array(&env.json(&["task", "list"])).len(),
-        1,
-        "nothing was marked done"
-    );
+    common::assert_no_wildcard_match(&env, &["task", "done"], &id, 3);
+    let pending = env.json(&["task", "list"]);
+    assert_eq!(array(&pending).len(), 1, "nothing was marked done");
     env.ok(&["task", "done", &id[id.len() - 8..]]);
 }
 
