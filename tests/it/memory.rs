@@ -361,19 +361,9 @@ fn add_stores_every_field_and_prints_the_memory() {
             "2026-03-01T10:00:00Z",
         ],
     );
-    for key in [
-        "id",
-        "kind",
-        "title",
-        "body",
-        "tags",
-        "project_id",
-        "client_id",
-        "importance",
-        "created_at",
-        "raw_tokens",
-        "stored_tokens",
-    ] {
+    let keys = "id kind title body tags project_id client_id importance created_at \
+                raw_tokens stored_tokens";
+    for key in keys.split_whitespace() {
         assert!(m.get(key).is_some(), "no {key} in {m}");
     }
     assert_eq!(m["kind"], "decision");
