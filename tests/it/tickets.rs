@@ -13,10 +13,13 @@ use std::time::{Duration, Instant};
 
 use common::{Env, array, str_of};
 use fake_syncro::{FakeSyncro, Fault, KEY};
+use rstest::rstest;
 use serde_json::Value;
 
 const PASS: &str = "correct horse battery staple";
 const KEY_REF: &str = "msp://dataforth/syncro/api_key";
+/// The request is applied, and answered only after msp's timeout.
+const SLOW_AFTER_COMMIT: Fault = Fault::SleepAfterCommit(Duration::from_secs(3));
 
 /// A set-up env with client Dataforth, a vault holding `key` at
 /// [`KEY_REF`], and the ticket provider pointed at `server`. Requests time
@@ -250,11 +253,7 @@ fn a_note_the_server_stored_as_html_is_found_after_a_timeout_and_not_posted_twic
     let server = FakeSyncro::start();
     let env = tenv(&server);
     server.store_comments_as_html();
-    server.fail_next(
-        "POST",
-        "/comment",
-        Fault::SleepAfterCommit(Duration::from_secs(3)),
-    );
+    server.fail_next("POST", "/comment", SLOW_AFTER_COMMIT);
     let item = env.json(&[
         "ticket",
         "note",
@@ -613,7 +612,7 @@ fn a_500_after_the_comment_was_saved_does_not_post_it_twice() {
 
 #[test]
 fn a_timeout_after_the_comment_was_saved_does_not_post_it_twice() {
-    let (_server, env) = note_survives(Fault::SleepAfterCommit(Duration::from_secs(3)), 1);
+    let (_server, env) = note_survives(SLOW_AFTER_COMMIT, 1);
     let log = env.json(&["ticket", "log"]);
     let post = array(&log).iter().find(|c| c["method"] == "POST").unwrap();
     assert!(post["status"].is_null(), "no answer: {post}");
@@ -623,14 +622,14 @@ fn a_timeout_after_the_comment_was_saved_does_not_post_it_twice() {
     );
 }
 
-#[test]
-fn a_malformed_answer_after_the_comment_was_saved_does_not_post_it_twice() {
-    note_survives(Fault::MalformedAfterCommit, 1);
-}
-
-#[test]
-fn a_500_before_the_comment_was_saved_posts_it_once_more() {
-    note_survives(Fault::ErrorBeforeCommit, 2);
+#[rstest]
+#[case::a_malformed_answer_after_the_comment_was_saved_does_not_post_it_twice(
+    Fault::MalformedAfterCommit,
+    1
+)]
+#[case::a_500_before_the_comment_was_saved_posts_it_once_more(Fault::ErrorBeforeCommit, 2)]
+fn a_fault_on_the_note_post_leaves_one_comment(#[case] fault: Fault, #[case] posts: usize) {
+    note_survives(fault, posts);
 }
 
 #[test]
@@ -733,11 +732,7 @@ fn time_from_a_session_is_logged_and_charged_once() {
     assert!(server.requests().is_empty());
 
     server.fail_next("POST", "/timer_entry", Fault::ErrorAfterCommit);
-    server.fail_next(
-        "POST",
-        "/charge_timer_entry",
-        Fault::SleepAfterCommit(Duration::from_secs(3)),
-    );
+    server.fail_next("POST", "/charge_timer_entry", SLOW_AFTER_COMMIT);
     let item = env.json(&[
         "ticket",
         "time",
