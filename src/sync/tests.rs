@@ -59,6 +59,23 @@ async fn send(key: &TeamKey, from: &mut M, to: &mut M) -> ApplyStats {
         .unwrap()
 }
 
+/// A fact memory written on machine `on`, with no client and no excerpt.
+fn fact(on: &M, title: &str, body: &str) -> memories::NewMemory {
+    memories::NewMemory {
+        kind: "fact".into(),
+        title: title.into(),
+        body: body.into(),
+        machine_id: Some(on.id.clone()),
+        importance: 5,
+        created_at: 1_700_000_000_000,
+        raw_tokens: 10,
+        stored_tokens: 8,
+        raw_bytes: 40,
+        tokens_exact: true,
+        ..Default::default()
+    }
+}
+
 async fn notes(m: &mut M, client: &str) -> Option<String> {
     clients::resolve(m.s.db(), client).await.unwrap().notes
 }
@@ -79,21 +96,10 @@ async fn a_memory_travels_with_its_client_and_is_found_by_full_text_search() {
         .await
         .unwrap();
     let m = memories::NewMemory {
-        kind: "fact".into(),
-        title: "Veeam job".into(),
-        body: "The quokkaflux backup runs at 01:00".into(),
         tags: vec!["backup".into()],
-        project_id: None,
         client_id: Some(c.id.clone()),
-        machine_id: Some(a.id.clone()),
-        source: None,
-        importance: 5,
-        created_at: 1_700_000_000_000,
-        raw_tokens: 10,
-        stored_tokens: 8,
-        raw_bytes: 40,
-        tokens_exact: true,
         excerpt: Some(zstd::encode_all(&b"redacted source excerpt"[..], 3).unwrap()),
+        ..fact(&a, "Veeam job", "The quokkaflux backup runs at 01:00")
     };
     let mid = memories::insert(a.s.db(), &m).await.unwrap().unwrap();
     let b_dirty = dirty(&mut b).await;
@@ -318,23 +324,7 @@ async fn a_memory_forgotten_elsewhere_leaves_no_words_in_this_store() {
     let key = TeamKey::generate().unwrap();
     let mut a = machine("alpha").await;
     let mut b = machine("bravo").await;
-    let m = memories::NewMemory {
-        kind: "fact".into(),
-        title: "NAS share".into(),
-        body: "The quokka7flux9 share moved to nas02".into(),
-        tags: vec![],
-        project_id: None,
-        client_id: None,
-        machine_id: Some(a.id.clone()),
-        source: None,
-        importance: 5,
-        created_at: 1_700_000_000_000,
-        raw_tokens: 10,
-        stored_tokens: 8,
-        raw_bytes: 40,
-        tokens_exact: true,
-        excerpt: None,
-    };
+    let m = fact(&a, "NAS share", "The quokka7flux9 share moved to nas02");
     let mid = memories::insert(a.s.db(), &m).await.unwrap().unwrap();
     send(&key, &mut a, &mut b).await;
     assert!(
