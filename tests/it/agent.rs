@@ -83,6 +83,13 @@ fn events(env: &Env, id: &str) -> Vec<String> {
         .collect()
 }
 
+/// `msp agent exec self --wait ARGS`: runs a command here and waits for it.
+fn exec_self(env: &Env, args: &[&str]) -> common::Out {
+    let mut all = vec!["agent", "exec", "self", "--wait"];
+    all.extend_from_slice(args);
+    env.msp(&all)
+}
+
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
@@ -97,24 +104,9 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 #[test]
 fn exec_self_wait_runs_argv_as_given_and_exits_with_the_commands_code() {
     let env = Env::setup();
-    let out = env
-        .msp(&[
-            "agent", "exec", "self", "--wait", "--", "printf", "%s|", "a b", "$HOME", ";echo x",
-        ])
-        .expect_code(0);
+    let out = exec_self(&env, &["--", "printf", "%s|", "a b", "$HOME", ";echo x"]).expect_code(0);
     assert_eq!(out.stdout, "a b|$HOME|;echo x|", "no shell may touch argv");
-    let out = env
-        .msp(&[
-            "agent",
-            "exec",
-            "self",
-            "--wait",
-            "--",
-            "sh",
-            "-c",
-            "echo out; echo err >&2; exit 3",
-        ])
-        .expect_code(3);
+    let out = exec_self(&env, &["--", "sh", "-c", "echo out; echo err >&2; exit 3"]).expect_code(3);
     assert_eq!(out.stdout, "out\n");
     assert!(out.stderr.contains("err\n"), "{}", out.stderr);
     // Without a team, commands to self are signed with a local key file.
@@ -163,12 +155,13 @@ fn exec_self_wait_runs_argv_as_given_and_exits_with_the_commands_code() {
 #[test]
 fn with_shell_the_command_and_args_are_one_script() {
     let env = Env::setup();
-    let out = env
-        .msp(&[
-            "agent", "exec", "self", "--wait", "--shell", "sh", "--", "echo", "$((6*7))", "|",
-            "tr", "4", "X",
-        ])
-        .expect_code(0);
+    let out = exec_self(
+        &env,
+        &[
+            "--shell", "sh", "--", "echo", "$((6*7))", "|", "tr", "4", "X",
+        ],
+    )
+    .expect_code(0);
     assert_eq!(out.stdout, "X2\n");
 }
 
@@ -323,7 +316,7 @@ fn commands_written_changed_or_replayed_in_the_store_are_rejected_audited_and_ne
             "{id} not audited"
         );
     }
-    let out = env.msp(&["agent", "exec", "self", "--wait", "--", "true"]);
+    let out = exec_self(&env, &["--", "true"]);
     assert_eq!(out.code, 0, "the agent still works: {}", out.stderr);
 }
 
@@ -408,9 +401,7 @@ fn msp_secret_variables_of_the_agent_do_not_reach_the_command() {
     let mut env = Env::setup();
     env.set_var("MSP_VAULT_PASSPHRASE", "correct horse battery staple");
     env.set_var("MSP_SYNC_URL", "postgres://msp:pg-pass-4711@db.invalid/msp");
-    let out = env
-        .msp(&["agent", "exec", "self", "--wait", "--", "env"])
-        .expect_code(0);
+    let out = exec_self(&env, &["--", "env"]).expect_code(0);
     common::assert_lacks(&out.stdout, "MSP_VAULT_PASSPHRASE");
     assert!(!out.stdout.contains("pg-pass-4711"), "{}", out.stdout);
     // Where the store is still reaches it, so an `msp` in the command finds it.
@@ -640,16 +631,7 @@ fn no_secret_form_of_the_corpus_is_kept_from_a_commands_output() {
     let text: String = examples.iter().map(|e| format!("{}\n\n", e.text)).collect();
     let file = env.path("corpus.txt");
     std::fs::write(&file, &text).unwrap();
-    env.msp(&[
-        "agent",
-        "exec",
-        "self",
-        "--wait",
-        "--",
-        "cat",
-        &file.to_string_lossy(),
-    ])
-    .expect_code(0);
+    exec_self(&env, &["--", "cat", &file.to_string_lossy()]).expect_code(0);
     let list = env.json(&["agent", "list"]);
     let id = str_of(&array(&list)[0], "id").to_string();
     let shown = show(&env, &id).to_string();
