@@ -288,14 +288,13 @@ fn commands_written_changed_or_replayed_in_the_store_are_rejected_audited_and_ne
     let evil = format!("echo evil >> {}", marker.display());
     let written = "0195f0a0-0000-7000-8000-0000000000aa";
     env.sql(&format!(
-            "UPDATE agent_commands SET program = 'sh', args = json_array('-c', '{evil}') WHERE id = '{changed}';
-             INSERT INTO agent_commands SELECT '{written}', requester_machine_id, requested_by, target_machine_id,
-                 'sh', json_array('-c', '{evil}'), shell, cwd, timeout_ms, max_output, created_at, expires_at,
-                 'feedface', key_kind, '{sig}' FROM agent_commands WHERE id = '{done}';
-             DELETE FROM agent_results WHERE id = '{done}';",
-            sig = "ab".repeat(32)
-        ),
-    );
+        "UPDATE agent_commands SET program = 'sh', args = json_array('-c', '{evil}') WHERE id = '{changed}';
+         INSERT INTO agent_commands SELECT '{written}', requester_machine_id, requested_by, target_machine_id,
+             'sh', json_array('-c', '{evil}'), shell, cwd, timeout_ms, max_output, created_at, expires_at,
+             'feedface', key_kind, '{sig}' FROM agent_commands WHERE id = '{done}';
+         DELETE FROM agent_results WHERE id = '{done}';",
+        sig = "ab".repeat(32)
+    ));
     let out = env.ok(&["agent", "run", "--once"]);
     assert_eq!(
         lines(&marker),

@@ -2157,9 +2157,8 @@ fn stale_automatic_session(hk: &Hk, dir: &Path, session: &str, tag: u32) -> (i64
     let now = now_ms();
     let (start, active) = (now - 120 * 60_000, now - 90 * 60_000);
     hk.env.sql(&format!(
-            "UPDATE sessions SET started_at = {start}, created_at = {start} WHERE claude_session_id = '{session}'"
-        ),
-    );
+        "UPDATE sessions SET started_at = {start}, created_at = {start} WHERE claude_session_id = '{session}'"
+    ));
     hk.env.sql(&format!(
         "UPDATE capture_offsets SET updated_at = {active} WHERE claude_session_id = '{session}'"
     ));

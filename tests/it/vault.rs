@@ -726,16 +726,15 @@ fn one_credential_rolled_back_with_its_old_mac_is_an_integrity_error() {
     // The older row's MAC and time, and the newest version gone: the row
     // is consistent with itself again, one version behind.
     env.sql(&format!(
-            "ATTACH DATABASE '{}' AS old;
-             UPDATE vault_credentials SET (mac, updated_at) =
-                 (SELECT mac, updated_at FROM old.vault_credentials o WHERE o.id = vault_credentials.id)
-                 WHERE name = 'a';
-             DELETE FROM vault_values WHERE field = 'password' AND version = 2
-                 AND credential_id = (SELECT id FROM vault_credentials WHERE name = 'a');
-             DETACH DATABASE old;",
-            old.display()
-        ),
-    );
+        "ATTACH DATABASE '{}' AS old;
+         UPDATE vault_credentials SET (mac, updated_at) =
+             (SELECT mac, updated_at FROM old.vault_credentials o WHERE o.id = vault_credentials.id)
+             WHERE name = 'a';
+         DELETE FROM vault_values WHERE field = 'password' AND version = 2
+             AND credential_id = (SELECT id FROM vault_credentials WHERE name = 'a');
+         DETACH DATABASE old;",
+        old.display()
+    ));
     let out = get(&env, "dataforth/a/password");
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stdout.is_empty(), "printed {:?}", out.stdout);
