@@ -158,12 +158,8 @@ fn no_secret_form_survives_capture_anywhere() {
             }
         }
     }
-    assert!(
-        leaks.is_empty(),
-        "{} leaks:\n{}",
-        leaks.len(),
-        leaks.join("\n")
-    );
+    let report = leaks.join("\n");
+    assert!(leaks.is_empty(), "{} leaks:\n{report}", leaks.len());
 }
 
 /// The forms the hostile test found surviving, through the save hook itself.
