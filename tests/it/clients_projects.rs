@@ -312,14 +312,15 @@ fn project_add_with_a_clashing_path_leaves_no_half_made_project() {
 
 // --- Corrections -----------------------------------------------------------
 
+/// An hour of past work (2026-11-20 09:00-10:00) for the scope in `scope`.
+fn one_hour_of_work(env: &Env, scope: &[&str]) {
+    env.add_session("2026-11-20 09:00", "2026-11-20 10:00", scope);
+}
+
 #[test]
 fn client_rm_with_projects_is_refused_and_force_archives_them() {
     let (env, dir) = acme();
-    env.add_session(
-        "2026-11-20 09:00",
-        "2026-11-20 10:00",
-        &["--client", "acme-corp"],
-    );
+    one_hour_of_work(&env, &["--client", "acme-corp"]);
     let out = env.msp(&["client", "rm", "Acme Corp"]).expect_hint(1);
     common::assert_has(&out.stderr, "1 project, 1 session");
     assert!(out.stderr.contains("--force"), "{}", out.stderr);
@@ -396,11 +397,7 @@ fn a_client_rename_moves_its_slug_and_refuses_a_taken_name() {
 fn project_update_moves_its_sessions_tasks_and_memories_to_the_new_client() {
     let (env, _dir) = acme();
     env.ok(&["client", "add", "Beta"]);
-    env.add_session(
-        "2026-11-20 09:00",
-        "2026-11-20 10:00",
-        &["--project", "acme-site"],
-    );
+    one_hour_of_work(&env, &["--project", "acme-site"]);
     env.ok(&["task", "add", "renew cert", "--project", "acme-site"]);
     env.remember(
         "veeam repository on nas02",
@@ -452,11 +449,7 @@ fn project_update_moves_its_sessions_tasks_and_memories_to_the_new_client() {
 #[test]
 fn project_rm_with_sessions_is_refused_and_an_unused_one_goes_with_its_links() {
     let (env, dir) = acme();
-    env.add_session(
-        "2026-11-20 09:00",
-        "2026-11-20 10:00",
-        &["--project", "acme-site"],
-    );
+    one_hour_of_work(&env, &["--project", "acme-site"]);
     let out = env.msp(&["project", "rm", "acme-site"]).expect_hint(1);
     assert!(out.stderr.contains("1 session"), "{}", out.stderr);
     let r = env.json(&["project", "rm", "acme-site", "--force"]);
