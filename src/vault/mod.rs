@@ -560,21 +560,28 @@ pub(crate) mod testing {
         KeySource::Passphrase(Secret::from_string(s.into()), "test")
     }
 
+    /// `init` with passphrase `passphrase`, the fast KDF and the test actor.
+    pub async fn init_with(
+        db: &mut Db,
+        passphrase: &str,
+        key_file: Option<&Path>,
+        data_dir: &Path,
+    ) -> Result<InitOutcome> {
+        let opts = InitOptions {
+            passphrase: &Secret::from_string(passphrase.into()),
+            params: fast(),
+            key_file,
+            data_dir,
+        };
+        init(db, opts, &actor()).await
+    }
+
     /// A store with a vault (passphrase "correct horse") in a temp dir.
     pub async fn vault_store() -> (tempfile::TempDir, store::Store, Unlocked) {
         let (dir, mut s) = store::testing::temp_store().await;
-        init(
-            s.db(),
-            InitOptions {
-                passphrase: &Secret::from_string("correct horse".into()),
-                params: fast(),
-                key_file: None,
-                data_dir: dir.path(),
-            },
-            &actor(),
-        )
-        .await
-        .unwrap();
+        init_with(s.db(), "correct horse", None, dir.path())
+            .await
+            .unwrap();
         let v = unlock(s.db(), &pass("correct horse"), &actor())
             .await
             .unwrap();
@@ -600,18 +607,9 @@ mod tests {
     async fn init_unlock_and_refuse_a_second_init() {
         let (dir, mut s, v) = vault_store().await;
         assert!(redaction::key_path(dir.path()).exists());
-        let again = init(
-            s.db(),
-            InitOptions {
-                passphrase: &Secret::from_string("another one".into()),
-                params: fast(),
-                key_file: None,
-                data_dir: dir.path(),
-            },
-            &actor(),
-        )
-        .await
-        .unwrap_err();
+        let again = init_with(s.db(), "another one", None, dir.path())
+            .await
+            .unwrap_err();
         assert!(matches!(again, Error::Conflict(_)), "{again}");
         assert!(again.to_string().contains("hint:"));
         let v2 = unlock(s.db(), &pass("correct horse"), &actor())
@@ -676,18 +674,9 @@ mod tests {
     async fn key_file_unlocks_and_a_foreign_one_does_not() {
         let (dir, mut s) = store::testing::temp_store().await;
         let kf = dir.path().join("keys/vault.key");
-        init(
-            s.db(),
-            InitOptions {
-                passphrase: &Secret::from_string("correct horse".into()),
-                params: fast(),
-                key_file: Some(&kf),
-                data_dir: dir.path(),
-            },
-            &actor(),
-        )
-        .await
-        .unwrap();
+        init_with(s.db(), "correct horse", Some(&kf), dir.path())
+            .await
+            .unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -738,18 +727,9 @@ mod tests {
             .unwrap();
         // A second init may not overwrite an existing file.
         let (dir2, mut s2) = store::testing::temp_store().await;
-        let e = init(
-            s2.db(),
-            InitOptions {
-                passphrase: &Secret::from_string("correct horse".into()),
-                params: fast(),
-                key_file: Some(&kf),
-                data_dir: dir2.path(),
-            },
-            &actor(),
-        )
-        .await
-        .unwrap_err();
+        let e = init_with(s2.db(), "correct horse", Some(&kf), dir2.path())
+            .await
+            .unwrap_err();
         assert!(e.to_string().contains("already exists"), "{e}");
         assert!(meta(s2.db()).await.unwrap().is_none());
     }
