@@ -337,6 +337,17 @@ fn to_out<S: AsRef<OsStr>>(output: std::process::Output, args: &[S]) -> Out {
     }
 }
 
+/// Asserts that the file at `path` is its owner's only (mode 0600).
+#[track_caller]
+pub fn assert_owner_only(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "mode of {}", path.display());
+    }
+}
+
 /// Asserts that `text` contains `part`, showing the whole text when not.
 #[track_caller]
 pub fn assert_has(text: &str, part: &str) {

@@ -251,6 +251,14 @@ fn add_notes(env: &Env, prefix: &str, n: usize) {
     ]);
 }
 
+/// Kills a running `msp sync` (SIGKILL, no chance to clean up); how it ended.
+fn kill_sync(child: std::process::Child) -> Out {
+    let _ = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status();
+    common::finish(child, &["sync"])
+}
+
 /// Records of `machine_id` the server holds.
 fn on_server(t: &Team, machine_id: &str) -> i64 {
     t.psql(&format!(
@@ -292,10 +300,7 @@ fn sync_killed_at_random_points_loses_and_duplicates_nothing() {
                 && Instant::now() < deadline
             {}
             std::thread::sleep(Duration::from_millis(rng.below(40)));
-            let _ = Command::new("kill")
-                .args(["-KILL", &child.id().to_string()])
-                .status();
-            let out = common::finish(child, &["sync"]);
+            let out = kill_sync(child);
             let st = a.json(&["sync", "status"]);
             if out.code == -1 && st["unpushed_records"].as_i64().unwrap() > 0 {
                 mid_push += 1;
@@ -311,10 +316,7 @@ fn sync_killed_at_random_points_loses_and_duplicates_nothing() {
             let env = if round % 4 == 1 { b } else { c };
             let child = env.spawn(&["sync"]);
             std::thread::sleep(Duration::from_millis(rng.below(pull_ms)));
-            let _ = Command::new("kill")
-                .args(["-KILL", &child.id().to_string()])
-                .status();
-            let out = common::finish(child, &["sync"]);
+            let out = kill_sync(child);
             let st = env.json(&["sync", "status"]);
             if out.code == -1 && st["unpulled_records"].as_i64().unwrap() > 0 {
                 mid_pull += 1;
@@ -589,15 +591,7 @@ fn the_server_sees_no_plaintext() {
     let bytes = t.psql("SELECT encode(sealed, 'hex') FROM msp_sync_records UNION ALL SELECT encode(key_check, 'hex') FROM msp_sync_meta");
     assert!(!bytes.contains(key_hex));
     // The key file is private.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(a.data.join("sync-team.key"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    common::assert_owner_only(&a.data.join("sync-team.key"));
 }
 
 #[test]
@@ -854,12 +848,7 @@ fn sync_init_url_password_is_not_kept_in_the_store_wal_or_log() {
     assert!(held.is_empty(), "the password is in {held:?}");
     let pw_file = a.data.join("sync-password");
     assert_eq!(std::fs::read_to_string(&pw_file).unwrap(), STORE_PW);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&pw_file).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    common::assert_owner_only(&pw_file);
     // Run as root: another account reads neither the store nor the password.
     if crate::privacy::is_root() {
         crate::privacy::open_parents(&a.data);

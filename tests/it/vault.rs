@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::{Env, Out, array, s, str_of};
+use rstest::rstest;
 use serde_json::{Value, json};
 
 const PASS: &str = "correct horse battery";
@@ -108,14 +109,7 @@ fn init_with_the_default_argon2id_parameters_and_no_second_init() {
     );
     let rk = env.data.join("redaction.key");
     assert_eq!(std::fs::metadata(&rk).unwrap().len(), 32);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&rk).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-    }
+    common::assert_owner_only(&rk);
     set(&env, "Dataforth/nas", "password", "Nas-Admin-Pw-2026").expect_code(0);
     assert_eq!(
         get(&env, "dataforth/nas").expect_code(0).stdout,
@@ -415,14 +409,7 @@ fn a_key_file_unlocks_from_the_environment_or_the_config() {
     let kfs = kf.to_str().unwrap();
     let out = with_pass(&env, &["vault", "init", "--key-file", kfs]).expect_code(0);
     assert!(out.stdout.contains(kfs), "{}", out.stdout);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&kf).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-    }
+    common::assert_owner_only(&kf);
     set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-1").expect_code(0);
     let by_file = env.msp_with(
         &[("MSP_VAULT_KEY_FILE", kfs)],
@@ -639,76 +626,61 @@ fn any_changed_ciphertext_nonce_tag_or_row_is_an_integrity_error() {
     }
 }
 
-#[test]
-fn audit_verify_detects_edited_reordered_deleted_and_truncated_entries() {
-    let fresh = || {
-        let env = venv();
-        set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-1").expect_code(0);
-        get(&env, "dataforth/nas").expect_code(0);
-        env.msp_with(
-            &[("MSP_VAULT_PASSPHRASE", "wrong horse battery")],
-            &["vault", "get", "dataforth/nas"],
-        )
-        .expect_code(4);
-        set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-2").expect_code(0);
-        get(&env, "dataforth/nas").expect_code(0);
-        // init, set, get, unlock-failed, set, get
-        assert_eq!(audit_actions(&env).len(), 6);
-        with_pass(&env, &["vault", "audit", "--verify"]).expect_code(0);
-        env
-    };
-    let cases = [
-        (
-            "an edited action",
-            "UPDATE vault_audit SET action = 'list' WHERE seq = 3",
-        ),
-        (
-            "an edited time",
-            "UPDATE vault_audit SET at = at - 86400000 WHERE seq = 5",
-        ),
-        (
-            "an edited user",
-            "UPDATE vault_audit SET os_user = 'someone' WHERE seq = 2",
-        ),
-        (
-            "an edited failed unlock",
-            "UPDATE vault_audit SET detail = 'nothing' WHERE seq = 4",
-        ),
-        ("a deleted entry", "DELETE FROM vault_audit WHERE seq = 3"),
-        (
-            "a deleted failed unlock, renumbered",
-            "DELETE FROM vault_audit WHERE seq = 4; UPDATE vault_audit SET seq = seq - 1 WHERE seq > 4",
-        ),
-        (
-            "two entries swapped",
-            "UPDATE vault_audit SET seq = 100 WHERE seq = 3; UPDATE vault_audit SET seq = 3 WHERE seq = 5; UPDATE vault_audit SET seq = 5 WHERE seq = 100",
-        ),
-        (
-            "the newest entry deleted",
-            "DELETE FROM vault_audit WHERE seq = 6",
-        ),
-        (
-            "the newest two deleted",
-            "DELETE FROM vault_audit WHERE seq >= 5",
-        ),
-        (
-            "the newest deleted and the head moved back",
-            "DELETE FROM vault_audit WHERE seq = 6; UPDATE vault_audit_head SET vault_seq = 5, last_seq = 5",
-        ),
-        ("the head deleted", "DELETE FROM vault_audit_head"),
-    ];
-    for (case, stmt) in cases {
-        let env = fresh();
-        env.sql(stmt);
-        let out = with_pass(&env, &["vault", "audit", "--verify"]);
-        let out = out.expect_hint(1);
-        assert!(out.stderr.contains("tampered"), "{case}: {}", out.stderr);
-        let v = with_pass(&env, &["--json", "vault", "audit", "--verify"]);
-        assert_eq!(v.code, 1, "{case}");
-        let v: Value = serde_json::from_str(&v.stdout).unwrap();
-        assert_eq!(v["ok"], false, "{case}");
-        assert!(!array(&v["problems"]).is_empty(), "{case}");
-    }
+/// A vault whose audit chain holds init, set, get, a failed unlock, set and
+/// get, and verifies.
+fn audited_env() -> Env {
+    let env = venv();
+    set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-1").expect_code(0);
+    get(&env, "dataforth/nas").expect_code(0);
+    env.msp_with(
+        &[("MSP_VAULT_PASSPHRASE", "wrong horse battery")],
+        &["vault", "get", "dataforth/nas"],
+    )
+    .expect_code(4);
+    set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-2").expect_code(0);
+    get(&env, "dataforth/nas").expect_code(0);
+    // init, set, get, unlock-failed, set, get
+    assert_eq!(audit_actions(&env).len(), 6);
+    with_pass(&env, &["vault", "audit", "--verify"]).expect_code(0);
+    env
+}
+
+/// `vault audit --verify --json` on a tampered store: exit 1 and a report
+/// that is not ok, returned.
+#[track_caller]
+fn failed_verify_report(env: &Env) -> Value {
+    let v = with_pass(env, &["--json", "vault", "audit", "--verify"]);
+    assert_eq!(v.code, 1, "{v:?}");
+    let v: Value = serde_json::from_str(&v.stdout).unwrap();
+    assert_eq!(v["ok"], false, "{v}");
+    v
+}
+
+#[rstest]
+#[case::an_edited_action("UPDATE vault_audit SET action = 'list' WHERE seq = 3")]
+#[case::an_edited_time("UPDATE vault_audit SET at = at - 86400000 WHERE seq = 5")]
+#[case::an_edited_user("UPDATE vault_audit SET os_user = 'someone' WHERE seq = 2")]
+#[case::an_edited_failed_unlock("UPDATE vault_audit SET detail = 'nothing' WHERE seq = 4")]
+#[case::a_deleted_entry("DELETE FROM vault_audit WHERE seq = 3")]
+#[case::a_deleted_failed_unlock_renumbered(
+    "DELETE FROM vault_audit WHERE seq = 4; UPDATE vault_audit SET seq = seq - 1 WHERE seq > 4"
+)]
+#[case::two_entries_swapped(
+    "UPDATE vault_audit SET seq = 100 WHERE seq = 3; UPDATE vault_audit SET seq = 3 WHERE seq = 5; UPDATE vault_audit SET seq = 5 WHERE seq = 100"
+)]
+#[case::the_newest_entry_deleted("DELETE FROM vault_audit WHERE seq = 6")]
+#[case::the_newest_two_deleted("DELETE FROM vault_audit WHERE seq >= 5")]
+#[case::the_newest_deleted_and_the_head_moved_back(
+    "DELETE FROM vault_audit WHERE seq = 6; UPDATE vault_audit_head SET vault_seq = 5, last_seq = 5"
+)]
+#[case::the_head_deleted("DELETE FROM vault_audit_head")]
+fn audit_verify_detects_edited_reordered_deleted_and_truncated_entries(#[case] stmt: &str) {
+    let env = audited_env();
+    env.sql(stmt);
+    let out = with_pass(&env, &["vault", "audit", "--verify"]).expect_hint(1);
+    assert!(out.stderr.contains("tampered"), "{}", out.stderr);
+    let v = failed_verify_report(&env);
+    assert!(!array(&v["problems"]).is_empty(), "{v}");
 }
 
 /// A consistent copy of the store as it is now (an attacker's "older copy").
@@ -742,10 +714,7 @@ fn one_credential_rolled_back_with_its_old_mac_is_an_integrity_error() {
     common::assert_has(&out.stderr, "dataforth/a/password");
     // Writing on top of it is refused too.
     set(&env, "dataforth/a", "pin", "1234-5678-90").expect_hint(1);
-    let v = with_pass(&env, &["--json", "vault", "audit", "--verify"]);
-    assert_eq!(v.code, 1, "{v:?}");
-    let v: Value = serde_json::from_str(&v.stdout).unwrap();
-    assert_eq!(v["ok"], false);
+    let v = failed_verify_report(&env);
     assert!(
         v["problems"]
             .to_string()
@@ -766,15 +735,7 @@ fn an_audit_log_rolled_back_to_an_older_head_is_reported() {
     let old = snapshot(&env, "older.db");
     get(&env, "dataforth/nas").expect_code(0);
     set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-2").expect_code(0);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(env.data.join("vault.seal"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    common::assert_owner_only(&env.data.join("vault.seal"));
     // The head from the older copy, the entries after it deleted: a chain
     // that verifies on its own.
     env.sql(&format!(
@@ -788,10 +749,7 @@ fn an_audit_log_rolled_back_to_an_older_head_is_reported() {
     let out = with_pass(&env, &["vault", "audit", "--verify"]).expect_hint(1);
     assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
     assert!(out.stderr.contains("vault.seal"), "{}", out.stderr);
-    let v = with_pass(&env, &["--json", "vault", "audit", "--verify"]);
-    assert_eq!(v.code, 1);
-    let v: Value = serde_json::from_str(&v.stdout).unwrap();
-    assert_eq!(v["ok"], false, "{v}");
+    failed_verify_report(&env);
     // The vault stays locked for every other use.
     let out = get(&env, "dataforth/nas").expect_hint(1);
     assert!(out.stdout.is_empty());
