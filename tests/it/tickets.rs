@@ -11,7 +11,7 @@ use crate::support::fake_syncro;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Env, array, str_of};
+use common::{Env, Out, array, str_of};
 use fake_syncro::{FakeSyncro, Fault, KEY};
 use rstest::rstest;
 use serde_json::Value;
@@ -35,22 +35,47 @@ fn tenv_with_key(server: &FakeSyncro, key: &str) -> Env {
     env.ok(&["vault", "init"]);
     env.msp_stdin(&["vault", "set", "dataforth/syncro", "api_key=-"], key)
         .expect_code(0);
-    env.ok(&[
-        "ticket",
-        "setup",
-        "syncro",
-        "--subdomain",
-        "acme",
-        "--base-url",
-        &server.base_url,
-        "--api-key-ref",
-        KEY_REF,
-    ]);
+    setup_syncro(&env, "acme", KEY_REF, &["--base-url", &server.base_url]).expect_code(0);
     env
 }
 
 fn tenv(server: &FakeSyncro) -> Env {
     tenv_with_key(server, KEY)
+}
+
+/// A fake Syncro server and an env set up against it.
+fn syncro_env() -> (FakeSyncro, Env) {
+    let server = FakeSyncro::start();
+    let env = tenv(&server);
+    (server, env)
+}
+
+/// `msp ticket setup syncro --subdomain SUBDOMAIN --api-key-ref KEY_REF`, and `extra`.
+fn setup_syncro(env: &Env, subdomain: &str, key_ref: &str, extra: &[&str]) -> Out {
+    let mut args = vec![
+        "ticket",
+        "setup",
+        "syncro",
+        "--subdomain",
+        subdomain,
+        "--api-key-ref",
+        key_ref,
+    ];
+    args.extend_from_slice(extra);
+    env.msp(&args)
+}
+
+/// `msp ticket time 1001 --minutes MINUTES --notes NOTES`.
+fn time_on_1001<'a>(minutes: &'a str, notes: &'a str) -> [&'a str; 7] {
+    [
+        "ticket",
+        "time",
+        "1001",
+        "--minutes",
+        minutes,
+        "--notes",
+        notes,
+    ]
 }
 
 /// A closed session for Dataforth from 3h ago to 1h ago, with a summary,
@@ -104,29 +129,10 @@ fn outbox_status(env: &Env) -> Vec<String> {
 
 #[test]
 fn setup_keeps_only_the_reference_and_the_key_never_leaks() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     // A reference to nothing is refused with a hint.
-    env.msp(&[
-        "ticket",
-        "setup",
-        "syncro",
-        "--subdomain",
-        "acme",
-        "--api-key-ref",
-        "msp://dataforth/nothing/api_key",
-    ])
-    .expect_hint(3);
-    env.msp(&[
-        "ticket",
-        "setup",
-        "syncro",
-        "--subdomain",
-        "not a name",
-        "--api-key-ref",
-        KEY_REF,
-    ])
-    .expect_hint(2);
+    setup_syncro(&env, "acme", "msp://dataforth/nothing/api_key", &[]).expect_hint(3);
+    setup_syncro(&env, "not a name", KEY_REF, &[]).expect_hint(2);
 
     let search = env.ok(&["ticket", "search"]);
     let note = env.ok(&["ticket", "note", "1001", "--body", "Checked the logs."]);
@@ -213,8 +219,7 @@ fn the_refused_key_hint_names_a_rotate_command_that_works() {
 /// kept it verbatim, passwords included; it now keeps it redacted.
 #[test]
 fn a_password_in_a_typed_note_is_sent_but_not_kept_in_the_call_log() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     let vault_value = "Zq8vLp3Ty6mWx2Rk";
     env.msp_stdin(
         &["vault", "set", "dataforth/nas", "password=-"],
@@ -250,8 +255,7 @@ fn a_password_in_a_typed_note_is_sent_but_not_kept_in_the_call_log() {
 /// found: it was looked for verbatim, so the note was posted twice.
 #[test]
 fn a_note_the_server_stored_as_html_is_found_after_a_timeout_and_not_posted_twice() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     server.store_comments_as_html();
     server.fail_next("POST", "/comment", SLOW_AFTER_COMMIT);
     let item = env.json(&[
@@ -274,20 +278,11 @@ fn a_note_the_server_stored_as_html_is_found_after_a_timeout_and_not_posted_twic
 /// as HTML): read back after a 500, the entry must still be recognised.
 #[test]
 fn a_time_entry_whose_start_the_server_rounded_is_not_logged_twice() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     server.round_timer_starts();
     server.store_comments_as_html();
     server.fail_next("POST", "/timer_entry", Fault::ErrorAfterCommit);
-    let item = env.json(&[
-        "ticket",
-        "time",
-        "1001",
-        "--minutes",
-        "25",
-        "--notes",
-        "Firmware & BIOS update",
-    ]);
+    let item = env.json(&time_on_1001("25", "Firmware & BIOS update"));
     assert_eq!(str_of(&item, "how"), "found_on_ticket");
     let timers = server.timers(1001);
     assert_eq!(timers.len(), 1, "{timers:?}");
@@ -306,17 +301,8 @@ fn a_time_entry_whose_start_the_server_rounded_is_not_logged_twice() {
 /// own POST fails before anything was saved: the first is another item's.
 #[test]
 fn a_second_identical_time_entry_after_a_500_is_not_mistaken_for_the_first() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
-    let args = [
-        "ticket",
-        "time",
-        "1001",
-        "--minutes",
-        "10",
-        "--notes",
-        "Check-in",
-    ];
+    let (server, env) = syncro_env();
+    let args = time_on_1001("10", "Check-in");
     env.ok(&args);
     server.fail_next("POST", "/timer_entry", Fault::ErrorBeforeCommit);
     let second = env.json(&args);
@@ -329,8 +315,7 @@ fn a_second_identical_time_entry_after_a_500_is_not_mistaken_for_the_first() {
 /// item is posted by one of them, once.
 #[test]
 fn two_syncs_at_once_post_each_item_once() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     let session = past_session(&env);
     env.ok(&[
         "ticket",
@@ -365,8 +350,7 @@ fn two_syncs_at_once_post_each_item_once() {
 
 #[test]
 fn search_reads_every_page_and_passes_the_filters() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     let all = env.json(&["ticket", "search"]);
     assert_eq!(array(&all).len(), 30, "both pages: {all}");
     let pages: Vec<String> = server
@@ -399,8 +383,7 @@ fn search_reads_every_page_and_passes_the_filters() {
 
 #[test]
 fn customers_lists_every_page() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (_server, env) = syncro_env();
     let all = env.json(&["ticket", "customers"]);
     assert_eq!(array(&all).len(), 32);
     let found = env.json(&["ticket", "customers", "--query", "dataforth"]);
@@ -411,18 +394,9 @@ fn customers_lists_every_page() {
 
 #[test]
 fn show_has_comments_and_time_entries_and_errors_have_exit_codes() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     server.add_comment(1001, "Call", "Customer reports failed backups", false);
-    env.ok(&[
-        "ticket",
-        "time",
-        "1001",
-        "--minutes",
-        "15",
-        "--notes",
-        "Triage",
-    ]);
+    env.ok(&time_on_1001("15", "Triage"));
     let t = env.json(&["ticket", "show", "1001"]);
     assert_eq!(str_of(&t, "subject"), "Veeam backup job failing");
     assert_eq!(array(&t["comments"]).len(), 1);
@@ -439,28 +413,22 @@ fn show_has_comments_and_time_entries_and_errors_have_exit_codes() {
 
 #[test]
 fn network_failure_exits_1_with_a_hint() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (_server, env) = syncro_env();
     // Nothing listens on port 9 (discard) on the loopback interface.
-    env.ok(&[
-        "ticket",
-        "setup",
-        "syncro",
-        "--subdomain",
+    setup_syncro(
+        &env,
         "acme",
-        "--base-url",
-        "http://127.0.0.1:9/api/v1",
-        "--api-key-ref",
         KEY_REF,
-    ]);
+        &["--base-url", "http://127.0.0.1:9/api/v1"],
+    )
+    .expect_code(0);
     let out = env.msp(&["ticket", "search"]).expect_hint(1);
     assert!(out.stderr.contains("cannot connect"), "{}", out.stderr);
 }
 
 #[test]
 fn reads_are_retried_after_500_and_429() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     server.fail_next("GET", "/tickets/1001", Fault::ErrorBeforeCommit);
     server.fail_next("GET", "/tickets/1001", Fault::RateLimited(1));
     server.fail_next("GET", "/tickets/1001", Fault::MalformedAfterCommit);
@@ -480,8 +448,7 @@ fn reads_are_retried_after_500_and_429() {
 
 #[test]
 fn note_from_session_is_internal_lists_the_changes_and_is_posted_once() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     let session = past_session(&env);
 
     let dry = env.ok(&[
@@ -541,8 +508,7 @@ fn note_from_session_is_internal_lists_the_changes_and_is_posted_once() {
 
 #[test]
 fn a_422_is_a_clear_message_and_the_item_is_not_retried() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     server.fail_next("POST", "/comment", Fault::Unprocessable);
     let out = env
         .msp(&["ticket", "note", "1001", "--body", "Checked."])
@@ -562,8 +528,7 @@ fn a_422_is_a_clear_message_and_the_item_is_not_retried() {
 /// Posts a note while `fault` hits the first POST, and checks that exactly
 /// one comment ends up on the ticket, with the outbox item sent.
 fn note_survives(fault: Fault, expect_posts: usize) -> (FakeSyncro, Env) {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     server.fail_next("POST", "/comment", fault);
     let out = env.msp(&[
         "--json",
@@ -644,8 +609,7 @@ fn a_429_on_a_write_waits_for_retry_after_and_posts_once() {
 
 #[test]
 fn a_crash_after_posting_leaves_sending_and_sync_does_not_post_twice() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     // The server saves the comment, then holds the answer; the client waits
     // long enough to be killed while the outbox row says 'sending'.
     server.fail_next(
@@ -678,8 +642,7 @@ fn a_crash_after_posting_leaves_sending_and_sync_does_not_post_twice() {
 
 #[test]
 fn a_crash_before_the_comment_was_saved_is_posted_once_by_sync() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     server.fail_next("POST", "/comment", Fault::Hang(Duration::from_secs(30)));
     let mut child = env
         .command(&["ticket", "note", "1001", "--body", "Updated the BIOS."])
@@ -713,8 +676,7 @@ fn a_crash_before_the_comment_was_saved_is_posted_once_by_sync() {
 
 #[test]
 fn time_from_a_session_is_logged_and_charged_once() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     let session = past_session(&env);
     let s = env.json(&["session", "list"]);
     let started = str_of(&s[0], "started_at").to_string();
@@ -770,8 +732,7 @@ fn time_from_a_session_is_logged_and_charged_once() {
 
 #[test]
 fn auto_sync_links_post_note_and_time_once_after_the_session_ends() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     env.ok(&[
         "session",
         "start",
@@ -831,8 +792,7 @@ fn auto_sync_links_post_note_and_time_once_after_the_session_ends() {
 
 #[test]
 fn a_sync_that_cannot_reach_the_server_keeps_the_items() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     server.fail_next("POST", "/comment", Fault::ErrorBeforeCommit);
     // Every later attempt fails too: the item is kept, to be looked for first.
     for _ in 0..4 {
@@ -853,8 +813,7 @@ fn a_sync_that_cannot_reach_the_server_keeps_the_items() {
 /// the call log and the store keep none of them.
 #[test]
 fn no_secret_form_of_the_corpus_reaches_the_call_log() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     let examples = msp::redact::corpus::examples();
     let body: String = examples.iter().map(|e| format!("{}\n\n", e.text)).collect();
     env.msp_stdin(&["ticket", "note", "1001", "--body", "-"], &body)
