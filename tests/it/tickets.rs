@@ -607,6 +607,26 @@ fn a_429_on_a_write_waits_for_retry_after_and_posts_once() {
     assert_eq!(log[0]["retry"], 1);
 }
 
+/// `msp ticket note 1001 --body BODY` in the background, with a 60 s
+/// timeout so that the test decides when it dies.
+fn spawn_note(env: &Env, body: &str) -> std::process::Child {
+    env.command(&["ticket", "note", "1001", "--body", body])
+        .env("MSP_TICKETS_TIMEOUT_SECS", "60")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Polls `done` until it holds; fails with `what` once `deadline` passes.
+#[track_caller]
+fn wait_for(deadline: Instant, what: &str, mut done: impl FnMut() -> bool) {
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn a_crash_after_posting_leaves_sending_and_sync_does_not_post_twice() {
     let (server, env) = syncro_env();
@@ -617,18 +637,11 @@ fn a_crash_after_posting_leaves_sending_and_sync_does_not_post_twice() {
         "/comment",
         Fault::SleepAfterCommit(Duration::from_secs(30)),
     );
-    let mut child = env
-        .command(&["ticket", "note", "1001", "--body", "Patched the firewall."])
-        .env("MSP_TICKETS_TIMEOUT_SECS", "60")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_note(&env, "Patched the firewall.");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while server.comments(1001).is_empty() {
-        assert!(Instant::now() < deadline, "the comment never arrived");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(deadline, "the comment never arrived", || {
+        !server.comments(1001).is_empty()
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(outbox_status(&env), vec!["sending"]);
@@ -644,22 +657,14 @@ fn a_crash_after_posting_leaves_sending_and_sync_does_not_post_twice() {
 fn a_crash_before_the_comment_was_saved_is_posted_once_by_sync() {
     let (server, env) = syncro_env();
     server.fail_next("POST", "/comment", Fault::Hang(Duration::from_secs(30)));
-    let mut child = env
-        .command(&["ticket", "note", "1001", "--body", "Updated the BIOS."])
-        .env("MSP_TICKETS_TIMEOUT_SECS", "60")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_note(&env, "Updated the BIOS.");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while posts(&server, "/comment") == 0 {
-        assert!(Instant::now() < deadline, "the POST never arrived");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    while outbox_status(&env) != vec!["sending"] {
-        assert!(Instant::now() < deadline, "the item never became 'sending'");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(deadline, "the POST never arrived", || {
+        posts(&server, "/comment") > 0
+    });
+    wait_for(deadline, "the item never became 'sending'", || {
+        outbox_status(&env) == vec!["sending"]
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(server.comments(1001).is_empty());
