@@ -348,6 +348,15 @@ pub fn assert_owner_only(path: &Path) {
     }
 }
 
+/// Asserts that each key of the object `want` has that value in `v` (a
+/// null stands for a missing key too); other keys of `v` are not looked at.
+#[track_caller]
+pub fn assert_fields(v: &Value, want: Value) {
+    for (key, value) in want.as_object().expect("want is a JSON object") {
+        assert_eq!(&v[key], value, "{key} in {v}");
+    }
+}
+
 /// Asserts that `text` contains `part`, showing the whole text when not.
 #[track_caller]
 pub fn assert_has(text: &str, part: &str) {

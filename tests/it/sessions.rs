@@ -5,7 +5,7 @@ use crate::common;
 
 use common::{Env, acme, array, str_of};
 use rstest::rstest;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 #[test]
 fn start_infers_project_and_client_from_the_current_directory() {
@@ -170,15 +170,20 @@ fn add_records_past_work_with_the_directory_scope() {
             "--billable",
         ],
     );
-    assert_eq!(v["project"], "acme-site");
-    assert_eq!(v["client"], "Acme Corp");
-    assert_eq!(v["status"], "closed");
-    assert_eq!(v["started_at"], "2026-01-05T09:00:00Z");
-    assert_eq!(v["ended_at"], "2026-01-05T10:45:00Z");
-    assert_eq!(v["duration_seconds"], 6300);
-    assert_eq!(v["duration"], "1h 45m");
-    assert_eq!(v["billable"], true);
-    assert_eq!(v["summary"], "rules reviewed");
+    common::assert_fields(
+        &v,
+        json!({
+            "project": "acme-site",
+            "client": "Acme Corp",
+            "status": "closed",
+            "started_at": "2026-01-05T09:00:00Z",
+            "ended_at": "2026-01-05T10:45:00Z",
+            "duration_seconds": 6300,
+            "duration": "1h 45m",
+            "billable": true,
+            "summary": "rules reviewed",
+        }),
+    );
     // Recording past work does not open anything.
     assert_eq!(env.json(&["session", "status"])["open"], false);
 }

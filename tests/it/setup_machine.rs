@@ -3,6 +3,7 @@
 use crate::common;
 
 use common::{Env, array, str_of};
+use serde_json::json;
 
 #[test]
 fn setup_creates_the_store_and_a_second_run_changes_nothing() {
@@ -125,10 +126,15 @@ fn machine_show_by_hostname_and_by_friendly_name() {
         "--notes",
         "desk by the window",
     ]);
-    assert_eq!(updated["friendly_name"], "Main Laptop");
-    assert_eq!(updated["machine_type"], "laptop");
-    assert_eq!(updated["notes"], "desk by the window");
-    assert_eq!(updated["id"], id);
+    common::assert_fields(
+        &updated,
+        json!({
+            "friendly_name": "Main Laptop",
+            "machine_type": "laptop",
+            "notes": "desk by the window",
+            "id": id,
+        }),
+    );
 
     assert_eq!(env.json(&["machine", "show", "main laptop"])["id"], id);
     let shown = env.ok(&["machine", "show", "Main Laptop"]).stdout;
