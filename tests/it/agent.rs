@@ -5,7 +5,7 @@
 use crate::common;
 use crate::support::pg;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -76,6 +76,15 @@ fn lines(path: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// A set-up env, a marker file, and a shell script that appends a line to
+/// it: each line is one run.
+fn marker_env() -> (Env, PathBuf, String) {
+    let env = Env::setup();
+    let marker = env.path("marker");
+    let script = format!("echo ran >> '{}'", marker.display());
+    (env, marker, script)
+}
+
 fn events(env: &Env, id: &str) -> Vec<String> {
     array(&env.json(&["agent", "audit", "--command", id]))
         .iter()
@@ -88,6 +97,11 @@ fn exec_self(env: &Env, args: &[&str]) -> common::Out {
     let mut all = vec!["agent", "exec", "self", "--wait"];
     all.extend_from_slice(args);
     env.msp(&all)
+}
+
+/// `msp agent exec self OPTION VALUE -- true`, queued, not waited for.
+fn exec_true(env: &Env, option: &str, value: &str) -> common::Out {
+    env.msp(&["agent", "exec", "self", option, value, "--", "true"])
 }
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
@@ -111,12 +125,7 @@ fn exec_self_wait_runs_argv_as_given_and_exits_with_the_commands_code() {
     assert!(out.stderr.contains("err\n"), "{}", out.stderr);
     // Without a team, commands to self are signed with a local key file.
     let key = env.data.join("agent.key");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    common::assert_owner_only(&key);
     assert_eq!(std::fs::read(&key).unwrap().len(), 32);
 
     let list = env.json(&["agent", "list"]);
@@ -249,9 +258,7 @@ fn output_past_the_cap_is_dropped_and_flagged_truncated() {
 
 #[test]
 fn a_queued_command_runs_when_the_agent_comes_back_unless_it_expired() {
-    let env = Env::setup();
-    let marker = env.path("marker");
-    let script = format!("echo ran >> '{}'", marker.display());
+    let (env, marker, script) = marker_env();
     let later = queue(&env, &["self", "--", "sh", "-c", &script]);
     let expiring = queue(
         &env,
@@ -277,9 +284,7 @@ fn a_queued_command_runs_when_the_agent_comes_back_unless_it_expired() {
 
 #[test]
 fn commands_written_changed_or_replayed_in_the_store_are_rejected_audited_and_never_run() {
-    let env = Env::setup();
-    let marker = env.path("marker");
-    let script = format!("echo ran >> '{}'", marker.display());
+    let (env, marker, script) = marker_env();
     let done = queue(&env, &["self", "--", "sh", "-c", &script]);
     env.ok(&["agent", "run", "--once"]);
     assert_eq!(lines(&marker), 1);
@@ -412,57 +417,16 @@ fn bad_flags_and_unknown_ids_fail_with_hints() {
     let env = Env::setup();
     assert_eq!(env.json(&["agent", "list"]), serde_json::json!([]));
     assert_eq!(env.json(&["agent", "audit"]), serde_json::json!([]));
-    env.msp(&["agent", "exec", "self", "--timeout", "soon", "--", "true"])
-        .expect_code(2);
-    env.msp(&[
-        "agent",
-        "exec",
-        "self",
-        "--max-output",
-        "lots",
-        "--",
-        "true",
-    ])
-    .expect_code(2);
-    env.msp(&["agent", "exec", "self", "--timeout", "0s", "--", "true"])
-        .expect_hint(2);
-    env.msp(&["agent", "exec", "self", "--expires", "400d", "--", "true"])
-        .expect_hint(2);
-    env.msp(&[
-        "agent",
-        "exec",
-        "self",
-        "--timeout",
-        "99999999999999d",
-        "--",
-        "true",
-    ])
-    .expect_code(2);
+    exec_true(&env, "--timeout", "soon").expect_code(2);
+    exec_true(&env, "--max-output", "lots").expect_code(2);
+    exec_true(&env, "--timeout", "0s").expect_hint(2);
+    exec_true(&env, "--expires", "400d").expect_hint(2);
+    exec_true(&env, "--timeout", "99999999999999d").expect_code(2);
     env.msp(&["agent", "exec", "self", "true"]).expect_code(2);
     // An output cap the agent would have to hold in memory is refused here.
-    let out = env
-        .msp(&[
-            "agent",
-            "exec",
-            "self",
-            "--max-output",
-            "1000GiB",
-            "--",
-            "true",
-        ])
-        .expect_hint(2);
+    let out = exec_true(&env, "--max-output", "1000GiB").expect_hint(2);
     assert!(out.stderr.contains("MiB"), "{}", out.stderr);
-    let out = env
-        .msp(&[
-            "agent",
-            "exec",
-            "self",
-            "--timeout",
-            "9999999999s",
-            "--",
-            "true",
-        ])
-        .expect_code(2);
+    let out = exec_true(&env, "--timeout", "9999999999s").expect_code(2);
     assert!(out.stderr.contains("at most 7 days"), "{}", out.stderr);
     env.msp(&["agent", "show", "0195f0a0-0000-7000-8000-000000000000"])
         .expect_hint(3);
