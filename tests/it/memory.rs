@@ -2,8 +2,11 @@
 //! show|forget|stats`, run as a process against private temp stores, with
 //! realistic Claude Code transcripts built by the tests themselves.
 //!
-//! Fake secrets are assembled at run time from pieces, so this file never
-//! holds a contiguous token that a secret scanner could flag.
+//! Fake secrets are assembled at run time from pieces and from the redaction
+//! corpus's generator (`fake(seed, class, len)`, classes `a` alphanumeric,
+//! `A` upper-case and digits, `b` base64, `u` base64url, `d` digits, `h`
+//! hex), so this file never holds a contiguous token that a secret scanner
+//! could flag.
 
 use crate::common;
 use crate::support::transcript::Lines;
@@ -13,6 +16,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use common::{Env, array, s, str_of};
+use msp::redact::corpus::fake;
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------
@@ -1162,34 +1166,6 @@ async fn an_older_store_is_migrated_and_keeps_its_data() {
 // 4. Redaction end to end
 // ---------------------------------------------------------------------------
 
-const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
-const DIGITS: &str = "0123456789";
-const HEX: &str = "0123456789abcdef";
-
-/// A deterministic random string over `alphabet` (xorshift64), with a digit,
-/// an upper- and a lower-case letter forced in when the alphabet has them.
-fn fake(seed: u64, alphabet: &str, len: usize) -> String {
-    let a = alphabet.as_bytes();
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    let mut out: Vec<u8> = (0..len)
-        .map(|_| a[(next() % a.len() as u64) as usize])
-        .collect();
-    for (at, set) in [(1, DIGITS), (2, UPPER), (3, LOWER)] {
-        let avail: Vec<u8> = set.bytes().filter(|c| a.contains(c)).collect();
-        if !avail.is_empty() && at < out.len() {
-            out[at] = avail[(next() % avail.len() as u64) as usize];
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
 /// One secret form: text as it would appear, and the secret values in it.
 struct Secret {
     name: &'static str,
@@ -1207,15 +1183,11 @@ fn secret(name: &'static str, template: &str, values: Vec<String>) -> Secret {
 }
 
 fn secrets() -> Vec<Secret> {
-    let alnum = format!("{UPPER}{LOWER}{DIGITS}");
-    let b64 = format!("{alnum}+/");
-    let b64url = format!("{alnum}-_");
-    let ud = format!("{UPPER}{DIGITS}");
     let pem = |seed: u64, n: usize| -> Vec<String> {
-        (0..n).map(|i| fake(seed + i as u64, &b64, 64)).collect()
+        (0..n).map(|i| fake(seed + i as u64, 'b', 64)).collect()
     };
-    let jwt_payload = format!("{}{}", "eyJ", fake(900, &b64url, 40));
-    let jwt_sig = fake(901, &b64url, 43);
+    let jwt_payload = format!("{}{}", "eyJ", fake(900, 'u', 40));
+    let jwt_sig = fake(901, 'u', 43);
     let jwt_head = format!("{}{}", "eyJhbGciOiJIUzI1NiIs", "InR5cCI6IkpXVCJ9");
     let begin = |kind: &str| format!("-----{} {kind}PRIVATE KEY-----", "BEGIN");
     let end = |kind: &str| format!("-----{} {kind}PRIVATE KEY-----", "END");
@@ -1223,26 +1195,26 @@ fn secrets() -> Vec<Secret> {
         secret(
             "aws-key-id",
             "[default]\naws_access_key_id = {0}\nregion = eu-central-1",
-            vec![format!("{}{}", "AKIA", fake(80, &ud, 16))],
+            vec![format!("{}{}", "AKIA", fake(80, 'A', 16))],
         ),
         secret(
             "aws-secret",
             "aws_secret_access_key = {0}",
-            vec![fake(81, &b64, 40)],
+            vec![fake(81, 'b', 40)],
         ),
         secret(
             "aws-sts-json",
             r#"{"Credentials": {"AccessKeyId": "{0}", "SecretAccessKey": "{1}", "SessionToken": "{2}"}}"#,
             vec![
-                format!("{}{}", "ASIA", fake(70, &ud, 16)),
-                fake(71, &b64, 40),
-                fake(72, &b64, 120),
+                format!("{}{}", "ASIA", fake(70, 'A', 16)),
+                fake(71, 'b', 40),
+                fake(72, 'b', 120),
             ],
         ),
         secret(
             "github-classic",
             "export GITHUB_TOKEN={0}",
-            vec![format!("{}{}", "ghp_", fake(150, &alnum, 36))],
+            vec![format!("{}{}", "ghp_", fake(150, 'a', 36))],
         ),
         secret(
             "github-fine-grained",
@@ -1250,19 +1222,19 @@ fn secrets() -> Vec<Secret> {
             vec![format!(
                 "{}{}_{}",
                 "github_pat_",
-                fake(160, &alnum, 22),
-                fake(161, &alnum, 59)
+                fake(160, 'a', 22),
+                fake(161, 'a', 59)
             )],
         ),
         secret(
             "github-oauth",
             "$ gh auth token\n{0}\n$ ",
-            vec![format!("{}{}", "gho_", fake(170, &alnum, 36))],
+            vec![format!("{}{}", "gho_", fake(170, 'a', 36))],
         ),
         secret(
             "gitlab",
             "git clone https://oauth2:{0}@gitlab.com/acme/infra.git",
-            vec![format!("{}{}", "glpat-", fake(190, &b64url, 20))],
+            vec![format!("{}{}", "glpat-", fake(190, 'u', 20))],
         ),
         secret(
             "slack-bot",
@@ -1270,9 +1242,9 @@ fn secrets() -> Vec<Secret> {
             vec![format!(
                 "{}{}-{}-{}",
                 "xoxb-",
-                fake(200, DIGITS, 12),
-                fake(201, DIGITS, 13),
-                fake(202, &alnum, 24)
+                fake(200, 'd', 12),
+                fake(201, 'd', 13),
+                fake(202, 'a', 24)
             )],
         ),
         secret(
@@ -1280,20 +1252,20 @@ fn secrets() -> Vec<Secret> {
             "curl -X POST --data '{\"text\":\"deploy done\"}' https://hooks.slack.com/services/{0}",
             vec![format!(
                 "T{}/B{}/{}",
-                fake(31, &ud, 8),
-                fake(32, &ud, 10),
-                fake(33, &alnum, 24)
+                fake(31, 'A', 8),
+                fake(32, 'A', 10),
+                fake(33, 'a', 24)
             )],
         ),
         secret(
             "stripe-live",
             "STRIPE_SECRET_KEY={0}",
-            vec![format!("{}{}", "sk_live_", fake(220, &alnum, 24))],
+            vec![format!("{}{}", "sk_live_", fake(220, 'a', 24))],
         ),
         secret(
             "stripe-restricted",
             r#"{"restricted_key": "{0}", "livemode": true}"#,
-            vec![format!("{}{}", "rk_live_", fake(230, &alnum, 24))],
+            vec![format!("{}{}", "rk_live_", fake(230, 'a', 24))],
         ),
         secret(
             "jwt",
@@ -1319,40 +1291,40 @@ fn secrets() -> Vec<Secret> {
         secret(
             "password-in-url",
             "DATABASE_URL=postgres://admin:{0}@db.example.com:5432/app",
-            vec![format!("S3cr{}!x", fake(425, &alnum, 8))],
+            vec![format!("S3cr{}!x", fake(425, 'a', 8))],
         ),
         secret(
             "mongodb-url",
             "mongodb+srv://appuser:{0}@cluster0.abcde.mongodb.net/?retryWrites=true",
-            vec![fake(430, &alnum, 16)],
+            vec![fake(430, 'a', 16)],
         ),
         secret(
             "password-assign",
             "DB_HOST=db.internal password={0} ./migrate.sh",
-            vec![format!("hunter{}", fake(431, &alnum, 10))],
+            vec![format!("hunter{}", fake(431, 'a', 10))],
         ),
         secret(
             "password-json",
             r#"{"username": "admin", "password": "{0}", "remember": true}"#,
-            vec![format!("{}!{}", fake(340, &alnum, 8), fake(341, &alnum, 6))],
+            vec![format!("{}!{}", fake(340, 'a', 8), fake(341, 'a', 6))],
         ),
         secret(
             "odbc-pwd",
             "Driver={ODBC Driver 18 for SQL Server};Server=tcp:sql01,1433;Uid=sa;Pwd={0};Encrypt=yes;",
-            vec![format!("{}!x", fake(330, &alnum, 12))],
+            vec![format!("{}!x", fake(330, 'a', 12))],
         ),
         secret(
             "azure-account-key",
             r#"AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=https;AccountName=acmestore;AccountKey={0};EndpointSuffix=core.windows.net""#,
-            vec![format!("{}==", fake(110, &b64, 86))],
+            vec![format!("{}==", fake(110, 'b', 86))],
         ),
         secret(
             "azure-sas",
             r#"az storage blob upload --account-name acmestore --sas-token "?sv=2022-11-02&ss=b&sp=rwdlac&se=2026-12-01T00:00:00Z&sig={0}" --file backup.zip"#,
             vec![format!(
                 "{}%2B{}%3D",
-                fake(120, &alnum, 20),
-                fake(121, &alnum, 20)
+                fake(120, 'a', 20),
+                fake(121, 'a', 20)
             )],
         ),
         secret(
@@ -1360,40 +1332,35 @@ fn secrets() -> Vec<Secret> {
             "App registration created. Secret value (shown once): {0}",
             vec![format!(
                 "{}{}{}",
-                fake(130, &alnum, 3),
+                fake(130, 'a', 3),
                 "8Q~",
-                fake(131, &format!("{alnum}~.-_"), 34)
+                fake(131, 'a', 34)
             )],
         ),
         secret(
             "bearer",
             r#"curl -s -H "Authorization: Bearer {0}" https://api.example.com/v1/me"#,
-            vec![fake(300, &alnum, 40)],
+            vec![fake(300, 'a', 40)],
         ),
         secret(
             "basic-auth",
             "GET /api/v1/status HTTP/1.1\nHost: intranet.acme.local\nAuthorization: Basic {0}\nAccept: */*",
-            vec![format!("{}==", fake(310, &b64, 26))],
+            vec![format!("{}==", fake(310, 'b', 26))],
         ),
         secret(
             "openai",
             "OPENAI_API_KEY={0} python summarize.py",
-            vec![format!("{}{}", "sk-proj-", fake(250, &b64url, 120))],
+            vec![format!("{}{}", "sk-proj-", fake(250, 'u', 120))],
         ),
         secret(
             "anthropic",
             "export ANTHROPIC_API_KEY=\"{0}\"",
-            vec![format!(
-                "{}{}{}AA",
-                "sk-ant-",
-                "api03-",
-                fake(260, &b64url, 93)
-            )],
+            vec![format!("{}{}{}AA", "sk-ant-", "api03-", fake(260, 'u', 93))],
         ),
         secret(
             "npm",
             "//registry.npmjs.org/:_authToken={0}\nalways-auth=true",
-            vec![format!("{}{}", "npm_", fake(270, &alnum, 36))],
+            vec![format!("{}{}", "npm_", fake(270, 'a', 36))],
         ),
         secret(
             "sendgrid",
@@ -1401,64 +1368,64 @@ fn secrets() -> Vec<Secret> {
             vec![format!(
                 "{}{}.{}",
                 "SG.",
-                fake(280, &b64url, 22),
-                fake(281, &b64url, 43)
+                fake(280, 'u', 22),
+                fake(281, 'u', 43)
             )],
         ),
         secret(
             "gcp-api-key",
             r#"curl "https://maps.googleapis.com/maps/api/geocode/json?address=Berlin&key={0}""#,
-            vec![format!("{}{}", "AIza", fake(100, &b64url, 35))],
+            vec![format!("{}{}", "AIza", fake(100, 'u', 35))],
         ),
         secret(
             "api-key-python",
             "api_key = \"{0}\"\nclient = Client(api_key=api_key)",
-            vec![fake(360, &alnum, 32)],
+            vec![fake(360, 'a', 32)],
         ),
         secret(
             "client-secret-yaml",
             "oauth:\n  client_id: acme-portal\n  client_secret: {0}",
-            vec![fake(380, &b64url, 32)],
+            vec![fake(380, 'u', 32)],
         ),
         secret(
             "securestring",
             r#"$secure = ConvertTo-SecureString "{0}" -AsPlainText -Force"#,
-            vec![format!("Winter{}!", fake(390, DIGITS, 4))],
+            vec![format!("Winter{}!", fake(390, 'd', 4))],
         ),
         secret(
             "net-user",
             r"PS C:\> net user svc_backup {0} /add /y",
-            vec![format!("Bk{}$", fake(400, &alnum, 10))],
+            vec![format!("Bk{}$", fake(400, 'a', 10))],
         ),
         secret(
             "mysql-p",
             "mysql -h db.internal -u root -p{0} acme_prod < dump.sql",
-            vec![fake(410, &alnum, 12)],
+            vec![fake(410, 'a', 12)],
         ),
         secret(
             "sshpass",
             "sshpass -p '{0}' ssh deploy@web01.acme.local 'uptime'",
-            vec![fake(420, &alnum, 12)],
+            vec![fake(420, 'a', 12)],
         ),
         secret(
             "huggingface",
             "HF_TOKEN={0} huggingface-cli whoami",
-            vec![format!("{}{}", "hf_", fake(440, &alnum, 34))],
+            vec![format!("{}{}", "hf_", fake(440, 'a', 34))],
         ),
         secret(
             "twilio",
             "TWILIO_API_KEY={0}\nTWILIO_AUTH_TOKEN={1}",
-            vec![format!("SK{}", fake(290, HEX, 32)), fake(291, HEX, 32)],
+            vec![format!("SK{}", fake(290, 'h', 32)), fake(291, 'h', 32)],
         ),
         secret(
             "token-query",
             "Open https://example.com/reset?token={0}&user=42 to continue.",
-            vec![fake(370, &alnum, 24)],
+            vec![fake(370, 'a', 24)],
         ),
         secret(
             "redis-url",
             "REDIS_URL=redis://:{0}@cache01.acme.local:6379/0",
-            vec![fake(450, &alnum, 20)],
+            vec![fake(450, 'a', 20)],
         ),
     ]
 }
@@ -2002,13 +1969,24 @@ fn recall_is_framed_small_within_budget_and_scoped_to_the_client() {
     }
 }
 
+/// Six lower-case letters, distinct for each `i` below 26^6: `i` times a
+/// number prime to 26, modulo 26^6, in base 26.
+fn lower_word(i: u64) -> String {
+    let mut x = i.wrapping_mul(7_919 * 104_729) % 26u64.pow(6);
+    (0..6)
+        .map(|_| {
+            let c = (b'a' + (x % 26) as u8) as char;
+            x /= 26;
+            c
+        })
+        .collect()
+}
+
 #[test]
 fn recall_of_200_large_memories_stays_small_and_within_budget() {
     let env = Env::setup();
     // 200 large, distinct memories that all match the prompt.
-    let vocab: Vec<String> = (0..3000)
-        .map(|i| format!("zq{}", fake(i, LOWER, 6)))
-        .collect();
+    let vocab: Vec<String> = (0..3000).map(|i| format!("zq{}", lower_word(i))).collect();
     let mut lines = Vec::new();
     for i in 0..200u64 {
         let words: Vec<&str> = (0..260)
