@@ -38,6 +38,27 @@ impl std::ops::Deref for Tx {
     }
 }
 
+/// Chainable writers that forward to the [`Lines`] method of the same name.
+macro_rules! chain {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        fn $name(&mut self, $($arg: $ty),*) -> &mut Self {
+            self.lines.$name($($arg),*);
+            self
+        }
+    )*};
+}
+
+/// As [`chain`], for tool calls: the call gets the next tool id first.
+macro_rules! chain_tool {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        fn $name(&mut self, $($arg: $ty),*) -> &mut Self {
+            let id = self.tool_id();
+            self.lines.$name(&id, $($arg),*);
+            self
+        }
+    )*};
+}
+
 impl Tx {
     fn new(session: &str, cwd: &str) -> Tx {
         assert_eq!(session.len(), 36, "sessions look like UUIDs");
@@ -53,59 +74,25 @@ impl Tx {
         self
     }
 
-    fn raw(&mut self, line: &str) -> &mut Self {
-        self.lines.raw(line);
-        self
+    chain! {
+        raw(line: &str);
+        prompt(text: &str);
+        say(text: &str);
+        think(text: &str);
+        hook_context(content: &str);
     }
 
-    fn prompt(&mut self, text: &str) -> &mut Self {
-        self.lines.prompt(text);
-        self
-    }
-
-    fn say(&mut self, text: &str) -> &mut Self {
-        self.lines.say(text);
-        self
-    }
-
-    fn think(&mut self, text: &str) -> &mut Self {
-        self.lines.think(text);
-        self
+    chain_tool! {
+        bash(command: &str, output: &str, exit: i32);
+        write(path: &str, content: &str);
+        edit(path: &str, old: &str, new: &str);
+        read(path: &str, content: &str);
     }
 
     /// The id for the next tool call.
     fn tool_id(&mut self) -> String {
         self.tool += 1;
         format!("toolu_{:02}{:06}", self.lines.msg % 100, self.tool)
-    }
-
-    fn bash(&mut self, command: &str, output: &str, exit: i32) -> &mut Self {
-        let id = self.tool_id();
-        self.lines.bash(&id, command, output, exit);
-        self
-    }
-
-    fn write(&mut self, path: &str, content: &str) -> &mut Self {
-        let id = self.tool_id();
-        self.lines.write(&id, path, content);
-        self
-    }
-
-    fn edit(&mut self, path: &str, old: &str, new: &str) -> &mut Self {
-        let id = self.tool_id();
-        self.lines.edit(&id, path, old, new);
-        self
-    }
-
-    fn read(&mut self, path: &str, content: &str) -> &mut Self {
-        let id = self.tool_id();
-        self.lines.read(&id, path, content);
-        self
-    }
-
-    fn hook_context(&mut self, content: &str) -> &mut Self {
-        self.lines.hook_context(content);
-        self
     }
 
     /// A message typed while the agent worked.
