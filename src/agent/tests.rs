@@ -41,6 +41,15 @@ async fn run(db: &mut Db, dir: &Path) -> Vec<runner::Outcome> {
         .unwrap()
 }
 
+/// Runs `sql` with `binds` bound in order: states the API never makes.
+async fn exec(db: &mut Db, sql: &str, binds: &[&str]) {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for b in binds {
+        q = q.bind(*b);
+    }
+    q.execute(db).await.unwrap();
+}
+
 fn runs(marker: &Path) -> usize {
     std::fs::read_to_string(marker)
         .map(|s| s.lines().count())
@@ -101,12 +110,12 @@ async fn a_command_retargeted_in_the_database_is_rejected() {
     let out = run(s.db(), dir.path()).await;
     assert!(out.is_empty(), "{out:?}");
     assert_eq!(status(s.db(), &c.id).await, Status::Pending);
-    sqlx::query("UPDATE agent_commands SET target_machine_id = ? WHERE id = ?")
-        .bind(&here)
-        .bind(&c.id)
-        .execute(s.db())
-        .await
-        .unwrap();
+    exec(
+        s.db(),
+        "UPDATE agent_commands SET target_machine_id = ? WHERE id = ?",
+        &[&here, &c.id],
+    )
+    .await;
     let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Rejected);
     assert_eq!(runs(&marker), 0);
@@ -272,11 +281,7 @@ async fn a_command_signed_beyond_the_agents_limits_is_rejected_and_not_run() {
     assert!(matches!(err, Error::Usage(_)), "{err}");
     // Signed by an msp that did not check: the agent does.
     let c = queue_to(s.db(), dir.path(), "self", &marker).await;
-    sqlx::query("DELETE FROM agent_commands WHERE id = ?")
-        .bind(&c.id)
-        .execute(s.db())
-        .await
-        .unwrap();
+    exec(s.db(), "DELETE FROM agent_commands WHERE id = ?", &[&c.id]).await;
     let key = sign::local_key(dir.path()).unwrap();
     let args = c.args().unwrap();
     for (what, change) in [
@@ -310,31 +315,25 @@ async fn a_command_left_running_is_interrupted_and_never_runs_again() {
     let (dir, mut s, here, _, marker) = two_machines().await;
     let c = queue_to(s.db(), dir.path(), "self", &marker).await;
     // What a killed agent leaves behind: ledger and `running`, no result.
-    sqlx::query("INSERT INTO agent_ledger (command_id, nonce, at) VALUES (?, ?, 1)")
-        .bind(&c.id)
-        .bind(&c.nonce)
-        .execute(s.db())
-        .await
-        .unwrap();
-    sqlx::query(
-        "INSERT INTO agent_results (id, machine_id, status, started_at, updated_at) VALUES (?, ?, 'running', 1, 1)",
+    exec(
+        s.db(),
+        "INSERT INTO agent_ledger (command_id, nonce, at) VALUES (?, ?, 1)",
+        &[&c.id, &c.nonce],
     )
-    .bind(&c.id)
-    .bind(&here)
-    .execute(s.db())
-    .await
-    .unwrap();
+    .await;
+    exec(
+        s.db(),
+        "INSERT INTO agent_results (id, machine_id, status, started_at, updated_at) VALUES (?, ?, 'running', 1, 1)",
+        &[&c.id, &here],
+    )
+    .await;
     assert_eq!(
         runner::recover(s.db(), &here).await.unwrap(),
         vec![c.id.clone()]
     );
     assert_eq!(status(s.db(), &c.id).await, Status::Interrupted);
     // Even with its result gone, the ledger keeps it from running.
-    sqlx::query("DELETE FROM agent_results WHERE id = ?")
-        .bind(&c.id)
-        .execute(s.db())
-        .await
-        .unwrap();
+    exec(s.db(), "DELETE FROM agent_results WHERE id = ?", &[&c.id]).await;
     let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Rejected);
     assert!(out[0].reason.as_deref().unwrap().contains("replay"));
