@@ -52,6 +52,16 @@ fn get(env: &Env, reference: &str) -> Out {
     with_pass(env, &["vault", "get", reference])
 }
 
+/// Asserts that `vault get REFERENCE` succeeds and prints `want`.
+#[track_caller]
+fn assert_get(env: &Env, reference: &str, want: &str) {
+    assert_eq!(
+        get(env, reference).expect_code(0).stdout,
+        want,
+        "{reference}"
+    );
+}
+
 fn audit_actions(env: &Env) -> Vec<String> {
     array(&env.json(&["vault", "audit"]))
         .iter()
@@ -111,10 +121,7 @@ fn init_with_the_default_argon2id_parameters_and_no_second_init() {
     assert_eq!(std::fs::metadata(&rk).unwrap().len(), 32);
     common::assert_owner_only(&rk);
     set(&env, "Dataforth/nas", "password", "Nas-Admin-Pw-2026").expect_code(0);
-    assert_eq!(
-        get(&env, "dataforth/nas").expect_code(0).stdout,
-        "Nas-Admin-Pw-2026"
-    );
+    assert_get(&env, "dataforth/nas", "Nas-Admin-Pw-2026");
     // The stored parameters are the defaults, whatever the settings say now.
     let slow_env_out = env.msp_with(
         &[
@@ -131,10 +138,7 @@ fn init_with_the_default_argon2id_parameters_and_no_second_init() {
     );
     let again = again.expect_hint(1);
     common::assert_has(&again.stderr, "already has a vault");
-    assert_eq!(
-        get(&env, "dataforth/nas").expect_code(0).stdout,
-        "Nas-Admin-Pw-2026"
-    );
+    assert_get(&env, "dataforth/nas", "Nas-Admin-Pw-2026");
 }
 
 #[test]
@@ -167,10 +171,7 @@ fn lifecycle_set_get_list_history_rotate_rm_restore_purge() {
         "{}",
         out.stdout
     );
-    assert_eq!(
-        get(&env, "dataforth/sql01").expect_code(0).stdout,
-        "Sql-Pw-0001"
-    );
+    assert_get(&env, "dataforth/sql01", "Sql-Pw-0001");
     let key = get(&env, "msp://dataforth/sql01/api_key")
         .expect_code(0)
         .stdout;
@@ -306,8 +307,8 @@ fn values_on_the_command_line_are_refused_and_never_echoed() {
         "api_key=Hunter2-On-Argv",
     ] {
         let out = with_pass(&env, &["vault", "set", "dataforth/x", arg]).expect_hint(2);
-        assert!(!out.stderr.contains("Hunter2"), "{}", out.stderr);
-        assert!(out.stderr.contains("FIELD=-"), "{}", out.stderr);
+        common::assert_lacks(&out.stderr, "Hunter2");
+        common::assert_has(&out.stderr, "FIELD=-");
     }
     assert!(array(&env.json(&["vault", "list", "--all"])).is_empty());
     assert_eq!(audit_actions(&env), ["init"]);
@@ -364,10 +365,7 @@ fn wrong_passphrase_is_exit_4_audited_and_changes_nothing() {
     env.msp_with(&wrong, &["vault", "passwd"]).expect_hint(4);
     assert_eq!(count(&env, "vault_values"), before_values);
     assert_eq!(count(&env, "vault_credentials"), 1);
-    assert_eq!(
-        get(&env, "dataforth/nas").expect_code(0).stdout,
-        "Nas-Admin-Pw-1"
-    );
+    assert_get(&env, "dataforth/nas", "Nas-Admin-Pw-1");
     let entries = env.json(&["vault", "audit"]);
     let failed: Vec<&Value> = array(&entries)
         .iter()
@@ -395,7 +393,7 @@ fn no_key_source_without_a_terminal_is_exit_4_with_a_hint() {
     // No vault at all: 3, with the command that creates one.
     let bare = Env::setup();
     let out = bare.msp(&["vault", "get", "x/y"]).expect_hint(3);
-    assert!(out.stderr.contains("msp vault init"), "{}", out.stderr);
+    common::assert_has(&out.stderr, "msp vault init");
     bare.msp(&["vault", "init"]).expect_hint(4);
 }
 
@@ -408,7 +406,7 @@ fn a_key_file_unlocks_from_the_environment_or_the_config() {
     let kf = env.path("secrets/vault.key");
     let kfs = kf.to_str().unwrap();
     let out = with_pass(&env, &["vault", "init", "--key-file", kfs]).expect_code(0);
-    assert!(out.stdout.contains(kfs), "{}", out.stdout);
+    common::assert_has(&out.stdout, kfs);
     common::assert_owner_only(&kf);
     set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-1").expect_code(0);
     let by_file = env.msp_with(
@@ -678,7 +676,7 @@ fn audit_verify_detects_edited_reordered_deleted_and_truncated_entries(#[case] s
     let env = audited_env();
     env.sql(stmt);
     let out = with_pass(&env, &["vault", "audit", "--verify"]).expect_hint(1);
-    assert!(out.stderr.contains("tampered"), "{}", out.stderr);
+    common::assert_has(&out.stderr, "tampered");
     let v = failed_verify_report(&env);
     assert!(!array(&v["problems"]).is_empty(), "{v}");
 }
@@ -710,7 +708,7 @@ fn one_credential_rolled_back_with_its_old_mac_is_an_integrity_error() {
     let out = get(&env, "dataforth/a/password");
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stdout.is_empty(), "printed {:?}", out.stdout);
-    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
+    common::assert_has(&out.stderr, "rolled back");
     common::assert_has(&out.stderr, "dataforth/a/password");
     // Writing on top of it is refused too.
     set(&env, "dataforth/a", "pin", "1234-5678-90").expect_hint(1);
@@ -722,10 +720,7 @@ fn one_credential_rolled_back_with_its_old_mac_is_an_integrity_error() {
         "{v}"
     );
     // The untouched credential still opens.
-    assert_eq!(
-        get(&env, "dataforth/b").expect_code(0).stdout,
-        "Secret-Of-b-123"
-    );
+    assert_get(&env, "dataforth/b", "Secret-Of-b-123");
 }
 
 #[test]
@@ -747,22 +742,19 @@ fn an_audit_log_rolled_back_to_an_older_head_is_reported() {
         old.display()
     ));
     let out = with_pass(&env, &["vault", "audit", "--verify"]).expect_hint(1);
-    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
-    assert!(out.stderr.contains("vault.seal"), "{}", out.stderr);
+    common::assert_has(&out.stderr, "rolled back");
+    common::assert_has(&out.stderr, "vault.seal");
     failed_verify_report(&env);
     // The vault stays locked for every other use.
     let out = get(&env, "dataforth/nas").expect_hint(1);
     assert!(out.stdout.is_empty());
-    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
+    common::assert_has(&out.stderr, "rolled back");
     // Nothing moved the seal onto the rolled-back store.
     with_pass(&env, &["vault", "audit", "--verify"]).expect_code(1);
     // A restore made on purpose is accepted explicitly.
     with_pass(&env, &["vault", "audit", "--verify", "--reseal"]).expect_code(0);
     with_pass(&env, &["vault", "audit", "--verify"]).expect_code(0);
-    assert_eq!(
-        get(&env, "dataforth/nas").expect_code(0).stdout,
-        "Nas-Admin-Pw-2"
-    );
+    assert_get(&env, "dataforth/nas", "Nas-Admin-Pw-2");
 }
 
 #[test]
@@ -773,10 +765,10 @@ fn a_deleted_or_edited_seal_is_reported() {
     let text = std::fs::read_to_string(&seal).unwrap();
     std::fs::write(&seal, text.replace("seq=", "seq=1")).unwrap();
     let out = with_pass(&env, &["vault", "audit", "--verify"]).expect_hint(1);
-    assert!(out.stderr.contains("was changed"), "{}", out.stderr);
+    common::assert_has(&out.stderr, "was changed");
     std::fs::remove_file(&seal).unwrap();
     let out = get(&env, "dataforth/nas").expect_hint(1);
-    assert!(out.stderr.contains("is missing"), "{}", out.stderr);
+    common::assert_has(&out.stderr, "is missing");
     with_pass(&env, &["vault", "audit", "--verify", "--reseal"]).expect_code(0);
     get(&env, "dataforth/nas").expect_code(0);
 }
@@ -1279,6 +1271,6 @@ fn fifo_key_file_is_an_error_not_a_hang() {
             std::time::Duration::from_secs(10),
         )
         .expect_hint(4);
-    assert!(out.stderr.contains("a FIFO"), "{}", out.stderr);
-    assert!(!out.stdout.contains("Nas-Admin"), "{}", out.stdout);
+    common::assert_has(&out.stderr, "a FIFO");
+    common::assert_lacks(&out.stdout, "Nas-Admin");
 }
