@@ -37,15 +37,15 @@ fn feed(env: &Env, vars: &[(&str, &str)], args: &[&str], stdin: &[u8]) -> Out {
     common::run_stdin(cmd, args, stdin)
 }
 
+/// [`feed`] with the vault passphrase in the environment.
+fn feed_pass(env: &Env, args: &[&str], stdin: &[u8]) -> Out {
+    feed(env, &[("MSP_VAULT_PASSPHRASE", PASS)], args, stdin)
+}
+
 /// `msp vault set REF FIELD=-` with `value` on stdin.
 fn set(env: &Env, reference: &str, field: &str, value: &str) -> Out {
     let spec = format!("{field}=-");
-    feed(
-        env,
-        &[("MSP_VAULT_PASSPHRASE", PASS)],
-        &["vault", "set", reference, &spec],
-        value.as_bytes(),
-    )
+    feed_pass(env, &["vault", "set", reference, &spec], value.as_bytes())
 }
 
 fn get(env: &Env, reference: &str) -> Out {
@@ -144,9 +144,8 @@ fn init_with_the_default_argon2id_parameters_and_no_second_init() {
 #[test]
 fn lifecycle_set_get_list_history_rotate_rm_restore_purge() {
     let env = venv();
-    let out = feed(
+    let out = feed_pass(
         &env,
-        &[("MSP_VAULT_PASSPHRASE", PASS)],
         &[
             "vault",
             "set",
@@ -216,9 +215,8 @@ fn lifecycle_set_get_list_history_rotate_rm_restore_purge() {
                 .contains(&format!("password v{i}"))
         );
     }
-    let rot = feed(
+    let rot = feed_pass(
         &env,
-        &[("MSP_VAULT_PASSPHRASE", PASS)],
         &["vault", "rotate", "dataforth/sql01", "password=-"],
         b"Sql-Pw-0005",
     );
@@ -236,16 +234,14 @@ fn lifecycle_set_get_list_history_rotate_rm_restore_purge() {
     assert_eq!(versions, vec![5, 4, 3, 2, 1]);
     assert_eq!(h[0]["current"], true);
     // Rotating a field that does not exist, or an item that does not: 3.
-    feed(
+    feed_pass(
         &env,
-        &[("MSP_VAULT_PASSPHRASE", PASS)],
         &["vault", "rotate", "dataforth/sql01", "pin=-"],
         b"12345678",
     )
     .expect_hint(3);
-    feed(
+    feed_pass(
         &env,
-        &[("MSP_VAULT_PASSPHRASE", PASS)],
         &["vault", "rotate", "dataforth/none", "password=-"],
         b"12345678",
     )
@@ -481,9 +477,8 @@ fn a_key_file_unlocks_from_the_environment_or_the_config() {
 fn tamper_env() -> Env {
     let env = venv();
     for item in ["a", "b"] {
-        let out = feed(
+        let out = feed_pass(
             &env,
-            &[("MSP_VAULT_PASSPHRASE", PASS)],
             &[
                 "vault",
                 "set",
