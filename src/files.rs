@@ -273,6 +273,26 @@ fn check_mode(path: &Path, fix: bool, out: &mut Vec<Loose>) {
     }
 }
 
+/// File modes for the tests of other modules.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::Path;
+
+    /// The permission bits of `path`.
+    #[cfg(unix)]
+    pub(crate) fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    /// Asserts that `path` is its owner's only (0600).
+    #[track_caller]
+    pub(crate) fn assert_owner_only(path: &Path) {
+        #[cfg(unix)]
+        assert_eq!(mode(path), 0o600, "mode of {}", path.display());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,7 +372,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         create_private_dir(&data.join(JOURNAL_DIR)).unwrap();
-        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let mode = testing::mode;
         let set = |p: &Path, m| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
         let db = data.join("msp.db");
         precreate_private(&db).unwrap();

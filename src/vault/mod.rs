@@ -677,14 +677,7 @@ mod tests {
         init_with(s.db(), "correct horse", Some(&kf), dir.path())
             .await
             .unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&kf).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
-        }
+        crate::files::testing::assert_owner_only(&kf);
         let by_file = unlock(s.db(), &KeySource::KeyFile(kf.clone()), &actor())
             .await
             .unwrap();
