@@ -337,15 +337,18 @@ fn to_out<S: AsRef<OsStr>>(output: std::process::Output, args: &[S]) -> Out {
     }
 }
 
+/// The permission bits of `path`.
+#[cfg(unix)]
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
 /// Asserts that the file at `path` is its owner's only (mode 0600).
 #[track_caller]
 pub fn assert_owner_only(path: &Path) {
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600, "mode of {}", path.display());
-    }
+    assert_eq!(mode(path), 0o600, "mode of {}", path.display());
 }
 
 /// Asserts that each key of the object `want` has that value in `v` (a

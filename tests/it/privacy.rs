@@ -3,16 +3,12 @@
 //! next command, and doctor reports what it found. Run as root, the tests
 //! also check that another account really cannot read the store.
 
-use crate::common::{self, Env};
+use crate::common::{self, Env, mode};
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
-
-fn mode(p: &Path) -> u32 {
-    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
-}
 
 fn set_mode(p: &Path, m: u32) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();

@@ -232,10 +232,7 @@ fn setup_keeps_a_symlinked_settings_json_and_its_exact_numbers() {
         "{text}"
     );
     assert!(text.contains("\"ratio\": 0.30"), "{text}");
-    assert_eq!(
-        std::fs::metadata(&target).unwrap().permissions().mode() & 0o777,
-        0o640
-    );
+    assert_eq!(common::mode(&target), 0o640);
     env.ok(&["setup", "--uninstall"]);
     assert!(
         std::fs::symlink_metadata(&link)
