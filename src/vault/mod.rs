@@ -576,6 +576,12 @@ pub(crate) mod testing {
         init(db, opts, &actor()).await
     }
 
+    /// `change_passphrase` to `new` with the fast KDF and the test actor.
+    pub async fn passwd(db: &mut Db, v: &Unlocked, new: &str) -> Result<()> {
+        let new = Secret::from_string(new.into());
+        change_passphrase(db, v, &new, fast(), &actor()).await
+    }
+
     /// A store with a vault (passphrase "correct horse") in a temp dir.
     pub async fn vault_store() -> (tempfile::TempDir, store::Store, Unlocked) {
         let (dir, mut s) = store::testing::temp_store().await;
@@ -639,15 +645,7 @@ mod tests {
     #[tokio::test]
     async fn passwd_rewraps_without_touching_values() {
         let (_dir, mut s, v) = vault_store().await;
-        change_passphrase(
-            s.db(),
-            &v,
-            &Secret::from_string("new passphrase".into()),
-            fast(),
-            &actor(),
-        )
-        .await
-        .unwrap();
+        passwd(s.db(), &v, "new passphrase").await.unwrap();
         assert!(
             unlock(s.db(), &pass("correct horse"), &actor())
                 .await
@@ -657,17 +655,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(v.values.expose(), v2.values.expose());
-        assert!(
-            change_passphrase(
-                s.db(),
-                &v2,
-                &Secret::from_string("short".into()),
-                fast(),
-                &actor()
-            )
-            .await
-            .is_err()
-        );
+        assert!(passwd(s.db(), &v2, "short").await.is_err());
     }
 
     #[tokio::test]
@@ -706,15 +694,7 @@ mod tests {
             Err(Error::Locked(_))
         ));
         // Survives a passphrase change.
-        change_passphrase(
-            s.db(),
-            &by_pass,
-            &Secret::from_string("new passphrase".into()),
-            fast(),
-            &actor(),
-        )
-        .await
-        .unwrap();
+        passwd(s.db(), &by_pass, "new passphrase").await.unwrap();
         unlock(s.db(), &KeySource::KeyFile(kf.clone()), &actor())
             .await
             .unwrap();
