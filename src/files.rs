@@ -344,25 +344,28 @@ mod tests {
     }
 
     #[cfg(unix)]
-    #[test]
-    fn fifo_is_refused_without_blocking() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("fifo");
+    fn fifo(p: &Path) {
         let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
         // SAFETY: a valid C string; mkfifo only creates the node.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        let err = read_capped(&p, 10).unwrap_err();
-        assert!(err.to_string().contains("a FIFO"), "{err}");
     }
 
     #[cfg(unix)]
-    #[test]
-    fn device_behind_a_symlink_is_refused() {
+    fn link_to_dev_zero(p: &Path) {
+        std::os::unix::fs::symlink("/dev/zero", p).unwrap();
+    }
+
+    /// Neither read (a FIFO would block, a device never ends) nor accepted.
+    #[cfg(unix)]
+    #[rstest::rstest]
+    #[case::fifo_is_refused_without_blocking(fifo, "a FIFO")]
+    #[case::device_behind_a_symlink_is_refused(link_to_dev_zero, "a device")]
+    fn special_files_are_refused(#[case] make: fn(&Path), #[case] what: &str) {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("zero");
-        std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
+        let p = dir.path().join("special");
+        make(&p);
         let err = read_capped(&p, 10).unwrap_err();
-        assert!(err.to_string().contains("a device"), "{err}");
+        assert!(err.to_string().contains(what), "{err}");
     }
 
     #[cfg(unix)]
