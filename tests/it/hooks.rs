@@ -363,6 +363,18 @@ impl Hk {
         answer
     }
 
+    /// [`Hk::fire`] of the save hook on the Stop event of `tx`, within [`FAST`].
+    #[track_caller]
+    fn save(&self, case: &str, tx: &Tx) -> Option<Value> {
+        self.fire(case, Bin::Save, &tx.stop(None), FAST)
+    }
+
+    /// [`Hk::fire`] of the recall hook on `event`, within [`FAST`].
+    #[track_caller]
+    fn recall(&self, case: &str, event: &[u8]) -> Option<Value> {
+        self.fire(case, Bin::Recall, event, FAST)
+    }
+
     /// Runs a hook where no log line can be written; checks the rest.
     #[track_caller]
     fn fire_unlogged(&self, case: &str, bin: Bin, input: &[u8]) -> Option<Value> {
@@ -614,11 +626,9 @@ fn hostile_stdin_never_breaks_either_hook_body() {
         hk.fire_both(case, input, FAST);
     }
     // Each hook given the other one's event ignores it.
-    hk.fire(
+    hk.recall(
         "Stop given to msp-recall",
-        Bin::Recall,
         br#"{"hook_event_name":"Stop","session_id":"s","transcript_path":"/x"}"#,
-        FAST,
     );
     hk.fire(
         "UserPromptSubmit given to msp-save",
@@ -767,12 +777,7 @@ fn transcript_faults_are_survived_body() {
         "[".repeat(5000),
         "]".repeat(5000)
     ));
-    hk.fire(
-        "transcript of garbage lines only",
-        Bin::Save,
-        &tx.stop(None),
-        FAST,
-    );
+    hk.save("transcript of garbage lines only", &tx);
     hk.fire(
         "transcript of garbage lines, with last_assistant_message",
         Bin::Save,
@@ -786,12 +791,7 @@ fn transcript_faults_are_survived_body() {
     let mut tx = hk.transcript("longcwd", "sess-lc", 0x6c63);
     tx.lines.cwd = format!("/{}", "x/".repeat(90 << 10));
     tx.add_turn("mrkcwd01");
-    hk.fire(
-        "180 KiB cwd in the transcript",
-        Bin::Save,
-        &tx.stop(None),
-        FAST,
-    );
+    hk.save("180 KiB cwd in the transcript", &tx);
     assert_eq!(hk.holding("mrkcwd01"), 1);
 
     // Invalid UTF-8 inside a turn's strings, and a turn after it.
@@ -801,12 +801,7 @@ fn transcript_faults_are_survived_body() {
     bad.splice(at..at, [0xff, 0xfe, 0xc3, 0x28, 0xed, 0xa0, 0x80]);
     tx.append(&bad);
     tx.add_turn("mrkutf02");
-    hk.fire(
-        "invalid UTF-8 in transcript",
-        Bin::Save,
-        &tx.stop(None),
-        FAST,
-    );
+    hk.save("invalid UTF-8 in transcript", &tx);
     assert!(hk.holding("mrkutf01") <= 1);
     assert_eq!(
         hk.holding("mrkutf02"),
@@ -818,31 +813,16 @@ fn transcript_faults_are_survived_body() {
     let mut tx = hk.transcript("shrunk", "sess-s", 0x73);
     tx.add_turn("mrkshr01");
     tx.add_turn("mrkshr02");
-    hk.fire(
-        "transcript before shrinking",
-        Bin::Save,
-        &tx.stop(None),
-        FAST,
-    );
+    hk.save("transcript before shrinking", &tx);
     let mut short = hk.transcript("shrunk", "sess-s", 0x73);
     short.add_turn("mrkshr01");
     short.lines.n = 100;
-    hk.fire(
-        "transcript replaced by a shorter one",
-        Bin::Save,
-        &short.stop(None),
-        FAST,
-    );
+    hk.save("transcript replaced by a shorter one", &short);
     // It grows past the old offset: the new turn is read from its start.
     short.add_turn("mrkshr03");
     let line = short.say("Also rotated the logs.");
     short.append(line);
-    hk.fire(
-        "shrunk transcript grows again",
-        Bin::Save,
-        &short.stop(None),
-        FAST,
-    );
+    hk.save("shrunk transcript grows again", &short);
     for m in ["mrkshr01", "mrkshr02", "mrkshr03"] {
         assert_eq!(
             hk.holding(m),
@@ -944,21 +924,11 @@ fn truncated_last_line_is_captured_exactly_once_body() {
     tx.append(&second);
     let (head, tail) = last.split_at(last.len() / 2);
     tx.append(head);
-    hk.fire("truncated last line", Bin::Save, &tx.stop(None), FAST);
+    hk.save("truncated last line", &tx);
     assert_eq!(hk.holding("mrktru01"), 1);
     tx.append(tail);
-    hk.fire(
-        "truncated last line, completed",
-        Bin::Save,
-        &tx.stop(None),
-        FAST,
-    );
-    hk.fire(
-        "same transcript, nothing new",
-        Bin::Save,
-        &tx.stop(None),
-        FAST,
-    );
+    hk.save("truncated last line, completed", &tx);
+    hk.save("same transcript, nothing new", &tx);
     assert_eq!(hk.holding("mrktru01"), 1);
     assert_eq!(hk.holding("mrktru02"), 1);
     assert_eq!(
@@ -990,12 +960,7 @@ fn truncated_last_line_is_captured_exactly_once_body() {
     );
     tx.append(tail);
     tx.add_turn("mrklag03");
-    hk.fire(
-        "lagging transcript caught up",
-        Bin::Save,
-        &tx.stop(None),
-        FAST,
-    );
+    hk.save("lagging transcript caught up", &tx);
     assert_eq!(hk.holding("mrklag01"), 1);
     assert_eq!(
         hk.holding("mrklag02"),
@@ -1019,18 +984,11 @@ fn missing_store_is_not_created_body() {
     let dir = hk.env.dir("work/x");
     let mut tx = hk.transcript("nostore", "sess-n", 0x6e);
     tx.add_turn("mrknos01");
-    hk.fire(
+    hk.recall(
         "no store (prompt)",
-        Bin::Recall,
         &prompt_event("s", &dir, "restart the spooler on the print server"),
-        FAST,
     );
-    hk.fire(
-        "no store (session start)",
-        Bin::Recall,
-        &session_start("s", &dir),
-        FAST,
-    );
+    hk.recall("no store (session start)", &session_start("s", &dir));
     hk.fire("no store (stop)", Bin::Save, &tx.stop(Some("ok")), FAST);
     let left: Vec<_> = std::fs::read_dir(&hk.env.data)
         .unwrap()
@@ -1069,14 +1027,9 @@ fn corrupt_old_and_empty_stores_are_left_alone_body() {
     let _ = std::fs::remove_file(hk.db().with_extension("db-wal"));
     let _ = std::fs::remove_file(hk.db().with_extension("db-shm"));
     std::fs::write(hk.db(), &junk).unwrap();
-    hk.fire("corrupt store (prompt)", Bin::Recall, &prompt, FAST);
-    hk.fire(
-        "corrupt store (session start)",
-        Bin::Recall,
-        &session_start("s", &dir),
-        FAST,
-    );
-    hk.fire("corrupt store (stop)", Bin::Save, &tx.stop(None), FAST);
+    hk.recall("corrupt store (prompt)", &prompt);
+    hk.recall("corrupt store (session start)", &session_start("s", &dir));
+    hk.save("corrupt store (stop)", &tx);
     assert!(
         std::fs::read(hk.db()).unwrap() == junk,
         "the hooks changed a corrupt store"
@@ -1089,13 +1042,11 @@ fn corrupt_old_and_empty_stores_are_left_alone_body() {
     let tables = table_count(&hk.db());
     let mut tx = hk.transcript("old", "sess-o", 0x6f);
     tx.add_turn("mrkold01");
-    hk.fire(
+    hk.recall(
         "old schema (prompt)",
-        Bin::Recall,
         &prompt_event("s", &dir, "restart the spooler"),
-        FAST,
     );
-    hk.fire("old schema (stop)", Bin::Save, &tx.stop(None), FAST);
+    hk.save("old schema (stop)", &tx);
     assert_eq!(user_version(&hk.db()), 1, "the hook migrated the store");
     assert_eq!(table_count(&hk.db()), tables, "the hook changed the schema");
     let log = hk.log_text();
@@ -1104,8 +1055,8 @@ fn corrupt_old_and_empty_stores_are_left_alone_body() {
     // A zero-byte store file is not turned into a store either.
     let hk = Hk::bare();
     std::fs::write(hk.db(), b"").unwrap();
-    hk.fire("zero-byte store (prompt)", Bin::Recall, &prompt, FAST);
-    hk.fire("zero-byte store (stop)", Bin::Save, &tx.stop(None), FAST);
+    hk.recall("zero-byte store (prompt)", &prompt);
+    hk.save("zero-byte store (stop)", &tx);
     let len = std::fs::metadata(hk.db()).unwrap().len();
     assert!(
         len == 0 || table_count(&hk.db()) == 0,
@@ -1126,19 +1077,12 @@ fn corrupt_old_and_empty_stores_are_left_alone_body() {
             .unwrap();
         c.close().await.unwrap();
     });
-    hk.fire("fresh db at version 1 (prompt)", Bin::Recall, &prompt, FAST);
-    hk.fire(
+    hk.recall("fresh db at version 1 (prompt)", &prompt);
+    hk.recall(
         "fresh db at version 1 (session start)",
-        Bin::Recall,
         &session_start("s", &dir),
-        FAST,
     );
-    hk.fire(
-        "fresh db at version 1 (stop)",
-        Bin::Save,
-        &tx.stop(None),
-        FAST,
-    );
+    hk.save("fresh db at version 1 (stop)", &tx);
     assert_eq!(user_version(&hk.db()), 1, "the hook migrated the store");
     assert_eq!(table_count(&hk.db()), 0, "the hook created tables");
 }
@@ -1163,15 +1107,13 @@ fn locked_store_loses_nothing_body() {
     // The write lock, held while the hooks run.
     let lock = "BEGIN EXCLUSIVE; INSERT INTO local_state(key, value) VALUES ('test-lock', 'held')";
     common::while_holding(&hk.db(), lock, || {
-        let answer = hk.fire(
+        let answer = hk.recall(
             "store locked by a writer (prompt)",
-            Bin::Recall,
             &prompt_event(
                 "s-lock",
                 &dir,
                 "the print spooler on fs01 keeps crashing, which driver?",
             ),
-            FAST,
         );
         let answer = answer.expect("recall still answers while a writer holds the lock");
         assert!(context_of(&answer).contains("universal"), "{answer}");
@@ -1184,20 +1126,10 @@ fn locked_store_loses_nothing_body() {
             )
             .expect("the project state is injected even when no work session can start");
         assert!(context_of(&start).contains("acme-fw"), "{start}");
-        hk.fire(
-            "store locked by a writer (stop)",
-            Bin::Save,
-            &tx.stop(None),
-            FAST,
-        );
+        hk.save("store locked by a writer (stop)", &tx);
     });
     tx.add_turn("mrkloc02");
-    hk.fire(
-        "after the lock is released (stop)",
-        Bin::Save,
-        &tx.stop(None),
-        FAST,
-    );
+    hk.save("after the lock is released (stop)", &tx);
     assert_eq!(
         hk.holding("mrkloc01"),
         1,
@@ -1221,25 +1153,13 @@ fn read_only_store_or_unwritable_data_dir_body() {
     let root_writes = std::fs::OpenOptions::new().write(true).open(&db).is_ok();
     if !root_writes {
         // A read-only store file: the hooks read but cannot save.
-        hk.fire(
+        hk.recall(
             "read-only store file (prompt)",
-            Bin::Recall,
             &prompt_event("s", &hk.cwd, "restart the spooler"),
-            FAST,
         );
-        hk.fire(
-            "read-only store file (stop)",
-            Bin::Save,
-            &tx.stop(None),
-            FAST,
-        );
+        hk.save("read-only store file (stop)", &tx);
         std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
-        hk.fire(
-            "store writable again (stop)",
-            Bin::Save,
-            &tx.stop(None),
-            FAST,
-        );
+        hk.save("store writable again (stop)", &tx);
         assert_eq!(hk.holding("mrkro001"), 1, "nothing lost");
         return;
     }
@@ -1264,12 +1184,7 @@ fn read_only_store_or_unwritable_data_dir_body() {
     assert_eq!(std::fs::read(&file).unwrap(), b"not a directory");
     // The real store, once reachable again, gets the turn: nothing lost.
     hk.vars.clear();
-    hk.fire(
-        "data dir reachable again (stop)",
-        Bin::Save,
-        &tx.stop(None),
-        FAST,
-    );
+    hk.save("data dir reachable again (stop)", &tx);
     assert_eq!(hk.holding("mrkro001"), 1);
 }
 
@@ -1328,12 +1243,7 @@ fn full_disk_loses_nothing_body() {
     }
     assert_eq!(hk.log_text(), log_before, "the limit did stop writes");
     // Space again: the next Stop captures the turn, the store is sound.
-    hk.fire(
-        "disk has space again (stop)",
-        Bin::Save,
-        &tx.stop(None),
-        FAST,
-    );
+    hk.save("disk has space again (stop)", &tx);
     assert_eq!(hk.holding("mrkful01"), 1, "nothing lost");
     let check: String = block_on(async {
         let mut c = connect(&hk.db()).await;
@@ -1387,11 +1297,9 @@ fn unwritable_log_invalid_config_and_no_home_body() {
     ] {
         std::fs::write(&config, text).unwrap();
         hk.fire_both(case, &tx.stop(None), FAST);
-        hk.fire(
+        hk.recall(
             case,
-            Bin::Recall,
             &prompt_event("s", &hk.cwd, "restart the spooler on fs01"),
-            FAST,
         );
     }
     assert!(
@@ -1400,7 +1308,7 @@ fn unwritable_log_invalid_config_and_no_home_body() {
         hk.log_text()
     );
     std::fs::remove_file(&config).unwrap();
-    hk.fire("config fixed (stop)", Bin::Save, &tx.stop(None), FAST);
+    hk.save("config fixed (stop)", &tx);
     assert_eq!(hk.holding("mrkcfg01"), 1, "nothing lost");
 
     // HOME unset (MSP_DATA_DIR and MSP_CONFIG_DIR still set).
@@ -1421,7 +1329,7 @@ fn unwritable_log_invalid_config_and_no_home_body() {
         )
         .expect("recall works without HOME");
     assert!(context_of(&answer).contains("universal"));
-    hk.fire("HOME unset (stop)", Bin::Save, &tx.stop(None), FAST);
+    hk.save("HOME unset (stop)", &tx);
     assert_eq!(hk.holding("mrkhom01"), 1);
 }
 
@@ -1526,7 +1434,7 @@ fn two_thousand_turns_in_one_stop_body() {
     for i in [0, 1, 999, 1998, 1999] {
         assert_eq!(holding(&all, &format!("spooler-{i:04}")), 1);
     }
-    hk.fire("2,000 turns, nothing new", Bin::Save, &tx.stop(None), FAST);
+    hk.save("2,000 turns, nothing new", &tx);
     assert_eq!(hk.memories().len(), 2000);
 }
 
@@ -1674,11 +1582,9 @@ fn recall_injects_each_memory_once_per_session_body() {
         "UserPromptSubmit"
     );
 
-    let again = hk.fire(
+    let again = hk.recall(
         "same prompt, same session",
-        Bin::Recall,
         &prompt_event("sess-a", &dir, prompt),
-        FAST,
     );
     if let Some(a) = &again {
         assert!(
@@ -1724,12 +1630,7 @@ fn recall_injects_each_memory_once_per_session_body() {
         !hk.env.data.join("recalled").join("sess-a").exists(),
         "journal left behind"
     );
-    if let Some(a) = hk.fire(
-        "sess-a resumed",
-        Bin::Recall,
-        &prompt_event("sess-a", &dir, prompt),
-        FAST,
-    ) {
+    if let Some(a) = hk.recall("sess-a resumed", &prompt_event("sess-a", &dir, prompt)) {
         assert!(
             !context_of(&a).contains("VLAN 40 carries"),
             "injected twice after a resume: {a}"
@@ -1747,13 +1648,8 @@ fn recall_injects_each_memory_once_per_session_body() {
     assert!(context_of(&other).contains("VLAN 40 carries"));
 
     assert!(
-        hk.fire(
-            "short prompt",
-            Bin::Recall,
-            &prompt_event("sess-c", &dir, "yes"),
-            FAST
-        )
-        .is_none(),
+        hk.recall("short prompt", &prompt_event("sess-c", &dir, "yes"))
+            .is_none(),
         "a short prompt gets nothing"
     );
 
@@ -1787,11 +1683,9 @@ fn recall_injects_each_memory_once_per_session_body() {
     // SessionStart outside any project: nothing, and no work session.
     let elsewhere = hk.env.dir("elsewhere");
     assert!(
-        hk.fire(
+        hk.recall(
             "session start outside projects",
-            Bin::Recall,
-            &session_start("sess-e", &elsewhere),
-            FAST
+            &session_start("sess-e", &elsewhere)
         )
         .is_none()
     );
@@ -1816,11 +1710,9 @@ fn hook_writes_are_tracked_for_sync_and_prompts_write_nothing_body() {
     };
     let before = pending();
 
-    hk.fire(
+    hk.recall(
         "session start opens a work session",
-        Bin::Recall,
         &session_start("sess-sync", &dir),
-        FAST,
     );
     assert_eq!(
         pending(),
@@ -1830,13 +1722,13 @@ fn hook_writes_are_tracked_for_sync_and_prompts_write_nothing_body() {
 
     let mut tx = hk.transcript("sync", "sess-sync", 0x5c);
     tx.add_turn("mrksync1");
-    hk.fire("stop saves a memory", Bin::Save, &tx.stop(None), FAST);
+    hk.save("stop saves a memory", &tx);
     assert_eq!(hk.holding("mrksync1"), 1);
     assert_eq!(pending(), before + 2, "the saved memory is not tracked");
 
     let db = std::fs::read(hk.db()).unwrap();
     let prompt = prompt_event("sess-sync", &dir, "what did we do about mrksync1 backups?");
-    hk.fire("prompt", Bin::Recall, &prompt, FAST);
+    hk.recall("prompt", &prompt);
     assert!(
         std::fs::read(hk.db()).unwrap() == db,
         "a prompt changed the store"
@@ -1896,26 +1788,16 @@ fn dev_zero_config_is_refused_without_reading_it_body() {
     std::os::unix::fs::symlink("/dev/zero", hk.env.config.join("config.toml")).unwrap();
     // Reading /dev/zero to its end would take all memory; refused at once.
     let prompt = prompt_event("s", &hk.cwd, "restart the spooler on fs01");
-    hk.fire(
-        "config.toml -> /dev/zero (prompt)",
-        Bin::Recall,
-        &prompt,
-        FAST,
-    );
+    hk.recall("config.toml -> /dev/zero (prompt)", &prompt);
     let mut tx = hk.transcript("zero", "sess-zero", 0xf2);
     tx.add_turn("mrkzero1");
-    hk.fire(
-        "config.toml -> /dev/zero (stop)",
-        Bin::Save,
-        &tx.stop(None),
-        FAST,
-    );
+    hk.save("config.toml -> /dev/zero (stop)", &tx);
     assert!(hk.log_text().contains("a device"), "{}", hk.log_text());
     // A config too large to be one is refused by its size, unread.
     std::fs::remove_file(hk.env.config.join("config.toml")).unwrap();
     let big = std::fs::File::create(hk.env.config.join("config.toml")).unwrap();
     big.set_len(4 << 30).unwrap();
-    hk.fire("config.toml of 4 GB (prompt)", Bin::Recall, &prompt, FAST);
+    hk.recall("config.toml of 4 GB (prompt)", &prompt);
     common::assert_has(&hk.log_text(), "bytes, more than");
 }
 
@@ -1929,7 +1811,7 @@ fn fifo_transcript_does_not_hang_save_body() {
     let tx = hk.transcript("pipe", "sess-pipe", 0xf3);
     std::fs::remove_file(&tx.path).unwrap();
     common::mkfifo(&tx.path);
-    hk.fire("transcript is a FIFO", Bin::Save, &tx.stop(None), FAST);
+    hk.save("transcript is a FIFO", &tx);
     assert!(hk.log_text().contains("a FIFO"), "{}", hk.log_text());
 }
 
@@ -2022,7 +1904,7 @@ fn huge_backlog_stop_returns_in_time_and_moves_on_body() {
     assert_eq!(capture_offset(&hk, &tx.path), len);
     assert_eq!(hk.holding("mrkback1"), 1, "the newest turn is saved");
     tx.add_turn("mrkback2");
-    hk.fire("after the backlog", Bin::Save, &tx.stop(None), FAST);
+    hk.save("after the backlog", &tx);
     assert_eq!(hk.holding("mrkback2"), 1);
 }
 
@@ -2145,15 +2027,10 @@ fn work_sessions(hk: &Hk) -> Vec<Value> {
 /// turn, both moved back in time: started 2 h ago, last active 90 min ago.
 /// Returns (start, last activity) in ms.
 fn stale_automatic_session(hk: &Hk, dir: &Path, session: &str, tag: u32) -> (i64, i64) {
-    hk.fire(
-        "session start",
-        Bin::Recall,
-        &session_start(session, dir),
-        FAST,
-    );
+    hk.recall("session start", &session_start(session, dir));
     let mut tx = hk.transcript(session, session, tag);
     tx.add_turn(&format!("mrkidle{tag:x}"));
-    hk.fire("stop", Bin::Save, &tx.stop(None), FAST);
+    hk.save("stop", &tx);
     let now = now_ms();
     let (start, active) = (now - 120 * 60_000, now - 90 * 60_000);
     hk.env.sql(&format!(
@@ -2177,7 +2054,7 @@ fn killed_claude_session_is_closed_at_its_last_activity_by_the_next_hook_body() 
     let (start, active) = stale_automatic_session(&hk, &dir, "sess-killed", 0x1d1);
     // The next prompt, of another Claude session, closes it where work stopped.
     let prompt = prompt_event("sess-other", &dir, "restart the spooler on fs01");
-    hk.fire("prompt after a killed session", Bin::Recall, &prompt, FAST);
+    hk.recall("prompt after a killed session", &prompt);
     common::assert_has(&hk.log_text(), "idle work session closed");
     let list = work_sessions(&hk);
     assert_eq!(list.len(), 1, "{list:?}");
@@ -2220,24 +2097,14 @@ fn idle_limit_is_a_setting_and_manual_sessions_are_never_closed_body() {
     hk.set("MSP_SESSIONS_IDLE_CLOSE_MINUTES", "120");
     hk.env.set_var("MSP_SESSIONS_IDLE_CLOSE_MINUTES", "120");
     stale_automatic_session(&hk, &dir, "sess-long", 0x1d3);
-    hk.fire(
-        "prompt",
-        Bin::Recall,
-        &prompt_event("sess-x", &dir, "check dns on dc01"),
-        FAST,
-    );
+    hk.recall("prompt", &prompt_event("sess-x", &dir, "check dns on dc01"));
     assert_eq!(hk.env.json(&["session", "status"])["open"], true);
     hk.env.ok(&["session", "stop"]);
 
     // A session started by hand, 5 hours ago, with nothing since.
     hk.env
         .ok(&["session", "start", "--at", "5h ago", "--billable"]);
-    hk.fire(
-        "prompt",
-        Bin::Recall,
-        &prompt_event("sess-y", &dir, "check dns on dc01"),
-        FAST,
-    );
+    hk.recall("prompt", &prompt_event("sess-y", &dir, "check dns on dc01"));
     let status = hk.env.json(&["session", "status"]);
     assert_eq!(
         status["open"], true,
@@ -2256,7 +2123,7 @@ fn a_prompt_after_a_long_pause_starts_a_new_work_session_body() {
     let (start, active) = stale_automatic_session(&hk, &dir, "sess-pause", 0x1d4);
     // The same Claude session, back from lunch.
     let prompt = prompt_event("sess-pause", &dir, "where were we with the backups?");
-    hk.fire("prompt after a pause", Bin::Recall, &prompt, FAST);
+    hk.recall("prompt after a pause", &prompt);
     let list = work_sessions(&hk);
     assert_eq!(list.len(), 2, "{list:?}");
     let (new, old) = (&list[0], &list[1]);
@@ -2284,16 +2151,9 @@ fn fifo_git_config_in_the_working_directory_does_not_hang_recall_body() {
     std::fs::create_dir_all(dir.join(".git")).unwrap();
     common::mkfifo(&dir.join(".git/config"));
     let prompt = prompt_event("s", &dir, "restart the spooler on fs01");
-    hk.fire(
-        "cwd with a FIFO .git/config (prompt)",
-        Bin::Recall,
-        &prompt,
-        FAST,
-    );
-    hk.fire(
+    hk.recall("cwd with a FIFO .git/config (prompt)", &prompt);
+    hk.recall(
         "cwd with a FIFO .git/config (start)",
-        Bin::Recall,
         &session_start("s", &dir),
-        FAST,
     );
 }
