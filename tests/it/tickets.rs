@@ -65,6 +65,11 @@ fn setup_syncro(env: &Env, subdomain: &str, key_ref: &str, extra: &[&str]) -> Ou
     env.msp(&args)
 }
 
+/// `msp ticket note 1001 --body BODY`.
+fn note_on_1001(body: &str) -> [&str; 5] {
+    ["ticket", "note", "1001", "--body", body]
+}
+
 /// `msp ticket time 1001 --minutes MINUTES --notes NOTES`.
 fn time_on_1001<'a>(minutes: &'a str, notes: &'a str) -> [&'a str; 7] {
     [
@@ -135,7 +140,7 @@ fn setup_keeps_only_the_reference_and_the_key_never_leaks() {
     setup_syncro(&env, "not a name", KEY_REF, &[]).expect_hint(2);
 
     let search = env.ok(&["ticket", "search"]);
-    let note = env.ok(&["ticket", "note", "1001", "--body", "Checked the logs."]);
+    let note = env.ok(&note_on_1001("Checked the logs."));
     let log = env.ok(&["--json", "ticket", "log"]);
     let reqs = server.requests();
     assert!(!reqs.is_empty());
@@ -186,8 +191,7 @@ fn a_refused_key_exits_4_with_a_hint() {
     assert!(out.stderr.contains("401"), "{}", out.stderr);
     assert!(out.stderr.contains(KEY_REF), "{}", out.stderr);
     // A refused write stays queued for a later sync.
-    env.msp(&["ticket", "note", "1001", "--body", "x"])
-        .expect_code(4);
+    env.msp(&note_on_1001("x")).expect_code(4);
     assert_eq!(outbox_status(&env), vec!["pending"]);
 }
 
@@ -258,13 +262,9 @@ fn a_note_the_server_stored_as_html_is_found_after_a_timeout_and_not_posted_twic
     let (server, env) = syncro_env();
     server.store_comments_as_html();
     server.fail_next("POST", "/comment", SLOW_AFTER_COMMIT);
-    let item = env.json(&[
-        "ticket",
-        "note",
-        "1001",
-        "--body",
+    let item = env.json(&note_on_1001(
         "Moved <backup> jobs & checked \"retention\".\nAll green.",
-    ]);
+    ));
     assert_eq!(str_of(&item, "how"), "found_on_ticket");
     let comments = server.comments(1001);
     assert_eq!(comments.len(), 1, "{comments:?}");
@@ -510,9 +510,7 @@ fn note_from_session_is_internal_lists_the_changes_and_is_posted_once() {
 fn a_422_is_a_clear_message_and_the_item_is_not_retried() {
     let (server, env) = syncro_env();
     server.fail_next("POST", "/comment", Fault::Unprocessable);
-    let out = env
-        .msp(&["ticket", "note", "1001", "--body", "Checked."])
-        .expect_hint(1);
+    let out = env.msp(&note_on_1001("Checked.")).expect_hint(1);
     assert!(
         out.stderr
             .contains("Body can't be blank; Subject can't be blank"),
@@ -530,16 +528,7 @@ fn a_422_is_a_clear_message_and_the_item_is_not_retried() {
 fn note_survives(fault: Fault, expect_posts: usize) -> (FakeSyncro, Env) {
     let (server, env) = syncro_env();
     server.fail_next("POST", "/comment", fault);
-    let out = env.msp(&[
-        "--json",
-        "ticket",
-        "note",
-        "1001",
-        "--body",
-        "Rebooted the NAS.",
-    ]);
-    let out = out.expect_code(0);
-    let item = out.json();
+    let item = env.json(&note_on_1001("Rebooted the NAS."));
     assert_eq!(str_of(&item, "status"), "sent");
     assert_eq!(
         server.comments(1001).len(),
@@ -610,7 +599,7 @@ fn a_429_on_a_write_waits_for_retry_after_and_posts_once() {
 /// `msp ticket note 1001 --body BODY` in the background, with a 60 s
 /// timeout so that the test decides when it dies.
 fn spawn_note(env: &Env, body: &str) -> std::process::Child {
-    env.command(&["ticket", "note", "1001", "--body", body])
+    env.command(&note_on_1001(body))
         .env("MSP_TICKETS_TIMEOUT_SECS", "60")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -803,9 +792,7 @@ fn a_sync_that_cannot_reach_the_server_keeps_the_items() {
     for _ in 0..4 {
         server.fail_next("GET", "/tickets/1001", Fault::ErrorBeforeCommit);
     }
-    let out = env
-        .msp(&["ticket", "note", "1001", "--body", "Checked the UPS."])
-        .expect_hint(1);
+    let out = env.msp(&note_on_1001("Checked the UPS.")).expect_hint(1);
     common::assert_has(&out.stderr, "was not posted again");
     assert_eq!(outbox_status(&env), vec!["pending"]);
     assert!(server.comments(1001).is_empty());
@@ -821,8 +808,7 @@ fn no_secret_form_of_the_corpus_reaches_the_call_log() {
     let (server, env) = syncro_env();
     let examples = msp::redact::corpus::examples();
     let body: String = examples.iter().map(|e| format!("{}\n\n", e.text)).collect();
-    env.msp_stdin(&["ticket", "note", "1001", "--body", "-"], &body)
-        .expect_code(0);
+    env.msp_stdin(&note_on_1001("-"), &body).expect_code(0);
     assert_eq!(server.comments(1001).len(), 1, "the note was posted");
     let log = env.ok(&["--json", "ticket", "log"]).stdout;
     assert!(
