@@ -290,6 +290,26 @@ fn check_mode(path: &Path, fix: bool, out: &mut Vec<Loose>) {
     }
 }
 
+/// File modes for the tests of other modules.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::Path;
+
+    /// The permission bits of `path`.
+    #[cfg(unix)]
+    pub(crate) fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    /// Asserts that `path` is its owner's only (0600).
+    #[track_caller]
+    pub(crate) fn assert_owner_only(path: &Path) {
+        #[cfg(unix)]
+        assert_eq!(mode(path), 0o600, "mode of {}", path.display());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,25 +361,28 @@ mod tests {
     }
 
     #[cfg(unix)]
-    #[test]
-    fn fifo_is_refused_without_blocking() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("fifo");
+    fn fifo(p: &Path) {
         let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
         // SAFETY: a valid C string; mkfifo only creates the node.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        let err = read_capped(&p, 10).unwrap_err();
-        assert!(err.to_string().contains("a FIFO"), "{err}");
     }
 
     #[cfg(unix)]
-    #[test]
-    fn device_behind_a_symlink_is_refused() {
+    fn link_to_dev_zero(p: &Path) {
+        std::os::unix::fs::symlink("/dev/zero", p).unwrap();
+    }
+
+    /// Neither read (a FIFO would block, a device never ends) nor accepted.
+    #[cfg(unix)]
+    #[rstest::rstest]
+    #[case::fifo_is_refused_without_blocking(fifo, "a FIFO")]
+    #[case::device_behind_a_symlink_is_refused(link_to_dev_zero, "a device")]
+    fn special_files_are_refused(#[case] make: fn(&Path), #[case] what: &str) {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("zero");
-        std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
+        let p = dir.path().join("special");
+        make(&p);
         let err = read_capped(&p, 10).unwrap_err();
-        assert!(err.to_string().contains("a device"), "{err}");
+        assert!(err.to_string().contains(what), "{err}");
     }
 
     #[cfg(unix)]
@@ -369,7 +392,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         create_private_dir(&data.join(JOURNAL_DIR)).unwrap();
-        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let mode = testing::mode;
         let set = |p: &Path, m| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
         let db = data.join("msp.db");
         precreate_private(&db).unwrap();

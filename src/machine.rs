@@ -541,6 +541,32 @@ pub async fn approval_required(db: &mut Db, self_id: &str) -> Result<bool> {
     Ok(local || synced)
 }
 
+/// Machines for the tests of other modules.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A machine as detection would find it on host `host`.
+    pub(crate) fn detected(host: &str) -> Detected {
+        Detected {
+            hostname: host.into(),
+            username: "tech".into(),
+            platform: "linux".into(),
+            os_version: None,
+            home_directory: format!("/home/{host}"),
+            preferred_shell: None,
+            tools: BTreeMap::new(),
+            mcp_servers: vec![],
+            skills: vec![],
+        }
+    }
+
+    /// Registers machine `host` in the store; its id.
+    pub(crate) async fn register_host(db: &mut Db, host: &str) -> String {
+        register(db, &detected(host)).await.unwrap().0.id
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -155,6 +155,21 @@ pub struct ApprovalRow {
     pub signature: String,
 }
 
+impl ApprovalRow {
+    /// What this approval's signature covers: the approval bound to
+    /// command `c`'s signature.
+    fn fields<'a>(&'a self, c: &'a CommandRow) -> ApprovalFields<'a> {
+        ApprovalFields {
+            id: &self.id,
+            command_id: &self.command_id,
+            command_signature: &c.signature,
+            machine_id: &self.machine_id,
+            approved_by: &self.approved_by,
+            created_at: self.created_at,
+        }
+    }
+}
+
 /// A row of `agent_results`.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ResultRow {
@@ -303,6 +318,21 @@ pub async fn queue(db: &mut Db, data_dir: &Path, req: &ExecRequest) -> Result<Co
     Ok(row)
 }
 
+pub(crate) async fn insert_approval(db: &mut Db, a: &ApprovalRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO agent_approvals (id, command_id, machine_id, approved_by, created_at, signature) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&a.id)
+    .bind(&a.command_id)
+    .bind(&a.machine_id)
+    .bind(&a.approved_by)
+    .bind(a.created_at)
+    .bind(&a.signature)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 pub(crate) async fn insert_command(db: &mut Db, c: &CommandRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO agent_commands (id, requester_machine_id, requested_by, target_machine_id, program, args, shell, cwd,
@@ -387,18 +417,7 @@ pub(crate) fn approval_is_valid(team: Option<&Key>, c: &CommandRow, a: &Approval
     let Some(key) = team else { return false };
     a.command_id == c.id
         && a.machine_id != c.requester_machine_id
-        && sign::verify_approval(
-            key,
-            &ApprovalFields {
-                id: &a.id,
-                command_id: &a.command_id,
-                command_signature: &c.signature,
-                machine_id: &a.machine_id,
-                approved_by: &a.approved_by,
-                created_at: a.created_at,
-            },
-            &a.signature,
-        )
+        && sign::verify_approval(key, &a.fields(c), &a.signature)
 }
 
 /// Why a command asks for more than any agent gives (a timeout, output cap
@@ -503,7 +522,7 @@ pub async fn approve(db: &mut Db, data_dir: &Path, key: &str) -> Result<Approved
             created: false,
         });
     }
-    let a = ApprovalRow {
+    let mut a = ApprovalRow {
         id: ids::new_id(),
         command_id: id.clone(),
         machine_id: self_id.clone(),
@@ -511,28 +530,9 @@ pub async fn approve(db: &mut Db, data_dir: &Path, key: &str) -> Result<Approved
         created_at: now_ms(),
         signature: String::new(),
     };
-    let signature = sign::sign_approval(
-        keys.team.as_ref().expect("set above"),
-        &ApprovalFields {
-            id: &a.id,
-            command_id: &a.command_id,
-            command_signature: &c.signature,
-            machine_id: &a.machine_id,
-            approved_by: &a.approved_by,
-            created_at: a.created_at,
-        },
-    );
-    sqlx::query(
-        "INSERT INTO agent_approvals (id, command_id, machine_id, approved_by, created_at, signature) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&a.id)
-    .bind(&a.command_id)
-    .bind(&a.machine_id)
-    .bind(&a.approved_by)
-    .bind(a.created_at)
-    .bind(&signature)
-    .execute(&mut *tx)
-    .await?;
+    let team = keys.team.as_ref().expect("set above");
+    a.signature = sign::sign_approval(team, &a.fields(&c));
+    insert_approval(&mut tx, &a).await?;
     audit(
         &mut tx,
         &self_id,

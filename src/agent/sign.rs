@@ -339,14 +339,6 @@ mod tests {
         let k = local_key(dir.path()).unwrap();
         let again = local_key(dir.path()).unwrap();
         assert_eq!(k.expose(), again.expose());
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(local_key_path(dir.path()))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
+        crate::files::testing::assert_owner_only(&local_key_path(dir.path()));
     }
 }

@@ -1,32 +1,19 @@
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::runner::{self, Stop};
 use super::*;
 use crate::ids;
-use crate::machine::Detected;
+use crate::machine::testing::detected;
 use crate::store::testing::temp_store;
 
-fn detected(host: &str) -> Detected {
-    Detected {
-        hostname: host.into(),
-        username: "tech".into(),
-        platform: "linux".into(),
-        os_version: None,
-        home_directory: format!("/home/{host}"),
-        preferred_shell: None,
-        tools: BTreeMap::new(),
-        mcp_servers: vec![],
-        skills: vec![],
-    }
-}
-
-/// A store with another machine "other" and this machine "here" (self).
-async fn two_machines() -> (tempfile::TempDir, store::Store, String, String) {
+/// A store with another machine "other" and this machine "here" (self):
+/// (its dir, the store, here, other, the marker file test commands append to).
+async fn two_machines() -> (tempfile::TempDir, store::Store, String, String, PathBuf) {
     let (dir, mut s) = temp_store().await;
     let (other, _) = machine::register(s.db(), &detected("other")).await.unwrap();
     let (here, _) = machine::register(s.db(), &detected("here")).await.unwrap();
-    (dir, s, here.id, other.id)
+    let marker = dir.path().join("marker");
+    (dir, s, here.id, other.id, marker)
 }
 
 fn request(target: &str, marker: &Path) -> ExecRequest {
@@ -40,6 +27,27 @@ fn request(target: &str, marker: &Path) -> ExecRequest {
         max_output: 1024,
         expires_in: Duration::from_secs(600),
     }
+}
+
+/// Queues the marker command for `target`, which must work.
+async fn queue_to(db: &mut Db, dir: &Path, target: &str, marker: &Path) -> CommandRow {
+    queue(db, dir, &request(target, marker)).await.unwrap()
+}
+
+/// One pass of this machine's agent over what is pending.
+async fn run(db: &mut Db, dir: &Path) -> Vec<runner::Outcome> {
+    runner::run_pending(db, dir, None, &Stop::never())
+        .await
+        .unwrap()
+}
+
+/// Runs `sql` with `binds` bound in order: states the API never makes.
+async fn exec(db: &mut Db, sql: &str, binds: &[&str]) {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for b in binds {
+        q = q.bind(*b);
+    }
+    q.execute(db).await.unwrap();
 }
 
 fn runs(marker: &Path) -> usize {
@@ -63,14 +71,9 @@ async fn events(db: &mut Db, id: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_reused_nonce_under_a_new_id_is_rejected_even_with_a_valid_signature() {
-    let (dir, mut s, here, _) = two_machines().await;
-    let marker = dir.path().join("marker");
-    let first = queue(s.db(), dir.path(), &request("self", &marker))
-        .await
-        .unwrap();
-    runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    let (dir, mut s, here, _, marker) = two_machines().await;
+    let first = queue_to(s.db(), dir.path(), "self", &marker).await;
+    run(s.db(), dir.path()).await;
     assert_eq!(runs(&marker), 1);
     // Whoever holds the key signs a new id with the spent nonce.
     let key = sign::local_key(dir.path()).unwrap();
@@ -79,9 +82,7 @@ async fn a_reused_nonce_under_a_new_id_is_rejected_even_with_a_valid_signature()
     let args = copy.args().unwrap();
     copy.signature = sign::sign_command(&key, &copy.fields(&args).unwrap());
     insert_command(s.db(), &copy).await.unwrap();
-    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    let out = run(s.db(), dir.path()).await;
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].status, Status::Rejected);
     assert!(
@@ -102,38 +103,28 @@ async fn a_reused_nonce_under_a_new_id_is_rejected_even_with_a_valid_signature()
 
 #[tokio::test]
 async fn a_command_retargeted_in_the_database_is_rejected() {
-    let (dir, mut s, here, other) = two_machines().await;
+    let (dir, mut s, here, other, marker) = two_machines().await;
     TeamKey::generate().unwrap().save(dir.path()).unwrap();
-    let marker = dir.path().join("marker");
-    let c = queue(s.db(), dir.path(), &request(&other, &marker))
-        .await
-        .unwrap();
+    let c = queue_to(s.db(), dir.path(), &other, &marker).await;
     // Addressed to the other machine: this one leaves it alone.
-    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    let out = run(s.db(), dir.path()).await;
     assert!(out.is_empty(), "{out:?}");
     assert_eq!(status(s.db(), &c.id).await, Status::Pending);
-    sqlx::query("UPDATE agent_commands SET target_machine_id = ? WHERE id = ?")
-        .bind(&here)
-        .bind(&c.id)
-        .execute(s.db())
-        .await
-        .unwrap();
-    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    exec(
+        s.db(),
+        "UPDATE agent_commands SET target_machine_id = ? WHERE id = ?",
+        &[&here, &c.id],
+    )
+    .await;
+    let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Rejected);
     assert_eq!(runs(&marker), 0);
 }
 
 #[tokio::test]
 async fn a_local_key_signature_counts_only_for_a_machine_sending_itself() {
-    let (dir, mut s, here, other) = two_machines().await;
-    let marker = dir.path().join("marker");
-    let c = queue(s.db(), dir.path(), &request("self", &marker))
-        .await
-        .unwrap();
+    let (dir, mut s, here, other, marker) = two_machines().await;
+    let c = queue_to(s.db(), dir.path(), "self", &marker).await;
     assert_eq!(c.key_kind, "local");
     // The same command claiming another requester, signed with this machine's local key.
     let key = sign::local_key(dir.path()).unwrap();
@@ -147,9 +138,7 @@ async fn a_local_key_signature_counts_only_for_a_machine_sending_itself() {
     let keys = Keys::load(dir.path()).unwrap();
     assert!(command_signature_ok(&keys, &here, &c));
     assert!(!command_signature_ok(&keys, &here, &forged));
-    runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    run(s.db(), dir.path()).await;
     assert_eq!(status(s.db(), &c.id).await, Status::Completed);
     assert_eq!(status(s.db(), &forged.id).await, Status::Rejected);
     assert_eq!(runs(&marker), 1);
@@ -162,29 +151,15 @@ async fn a_local_key_signature_counts_only_for_a_machine_sending_itself() {
 
 #[tokio::test]
 async fn approvals_must_be_signed_and_come_from_another_machine_than_the_requesters() {
-    let (dir, mut s, here, other) = two_machines().await;
+    let (dir, mut s, here, other, marker) = two_machines().await;
     let team = TeamKey::generate().unwrap();
     team.save(dir.path()).unwrap();
-    machine::update(
-        s.db(),
-        "self",
-        machine::MachineUpdate {
-            approval_required: Some(true),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let marker = dir.path().join("marker");
-    let c = queue(s.db(), dir.path(), &request("self", &marker))
-        .await
-        .unwrap();
+    set_approval_required(s.db(), true).await;
+    let c = queue_to(s.db(), dir.path(), "self", &marker).await;
     // The requester cannot approve its own command.
     let err = approve(s.db(), dir.path(), &c.id).await.unwrap_err();
     assert!(matches!(err.kind(), Error::Locked(_)), "{err}");
-    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Pending);
     assert_eq!(runs(&marker), 0);
     // An approval written by hand, claiming the other machine.
@@ -199,56 +174,20 @@ async fn approvals_must_be_signed_and_come_from_another_machine_than_the_request
     };
     let forged = approval("a1", &other, "00".repeat(32));
     assert!(!approval_is_valid(Some(&key), &c, &forged));
-    let own = {
-        let mut a = approval("a2", &here, String::new());
-        a.signature = sign::sign_approval(
-            &key,
-            &ApprovalFields {
-                id: &a.id,
-                command_id: &a.command_id,
-                command_signature: &c.signature,
-                machine_id: &a.machine_id,
-                approved_by: &a.approved_by,
-                created_at: a.created_at,
-            },
-        );
-        a
-    };
+    let mut own = approval("a2", &here, String::new());
+    own.signature = sign::sign_approval(&key, &own.fields(&c));
     assert!(
         !approval_is_valid(Some(&key), &c, &own),
         "a signed approval by the requester's machine does not count"
     );
     let mut good = approval("a3", &other, String::new());
-    good.signature = sign::sign_approval(
-        &key,
-        &ApprovalFields {
-            id: &good.id,
-            command_id: &good.command_id,
-            command_signature: &c.signature,
-            machine_id: &good.machine_id,
-            approved_by: &good.approved_by,
-            created_at: good.created_at,
-        },
-    );
+    good.signature = sign::sign_approval(&key, &good.fields(&c));
     assert!(approval_is_valid(Some(&key), &c, &good));
     assert!(!approval_is_valid(None, &c, &good));
     for a in [&forged, &own, &good] {
-        sqlx::query(
-            "INSERT INTO agent_approvals (id, command_id, machine_id, approved_by, created_at, signature) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&a.id)
-        .bind(&a.command_id)
-        .bind(&a.machine_id)
-        .bind(&a.approved_by)
-        .bind(a.created_at)
-        .bind(&a.signature)
-        .execute(s.db())
-        .await
-        .unwrap();
+        insert_approval(s.db(), a).await.unwrap();
     }
-    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Completed, "{out:?}");
     assert_eq!(runs(&marker), 1);
     let ev = events(s.db(), &c.id).await;
@@ -259,17 +198,23 @@ async fn approvals_must_be_signed_and_come_from_another_machine_than_the_request
     );
 }
 
-async fn require_approval_here(db: &mut Db) {
-    machine::update(
-        db,
-        "self",
-        machine::MachineUpdate {
-            approval_required: Some(true),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+/// This machine's own `--approval-required` (or `--no-approval-required`).
+async fn set_approval_required(db: &mut Db, on: bool) {
+    let update = machine::MachineUpdate {
+        approval_required: Some(on),
+        ..Default::default()
+    };
+    machine::update(db, "self", update).await.unwrap();
+}
+
+/// Machine `id`'s synced row as another machine (or a sync) wrote it.
+async fn set_synced_approval_required(db: &mut Db, id: &str, on: bool) {
+    sqlx::query("UPDATE machines SET approval_required = ? WHERE id = ?")
+        .bind(on)
+        .bind(id)
+        .execute(db)
+        .await
+        .unwrap();
 }
 
 async fn synced_approval_required(db: &mut Db, id: &str) -> bool {
@@ -278,24 +223,15 @@ async fn synced_approval_required(db: &mut Db, id: &str) -> bool {
 
 #[tokio::test]
 async fn approval_turned_off_in_the_synced_machine_row_by_another_machine_is_not_honoured() {
-    let (dir, mut s, here, _) = two_machines().await;
+    let (dir, mut s, here, _, marker) = two_machines().await;
     TeamKey::generate().unwrap().save(dir.path()).unwrap();
-    require_approval_here(s.db()).await;
-    let marker = dir.path().join("marker");
-    let c = queue(s.db(), dir.path(), &request("self", &marker))
-        .await
-        .unwrap();
+    set_approval_required(s.db(), true).await;
+    let c = queue_to(s.db(), dir.path(), "self", &marker).await;
     // What a sync applies when another machine wrote this machine's row
     // without the setting (its `--no-approval-required`, or a rename made
     // from a copy older than the setting).
-    sqlx::query("UPDATE machines SET approval_required = 0 WHERE id = ?")
-        .bind(&here)
-        .execute(s.db())
-        .await
-        .unwrap();
-    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    set_synced_approval_required(s.db(), &here, false).await;
+    let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Pending, "{out:?}");
     assert_eq!(runs(&marker), 0, "ran without an approval");
     assert!(
@@ -303,50 +239,24 @@ async fn approval_turned_off_in_the_synced_machine_row_by_another_machine_is_not
         "the machine's row gets the setting back"
     );
     // Only this machine turns it off.
-    machine::update(
-        s.db(),
-        "self",
-        machine::MachineUpdate {
-            approval_required: Some(false),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    set_approval_required(s.db(), false).await;
+    run(s.db(), dir.path()).await;
     assert_eq!(status(s.db(), &c.id).await, Status::Completed);
     assert_eq!(runs(&marker), 1);
 }
 
 #[tokio::test]
 async fn approval_required_set_from_another_machine_stays_when_a_stale_row_arrives() {
-    let (dir, mut s, here, other) = two_machines().await;
+    let (dir, mut s, here, other, marker) = two_machines().await;
     TeamKey::generate().unwrap().save(dir.path()).unwrap();
     // Another machine turned it on for this one (a synced row).
-    sqlx::query("UPDATE machines SET approval_required = 1 WHERE id = ?")
-        .bind(&here)
-        .execute(s.db())
-        .await
-        .unwrap();
-    let marker = dir.path().join("marker");
-    queue(s.db(), dir.path(), &request("self", &marker))
-        .await
-        .unwrap();
-    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    set_synced_approval_required(s.db(), &here, true).await;
+    queue_to(s.db(), dir.path(), "self", &marker).await;
+    let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Pending);
     // Then an older copy of the row wins a sync: the agent still asks.
-    sqlx::query("UPDATE machines SET approval_required = 0 WHERE id = ?")
-        .bind(&here)
-        .execute(s.db())
-        .await
-        .unwrap();
-    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    set_synced_approval_required(s.db(), &here, false).await;
+    let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Pending, "{out:?}");
     assert_eq!(runs(&marker), 0);
     // And `msp machine update OTHER --no-approval-required` is refused.
@@ -364,21 +274,14 @@ async fn approval_required_set_from_another_machine_stays_when_a_stale_row_arriv
 
 #[tokio::test]
 async fn a_command_signed_beyond_the_agents_limits_is_rejected_and_not_run() {
-    let (dir, mut s, _, _) = two_machines().await;
-    let marker = dir.path().join("marker");
+    let (dir, mut s, _, _, marker) = two_machines().await;
     let mut huge = request("self", &marker);
     huge.max_output = MAX_OUTPUT + 1;
     let err = queue(s.db(), dir.path(), &huge).await.unwrap_err();
     assert!(matches!(err.kind(), Error::Usage(_)), "{err}");
     // Signed by an msp that did not check: the agent does.
-    let c = queue(s.db(), dir.path(), &request("self", &marker))
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM agent_commands WHERE id = ?")
-        .bind(&c.id)
-        .execute(s.db())
-        .await
-        .unwrap();
+    let c = queue_to(s.db(), dir.path(), "self", &marker).await;
+    exec(s.db(), "DELETE FROM agent_commands WHERE id = ?", &[&c.id]).await;
     let key = sign::local_key(dir.path()).unwrap();
     let args = c.args().unwrap();
     for (what, change) in [
@@ -395,9 +298,7 @@ async fn a_command_signed_beyond_the_agents_limits_is_rejected_and_not_run() {
         change(&mut r);
         r.signature = sign::sign_command(&key, &r.fields(&args).unwrap());
         insert_command(s.db(), &r).await.unwrap();
-        let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-            .await
-            .unwrap();
+        let out = run(s.db(), dir.path()).await;
         assert_eq!(out[0].status, Status::Rejected, "{what}: {out:?}");
         assert!(out[0].reason.as_deref().unwrap().contains(what), "{out:?}");
         assert!(
@@ -411,40 +312,29 @@ async fn a_command_signed_beyond_the_agents_limits_is_rejected_and_not_run() {
 
 #[tokio::test]
 async fn a_command_left_running_is_interrupted_and_never_runs_again() {
-    let (dir, mut s, here, _) = two_machines().await;
-    let marker = dir.path().join("marker");
-    let c = queue(s.db(), dir.path(), &request("self", &marker))
-        .await
-        .unwrap();
+    let (dir, mut s, here, _, marker) = two_machines().await;
+    let c = queue_to(s.db(), dir.path(), "self", &marker).await;
     // What a killed agent leaves behind: ledger and `running`, no result.
-    sqlx::query("INSERT INTO agent_ledger (command_id, nonce, at) VALUES (?, ?, 1)")
-        .bind(&c.id)
-        .bind(&c.nonce)
-        .execute(s.db())
-        .await
-        .unwrap();
-    sqlx::query(
-        "INSERT INTO agent_results (id, machine_id, status, started_at, updated_at) VALUES (?, ?, 'running', 1, 1)",
+    exec(
+        s.db(),
+        "INSERT INTO agent_ledger (command_id, nonce, at) VALUES (?, ?, 1)",
+        &[&c.id, &c.nonce],
     )
-    .bind(&c.id)
-    .bind(&here)
-    .execute(s.db())
-    .await
-    .unwrap();
+    .await;
+    exec(
+        s.db(),
+        "INSERT INTO agent_results (id, machine_id, status, started_at, updated_at) VALUES (?, ?, 'running', 1, 1)",
+        &[&c.id, &here],
+    )
+    .await;
     assert_eq!(
         runner::recover(s.db(), &here).await.unwrap(),
         vec![c.id.clone()]
     );
     assert_eq!(status(s.db(), &c.id).await, Status::Interrupted);
     // Even with its result gone, the ledger keeps it from running.
-    sqlx::query("DELETE FROM agent_results WHERE id = ?")
-        .bind(&c.id)
-        .execute(s.db())
-        .await
-        .unwrap();
-    let out = runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    exec(s.db(), "DELETE FROM agent_results WHERE id = ?", &[&c.id]).await;
+    let out = run(s.db(), dir.path()).await;
     assert_eq!(out[0].status, Status::Rejected);
     assert!(out[0].reason.as_deref().unwrap().contains("replay"));
     assert_eq!(runs(&marker), 0);
@@ -452,7 +342,7 @@ async fn a_command_left_running_is_interrupted_and_never_runs_again() {
 
 #[tokio::test]
 async fn output_is_redacted_before_it_is_stored() {
-    let (dir, mut s, _, _) = two_machines().await;
+    let (dir, mut s, _, _, _) = two_machines().await;
     let req = ExecRequest {
         target: "self".into(),
         program: "echo".into(),
@@ -467,9 +357,7 @@ async fn output_is_redacted_before_it_is_stored() {
         expires_in: Duration::from_secs(60),
     };
     let c = queue(s.db(), dir.path(), &req).await.unwrap();
-    runner::run_pending(s.db(), dir.path(), None, &Stop::never())
-        .await
-        .unwrap();
+    run(s.db(), dir.path()).await;
     let stored: String = sqlx::query_scalar("SELECT stdout FROM agent_results WHERE id = ?")
         .bind(&c.id)
         .fetch_one(s.db())

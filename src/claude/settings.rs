@@ -346,10 +346,7 @@ mod tests {
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
         assert_eq!(v["model"], "opus");
         assert!(v["hooks"]["SessionStart"].is_array());
-        assert_eq!(
-            std::fs::metadata(&target).unwrap().permissions().mode() & 0o777,
-            0o640
-        );
+        assert_eq!(crate::files::testing::mode(&target), 0o640);
         assert!(dotfiles.join("claude-settings.json.msp-backup").exists());
         // No temp file is left in either directory.
         for d in [&dotfiles, &claude] {
@@ -378,14 +375,7 @@ mod tests {
                 .file_type()
                 .is_symlink()
         );
-        assert_eq!(
-            std::fs::metadata(dotfiles.join("new.json"))
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
-            0o600
-        );
+        crate::files::testing::assert_owner_only(&dotfiles.join("new.json"));
         // A loop is refused with a hint.
         let a = dir.path().join("a.json");
         let b = dir.path().join("b.json");

@@ -304,6 +304,17 @@ pub(crate) mod testing {
 mod tests {
     use super::*;
 
+    /// The value of PRAGMA `name` on this connection.
+    async fn pragma<T>(db: &mut Db, name: &str) -> T
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Send + Unpin,
+    {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("PRAGMA {name}")))
+            .fetch_one(db)
+            .await
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn open_migrates_to_the_current_version_and_is_idempotent() {
         let (dir, store) = testing::temp_store().await;
@@ -311,15 +322,9 @@ mod tests {
         let path = dir.path().join("msp.db");
         assert_eq!(Store::peek_version(&path).await.unwrap(), SCHEMA_VERSION);
         let mut again = Store::open(&path).await.unwrap();
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(again.db())
-            .await
-            .unwrap();
+        let mode: String = pragma(again.db(), "journal_mode").await;
         assert_eq!(mode, "wal");
-        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-            .fetch_one(again.db())
-            .await
-            .unwrap();
+        let fk: i64 = pragma(again.db(), "foreign_keys").await;
         assert_eq!(fk, 1);
     }
 
@@ -359,10 +364,7 @@ mod tests {
             let mut s = Store::open_for_hook(&path, BUSY_TIMEOUT, durability)
                 .await
                 .unwrap();
-            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-                .fetch_one(s.db())
-                .await
-                .unwrap();
+            let sync: i64 = pragma(s.db(), "synchronous").await;
             assert_eq!(sync, expected, "{durability:?}");
         }
         drop(dir);
@@ -372,18 +374,12 @@ mod tests {
     async fn every_connection_overwrites_what_it_deletes() {
         let (_dir, mut store) = testing::temp_store().await;
         let path = store.path().to_owned();
-        let on: i64 = sqlx::query_scalar("PRAGMA secure_delete")
-            .fetch_one(store.db())
-            .await
-            .unwrap();
+        let on: i64 = pragma(store.db(), "secure_delete").await;
         assert_eq!(on, 1, "Store::open");
         let mut hook = Store::open_for_hook(&path, BUSY_TIMEOUT, Durability::Full)
             .await
             .unwrap();
-        let on: i64 = sqlx::query_scalar("PRAGMA secure_delete")
-            .fetch_one(hook.db())
-            .await
-            .unwrap();
+        let on: i64 = pragma(hook.db(), "secure_delete").await;
         assert_eq!(on, 1, "Store::open_for_hook");
     }
 

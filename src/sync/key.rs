@@ -208,14 +208,6 @@ mod tests {
         k.save(dir.path()).unwrap();
         let back = TeamKey::load(dir.path()).unwrap().unwrap();
         assert_eq!(back.key.expose(), k.key.expose());
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path(dir.path()))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
+        crate::files::testing::assert_owner_only(&path(dir.path()));
     }
 }

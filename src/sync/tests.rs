@@ -40,6 +40,12 @@ async fn machine(name: &str) -> M {
 }
 
 /// `from` emits its changes; `to` pulls everything `from` has not sent it yet.
+/// A team key and its two machines, alpha and bravo.
+async fn team() -> (TeamKey, M, M) {
+    let key = TeamKey::generate().unwrap();
+    (key, machine("alpha").await, machine("bravo").await)
+}
+
 async fn send(key: &TeamKey, from: &mut M, to: &mut M) -> ApplyStats {
     emit(from.s.db(), key, &from.id).await.unwrap();
     let have = local_head(to.s.db(), &from.id).await.unwrap();
@@ -59,6 +65,23 @@ async fn send(key: &TeamKey, from: &mut M, to: &mut M) -> ApplyStats {
         .unwrap()
 }
 
+/// A fact memory written on machine `on`, with no client and no excerpt.
+fn fact(on: &M, title: &str, body: &str) -> memories::NewMemory {
+    memories::NewMemory {
+        kind: "fact".into(),
+        title: title.into(),
+        body: body.into(),
+        machine_id: Some(on.id.clone()),
+        importance: 5,
+        created_at: 1_700_000_000_000,
+        raw_tokens: 10,
+        stored_tokens: 8,
+        raw_bytes: 40,
+        tokens_exact: true,
+        ..Default::default()
+    }
+}
+
 async fn notes(m: &mut M, client: &str) -> Option<String> {
     clients::resolve(m.s.db(), client).await.unwrap().notes
 }
@@ -72,28 +95,15 @@ async fn dirty(m: &mut M) -> i64 {
 
 #[tokio::test]
 async fn a_memory_travels_with_its_client_and_is_found_by_full_text_search() {
-    let key = TeamKey::generate().unwrap();
-    let mut a = machine("alpha").await;
-    let mut b = machine("bravo").await;
+    let (key, mut a, mut b) = team().await;
     let c = clients::add(a.s.db(), "Dataforth", "msp_client", Some("NAS"))
         .await
         .unwrap();
     let m = memories::NewMemory {
-        kind: "fact".into(),
-        title: "Veeam job".into(),
-        body: "The quokkaflux backup runs at 01:00".into(),
         tags: vec!["backup".into()],
-        project_id: None,
         client_id: Some(c.id.clone()),
-        machine_id: Some(a.id.clone()),
-        source: None,
-        importance: 5,
-        created_at: 1_700_000_000_000,
-        raw_tokens: 10,
-        stored_tokens: 8,
-        raw_bytes: 40,
-        tokens_exact: true,
         excerpt: Some(zstd::encode_all(&b"redacted source excerpt"[..], 3).unwrap()),
+        ..fact(&a, "Veeam job", "The quokkaflux backup runs at 01:00")
     };
     let mid = memories::insert(a.s.db(), &m).await.unwrap().unwrap();
     let b_dirty = dirty(&mut b).await;
@@ -137,9 +147,7 @@ async fn a_memory_travels_with_its_client_and_is_found_by_full_text_search() {
 #[tokio::test]
 async fn concurrent_edits_converge_whatever_the_order() {
     for a_first in [true, false] {
-        let key = TeamKey::generate().unwrap();
-        let mut a = machine("alpha").await;
-        let mut b = machine("bravo").await;
+        let (key, mut a, mut b) = team().await;
         clients::add(a.s.db(), "Acme", "msp_client", None)
             .await
             .unwrap();
@@ -171,9 +179,7 @@ async fn concurrent_edits_converge_whatever_the_order() {
 
 #[tokio::test]
 async fn an_edit_made_after_seeing_a_future_timestamp_still_wins() {
-    let key = TeamKey::generate().unwrap();
-    let mut a = machine("alpha").await;
-    let mut b = machine("bravo").await;
+    let (key, mut a, mut b) = team().await;
     clients::add(a.s.db(), "Acme", "msp_client", None)
         .await
         .unwrap();
@@ -195,9 +201,7 @@ async fn an_edit_made_after_seeing_a_future_timestamp_still_wins() {
 
 #[tokio::test]
 async fn the_same_name_created_twice_converges_to_one_name_per_client() {
-    let key = TeamKey::generate().unwrap();
-    let mut a = machine("alpha").await;
-    let mut b = machine("bravo").await;
+    let (key, mut a, mut b) = team().await;
     let ca = clients::add(a.s.db(), "Acme", "msp_client", None)
         .await
         .unwrap();
@@ -315,26 +319,8 @@ async fn on_disk(m: &mut M, needle: &[u8]) -> bool {
 
 #[tokio::test]
 async fn a_memory_forgotten_elsewhere_leaves_no_words_in_this_store() {
-    let key = TeamKey::generate().unwrap();
-    let mut a = machine("alpha").await;
-    let mut b = machine("bravo").await;
-    let m = memories::NewMemory {
-        kind: "fact".into(),
-        title: "NAS share".into(),
-        body: "The quokka7flux9 share moved to nas02".into(),
-        tags: vec![],
-        project_id: None,
-        client_id: None,
-        machine_id: Some(a.id.clone()),
-        source: None,
-        importance: 5,
-        created_at: 1_700_000_000_000,
-        raw_tokens: 10,
-        stored_tokens: 8,
-        raw_bytes: 40,
-        tokens_exact: true,
-        excerpt: None,
-    };
+    let (key, mut a, mut b) = team().await;
+    let m = fact(&a, "NAS share", "The quokka7flux9 share moved to nas02");
     let mid = memories::insert(a.s.db(), &m).await.unwrap().unwrap();
     send(&key, &mut a, &mut b).await;
     assert!(

@@ -343,21 +343,17 @@ mod tests {
             credential_id: Some("c1"),
             detail: "",
         };
-        append(db, Some(key), &actor(), &ev("init"), 1)
-            .await
-            .unwrap();
-        append(db, Some(key), &actor(), &ev("set"), 2)
-            .await
-            .unwrap();
-        append(db, None, &actor(), &ev(FAILED_UNLOCK), 3)
-            .await
-            .unwrap();
-        append(db, Some(key), &actor(), &ev("get"), 4)
-            .await
-            .unwrap();
-        append(db, Some(key), &actor(), &ev("rotate"), 5)
-            .await
-            .unwrap();
+        // The failed unlock has no key to seal its entry with.
+        let entries = [
+            (Some(key), "init"),
+            (Some(key), "set"),
+            (None, FAILED_UNLOCK),
+            (Some(key), "get"),
+            (Some(key), "rotate"),
+        ];
+        for (at, (key, action)) in (1..).zip(entries) {
+            append(db, key, &actor(), &ev(action), at).await.unwrap();
+        }
     }
 
     async fn exec(db: &mut Db, sql: &str) {

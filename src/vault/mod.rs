@@ -559,21 +559,34 @@ pub(crate) mod testing {
         KeySource::Passphrase(Secret::from_string(s.into()), "test")
     }
 
+    /// `init` with passphrase `passphrase`, the fast KDF and the test actor.
+    pub async fn init_with(
+        db: &mut Db,
+        passphrase: &str,
+        key_file: Option<&Path>,
+        data_dir: &Path,
+    ) -> Result<InitOutcome> {
+        let opts = InitOptions {
+            passphrase: &Secret::from_string(passphrase.into()),
+            params: fast(),
+            key_file,
+            data_dir,
+        };
+        init(db, opts, &actor()).await
+    }
+
+    /// `change_passphrase` to `new` with the fast KDF and the test actor.
+    pub async fn passwd(db: &mut Db, v: &Unlocked, new: &str) -> Result<()> {
+        let new = Secret::from_string(new.into());
+        change_passphrase(db, v, &new, fast(), &actor()).await
+    }
+
     /// A store with a vault (passphrase "correct horse") in a temp dir.
     pub async fn vault_store() -> (tempfile::TempDir, store::Store, Unlocked) {
         let (dir, mut s) = store::testing::temp_store().await;
-        init(
-            s.db(),
-            InitOptions {
-                passphrase: &Secret::from_string("correct horse".into()),
-                params: fast(),
-                key_file: None,
-                data_dir: dir.path(),
-            },
-            &actor(),
-        )
-        .await
-        .unwrap();
+        init_with(s.db(), "correct horse", None, dir.path())
+            .await
+            .unwrap();
         let v = unlock(s.db(), &pass("correct horse"), &actor())
             .await
             .unwrap();
@@ -599,18 +612,9 @@ mod tests {
     async fn init_unlock_and_refuse_a_second_init() {
         let (dir, mut s, v) = vault_store().await;
         assert!(redaction::key_path(dir.path()).exists());
-        let again = init(
-            s.db(),
-            InitOptions {
-                passphrase: &Secret::from_string("another one".into()),
-                params: fast(),
-                key_file: None,
-                data_dir: dir.path(),
-            },
-            &actor(),
-        )
-        .await
-        .unwrap_err();
+        let again = init_with(s.db(), "another one", None, dir.path())
+            .await
+            .unwrap_err();
         assert!(matches!(again.kind(), Error::Conflict(_)), "{again}");
         assert!(again.hint().is_some());
         let v2 = unlock(s.db(), &pass("correct horse"), &actor())
@@ -640,15 +644,7 @@ mod tests {
     #[tokio::test]
     async fn passwd_rewraps_without_touching_values() {
         let (_dir, mut s, v) = vault_store().await;
-        change_passphrase(
-            s.db(),
-            &v,
-            &Secret::from_string("new passphrase".into()),
-            fast(),
-            &actor(),
-        )
-        .await
-        .unwrap();
+        passwd(s.db(), &v, "new passphrase").await.unwrap();
         assert!(
             unlock(s.db(), &pass("correct horse"), &actor())
                 .await
@@ -658,43 +654,17 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(v.values.expose(), v2.values.expose());
-        assert!(
-            change_passphrase(
-                s.db(),
-                &v2,
-                &Secret::from_string("short".into()),
-                fast(),
-                &actor()
-            )
-            .await
-            .is_err()
-        );
+        assert!(passwd(s.db(), &v2, "short").await.is_err());
     }
 
     #[tokio::test]
     async fn key_file_unlocks_and_a_foreign_one_does_not() {
         let (dir, mut s) = store::testing::temp_store().await;
         let kf = dir.path().join("keys/vault.key");
-        init(
-            s.db(),
-            InitOptions {
-                passphrase: &Secret::from_string("correct horse".into()),
-                params: fast(),
-                key_file: Some(&kf),
-                data_dir: dir.path(),
-            },
-            &actor(),
-        )
-        .await
-        .unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&kf).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
-        }
+        init_with(s.db(), "correct horse", Some(&kf), dir.path())
+            .await
+            .unwrap();
+        crate::files::testing::assert_owner_only(&kf);
         let by_file = unlock(s.db(), &KeySource::KeyFile(kf.clone()), &actor())
             .await
             .unwrap();
@@ -725,32 +695,15 @@ mod tests {
             Err(Error::Locked(_))
         ));
         // Survives a passphrase change.
-        change_passphrase(
-            s.db(),
-            &by_pass,
-            &Secret::from_string("new passphrase".into()),
-            fast(),
-            &actor(),
-        )
-        .await
-        .unwrap();
+        passwd(s.db(), &by_pass, "new passphrase").await.unwrap();
         unlock(s.db(), &KeySource::KeyFile(kf.clone()), &actor())
             .await
             .unwrap();
         // A second init may not overwrite an existing file.
         let (dir2, mut s2) = store::testing::temp_store().await;
-        let e = init(
-            s2.db(),
-            InitOptions {
-                passphrase: &Secret::from_string("correct horse".into()),
-                params: fast(),
-                key_file: Some(&kf),
-                data_dir: dir2.path(),
-            },
-            &actor(),
-        )
-        .await
-        .unwrap_err();
+        let e = init_with(s2.db(), "correct horse", Some(&kf), dir2.path())
+            .await
+            .unwrap_err();
         assert!(e.to_string().contains("already exists"), "{e}");
         assert!(meta(s2.db()).await.unwrap().is_none());
     }

@@ -897,6 +897,48 @@ mod tests {
         .await
     }
 
+    /// An unlocked vault in a temp store with client Acme Corp, where most
+    /// tests start.
+    struct Fx {
+        _dir: tempfile::TempDir,
+        s: crate::store::Store,
+        v: Unlocked,
+        c: clients::Client,
+    }
+
+    impl Fx {
+        async fn new() -> Fx {
+            let (_dir, mut s, v) = vault_store().await;
+            let c = client(s.db()).await;
+            Fx { _dir, s, v, c }
+        }
+
+        async fn put(
+            &mut self,
+            item: &str,
+            values: &[(&str, &str)],
+            kind: WriteKind,
+        ) -> Result<Written> {
+            put(self.s.db(), &self.v, &self.c, item, values, kind).await
+        }
+
+        /// A new record (or a new version of every field given), which must work.
+        async fn set(&mut self, item: &str, values: &[(&str, &str)]) -> Written {
+            self.put(item, values, WriteKind::Set).await.unwrap()
+        }
+
+        async fn get(&mut self, r: &str) -> Result<Vec<(String, i64, String)>> {
+            get(self.s.db(), &self.v, r).await
+        }
+
+        async fn audit_intact(&mut self) -> bool {
+            audit::verify(self.s.db(), &self.v.audit)
+                .await
+                .unwrap()
+                .ok()
+        }
+    }
+
     async fn get(db: &mut Db, v: &Unlocked, r: &str) -> Result<Vec<(String, i64, String)>> {
         let r = refs::parse(r).unwrap();
         let out = reveal(db, v, &actor(), &r, r.field.as_deref(), "get", "").await?;
@@ -909,79 +951,55 @@ mod tests {
 
     #[tokio::test]
     async fn set_get_rotate_keep_versions_and_audit() {
-        let (_d, mut s, v) = vault_store().await;
-        let c = client(s.db()).await;
-        let w = put(
-            s.db(),
-            &v,
-            &c,
-            "nas",
-            &[("password", "first-pass")],
-            WriteKind::Set,
-        )
-        .await
-        .unwrap();
+        let mut fx = Fx::new().await;
+        let w = fx.set("nas", &[("password", "first-pass")]).await;
         assert!(w.created);
         assert_eq!(
-            get(s.db(), &v, "acme-corp/nas/password").await.unwrap()[0].2,
+            fx.get("acme-corp/nas/password").await.unwrap()[0].2,
             "first-pass"
         );
         for i in 2..=5 {
-            let w = put(
-                s.db(),
-                &v,
-                &c,
-                "nas",
-                &[("password", &format!("pass-{i}-long"))],
-                WriteKind::Rotate,
-            )
-            .await
-            .unwrap();
+            let w = fx
+                .put(
+                    "nas",
+                    &[("password", &format!("pass-{i}-long"))],
+                    WriteKind::Rotate,
+                )
+                .await
+                .unwrap();
             assert_eq!(w.fields, vec![("password".to_string(), i)]);
         }
-        let got = get(s.db(), &v, "Acme Corp/nas").await.unwrap();
+        let got = fx.get("Acme Corp/nas").await.unwrap();
         assert_eq!(
             got,
             vec![("password".to_string(), 5, "pass-5-long".to_string())]
         );
-        let cred = resolve(s.db(), &refs::parse("acme-corp/nas").unwrap())
+        let cred = resolve(fx.s.db(), &refs::parse("acme-corp/nas").unwrap())
             .await
             .unwrap();
-        let h = history(s.db(), &cred, None).await.unwrap();
+        let h = history(fx.s.db(), &cred, None).await.unwrap();
         assert_eq!(
             h.iter().map(|x| x.version).collect::<Vec<_>>(),
             vec![5, 4, 3]
         );
         assert!(h[0].current && !h[1].current);
         let macs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vault_redaction")
-            .fetch_one(s.db())
+            .fetch_one(fx.s.db())
             .await
             .unwrap();
         assert_eq!(macs, 3, "redaction MACs follow the kept versions");
         // Rotating a field that does not exist is refused.
-        let e = put(
-            s.db(),
-            &v,
-            &c,
-            "nas",
-            &[("pin", "12345678")],
-            WriteKind::Rotate,
-        )
-        .await
-        .unwrap_err();
+        let e = fx
+            .put("nas", &[("pin", "12345678")], WriteKind::Rotate)
+            .await
+            .unwrap_err();
         assert_eq!(e.exit_code(), 3);
-        let e = put(
-            s.db(),
-            &v,
-            &c,
-            "other",
-            &[("password", "x-y-z-1-2")],
-            WriteKind::Rotate,
-        )
-        .await
-        .unwrap_err();
+        let e = fx
+            .put("other", &[("password", "x-y-z-1-2")], WriteKind::Rotate)
+            .await
+            .unwrap_err();
         assert_eq!(e.exit_code(), 3);
-        let actions: Vec<String> = audit::list(s.db(), None, None)
+        let actions: Vec<String> = audit::list(fx.s.db(), None, None)
             .await
             .unwrap()
             .into_iter()
@@ -993,34 +1011,28 @@ mod tests {
                 "init", "set", "get", "rotate", "rotate", "rotate", "rotate", "get"
             ]
         );
-        assert!(audit::verify(s.db(), &v.audit).await.unwrap().ok());
+        assert!(fx.audit_intact().await);
     }
 
     #[tokio::test]
     async fn list_and_history_never_hold_values() {
-        let (_d, mut s, v) = vault_store().await;
-        let c = client(s.db()).await;
-        put(
-            s.db(),
-            &v,
-            &c,
+        let mut fx = Fx::new().await;
+        fx.set(
             "db",
             &[("password", "very-secret-1"), ("api_key", "very-secret-2")],
-            WriteKind::Set,
         )
-        .await
-        .unwrap();
-        let l = list(s.db(), None, false).await.unwrap();
+        .await;
+        let l = list(fx.s.db(), None, false).await.unwrap();
         let text = serde_json::to_string(&l).unwrap();
         assert!(!text.contains("very-secret"), "{text}");
         assert_eq!(l[0].fields.len(), 2);
-        let cred = resolve(s.db(), &refs::parse("acme-corp/db").unwrap())
+        let cred = resolve(fx.s.db(), &refs::parse("acme-corp/db").unwrap())
             .await
             .unwrap();
-        let h = serde_json::to_string(&history(s.db(), &cred, None).await.unwrap()).unwrap();
+        let h = serde_json::to_string(&history(fx.s.db(), &cred, None).await.unwrap()).unwrap();
         assert!(!h.contains("very-secret"), "{h}");
         let raw: Vec<Vec<u8>> = sqlx::query_scalar("SELECT ciphertext FROM vault_values")
-            .fetch_all(s.db())
+            .fetch_all(fx.s.db())
             .await
             .unwrap();
         for ct in raw {
@@ -1028,109 +1040,52 @@ mod tests {
         }
     }
 
+    #[rstest::rstest]
+    #[case::truncate_ciphertext(
+        "UPDATE vault_values SET ciphertext = substr(ciphertext, 1, length(ciphertext) - 1) WHERE field = 'password'"
+    )]
+    #[case::empty_ciphertext("UPDATE vault_values SET ciphertext = x'' WHERE field = 'password'")]
+    #[case::short_nonce(
+        "UPDATE vault_values SET nonce = substr(nonce, 1, 11) WHERE field = 'password'"
+    )]
+    #[case::swap_fields(
+        "UPDATE vault_values SET ciphertext = (SELECT ciphertext FROM vault_values WHERE field = 'api_key'), nonce = (SELECT nonce FROM vault_values WHERE field = 'api_key') WHERE field = 'password'"
+    )]
+    #[case::edit_username("UPDATE vault_credentials SET username = 'eve'")]
+    #[case::roll_back_a_version(
+        "DELETE FROM vault_values WHERE field = 'password' AND version = 2"
+    )]
+    #[case::change_the_type("UPDATE vault_credentials SET cred_type = 'jwt'")]
     #[tokio::test]
-    async fn tampering_is_an_integrity_error_and_is_audited() {
-        let tampers: &[(&str, &str)] = &[
-            (
-                "truncate ciphertext",
-                "UPDATE vault_values SET ciphertext = substr(ciphertext, 1, length(ciphertext) - 1) WHERE field = 'password'",
-            ),
-            (
-                "empty ciphertext",
-                "UPDATE vault_values SET ciphertext = x'' WHERE field = 'password'",
-            ),
-            (
-                "short nonce",
-                "UPDATE vault_values SET nonce = substr(nonce, 1, 11) WHERE field = 'password'",
-            ),
-            (
-                "swap fields",
-                "UPDATE vault_values SET ciphertext = (SELECT ciphertext FROM vault_values WHERE field = 'api_key'), nonce = (SELECT nonce FROM vault_values WHERE field = 'api_key') WHERE field = 'password'",
-            ),
-            (
-                "edit username",
-                "UPDATE vault_credentials SET username = 'eve'",
-            ),
-            (
-                "roll back a version",
-                "DELETE FROM vault_values WHERE field = 'password' AND version = 2",
-            ),
-            (
-                "change the type",
-                "UPDATE vault_credentials SET cred_type = 'jwt'",
-            ),
-        ];
-        for (name, sql) in tampers {
-            let (_d, mut s, v) = vault_store().await;
-            let c = client(s.db()).await;
-            put(
-                s.db(),
-                &v,
-                &c,
-                "db",
-                &[("password", "pw-one-111"), ("api_key", "key-one-111")],
-                WriteKind::Set,
-            )
+    async fn tampering_is_an_integrity_error_and_is_audited(#[case] sql: &str) {
+        let mut fx = Fx::new().await;
+        let both = [("password", "pw-one-111"), ("api_key", "key-one-111")];
+        fx.set("db", &both).await;
+        let rotated = [("password", "pw-two-222")];
+        fx.put("db", &rotated, WriteKind::Rotate).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(fx.s.db())
             .await
             .unwrap();
-            put(
-                s.db(),
-                &v,
-                &c,
-                "db",
-                &[("password", "pw-two-222")],
-                WriteKind::Rotate,
-            )
-            .await
-            .unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-                .execute(s.db())
-                .await
-                .unwrap();
-            let e = get(s.db(), &v, "acme-corp/db/password").await.unwrap_err();
-            assert!(
-                e.to_string().starts_with("integrity check failed"),
-                "{name}: {e}"
-            );
-            assert!(!e.to_string().contains("pw-"), "{name}: {e}");
-            assert_eq!(e.exit_code(), 1, "{name}");
-            let last = audit::list(s.db(), None, Some(1)).await.unwrap();
-            assert_eq!(last[0].detail, "FAILED: integrity check", "{name}");
-            // Writing on top of a tampered record is refused too.
-            let e = put(
-                s.db(),
-                &v,
-                &c,
-                "db",
-                &[("password", "pw-three-333")],
-                WriteKind::Rotate,
-            )
-            .await
-            .unwrap_err();
-            assert!(
-                e.to_string().starts_with("integrity check failed"),
-                "{name}: {e}"
-            );
-        }
+        let e = fx.get("acme-corp/db/password").await.unwrap_err();
+        assert!(e.to_string().starts_with("integrity check failed"), "{e}");
+        assert!(!e.to_string().contains("pw-"), "{e}");
+        assert_eq!(e.exit_code(), 1);
+        let last = audit::list(fx.s.db(), None, Some(1)).await.unwrap();
+        assert_eq!(last[0].detail, "FAILED: integrity check");
+        // Writing on top of a tampered record is refused too.
+        let again = [("password", "pw-three-333")];
+        let e = fx.put("db", &again, WriteKind::Rotate).await.unwrap_err();
+        assert!(e.to_string().starts_with("integrity check failed"), "{e}");
     }
 
     #[tokio::test]
     async fn every_bit_of_a_stored_value_matters() {
-        let (_d, mut s, v) = vault_store().await;
-        let c = client(s.db()).await;
-        put(
-            s.db(),
-            &v,
-            &c,
-            "db",
-            &[("password", "pw-one-111")],
-            WriteKind::Set,
-        )
-        .await
-        .unwrap();
+        let mut fx = Fx::new().await;
+        fx.set("db", &[("password", "pw-one-111")]).await;
         let (nonce, ct): (Vec<u8>, Vec<u8>) =
             sqlx::query_as("SELECT nonce, ciphertext FROM vault_values")
-                .fetch_one(s.db())
+                .fetch_one(fx.s.db())
                 .await
                 .unwrap();
         let total = (nonce.len() + ct.len()) * 8;
@@ -1145,10 +1100,10 @@ mod tests {
             sqlx::query("UPDATE vault_values SET nonce = ?, ciphertext = ?")
                 .bind(&n)
                 .bind(&t)
-                .execute(s.db())
+                .execute(fx.s.db())
                 .await
                 .unwrap();
-            let e = get(s.db(), &v, "acme-corp/db").await.unwrap_err();
+            let e = fx.get("acme-corp/db").await.unwrap_err();
             assert!(
                 e.to_string().starts_with("integrity check failed"),
                 "bit {bit}: {e}"
@@ -1158,32 +1113,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_ciphertext_copied_between_records_does_not_open() {
-        let (_d, mut s, v) = vault_store().await;
-        let c = client(s.db()).await;
-        put(
-            s.db(),
-            &v,
-            &c,
-            "a",
-            &[("password", "secret-of-a")],
-            WriteKind::Set,
-        )
-        .await
-        .unwrap();
-        put(
-            s.db(),
-            &v,
-            &c,
-            "b",
-            &[("password", "secret-of-b")],
-            WriteKind::Set,
-        )
-        .await
-        .unwrap();
-        let a = resolve(s.db(), &refs::parse("acme-corp/a").unwrap())
+        let mut fx = Fx::new().await;
+        fx.set("a", &[("password", "secret-of-a")]).await;
+        fx.set("b", &[("password", "secret-of-b")]).await;
+        let a = resolve(fx.s.db(), &refs::parse("acme-corp/a").unwrap())
             .await
             .unwrap();
-        let b = resolve(s.db(), &refs::parse("acme-corp/b").unwrap())
+        let b = resolve(fx.s.db(), &refs::parse("acme-corp/b").unwrap())
             .await
             .unwrap();
         // Copy a's value row onto b, and b's record MAC too (as if the
@@ -1194,112 +1130,69 @@ mod tests {
         )
         .bind(&a.id)
         .bind(&b.id)
-        .execute(s.db())
+        .execute(fx.s.db())
         .await
         .unwrap();
-        reseal(s.db(), &v, &b.id).await.unwrap();
-        let e = get(s.db(), &v, "acme-corp/b").await.unwrap_err();
+        reseal(fx.s.db(), &fx.v, &b.id).await.unwrap();
+        let e = fx.get("acme-corp/b").await.unwrap_err();
         assert!(e.to_string().contains("does not decrypt"), "{e}");
         assert!(e.to_string().starts_with("integrity check failed"), "{e}");
-        assert_eq!(
-            get(s.db(), &v, "acme-corp/a").await.unwrap()[0].2,
-            "secret-of-a"
-        );
+        assert_eq!(fx.get("acme-corp/a").await.unwrap()[0].2, "secret-of-a");
     }
 
     #[tokio::test]
     async fn rm_restore_purge() {
-        let (_d, mut s, v) = vault_store().await;
-        let c = client(s.db()).await;
-        put(
-            s.db(),
-            &v,
-            &c,
-            "nas",
-            &[("password", "first-pass")],
-            WriteKind::Set,
-        )
-        .await
-        .unwrap();
+        let mut fx = Fx::new().await;
+        fx.set("nas", &[("password", "first-pass")]).await;
         let r = refs::parse("acme-corp/nas").unwrap();
         assert!(
-            remove(s.db(), &v, &actor(), &r, Removal::Soft)
+            remove(fx.s.db(), &fx.v, &actor(), &r, Removal::Soft)
                 .await
                 .unwrap()
                 .1
         );
         assert!(
-            !remove(s.db(), &v, &actor(), &r, Removal::Soft)
+            !remove(fx.s.db(), &fx.v, &actor(), &r, Removal::Soft)
                 .await
                 .unwrap()
                 .1
         );
-        assert_eq!(
-            get(s.db(), &v, "acme-corp/nas")
-                .await
-                .unwrap_err()
-                .exit_code(),
-            3
-        );
-        assert!(list(s.db(), None, false).await.unwrap().is_empty());
-        assert_eq!(list(s.db(), None, true).await.unwrap().len(), 1);
-        let e = put(
-            s.db(),
-            &v,
-            &c,
-            "nas",
-            &[("password", "again-pass")],
-            WriteKind::Set,
-        )
-        .await
-        .unwrap_err();
+        assert_eq!(fx.get("acme-corp/nas").await.unwrap_err().exit_code(), 3);
+        assert!(list(fx.s.db(), None, false).await.unwrap().is_empty());
+        assert_eq!(list(fx.s.db(), None, true).await.unwrap().len(), 1);
+        let e = fx
+            .put("nas", &[("password", "again-pass")], WriteKind::Set)
+            .await
+            .unwrap_err();
         assert!(e.hint().is_some_and(|h| h.contains("restore")), "{e}");
-        remove(s.db(), &v, &actor(), &r, Removal::Restore)
+        remove(fx.s.db(), &fx.v, &actor(), &r, Removal::Restore)
             .await
             .unwrap();
-        assert_eq!(
-            get(s.db(), &v, "acme-corp/nas").await.unwrap()[0].2,
-            "first-pass"
-        );
-        remove(s.db(), &v, &actor(), &r, Removal::Purge)
+        assert_eq!(fx.get("acme-corp/nas").await.unwrap()[0].2, "first-pass");
+        remove(fx.s.db(), &fx.v, &actor(), &r, Removal::Purge)
             .await
             .unwrap();
-        assert_eq!(
-            get(s.db(), &v, "acme-corp/nas")
-                .await
-                .unwrap_err()
-                .exit_code(),
-            3
-        );
+        assert_eq!(fx.get("acme-corp/nas").await.unwrap_err().exit_code(), 3);
         for table in ["vault_values", "vault_redaction", "vault_credentials"] {
             let n: i64 =
                 sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-                    .fetch_one(s.db())
+                    .fetch_one(fx.s.db())
                     .await
                     .unwrap();
             assert_eq!(n, 0, "{table}");
         }
-        assert!(audit::verify(s.db(), &v.audit).await.unwrap().ok());
+        assert!(fx.audit_intact().await);
     }
 
     #[tokio::test]
     async fn rebuild_redaction_recomputes_every_mac() {
-        let (_d, mut s, v) = vault_store().await;
-        let c = client(s.db()).await;
-        put(
-            s.db(),
-            &v,
-            &c,
-            "a",
-            &[("password", "secret-of-a"), ("pin", "short")],
-            WriteKind::Set,
-        )
-        .await
-        .unwrap();
+        let mut fx = Fx::new().await;
+        fx.set("a", &[("password", "secret-of-a"), ("pin", "short")])
+            .await;
         let k2 = Key::random().unwrap();
-        assert_eq!(rebuild_redaction(s.db(), &v, &k2).await.unwrap(), 2);
+        assert_eq!(rebuild_redaction(fx.s.db(), &fx.v, &k2).await.unwrap(), 2);
         let mac: Vec<u8> = sqlx::query_scalar("SELECT mac FROM vault_redaction")
-            .fetch_one(s.db())
+            .fetch_one(fx.s.db())
             .await
             .unwrap();
         assert_eq!(mac, redaction::value_mac(&k2, b"secret-of-a").to_vec());

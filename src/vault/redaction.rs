@@ -274,15 +274,7 @@ mod tests {
         let k = create_key(dir.path()).unwrap();
         assert_eq!(load_key(dir.path()).unwrap().unwrap().expose(), k.expose());
         assert!(create_key(dir.path()).is_err());
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(key_path(dir.path()))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
+        crate::files::testing::assert_owner_only(&key_path(dir.path()));
         std::fs::write(key_path(dir.path()), b"short").unwrap();
         assert!(load_key(dir.path()).is_err());
     }

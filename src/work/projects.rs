@@ -779,6 +779,17 @@ mod tests {
     use super::*;
     use crate::store::testing::temp_store;
 
+    /// A project with slug `slug` and nothing else set.
+    fn np(slug: &str) -> NewProject<'_> {
+        NewProject {
+            slug,
+            name: None,
+            client: None,
+            priority: "normal",
+            description: None,
+        }
+    }
+
     #[test]
     fn remotes_normalise_to_host_and_path() {
         for url in [
@@ -816,13 +827,6 @@ mod tests {
         )
         .unwrap();
 
-        let np = |slug| NewProject {
-            slug,
-            name: None,
-            client: None,
-            priority: "normal",
-            description: None,
-        };
         let a = add(s.db(), np("alpha")).await.unwrap();
         let b = add(s.db(), np("beta")).await.unwrap();
         link_dir(s.db(), &a, &root, "m1").await.unwrap();
@@ -861,13 +865,6 @@ mod tests {
     #[tokio::test]
     async fn bad_and_duplicate_slugs_are_refused() {
         let (_d, mut s) = temp_store().await;
-        let np = |slug| NewProject {
-            slug,
-            name: None,
-            client: None,
-            priority: "normal",
-            description: None,
-        };
         assert!(matches!(
             add(s.db(), np("Bad Slug")).await.map_err(Error::into_kind),
             Err(Error::Usage(_))

@@ -694,18 +694,7 @@ mod tests {
     use crate::store::testing::temp_store;
 
     async fn setup(s: &mut store::Store) -> String {
-        let d = machine::Detected {
-            hostname: "h".into(),
-            username: "u".into(),
-            platform: "linux".into(),
-            os_version: None,
-            home_directory: "/home/u".into(),
-            preferred_shell: None,
-            tools: Default::default(),
-            mcp_servers: vec![],
-            skills: vec![],
-        };
-        machine::register(s.db(), &d).await.unwrap().0.id
+        machine::testing::register_host(s.db(), "h").await
     }
 
     fn req(at: Millis) -> StartRequest {
@@ -938,18 +927,7 @@ mod auto_tests {
     #[tokio::test]
     async fn claude_sessions_open_continue_close_and_never_touch_manual_ones() {
         let (_d, mut s) = temp_store().await;
-        let d = machine::Detected {
-            hostname: "h".into(),
-            username: "u".into(),
-            platform: "linux".into(),
-            os_version: None,
-            home_directory: "/h".into(),
-            preferred_shell: None,
-            tools: Default::default(),
-            mcp_servers: vec![],
-            skills: vec![],
-        };
-        let m = machine::register(s.db(), &d).await.unwrap().0.id;
+        let m = machine::testing::register_host(s.db(), "h").await;
         let id = match claude_session_started(s.db(), &m, Scope::default(), "c1", 1_000)
             .await
             .unwrap()
@@ -1008,18 +986,7 @@ mod auto_tests {
     #[tokio::test]
     async fn idle_automatic_sessions_close_at_their_last_activity_and_manual_ones_stay() {
         let (_d, mut s) = temp_store().await;
-        let d = machine::Detected {
-            hostname: "h".into(),
-            username: "u".into(),
-            platform: "linux".into(),
-            os_version: None,
-            home_directory: "/h".into(),
-            preferred_shell: None,
-            tools: Default::default(),
-            mcp_servers: vec![],
-            skills: vec![],
-        };
-        let m = machine::register(s.db(), &d).await.unwrap().0.id;
+        let m = machine::testing::register_host(s.db(), "h").await;
         let min = 60_000;
         let AutoStart::Started(id) =
             claude_session_started(s.db(), &m, Scope::default(), "c1", 1_000 * min)

@@ -5,7 +5,7 @@
 use crate::common;
 use crate::support::pg;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -41,6 +41,14 @@ fn team(label: &str, n: usize) -> (String, Vec<Env>) {
     (db, machines)
 }
 
+/// Syncs each machine in turn, and the first once more, so that every one
+/// has seen every other.
+fn sync_round(machines: &[Env]) {
+    for m in machines.iter().chain(&machines[..1]) {
+        m.ok(&["sync"]);
+    }
+}
+
 fn self_id(env: &Env) -> String {
     str_of(&env.json(&["machine", "show", "self"]), "id").to_string()
 }
@@ -68,6 +76,15 @@ fn lines(path: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// A set-up env, a marker file, and a shell script that appends a line to
+/// it: each line is one run.
+fn marker_env() -> (Env, PathBuf, String) {
+    let env = Env::setup();
+    let marker = env.path("marker");
+    let script = format!("echo ran >> '{}'", marker.display());
+    (env, marker, script)
+}
+
 fn events(env: &Env, id: &str) -> Vec<String> {
     array(&env.json(&["agent", "audit", "--command", id]))
         .iter()
@@ -75,27 +92,16 @@ fn events(env: &Env, id: &str) -> Vec<String> {
         .collect()
 }
 
-/// Runs SQL straight against a machine's store, as an attacker with the
-/// file (or a bug) would.
-fn sql(env: &Env, statements: &str) {
-    use sqlx::Connection;
-    let path = env.data.join("msp.db");
-    let statements = statements.to_string();
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async move {
-            let opts = sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(&path)
-                .create_if_missing(false);
-            let mut c = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(statements))
-                .execute(&mut c)
-                .await
-                .unwrap();
-            c.close().await.unwrap();
-        });
+/// `msp agent exec self --wait ARGS`: runs a command here and waits for it.
+fn exec_self(env: &Env, args: &[&str]) -> common::Out {
+    let mut all = vec!["agent", "exec", "self", "--wait"];
+    all.extend_from_slice(args);
+    env.msp(&all)
+}
+
+/// `msp agent exec self OPTION VALUE -- true`, queued, not waited for.
+fn exec_true(env: &Env, option: &str, value: &str) -> common::Out {
+    env.msp(&["agent", "exec", "self", option, value, "--", "true"])
 }
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
@@ -112,34 +118,14 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 #[test]
 fn exec_self_wait_runs_argv_as_given_and_exits_with_the_commands_code() {
     let env = Env::setup();
-    let out = env
-        .msp(&[
-            "agent", "exec", "self", "--wait", "--", "printf", "%s|", "a b", "$HOME", ";echo x",
-        ])
-        .expect_code(0);
+    let out = exec_self(&env, &["--", "printf", "%s|", "a b", "$HOME", ";echo x"]).expect_code(0);
     assert_eq!(out.stdout, "a b|$HOME|;echo x|", "no shell may touch argv");
-    let out = env
-        .msp(&[
-            "agent",
-            "exec",
-            "self",
-            "--wait",
-            "--",
-            "sh",
-            "-c",
-            "echo out; echo err >&2; exit 3",
-        ])
-        .expect_code(3);
+    let out = exec_self(&env, &["--", "sh", "-c", "echo out; echo err >&2; exit 3"]).expect_code(3);
     assert_eq!(out.stdout, "out\n");
     assert!(out.stderr.contains("err\n"), "{}", out.stderr);
     // Without a team, commands to self are signed with a local key file.
     let key = env.data.join("agent.key");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    common::assert_owner_only(&key);
     assert_eq!(std::fs::read(&key).unwrap().len(), 32);
 
     let list = env.json(&["agent", "list"]);
@@ -178,13 +164,48 @@ fn exec_self_wait_runs_argv_as_given_and_exits_with_the_commands_code() {
 #[test]
 fn with_shell_the_command_and_args_are_one_script() {
     let env = Env::setup();
-    let out = env
-        .msp(&[
-            "agent", "exec", "self", "--wait", "--shell", "sh", "--", "echo", "$((6*7))", "|",
-            "tr", "4", "X",
-        ])
-        .expect_code(0);
+    let out = exec_self(
+        &env,
+        &[
+            "--shell", "sh", "--", "echo", "$((6*7))", "|", "tr", "4", "X",
+        ],
+    )
+    .expect_code(0);
     assert_eq!(out.stdout, "X2\n");
+}
+
+/// `msp --json agent exec self --wait --timeout 1s -- sh -c SCRIPT`: exit 124.
+fn exec_timing_out(env: &Env, script: &str) -> Value {
+    let args = [
+        "--json",
+        "agent",
+        "exec",
+        "self",
+        "--wait",
+        "--timeout",
+        "1s",
+        "--",
+    ];
+    let mut args = args.to_vec();
+    args.extend(["sh", "-c", script]);
+    env.msp(&args).expect_code(124).json()
+}
+
+/// Asserts that the process whose pid `pidfile` holds is gone (at most a
+/// zombie): it was signalled, and on a busy machine dying takes a moment.
+fn assert_gone(pidfile: &Path, what: &str) {
+    let pid = std::fs::read_to_string(pidfile).unwrap().trim().to_string();
+    let stat = || std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let gone = || stat().is_empty() || stat().contains(") Z ");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !gone() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stat = stat();
+    assert!(
+        stat.is_empty() || stat.contains(") Z "),
+        "{what} {pid} survived the timeout: {stat}"
+    );
 }
 
 #[test]
@@ -192,42 +213,13 @@ fn timeout_ends_the_whole_process_group_and_reports_timed_out() {
     let env = Env::setup();
     let pidfile = env.path("bg.pid");
     let script = format!("sleep 60 & echo $! > '{}'; sleep 60", pidfile.display());
-    let out = env
-        .msp(&[
-            "--json",
-            "agent",
-            "exec",
-            "self",
-            "--wait",
-            "--timeout",
-            "1s",
-            "--",
-            "sh",
-            "-c",
-            &script,
-        ])
-        .expect_code(124);
-    let v = out.json();
+    let v = exec_timing_out(&env, &script);
     assert_eq!(str_of(&v, "status"), "timed_out");
     assert!(str_of(&v, "error").contains("timed out"), "{v}");
     let listed = env.json(&["agent", "list", "--status", "timed_out"]);
     assert_eq!(str_of(&array(&listed)[0], "id"), str_of(&v, "id"));
-    let bg = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .to_string();
-    // The background child of the command is gone too (at most a zombie);
-    // it was signalled, and on a busy machine dying takes a moment.
-    let stat = || std::fs::read_to_string(format!("/proc/{bg}/stat")).unwrap_or_default();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !(stat().is_empty() || stat().contains(") Z ")) && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let stat = stat();
-    assert!(
-        stat.is_empty() || stat.contains(") Z "),
-        "background process {bg} survived: {stat}"
-    );
+    // The background child of the command is gone too.
+    assert_gone(&pidfile, "the background process");
 }
 
 #[cfg(target_os = "linux")]
@@ -239,33 +231,8 @@ fn timeout_leaves_no_setsid_survivor() {
         "setsid sh -c 'echo $$ > {}; sleep 300' & sleep 300",
         pidfile.display()
     );
-    env.msp(&[
-        "agent",
-        "exec",
-        "self",
-        "--wait",
-        "--timeout",
-        "1s",
-        "--",
-        "sh",
-        "-c",
-        &script,
-    ])
-    .expect_code(124);
-    let pid = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .to_string();
-    let stat = || std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !(stat().is_empty() || stat().contains(") Z ")) && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let stat = stat();
-    assert!(
-        stat.is_empty() || stat.contains(") Z "),
-        "the setsid process {pid} survived the timeout: {stat}"
-    );
+    exec_timing_out(&env, &script);
+    assert_gone(&pidfile, "the setsid process");
 }
 
 #[test]
@@ -291,9 +258,7 @@ fn output_past_the_cap_is_dropped_and_flagged_truncated() {
 
 #[test]
 fn a_queued_command_runs_when_the_agent_comes_back_unless_it_expired() {
-    let env = Env::setup();
-    let marker = env.path("marker");
-    let script = format!("echo ran >> '{}'", marker.display());
+    let (env, marker, script) = marker_env();
     let later = queue(&env, &["self", "--", "sh", "-c", &script]);
     let expiring = queue(
         &env,
@@ -319,9 +284,7 @@ fn a_queued_command_runs_when_the_agent_comes_back_unless_it_expired() {
 
 #[test]
 fn commands_written_changed_or_replayed_in_the_store_are_rejected_audited_and_never_run() {
-    let env = Env::setup();
-    let marker = env.path("marker");
-    let script = format!("echo ran >> '{}'", marker.display());
+    let (env, marker, script) = marker_env();
     let done = queue(&env, &["self", "--", "sh", "-c", &script]);
     env.ok(&["agent", "run", "--once"]);
     assert_eq!(lines(&marker), 1);
@@ -329,17 +292,14 @@ fn commands_written_changed_or_replayed_in_the_store_are_rejected_audited_and_ne
     // (No quotes: it goes into an SQL string literal below.)
     let evil = format!("echo evil >> {}", marker.display());
     let written = "0195f0a0-0000-7000-8000-0000000000aa";
-    sql(
-        &env,
-        &format!(
-            "UPDATE agent_commands SET program = 'sh', args = json_array('-c', '{evil}') WHERE id = '{changed}';
-             INSERT INTO agent_commands SELECT '{written}', requester_machine_id, requested_by, target_machine_id,
-                 'sh', json_array('-c', '{evil}'), shell, cwd, timeout_ms, max_output, created_at, expires_at,
-                 'feedface', key_kind, '{sig}' FROM agent_commands WHERE id = '{done}';
-             DELETE FROM agent_results WHERE id = '{done}';",
-            sig = "ab".repeat(32)
-        ),
-    );
+    env.sql(&format!(
+        "UPDATE agent_commands SET program = 'sh', args = json_array('-c', '{evil}') WHERE id = '{changed}';
+         INSERT INTO agent_commands SELECT '{written}', requester_machine_id, requested_by, target_machine_id,
+             'sh', json_array('-c', '{evil}'), shell, cwd, timeout_ms, max_output, created_at, expires_at,
+             'feedface', key_kind, '{sig}' FROM agent_commands WHERE id = '{done}';
+         DELETE FROM agent_results WHERE id = '{done}';",
+        sig = "ab".repeat(32)
+    ));
     let out = env.ok(&["agent", "run", "--once"]);
     assert_eq!(
         lines(&marker),
@@ -360,7 +320,7 @@ fn commands_written_changed_or_replayed_in_the_store_are_rejected_audited_and_ne
             "{id} not audited"
         );
     }
-    let out = env.msp(&["agent", "exec", "self", "--wait", "--", "true"]);
+    let out = exec_self(&env, &["--", "true"]);
     assert_eq!(out.code, 0, "the agent still works: {}", out.stderr);
 }
 
@@ -445,14 +405,8 @@ fn msp_secret_variables_of_the_agent_do_not_reach_the_command() {
     let mut env = Env::setup();
     env.set_var("MSP_VAULT_PASSPHRASE", "correct horse battery staple");
     env.set_var("MSP_SYNC_URL", "postgres://msp:pg-pass-4711@db.invalid/msp");
-    let out = env
-        .msp(&["agent", "exec", "self", "--wait", "--", "env"])
-        .expect_code(0);
-    assert!(
-        !out.stdout.contains("MSP_VAULT_PASSPHRASE"),
-        "{}",
-        out.stdout
-    );
+    let out = exec_self(&env, &["--", "env"]).expect_code(0);
+    common::assert_lacks(&out.stdout, "MSP_VAULT_PASSPHRASE");
     assert!(!out.stdout.contains("pg-pass-4711"), "{}", out.stdout);
     // Where the store is still reaches it, so an `msp` in the command finds it.
     assert!(out.stdout.contains("MSP_DATA_DIR="), "{}", out.stdout);
@@ -463,57 +417,16 @@ fn bad_flags_and_unknown_ids_fail_with_hints() {
     let env = Env::setup();
     assert_eq!(env.json(&["agent", "list"]), serde_json::json!([]));
     assert_eq!(env.json(&["agent", "audit"]), serde_json::json!([]));
-    env.msp(&["agent", "exec", "self", "--timeout", "soon", "--", "true"])
-        .expect_code(2);
-    env.msp(&[
-        "agent",
-        "exec",
-        "self",
-        "--max-output",
-        "lots",
-        "--",
-        "true",
-    ])
-    .expect_code(2);
-    env.msp(&["agent", "exec", "self", "--timeout", "0s", "--", "true"])
-        .expect_hint(2);
-    env.msp(&["agent", "exec", "self", "--expires", "400d", "--", "true"])
-        .expect_hint(2);
-    env.msp(&[
-        "agent",
-        "exec",
-        "self",
-        "--timeout",
-        "99999999999999d",
-        "--",
-        "true",
-    ])
-    .expect_code(2);
+    exec_true(&env, "--timeout", "soon").expect_code(2);
+    exec_true(&env, "--max-output", "lots").expect_code(2);
+    exec_true(&env, "--timeout", "0s").expect_hint(2);
+    exec_true(&env, "--expires", "400d").expect_hint(2);
+    exec_true(&env, "--timeout", "99999999999999d").expect_code(2);
     env.msp(&["agent", "exec", "self", "true"]).expect_code(2);
     // An output cap the agent would have to hold in memory is refused here.
-    let out = env
-        .msp(&[
-            "agent",
-            "exec",
-            "self",
-            "--max-output",
-            "1000GiB",
-            "--",
-            "true",
-        ])
-        .expect_hint(2);
+    let out = exec_true(&env, "--max-output", "1000GiB").expect_hint(2);
     assert!(out.stderr.contains("MiB"), "{}", out.stderr);
-    let out = env
-        .msp(&[
-            "agent",
-            "exec",
-            "self",
-            "--timeout",
-            "9999999999s",
-            "--",
-            "true",
-        ])
-        .expect_code(2);
+    let out = exec_true(&env, "--timeout", "9999999999s").expect_code(2);
     assert!(out.stderr.contains("at most 7 days"), "{}", out.stderr);
     env.msp(&["agent", "show", "0195f0a0-0000-7000-8000-000000000000"])
         .expect_hint(3);
@@ -528,9 +441,7 @@ fn bad_flags_and_unknown_ids_fail_with_hints() {
 fn a_command_from_a_runs_on_b_and_its_result_reaches_a() {
     let (db, m) = team("agent_ab", 2);
     let (a, b) = (&m[0], &m[1]);
-    a.ok(&["sync"]);
-    b.ok(&["sync"]);
-    a.ok(&["sync"]);
+    sync_round(&m);
     let b_id = self_id(b);
     let id = queue(a, &[&b_id, "--", "sh", "-c", "echo hello from B; exit 0"]);
     // A pushed it right away; B takes it up, runs it, pushes the result.
@@ -634,9 +545,7 @@ fn a_machine_that_requires_approval_runs_only_after_another_machine_approves() {
 fn a_rename_from_a_stale_copy_of_the_machine_does_not_turn_its_approval_off() {
     let (_db, m) = team("agent_stale_approval", 2);
     let (a, b) = (&m[0], &m[1]);
-    a.ok(&["sync"]);
-    b.ok(&["sync"]);
-    a.ok(&["sync"]);
+    sync_round(&m);
     let b_id = self_id(b);
     b.ok(&["machine", "update", "self", "--approval-required"]);
     b.ok(&["sync"]);
@@ -685,16 +594,7 @@ fn no_secret_form_of_the_corpus_is_kept_from_a_commands_output() {
     let text: String = examples.iter().map(|e| format!("{}\n\n", e.text)).collect();
     let file = env.path("corpus.txt");
     std::fs::write(&file, &text).unwrap();
-    env.msp(&[
-        "agent",
-        "exec",
-        "self",
-        "--wait",
-        "--",
-        "cat",
-        &file.to_string_lossy(),
-    ])
-    .expect_code(0);
+    exec_self(&env, &["--", "cat", &file.to_string_lossy()]).expect_code(0);
     let list = env.json(&["agent", "list"]);
     let id = str_of(&array(&list)[0], "id").to_string();
     let shown = show(&env, &id).to_string();

@@ -63,14 +63,7 @@ fn assert_one_object_or_array(env: &Env, args: &[&str]) -> Value {
 fn every_read_command_prints_one_json_object_or_array() {
     let (env, dir) = acme();
     env.ok(&["task", "add", "Renew cert", "--project", "acme-site"]);
-    env.ok(&[
-        "session",
-        "add",
-        "--from",
-        "2026-01-05 09:00",
-        "--to",
-        "2026-01-05 10:00",
-    ]);
+    env.add_session("2026-01-05 09:00", "2026-01-05 10:00", &[]);
     env.ok(&["session", "start", "--project", "acme-site"]);
 
     let mut extra = read_commands(s(&dir));
@@ -152,19 +145,12 @@ fn doctor_fails_with_a_hint_when_the_store_is_missing() {
     let env = Env::new();
     let out = env.msp(&["doctor"]).expect_code(1);
     assert!(out.stdout.contains("FAIL"), "{}", out.stdout);
-    assert!(
-        out.stdout.contains("hint: run `msp setup`"),
-        "{}",
-        out.stdout
-    );
+    common::assert_has(&out.stdout, "hint: run `msp setup`");
 
     let out = env.msp(&["--json", "doctor"]).expect_code(1);
     let report = out.json();
     assert_eq!(report["ok"], false);
-    let store = array(&report["checks"])
-        .iter()
-        .find(|c| c["name"] == "store")
-        .expect("a store check");
+    let store = common::doctor_check(&report, "store");
     assert_eq!(store["status"], "fail");
     assert_eq!(store["hint"], "run `msp setup`");
     assert!(
@@ -248,11 +234,7 @@ fn config_file_and_environment_feed_config_show() {
     let bad = env
         .msp_with(&[("MSP_MEMORY_BUDGET_TOKENS", "lots")], &["client", "list"])
         .expect_hint(1);
-    assert!(
-        bad.stderr.contains("MSP_MEMORY_BUDGET_TOKENS"),
-        "{}",
-        bad.stderr
-    );
+    common::assert_has(&bad.stderr, "MSP_MEMORY_BUDGET_TOKENS");
 }
 
 #[test]
@@ -305,10 +287,7 @@ fn data_dir_below_a_regular_file_is_a_clear_error_with_a_hint() {
 
     let out = env.msp(&["--json", "doctor"]).expect_code(1);
     let report = out.json();
-    let data_dir = array(&report["checks"])
-        .iter()
-        .find(|c| c["name"] == "data_dir")
-        .expect("a data_dir check");
+    let data_dir = common::doctor_check(&report, "data_dir");
     assert_eq!(data_dir["status"], "fail", "{report}");
     assert!(data_dir["hint"].is_string(), "{report}");
 }
@@ -366,49 +345,20 @@ fn completions_into_a_closed_pipe_exit_0() {
     assert!(out.stderr.is_empty(), "{}", out.stderr);
 }
 
-/// Runs SQL on the store directly.
-fn sql(env: &Env, stmt: &str) {
-    let path = env.data.join("msp.db");
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            use sqlx::Connection as _;
-            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-            let mut c = sqlx::sqlite::SqliteConnection::connect_with(&opts)
-                .await
-                .unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(stmt.to_string()))
-                .execute(&mut c)
-                .await
-                .unwrap_or_else(|e| panic!("{stmt}: {e}"));
-            c.close().await.unwrap();
-        });
-}
-
 #[test]
 fn session_list_into_a_closed_pipe_exits_0() {
     let env = Env::setup();
     // Enough rows to make the table bigger than a pipe buffer (64 KiB):
-    // one session, copied 1000 times straight into the store.
+    // one session, copied 1000 times straight into the store. The copies'
+    // 32nd character differs from the original's, so no copy can take its id
+    // (its last four characters may well be digits).
     let title = "x".repeat(60);
-    env.ok(&[
-        "session",
-        "add",
-        "--from",
-        "2026-01-01 09:00",
-        "--to",
-        "2026-01-01 10:00",
-        "--title",
-        &title,
-    ]);
-    sql(
-        &env,
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+    env.add_session("2026-01-01 09:00", "2026-01-01 10:00", &["--title", &title]);
+    env.sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
          INSERT INTO sessions (id, machine_id, client_id, project_id, title, summary, started_at,
              ended_at, billable, origin, claude_session_id, created_at, updated_at)
-         SELECT printf('%s%04d', substr(s.id, 1, 32), n.i), machine_id, client_id, project_id, title,
+         SELECT substr(s.id, 1, 31) || iif(substr(s.id, 32, 1) = '0', '1', '0')
+                 || printf('%04d', n.i), machine_id, client_id, project_id, title,
              summary, started_at, ended_at, billable, origin, claude_session_id, created_at, updated_at
          FROM sessions s, n",
     );
@@ -598,30 +548,12 @@ fn a_libpq_keyword_sync_string_is_masked_in_status_and_config_show() {
 #[test]
 fn a_locked_store_is_exit_4_with_a_hint_not_a_raw_database_is_locked() {
     let env = Env::setup();
-    let path = env.data.join("msp.db");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        use sqlx::Connection as _;
-        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-        let mut holder = sqlx::sqlite::SqliteConnection::connect_with(&opts)
-            .await
-            .unwrap();
-        // The write lock, held until the rollback below.
-        sqlx::raw_sql("BEGIN IMMEDIATE; INSERT INTO local_state (key, value) VALUES ('held', 'x')")
-            .execute(&mut holder)
-            .await
-            .unwrap();
+    // The write lock, held while the command runs.
+    let lock = "BEGIN IMMEDIATE; INSERT INTO local_state (key, value) VALUES ('held', 'x')";
+    common::while_holding(&env.db(), lock, || {
         let out = env.msp(&["client", "add", "Blocked Corp"]).expect_hint(4);
         assert!(out.stderr.contains("store is busy"), "{}", out.stderr);
         assert!(out.stderr.contains("fuser"), "{}", out.stderr);
-        sqlx::raw_sql("ROLLBACK")
-            .execute(&mut holder)
-            .await
-            .unwrap();
-        holder.close().await.unwrap();
     });
     env.ok(&["client", "add", "Blocked Corp"]);
 }
@@ -635,18 +567,11 @@ fn long_and_control_character_names_never_panic_or_escape_table_output() {
         let c = env.json(&["client", "add", name]);
         let slug = str_of(&c, "slug").to_string();
         env.ok(&["task", "add", name, "--client", &slug]);
-        env.ok(&[
-            "session",
-            "add",
-            "--from",
+        env.add_session(
             "2026-01-05 09:00",
-            "--to",
             "2026-01-05 10:00",
-            "--client",
-            &slug,
-            "--title",
-            name,
-        ]);
+            &["--client", &slug, "--title", name],
+        );
     }
     for args in [
         &["client", "list"][..],

@@ -151,19 +151,8 @@ fn unknown_project_is_exit_3() {
 
 #[test]
 fn which_matches_exact_directory_then_parent() {
-    let env = Env::setup();
-    env.ok(&["client", "add", "Acme Corp"]);
-    let root = env.dir("work/acme");
+    let (env, root) = acme();
     let sub = env.dir("work/acme/app/src");
-    env.ok(&[
-        "project",
-        "add",
-        "acme-site",
-        "--client",
-        "acme-corp",
-        "--path",
-        s(&root),
-    ]);
 
     let exact = env.json_in(&root, &["project", "which"]);
     assert_eq!(exact["project"], "acme-site");
@@ -323,25 +312,17 @@ fn project_add_with_a_clashing_path_leaves_no_half_made_project() {
 
 // --- Corrections -----------------------------------------------------------
 
+/// An hour of past work (2026-11-20 09:00-10:00) for the scope in `scope`.
+fn one_hour_of_work(env: &Env, scope: &[&str]) {
+    env.add_session("2026-11-20 09:00", "2026-11-20 10:00", scope);
+}
+
 #[test]
 fn client_rm_with_projects_is_refused_and_force_archives_them() {
     let (env, dir) = acme();
-    env.ok(&[
-        "session",
-        "add",
-        "--from",
-        "2026-11-20 09:00",
-        "--to",
-        "2026-11-20 10:00",
-        "--client",
-        "acme-corp",
-    ]);
+    one_hour_of_work(&env, &["--client", "acme-corp"]);
     let out = env.msp(&["client", "rm", "Acme Corp"]).expect_hint(1);
-    assert!(
-        out.stderr.contains("1 project, 1 session"),
-        "{}",
-        out.stderr
-    );
+    common::assert_has(&out.stderr, "1 project, 1 session");
     assert!(out.stderr.contains("--force"), "{}", out.stderr);
     assert_eq!(array(&env.json(&["client", "list"])).len(), 1);
 
@@ -382,11 +363,7 @@ fn an_unused_client_is_deleted_and_the_deletion_audited() {
     let env = Env::setup();
     env.ok(&["client", "add", "Typo Client", "--notes", "oops"]);
     let out = env.ok(&["client", "rm", "typo-client"]);
-    assert!(
-        out.stdout.contains("removed client Typo Client"),
-        "{}",
-        out.stdout
-    );
+    common::assert_has(&out.stdout, "removed client Typo Client");
     assert!(array(&env.json(&["client", "list", "--all"])).is_empty());
     let audit = env.json(&["session", "audit", "--kind", "client"]);
     assert_eq!(audit[0]["action"], "rm", "{audit}");
@@ -420,27 +397,13 @@ fn a_client_rename_moves_its_slug_and_refuses_a_taken_name() {
 fn project_update_moves_its_sessions_tasks_and_memories_to_the_new_client() {
     let (env, _dir) = acme();
     env.ok(&["client", "add", "Beta"]);
-    env.ok(&[
-        "session",
-        "add",
-        "--from",
-        "2026-11-20 09:00",
-        "--to",
-        "2026-11-20 10:00",
-        "--project",
-        "acme-site",
-    ]);
+    one_hour_of_work(&env, &["--project", "acme-site"]);
     env.ok(&["task", "add", "renew cert", "--project", "acme-site"]);
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
+    env.remember(
         "veeam repository on nas02",
-        "--body",
         "the veeam job writes to nas02",
-        "--project",
-        "acme-site",
-    ]);
+        &["--project", "acme-site"],
+    );
     let v = env.json(&[
         "project",
         "update",
@@ -452,11 +415,14 @@ fn project_update_moves_its_sessions_tasks_and_memories_to_the_new_client() {
         "--name",
         "Beta site",
     ]);
-    assert_eq!(v["project"]["client"], "Beta", "{v}");
-    assert_eq!(v["project"]["priority"], "high");
-    assert_eq!(v["moved"]["sessions"], 1);
-    assert_eq!(v["moved"]["tasks"], 1);
-    assert_eq!(v["moved"]["memories"], 1);
+    common::assert_fields(
+        &v["project"],
+        serde_json::json!({"client": "Beta", "priority": "high"}),
+    );
+    common::assert_fields(
+        &v["moved"],
+        serde_json::json!({"sessions": 1, "tasks": 1, "memories": 1}),
+    );
     assert_eq!(v["changed"]["old"]["client"], "Acme Corp");
     // Reports, tasks and recall now count it for Beta, not Acme.
     let rep = env.json(&["session", "report"]);
@@ -486,16 +452,7 @@ fn project_update_moves_its_sessions_tasks_and_memories_to_the_new_client() {
 #[test]
 fn project_rm_with_sessions_is_refused_and_an_unused_one_goes_with_its_links() {
     let (env, dir) = acme();
-    env.ok(&[
-        "session",
-        "add",
-        "--from",
-        "2026-11-20 09:00",
-        "--to",
-        "2026-11-20 10:00",
-        "--project",
-        "acme-site",
-    ]);
+    one_hour_of_work(&env, &["--project", "acme-site"]);
     let out = env.msp(&["project", "rm", "acme-site"]).expect_hint(1);
     assert!(out.stderr.contains("1 session"), "{}", out.stderr);
     let r = env.json(&["project", "rm", "acme-site", "--force"]);

@@ -12,6 +12,8 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 pub const MSP: &str = env!("CARGO_BIN_EXE_msp");
+pub const RECALL: &str = env!("CARGO_BIN_EXE_msp-recall");
+pub const SAVE: &str = env!("CARGO_BIN_EXE_msp-save");
 
 /// One isolated msp installation. Everything lives under `root`:
 /// `root/home` (HOME), `root/data` (MSP_DATA_DIR), `root/config` (MSP_CONFIG_DIR).
@@ -122,7 +124,12 @@ impl Env {
 
     /// The configured command, not yet run: cwd is `root`, stdin is null.
     pub fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
-        let mut cmd = Command::new(MSP);
+        self.command_of(MSP, args)
+    }
+
+    /// `bin` (msp or a hook binary) configured like every command of this env.
+    pub fn command_of<S: AsRef<OsStr>>(&self, bin: &str, args: &[S]) -> Command {
+        let mut cmd = Command::new(bin);
         cmd.args(args);
         for (k, _) in std::env::vars_os() {
             if k.to_string_lossy().starts_with("MSP_") {
@@ -189,6 +196,24 @@ impl Env {
         self.msp(&all).expect_code(0).json()
     }
 
+    /// `msp --json session add --from FROM --to TO EXTRA...`, exit 0, parsed:
+    /// past work recorded after the fact.
+    #[track_caller]
+    pub fn add_session(&self, from: &str, to: &str, extra: &[&str]) -> Value {
+        let mut args = vec!["session", "add", "--from", from, "--to", to];
+        args.extend_from_slice(extra);
+        self.json(&args)
+    }
+
+    /// `msp --json context add --title TITLE --body BODY EXTRA...`, exit 0,
+    /// parsed: a memory written by hand.
+    #[track_caller]
+    pub fn remember(&self, title: &str, body: &str, extra: &[&str]) -> Value {
+        let mut args = vec!["context", "add", "--title", title, "--body", body];
+        args.extend_from_slice(extra);
+        self.json(&args)
+    }
+
     /// `msp --json ARGS` run in `dir`, exit 0, parsed.
     #[track_caller]
     pub fn json_in<S: AsRef<OsStr>>(&self, dir: &Path, args: &[S]) -> Value {
@@ -202,19 +227,34 @@ impl Env {
 impl Env {
     /// Runs `msp ARGS` with `input` on stdin (secrets never go in argv).
     pub fn msp_stdin<S: AsRef<OsStr>>(&self, args: &[S], input: &str) -> Out {
-        use std::io::Write;
-        let mut child = self
-            .command(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn msp");
-        // A command may exit before reading all of its input.
-        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
-        let output = child.wait_with_output().expect("wait for msp");
-        to_out(output, args)
+        run_stdin(self.command(args), args, input.as_bytes())
     }
+
+    /// Runs hook binary `bin` ([`RECALL`] or [`SAVE`]) with extra variables
+    /// and `event` on stdin; a hook always exits 0, so that is asserted.
+    #[track_caller]
+    pub fn hook(&self, bin: &str, vars: &[(&str, &str)], event: &Value) -> Out {
+        let mut cmd = self.command_of::<&str>(bin, &[]);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        run_stdin(cmd, &[bin], event.to_string().as_bytes()).expect_code(0)
+    }
+}
+
+/// Runs a prepared command with `input` on stdin, stdout and stderr piped.
+pub fn run_stdin<S: AsRef<OsStr>>(mut cmd: Command, args: &[S], input: &[u8]) -> Out {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn msp");
+    // A command may exit before reading all of its input.
+    let _ = child.stdin.take().unwrap().write_all(input);
+    let output = child.wait_with_output().expect("wait for msp");
+    to_out(output, args)
 }
 
 impl Env {
@@ -231,27 +271,38 @@ impl Env {
         for (k, v) in vars {
             cmd.env(k, v);
         }
-        let mut child = cmd
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn msp");
-        let started = std::time::Instant::now();
-        while child.try_wait().expect("wait for msp").is_none() {
-            if started.elapsed() > limit {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("msp still running after {limit:?}: it hangs");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        let args: Vec<String> = args
-            .iter()
-            .map(|a| a.as_ref().to_string_lossy().into_owned())
-            .collect();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        finish(child, &args)
+        run_within(cmd, args, limit)
     }
+}
+
+/// Runs a prepared command; kills it and fails the test if it is still
+/// running after `limit` (a command that must not hang).
+#[track_caller]
+pub fn run_within<S: AsRef<OsStr>>(
+    mut cmd: Command,
+    args: &[S],
+    limit: std::time::Duration,
+) -> Out {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn msp");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait for msp").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let args: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
+            panic!(
+                "`msp {}` still running after {limit:?}: it hangs",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let output = child.wait_with_output().expect("wait for msp");
+    to_out(output, args)
 }
 
 /// Creates a FIFO (named pipe) at `path`.
@@ -287,6 +338,69 @@ fn to_out<S: AsRef<OsStr>>(output: std::process::Output, args: &[S]) -> Out {
             .map(|a| a.as_ref().to_string_lossy().into_owned())
             .collect(),
     }
+}
+
+/// The permission bits of `path`.
+#[cfg(unix)]
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Asserts that the file at `path` is its owner's only (mode 0600).
+#[track_caller]
+pub fn assert_owner_only(path: &Path) {
+    #[cfg(unix)]
+    assert_eq!(mode(path), 0o600, "mode of {}", path.display());
+}
+
+/// Asserts that each key of the object `want` has that value in `v` (a
+/// null stands for a missing key too); other keys of `v` are not looked at.
+#[track_caller]
+pub fn assert_fields(v: &Value, want: Value) {
+    for (key, value) in want.as_object().expect("want is a JSON object") {
+        assert_eq!(&v[key], value, "{key} in {v}");
+    }
+}
+
+/// Asserts that `text` contains `part`, showing the whole text when not.
+#[track_caller]
+pub fn assert_has(text: &str, part: &str) {
+    assert!(text.contains(part), "expected {part:?} in:\n{text}");
+}
+
+/// Asserts that `text` does not contain `part`, showing the whole text when it does.
+#[track_caller]
+pub fn assert_lacks(text: &str, part: &str) {
+    assert!(!text.contains(part), "unexpected {part:?} in:\n{text}");
+}
+
+/// `%` and `_` in a short id are no LIKE wildcards: `msp VERB KEY` finds
+/// nothing (exit 3 with a hint) for keys that, taken as wildcards, would
+/// match `id` around its last `tail` characters.
+#[track_caller]
+pub fn assert_no_wildcard_match(env: &Env, verb: &[&str], id: &str, tail: usize) {
+    let t = &id[id.len() - tail..];
+    let percents = "%".repeat(6 - tail);
+    let underscores = "_".repeat(8 - tail);
+    for key in [
+        format!("%{t}{percents}"),
+        format!("{underscores}{t}"),
+        "%%%%%%".into(),
+    ] {
+        let mut args = verb.to_vec();
+        args.push(&key);
+        env.msp(&args).expect_hint(3);
+    }
+}
+
+/// The check named `name` of a `msp --json doctor` report.
+#[track_caller]
+pub fn doctor_check<'a>(report: &'a Value, name: &str) -> &'a Value {
+    array(&report["checks"])
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} check: {report}"))
 }
 
 /// The array inside a JSON value, or a panic naming what was expected.
@@ -327,22 +441,85 @@ pub fn acme() -> (Env, PathBuf) {
     (env, dir)
 }
 
-/// Runs SQL on a store file directly (for states no command makes).
-pub fn sqlite_exec(path: &Path, sql: &str) {
+/// A single-threaded runtime for the tests that reach into a store with sqlx.
+pub fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-        .block_on(async {
-            use sqlx::Connection;
-            let opts = sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(path)
-                .create_if_missing(false);
-            let mut c = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-                .execute(&mut c)
-                .await
-                .unwrap();
-            c.close().await.unwrap();
-        });
+}
+
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    rt().block_on(f)
+}
+
+/// A connection to an existing store file (never creates one).
+pub async fn connect(path: &Path) -> sqlx::SqliteConnection {
+    use sqlx::Connection;
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(false);
+    sqlx::SqliteConnection::connect_with(&opts)
+        .await
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
+}
+
+/// Runs SQL on a store file directly (for states no command makes).
+pub fn sqlite_exec(path: &Path, sql: &str) {
+    block_on(async {
+        use sqlx::Connection;
+        let mut c = connect(path).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut c)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        c.close().await.unwrap();
+    });
+}
+
+/// Runs `body` while a connection to the store file holds what `sql` left
+/// open (a write lock, or just the connection keeping the WAL); the
+/// connection is closed after, which rolls back an open transaction.
+pub fn while_holding<R>(path: &Path, sql: &str, body: impl FnOnce() -> R) -> R {
+    use sqlx::Connection;
+    let rt = rt();
+    let conn = rt.block_on(async {
+        let mut c = connect(path).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut c)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        c
+    });
+    let out = body();
+    rt.block_on(conn.close()).unwrap();
+    out
+}
+
+/// One integer the SQL query returns from a store file.
+pub fn sqlite_i64(path: &Path, sql: &str) -> i64 {
+    block_on(async {
+        let mut c = connect(path).await;
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(&mut c)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    })
+}
+
+impl Env {
+    /// The env's store file.
+    pub fn db(&self) -> PathBuf {
+        self.data.join("msp.db")
+    }
+
+    /// Runs SQL on the env's store directly (for states no command makes).
+    pub fn sql(&self, sql: &str) {
+        sqlite_exec(&self.db(), sql)
+    }
+
+    /// One integer the SQL query returns, read straight from the store.
+    pub fn sql_i64(&self, sql: &str) -> i64 {
+        sqlite_i64(&self.db(), sql)
+    }
 }

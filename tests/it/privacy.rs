@@ -3,18 +3,12 @@
 //! next command, and doctor reports what it found. Run as root, the tests
 //! also check that another account really cannot read the store.
 
-use crate::common::{self, Env};
+use crate::common::{self, Env, mode};
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
-
-const RECALL: &str = env!("CARGO_BIN_EXE_msp-recall");
-
-fn mode(p: &Path) -> u32 {
-    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
-}
 
 fn set_mode(p: &Path, m: u32) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
@@ -108,13 +102,7 @@ fn store_files_are_owner_only_under_umask_022() {
         "hook_event_name": "UserPromptSubmit",
         "prompt": "what is the gate code"
     });
-    let mut recall = Command::new(RECALL);
-    recall
-        .env("HOME", &env.home)
-        .env("MSP_DATA_DIR", &env.data)
-        .env("MSP_CONFIG_DIR", &env.config)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped());
+    let mut recall = env.command_of::<&str>(common::RECALL, &[]);
     // SAFETY: as above.
     unsafe {
         recall.pre_exec(|| {
@@ -122,17 +110,7 @@ fn store_files_are_owner_only_under_umask_022() {
             Ok(())
         });
     }
-    let mut child = recall.spawn().unwrap();
-    {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(event.to_string().as_bytes())
-            .unwrap();
-    }
-    assert!(child.wait_with_output().unwrap().status.success());
+    common::run_stdin(recall, &["msp-recall"], event.to_string().as_bytes()).expect_code(0);
     assert!(env.data.join("msp.log").exists());
     let all = modes_under(&env.data);
     assert!(all.len() >= 4, "{all:?}");
@@ -152,28 +130,13 @@ fn sqlite_wal_and_shm_take_the_store_file_mode() {
     msp_umask_022(&env, &["setup"]).expect_code(0);
     // The WAL and shared memory exist while a connection is open (the last
     // one to close removes them): one held open here shows them.
-    let path = env.data.join("msp.db");
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            use sqlx::Connection as _;
-            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-            let mut c = sqlx::sqlite::SqliteConnection::connect_with(&opts)
-                .await
-                .unwrap();
-            sqlx::query("SELECT count(*) FROM clients")
-                .execute(&mut c)
-                .await
-                .unwrap();
-            for f in ["msp.db-wal", "msp.db-shm"] {
-                let p = env.data.join(f);
-                assert!(p.exists(), "{f} missing");
-                assert_eq!(mode(&p), 0o600, "{f}");
-            }
-            c.close().await.unwrap();
-        });
+    common::while_holding(&env.db(), "SELECT count(*) FROM clients", || {
+        for f in ["msp.db-wal", "msp.db-shm"] {
+            let p = env.data.join(f);
+            assert!(p.exists(), "{f} missing");
+            assert_eq!(mode(&p), 0o600, "{f}");
+        }
+    });
 }
 
 #[test]
@@ -185,26 +148,14 @@ fn a_loosened_store_is_tightened_by_the_next_command_and_doctor_reports_it() {
     set_mode(&env.data, 0o755);
     set_mode(&db, 0o644);
     let doctor = env.json(&["doctor"]);
-    let check = doctor["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "permissions")
-        .cloned()
-        .unwrap_or_else(|| panic!("no permissions check: {doctor}"));
+    let check = common::doctor_check(&doctor, "permissions");
     assert_eq!(check["status"], "warn", "{check}");
     let detail = check["detail"].as_str().unwrap();
     assert!(detail.contains("msp.db (644)"), "{detail}");
     assert!(detail.contains("now owner-only"), "{detail}");
     assert_eq!((mode(&env.data), mode(&db)), (0o700, 0o600));
     let again = env.json(&["doctor"]);
-    let check = again["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "permissions")
-        .cloned()
-        .unwrap();
+    let check = common::doctor_check(&again, "permissions");
     assert_eq!(check["status"], "ok", "{check}");
 
     // Any other command tightens too.

@@ -107,7 +107,14 @@ struct Helps<'a> {
     cache: HashMap<Vec<String>, Option<String>>,
 }
 
-impl Helps<'_> {
+impl<'a> Helps<'a> {
+    fn new(env: &'a Env) -> Helps<'a> {
+        Helps {
+            env,
+            cache: HashMap::new(),
+        }
+    }
+
     /// `msp PATH... --help`, or `None` when msp refuses the path.
     fn help(&mut self, path: &[String]) -> Option<String> {
         if let Some(h) = self.cache.get(path) {
@@ -168,10 +175,7 @@ fn check(helps: &mut Helps, words: &[String]) -> Option<String> {
 #[test]
 fn readme_and_guide_examples_name_only_existing_commands_and_flags() {
     let env = Env::new();
-    let mut helps = Helps {
-        env: &env,
-        cache: HashMap::new(),
-    };
+    let mut helps = Helps::new(&env);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut checked = 0;
     let mut problems = Vec::new();
@@ -197,10 +201,7 @@ fn readme_and_guide_examples_name_only_existing_commands_and_flags() {
 #[test]
 fn example_checker_catches_unknown_subcommands_and_flags() {
     let env = Env::new();
-    let mut helps = Helps {
-        env: &env,
-        cache: HashMap::new(),
-    };
+    let mut helps = Helps::new(&env);
     let bad = [
         (
             "msp session begin --title x",

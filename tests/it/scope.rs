@@ -3,11 +3,7 @@
 
 use crate::common::{self, Env, acme, str_of};
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
-
-const RECALL: &str = env!("CARGO_BIN_EXE_msp-recall");
 
 /// `--client` dropped the directory's project: a session started with
 /// `--client Acme` in Acme's project directory had no project.
@@ -75,7 +71,18 @@ fn client_flag_that_disagrees_with_the_directory_project_is_refused() {
     assert_eq!(v["session"]["project"], "df-backup", "{v}");
 }
 
-fn recalled_titles(v: &serde_json::Value) -> Vec<String> {
+/// The titles `msp context recall` picks for `prompt` as if run in `dir`.
+fn recall_in(env: &Env, dir: &Path, prompt: &str, vars: &[(&str, &str)]) -> Vec<String> {
+    let args = [
+        "--json",
+        "context",
+        "recall",
+        "--prompt",
+        prompt,
+        "--cwd",
+        common::s(dir),
+    ];
+    let v = env.msp_with(vars, &args).expect_code(0).json();
     common::array(&v["memories"])
         .iter()
         .map(|m| str_of(m, "title").to_string())
@@ -87,25 +94,7 @@ fn hook_context(env: &Env, cwd: &Path, prompt: &str, vars: &[(&str, &str)]) -> S
         "session_id": format!("s-{}", prompt.len()), "transcript_path": "/nonexistent/t.jsonl",
         "cwd": cwd, "hook_event_name": "UserPromptSubmit", "prompt": prompt,
     });
-    let mut cmd = Command::new(RECALL);
-    cmd.env("HOME", &env.home)
-        .env("MSP_DATA_DIR", &env.data)
-        .env("MSP_CONFIG_DIR", &env.config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(event.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    env.hook(common::RECALL, vars, &event).stdout
 }
 
 /// An unlinked directory saw every client's memories: a prompt there got a
@@ -113,91 +102,40 @@ fn hook_context(env: &Env, cwd: &Path, prompt: &str, vars: &[(&str, &str)]) -> S
 #[test]
 fn unlinked_directory_recall_uses_only_memories_of_no_client() {
     let (env, acme_dir) = acme();
-    env.ok(&[
-        "context",
-        "add",
-        "--client",
-        "acme-corp",
-        "--title",
+    env.remember(
         "Acme firewall quirk",
-        "--body",
         "The sonicwall firewall at Acme drops ipsec after the nightly reboot.",
-    ]);
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
+        &["--client", "acme-corp"],
+    );
+    env.remember(
         "Generic firewall note",
-        "--body",
         "A sonicwall firewall needs the ipsec keepalive after a reboot.",
-    ]);
+        &[],
+    );
     let prompt = "why does the sonicwall firewall drop ipsec after reboot";
     let elsewhere = env.dir("somewhere/unlinked");
-    let v = env.json(&[
-        "context",
-        "recall",
-        "--prompt",
-        prompt,
-        "--cwd",
-        common::s(&elsewhere),
-    ]);
-    assert_eq!(recalled_titles(&v), ["Generic firewall note"], "{v}");
+    assert_eq!(
+        recall_in(&env, &elsewhere, prompt, &[]),
+        ["Generic firewall note"]
+    );
     let hook = hook_context(&env, &elsewhere, prompt, &[]);
     assert!(hook.contains("Generic firewall note"), "{hook}");
     assert!(!hook.contains("Acme firewall quirk"), "{hook}");
 
     // In Acme's directory both are fair game.
-    let v = env.json(&[
-        "context",
-        "recall",
-        "--prompt",
-        prompt,
-        "--cwd",
-        common::s(&acme_dir),
-    ]);
-    let mut t = recalled_titles(&v);
+    let mut t = recall_in(&env, &acme_dir, prompt, &[]);
     t.sort();
-    assert_eq!(t, ["Acme firewall quirk", "Generic firewall note"], "{v}");
+    assert_eq!(t, ["Acme firewall quirk", "Generic firewall note"]);
 
     // memory.unlinked_scope = "all" opens the unlinked directory to all.
     let all = [("MSP_MEMORY_UNLINKED_SCOPE", "all")];
-    let v = env
-        .msp_with(
-            &all,
-            &[
-                "--json",
-                "context",
-                "recall",
-                "--prompt",
-                prompt,
-                "--cwd",
-                common::s(&elsewhere),
-            ],
-        )
-        .expect_code(0)
-        .json();
-    assert_eq!(recalled_titles(&v).len(), 2, "{v}");
+    assert_eq!(recall_in(&env, &elsewhere, prompt, &all).len(), 2);
     let hook = hook_context(&env, &elsewhere, prompt, &all);
     assert!(hook.contains("Acme firewall quirk"), "{hook}");
     std::fs::create_dir_all(&env.config).unwrap();
-    std::fs::write(
-        env.config.join("config.toml"),
-        "[memory]\nunlinked_scope = \"all\"\n",
-    )
-    .unwrap();
-    let v = env.json(&[
-        "context",
-        "recall",
-        "--prompt",
-        prompt,
-        "--cwd",
-        common::s(&elsewhere),
-    ]);
-    assert_eq!(recalled_titles(&v).len(), 2, "{v}");
-    std::fs::write(
-        env.config.join("config.toml"),
-        "[memory]\nunlinked_scope = \"some\"\n",
-    )
-    .unwrap();
+    let config = env.config.join("config.toml");
+    std::fs::write(&config, "[memory]\nunlinked_scope = \"all\"\n").unwrap();
+    assert_eq!(recall_in(&env, &elsewhere, prompt, &[]).len(), 2);
+    std::fs::write(&config, "[memory]\nunlinked_scope = \"some\"\n").unwrap();
     env.msp(&["client", "list"]).expect_hint(1);
 }

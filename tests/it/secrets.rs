@@ -5,89 +5,52 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::common::{Env, array, str_of};
-
-const SAVE: &str = env!("CARGO_BIN_EXE_msp-save");
-const RECALL: &str = env!("CARGO_BIN_EXE_msp-recall");
+use crate::common::{self, Env, RECALL, SAVE, array, str_of};
+use crate::support::transcript::Lines;
 
 /// A minimal Claude Code transcript writer.
 struct Transcript {
     path: PathBuf,
-    cwd: String,
-    lines: Vec<String>,
-    n: u32,
+    lines: Lines,
+    text: Vec<String>,
 }
 
 impl Transcript {
     fn new(path: PathBuf, cwd: &Path) -> Transcript {
+        let session = "5e55e55e-0000-4000-8000-000000000001";
+        let cwd = cwd.to_string_lossy();
         Transcript {
             path,
-            cwd: cwd.to_string_lossy().into_owned(),
-            lines: Vec::new(),
-            n: 0,
+            lines: Lines::new(session, &cwd, "00000000-0000-4000-8000-", 8),
+            text: Vec::new(),
         }
-    }
-
-    fn push(&mut self, kind: &str, message: Value, extra: Option<(&str, Value)>) {
-        self.n += 1;
-        let n = self.n;
-        let mut v = json!({
-            "parentUuid": if n > 1 { json!(format!("00000000-0000-4000-8000-{:012}", n - 1)) } else { Value::Null },
-            "isSidechain": false, "userType": "external", "cwd": self.cwd,
-            "sessionId": "5e55e55e-0000-4000-8000-000000000001", "version": "2.1.12",
-            "type": kind, "uuid": format!("00000000-0000-4000-8000-{n:012}"),
-            "timestamp": format!("2026-03-01T{:02}:{:02}:{:02}.000Z", 8 + n / 3600, (n / 60) % 60, n % 60),
-            "message": message,
-        });
-        if let Some((k, x)) = extra {
-            v[k] = x;
-        }
-        self.lines.push(v.to_string());
     }
 
     /// One turn: the prompt quotes `text`, a Bash call prints it, the answer
     /// repeats its first line.
     fn turn(&mut self, title: &str, command: &str, text: &str) {
-        self.push(
-            "user",
-            json!({"role": "user", "content": format!("{title}, keep this for the ticket:\n{text}")}),
-            None,
+        let prompt = self
+            .lines
+            .user(json!(format!("{title}, keep this for the ticket:\n{text}")));
+        let id = format!("toolu_{:024}", self.lines.n);
+        let call = self.lines.assistant(
+            json!({"type": "tool_use", "id": id, "name": "Bash", "input": {"command": command}}),
         );
-        let id = format!("toolu_{:024}", self.n);
-        self.push(
-            "assistant",
-            json!({"role": "assistant", "type": "message", "content": [
-                {"type": "tool_use", "id": id, "name": "Bash", "input": {"command": command}}
-            ]}),
-            None,
-        );
-        self.push(
-            "user",
-            json!({"role": "user", "content": [
-                {"tool_use_id": id, "type": "tool_result", "content": text, "is_error": false}
-            ]}),
-            Some((
-                "toolUseResult",
-                json!({"stdout": text, "stderr": "", "interrupted": false}),
-            )),
-        );
+        let structured = json!({"stdout": text, "stderr": "", "interrupted": false});
+        let result = self.lines.tool_result(&id, json!(text), false, structured);
         let first = text.lines().next().unwrap_or_default();
-        self.push(
-            "assistant",
-            json!({"role": "assistant", "type": "message", "content": [
-                {"type": "text", "text": format!("Done with {title}. I ran `{first}` and noted the result.")}
-            ]}),
-            None,
-        );
+        let answer = self.lines.assistant(json!({"type": "text",
+            "text": format!("Done with {title}. I ran `{first}` and noted the result.")}));
+        self.text
+            .extend([prompt, call, result, answer].map(|v| v.to_string()));
     }
 
     fn write(&self) {
         let mut f = std::fs::File::create(&self.path).unwrap();
-        for l in &self.lines {
+        for l in &self.text {
             writeln!(f, "{l}").unwrap();
         }
     }
@@ -95,30 +58,11 @@ impl Transcript {
 
 /// Runs a hook binary with the env's variables and `input` on stdin.
 fn hook(env: &Env, bin: &str, cwd: &Path, input: &Value) -> String {
-    let base = env.command::<&str>(&[]);
-    let mut cmd = Command::new(bin);
-    for (k, v) in base.get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    let mut child = cmd
-        .current_dir(cwd)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn hook");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{bin} exited {:?}", out.status);
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let mut cmd = env.command_of::<&str>(bin, &[]);
+    cmd.current_dir(cwd);
+    common::run_stdin(cmd, &[bin], input.to_string().as_bytes())
+        .expect_code(0)
+        .stdout
 }
 
 /// Everything a secret could have reached, as text.
@@ -214,12 +158,8 @@ fn no_secret_form_survives_capture_anywhere() {
             }
         }
     }
-    assert!(
-        leaks.is_empty(),
-        "{} leaks:\n{}",
-        leaks.len(),
-        leaks.join("\n")
-    );
+    let report = leaks.join("\n");
+    assert!(leaks.is_empty(), "{} leaks:\n{report}", leaks.len());
 }
 
 /// The forms the hostile test found surviving, through the save hook itself.
@@ -359,14 +299,11 @@ fn tags_holding_secrets_are_dropped() {
 fn context_scrub_reports_and_setup_marks_the_store_scrubbed() {
     let env = Env::new();
     env.ok(&["setup", "--no-hooks"]);
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
+    env.remember(
         "Core switch SNMP",
-        "--body",
         "snmpwalk -v2c -c Pr1vC0mmun1ty 10.0.0.1 answers",
-    ]);
+        &[],
+    );
     let report = env.json(&["context", "scrub", "--json"]);
     assert_eq!(report["memories"], 1, "{report}");
     // Capture redacted it already: nothing left to change.

@@ -5,7 +5,7 @@ use crate::common;
 
 use common::{Env, acme, array, str_of};
 use rstest::rstest;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 #[test]
 fn start_infers_project_and_client_from_the_current_directory() {
@@ -170,15 +170,20 @@ fn add_records_past_work_with_the_directory_scope() {
             "--billable",
         ],
     );
-    assert_eq!(v["project"], "acme-site");
-    assert_eq!(v["client"], "Acme Corp");
-    assert_eq!(v["status"], "closed");
-    assert_eq!(v["started_at"], "2026-01-05T09:00:00Z");
-    assert_eq!(v["ended_at"], "2026-01-05T10:45:00Z");
-    assert_eq!(v["duration_seconds"], 6300);
-    assert_eq!(v["duration"], "1h 45m");
-    assert_eq!(v["billable"], true);
-    assert_eq!(v["summary"], "rules reviewed");
+    common::assert_fields(
+        &v,
+        json!({
+            "project": "acme-site",
+            "client": "Acme Corp",
+            "status": "closed",
+            "started_at": "2026-01-05T09:00:00Z",
+            "ended_at": "2026-01-05T10:45:00Z",
+            "duration_seconds": 6300,
+            "duration": "1h 45m",
+            "billable": true,
+            "summary": "rules reviewed",
+        }),
+    );
     // Recording past work does not open anything.
     assert_eq!(env.json(&["session", "status"])["open"], false);
 }
@@ -508,16 +513,11 @@ fn report_csv_has_a_header_and_a_total_line() {
 fn report_quotes_csv_fields_with_commas() {
     let env = Env::setup();
     env.ok(&["client", "add", "Smith, Jones & Co"]);
-    env.ok(&[
-        "session",
-        "add",
-        "--from",
+    env.add_session(
         "2026-01-05 09:00",
-        "--to",
         "2026-01-05 10:00",
-        "--client",
-        "Smith, Jones & Co",
-    ]);
+        &["--client", "Smith, Jones & Co"],
+    );
     let csv = env.ok(&["session", "report", "--csv"]).stdout;
     assert!(
         csv.contains("\n\"Smith, Jones & Co\",1,1.00,0.00\n"),
@@ -554,18 +554,11 @@ fn total_hours(env: &Env) -> f64 {
 #[test]
 fn a_mistaken_eleven_hour_session_can_be_edited_and_reports_follow() {
     let (env, _dir) = acme();
-    let v = env.json(&[
-        "session",
-        "add",
-        "--from",
+    let v = env.add_session(
         "2026-11-20 09:00",
-        "--to",
         "2026-11-20 20:00",
-        "--client",
-        "acme-corp",
-        "--title",
-        "typo",
-    ]);
+        &["--client", "acme-corp", "--title", "typo"],
+    );
     let id = short(&v);
     assert_eq!(total_hours(&env), 11.0);
 
@@ -607,22 +600,8 @@ fn a_mistaken_eleven_hour_session_can_be_edited_and_reports_follow() {
 #[test]
 fn a_session_can_be_removed_and_leaves_every_report() {
     let (env, _dir) = acme();
-    let keep = env.json(&[
-        "session",
-        "add",
-        "--from",
-        "2026-11-20 09:00",
-        "--to",
-        "2026-11-20 10:00",
-    ]);
-    let gone = env.json(&[
-        "session",
-        "add",
-        "--from",
-        "2026-11-21 09:00",
-        "--to",
-        "2026-11-21 20:00",
-    ]);
+    let keep = env.add_session("2026-11-20 09:00", "2026-11-20 10:00", &[]);
+    let gone = env.add_session("2026-11-21 09:00", "2026-11-21 20:00", &[]);
     assert_eq!(total_hours(&env), 12.0);
     let out = env.ok(&["session", "rm", &short(&gone)]);
     assert!(out.stdout.starts_with("removed "), "{}", out.stdout);
@@ -644,16 +623,11 @@ fn a_session_can_be_removed_and_leaves_every_report() {
 fn session_edit_refuses_what_would_break_the_session() {
     let (env, _dir) = acme();
     env.ok(&["client", "add", "Beta"]);
-    let id = short(&env.json(&[
-        "session",
-        "add",
-        "--from",
+    let id = short(&env.add_session(
         "2026-11-20 09:00",
-        "--to",
         "2026-11-20 10:00",
-        "--project",
-        "acme-site",
-    ]));
+        &["--project", "acme-site"],
+    ));
     // A client that contradicts the project, or none while it has one.
     let out = env
         .msp(&["session", "edit", &id, "--client", "beta"])
@@ -683,16 +657,7 @@ fn session_edit_refuses_what_would_break_the_session() {
 #[test]
 fn overlapping_sessions_warn_strict_refuses_and_the_report_flags_them() {
     let env = Env::setup();
-    env.ok(&[
-        "session",
-        "add",
-        "--from",
-        "2026-11-20 10:00",
-        "--to",
-        "2026-11-20 11:00",
-        "--title",
-        "a",
-    ]);
+    env.add_session("2026-11-20 10:00", "2026-11-20 11:00", &["--title", "a"]);
     // 10:15-11:40 on top of 10:00-11:00: accepted, with a warning on stderr.
     let out = env
         .msp(&[
@@ -858,7 +823,7 @@ fn times_in_words_are_read_everywhere() {
         ("monday 13:00", "monday 14:00", 3600),
         ("3 hours ago", "2 hours ago", 3600),
     ] {
-        let v = env.json(&["session", "add", "--from", from, "--to", to]);
+        let v = env.add_session(from, to, &[]);
         assert_eq!(v["duration_seconds"], secs, "{from} .. {to}: {v}");
     }
     env.ok(&["session", "list", "--from", "last monday", "--to", "today"]);
@@ -886,7 +851,7 @@ fn chrono_secs(t: &str) -> i64 {
 #[test]
 fn removing_a_session_posted_to_a_ticket_needs_force() {
     let env = Env::setup();
-    let v = env.json(&["session", "add", "--from", "2h ago", "--to", "1h ago"]);
+    let v = env.add_session("2h ago", "1h ago", &[]);
     let id = str_of(&v, "id").to_string();
     // The ticket writer's outbox says its time was posted.
     let db = env.data.join("msp.db");

@@ -3,6 +3,7 @@
 use crate::common;
 
 use common::{Env, array, str_of};
+use serde_json::json;
 
 #[test]
 fn setup_creates_the_store_and_a_second_run_changes_nothing() {
@@ -125,10 +126,15 @@ fn machine_show_by_hostname_and_by_friendly_name() {
         "--notes",
         "desk by the window",
     ]);
-    assert_eq!(updated["friendly_name"], "Main Laptop");
-    assert_eq!(updated["machine_type"], "laptop");
-    assert_eq!(updated["notes"], "desk by the window");
-    assert_eq!(updated["id"], id);
+    common::assert_fields(
+        &updated,
+        json!({
+            "friendly_name": "Main Laptop",
+            "machine_type": "laptop",
+            "notes": "desk by the window",
+            "id": id,
+        }),
+    );
 
     assert_eq!(env.json(&["machine", "show", "main laptop"])["id"], id);
     let shown = env.ok(&["machine", "show", "Main Laptop"]).stdout;
@@ -226,10 +232,7 @@ fn setup_keeps_a_symlinked_settings_json_and_its_exact_numbers() {
         "{text}"
     );
     assert!(text.contains("\"ratio\": 0.30"), "{text}");
-    assert_eq!(
-        std::fs::metadata(&target).unwrap().permissions().mode() & 0o777,
-        0o640
-    );
+    assert_eq!(common::mode(&target), 0o640);
     env.ok(&["setup", "--uninstall"]);
     assert!(
         std::fs::symlink_metadata(&link)

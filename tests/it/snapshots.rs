@@ -1,8 +1,12 @@
-//! Golden output of the main read commands and of recall, as committed insta
-//! snapshots (tests/it/snapshots/). Temp paths, ids and times are filtered so
-//! a snapshot changes only when what msp prints changes.
+//! Golden output of the main read commands, of recall and of the capture's
+//! compression, as committed insta snapshots (tests/it/snapshots/). Temp
+//! paths, ids and times are filtered so a snapshot changes only when what msp
+//! prints or stores changes.
 
-use crate::common::Env;
+use crate::common::{Env, array, str_of};
+
+use rstest::rstest;
+use serde_json::Value;
 
 /// A JSON snapshot, pretty-printed by serde_json itself: msp keeps JSON
 /// numbers exact (serde_json's `arbitrary_precision`), which insta's own
@@ -50,42 +54,74 @@ fn seeded() -> Env {
     env
 }
 
-#[test]
-fn client_project_task_lists() {
+/// The memories are a client's and the harness's directory is linked to no
+/// project: recall may use them there only with this setting.
+const UNLINKED_ALL: &[(&str, &str)] = &[("MSP_MEMORY_UNLINKED_SCOPE", "all")];
+
+/// A read command on the seeded store, as printed (snapshot `name`) and as
+/// JSON (`name_json`).
+#[rstest]
+#[case::client_list("client_list", &["client", "list"], &[])]
+#[case::project_list("project_list", &["project", "list"], &[])]
+#[case::task_list("task_list", &["task", "list"], &[])]
+#[case::context_list("context_list", &["context", "list"], &[])]
+#[case::context_stats("context_stats", &["context", "stats"], &[])]
+#[case::context_recall(
+    "context_recall",
+    &["context", "recall", "--prompt", "why does the veeam backup fail"],
+    UNLINKED_ALL
+)]
+fn read_command(#[case] name: &str, #[case] args: &[&str], #[case] vars: &[(&str, &str)]) {
     let env = seeded();
+    let json_args: Vec<&str> = ["--json"].iter().chain(args).copied().collect();
     with_filters(&env, || {
-        insta::assert_snapshot!("client_list", env.ok(&["client", "list"]).stdout);
-        json_snapshot!("client_list_json", env.json(&["client", "list"]));
-        insta::assert_snapshot!("project_list", env.ok(&["project", "list"]).stdout);
-        json_snapshot!("project_list_json", env.json(&["project", "list"]));
-        insta::assert_snapshot!("task_list", env.ok(&["task", "list"]).stdout);
-        json_snapshot!("task_list_json", env.json(&["task", "list"]));
+        let plain = env.msp_with(vars, args).expect_code(0).stdout;
+        insta::assert_snapshot!(name.to_string(), plain);
+        let json = env.msp_with(vars, &json_args).expect_code(0).json();
+        json_snapshot!(format!("{name}_json"), json);
     });
 }
 
-#[test]
-fn context_list_and_recall() {
-    let env = seeded();
+/// A stored memory as the golden compress snapshots show it.
+fn render_memory(m: &Value) -> String {
+    let tags: Vec<&str> = array(&m["tags"]).iter().filter_map(Value::as_str).collect();
+    format!(
+        "## {kind} · {title}\nimportance {imp} · tokens {raw} -> {stored} · {at}\ntags: {tags}\n\n{body}\n",
+        kind = str_of(m, "kind"),
+        title = str_of(m, "title"),
+        imp = m["importance"],
+        raw = m["raw_tokens"],
+        stored = m["stored_tokens"],
+        at = str_of(m, "created_at"),
+        tags = tags.join(", "),
+        body = str_of(m, "body"),
+    )
+}
+
+/// Golden compress output: the real capture (`msp context import`) of a
+/// recorded-style Claude Code transcript from tests/it/fixtures/, and the
+/// memories it stored (kind, title, tags, body), oldest first.
+#[rstest]
+#[case::dataforth_vpn("dataforth_vpn", "Dataforth", "dataforth-net")]
+#[case::harbor_fs02_disk("harbor_fs02_disk", "Harbor Dental", "harbor-fs02")]
+fn compress_golden(#[case] fixture: &str, #[case] client: &str, #[case] project: &str) {
+    let env = Env::setup();
+    env.ok(&["client", "add", client]);
+    env.ok(&["project", "add", project, "--client", client]);
+    let path = format!(
+        "{}/tests/it/fixtures/{fixture}.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let import = env.ok(&["context", "import", "--project", project, &path]);
+    let mut memories = array(&env.json(&["context", "list", "--limit", "0"])).clone();
+    memories.sort_by(|a, b| str_of(a, "created_at").cmp(str_of(b, "created_at")));
+    let mut golden = format!("$ msp context import\n{}\n", import.stdout);
+    for m in &memories {
+        assert_eq!(str_of(m, "source_path"), path, "{m}");
+        golden.push_str(&render_memory(m));
+        golden.push('\n');
+    }
     with_filters(&env, || {
-        insta::assert_snapshot!("context_list", env.ok(&["context", "list"]).stdout);
-        json_snapshot!("context_list_json", env.json(&["context", "list"]));
-        insta::assert_snapshot!("context_stats", env.ok(&["context", "stats"]).stdout);
-        json_snapshot!("context_stats_json", env.json(&["context", "stats"]));
-        let prompt = "why does the veeam backup fail";
-        // The memories are a client's and the harness's directory is linked
-        // to no project: recall may use them there only with this setting.
-        let all = [("MSP_MEMORY_UNLINKED_SCOPE", "all")];
-        insta::assert_snapshot!(
-            "context_recall",
-            env.msp_with(&all, &["context", "recall", "--prompt", prompt])
-                .expect_code(0)
-                .stdout
-        );
-        json_snapshot!(
-            "context_recall_json",
-            env.msp_with(&all, &["--json", "context", "recall", "--prompt", prompt])
-                .expect_code(0)
-                .json()
-        );
+        insta::assert_snapshot!(format!("compress_{fixture}"), golden);
     });
 }

@@ -5,15 +5,12 @@
 use crate::common;
 use crate::support::pg;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::{Env, Out, array, str_of};
 use serde_json::Value;
-
-const SAVE: &str = env!("CARGO_BIN_EXE_msp-save");
 
 fn cluster() -> &'static pg::Cluster {
     static CLUSTER: OnceLock<pg::Cluster> = OnceLock::new();
@@ -101,16 +98,11 @@ fn a_memory_project_and_session_from_a_reach_b() {
         "--remote",
         "git@github.com:dataforth/dos.git",
     ]);
-    a.ok(&[
-        "context",
-        "add",
-        "--title",
+    a.remember(
         "NAS backup job",
-        "--body",
         "The Veeam job on the quokkaflux NAS runs at 01:00 with 14 days retention",
-        "--project",
-        "dataforth-dos",
-    ]);
+        &["--project", "dataforth-dos"],
+    );
     let started = a.json(&[
         "session",
         "start",
@@ -259,6 +251,14 @@ fn add_notes(env: &Env, prefix: &str, n: usize) {
     ]);
 }
 
+/// Kills a running `msp sync` (SIGKILL, no chance to clean up); how it ended.
+fn kill_sync(child: std::process::Child) -> Out {
+    let _ = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status();
+    common::finish(child, &["sync"])
+}
+
 /// Records of `machine_id` the server holds.
 fn on_server(t: &Team, machine_id: &str) -> i64 {
     t.psql(&format!(
@@ -300,10 +300,7 @@ fn sync_killed_at_random_points_loses_and_duplicates_nothing() {
                 && Instant::now() < deadline
             {}
             std::thread::sleep(Duration::from_millis(rng.below(40)));
-            let _ = Command::new("kill")
-                .args(["-KILL", &child.id().to_string()])
-                .status();
-            let out = common::finish(child, &["sync"]);
+            let out = kill_sync(child);
             let st = a.json(&["sync", "status"]);
             if out.code == -1 && st["unpushed_records"].as_i64().unwrap() > 0 {
                 mid_push += 1;
@@ -319,10 +316,7 @@ fn sync_killed_at_random_points_loses_and_duplicates_nothing() {
             let env = if round % 4 == 1 { b } else { c };
             let child = env.spawn(&["sync"]);
             std::thread::sleep(Duration::from_millis(rng.below(pull_ms)));
-            let _ = Command::new("kill")
-                .args(["-KILL", &child.id().to_string()])
-                .status();
-            let out = common::finish(child, &["sync"]);
+            let out = kill_sync(child);
             let st = env.json(&["sync", "status"]);
             if out.code == -1 && st["unpulled_records"].as_i64().unwrap() > 0 {
                 mid_pull += 1;
@@ -407,11 +401,7 @@ fn an_unreachable_server_fails_fast_and_nothing_else_breaks() {
             "took {took:?}: {}",
             out.stderr
         );
-        assert!(
-            out.stderr.contains("cannot reach the team store"),
-            "{}",
-            out.stderr
-        );
+        common::assert_has(&out.stderr, "cannot reach the team store");
         assert!(
             !out.stderr.contains("s3cr3tpw"),
             "password leaked: {}",
@@ -434,29 +424,12 @@ fn an_unreachable_server_fails_fast_and_nothing_else_breaks() {
     a.ok(&["client", "add", "Globex"]);
     let save = |event: &str| {
         let began = Instant::now();
-        let mut child = Command::new(SAVE)
-            .env("HOME", &a.home)
-            .env("MSP_DATA_DIR", &a.data)
-            .env("MSP_CONFIG_DIR", &a.config)
-            .env("MSP_SYNC_URL", &down)
-            .env("MSP_SYNC_AUTO", "true")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
         let input = serde_json::json!({
             "session_id": "s1", "cwd": a.root, "hook_event_name": event,
             "transcript_path": "", "stop_hook_active": false
         });
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.to_string().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{out:?}");
+        let vars = [("MSP_SYNC_URL", down.as_str()), ("MSP_SYNC_AUTO", "true")];
+        a.hook(common::SAVE, &vars, &input);
         began.elapsed()
     };
     assert!(save("Stop") < Duration::from_secs(2));
@@ -544,7 +517,7 @@ fn tampered_or_replayed_records_are_detected_and_nothing_is_applied() {
         let (a, b) = (&t.machines[0], &t.machines[1]);
         a.ok(&["client", "add", "Acme"]);
         a.ok(&["client", "add", "Globex"]);
-        a.ok(&["context", "add", "--title", "t", "--body", "a memory body"]);
+        a.remember("t", "a memory body", &[]);
         sync(a);
         let a_id = str_of(&a.json(&["machine", "show"]), "id").to_string();
         t.psql(&attack(&t, &a_id));
@@ -577,14 +550,11 @@ fn the_server_sees_no_plaintext() {
         "--notes",
         "gate code in vault",
     ]);
-    a.ok(&[
-        "context",
-        "add",
-        "--title",
+    a.remember(
         "firewall",
-        "--body",
         "Opened port 8443 on the xylophonic gateway for the portal",
-    ]);
+        &[],
+    );
     a.ok(&[
         "task",
         "add",
@@ -621,15 +591,7 @@ fn the_server_sees_no_plaintext() {
     let bytes = t.psql("SELECT encode(sealed, 'hex') FROM msp_sync_records UNION ALL SELECT encode(key_check, 'hex') FROM msp_sync_meta");
     assert!(!bytes.contains(key_hex));
     // The key file is private.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(a.data.join("sync-team.key"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    common::assert_owner_only(&a.data.join("sync-team.key"));
 }
 
 #[test]
@@ -667,23 +629,11 @@ fn init_is_idempotent_and_a_second_team_is_refused() {
 const VAULT_PASS: &str = "correct horse battery staple";
 
 fn vault(env: &Env, args: &[&str], stdin: &str) -> Out {
-    let mut child = env
-        .command(args)
-        .env("MSP_VAULT_PASSPHRASE", VAULT_PASS)
+    let mut cmd = env.command(args);
+    cmd.env("MSP_VAULT_PASSPHRASE", VAULT_PASS)
         .env("MSP_VAULT_KDF_MEMORY_KIB", "64")
-        .env("MSP_VAULT_KDF_ITERATIONS", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    common::finish(child, args)
+        .env("MSP_VAULT_KDF_ITERATIONS", "1");
+    common::run_stdin(cmd, args, stdin.as_bytes())
 }
 
 #[test]
@@ -734,14 +684,11 @@ fn a_vault_credential_set_on_a_is_read_on_b() {
     sync(a);
     sync(b);
     vault(b, &["vault", "get", "dataforth/nas"], "").expect_code(0);
-    let added = b.json(&[
-        "context",
-        "add",
-        "--title",
+    let added = b.remember(
         "firewall console",
-        "--body",
         "typed Xk9#fw-Gr33n-77 into the console of fw01",
-    ]);
+        &[],
+    );
     assert!(
         !added.to_string().contains("Gr33n"),
         "a pulled vault value reached a memory on b: {added}"
@@ -767,26 +714,12 @@ fn corrections_deletions_and_their_audit_reach_the_other_machine() {
     a.ok(&["client", "add", "Dataforth"]);
     a.ok(&["client", "add", "Spare"]);
     a.ok(&["project", "add", "dos", "--client", "Dataforth"]);
-    let s = a.json(&[
-        "session",
-        "add",
-        "--from",
+    let s = a.add_session(
         "2026-11-20 09:00",
-        "--to",
         "2026-11-20 20:00",
-        "--project",
-        "dos",
-        "--title",
-        "typo",
-    ]);
-    let gone = a.json(&[
-        "session",
-        "add",
-        "--from",
-        "2026-11-21 09:00",
-        "--to",
-        "2026-11-21 10:00",
-    ]);
+        &["--project", "dos", "--title", "typo"],
+    );
+    let gone = a.add_session("2026-11-21 09:00", "2026-11-21 10:00", &[]);
     let task = a.json(&["task", "add", "renew cert", "--client", "Dataforth"]);
     sync(a);
     sync(b);
@@ -915,12 +848,7 @@ fn sync_init_url_password_is_not_kept_in_the_store_wal_or_log() {
     assert!(held.is_empty(), "the password is in {held:?}");
     let pw_file = a.data.join("sync-password");
     assert_eq!(std::fs::read_to_string(&pw_file).unwrap(), STORE_PW);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&pw_file).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    common::assert_owner_only(&pw_file);
     // Run as root: another account reads neither the store nor the password.
     if crate::privacy::is_root() {
         crate::privacy::open_parents(&a.data);
@@ -951,24 +879,10 @@ fn a_password_an_older_msp_stored_moves_out_on_the_next_command() {
     a.ok(&["sync", "init", "--url", &url]);
     // As an older msp left it: the whole URL in the store, no password file.
     std::fs::remove_file(a.data.join("sync-password")).unwrap();
-    let path = a.data.join("msp.db");
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            use sqlx::Connection as _;
-            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-            let mut c = sqlx::sqlite::SqliteConnection::connect_with(&opts)
-                .await
-                .unwrap();
-            sqlx::query("UPDATE local_state SET value = ? WHERE key = 'sync.url'")
-                .bind(&url)
-                .execute(&mut c)
-                .await
-                .unwrap();
-            c.close().await.unwrap();
-        });
+    a.sql(&format!(
+        "UPDATE local_state SET value = '{}' WHERE key = 'sync.url'",
+        url.replace('\'', "''")
+    ));
     assert!(!files_holding(&a.data, STORE_PW).is_empty());
     a.ok(&["client", "list"]);
     let held = files_holding(&a.data, STORE_PW);

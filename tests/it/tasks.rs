@@ -3,12 +3,11 @@
 use crate::common;
 
 use common::{Env, array, str_of};
+use serde_json::json;
 
 #[test]
 fn add_list_and_done_by_short_id() {
-    let env = Env::setup();
-    env.ok(&["client", "add", "Acme Corp"]);
-    env.ok(&["project", "add", "acme-site", "--client", "acme-corp"]);
+    let (env, _dir) = common::acme();
     let renew = env.json(&[
         "task",
         "add",
@@ -20,11 +19,17 @@ fn add_list_and_done_by_short_id() {
         "--due",
         "2026-12-01",
     ]);
-    assert_eq!(renew["status"], "pending");
-    assert_eq!(renew["priority"], "high");
-    assert_eq!(renew["due_date"], "2026-12-01");
-    assert_eq!(renew["project"], "acme-site");
-    assert_eq!(renew["client"], "Acme Corp", "a project implies its client");
+    common::assert_fields(
+        &renew,
+        json!({
+            "status": "pending",
+            "priority": "high",
+            "due_date": "2026-12-01",
+            "project": "acme-site",
+            // A project implies its client.
+            "client": "Acme Corp",
+        }),
+    );
     let short = str_of(&renew, "short_id");
     assert_eq!(short.len(), 8);
     assert!(str_of(&renew, "id").ends_with(short));
@@ -127,19 +132,9 @@ fn percent_and_underscore_in_a_task_short_id_are_no_wildcards() {
     let env = Env::setup();
     let t = env.json(&["task", "add", "Patch the firewall"]);
     let id = str_of(&t, "id").to_string();
-    let tail = &id[id.len() - 3..];
-    for key in [
-        format!("%{tail}%%%"),
-        format!("_____{tail}"),
-        "%%%%%%".into(),
-    ] {
-        env.msp(&["task", "done", &key]).expect_hint(3);
-    }
-    assert_eq!(
-        array(&env.json(&["task", "list"])).len(),
-        1,
-        "nothing was marked done"
-    );
+    common::assert_no_wildcard_match(&env, &["task", "done"], &id, 3);
+    let pending = env.json(&["task", "list"]);
+    assert_eq!(array(&pending).len(), 1, "nothing was marked done");
     env.ok(&["task", "done", &id[id.len() - 8..]]);
 }
 
@@ -182,10 +177,10 @@ fn a_task_can_be_edited_reopened_and_removed_with_an_audit() {
         "--client",
         "acme",
     ]);
-    assert_eq!(v["task"]["title"], "Renew cert", "{v}");
-    assert_eq!(v["task"]["priority"], "high");
-    assert!(v["task"]["due_date"].is_null());
-    assert_eq!(v["task"]["client"], "Acme");
+    common::assert_fields(
+        &v["task"],
+        json!({"title": "Renew cert", "priority": "high", "due_date": null, "client": "Acme"}),
+    );
     assert_eq!(v["changed"]["old"]["title"], "Renw cert");
     env.ok(&["task", "done", &id]);
     let reopened = env.json(&["task", "edit", &id, "--reopen"]);

@@ -11,12 +11,15 @@ use crate::support::fake_syncro;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Env, array, str_of};
+use common::{Env, Out, array, str_of};
 use fake_syncro::{FakeSyncro, Fault, KEY};
+use rstest::rstest;
 use serde_json::Value;
 
 const PASS: &str = "correct horse battery staple";
 const KEY_REF: &str = "msp://dataforth/syncro/api_key";
+/// The request is applied, and answered only after msp's timeout.
+const SLOW_AFTER_COMMIT: Fault = Fault::SleepAfterCommit(Duration::from_secs(3));
 
 /// A set-up env with client Dataforth, a vault holding `key` at
 /// [`KEY_REF`], and the ticket provider pointed at `server`. Requests time
@@ -32,17 +35,7 @@ fn tenv_with_key(server: &FakeSyncro, key: &str) -> Env {
     env.ok(&["vault", "init"]);
     env.msp_stdin(&["vault", "set", "dataforth/syncro", "api_key=-"], key)
         .expect_code(0);
-    env.ok(&[
-        "ticket",
-        "setup",
-        "syncro",
-        "--subdomain",
-        "acme",
-        "--base-url",
-        &server.base_url,
-        "--api-key-ref",
-        KEY_REF,
-    ]);
+    setup_syncro(&env, "acme", KEY_REF, &["--base-url", &server.base_url]).expect_code(0);
     env
 }
 
@@ -50,23 +43,61 @@ fn tenv(server: &FakeSyncro) -> Env {
     tenv_with_key(server, KEY)
 }
 
+/// A fake Syncro server and an env set up against it.
+fn syncro_env() -> (FakeSyncro, Env) {
+    let server = FakeSyncro::start();
+    let env = tenv(&server);
+    (server, env)
+}
+
+/// `msp ticket setup syncro --subdomain SUBDOMAIN --api-key-ref KEY_REF`, and `extra`.
+fn setup_syncro(env: &Env, subdomain: &str, key_ref: &str, extra: &[&str]) -> Out {
+    let mut args = vec![
+        "ticket",
+        "setup",
+        "syncro",
+        "--subdomain",
+        subdomain,
+        "--api-key-ref",
+        key_ref,
+    ];
+    args.extend_from_slice(extra);
+    env.msp(&args)
+}
+
+/// `msp ticket note 1001 --body BODY`.
+fn note_on_1001(body: &str) -> [&str; 5] {
+    ["ticket", "note", "1001", "--body", body]
+}
+
+/// `msp ticket time 1001 --minutes MINUTES --notes NOTES`.
+fn time_on_1001<'a>(minutes: &'a str, notes: &'a str) -> [&'a str; 7] {
+    [
+        "ticket",
+        "time",
+        "1001",
+        "--minutes",
+        minutes,
+        "--notes",
+        notes,
+    ]
+}
+
 /// A closed session for Dataforth from 3h ago to 1h ago, with a summary,
 /// and two memories saved during it (and one after it, not to be used).
 fn past_session(env: &Env) -> String {
-    let s = env.json(&[
-        "session",
-        "add",
-        "--from",
+    let s = env.add_session(
         "3h ago",
-        "--to",
         "1h ago",
-        "--client",
-        "Dataforth",
-        "--title",
-        "Veeam repair",
-        "--summary",
-        "Backups run again.",
-    ]);
+        &[
+            "--client",
+            "Dataforth",
+            "--title",
+            "Veeam repair",
+            "--summary",
+            "Backups run again.",
+        ],
+    );
     for (title, body, at) in [
         (
             "Restarted the Veeam service on d2testnas",
@@ -80,18 +111,7 @@ fn past_session(env: &Env) -> String {
         ),
         ("Unrelated later work", "not part of the session", "30m ago"),
     ] {
-        env.ok(&[
-            "context",
-            "add",
-            "--title",
-            title,
-            "--body",
-            body,
-            "--client",
-            "Dataforth",
-            "--at",
-            at,
-        ]);
+        env.remember(title, body, &["--client", "Dataforth", "--at", at]);
     }
     str_of(&s, "id").to_string()
 }
@@ -114,32 +134,13 @@ fn outbox_status(env: &Env) -> Vec<String> {
 
 #[test]
 fn setup_keeps_only_the_reference_and_the_key_never_leaks() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     // A reference to nothing is refused with a hint.
-    env.msp(&[
-        "ticket",
-        "setup",
-        "syncro",
-        "--subdomain",
-        "acme",
-        "--api-key-ref",
-        "msp://dataforth/nothing/api_key",
-    ])
-    .expect_hint(3);
-    env.msp(&[
-        "ticket",
-        "setup",
-        "syncro",
-        "--subdomain",
-        "not a name",
-        "--api-key-ref",
-        KEY_REF,
-    ])
-    .expect_hint(2);
+    setup_syncro(&env, "acme", "msp://dataforth/nothing/api_key", &[]).expect_hint(3);
+    setup_syncro(&env, "not a name", KEY_REF, &[]).expect_hint(2);
 
     let search = env.ok(&["ticket", "search"]);
-    let note = env.ok(&["ticket", "note", "1001", "--body", "Checked the logs."]);
+    let note = env.ok(&note_on_1001("Checked the logs."));
     let log = env.ok(&["--json", "ticket", "log"]);
     let reqs = server.requests();
     assert!(!reqs.is_empty());
@@ -190,8 +191,7 @@ fn a_refused_key_exits_4_with_a_hint() {
     assert!(out.stderr.contains("401"), "{}", out.stderr);
     assert!(out.stderr.contains(KEY_REF), "{}", out.stderr);
     // A refused write stays queued for a later sync.
-    env.msp(&["ticket", "note", "1001", "--body", "x"])
-        .expect_code(4);
+    env.msp(&note_on_1001("x")).expect_code(4);
     assert_eq!(outbox_status(&env), vec!["pending"]);
 }
 
@@ -223,8 +223,7 @@ fn the_refused_key_hint_names_a_rotate_command_that_works() {
 /// kept it verbatim, passwords included; it now keeps it redacted.
 #[test]
 fn a_password_in_a_typed_note_is_sent_but_not_kept_in_the_call_log() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     let vault_value = "Zq8vLp3Ty6mWx2Rk";
     env.msp_stdin(
         &["vault", "set", "dataforth/nas", "password=-"],
@@ -260,21 +259,12 @@ fn a_password_in_a_typed_note_is_sent_but_not_kept_in_the_call_log() {
 /// found: it was looked for verbatim, so the note was posted twice.
 #[test]
 fn a_note_the_server_stored_as_html_is_found_after_a_timeout_and_not_posted_twice() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     server.store_comments_as_html();
-    server.fail_next(
-        "POST",
-        "/comment",
-        Fault::SleepAfterCommit(Duration::from_secs(3)),
-    );
-    let item = env.json(&[
-        "ticket",
-        "note",
-        "1001",
-        "--body",
+    server.fail_next("POST", "/comment", SLOW_AFTER_COMMIT);
+    let item = env.json(&note_on_1001(
         "Moved <backup> jobs & checked \"retention\".\nAll green.",
-    ]);
+    ));
     assert_eq!(str_of(&item, "how"), "found_on_ticket");
     let comments = server.comments(1001);
     assert_eq!(comments.len(), 1, "{comments:?}");
@@ -288,20 +278,11 @@ fn a_note_the_server_stored_as_html_is_found_after_a_timeout_and_not_posted_twic
 /// as HTML): read back after a 500, the entry must still be recognised.
 #[test]
 fn a_time_entry_whose_start_the_server_rounded_is_not_logged_twice() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     server.round_timer_starts();
     server.store_comments_as_html();
     server.fail_next("POST", "/timer_entry", Fault::ErrorAfterCommit);
-    let item = env.json(&[
-        "ticket",
-        "time",
-        "1001",
-        "--minutes",
-        "25",
-        "--notes",
-        "Firmware & BIOS update",
-    ]);
+    let item = env.json(&time_on_1001("25", "Firmware & BIOS update"));
     assert_eq!(str_of(&item, "how"), "found_on_ticket");
     let timers = server.timers(1001);
     assert_eq!(timers.len(), 1, "{timers:?}");
@@ -320,17 +301,8 @@ fn a_time_entry_whose_start_the_server_rounded_is_not_logged_twice() {
 /// own POST fails before anything was saved: the first is another item's.
 #[test]
 fn a_second_identical_time_entry_after_a_500_is_not_mistaken_for_the_first() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
-    let args = [
-        "ticket",
-        "time",
-        "1001",
-        "--minutes",
-        "10",
-        "--notes",
-        "Check-in",
-    ];
+    let (server, env) = syncro_env();
+    let args = time_on_1001("10", "Check-in");
     env.ok(&args);
     server.fail_next("POST", "/timer_entry", Fault::ErrorBeforeCommit);
     let second = env.json(&args);
@@ -343,8 +315,7 @@ fn a_second_identical_time_entry_after_a_500_is_not_mistaken_for_the_first() {
 /// item is posted by one of them, once.
 #[test]
 fn two_syncs_at_once_post_each_item_once() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     let session = past_session(&env);
     env.ok(&[
         "ticket",
@@ -379,8 +350,7 @@ fn two_syncs_at_once_post_each_item_once() {
 
 #[test]
 fn search_reads_every_page_and_passes_the_filters() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     let all = env.json(&["ticket", "search"]);
     assert_eq!(array(&all).len(), 30, "both pages: {all}");
     let pages: Vec<String> = server
@@ -413,8 +383,7 @@ fn search_reads_every_page_and_passes_the_filters() {
 
 #[test]
 fn customers_lists_every_page() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (_server, env) = syncro_env();
     let all = env.json(&["ticket", "customers"]);
     assert_eq!(array(&all).len(), 32);
     let found = env.json(&["ticket", "customers", "--query", "dataforth"]);
@@ -425,18 +394,9 @@ fn customers_lists_every_page() {
 
 #[test]
 fn show_has_comments_and_time_entries_and_errors_have_exit_codes() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     server.add_comment(1001, "Call", "Customer reports failed backups", false);
-    env.ok(&[
-        "ticket",
-        "time",
-        "1001",
-        "--minutes",
-        "15",
-        "--notes",
-        "Triage",
-    ]);
+    env.ok(&time_on_1001("15", "Triage"));
     let t = env.json(&["ticket", "show", "1001"]);
     assert_eq!(str_of(&t, "subject"), "Veeam backup job failing");
     assert_eq!(array(&t["comments"]).len(), 1);
@@ -453,28 +413,22 @@ fn show_has_comments_and_time_entries_and_errors_have_exit_codes() {
 
 #[test]
 fn network_failure_exits_1_with_a_hint() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (_server, env) = syncro_env();
     // Nothing listens on port 9 (discard) on the loopback interface.
-    env.ok(&[
-        "ticket",
-        "setup",
-        "syncro",
-        "--subdomain",
+    setup_syncro(
+        &env,
         "acme",
-        "--base-url",
-        "http://127.0.0.1:9/api/v1",
-        "--api-key-ref",
         KEY_REF,
-    ]);
+        &["--base-url", "http://127.0.0.1:9/api/v1"],
+    )
+    .expect_code(0);
     let out = env.msp(&["ticket", "search"]).expect_hint(1);
     assert!(out.stderr.contains("cannot connect"), "{}", out.stderr);
 }
 
 #[test]
 fn reads_are_retried_after_500_and_429() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     server.fail_next("GET", "/tickets/1001", Fault::ErrorBeforeCommit);
     server.fail_next("GET", "/tickets/1001", Fault::RateLimited(1));
     server.fail_next("GET", "/tickets/1001", Fault::MalformedAfterCommit);
@@ -494,8 +448,7 @@ fn reads_are_retried_after_500_and_429() {
 
 #[test]
 fn note_from_session_is_internal_lists_the_changes_and_is_posted_once() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     let session = past_session(&env);
 
     let dry = env.ok(&[
@@ -506,11 +459,7 @@ fn note_from_session_is_internal_lists_the_changes_and_is_posted_once() {
         &session,
         "--dry-run",
     ]);
-    assert!(
-        dry.stdout.contains("Veeam repair (Dataforth)"),
-        "{}",
-        dry.stdout
-    );
+    common::assert_has(&dry.stdout, "Veeam repair (Dataforth)");
     assert!(dry.stdout.contains("Backups run again."));
     assert!(dry.stdout.contains("Changes made today:\n- Restarted the Veeam service on d2testnas: systemctl restart veeam; verified: the nightly job ran green\n- Freed 40 GB"), "{}", dry.stdout);
     assert!(!dry.stdout.contains("Unrelated later work"));
@@ -537,11 +486,7 @@ fn note_from_session_is_internal_lists_the_changes_and_is_posted_once() {
 
     // The same session's note again: nothing new is posted.
     let again = env.ok(&["ticket", "note", "1001", "--from-session", &session]);
-    assert!(
-        again.stdout.contains("not posted again"),
-        "{}",
-        again.stdout
-    );
+    common::assert_has(&again.stdout, "not posted again");
     assert_eq!(server.comments(1001).len(), 1);
     assert_eq!(posts(&server, "/comment"), 1);
 
@@ -563,12 +508,9 @@ fn note_from_session_is_internal_lists_the_changes_and_is_posted_once() {
 
 #[test]
 fn a_422_is_a_clear_message_and_the_item_is_not_retried() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     server.fail_next("POST", "/comment", Fault::Unprocessable);
-    let out = env
-        .msp(&["ticket", "note", "1001", "--body", "Checked."])
-        .expect_hint(1);
+    let out = env.msp(&note_on_1001("Checked.")).expect_hint(1);
     assert!(
         out.stderr
             .contains("Body can't be blank; Subject can't be blank"),
@@ -584,19 +526,9 @@ fn a_422_is_a_clear_message_and_the_item_is_not_retried() {
 /// Posts a note while `fault` hits the first POST, and checks that exactly
 /// one comment ends up on the ticket, with the outbox item sent.
 fn note_survives(fault: Fault, expect_posts: usize) -> (FakeSyncro, Env) {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     server.fail_next("POST", "/comment", fault);
-    let out = env.msp(&[
-        "--json",
-        "ticket",
-        "note",
-        "1001",
-        "--body",
-        "Rebooted the NAS.",
-    ]);
-    let out = out.expect_code(0);
-    let item = out.json();
+    let item = env.json(&note_on_1001("Rebooted the NAS."));
     assert_eq!(str_of(&item, "status"), "sent");
     assert_eq!(
         server.comments(1001).len(),
@@ -634,7 +566,7 @@ fn a_500_after_the_comment_was_saved_does_not_post_it_twice() {
 
 #[test]
 fn a_timeout_after_the_comment_was_saved_does_not_post_it_twice() {
-    let (_server, env) = note_survives(Fault::SleepAfterCommit(Duration::from_secs(3)), 1);
+    let (_server, env) = note_survives(SLOW_AFTER_COMMIT, 1);
     let log = env.json(&["ticket", "log"]);
     let post = array(&log).iter().find(|c| c["method"] == "POST").unwrap();
     assert!(post["status"].is_null(), "no answer: {post}");
@@ -644,14 +576,14 @@ fn a_timeout_after_the_comment_was_saved_does_not_post_it_twice() {
     );
 }
 
-#[test]
-fn a_malformed_answer_after_the_comment_was_saved_does_not_post_it_twice() {
-    note_survives(Fault::MalformedAfterCommit, 1);
-}
-
-#[test]
-fn a_500_before_the_comment_was_saved_posts_it_once_more() {
-    note_survives(Fault::ErrorBeforeCommit, 2);
+#[rstest]
+#[case::a_malformed_answer_after_the_comment_was_saved_does_not_post_it_twice(
+    Fault::MalformedAfterCommit,
+    1
+)]
+#[case::a_500_before_the_comment_was_saved_posts_it_once_more(Fault::ErrorBeforeCommit, 2)]
+fn a_fault_on_the_note_post_leaves_one_comment(#[case] fault: Fault, #[case] posts: usize) {
+    note_survives(fault, posts);
 }
 
 #[test]
@@ -664,10 +596,29 @@ fn a_429_on_a_write_waits_for_retry_after_and_posts_once() {
     assert_eq!(log[0]["retry"], 1);
 }
 
+/// `msp ticket note 1001 --body BODY` in the background, with a 60 s
+/// timeout so that the test decides when it dies.
+fn spawn_note(env: &Env, body: &str) -> std::process::Child {
+    env.command(&note_on_1001(body))
+        .env("MSP_TICKETS_TIMEOUT_SECS", "60")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Polls `done` until it holds; fails with `what` once `deadline` passes.
+#[track_caller]
+fn wait_for(deadline: Instant, what: &str, mut done: impl FnMut() -> bool) {
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn a_crash_after_posting_leaves_sending_and_sync_does_not_post_twice() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     // The server saves the comment, then holds the answer; the client waits
     // long enough to be killed while the outbox row says 'sending'.
     server.fail_next(
@@ -675,28 +626,17 @@ fn a_crash_after_posting_leaves_sending_and_sync_does_not_post_twice() {
         "/comment",
         Fault::SleepAfterCommit(Duration::from_secs(30)),
     );
-    let mut child = env
-        .command(&["ticket", "note", "1001", "--body", "Patched the firewall."])
-        .env("MSP_TICKETS_TIMEOUT_SECS", "60")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_note(&env, "Patched the firewall.");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while server.comments(1001).is_empty() {
-        assert!(Instant::now() < deadline, "the comment never arrived");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(deadline, "the comment never arrived", || {
+        !server.comments(1001).is_empty()
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(outbox_status(&env), vec!["sending"]);
 
     let sync = env.ok(&["ticket", "sync"]);
-    assert!(
-        sync.stdout.contains("already on ticket 1001"),
-        "{}",
-        sync.stdout
-    );
+    common::assert_has(&sync.stdout, "already on ticket 1001");
     assert_eq!(server.comments(1001).len(), 1);
     assert_eq!(posts(&server, "/comment"), 1);
     assert!(outbox_status(&env).is_empty());
@@ -704,25 +644,16 @@ fn a_crash_after_posting_leaves_sending_and_sync_does_not_post_twice() {
 
 #[test]
 fn a_crash_before_the_comment_was_saved_is_posted_once_by_sync() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     server.fail_next("POST", "/comment", Fault::Hang(Duration::from_secs(30)));
-    let mut child = env
-        .command(&["ticket", "note", "1001", "--body", "Updated the BIOS."])
-        .env("MSP_TICKETS_TIMEOUT_SECS", "60")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_note(&env, "Updated the BIOS.");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while posts(&server, "/comment") == 0 {
-        assert!(Instant::now() < deadline, "the POST never arrived");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    while outbox_status(&env) != vec!["sending"] {
-        assert!(Instant::now() < deadline, "the item never became 'sending'");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(deadline, "the POST never arrived", || {
+        posts(&server, "/comment") > 0
+    });
+    wait_for(deadline, "the item never became 'sending'", || {
+        outbox_status(&env) == vec!["sending"]
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(server.comments(1001).is_empty());
@@ -739,8 +670,7 @@ fn a_crash_before_the_comment_was_saved_is_posted_once_by_sync() {
 
 #[test]
 fn time_from_a_session_is_logged_and_charged_once() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     let session = past_session(&env);
     let s = env.json(&["session", "list"]);
     let started = str_of(&s[0], "started_at").to_string();
@@ -758,11 +688,7 @@ fn time_from_a_session_is_logged_and_charged_once() {
     assert!(server.requests().is_empty());
 
     server.fail_next("POST", "/timer_entry", Fault::ErrorAfterCommit);
-    server.fail_next(
-        "POST",
-        "/charge_timer_entry",
-        Fault::SleepAfterCommit(Duration::from_secs(3)),
-    );
+    server.fail_next("POST", "/charge_timer_entry", SLOW_AFTER_COMMIT);
     let item = env.json(&[
         "ticket",
         "time",
@@ -800,8 +726,7 @@ fn time_from_a_session_is_logged_and_charged_once() {
 
 #[test]
 fn auto_sync_links_post_note_and_time_once_after_the_session_ends() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     env.ok(&[
         "session",
         "start",
@@ -861,21 +786,14 @@ fn auto_sync_links_post_note_and_time_once_after_the_session_ends() {
 
 #[test]
 fn a_sync_that_cannot_reach_the_server_keeps_the_items() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     server.fail_next("POST", "/comment", Fault::ErrorBeforeCommit);
     // Every later attempt fails too: the item is kept, to be looked for first.
     for _ in 0..4 {
         server.fail_next("GET", "/tickets/1001", Fault::ErrorBeforeCommit);
     }
-    let out = env
-        .msp(&["ticket", "note", "1001", "--body", "Checked the UPS."])
-        .expect_hint(1);
-    assert!(
-        out.stderr.contains("was not posted again"),
-        "{}",
-        out.stderr
-    );
+    let out = env.msp(&note_on_1001("Checked the UPS.")).expect_hint(1);
+    common::assert_has(&out.stderr, "was not posted again");
     assert_eq!(outbox_status(&env), vec!["pending"]);
     assert!(server.comments(1001).is_empty());
     let sync = env.ok(&["ticket", "sync"]);
@@ -887,12 +805,10 @@ fn a_sync_that_cannot_reach_the_server_keeps_the_items() {
 /// the call log and the store keep none of them.
 #[test]
 fn no_secret_form_of_the_corpus_reaches_the_call_log() {
-    let server = FakeSyncro::start();
-    let env = tenv(&server);
+    let (server, env) = syncro_env();
     let examples = msp::redact::corpus::examples();
     let body: String = examples.iter().map(|e| format!("{}\n\n", e.text)).collect();
-    env.msp_stdin(&["ticket", "note", "1001", "--body", "-"], &body)
-        .expect_code(0);
+    env.msp_stdin(&note_on_1001("-"), &body).expect_code(0);
     assert_eq!(server.comments(1001).len(), 1, "the note was posted");
     let log = env.ok(&["--json", "ticket", "log"]).stdout;
     assert!(

@@ -9,10 +9,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::{Env, Out, array, s, str_of};
+use rstest::rstest;
 use serde_json::{Value, json};
 
 const PASS: &str = "correct horse battery";
-const SAVE: &str = env!("CARGO_BIN_EXE_msp-save");
 
 /// A set-up env with a client "Dataforth" and a vault (fast Argon2id).
 fn venv() -> Env {
@@ -34,35 +34,32 @@ fn feed(env: &Env, vars: &[(&str, &str)], args: &[&str], stdin: &[u8]) -> Out {
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn msp");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let o = child.wait_with_output().unwrap();
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        args: args.iter().map(|a| a.to_string()).collect(),
-    }
+    common::run_stdin(cmd, args, stdin)
+}
+
+/// [`feed`] with the vault passphrase in the environment.
+fn feed_pass(env: &Env, args: &[&str], stdin: &[u8]) -> Out {
+    feed(env, &[("MSP_VAULT_PASSPHRASE", PASS)], args, stdin)
 }
 
 /// `msp vault set REF FIELD=-` with `value` on stdin.
 fn set(env: &Env, reference: &str, field: &str, value: &str) -> Out {
     let spec = format!("{field}=-");
-    feed(
-        env,
-        &[("MSP_VAULT_PASSPHRASE", PASS)],
-        &["vault", "set", reference, &spec],
-        value.as_bytes(),
-    )
+    feed_pass(env, &["vault", "set", reference, &spec], value.as_bytes())
 }
 
 fn get(env: &Env, reference: &str) -> Out {
     with_pass(env, &["vault", "get", reference])
+}
+
+/// Asserts that `vault get REFERENCE` succeeds and prints `want`.
+#[track_caller]
+fn assert_get(env: &Env, reference: &str, want: &str) {
+    assert_eq!(
+        get(env, reference).expect_code(0).stdout,
+        want,
+        "{reference}"
+    );
 }
 
 fn audit_actions(env: &Env) -> Vec<String> {
@@ -72,32 +69,11 @@ fn audit_actions(env: &Env) -> Vec<String> {
         .collect()
 }
 
-/// Runs SQL on the store directly (an attacker with the file).
-fn sql(env: &Env, stmt: &str) {
-    let path = env.data.join("msp.db");
-    rt().block_on(async {
-        use sqlx::Connection as _;
-        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-        let mut c = sqlx::sqlite::SqliteConnection::connect_with(&opts)
-            .await
-            .unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(stmt.to_string()))
-            .execute(&mut c)
-            .await
-            .unwrap_or_else(|e| panic!("{stmt}: {e}"));
-        c.close().await.unwrap();
-    });
-}
-
 /// Changes one blob column of the rows matching `filter` with `f`.
 fn tamper(env: &Env, table: &str, column: &str, filter: &str, f: impl Fn(&mut Vec<u8>)) {
-    let path = env.data.join("msp.db");
-    rt().block_on(async {
+    common::block_on(async {
         use sqlx::Connection as _;
-        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-        let mut c = sqlx::sqlite::SqliteConnection::connect_with(&opts)
-            .await
-            .unwrap();
+        let mut c = common::connect(&env.db()).await;
         let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT rowid, {column} FROM {table} WHERE {filter}"
         )))
@@ -121,27 +97,7 @@ fn tamper(env: &Env, table: &str, column: &str, filter: &str, f: impl Fn(&mut Ve
 }
 
 fn count(env: &Env, table: &str) -> i64 {
-    let path = env.data.join("msp.db");
-    rt().block_on(async {
-        use sqlx::Connection as _;
-        let opts = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .read_only(true);
-        let mut c = sqlx::sqlite::SqliteConnection::connect_with(&opts)
-            .await
-            .unwrap();
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-            .fetch_one(&mut c)
-            .await
-            .unwrap()
-    })
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
+    env.sql_i64(&format!("SELECT COUNT(*) FROM {table}"))
 }
 
 #[test]
@@ -163,19 +119,9 @@ fn init_with_the_default_argon2id_parameters_and_no_second_init() {
     );
     let rk = env.data.join("redaction.key");
     assert_eq!(std::fs::metadata(&rk).unwrap().len(), 32);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&rk).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-    }
+    common::assert_owner_only(&rk);
     set(&env, "Dataforth/nas", "password", "Nas-Admin-Pw-2026").expect_code(0);
-    assert_eq!(
-        get(&env, "dataforth/nas").expect_code(0).stdout,
-        "Nas-Admin-Pw-2026"
-    );
+    assert_get(&env, "dataforth/nas", "Nas-Admin-Pw-2026");
     // The stored parameters are the defaults, whatever the settings say now.
     let slow_env_out = env.msp_with(
         &[
@@ -191,23 +137,15 @@ fn init_with_the_default_argon2id_parameters_and_no_second_init() {
         &["vault", "init"],
     );
     let again = again.expect_hint(1);
-    assert!(
-        again.stderr.contains("already has a vault"),
-        "{}",
-        again.stderr
-    );
-    assert_eq!(
-        get(&env, "dataforth/nas").expect_code(0).stdout,
-        "Nas-Admin-Pw-2026"
-    );
+    common::assert_has(&again.stderr, "already has a vault");
+    assert_get(&env, "dataforth/nas", "Nas-Admin-Pw-2026");
 }
 
 #[test]
 fn lifecycle_set_get_list_history_rotate_rm_restore_purge() {
     let env = venv();
-    let out = feed(
+    let out = feed_pass(
         &env,
-        &[("MSP_VAULT_PASSPHRASE", PASS)],
         &[
             "vault",
             "set",
@@ -232,10 +170,7 @@ fn lifecycle_set_get_list_history_rotate_rm_restore_purge() {
         "{}",
         out.stdout
     );
-    assert_eq!(
-        get(&env, "dataforth/sql01").expect_code(0).stdout,
-        "Sql-Pw-0001"
-    );
+    assert_get(&env, "dataforth/sql01", "Sql-Pw-0001");
     let key = get(&env, "msp://dataforth/sql01/api_key")
         .expect_code(0)
         .stdout;
@@ -280,9 +215,8 @@ fn lifecycle_set_get_list_history_rotate_rm_restore_purge() {
                 .contains(&format!("password v{i}"))
         );
     }
-    let rot = feed(
+    let rot = feed_pass(
         &env,
-        &[("MSP_VAULT_PASSPHRASE", PASS)],
         &["vault", "rotate", "dataforth/sql01", "password=-"],
         b"Sql-Pw-0005",
     );
@@ -300,16 +234,14 @@ fn lifecycle_set_get_list_history_rotate_rm_restore_purge() {
     assert_eq!(versions, vec![5, 4, 3, 2, 1]);
     assert_eq!(h[0]["current"], true);
     // Rotating a field that does not exist, or an item that does not: 3.
-    feed(
+    feed_pass(
         &env,
-        &[("MSP_VAULT_PASSPHRASE", PASS)],
         &["vault", "rotate", "dataforth/sql01", "pin=-"],
         b"12345678",
     )
     .expect_hint(3);
-    feed(
+    feed_pass(
         &env,
-        &[("MSP_VAULT_PASSPHRASE", PASS)],
         &["vault", "rotate", "dataforth/none", "password=-"],
         b"12345678",
     )
@@ -336,11 +268,7 @@ fn lifecycle_set_get_list_history_rotate_rm_restore_purge() {
         ]
     );
     let verify = with_pass(&env, &["vault", "audit", "--verify"]).expect_code(0);
-    assert!(
-        verify.stdout.contains("audit log intact: 15 entries"),
-        "{}",
-        verify.stdout
-    );
+    common::assert_has(&verify.stdout, "audit log intact: 15 entries");
 }
 
 #[test]
@@ -375,8 +303,8 @@ fn values_on_the_command_line_are_refused_and_never_echoed() {
         "api_key=Hunter2-On-Argv",
     ] {
         let out = with_pass(&env, &["vault", "set", "dataforth/x", arg]).expect_hint(2);
-        assert!(!out.stderr.contains("Hunter2"), "{}", out.stderr);
-        assert!(out.stderr.contains("FIELD=-"), "{}", out.stderr);
+        common::assert_lacks(&out.stderr, "Hunter2");
+        common::assert_has(&out.stderr, "FIELD=-");
     }
     assert!(array(&env.json(&["vault", "list", "--all"])).is_empty());
     assert_eq!(audit_actions(&env), ["init"]);
@@ -416,11 +344,7 @@ fn wrong_passphrase_is_exit_4_audited_and_changes_nothing() {
         b"Attacker-Pw-2",
     );
     let out = out.expect_hint(4);
-    assert!(
-        out.stderr.contains("wrong vault passphrase"),
-        "{}",
-        out.stderr
-    );
+    common::assert_has(&out.stderr, "wrong vault passphrase");
     feed(
         &env,
         &wrong,
@@ -437,10 +361,7 @@ fn wrong_passphrase_is_exit_4_audited_and_changes_nothing() {
     env.msp_with(&wrong, &["vault", "passwd"]).expect_hint(4);
     assert_eq!(count(&env, "vault_values"), before_values);
     assert_eq!(count(&env, "vault_credentials"), 1);
-    assert_eq!(
-        get(&env, "dataforth/nas").expect_code(0).stdout,
-        "Nas-Admin-Pw-1"
-    );
+    assert_get(&env, "dataforth/nas", "Nas-Admin-Pw-1");
     let entries = env.json(&["vault", "audit"]);
     let failed: Vec<&Value> = array(&entries)
         .iter()
@@ -463,16 +384,12 @@ fn no_key_source_without_a_terminal_is_exit_4_with_a_hint() {
     let env = venv();
     set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-1").expect_code(0);
     let out = env.msp(&["vault", "get", "dataforth/nas"]).expect_hint(4);
-    assert!(
-        out.stderr.contains("MSP_VAULT_PASSPHRASE"),
-        "{}",
-        out.stderr
-    );
+    common::assert_has(&out.stderr, "MSP_VAULT_PASSPHRASE");
     assert!(out.stdout.is_empty());
     // No vault at all: 3, with the command that creates one.
     let bare = Env::setup();
     let out = bare.msp(&["vault", "get", "x/y"]).expect_hint(3);
-    assert!(out.stderr.contains("msp vault init"), "{}", out.stderr);
+    common::assert_has(&out.stderr, "msp vault init");
     bare.msp(&["vault", "init"]).expect_hint(4);
 }
 
@@ -485,15 +402,8 @@ fn a_key_file_unlocks_from_the_environment_or_the_config() {
     let kf = env.path("secrets/vault.key");
     let kfs = kf.to_str().unwrap();
     let out = with_pass(&env, &["vault", "init", "--key-file", kfs]).expect_code(0);
-    assert!(out.stdout.contains(kfs), "{}", out.stdout);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&kf).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-    }
+    common::assert_has(&out.stdout, kfs);
+    common::assert_owner_only(&kf);
     set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-1").expect_code(0);
     let by_file = env.msp_with(
         &[("MSP_VAULT_KEY_FILE", kfs)],
@@ -567,9 +477,8 @@ fn a_key_file_unlocks_from_the_environment_or_the_config() {
 fn tamper_env() -> Env {
     let env = venv();
     for item in ["a", "b"] {
-        let out = feed(
+        let out = feed_pass(
             &env,
-            &[("MSP_VAULT_PASSPHRASE", PASS)],
             &[
                 "vault",
                 "set",
@@ -660,7 +569,7 @@ fn any_changed_ciphertext_nonce_tag_or_row_is_an_integrity_error() {
         (
             "the ciphertext of another record",
             Box::new(|e: &Env| {
-                sql(e, "UPDATE vault_values SET (nonce, ciphertext) = (SELECT nonce, ciphertext FROM vault_values w
+                e.sql("UPDATE vault_values SET (nonce, ciphertext) = (SELECT nonce, ciphertext FROM vault_values w
                     WHERE w.field = 'password' AND w.credential_id = (SELECT id FROM vault_credentials WHERE name = 'b'))
                     WHERE field = 'password' AND credential_id = (SELECT id FROM vault_credentials WHERE name = 'a')")
             }),
@@ -668,7 +577,7 @@ fn any_changed_ciphertext_nonce_tag_or_row_is_an_integrity_error() {
         (
             "the ciphertext of another field",
             Box::new(|e: &Env| {
-                sql(e, "UPDATE vault_values SET (nonce, ciphertext) = (SELECT nonce, ciphertext FROM vault_values w
+                e.sql("UPDATE vault_values SET (nonce, ciphertext) = (SELECT nonce, ciphertext FROM vault_values w
                     WHERE w.field = 'pin' AND w.credential_id = vault_values.credential_id)
                     WHERE field = 'password' AND credential_id = (SELECT id FROM vault_credentials WHERE name = 'a')")
             }),
@@ -676,7 +585,7 @@ fn any_changed_ciphertext_nonce_tag_or_row_is_an_integrity_error() {
         (
             "a whole value row moved to another record",
             Box::new(|e: &Env| {
-                sql(e, "DELETE FROM vault_values WHERE field = 'password' AND credential_id = (SELECT id FROM vault_credentials WHERE name = 'a');
+                e.sql("DELETE FROM vault_values WHERE field = 'password' AND credential_id = (SELECT id FROM vault_credentials WHERE name = 'a');
                     INSERT INTO vault_values (credential_id, field, version, nonce, ciphertext, created_at, machine_id)
                     SELECT (SELECT id FROM vault_credentials WHERE name = 'a'), field, version, nonce, ciphertext, created_at, machine_id
                     FROM vault_values WHERE field = 'password' AND credential_id = (SELECT id FROM vault_credentials WHERE name = 'b')")
@@ -685,10 +594,7 @@ fn any_changed_ciphertext_nonce_tag_or_row_is_an_integrity_error() {
         (
             "a record with its username changed",
             Box::new(|e: &Env| {
-                sql(
-                    e,
-                    "UPDATE vault_credentials SET username = 'eve' WHERE name = 'a'",
-                )
+                e.sql("UPDATE vault_credentials SET username = 'eve' WHERE name = 'a'")
             }),
         ),
         (
@@ -713,82 +619,67 @@ fn any_changed_ciphertext_nonce_tag_or_row_is_an_integrity_error() {
     }
 }
 
-#[test]
-fn audit_verify_detects_edited_reordered_deleted_and_truncated_entries() {
-    let fresh = || {
-        let env = venv();
-        set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-1").expect_code(0);
-        get(&env, "dataforth/nas").expect_code(0);
-        env.msp_with(
-            &[("MSP_VAULT_PASSPHRASE", "wrong horse battery")],
-            &["vault", "get", "dataforth/nas"],
-        )
-        .expect_code(4);
-        set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-2").expect_code(0);
-        get(&env, "dataforth/nas").expect_code(0);
-        // init, set, get, unlock-failed, set, get
-        assert_eq!(audit_actions(&env).len(), 6);
-        with_pass(&env, &["vault", "audit", "--verify"]).expect_code(0);
-        env
-    };
-    let cases = [
-        (
-            "an edited action",
-            "UPDATE vault_audit SET action = 'list' WHERE seq = 3",
-        ),
-        (
-            "an edited time",
-            "UPDATE vault_audit SET at = at - 86400000 WHERE seq = 5",
-        ),
-        (
-            "an edited user",
-            "UPDATE vault_audit SET os_user = 'someone' WHERE seq = 2",
-        ),
-        (
-            "an edited failed unlock",
-            "UPDATE vault_audit SET detail = 'nothing' WHERE seq = 4",
-        ),
-        ("a deleted entry", "DELETE FROM vault_audit WHERE seq = 3"),
-        (
-            "a deleted failed unlock, renumbered",
-            "DELETE FROM vault_audit WHERE seq = 4; UPDATE vault_audit SET seq = seq - 1 WHERE seq > 4",
-        ),
-        (
-            "two entries swapped",
-            "UPDATE vault_audit SET seq = 100 WHERE seq = 3; UPDATE vault_audit SET seq = 3 WHERE seq = 5; UPDATE vault_audit SET seq = 5 WHERE seq = 100",
-        ),
-        (
-            "the newest entry deleted",
-            "DELETE FROM vault_audit WHERE seq = 6",
-        ),
-        (
-            "the newest two deleted",
-            "DELETE FROM vault_audit WHERE seq >= 5",
-        ),
-        (
-            "the newest deleted and the head moved back",
-            "DELETE FROM vault_audit WHERE seq = 6; UPDATE vault_audit_head SET vault_seq = 5, last_seq = 5",
-        ),
-        ("the head deleted", "DELETE FROM vault_audit_head"),
-    ];
-    for (case, stmt) in cases {
-        let env = fresh();
-        sql(&env, stmt);
-        let out = with_pass(&env, &["vault", "audit", "--verify"]);
-        let out = out.expect_hint(1);
-        assert!(out.stderr.contains("tampered"), "{case}: {}", out.stderr);
-        let v = with_pass(&env, &["--json", "vault", "audit", "--verify"]);
-        assert_eq!(v.code, 1, "{case}");
-        let v: Value = serde_json::from_str(&v.stdout).unwrap();
-        assert_eq!(v["ok"], false, "{case}");
-        assert!(!array(&v["problems"]).is_empty(), "{case}");
-    }
+/// A vault whose audit chain holds init, set, get, a failed unlock, set and
+/// get, and verifies.
+fn audited_env() -> Env {
+    let env = venv();
+    set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-1").expect_code(0);
+    get(&env, "dataforth/nas").expect_code(0);
+    env.msp_with(
+        &[("MSP_VAULT_PASSPHRASE", "wrong horse battery")],
+        &["vault", "get", "dataforth/nas"],
+    )
+    .expect_code(4);
+    set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-2").expect_code(0);
+    get(&env, "dataforth/nas").expect_code(0);
+    // init, set, get, unlock-failed, set, get
+    assert_eq!(audit_actions(&env).len(), 6);
+    with_pass(&env, &["vault", "audit", "--verify"]).expect_code(0);
+    env
+}
+
+/// `vault audit --verify --json` on a tampered store: exit 1 and a report
+/// that is not ok, returned.
+#[track_caller]
+fn failed_verify_report(env: &Env) -> Value {
+    let v = with_pass(env, &["--json", "vault", "audit", "--verify"]);
+    assert_eq!(v.code, 1, "{v:?}");
+    let v: Value = serde_json::from_str(&v.stdout).unwrap();
+    assert_eq!(v["ok"], false, "{v}");
+    v
+}
+
+#[rstest]
+#[case::an_edited_action("UPDATE vault_audit SET action = 'list' WHERE seq = 3")]
+#[case::an_edited_time("UPDATE vault_audit SET at = at - 86400000 WHERE seq = 5")]
+#[case::an_edited_user("UPDATE vault_audit SET os_user = 'someone' WHERE seq = 2")]
+#[case::an_edited_failed_unlock("UPDATE vault_audit SET detail = 'nothing' WHERE seq = 4")]
+#[case::a_deleted_entry("DELETE FROM vault_audit WHERE seq = 3")]
+#[case::a_deleted_failed_unlock_renumbered(
+    "DELETE FROM vault_audit WHERE seq = 4; UPDATE vault_audit SET seq = seq - 1 WHERE seq > 4"
+)]
+#[case::two_entries_swapped(
+    "UPDATE vault_audit SET seq = 100 WHERE seq = 3; UPDATE vault_audit SET seq = 3 WHERE seq = 5; UPDATE vault_audit SET seq = 5 WHERE seq = 100"
+)]
+#[case::the_newest_entry_deleted("DELETE FROM vault_audit WHERE seq = 6")]
+#[case::the_newest_two_deleted("DELETE FROM vault_audit WHERE seq >= 5")]
+#[case::the_newest_deleted_and_the_head_moved_back(
+    "DELETE FROM vault_audit WHERE seq = 6; UPDATE vault_audit_head SET vault_seq = 5, last_seq = 5"
+)]
+#[case::the_head_deleted("DELETE FROM vault_audit_head")]
+fn audit_verify_detects_edited_reordered_deleted_and_truncated_entries(#[case] stmt: &str) {
+    let env = audited_env();
+    env.sql(stmt);
+    let out = with_pass(&env, &["vault", "audit", "--verify"]).expect_hint(1);
+    common::assert_has(&out.stderr, "tampered");
+    let v = failed_verify_report(&env);
+    assert!(!array(&v["problems"]).is_empty(), "{v}");
 }
 
 /// A consistent copy of the store as it is now (an attacker's "older copy").
 fn snapshot(env: &Env, name: &str) -> std::path::PathBuf {
     let to = env.path(name);
-    sql(env, &format!("VACUUM INTO '{}'", to.display()));
+    env.sql(&format!("VACUUM INTO '{}'", to.display()));
     to
 }
 
@@ -799,34 +690,24 @@ fn one_credential_rolled_back_with_its_old_mac_is_an_integrity_error() {
     set(&env, "dataforth/a", "password", "Newer-Secret-Of-a").expect_code(0);
     // The older row's MAC and time, and the newest version gone: the row
     // is consistent with itself again, one version behind.
-    sql(
-        &env,
-        &format!(
-            "ATTACH DATABASE '{}' AS old;
-             UPDATE vault_credentials SET (mac, updated_at) =
-                 (SELECT mac, updated_at FROM old.vault_credentials o WHERE o.id = vault_credentials.id)
-                 WHERE name = 'a';
-             DELETE FROM vault_values WHERE field = 'password' AND version = 2
-                 AND credential_id = (SELECT id FROM vault_credentials WHERE name = 'a');
-             DETACH DATABASE old;",
-            old.display()
-        ),
-    );
+    env.sql(&format!(
+        "ATTACH DATABASE '{}' AS old;
+         UPDATE vault_credentials SET (mac, updated_at) =
+             (SELECT mac, updated_at FROM old.vault_credentials o WHERE o.id = vault_credentials.id)
+             WHERE name = 'a';
+         DELETE FROM vault_values WHERE field = 'password' AND version = 2
+             AND credential_id = (SELECT id FROM vault_credentials WHERE name = 'a');
+         DETACH DATABASE old;",
+        old.display()
+    ));
     let out = get(&env, "dataforth/a/password");
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stdout.is_empty(), "printed {:?}", out.stdout);
-    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("dataforth/a/password"),
-        "{}",
-        out.stderr
-    );
+    common::assert_has(&out.stderr, "rolled back");
+    common::assert_has(&out.stderr, "dataforth/a/password");
     // Writing on top of it is refused too.
     set(&env, "dataforth/a", "pin", "1234-5678-90").expect_hint(1);
-    let v = with_pass(&env, &["--json", "vault", "audit", "--verify"]);
-    assert_eq!(v.code, 1, "{v:?}");
-    let v: Value = serde_json::from_str(&v.stdout).unwrap();
-    assert_eq!(v["ok"], false);
+    let v = failed_verify_report(&env);
     assert!(
         v["problems"]
             .to_string()
@@ -834,10 +715,7 @@ fn one_credential_rolled_back_with_its_old_mac_is_an_integrity_error() {
         "{v}"
     );
     // The untouched credential still opens.
-    assert_eq!(
-        get(&env, "dataforth/b").expect_code(0).stdout,
-        "Secret-Of-b-123"
-    );
+    assert_get(&env, "dataforth/b", "Secret-Of-b-123");
 }
 
 #[test]
@@ -847,48 +725,31 @@ fn an_audit_log_rolled_back_to_an_older_head_is_reported() {
     let old = snapshot(&env, "older.db");
     get(&env, "dataforth/nas").expect_code(0);
     set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-2").expect_code(0);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(env.data.join("vault.seal"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    common::assert_owner_only(&env.data.join("vault.seal"));
     // The head from the older copy, the entries after it deleted: a chain
     // that verifies on its own.
-    sql(
-        &env,
-        &format!(
-            "ATTACH DATABASE '{}' AS old;
+    env.sql(&format!(
+        "ATTACH DATABASE '{}' AS old;
              DELETE FROM vault_audit WHERE seq > (SELECT MAX(seq) FROM old.vault_audit);
              UPDATE vault_audit_head SET (vault_seq, vault_tag, last_seq) =
                  (SELECT vault_seq, vault_tag, last_seq FROM old.vault_audit_head);
              DETACH DATABASE old;",
-            old.display()
-        ),
-    );
+        old.display()
+    ));
     let out = with_pass(&env, &["vault", "audit", "--verify"]).expect_hint(1);
-    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
-    assert!(out.stderr.contains("vault.seal"), "{}", out.stderr);
-    let v = with_pass(&env, &["--json", "vault", "audit", "--verify"]);
-    assert_eq!(v.code, 1);
-    let v: Value = serde_json::from_str(&v.stdout).unwrap();
-    assert_eq!(v["ok"], false, "{v}");
+    common::assert_has(&out.stderr, "rolled back");
+    common::assert_has(&out.stderr, "vault.seal");
+    failed_verify_report(&env);
     // The vault stays locked for every other use.
     let out = get(&env, "dataforth/nas").expect_hint(1);
     assert!(out.stdout.is_empty());
-    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
+    common::assert_has(&out.stderr, "rolled back");
     // Nothing moved the seal onto the rolled-back store.
     with_pass(&env, &["vault", "audit", "--verify"]).expect_code(1);
     // A restore made on purpose is accepted explicitly.
     with_pass(&env, &["vault", "audit", "--verify", "--reseal"]).expect_code(0);
     with_pass(&env, &["vault", "audit", "--verify"]).expect_code(0);
-    assert_eq!(
-        get(&env, "dataforth/nas").expect_code(0).stdout,
-        "Nas-Admin-Pw-2"
-    );
+    assert_get(&env, "dataforth/nas", "Nas-Admin-Pw-2");
 }
 
 #[test]
@@ -899,10 +760,10 @@ fn a_deleted_or_edited_seal_is_reported() {
     let text = std::fs::read_to_string(&seal).unwrap();
     std::fs::write(&seal, text.replace("seq=", "seq=1")).unwrap();
     let out = with_pass(&env, &["vault", "audit", "--verify"]).expect_hint(1);
-    assert!(out.stderr.contains("was changed"), "{}", out.stderr);
+    common::assert_has(&out.stderr, "was changed");
     std::fs::remove_file(&seal).unwrap();
     let out = get(&env, "dataforth/nas").expect_hint(1);
-    assert!(out.stderr.contains("is missing"), "{}", out.stderr);
+    common::assert_has(&out.stderr, "is missing");
     with_pass(&env, &["vault", "audit", "--verify", "--reseal"]).expect_code(0);
     get(&env, "dataforth/nas").expect_code(0);
 }
@@ -1181,44 +1042,18 @@ fn vault_values_never_reach_the_memory_store_via_import_or_the_save_hook() {
     );
 
     // `msp context add` with the value in the body.
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
+    env.remember(
         "FW01 login",
-        "--body",
         &format!("admin / {secret} (rotated today)"),
-    ]);
+        &[],
+    );
 
     // The save hook on another transcript.
     let tx2 = env.path("hook.jsonl");
     let session = "33333333-3333-4333-8333-333333333333";
     transcript(&tx2, session, cwd, secret, 3);
-    let input = json!({"hook_event_name": "Stop", "session_id": session, "transcript_path": tx2, "cwd": cwd}).to_string();
-    let mut hook = Command::new(SAVE);
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("MSP_") {
-            hook.env_remove(&k);
-        }
-    }
-    let mut child = hook
-        .env("HOME", &env.home)
-        .env("USER", "tech")
-        .env("MSP_DATA_DIR", &env.data)
-        .env("MSP_CONFIG_DIR", &env.config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    let input = json!({"hook_event_name": "Stop", "session_id": session, "transcript_path": tx2, "cwd": cwd});
+    env.hook(common::SAVE, &[], &input);
     let log = std::fs::read_to_string(env.data.join("msp.log")).unwrap();
     assert!(log.contains("memories saved"), "{log}");
     assert!(!log.contains("not redacted"), "{log}");
@@ -1273,14 +1108,7 @@ fn a_missing_redaction_key_never_fails_a_capture_and_is_rebuilt_by_the_next_set(
     // The next write creates a new key and rebuilds every MAC under it.
     set(&env, "dataforth/other", "password", "Other-Secret-55").expect_code(0);
     assert!(env.data.join("redaction.key").exists());
-    env.ok(&[
-        "context",
-        "add",
-        "--title",
-        "t",
-        "--body",
-        "old one Fg7-Adm1n_Pw2026 and new Other-Secret-55",
-    ]);
+    env.remember("t", "old one Fg7-Adm1n_Pw2026 and new Other-Secret-55", &[]);
     let list = env.json(&["context", "list"]).to_string();
     assert!(
         !list.contains("Fg7-Adm1n") && !list.contains("Other-Secret"),
@@ -1438,6 +1266,6 @@ fn fifo_key_file_is_an_error_not_a_hang() {
             std::time::Duration::from_secs(10),
         )
         .expect_hint(4);
-    assert!(out.stderr.contains("a FIFO"), "{}", out.stderr);
-    assert!(!out.stdout.contains("Nas-Admin"), "{}", out.stdout);
+    common::assert_has(&out.stderr, "a FIFO");
+    common::assert_lacks(&out.stdout, "Nas-Admin");
 }

@@ -633,7 +633,7 @@ fn title(ask: &str, facts: &Facts, result: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::transcript::fixtures::{Tx, filler};
+    use super::super::transcript::fixtures::{Tx, failing_test_run, filler};
     use super::super::transcript::{ToolResult, read_turns};
     use super::*;
     use serde_json::json;
@@ -833,7 +833,7 @@ mod tests {
 
     #[test]
     fn any_prefix_or_start_compresses_without_panic() {
-        let text = coding_turn().text + &sysadmin_turn().text;
+        let text = coding_turn().text.clone() + &sysadmin_turn().text;
         let bytes = text.as_bytes();
         let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1));
         for start in line_starts {
@@ -976,19 +976,10 @@ mod tests {
 
     #[test]
     fn continuation_turn_is_titled_from_actions() {
-        let mut tx = Tx::new();
-        tx.prompt("Run the tests")
-            .tool("toolu_a", "Bash", json!({"command": "cargo test"}));
-        let cut = tx.text.len() as u64;
-        tx.result(
-            "toolu_a",
-            json!("Exit code 101\nerror[E0425]: cannot find value `x` in this scope"),
-            true,
-            json!("Error: Exit code 101"),
-        )
-        .edit("toolu_b", "src/lib.rs", "x", "y")
-        .bash("toolu_c", "cargo test", "test result: ok", 0)
-        .say("Fixed.");
+        let (mut tx, cut) = failing_test_run("error[E0425]: cannot find value `x` in this scope");
+        tx.edit("toolu_b", "src/lib.rs", "x", "y")
+            .bash("toolu_c", "cargo test", "test result: ok", 0)
+            .say("Fixed.");
         let out = read_turns(Cursor::new(tx.text.as_bytes()), cut).unwrap();
         let draft = compress(&out.turns[0]).unwrap();
         assert_eq!(draft.title, "Continued: changed src/lib.rs; ran cargo test");

@@ -640,199 +640,65 @@ impl<'r> Builder<'r> {
     }
 }
 
+/// The transcript builder the integration tests use too (one file for both).
+#[cfg(test)]
+#[path = "../../../tests/it/support/transcript.rs"]
+mod builder;
+
 /// Builders of realistic transcript lines, shared with the compress tests.
 #[cfg(test)]
 pub(crate) mod fixtures {
-    use serde_json::{Value, json};
+    use super::builder::Lines;
+    use serde_json::json;
 
     pub(crate) const SESSION: &str = "7d3f2a10-5c1e-4b7a-9f0e-2b8c6d4e1a90";
     pub(crate) const CWD: &str = "/home/tech/clients/acme";
 
-    /// A transcript under construction; every line gets a fresh uuid and timestamp.
-    #[derive(Default)]
-    pub(crate) struct Tx {
-        pub text: String,
-        n: u32,
-        msg: u32,
-    }
+    /// A transcript of session [`SESSION`] in [`CWD`] under construction;
+    /// every line gets a fresh uuid and timestamp.
+    pub(crate) struct Tx(Lines);
 
     impl Tx {
         pub fn new() -> Self {
-            Self::default()
+            Self::starting_at(0)
         }
 
         /// A transcript whose uuids continue after `n` (to append to another one).
         pub fn starting_at(n: u32) -> Self {
-            Self {
-                n,
-                ..Self::default()
-            }
+            let mut lines = Lines::new(SESSION, CWD, "00000000-0000-4000-8000-", 10);
+            lines.n = n;
+            Tx(lines)
         }
 
         pub fn uuid(n: u32) -> String {
-            format!("00000000-0000-4000-8000-{n:012}")
+            Self::new().0.uuid(n)
         }
+    }
 
-        fn next(&mut self, kind: &str) -> Value {
-            self.n += 1;
-            json!({
-                "parentUuid": if self.n > 1 { Value::String(Self::uuid(self.n - 1)) } else { Value::Null },
-                "isSidechain": false, "userType": "external", "cwd": CWD, "sessionId": SESSION,
-                "version": "2.1.12", "gitBranch": "main", "type": kind, "uuid": Self::uuid(self.n),
-                "timestamp": format!("2026-03-01T10:{:02}:{:02}.000Z", (self.n / 60) % 60, self.n % 60),
-            })
+    impl std::ops::Deref for Tx {
+        type Target = Lines;
+        fn deref(&self) -> &Lines {
+            &self.0
         }
+    }
 
-        pub fn push(&mut self, v: Value) -> &mut Self {
-            self.text.push_str(&v.to_string());
-            self.text.push('\n');
-            self
+    impl std::ops::DerefMut for Tx {
+        fn deref_mut(&mut self) -> &mut Lines {
+            &mut self.0
         }
+    }
 
-        pub fn raw(&mut self, line: &str) -> &mut Self {
-            self.text.push_str(line);
-            self.text.push('\n');
-            self
-        }
-
-        pub fn user(&mut self, content: Value) -> Value {
-            let mut v = self.next("user");
-            v["message"] = json!({"role": "user", "content": content});
-            v
-        }
-
-        pub fn prompt(&mut self, text: &str) -> &mut Self {
-            let v = self.user(json!(text));
-            self.push(v)
-        }
-
-        pub fn meta(&mut self, text: &str) -> &mut Self {
-            let mut v = self.user(json!([{"type": "text", "text": text}]));
-            v["isMeta"] = json!(true);
-            self.push(v)
-        }
-
-        fn assistant_block(&mut self, block: Value) -> Value {
-            self.msg += 1;
-            let mut v = self.next("assistant");
-            v["message"] = json!({
-                "model": "claude-opus-4-6", "id": format!("msg_{:06}", self.msg), "type": "message",
-                "role": "assistant", "content": [block], "stop_reason": null,
-                "usage": {"input_tokens": 4, "output_tokens": 120},
-            });
-            v["requestId"] = json!(format!("req_{:06}", self.msg));
-            v
-        }
-
-        pub fn say(&mut self, text: &str) -> &mut Self {
-            let v = self.assistant_block(json!({"type": "text", "text": text}));
-            self.push(v)
-        }
-
-        pub fn think(&mut self, text: &str) -> &mut Self {
-            let v = self.assistant_block(
-                json!({"type": "thinking", "thinking": text, "signature": "EqQBCkYIBhgCKkA"}),
-            );
-            self.push(v)
-        }
-
-        pub fn tool(&mut self, id: &str, name: &str, input: Value) -> &mut Self {
-            let v = self.assistant_block(
-                json!({"type": "tool_use", "id": id, "name": name, "input": input}),
-            );
-            self.push(v)
-        }
-
-        pub fn result(
-            &mut self,
-            id: &str,
-            content: Value,
-            is_error: bool,
-            structured: Value,
-        ) -> &mut Self {
-            let mut v = self.user(json!([{"tool_use_id": id, "type": "tool_result", "content": content, "is_error": is_error}]));
-            v["toolUseResult"] = structured;
-            self.push(v)
-        }
-
-        /// A Bash call and its result, shaped as Claude Code writes them.
-        pub fn bash(&mut self, id: &str, command: &str, output: &str, exit: i32) -> &mut Self {
-            self.tool(
-                id,
-                "Bash",
-                json!({"command": command, "description": "Run command"}),
-            );
-            if exit == 0 {
-                self.result(
-                    id,
-                    json!(output),
-                    false,
-                    json!({"stdout": output, "stderr": "", "interrupted": false, "isImage": false}),
-                )
-            } else {
-                let text = format!("Exit code {exit}\n{output}");
-                self.result(
-                    id,
-                    json!(text.clone()),
-                    true,
-                    json!(format!("Error: {text}")),
-                )
-            }
-        }
-
-        pub fn write(&mut self, id: &str, path: &str, content: &str) -> &mut Self {
-            self.tool(id, "Write", json!({"file_path": path, "content": content}));
-            self.result(
-                id,
-                json!(format!("File created successfully at: {path}")),
-                false,
-                json!({"type": "create", "filePath": path, "content": content, "structuredPatch": []}),
-            )
-        }
-
-        pub fn edit(&mut self, id: &str, path: &str, old: &str, new: &str) -> &mut Self {
-            self.tool(id, "Edit", json!({"file_path": path, "old_string": old, "new_string": new, "replace_all": false}));
-            let snippet: String = new
-                .lines()
-                .enumerate()
-                .map(|(i, l)| format!("{:>6}\t{l}\n", i + 40))
-                .collect();
-            self.result(
-                id,
-                json!(format!("The file {path} has been updated. Here's the result of running `cat -n` on a snippet of the edited file:\n{snippet}")),
-                false,
-                json!({"filePath": path, "oldString": old, "newString": new, "originalFile": old, "structuredPatch": [], "userModified": false, "replaceAll": false}),
-            )
-        }
-
-        pub fn read(&mut self, id: &str, path: &str, content: &str) -> &mut Self {
-            self.tool(id, "Read", json!({"file_path": path}));
-            let numbered: String = content
-                .lines()
-                .enumerate()
-                .map(|(i, l)| format!("{:>6}→{l}\n", i + 1))
-                .collect();
-            let lines = content.lines().count();
-            self.result(
-                id,
-                json!(numbered),
-                false,
-                json!({"type": "text", "file": {"filePath": path, "content": content, "numLines": lines, "startLine": 1, "totalLines": lines}}),
-            )
-        }
-
-        /// A message typed while the agent worked, as Claude Code records it.
-        pub fn queued(&mut self, text: &str, mode: &str, origin: &str) -> &mut Self {
-            let mut v = self.next("attachment");
-            v["attachment"] = json!({"type": "queued_command", "prompt": text, "commandMode": mode, "origin": {"kind": origin}});
-            self.push(v)
-        }
-
-        pub fn attachment(&mut self, content: &str) -> &mut Self {
-            let mut v = self.next("attachment");
-            v["attachment"] = json!({"type": "hook_additional_context", "content": [content], "hookName": "UserPromptSubmit", "toolUseID": "hook-1", "hookEvent": "UserPromptSubmit"});
-            self.push(v)
-        }
+    /// A turn that runs the tests and is cut right after the call (the
+    /// returned offset); the failed run's result, `Exit code 101` and
+    /// `output`, follows the cut.
+    pub(crate) fn failing_test_run(output: &str) -> (Tx, u64) {
+        let mut tx = Tx::new();
+        tx.prompt("Run the tests")
+            .tool("toolu_a", "Bash", json!({"command": "cargo test"}));
+        let cut = tx.text.len() as u64;
+        let result = json!(format!("Exit code 101\n{output}"));
+        tx.result("toolu_a", result, true, json!("Error: Exit code 101"));
+        (tx, cut)
     }
 
     /// Deterministic filler text of about `bytes` bytes, shaped like tool output.
@@ -853,7 +719,7 @@ pub(crate) mod fixtures {
 
 #[cfg(test)]
 mod tests {
-    use super::fixtures::{CWD, SESSION, Tx};
+    use super::fixtures::{CWD, SESSION, Tx, failing_test_run};
     use super::*;
     use serde_json::json;
     use std::io::Cursor;
@@ -867,7 +733,7 @@ mod tests {
         let mut tx = Tx::new();
         tx.raw(r#"{"type":"summary","summary":"Veeam job failing","leafUuid":"abc"}"#)
             .raw(r#"{"type":"queue-operation","operation":"dequeue","timestamp":"2026-03-01T09:59:00.000Z","sessionId":"x"}"#)
-            .attachment("<msp-memory>\nACME NAS is at 10.0.0.5 (secret-recall)\n</msp-memory>")
+            .hook_context("<msp-memory>\nACME NAS is at 10.0.0.5 (secret-recall)\n</msp-memory>")
             .prompt("The nightly Veeam job at ACME fails. Check the config and fix it.")
             .think("Let me look at the job config first.")
             .say("I'll check the job configuration.")
@@ -1019,18 +885,9 @@ mod tests {
 
     #[test]
     fn mid_turn_offset_yields_a_continuation_turn() {
-        let mut tx = Tx::new();
-        tx.prompt("Run the tests")
-            .tool("toolu_a", "Bash", json!({"command": "cargo test"}));
-        let cut = tx.text.len() as u64;
-        tx.result(
-            "toolu_a",
-            json!("Exit code 101\ntest result: FAILED. 1 passed; 1 failed"),
-            true,
-            json!("Error: Exit code 101"),
-        )
-        .edit("toolu_b", "src/lib.rs", "a", "b")
-        .say("Fixed the off-by-one in src/lib.rs; tests pass now.");
+        let (mut tx, cut) = failing_test_run("test result: FAILED. 1 passed; 1 failed");
+        tx.edit("toolu_b", "src/lib.rs", "a", "b")
+            .say("Fixed the off-by-one in src/lib.rs; tests pass now.");
         let head = read(&tx.text.as_bytes()[..cut as usize], 0);
         assert_eq!(head.turns.len(), 1);
         assert!(head.turns[0].tool_calls[0].result.is_none());
@@ -1180,7 +1037,7 @@ mod tests {
             (br#"{"type":"assistant","uuid":"a-big","message":{"role":"assistant","content":[{"type":"tool_use","id":"toolu_w","name":"Write","input":{"file_path":"/srv/dump.txt","content":""#.to_vec(), 0),
             (b"y".to_vec(), HUGE),
             (b"\"}}]}}\n".to_vec(), 0),
-            (after.text.into_bytes(), 0),
+            (after.text.clone().into_bytes(), 0),
         ];
         let reader = Virtual { parts, pos: 0 };
         let total = reader.len();
@@ -1246,7 +1103,7 @@ mod tests {
     fn memory_markers_are_stripped_everywhere() {
         let block = "<msp-memory>\nSECRET-RECALL client password hint\n</msp-memory>";
         let mut tx = Tx::new();
-        tx.attachment(block)
+        tx.hook_context(block)
             .prompt(&format!("{block}\nWhy is the backup slow?"))
             .meta(&format!("Caveat: {block}"))
             .tool(
@@ -1353,7 +1210,7 @@ mod tests {
         let line = {
             let mut t = Tx::starting_at(50);
             t.tool("toolu_d", "Bash", json!({"command": "df -h"}));
-            t.text
+            t.text.clone()
         };
         // The same line twice (same uuid), then the same tool_use id under another uuid.
         tx.raw(line.trim_end()).raw(line.trim_end());

@@ -97,7 +97,21 @@ struct Data {
     round_timer_starts: bool,
 }
 
+impl Data {
+    /// The ticket with id `id` (as the URL path gives it).
+    fn ticket_mut(&mut self, id: &str) -> Option<&mut TicketRec> {
+        let id = id.parse::<i64>().ok()?;
+        self.tickets.iter_mut().find(|t| t.id == id)
+    }
+}
+
+fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, json!({"message": "Not found"}))
+}
+
 type Shared = Arc<Mutex<Data>>;
+/// A request's query string.
+type Params = Query<std::collections::HashMap<String, String>>;
 
 pub struct FakeSyncro {
     /// `http://127.0.0.1:PORT/api/v1`
@@ -243,22 +257,19 @@ impl FakeSyncro {
         self.data.lock().unwrap().log.clone()
     }
 
-    pub fn comments(&self, ticket: i64) -> Vec<Value> {
+    /// What `of` picks from ticket `ticket` (nothing for an unknown ticket).
+    fn of_ticket(&self, ticket: i64, of: impl Fn(&TicketRec) -> &Vec<Value>) -> Vec<Value> {
         let d = self.data.lock().unwrap();
-        d.tickets
-            .iter()
-            .find(|t| t.id == ticket)
-            .map(|t| t.comments.clone())
-            .unwrap_or_default()
+        let t = d.tickets.iter().find(|t| t.id == ticket);
+        t.map(|t| of(t).clone()).unwrap_or_default()
+    }
+
+    pub fn comments(&self, ticket: i64) -> Vec<Value> {
+        self.of_ticket(ticket, |t| &t.comments)
     }
 
     pub fn timers(&self, ticket: i64) -> Vec<Value> {
-        let d = self.data.lock().unwrap();
-        d.tickets
-            .iter()
-            .find(|t| t.id == ticket)
-            .map(|t| t.timers.clone())
-            .unwrap_or_default()
+        self.of_ticket(ticket, |t| &t.timers)
     }
 
     /// Adds a comment as if a technician had typed it in Syncro.
@@ -483,10 +494,7 @@ fn ticket_summary(t: &TicketRec, customers: &[Value]) -> Value {
     })
 }
 
-async fn list_tickets(
-    State(data): State<Shared>,
-    Query(params): Query<std::collections::HashMap<String, String>>,
-) -> Response {
+async fn list_tickets(State(data): State<Shared>, Query(params): Params) -> Response {
     let d = data.lock().unwrap();
     let items: Vec<Value> = d
         .tickets
@@ -514,12 +522,9 @@ async fn list_tickets(
 
 async fn show_ticket(State(data): State<Shared>, Path(id): Path<String>) -> Response {
     let d = data.lock().unwrap();
-    let Some(t) = id
-        .parse::<i64>()
-        .ok()
-        .and_then(|id| d.tickets.iter().find(|t| t.id == id))
-    else {
-        return error(StatusCode::NOT_FOUND, json!({"message": "Not found"}));
+    let id = id.parse::<i64>().ok();
+    let Some(t) = d.tickets.iter().find(|t| Some(t.id) == id) else {
+        return not_found();
     };
     let mut v = ticket_summary(t, &d.customers);
     let customer = d
@@ -574,12 +579,8 @@ async fn add_comment(State(data): State<Shared>, Path(id): Path<String>, bytes: 
     let mut d = data.lock().unwrap();
     let html = d.html_comments;
     let comment_id = d.next_id;
-    let Some(t) = id
-        .parse::<i64>()
-        .ok()
-        .and_then(|id| d.tickets.iter_mut().find(|t| t.id == id))
-    else {
-        return error(StatusCode::NOT_FOUND, json!({"message": "Not found"}));
+    let Some(t) = d.ticket_mut(&id) else {
+        return not_found();
     };
     let hidden = body["hidden"].as_bool().unwrap_or(false);
     let text = if html { as_html(&text) } else { text };
@@ -613,12 +614,8 @@ async fn add_timer(State(data): State<Shared>, Path(id): Path<String>, bytes: By
         (notes, _) => notes.clone(),
     };
     let timer_id = d.next_id;
-    let Some(t) = id
-        .parse::<i64>()
-        .ok()
-        .and_then(|id| d.tickets.iter_mut().find(|t| t.id == id))
-    else {
-        return error(StatusCode::NOT_FOUND, json!({"message": "Not found"}));
+    let Some(t) = d.ticket_mut(&id) else {
+        return not_found();
     };
     let minutes = body["duration_minutes"].as_i64().unwrap_or(0);
     let timer = json!({
@@ -641,42 +638,33 @@ async fn charge_timer(
 ) -> Response {
     let body = body_json(&bytes).unwrap_or(Value::Null);
     let mut d = data.lock().unwrap();
-    let found = id
-        .parse::<i64>()
-        .ok()
-        .and_then(|id| d.tickets.iter_mut().find(|t| t.id == id))
-        .and_then(|t| {
-            t.timers
-                .iter_mut()
-                .find(|timer| timer["id"] == body["timer_entry_id"])
-        });
+    let found = d.ticket_mut(&id).and_then(|t| {
+        t.timers
+            .iter_mut()
+            .find(|timer| timer["id"] == body["timer_entry_id"])
+    });
     match found {
         Some(timer) => {
             timer["recorded"] = true.into();
             axum::Json(timer.clone()).into_response()
         }
-        None => error(StatusCode::NOT_FOUND, json!({"message": "Not found"})),
+        None => not_found(),
     }
 }
 
-async fn list_customers(
-    State(data): State<Shared>,
-    Query(params): Query<std::collections::HashMap<String, String>>,
-) -> Response {
+async fn list_customers(State(data): State<Shared>, Query(params): Params) -> Response {
+    // `query` matches a name or the email, ignoring case.
+    let query = params.get("query").map(|q| q.to_lowercase());
+    let field_matches = |c: &Value, q: &str| {
+        ["fullname", "business_name", "email"]
+            .iter()
+            .any(|k| c[*k].as_str().is_some_and(|v| v.to_lowercase().contains(q)))
+    };
     let d = data.lock().unwrap();
     let items: Vec<Value> = d
         .customers
         .iter()
-        .filter(|c| {
-            params.get("query").is_none_or(|q| {
-                let q = q.to_lowercase();
-                ["fullname", "business_name", "email"].iter().any(|k| {
-                    c[*k]
-                        .as_str()
-                        .is_some_and(|v| v.to_lowercase().contains(&q))
-                })
-            })
-        })
+        .filter(|c| query.as_deref().is_none_or(|q| field_matches(c, q)))
         .cloned()
         .collect();
     axum::Json(paged(items, page_of(&params), "customers")).into_response()

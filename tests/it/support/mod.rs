@@ -5,3 +5,4 @@
 pub mod fake_anthropic;
 pub mod fake_syncro;
 pub mod pg;
+pub mod transcript;
