@@ -1,9 +1,8 @@
 //! The context layer: values whose position makes them secret (`password=`,
 //! `Authorization:` headers, URL credentials, command lines, markup).
 
-use regex::Regex;
-
 use super::keys::{is_keyword, secret_key_kind, segments, value_is_secret};
+use super::lazy::Rules;
 use super::rules::{Shape, TRIGGERS, ValueAt};
 use super::{Hit, PRIO_CONTEXT, PRIO_SHAPE, Redactor, overlaps_any};
 
@@ -22,25 +21,21 @@ pub(super) struct Value {
 impl Redactor {
     pub(super) fn shape_hits(
         &self,
-        re: &Regex,
+        rules: &Rules,
+        found: &[bool],
         shapes: &[Shape],
-        groups: &[(usize, Option<usize>)],
         text: &str,
         hits: &mut Vec<Hit>,
     ) {
-        for caps in re.captures_iter(text) {
-            let Some((i, whole)) = groups
-                .iter()
-                .enumerate()
-                .find_map(|(i, (g, _))| caps.get(*g).map(|m| (i, m)))
-            else {
+        for (i, caps) in rules.captures_iter(text, found) {
+            let Some(whole) = caps.get(0) else {
                 continue;
             };
             let shape = &shapes[i];
             if shape.check.is_some_and(|check| !check(whole.as_str())) {
                 continue;
             }
-            let span = groups[i].1.and_then(|g| caps.get(g)).unwrap_or(whole);
+            let span = caps.name("s").unwrap_or(whole);
             hits.push(Hit {
                 start: span.start(),
                 end: span.end(),
@@ -110,17 +105,10 @@ impl Redactor {
 
     /// Trigger rules: a command and flag, a config line or a label, then
     /// the value.
-    pub(super) fn trigger_hits(&self, text: &str, hits: &mut Vec<Hit>) {
+    pub(super) fn trigger_hits(&self, text: &str, found: &[bool], hits: &mut Vec<Hit>) {
         let bytes = text.as_bytes();
         let mut values = Vec::new();
-        for caps in self.triggers.captures_iter(text) {
-            let Some(rule) = self
-                .trigger_groups
-                .iter()
-                .position(|&(g, _)| caps.get(g).is_some())
-            else {
-                continue;
-            };
+        for (rule, caps) in self.triggers.captures_iter(text, found) {
             let Some(end) = caps.get(0).map(|m| m.end()) else {
                 continue;
             };
@@ -134,7 +122,7 @@ impl Redactor {
                     }
                 }
                 ValueAt::Group => {
-                    let group = self.trigger_groups[rule].1.and_then(|g| caps.get(g));
+                    let group = caps.name("v");
                     values.extend(group.and_then(|m| unquote(text, m.start(), m.end())));
                 }
                 ValueAt::Flags(flags) => flag_values(text, end, flags, &mut values),

@@ -34,16 +34,20 @@ use regex::Regex;
 
 use crate::known_secrets;
 
+#[rustfmt::skip] // generated, see lazy.rs
+mod anchors;
 mod context;
 pub mod corpus;
 mod entropy;
 mod keys;
 mod known;
+mod lazy;
 mod rules;
 #[cfg(test)]
 mod tests;
 
 use known::known_secret_hits;
+use lazy::{Anchors, Rules};
 use rules::{SHAPES, SHAPES_UNANCHORED, TRIGGERS};
 
 /// The result of [`Redactor::redact`].
@@ -125,19 +129,16 @@ struct Hit {
 /// The redactor: compiled patterns (built once) and an optional source of
 /// known secrets.
 pub struct Redactor {
-    /// All literal-prefixed shapes as one alternation, group `t{i}` per shape.
-    shapes: Regex,
-    /// `(whole group, optional secret sub-group)` per entry of [`SHAPES`].
-    shape_groups: Vec<(usize, Option<usize>)>,
-    shapes_unanchored: Regex,
-    unanchored_groups: Vec<(usize, Option<usize>)>,
+    /// Finds which shape and trigger rules a text may match.
+    finder: Anchors,
+    /// The literal-prefixed shapes, each compiled when first needed.
+    shapes: Rules,
+    shapes_unanchored: Rules,
     /// Identifiers containing a secret stem: assignment keys and the
     /// keywords the entropy layer measures distance from.
     ident: Regex,
-    /// All trigger rules as one alternation.
-    triggers: Regex,
-    /// `(whole group, optional value sub-group)` per entry of [`TRIGGERS`].
-    trigger_groups: Vec<(usize, Option<usize>)>,
+    /// The trigger rules, each compiled when first needed.
+    triggers: Rules,
     /// `--password VALUE`-style flags (space-separated value).
     flag: Regex,
     auth_header: Regex,
@@ -210,34 +211,6 @@ fn compile(pattern: &str) -> Regex {
     }
 }
 
-/// Builds one alternation from patterns, returning the regex and, per
-/// pattern, the index of its whole group and of its `(?P<{sub}>…)` group.
-fn compile_alternation<'a>(
-    patterns: impl Iterator<Item = &'a str>,
-    tag: &str,
-    sub: &str,
-) -> (Regex, Vec<(usize, Option<usize>)>) {
-    let patterns: Vec<&str> = patterns.collect();
-    let alternation = patterns
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let inner = p.replace(&format!("(?P<{sub}>"), &format!("(?P<{tag}{sub}{i}>"));
-            format!("(?P<{tag}t{i}>{inner})")
-        })
-        .collect::<Vec<_>>()
-        .join("|");
-    let re = compile(&alternation);
-    let index_of = |name: &str| re.capture_names().position(|n| n == Some(name));
-    let groups = (0..patterns.len())
-        .map(|i| {
-            let whole = index_of(&format!("{tag}t{i}")).unwrap_or(0);
-            (whole, index_of(&format!("{tag}{sub}{i}")))
-        })
-        .collect();
-    (re, groups)
-}
-
 impl Redactor {
     /// Built-in secret shapes and contexts.
     ///
@@ -249,23 +222,21 @@ impl Redactor {
     /// without secrets and 0.25 s with 31,600 of them (release). Use
     /// [`global`] to pay construction once per process.
     pub fn new() -> Self {
-        let (shapes, shape_groups) =
-            compile_alternation(SHAPES.iter().map(|s| s.pattern), "a", "s");
-        let (shapes_unanchored, unanchored_groups) =
-            compile_alternation(SHAPES_UNANCHORED.iter().map(|s| s.pattern), "b", "s");
-        let (triggers, trigger_groups) =
-            compile_alternation(TRIGGERS.iter().map(|t| t.pattern), "c", "v");
-
         Redactor {
-            shapes,
-            shape_groups,
-            shapes_unanchored,
-            unanchored_groups,
+            finder: Anchors::new(&[
+                anchors::SHAPES,
+                anchors::SHAPES_UNANCHORED,
+                anchors::TRIGGERS,
+            ]),
+            shapes: Rules::new(SHAPES.iter().map(|s| s.pattern), anchors::SHAPES),
+            shapes_unanchored: Rules::new(
+                SHAPES_UNANCHORED.iter().map(|s| s.pattern),
+                anchors::SHAPES_UNANCHORED,
+            ),
             ident: compile(
                 r"[A-Za-z0-9_.\-]*(?i:pass|pwd|secret|token|key|cred|auth|sig|bearer|psk|totp|community|concealed)[A-Za-z0-9_.\-]*",
             ),
-            triggers,
-            trigger_groups,
+            triggers: Rules::new(TRIGGERS.iter().map(|t| t.pattern), anchors::TRIGGERS),
             flag: compile(
                 r#"(?im)(?:^|[ \t"'(])--?(?P<f>password|passwd|pass|pwd|passphrase|passin|passout|token|access-token|auth-token|api-token|secret|client-secret|secret-key|api-key|apikey|access-key)[ \t]+"#,
             ),
@@ -360,16 +331,17 @@ impl Redactor {
         let mut hits = Vec::new();
         let mut keywords = Vec::new();
 
-        self.shape_hits(&self.shapes, SHAPES, &self.shape_groups, text, &mut hits);
+        let found = self.finder.scan(text);
+        self.shape_hits(&self.shapes, &found[0], SHAPES, text, &mut hits);
         self.shape_hits(
             &self.shapes_unanchored,
+            &found[1],
             SHAPES_UNANCHORED,
-            &self.unanchored_groups,
             text,
             &mut hits,
         );
         self.assignment_hits(text, &placeholders, &mut hits, &mut keywords);
-        self.trigger_hits(text, &mut hits);
+        self.trigger_hits(text, &found[2], &mut hits);
         self.k8s_secret_hits(text, &mut hits);
         self.flag_hits(text, &mut hits);
         self.auth_header_hits(text, &mut hits);
