@@ -17,7 +17,6 @@ use crate::error::{Error, Result};
 use crate::memory::capture::{self, CaptureOptions};
 use crate::memory::engine::TokenCounter;
 use crate::memory::journal::{self, Journal};
-use crate::memory::recall;
 use crate::store::{Db, Durability, Store};
 use crate::time::now_ms;
 use crate::work::{Scope, projects, sessions};
@@ -244,7 +243,7 @@ async fn recall_hook(
         let db = store.db();
         let prompt =
             memory::text::prefix_chars(input.prompt.as_deref().unwrap_or(""), MAX_PROMPT_CHARS);
-        let r = recall::recall(
+        let r = crate::app::recall(
             db,
             &config.memory,
             prompt,

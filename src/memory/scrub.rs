@@ -181,6 +181,7 @@ mod tests {
             crate::time::now_ms(),
             2000,
             &Default::default(),
+            async |_: &mut crate::store::Db, _: &[&str]| Ok(Default::default()),
         )
         .await
         .unwrap();
