@@ -109,3 +109,15 @@ pub(super) const TRIGGERS: &[(&str, &[&str])] = &[
     ("labelled-key", &["access", "admin", "encryption", "key", "license", "master", "network", "password", "pre-shared", "product", "psk", "recovery", "secret", "wlan"]),
     ("credential-pair", &["credential", "creds", "default", "log\tin", "log in", "login", "logon", "pass", "sign\tin", "sign in", "u/p"]),
 ];
+
+pub(super) const LAYERS: &[(&str, &[&str])] = &[
+    ("ident", &["auth", "bearer", "community", "concealed", "cred", "key", "pass", "psk", "pwd", "secret", "sig", "token", "totp"]),
+    ("flag", &["access-key", "api-key", "apikey", "pass", "pwd", "secret", "token"]),
+    ("auth_header", &["authorization"]),
+    ("bearer", &["bearer"]),
+    ("url_credentials", &["://"]),
+    ("xml_element", &["cred", "key", "pass", "pwd", "secret", "token"]),
+    ("dotnet_setting", &["value"]),
+    ("name_value", &["\"v\"", "\"value\""]),
+    ("k8s_secret", &["secret"]),
+];

@@ -4,7 +4,11 @@
 use super::keys::{is_keyword, secret_key_kind, segments, value_is_secret};
 use super::lazy::Rules;
 use super::rules::{Shape, TRIGGERS, ValueAt};
-use super::{Hit, PRIO_CONTEXT, PRIO_SHAPE, Redactor, overlaps_any};
+use super::{
+    Hit, LAYER_AUTH_HEADER, LAYER_BEARER, LAYER_DOTNET_SETTING, LAYER_FLAG, LAYER_IDENT,
+    LAYER_K8S_SECRET, LAYER_NAME_VALUE, LAYER_URL_CREDENTIALS, LAYER_XML_ELEMENT, PRIO_CONTEXT,
+    PRIO_SHAPE, Redactor, overlaps_any,
+};
 
 /// Longest value read by the hand-written value parser. Values longer than
 /// this are cut (the rest stays), which bounds the work per match.
@@ -51,12 +55,16 @@ impl Redactor {
     pub(super) fn assignment_hits(
         &self,
         text: &str,
+        layers: &[bool],
         placeholders: &[(usize, usize)],
         hits: &mut Vec<Hit>,
         keywords: &mut Vec<usize>,
     ) {
         let bytes = text.as_bytes();
-        for m in self.ident.find_iter(text) {
+        let Some(re) = self.layers.get(LAYER_IDENT, layers) else {
+            return;
+        };
+        for m in re.find_iter(text) {
             // `[REDACTED:api-key]` must not act as a keyword in a later pass.
             if overlaps_any(placeholders, m.start(), m.end()) {
                 continue;
@@ -155,8 +163,11 @@ impl Redactor {
 
     /// Every value under `data:` / `stringData:` of a Kubernetes Secret, in
     /// YAML (`kubectl get secret -o yaml`, manifests) or JSON.
-    pub(super) fn k8s_secret_hits(&self, text: &str, hits: &mut Vec<Hit>) {
-        for m in self.k8s_secret.find_iter(text) {
+    pub(super) fn k8s_secret_hits(&self, text: &str, layers: &[bool], hits: &mut Vec<Hit>) {
+        let Some(re) = self.layers.get(LAYER_K8S_SECRET, layers) else {
+            return;
+        };
+        for m in re.find_iter(text) {
             // The document around the marker: YAML documents end at `---`;
             // bounded so that the work per marker is too.
             let lo = text[..m.start()]
@@ -176,8 +187,11 @@ impl Redactor {
         }
     }
 
-    pub(super) fn flag_hits(&self, text: &str, hits: &mut Vec<Hit>) {
-        for caps in self.flag.captures_iter(text) {
+    pub(super) fn flag_hits(&self, text: &str, layers: &[bool], hits: &mut Vec<Hit>) {
+        let Some(re) = self.layers.get(LAYER_FLAG, layers) else {
+            return;
+        };
+        for caps in re.captures_iter(text) {
             let (Some(all), Some(flag)) = (caps.get(0), caps.name("f")) else {
                 continue;
             };
@@ -216,9 +230,12 @@ impl Redactor {
 
     /// `Authorization: <scheme> <credentials>` (HTTP headers, curl `-H`,
     /// JSON header maps). Any scheme, or a bare credential.
-    pub(super) fn auth_header_hits(&self, text: &str, hits: &mut Vec<Hit>) {
+    pub(super) fn auth_header_hits(&self, text: &str, layers: &[bool], hits: &mut Vec<Hit>) {
         let bytes = text.as_bytes();
-        for m in self.auth_header.find_iter(text) {
+        let Some(re) = self.layers.get(LAYER_AUTH_HEADER, layers) else {
+            return;
+        };
+        for m in re.find_iter(text) {
             let mut i = m.end();
             // Opening quote of a JSON/dict value, possibly escaped.
             let mut k = i;
@@ -263,9 +280,12 @@ impl Redactor {
 
     /// `Bearer <token>` outside an `Authorization` header. Stricter than the
     /// header rule, since "bearer tokens" is also ordinary prose.
-    pub(super) fn bearer_hits(&self, text: &str, hits: &mut Vec<Hit>) {
+    pub(super) fn bearer_hits(&self, text: &str, layers: &[bool], hits: &mut Vec<Hit>) {
         let bytes = text.as_bytes();
-        for m in self.bearer.find_iter(text) {
+        let Some(re) = self.layers.get(LAYER_BEARER, layers) else {
+            return;
+        };
+        for m in re.find_iter(text) {
             let start = m.end();
             let mut end = start;
             while end < bytes.len()
@@ -293,8 +313,11 @@ impl Redactor {
     }
 
     /// `scheme://user:password@host`: the password goes, the user stays.
-    pub(super) fn url_hits(&self, text: &str, hits: &mut Vec<Hit>) {
-        for caps in self.url_credentials.captures_iter(text) {
+    pub(super) fn url_hits(&self, text: &str, layers: &[bool], hits: &mut Vec<Hit>) {
+        let Some(re) = self.layers.get(LAYER_URL_CREDENTIALS, layers) else {
+            return;
+        };
+        for caps in re.captures_iter(text) {
             let (Some(user), Some(v)) = (caps.name("u"), caps.name("v")) else {
                 continue;
             };
@@ -316,8 +339,11 @@ impl Redactor {
     }
 
     /// XML elements and .NET `key=/value=` settings whose name is a secret.
-    pub(super) fn markup_hits(&self, text: &str, hits: &mut Vec<Hit>) {
-        for re in [&self.xml_element, &self.dotnet_setting, &self.name_value] {
+    pub(super) fn markup_hits(&self, text: &str, layers: &[bool], hits: &mut Vec<Hit>) {
+        for layer in [LAYER_XML_ELEMENT, LAYER_DOTNET_SETTING, LAYER_NAME_VALUE] {
+            let Some(re) = self.layers.get(layer, layers) else {
+                continue;
+            };
             for caps in re.captures_iter(text) {
                 let (Some(k), Some(v)) = (caps.name("k"), caps.name("v")) else {
                     continue;

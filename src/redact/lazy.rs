@@ -78,6 +78,12 @@ impl Rules {
         }
     }
 
+    /// The rule's regex if `text` may match it (`found` as for
+    /// [`Rules::captures_iter`]), compiled now if it was not yet.
+    pub(super) fn get(&self, rule: usize, found: &[bool]) -> Option<&Regex> {
+        (self.always[rule] || found.get(rule).copied().unwrap_or(true)).then(|| self.regex(rule))
+    }
+
     /// Compiles every rule (for tests).
     #[cfg(test)]
     pub(super) fn compile_all(&self) {
@@ -103,16 +109,16 @@ impl Anchors {
         for (set, table) in tables.iter().enumerate() {
             for (rule, (_, list)) in table.iter().enumerate() {
                 for a in *list {
-                    literals.push((*a).to_owned());
+                    literals.push(a.to_ascii_lowercase());
                     target.push(Some((set, rule)));
                 }
             }
         }
-        // A DFA scans a byte per step whatever the number of literals, and
-        // builds in well under a millisecond for these few hundred.
+        // Case is dealt with by lowercasing the text: an ASCII-case-
+        // insensitive automaton takes twice as long to build, a DFA ten
+        // times, and the build is paid by every hook run.
         let finder = match AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .kind(Some(AhoCorasickKind::DFA))
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&literals)
         {
             Ok(f) => f,
@@ -128,7 +134,14 @@ impl Anchors {
     /// Per set, per rule: whether `text` contains one of the rule's anchors.
     pub(super) fn scan(&self, text: &str) -> Vec<Vec<bool>> {
         let mut found: Vec<Vec<bool>> = self.sizes.iter().map(|&n| vec![false; n]).collect();
-        for m in self.finder.find_overlapping_iter(text) {
+        let lower;
+        let haystack = if text.bytes().any(|b| b.is_ascii_uppercase()) {
+            lower = text.to_ascii_lowercase();
+            lower.as_str()
+        } else {
+            text
+        };
+        for m in self.finder.find_overlapping_iter(haystack) {
             match self.target[m.pattern().as_usize()] {
                 Some((set, rule)) => found[set][rule] = true,
                 None => {
@@ -204,8 +217,8 @@ mod tests {
 
     use regex_syntax::hir::{Class, Hir, HirKind};
 
-    use super::super::anchors;
     use super::super::rules::{SHAPES, SHAPES_UNANCHORED, TRIGGERS};
+    use super::super::{LAYER_PATTERNS, anchors};
     use super::*;
 
     /// Largest literal set kept (cross products grow fast).
@@ -422,13 +435,14 @@ mod tests {
              //! contains one of its literals, compared ASCII-case-insensitively. An\n\
              //! empty list means the rule is tried on every text. Generated from the\n\
              //! patterns in `rules.rs`; `MSP_UPDATE_REFERENCE=1 cargo test --lib\n\
-             //! reference` regenerates it.\n\n{}\n{}\n{}",
+             //! reference` regenerates it.\n\n{}\n{}\n{}\n{}",
             table("SHAPES", SHAPES.iter().map(|s| (s.name, s.pattern))),
             table(
                 "SHAPES_UNANCHORED",
                 SHAPES_UNANCHORED.iter().map(|s| (s.name, s.pattern))
             ),
             table("TRIGGERS", TRIGGERS.iter().map(|t| (t.name, t.pattern))),
+            table("LAYERS", LAYER_PATTERNS.iter().copied()),
         );
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/redact/anchors.rs");
         if std::env::var_os("MSP_UPDATE_REFERENCE").is_some() {
@@ -555,6 +569,7 @@ mod tests {
             ("shapes", &r.shapes),
             ("shapes without prefix", &r.shapes_unanchored),
             ("triggers", &r.triggers),
+            ("context layers", &r.layers),
         ] {
             let t = Instant::now();
             rules.compile_all();

@@ -117,6 +117,66 @@ const PRIO_ENTROPY: u8 = 3;
 /// `redact(redact(x))` could differ from `redact(x)`.
 const MAX_PASSES: usize = 4;
 
+/// The context layers' patterns, each compiled when first needed; the
+/// `LAYER_*` constants index them.
+pub(super) const LAYER_PATTERNS: &[(&str, &str)] = &[
+    // Identifiers containing a secret stem: assignment keys and the
+    // keywords the entropy layer measures distance from.
+    (
+        "ident",
+        r"[A-Za-z0-9_.\-]*(?i:pass|pwd|secret|token|key|cred|auth|sig|bearer|psk|totp|community|concealed)[A-Za-z0-9_.\-]*",
+    ),
+    // `--password VALUE`-style flags (space-separated value).
+    (
+        "flag",
+        r#"(?im)(?:^|[ \t"'(])--?(?P<f>password|passwd|pass|pwd|passphrase|passin|passout|token|access-token|auth-token|api-token|secret|client-secret|secret-key|api-key|apikey|access-key)[ \t]+"#,
+    ),
+    (
+        "auth_header",
+        r#"(?i)(?-u:\b)(?:proxy-)?authorization\\*["']?[ \t]*[:=][ \t]*"#,
+    ),
+    ("bearer", r"(?i)(?-u:\b)bearer[ \t]+"),
+    // The password may contain `@` (greedy up to the last `@` before
+    // the host), but not `/`, `?` or `#`, which end the authority.
+    (
+        "url_credentials",
+        r#"(?i)(?-u:\b)[a-z][a-z0-9+.\-]{1,30}://(?P<u>[^\s:/?#@'"<>\\]*):(?P<v>[^\s/?#'"<>\\]+)@[A-Za-z0-9\[_\-]"#,
+    ),
+    // `<Password>x</Password>` and Windows unattend
+    // `<AdministratorPassword><Value>x</Value>`.
+    (
+        "xml_element",
+        r"(?i)<(?P<k>[A-Za-z0-9_:.\-]*(?:pass|pwd|secret|token|key|cred)[A-Za-z0-9_:.\-]*)>(?:[ \t\r\n]*<Value>)?(?P<v>[^<]+)<",
+    ),
+    // .NET appSettings: `<add key="DbPassword" value="x" />`.
+    (
+        "dotnet_setting",
+        r#"(?i)(?-u:\b)key[ \t]*=[ \t]*"(?P<k>[^"\n]+)"[ \t]+value[ \t]*=[ \t]*"(?P<v>[^"\n]*)""#,
+    ),
+    // `{"name": "DB_PASSWORD", "value": "x"}` (ECS, Bitwarden custom
+    // fields) and 1Password's `{"n": "password", "v": "x"}`. No
+    // counted repetition: `{1,4096}` of a Unicode class compiles
+    // for 50 ms.
+    (
+        "name_value",
+        r#"(?i)"(?:name|n|designation|label|key)"[ \t]*:[ \t]*"(?P<k>[^"\n]+)"[ \t]*,[ \t]*"(?:value|v)"[ \t]*:[ \t]*"(?P<v>(?:[^"\\\n]|\\.)+)""#,
+    ),
+    (
+        "k8s_secret",
+        r#"(?m)(?:^[ \t]*kind:[ \t]*["']?Secret["']?[ \t]*\r?$|"kind"[ \t]*:[ \t]*"Secret")"#,
+    ),
+];
+
+const LAYER_IDENT: usize = 0;
+const LAYER_FLAG: usize = 1;
+const LAYER_AUTH_HEADER: usize = 2;
+const LAYER_BEARER: usize = 3;
+const LAYER_URL_CREDENTIALS: usize = 4;
+const LAYER_XML_ELEMENT: usize = 5;
+const LAYER_DOTNET_SETTING: usize = 6;
+const LAYER_NAME_VALUE: usize = 7;
+const LAYER_K8S_SECRET: usize = 8;
+
 /// A span to replace.
 #[derive(Debug, Clone, Copy)]
 struct Hit {
@@ -129,25 +189,15 @@ struct Hit {
 /// The redactor: compiled patterns (built once) and an optional source of
 /// known secrets.
 pub struct Redactor {
-    /// Finds which shape and trigger rules a text may match.
+    /// Finds which rules a text may match.
     finder: Anchors,
     /// The literal-prefixed shapes, each compiled when first needed.
     shapes: Rules,
     shapes_unanchored: Rules,
-    /// Identifiers containing a secret stem: assignment keys and the
-    /// keywords the entropy layer measures distance from.
-    ident: Regex,
     /// The trigger rules, each compiled when first needed.
     triggers: Rules,
-    /// `--password VALUE`-style flags (space-separated value).
-    flag: Regex,
-    auth_header: Regex,
-    bearer: Regex,
-    url_credentials: Regex,
-    xml_element: Regex,
-    dotnet_setting: Regex,
-    name_value: Regex,
-    k8s_secret: Regex,
+    /// The context layers' patterns ([`LAYER_PATTERNS`]).
+    layers: Rules,
     entropy_candidate: Regex,
     placeholder: Regex,
     known: Option<known_secrets::Matcher>,
@@ -227,45 +277,15 @@ impl Redactor {
                 anchors::SHAPES,
                 anchors::SHAPES_UNANCHORED,
                 anchors::TRIGGERS,
+                anchors::LAYERS,
             ]),
             shapes: Rules::new(SHAPES.iter().map(|s| s.pattern), anchors::SHAPES),
             shapes_unanchored: Rules::new(
                 SHAPES_UNANCHORED.iter().map(|s| s.pattern),
                 anchors::SHAPES_UNANCHORED,
             ),
-            ident: compile(
-                r"[A-Za-z0-9_.\-]*(?i:pass|pwd|secret|token|key|cred|auth|sig|bearer|psk|totp|community|concealed)[A-Za-z0-9_.\-]*",
-            ),
             triggers: Rules::new(TRIGGERS.iter().map(|t| t.pattern), anchors::TRIGGERS),
-            flag: compile(
-                r#"(?im)(?:^|[ \t"'(])--?(?P<f>password|passwd|pass|pwd|passphrase|passin|passout|token|access-token|auth-token|api-token|secret|client-secret|secret-key|api-key|apikey|access-key)[ \t]+"#,
-            ),
-            auth_header: compile(r#"(?i)(?-u:\b)(?:proxy-)?authorization\\*["']?[ \t]*[:=][ \t]*"#),
-            bearer: compile(r"(?i)(?-u:\b)bearer[ \t]+"),
-            // The password may contain `@` (greedy up to the last `@` before
-            // the host), but not `/`, `?` or `#`, which end the authority.
-            url_credentials: compile(
-                r#"(?i)(?-u:\b)[a-z][a-z0-9+.\-]{1,30}://(?P<u>[^\s:/?#@'"<>\\]*):(?P<v>[^\s/?#'"<>\\]+)@[A-Za-z0-9\[_\-]"#,
-            ),
-            // `<Password>x</Password>` and Windows unattend
-            // `<AdministratorPassword><Value>x</Value>`.
-            xml_element: compile(
-                r"(?i)<(?P<k>[A-Za-z0-9_:.\-]*(?:pass|pwd|secret|token|key|cred)[A-Za-z0-9_:.\-]*)>(?:[ \t\r\n]*<Value>)?(?P<v>[^<]+)<",
-            ),
-            // .NET appSettings: `<add key="DbPassword" value="x" />`.
-            dotnet_setting: compile(
-                r#"(?i)(?-u:\b)key[ \t]*=[ \t]*"(?P<k>[^"\n]+)"[ \t]+value[ \t]*=[ \t]*"(?P<v>[^"\n]*)""#,
-            ),
-            // `{"name": "DB_PASSWORD", "value": "x"}` (ECS, Bitwarden custom
-            // fields) and 1Password's `{"n": "password", "v": "x"}`. No
-            // counted repetition: `{1,4096}` of a Unicode class compiles
-            // for 50 ms.
-            name_value: compile(
-                r#"(?i)"(?:name|n|designation|label|key)"[ \t]*:[ \t]*"(?P<k>[^"\n]+)"[ \t]*,[ \t]*"(?:value|v)"[ \t]*:[ \t]*"(?P<v>(?:[^"\\\n]|\\.)+)""#,
-            ),
-            k8s_secret: compile(
-                r#"(?m)(?:^[ \t]*kind:[ \t]*["']?Secret["']?[ \t]*\r?$|"kind"[ \t]*:[ \t]*"Secret")"#,
-            ),
+            layers: Rules::new(LAYER_PATTERNS.iter().map(|(_, p)| *p), anchors::LAYERS),
             entropy_candidate: compile(r"[A-Za-z0-9+/=_\-]{20,}"),
             placeholder: compile(r"\[REDACTED:[a-z0-9\-]+\]"),
             known: None,
@@ -340,14 +360,14 @@ impl Redactor {
             text,
             &mut hits,
         );
-        self.assignment_hits(text, &placeholders, &mut hits, &mut keywords);
+        self.assignment_hits(text, &found[3], &placeholders, &mut hits, &mut keywords);
         self.trigger_hits(text, &found[2], &mut hits);
-        self.k8s_secret_hits(text, &mut hits);
-        self.flag_hits(text, &mut hits);
-        self.auth_header_hits(text, &mut hits);
-        self.bearer_hits(text, &mut hits);
-        self.url_hits(text, &mut hits);
-        self.markup_hits(text, &mut hits);
+        self.k8s_secret_hits(text, &found[3], &mut hits);
+        self.flag_hits(text, &found[3], &mut hits);
+        self.auth_header_hits(text, &found[3], &mut hits);
+        self.bearer_hits(text, &found[3], &mut hits);
+        self.url_hits(text, &found[3], &mut hits);
+        self.markup_hits(text, &found[3], &mut hits);
         self.entropy_hits(text, &keywords, &mut hits);
         if let Some(known) = &self.known {
             known_secret_hits(known.as_ref(), text, &mut hits);
