@@ -3,12 +3,18 @@
 //! keyed hashes, never the vault itself), so memory and the vault never
 //! import each other.
 
+use std::collections::HashSet;
 use std::path::Path;
 
+use crate::config::MemoryConfig;
+use crate::memory;
 use crate::memory::engine::{Engine, TokenCounter};
+use crate::memory::recall::Recalled;
 use crate::redact::Redactor;
 use crate::store::Db;
+use crate::time::Millis;
 use crate::vault;
+use crate::work::Scope;
 
 /// How many vault values the redactor knows, or why it knows none although
 /// the store may have some.
@@ -32,6 +38,34 @@ pub async fn redactor(db: &mut Db, data_dir: &Path) -> (Redactor, KnownSecrets) 
 pub async fn engine(db: &mut Db, data_dir: &Path, tokens: TokenCounter) -> (Engine, KnownSecrets) {
     let (redactor, known) = redactor(db, data_dir).await;
     (Engine::new(redactor, tokens), known)
+}
+
+/// What the recall hook injects for `prompt` (see
+/// [`memory::recall::recall`]), each entry labelled with its project's slug
+/// from the work module.
+#[allow(clippy::too_many_arguments)]
+pub async fn recall(
+    db: &mut Db,
+    cfg: &MemoryConfig,
+    prompt: &str,
+    scope: &Scope,
+    now: Millis,
+    budget: u32,
+    exclude: &HashSet<String>,
+    meaning: Option<&memory::recall::Meaning>,
+) -> crate::error::Result<Recalled> {
+    memory::recall::recall(
+        db,
+        cfg,
+        prompt,
+        scope,
+        now,
+        budget,
+        exclude,
+        meaning,
+        crate::work::projects::slugs,
+    )
+    .await
 }
 
 /// Corrects a project (`msp project update`) in one transaction: the

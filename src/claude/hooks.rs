@@ -19,7 +19,6 @@ use crate::error::{Error, Result};
 use crate::memory::capture::{self, CaptureOptions};
 use crate::memory::engine::TokenCounter;
 use crate::memory::journal::{self, Journal};
-use crate::memory::recall;
 use crate::store::{Db, Durability, Store};
 use crate::time::now_ms;
 use crate::work::{Scope, projects, sessions};
@@ -258,8 +257,8 @@ async fn recall_hook(
         let meaning =
             crate::embed::Encoder::open(&crate::embed::install::model_path(&paths.data_dir))
                 .ok()
-                .and_then(|e| recall::Meaning::of(&e, prompt));
-        let r = recall::recall(
+                .and_then(|e| memory::recall::Meaning::of(&e, prompt));
+        let r = crate::app::recall(
             db,
             &config.memory,
             prompt,

@@ -310,7 +310,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             };
             let scope = scope_of_dir(db, &cwd).await?;
             let budget = budget.unwrap_or(ctx.config.memory.budget_tokens);
-            let r = recall::recall(
+            let r = crate::app::recall(
                 db,
                 &ctx.config.memory,
                 &prompt,

@@ -404,6 +404,10 @@ const MIN_COVERAGE: f64 = 0.3;
 
 /// Chooses and formats the memories to inject for `prompt` within `budget`
 /// tokens. Returns empty text when nothing is worth adding.
+///
+/// Entries name their project by slug. Memory keeps only project ids;
+/// `project_slugs` maps ids to slugs (the caller wires in the work module's
+/// lookup, see `app::recall`), so memory does not read the projects table.
 #[allow(clippy::too_many_arguments)]
 pub async fn recall(
     db: &mut Db,
@@ -414,6 +418,7 @@ pub async fn recall(
     budget: u32,
     exclude: &HashSet<String>,
     meaning: Option<&Meaning>,
+    project_slugs: impl AsyncFnOnce(&mut Db, &[&str]) -> Result<HashMap<String, String>>,
 ) -> Result<Recalled> {
     let empty = || Recalled {
         text: String::new(),
@@ -453,7 +458,7 @@ pub async fn recall(
         .iter()
         .filter_map(|s| s.memory.project_id.as_deref())
         .collect();
-    let slugs = crate::work::projects::slugs(db, &project_ids).await?;
+    let slugs = project_slugs(db, &project_ids).await?;
     let mut text =
         format!("{MARKER_START}\nKnown from earlier work (msp memory, most relevant first):\n");
     for s in ranked {

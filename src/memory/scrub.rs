@@ -182,6 +182,7 @@ mod tests {
             2000,
             &Default::default(),
             None,
+            async |_: &mut crate::store::Db, _: &[&str]| Ok(Default::default()),
         )
         .await
         .unwrap();

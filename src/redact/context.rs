@@ -1,11 +1,14 @@
 //! The context layer: values whose position makes them secret (`password=`,
 //! `Authorization:` headers, URL credentials, command lines, markup).
 
-use regex::Regex;
-
 use super::keys::{is_keyword, secret_key_kind, segments, value_is_secret};
+use super::lazy::Rules;
 use super::rules::{Shape, TRIGGERS, ValueAt};
-use super::{Hit, PRIO_CONTEXT, PRIO_SHAPE, Redactor, overlaps_any};
+use super::{
+    Hit, LAYER_AUTH_HEADER, LAYER_BEARER, LAYER_DOTNET_SETTING, LAYER_FLAG, LAYER_IDENT,
+    LAYER_K8S_SECRET, LAYER_NAME_VALUE, LAYER_URL_CREDENTIALS, LAYER_XML_ELEMENT, PRIO_CONTEXT,
+    PRIO_SHAPE, Redactor, overlaps_any,
+};
 
 /// Longest value read by the hand-written value parser. Values longer than
 /// this are cut (the rest stays), which bounds the work per match.
@@ -22,25 +25,21 @@ pub(super) struct Value {
 impl Redactor {
     pub(super) fn shape_hits(
         &self,
-        re: &Regex,
+        rules: &Rules,
+        found: &[bool],
         shapes: &[Shape],
-        groups: &[(usize, Option<usize>)],
         text: &str,
         hits: &mut Vec<Hit>,
     ) {
-        for caps in re.captures_iter(text) {
-            let Some((i, whole)) = groups
-                .iter()
-                .enumerate()
-                .find_map(|(i, (g, _))| caps.get(*g).map(|m| (i, m)))
-            else {
+        for (i, caps) in rules.captures_iter(text, found) {
+            let Some(whole) = caps.get(0) else {
                 continue;
             };
             let shape = &shapes[i];
             if shape.check.is_some_and(|check| !check(whole.as_str())) {
                 continue;
             }
-            let span = groups[i].1.and_then(|g| caps.get(g)).unwrap_or(whole);
+            let span = caps.name("s").unwrap_or(whole);
             hits.push(Hit {
                 start: span.start(),
                 end: span.end(),
@@ -56,12 +55,16 @@ impl Redactor {
     pub(super) fn assignment_hits(
         &self,
         text: &str,
+        layers: &[bool],
         placeholders: &[(usize, usize)],
         hits: &mut Vec<Hit>,
         keywords: &mut Vec<usize>,
     ) {
         let bytes = text.as_bytes();
-        for m in self.ident.find_iter(text) {
+        let Some(re) = self.layers.get(LAYER_IDENT, layers) else {
+            return;
+        };
+        for m in re.find_iter(text) {
             // `[REDACTED:api-key]` must not act as a keyword in a later pass.
             if overlaps_any(placeholders, m.start(), m.end()) {
                 continue;
@@ -110,17 +113,10 @@ impl Redactor {
 
     /// Trigger rules: a command and flag, a config line or a label, then
     /// the value.
-    pub(super) fn trigger_hits(&self, text: &str, hits: &mut Vec<Hit>) {
+    pub(super) fn trigger_hits(&self, text: &str, found: &[bool], hits: &mut Vec<Hit>) {
         let bytes = text.as_bytes();
         let mut values = Vec::new();
-        for caps in self.triggers.captures_iter(text) {
-            let Some(rule) = self
-                .trigger_groups
-                .iter()
-                .position(|&(g, _)| caps.get(g).is_some())
-            else {
-                continue;
-            };
+        for (rule, caps) in self.triggers.captures_iter(text, found) {
             let Some(end) = caps.get(0).map(|m| m.end()) else {
                 continue;
             };
@@ -134,7 +130,7 @@ impl Redactor {
                     }
                 }
                 ValueAt::Group => {
-                    let group = self.trigger_groups[rule].1.and_then(|g| caps.get(g));
+                    let group = caps.name("v");
                     values.extend(group.and_then(|m| unquote(text, m.start(), m.end())));
                 }
                 ValueAt::Flags(flags) => flag_values(text, end, flags, &mut values),
@@ -167,8 +163,11 @@ impl Redactor {
 
     /// Every value under `data:` / `stringData:` of a Kubernetes Secret, in
     /// YAML (`kubectl get secret -o yaml`, manifests) or JSON.
-    pub(super) fn k8s_secret_hits(&self, text: &str, hits: &mut Vec<Hit>) {
-        for m in self.k8s_secret.find_iter(text) {
+    pub(super) fn k8s_secret_hits(&self, text: &str, layers: &[bool], hits: &mut Vec<Hit>) {
+        let Some(re) = self.layers.get(LAYER_K8S_SECRET, layers) else {
+            return;
+        };
+        for m in re.find_iter(text) {
             // The document around the marker: YAML documents end at `---`;
             // bounded so that the work per marker is too.
             let lo = text[..m.start()]
@@ -188,8 +187,11 @@ impl Redactor {
         }
     }
 
-    pub(super) fn flag_hits(&self, text: &str, hits: &mut Vec<Hit>) {
-        for caps in self.flag.captures_iter(text) {
+    pub(super) fn flag_hits(&self, text: &str, layers: &[bool], hits: &mut Vec<Hit>) {
+        let Some(re) = self.layers.get(LAYER_FLAG, layers) else {
+            return;
+        };
+        for caps in re.captures_iter(text) {
             let (Some(all), Some(flag)) = (caps.get(0), caps.name("f")) else {
                 continue;
             };
@@ -228,9 +230,12 @@ impl Redactor {
 
     /// `Authorization: <scheme> <credentials>` (HTTP headers, curl `-H`,
     /// JSON header maps). Any scheme, or a bare credential.
-    pub(super) fn auth_header_hits(&self, text: &str, hits: &mut Vec<Hit>) {
+    pub(super) fn auth_header_hits(&self, text: &str, layers: &[bool], hits: &mut Vec<Hit>) {
         let bytes = text.as_bytes();
-        for m in self.auth_header.find_iter(text) {
+        let Some(re) = self.layers.get(LAYER_AUTH_HEADER, layers) else {
+            return;
+        };
+        for m in re.find_iter(text) {
             let mut i = m.end();
             // Opening quote of a JSON/dict value, possibly escaped.
             let mut k = i;
@@ -275,9 +280,12 @@ impl Redactor {
 
     /// `Bearer <token>` outside an `Authorization` header. Stricter than the
     /// header rule, since "bearer tokens" is also ordinary prose.
-    pub(super) fn bearer_hits(&self, text: &str, hits: &mut Vec<Hit>) {
+    pub(super) fn bearer_hits(&self, text: &str, layers: &[bool], hits: &mut Vec<Hit>) {
         let bytes = text.as_bytes();
-        for m in self.bearer.find_iter(text) {
+        let Some(re) = self.layers.get(LAYER_BEARER, layers) else {
+            return;
+        };
+        for m in re.find_iter(text) {
             let start = m.end();
             let mut end = start;
             while end < bytes.len()
@@ -305,8 +313,11 @@ impl Redactor {
     }
 
     /// `scheme://user:password@host`: the password goes, the user stays.
-    pub(super) fn url_hits(&self, text: &str, hits: &mut Vec<Hit>) {
-        for caps in self.url_credentials.captures_iter(text) {
+    pub(super) fn url_hits(&self, text: &str, layers: &[bool], hits: &mut Vec<Hit>) {
+        let Some(re) = self.layers.get(LAYER_URL_CREDENTIALS, layers) else {
+            return;
+        };
+        for caps in re.captures_iter(text) {
             let (Some(user), Some(v)) = (caps.name("u"), caps.name("v")) else {
                 continue;
             };
@@ -328,8 +339,11 @@ impl Redactor {
     }
 
     /// XML elements and .NET `key=/value=` settings whose name is a secret.
-    pub(super) fn markup_hits(&self, text: &str, hits: &mut Vec<Hit>) {
-        for re in [&self.xml_element, &self.dotnet_setting, &self.name_value] {
+    pub(super) fn markup_hits(&self, text: &str, layers: &[bool], hits: &mut Vec<Hit>) {
+        for layer in [LAYER_XML_ELEMENT, LAYER_DOTNET_SETTING, LAYER_NAME_VALUE] {
+            let Some(re) = self.layers.get(layer, layers) else {
+                continue;
+            };
             for caps in re.captures_iter(text) {
                 let (Some(k), Some(v)) = (caps.name("k"), caps.name("v")) else {
                     continue;

@@ -288,9 +288,8 @@ pub(super) const SHAPES: &[Shape] = &[
     ),
 ];
 
-/// Shapes without a literal prefix. Kept out of [`SHAPES`] so that the big
-/// alternation keeps its literal prefilter (one prefix-less alternative would
-/// make the whole alternation scan byte by byte).
+/// Shapes without a literal prefix, searched as a set of their own: a match
+/// here may overlap one of [`SHAPES`], and both are kept (then merged).
 pub(super) const SHAPES_UNANCHORED: &[Shape] = &[
     // Azure AD client secrets: `xxx8Q~` followed by 31-34 chars.
     shape(
@@ -419,7 +418,7 @@ const fn paired(t: Trigger) -> Trigger {
     }
 }
 
-/// One alternation. Command triggers are anchored on a command name and stay
+/// Searched as one alternation (see `lazy.rs`). Command triggers are anchored on a command name and stay
 /// on one line (`[^\n|;&]*?`), so triggers do not swallow each other. Two
 /// triggers must not start on the same word: the first alternative wins.
 pub(super) const TRIGGERS: &[Trigger] = &[
