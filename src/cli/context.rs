@@ -80,6 +80,10 @@ pub enum Cmd {
         /// Score as of this time (for reproducible results)
         #[arg(long)]
         now: Option<String>,
+        /// Show what each signal (words, meaning, recency, importance, scope,
+        /// tags, use) adds to each score
+        #[arg(long)]
+        explain: bool,
     },
     /// Exactly the text the recall hook would inject for a prompt
     Recall {
@@ -247,6 +251,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             kind,
             limit,
             now: at,
+            explain,
         } => {
             let at = time_or(at.as_deref(), now)?;
             if let Some(k) = &kind {
@@ -292,9 +297,33 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 .collect();
             ctx.list(&found, |t| {
                 t.col("ID", |f| ids::short_id(&f.scored.id).to_string())
-                    .col("SCORE", |f| format!("{:.3}", f.scored.score))
-                    .col("CREATED", |f| local_display(f.memory.created_at))
-                    .col("TITLE", |f| f.scored.title.clone());
+                    .col("SCORE", |f| format!("{:.3}", f.scored.score));
+                if explain {
+                    // Each signal's part of the score, in percent.
+                    const HEADERS: [&str; 7] = [
+                        "WORDS",
+                        "MEANING",
+                        "RECENCY",
+                        "IMPORTANCE",
+                        "SCOPE",
+                        "TAGS",
+                        "USE",
+                    ];
+                    for (i, header) in HEADERS.into_iter().enumerate() {
+                        t.col(header, move |f| {
+                            let part = f.scored.shares.named()[i].1;
+                            let score = f.scored.score;
+                            if score > 0.0 && part > 0.0 {
+                                format!("{:.0}%", 100.0 * part / score)
+                            } else {
+                                "-".into()
+                            }
+                        });
+                    }
+                } else {
+                    t.col("CREATED", |f| local_display(f.memory.created_at));
+                }
+                t.col("TITLE", |f| f.scored.title.clone());
             })?;
         }
         Cmd::Recall {

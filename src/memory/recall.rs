@@ -78,6 +78,39 @@ pub struct Scored {
     /// Whether `meaning` was measured (the memory has a vector).
     #[serde(skip)]
     pub meaning_known: bool,
+    /// What each signal added to `score` (weight times value; they sum to it).
+    pub shares: Shares,
+}
+
+/// The terms of a memory's score, one per signal: `msp context search
+/// --explain` shows them.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Shares {
+    /// BM25 relative to the best match, weighted.
+    pub words: f64,
+    /// Cosine min-maxed over the scope, weighted.
+    pub meaning: f64,
+    pub recency: f64,
+    pub importance: f64,
+    pub scope: f64,
+    pub tags: f64,
+    #[serde(rename = "use")]
+    pub use_count: f64,
+}
+
+impl Shares {
+    /// The signals in display order, named as in `--json`.
+    pub fn named(&self) -> [(&'static str, f64); 7] {
+        [
+            ("words", self.words),
+            ("meaning", self.meaning),
+            ("recency", self.recency),
+            ("importance", self.importance),
+            ("scope", self.scope),
+            ("tags", self.tags),
+            ("use", self.use_count),
+        ]
+    }
 }
 
 /// A prompt's embedding, and the encoder that made it (only vectors of the
@@ -263,20 +296,42 @@ async fn search_analysed(
         .fold(f64::MIN_POSITIVE, f64::max);
     let max_use = rows.iter().map(|(m, _)| m.use_count).max().unwrap_or(0);
     let total_idf: f64 = query.terms.iter().map(|(_, w)| w).sum::<f64>();
+    // Coverage first: how much of the prompt a memory's words hold decides
+    // how far its BM25 is trusted against its meaning.
+    let wanted: Vec<&str> = query.terms.iter().map(|(t, _)| t.as_str()).collect();
+    let coverages: Vec<f64> = rows
+        .iter()
+        .map(|(m, _)| coverage_of(&query, &wanted, total_idf, m))
+        .collect();
+    let best_coverage = rows
+        .iter()
+        .zip(&coverages)
+        .filter(|((_, bm25), _)| *bm25 < 0.0)
+        .map(|(_, c)| *c)
+        .fold(0.0, f64::max);
     let mut scored: Vec<Scored> = rows
         .into_iter()
-        .filter(|(m, _)| !exclude.contains(&m.id))
-        .map(|(m, bm25)| {
+        .zip(coverages)
+        .filter(|((m, _), _)| !exclude.contains(&m.id))
+        .map(|((m, bm25), coverage)| {
             let words = (-bm25 / best).clamp(0.0, 1.0);
             let cosine = cosines.get(&m.seq).copied();
             // A memory without a vector (not embedded yet) keeps its words' score.
-            let text_score = match cosine {
+            let (words_part, meaning_part) = match cosine {
                 Some(c) if hi > lo => {
+                    // When no memory holds much of the prompt's words, its
+                    // best BM25 says little: the words' share shrinks with
+                    // the best coverage, and meaning ranks.
                     let w = cfg.weight_meaning.clamp(0.0, 1.0);
-                    (1.0 - w) * words + w * f64::from((c - lo) / (hi - lo))
+                    let trust = best_coverage.powf(cfg.words_trust_exponent);
+                    (
+                        (1.0 - w) * trust * words,
+                        w * f64::from((c - lo) / (hi - lo)),
+                    )
                 }
-                _ => words,
+                _ => (words, 0.0),
             };
+            let text_score = words_part + meaning_part;
             let age_days = ((now - m.created_at).max(0) as f64) / 86_400_000.0;
             let recency = 0.5f64.powf(age_days / cfg.half_life_days.max(0.01));
             let scope_score = match (&scope.project_id, &scope.client_id) {
@@ -297,6 +352,15 @@ async fn search_analysed(
             } else {
                 0.0
             };
+            let shares = Shares {
+                words: round3(cfg.weight_text * words_part),
+                meaning: round3(cfg.weight_text * meaning_part),
+                recency: round3(cfg.weight_recency * recency),
+                importance: round3(cfg.weight_importance * (m.importance as f64 / 10.0)),
+                scope: round3(cfg.weight_scope * scope_score),
+                tags: round3(cfg.weight_tags * tag_overlap),
+                use_count: round3(cfg.weight_use * use_score),
+            };
             let score = cfg.weight_text * text_score
                 + cfg.weight_recency * recency
                 + cfg.weight_importance * (m.importance as f64 / 10.0)
@@ -312,9 +376,10 @@ async fn search_analysed(
                 recency: round3(recency),
                 scope: scope_score,
                 tag_overlap: round3(tag_overlap),
-                coverage: 0.0,
+                coverage: round3(coverage),
                 meaning: round3(f64::from(cosine.unwrap_or(0.0))),
                 meaning_known: cosine.is_some(),
+                shares,
             }
         })
         .collect();
@@ -324,28 +389,24 @@ async fn search_analysed(
             .then_with(|| b.memory.created_at.cmp(&a.memory.created_at))
     });
     scored.truncate(limit);
-    let wanted: Vec<&str> = query.terms.iter().map(|(t, _)| t.as_str()).collect();
-    for s in &mut scored {
-        let doc = text::terms_in(&format!("{} {}", s.memory.title, s.memory.body), &wanted);
-        let tag_tokens: HashSet<String> = s
-            .memory
-            .tag_list()
-            .iter()
-            .map(|t| text::tag_token(t))
-            .collect();
-        let hit: f64 = query
-            .terms
-            .iter()
-            .filter(|(t, _)| doc.contains(t.as_str()) || tag_tokens.contains(t))
-            .map(|(_, w)| w)
-            .sum();
-        s.coverage = if total_idf > 0.0 {
-            round3(hit / total_idf)
-        } else {
-            0.0
-        };
-    }
     Ok((query, scored))
+}
+
+/// The share of the query's selective terms (idf-weighted) `m` holds, in its
+/// title, body or tags.
+fn coverage_of(query: &Query, wanted: &[&str], total_idf: f64, m: &Memory) -> f64 {
+    if total_idf <= 0.0 {
+        return 0.0;
+    }
+    let doc = text::terms_in(&format!("{} {}", m.title, m.body), wanted);
+    let tag_tokens: HashSet<String> = m.tag_list().iter().map(|t| text::tag_token(t)).collect();
+    let hit: f64 = query
+        .terms
+        .iter()
+        .filter(|(t, _)| doc.contains(t.as_str()) || tag_tokens.contains(t))
+        .map(|(_, w)| w)
+        .sum();
+    hit / total_idf
 }
 
 fn round3(x: f64) -> f64 {

@@ -1746,6 +1746,44 @@ fn search_ranks_the_matching_memory_first_and_filters() {
     );
     assert_eq!(search(&["completely unrelated zymurgy"]), json!([]));
 
+    // --explain: each signal's part of the score, summing to it.
+    let explained = search(&["veeam backup retries", "--explain"]);
+    for m in array(&explained) {
+        let shares = m["shares"].as_object().expect("shares");
+        let names: Vec<&str> = shares.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "words",
+                "meaning",
+                "recency",
+                "importance",
+                "scope",
+                "tags",
+                "use"
+            ]
+        );
+        let sum: f64 = shares.values().map(|v| v.as_f64().unwrap()).sum();
+        let score = m["score"].as_f64().unwrap();
+        assert!((sum - score).abs() < 0.01, "{sum} != {score}: {m}");
+    }
+    assert!(explained[0]["shares"]["words"].as_f64().unwrap() > 0.0);
+    let table = env
+        .ok(&[
+            "context",
+            "search",
+            "veeam backup retries",
+            "--explain",
+            "--now",
+            NOW,
+        ])
+        .stdout;
+    let header = table.lines().next().unwrap();
+    for col in ["SCORE", "WORDS", "MEANING", "RECENCY", "SCOPE", "TITLE"] {
+        assert!(header.contains(col), "{header}");
+    }
+    assert!(table.lines().nth(1).unwrap().contains('%'), "{table}");
+
     // Filters.
     let facts = search(&["veeam printer firewall quota", "--kind", "fact"]);
     assert!(!array(&facts).is_empty());
