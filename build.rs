@@ -162,6 +162,19 @@ fn main() {
         "#[cfg(test)]\nconst STOP_WORDS: &[&str] = &{stops:?};\n"
     )
     .unwrap();
+    // What the word index depends on: a store indexed with other stop words
+    // is re-indexed (`msp context reindex`). FNV-1a over the sorted set.
+    let mut fingerprint: u64 = 0xcbf2_9ce4_8422_2325;
+    for w in &seen {
+        for b in w.bytes().chain([b'\n']) {
+            fingerprint = (fingerprint ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    writeln!(
+        out,
+        "/// Fingerprint of the stop words (see build.rs).\npub const STOP_WORDS_FINGERPRINT: u64 = {fingerprint:#018x};\n"
+    )
+    .unwrap();
     writeln!(
         out,
         "static PARENTS: [u16; {}] = {parents:?};",

@@ -133,6 +133,14 @@ pub enum Cmd {
         #[arg(long)]
         quiet: bool,
     },
+    /// Bring a store from an older msp up to date: rebuild the word index
+    /// if this msp's word rules differ from those it was built with, then
+    /// embed every memory that has no vector (`msp setup` does both)
+    Reindex {
+        /// Rebuild the word index even if it is current
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -517,32 +525,13 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             })?;
         }
         Cmd::Embed { quiet } => {
-            let path = install::model_path(&ctx.paths.data_dir);
-            if !path.exists() {
+            if !install::model_path(&ctx.paths.data_dir).exists() {
                 return Err(Error::NotFound("no encoder is installed".into())
                     .with_hint("run `msp context model install`"));
             }
-            let Some(_lock) = crate::files::try_lock(&ctx.paths.data_dir, vectors::LOCK_FILE)
-                .map_err(|e| Error::io("taking the embed lock", e))?
-            else {
-                // The run going on loops until no memory lacks a vector.
-                if !quiet {
-                    ctx.tell("another `msp context embed` is running; it embeds these too");
-                }
-                return Ok(ExitStatus::Success);
-            };
-            let encoder = Encoder::open(&path).map_err(embed_error)?;
-            let bar = progress_bar(ctx, "{bar:30} {pos}/{len} memories");
-            if quiet {
-                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-            }
-            let report = vectors::embed_missing(db, &encoder, &mut |done, total| {
-                bar.set_length(total);
-                bar.set_position(done);
-            })
-            .await?;
-            bar.finish_and_clear();
-            if !quiet {
+            if let Some(report) = embed_all(ctx, db, quiet).await?
+                && !quiet
+            {
                 ctx.print(&report, |r| {
                     format!(
                         "embedded {} memories ({} in the store)",
@@ -550,6 +539,44 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     )
                 })?;
             }
+        }
+        Cmd::Reindex { force } => {
+            let rebuilt = if force || !mstore::index_is_current(db).await? {
+                let bar = progress_bar(ctx, "{bar:30} {pos}/{len} memories indexed");
+                let n = mstore::reindex(db, &mut |done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                })
+                .await?;
+                bar.finish_and_clear();
+                Some(n)
+            } else {
+                None
+            };
+            let embedded = if install::model_path(&ctx.paths.data_dir).exists() {
+                embed_all(ctx, db, false).await?.map(|r| r.embedded)
+            } else {
+                None
+            };
+            let report = json!({
+                "index": if rebuilt.is_some() { "rebuilt" } else { "current" },
+                "indexed": rebuilt.unwrap_or(0),
+                "embedded": embedded,
+            });
+            ctx.print(&report, |_| {
+                let mut lines = vec![match rebuilt {
+                    Some(n) => format!("re-indexed {n} memories with the current word rules"),
+                    None => "the word index is current".to_string(),
+                }];
+                lines.push(match embedded {
+                    Some(n) => format!("embedded {n} memories"),
+                    None if install::model_path(&ctx.paths.data_dir).exists() => {
+                        "another `msp context embed` is embedding the memories".to_string()
+                    }
+                    None => "no encoder installed (`msp context model install` adds one): recall goes by words".to_string(),
+                });
+                lines.join("\n")
+            })?;
         }
         Cmd::Stats => {
             let s = mstore::stats(db).await?;
@@ -595,6 +622,32 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
     }
     store.close().await?;
     Ok(ExitStatus::Success)
+}
+
+/// Embeds every memory the installed encoder has not, with a progress bar
+/// unless `quiet`. None when another run holds the lock (it loops until no
+/// memory lacks a vector, so it embeds these too).
+async fn embed_all(ctx: &Ctx, db: &mut Db, quiet: bool) -> Result<Option<vectors::Embedded>> {
+    let Some(_lock) = crate::files::try_lock(&ctx.paths.data_dir, vectors::LOCK_FILE)
+        .map_err(|e| Error::io("taking the embed lock", e))?
+    else {
+        if !quiet {
+            ctx.tell("another `msp context embed` is running; it embeds these too");
+        }
+        return Ok(None);
+    };
+    let encoder = Encoder::open(&install::model_path(&ctx.paths.data_dir)).map_err(embed_error)?;
+    let bar = progress_bar(ctx, "{bar:30} {pos}/{len} memories embedded");
+    if quiet {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let report = vectors::embed_missing(db, &encoder, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await?;
+    bar.finish_and_clear();
+    Ok(Some(report))
 }
 
 /// The meaning of a query, when the encoder is installed.

@@ -183,6 +183,24 @@ pub async fn run(ctx: &Ctx) -> Result<ExitStatus> {
                 Some("run `msp machine register`"),
             ),
         });
+        checks.push(
+            if crate::memory::store::index_is_current(store.db()).await? {
+                check(
+                    "word_index",
+                    Status::Ok,
+                    "built with this msp's word rules",
+                    None,
+                )
+            } else {
+                check(
+                    "word_index",
+                    Status::Warn,
+                    "built by an older msp: words it now keeps (time, issue, …) are not found",
+                    Some("run `msp context reindex`"),
+                )
+            },
+        );
+        checks.push(encoder_check(ctx, store.db()).await?);
         store.close().await?;
     }
 
@@ -211,6 +229,50 @@ pub async fn run(ctx: &Ctx) -> Result<ExitStatus> {
         ExitStatus::Failure
     } else {
         ExitStatus::Success
+    })
+}
+
+/// The sentence encoder: installed, and how much of the store it embedded.
+async fn encoder_check(ctx: &Ctx, db: &mut crate::store::Db) -> Result<Check> {
+    let path = crate::embed::install::model_path(&ctx.paths.data_dir);
+    if !path.exists() && ctx.config.memory.model_url.is_empty() {
+        return Ok(check(
+            "encoder",
+            Status::Ok,
+            "switched off (memory.model_url is empty): recall matches words only",
+            None,
+        ));
+    }
+    if !path.exists() {
+        return Ok(check(
+            "encoder",
+            Status::Warn,
+            "not installed: recall matches words only, not meaning",
+            Some("run `msp context model install` (about 83 MB down, 24 MB kept)"),
+        ));
+    }
+    let encoder = match crate::embed::Encoder::open(&path) {
+        Ok(e) => e,
+        Err(e) => {
+            return Ok(check(
+                "encoder",
+                Status::Fail,
+                format!("{} cannot be read: {e}", path.display()),
+                Some("run `msp context model install` to install it again"),
+            ));
+        }
+    };
+    let c = crate::memory::vectors::coverage(db, &encoder.id()).await?;
+    let detail = format!("{} of {} memories embedded", c.embedded, c.memories);
+    Ok(if c.embedded < c.memories {
+        check(
+            "encoder",
+            Status::Warn,
+            detail,
+            Some("run `msp context reindex` (or wait: the save hook embeds in the background)"),
+        )
+    } else {
+        check("encoder", Status::Ok, detail, None)
     })
 }
 

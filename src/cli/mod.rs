@@ -101,6 +101,9 @@ impl Ctx {
     /// session that went idle (Claude killed before it could close it).
     pub async fn store(&self) -> Result<Store> {
         let mut store = Store::open(&self.paths.db()).await?;
+        if store.created() {
+            crate::memory::store::mark_index_current(store.db()).await?;
+        }
         // An older msp kept the team store's password in the store.
         // Best effort: a command must not fail for it; the next one retries.
         if let Err(e) = crate::sync::secure_remembered_url(store.db(), &self.paths.data_dir).await {

@@ -7,6 +7,7 @@ use crate::claude::settings;
 use crate::embed::install;
 use crate::error::{Error, ExitStatus, Result};
 use crate::machine::{self, Registration};
+use crate::memory::store as mstore;
 use crate::memory::{scrub, vectors};
 use crate::store::{SCHEMA_VERSION, Store};
 
@@ -90,6 +91,12 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
         let (redactor, _) = crate::app::redactor(store.db(), &ctx.paths.data_dir).await;
         Some(scrub::scrub(store.db(), &redactor, &mut |_, _| {}).await?)
     };
+    // Words an older msp dropped as stop words are indexed from now on.
+    let reindexed = if mstore::index_is_current(store.db()).await? {
+        None
+    } else {
+        Some(mstore::reindex(store.db(), &mut |_, _| {}).await?)
+    };
     let encoder = encoder(ctx, &mut store).await;
     store.close().await?;
     let hooks = if args.no_hooks {
@@ -108,6 +115,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
         "machine": {"id": m.id, "name": m.display_name(), "state": registration},
         "hooks": hooks.as_ref().map(|h| json!({"path": h.path, "added": h.events})),
         "scrubbed": scrubbed,
+        "reindexed": reindexed,
         "encoder": match &encoder {
             Encoder::Off => json!({"state": "off"}),
             Encoder::Ready { installed, embedded } => json!({
@@ -148,6 +156,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
             lines.push(format!(
                 "memory   re-redacted {} memories with the current rules: {} changed, {} secrets replaced",
                 r.memories, r.changed, r.secrets
+            ));
+        }
+        if let Some(n) = reindexed.filter(|n| *n > 0) {
+            lines.push(format!(
+                "memory   re-indexed {n} memories with the current word rules"
             ));
         }
         match &encoder {

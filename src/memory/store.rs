@@ -330,6 +330,79 @@ pub async fn purge_index(db: &mut Db) -> Result<()> {
     Ok(())
 }
 
+/// `local_state` key: the word rules (stop words, stemmer) the full-text
+/// index was built with.
+const INDEX_RULES_KEY: &str = "memory.index_rules";
+
+/// Whether the full-text index was built with this msp's word rules. A
+/// stale index still works; it misses the words the new rules keep.
+pub async fn index_is_current(db: &mut Db) -> Result<bool> {
+    Ok(crate::store::get_state(db, INDEX_RULES_KEY)
+        .await?
+        .as_deref()
+        == Some(text::index_rules().as_str()))
+}
+
+/// Records that the index holds the current word rules (a new store).
+pub async fn mark_index_current(db: &mut Db) -> Result<()> {
+    crate::store::set_state(db, INDEX_RULES_KEY, &text::index_rules()).await
+}
+
+/// Rebuilds the full-text index and the term counts from the stored
+/// memories with the current word rules, in one transaction (an
+/// interrupted rebuild leaves the old index whole), then records the rules.
+/// `progress(done, total)` is called every few hundred memories.
+pub async fn reindex(db: &mut Db, progress: &mut dyn FnMut(u64, u64)) -> Result<u64> {
+    const BATCH: i64 = 500;
+    let total = count(db).await?.max(0) as u64;
+    let mut tx = crate::store::begin_write(db).await?;
+    sqlx::query("INSERT INTO memory_index(memory_index) VALUES ('delete-all')")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM memory_terms")
+        .execute(&mut *tx)
+        .await?;
+    let (mut after, mut done) = (0i64, 0u64);
+    loop {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            seq: i64,
+            title: String,
+            body: String,
+            tags: String,
+            client_id: Option<String>,
+            project_id: Option<String>,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT seq, title, body, tags, client_id, project_id FROM memories
+             WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(after)
+        .bind(BATCH)
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.seq;
+        for r in &rows {
+            index_values(
+                &mut tx,
+                r.seq,
+                &r.title,
+                &r.body,
+                &r.tags,
+                r.client_id.as_deref(),
+                r.project_id.as_deref(),
+            )
+            .await?;
+        }
+        done += rows.len() as u64;
+        progress(done, total.max(done));
+    }
+    crate::store::set_state(&mut tx, INDEX_RULES_KEY, &text::index_rules()).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
 /// The distinct index terms of a memory, as a JSON array.
 fn distinct_terms(parts: &[&str]) -> String {
     let set: std::collections::BTreeSet<&str> = parts

@@ -84,6 +84,12 @@ pub fn term(word: &str) -> Option<String> {
     Some(stemmer().stem(&lower).into_owned())
 }
 
+/// The word rules the full-text index depends on: the stop words' fingerprint
+/// and a version raised whenever [`term`] or the stemmer changes.
+pub fn index_rules() -> String {
+    format!("terms-v1-{:016x}", tags::STOP_WORDS_FINGERPRINT)
+}
+
 /// Normalised text for the full-text index: terms joined by spaces.
 pub fn index_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len() / 2);

@@ -68,9 +68,17 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Store {
     conn: SqliteConnection,
     path: PathBuf,
+    /// Whether this open created the store (it had no schema before).
+    created: bool,
 }
 
 impl Store {
+    /// Whether this open created the store: it holds nothing older than
+    /// this msp's rules.
+    pub fn created(&self) -> bool {
+        self.created
+    }
+
     /// Opens (creating if needed) and migrates the store: the CLI's way in.
     pub async fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent() {
@@ -90,10 +98,12 @@ impl Store {
         let mut conn = connect(path, true, BUSY_TIMEOUT, Durability::Normal)
             .await
             .map_err(|e| open_error(path, e))?;
+        let created = user_version(&mut conn).await? == 0;
         migrate(&mut conn).await?;
         let mut store = Store {
             conn,
             path: path.to_owned(),
+            created,
         };
         store.track_changes().await?;
         Ok(store)
@@ -135,6 +145,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_owned(),
+            created: false,
         })
     }
 

@@ -2417,3 +2417,59 @@ fn symlink_loops_import_each_file_once() {
     assert_eq!(v["memories_added"], 1, "{v}");
     common::assert_has(&out.stderr, "already read (symlinks)");
 }
+
+/// A store indexed before `time` left the stop words: doctor says so, and
+/// `msp context reindex` makes the word findable.
+#[test]
+fn a_store_indexed_by_an_older_msp_finds_time_after_reindex() {
+    let env = Env::setup();
+    env.ok(&[
+        "context",
+        "add",
+        "--title",
+        "Time source for DC01",
+        "--body",
+        "w32tm points at pool.ntp.org after the clock drifted four minutes",
+    ]);
+    let search = |q: &str| env.json(&["context", "search", q]);
+    assert_eq!(titles(&search("time"))[0], "Time source for DC01");
+    let word_index = || {
+        let d = env.json(&["doctor"]);
+        array(&d["checks"])
+            .iter()
+            .find(|c| c["name"] == "word_index")
+            .cloned()
+            .unwrap_or_else(|| panic!("no word index check: {d:#}"))
+    };
+    assert_eq!(word_index()["status"], "ok");
+
+    // The index as an msp whose stop words held `time` built it.
+    env.sql(
+        "DELETE FROM memory_index WHERE rowid = (SELECT seq FROM memories);
+         INSERT INTO memory_index (rowid, title, body, tags, scope)
+           SELECT seq, 'sourc dc01', 'w32tm point pool ntp org clock drift four minut', '', 'g' FROM memories;
+         DELETE FROM memory_terms WHERE term = 'time';
+         UPDATE local_state SET value = 'terms-v0' WHERE key = 'memory.index_rules';",
+    );
+    assert_eq!(search("time"), json!([]));
+    assert_eq!(titles(&search("w32tm"))[0], "Time source for DC01");
+    let stale = word_index();
+    assert_eq!(stale["status"], "warn", "{stale}");
+    assert_eq!(stale["hint"], "run `msp context reindex`");
+
+    let r = env.json(&["context", "reindex"]);
+    assert_eq!(r["index"], "rebuilt", "{r}");
+    assert_eq!(r["indexed"], 1);
+    assert!(r["embedded"].is_null(), "no encoder here: {r}");
+    assert_eq!(titles(&search("time"))[0], "Time source for DC01");
+    assert_eq!(
+        env.sql_i64("SELECT docs FROM memory_terms WHERE term = 'time'"),
+        1
+    );
+    assert_eq!(word_index()["status"], "ok");
+    assert_eq!(env.json(&["context", "reindex"])["index"], "current");
+    assert_eq!(
+        env.json(&["context", "reindex", "--force"])["index"],
+        "rebuilt"
+    );
+}
