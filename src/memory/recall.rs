@@ -321,13 +321,11 @@ async fn search_analysed(
                 Some(c) if hi > lo => {
                     // When no memory holds much of the prompt's words, its
                     // best BM25 says little: the words' share shrinks with
-                    // the best coverage, and meaning ranks.
+                    // the best coverage, and meaning takes what it gives up.
                     let w = cfg.weight_meaning.clamp(0.0, 1.0);
-                    let trust = best_coverage.powf(cfg.words_trust_exponent);
-                    (
-                        (1.0 - w) * trust * words,
-                        w * f64::from((c - lo) / (hi - lo)),
-                    )
+                    let trust = words_trust(best_coverage, cfg.words_trust_coverage);
+                    let cos = f64::from((c - lo) / (hi - lo));
+                    ((1.0 - w) * trust * words, (1.0 - (1.0 - w) * trust) * cos)
                 }
                 _ => (words, 0.0),
             };
@@ -390,6 +388,17 @@ async fn search_analysed(
     });
     scored.truncate(limit);
     Ok((query, scored))
+}
+
+/// How far BM25 counts next to meaning, from the best coverage of the
+/// prompt's terms: fully from `full` up, nothing at half of it or below.
+/// (Measured: paraphrased questions' best coverage has a median of 0.28;
+/// LoCoMo's is at least 0.5 for nine questions in ten.)
+fn words_trust(best_coverage: f64, full: f64) -> f64 {
+    if full <= 0.0 {
+        return 1.0;
+    }
+    ((best_coverage - full / 2.0) / (full / 2.0)).clamp(0.0, 1.0)
 }
 
 /// The share of the query's selective terms (idf-weighted) `m` holds, in its
@@ -666,4 +675,20 @@ fn format_entry(slugs: &HashMap<String, String>, m: &Memory, body: &str) -> Stri
         e.push('\n');
     }
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_count_fully_from_the_trusted_coverage_and_not_below_half_of_it() {
+        assert_eq!(words_trust(0.8, 0.5), 1.0);
+        assert_eq!(words_trust(0.5, 0.5), 1.0);
+        assert!((words_trust(0.375, 0.5) - 0.5).abs() < 1e-9);
+        assert_eq!(words_trust(0.25, 0.5), 0.0);
+        assert_eq!(words_trust(0.0, 0.5), 0.0);
+        // 0 switches the ramp off: BM25 always counts.
+        assert_eq!(words_trust(0.0, 0.0), 1.0);
+    }
 }
