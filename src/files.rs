@@ -25,7 +25,18 @@ pub fn open_regular(path: &Path) -> io::Result<(File, u64)> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
     }
-    let file = options.open(path)?;
+    let file = match options.open(path) {
+        Ok(f) => f,
+        // Windows refuses to open a directory as a file.
+        #[cfg(windows)]
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied && path.is_dir() => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "it is a directory, not a regular file",
+            ));
+        }
+        Err(e) => return Err(e),
+    };
     let meta = file.metadata()?;
     if !meta.is_file() {
         let kind = kind_of(&meta.file_type());

@@ -90,7 +90,7 @@ pub fn platform() -> &'static str {
 
 /// Only what the fingerprint needs (no probes): cheap enough for doctor.
 pub async fn detect_identity() -> Detected {
-    let home = dirs::home_dir().unwrap_or_default();
+    let home = crate::config::home_dir().unwrap_or_default();
     Detected {
         hostname: hostname().await,
         username: username(),
@@ -106,7 +106,7 @@ pub async fn detect_identity() -> Detected {
 
 /// Detects everything about this machine. Tool probes run concurrently.
 pub async fn detect() -> Detected {
-    let home = dirs::home_dir().unwrap_or_default();
+    let home = crate::config::home_dir().unwrap_or_default();
     // Probes run concurrently, each bounded by PROBE_TIMEOUT.
     let mut probes = tokio::task::JoinSet::new();
     for &(name, exe, args) in PROBES {
@@ -208,7 +208,8 @@ pub fn username() -> String {
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
         .or_else(passwd_name)
         .or_else(|| {
-            dirs::home_dir().and_then(|h| h.file_name().map(|n| n.to_string_lossy().into_owned()))
+            crate::config::home_dir()
+                .and_then(|h| h.file_name().map(|n| n.to_string_lossy().into_owned()))
         })
         .unwrap_or_else(|| "unknown".to_string())
 }

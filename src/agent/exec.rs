@@ -535,7 +535,7 @@ pub async fn run(spec: &Spec<'_>, stop: impl Future<Output = ()>) -> Finished {
             cmd.current_dir(dir);
         }
         None => {
-            if let Some(home) = dirs::home_dir() {
+            if let Some(home) = crate::config::home_dir() {
                 cmd.current_dir(home);
             }
         }

@@ -25,7 +25,7 @@ pub fn user_settings_path() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir).join("settings.json"));
     }
-    let home = dirs::home_dir().ok_or_else(|| {
+    let home = crate::config::home_dir().ok_or_else(|| {
         Error::Config("no home directory".into()).with_hint("pass --claude-settings PATH")
     })?;
     Ok(home.join(".claude").join("settings.json"))
@@ -358,7 +358,7 @@ mod tests {
         );
         assert_eq!(
             v["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"],
-            "/opt/msp/bin/msp-recall"
+            hook_command(bin, "msp-recall")
         );
         assert_eq!(v["hooks"]["UserPromptSubmit"][0]["hooks"][0]["timeout"], 5);
         assert!(dir.path().join("settings.json.msp-backup").exists());
@@ -529,7 +529,7 @@ mod tests {
         assert_eq!(v["hooks"]["Stop"].as_array().unwrap().len(), 1);
         assert_eq!(
             v["hooks"]["Stop"][0]["hooks"][0]["command"],
-            "/new/bin/msp-save"
+            hook_command(Path::new("/new/bin"), "msp-save")
         );
         assert!(installed(&path).unwrap().iter().all(|(_, c)| c.is_some()));
     }

@@ -137,6 +137,9 @@ impl Env {
             }
         }
         cmd.env("HOME", &self.home)
+            // Windows reads the home and user from these.
+            .env("USERPROFILE", &self.home)
+            .env("USERNAME", "tech")
             .env("USER", "tech")
             .env("MSP_DATA_DIR", &self.data)
             .env("MSP_CONFIG_DIR", &self.config)
@@ -352,6 +355,8 @@ pub fn mode(path: &Path) -> u32 {
 pub fn assert_owner_only(path: &Path) {
     #[cfg(unix)]
     assert_eq!(mode(path), 0o600, "mode of {}", path.display());
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// Asserts that each key of the object `want` has that value in `v` (a
