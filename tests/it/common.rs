@@ -78,11 +78,21 @@ impl Out {
     }
 }
 
+/// Windows: `C:\x` for the `\\?\C:\x` that canonicalize gives, as msp
+/// spells the directories it stores.
+fn plain(p: PathBuf) -> PathBuf {
+    if !cfg!(windows) {
+        return p;
+    }
+    let s = p.to_string_lossy();
+    PathBuf::from(s.strip_prefix(r"\\?\").unwrap_or(&s))
+}
+
 impl Env {
     /// A fresh environment without a store (nothing has run yet).
     pub fn new() -> Env {
         let tmp = tempfile::tempdir().expect("temp dir");
-        let root = tmp.path().canonicalize().expect("canonical temp dir");
+        let root = plain(tmp.path().canonicalize().expect("canonical temp dir"));
         let home = root.join("home");
         std::fs::create_dir_all(&home).unwrap();
         Env {

@@ -296,6 +296,7 @@ impl Hk {
     }
 
     /// The hook run by `sh -c SCRIPT`, where the script ends with `exec "$0"`.
+    #[cfg(unix)]
     fn command_via_sh(&self, bin: Bin, script: &str) -> Command {
         let mut sh = Command::new("sh");
         sh.arg("-c").arg(script).arg(bin.path());
@@ -1199,6 +1200,8 @@ fn spooler_store() -> (Hk, PathBuf) {
 /// SIGXFSZ ignored makes every write past a few KiB fail (EFBIG), as writes
 /// fail with ENOSPC on a full disk. The store, the WAL and the log are all
 /// past the limit, so nothing can be written, not even the log line.
+/// `ulimit -f` through `sh`: unix only.
+#[cfg(unix)]
 #[test]
 fn full_disk_loses_nothing() {
     scenario(|| {

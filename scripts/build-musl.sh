@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# A statically linked Linux build (x86_64-unknown-linux-musl) of msp,
+# msp-recall and msp-save: one set of binaries for any Linux distribution.
+# Same route as the Windows build: Debian's rustc-web with -Zbuild-std (no
+# prebuilt musl standard library is installed by Debian's packages), and
+# musl-tools as the C compiler for SQLite and zstd.
+#
+#   scripts/build-musl.sh     ->  target/musl/x86_64-unknown-linux-musl/release/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/windows-toolchain.sh --musl
+# shellcheck source=scripts/windows-env.sh
+. scripts/windows-env.sh
+export CC_x86_64_unknown_linux_musl=musl-gcc
+export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=musl-gcc
+RUSTC="$MSP_WIN_RUSTC" RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="${MSP_MUSL_TARGET_DIR:-target/musl}" \
+    "$MSP_WIN_CARGO" build --locked --release --bins -Zbuild-std=std,panic_abort \
+    --target x86_64-unknown-linux-musl "$@"
+out="${MSP_MUSL_TARGET_DIR:-target/musl}/x86_64-unknown-linux-musl/release"
+file "$out/msp" 2>/dev/null || true
+ls -l "$out/msp" "$out/msp-recall" "$out/msp-save"
