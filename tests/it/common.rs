@@ -122,7 +122,9 @@ impl Env {
 
     /// A path under the env's root.
     pub fn path(&self, rel: &str) -> PathBuf {
-        self.root.join(rel)
+        // One separator, as msp stores directories.
+        self.root
+            .join(rel.replace('/', std::path::MAIN_SEPARATOR_STR))
     }
 
     /// A directory under the env's root, created.
