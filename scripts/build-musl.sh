@@ -13,6 +13,9 @@ bash scripts/windows-toolchain.sh --musl
 . scripts/windows-env.sh
 export CC_x86_64_unknown_linux_musl=musl-gcc
 export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=musl-gcc
+# Debian's rustc ships no self-contained musl objects: musl-gcc brings the
+# C runtime, and LLVM's libunwind (libunwind-14-dev) the unwinder std links.
+export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C link-self-contained=no -L native=/usr/lib/llvm-14/lib"
 RUSTC="$MSP_WIN_RUSTC" RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="${MSP_MUSL_TARGET_DIR:-target/musl}" \
     "$MSP_WIN_CARGO" build --locked --release --bins -Zbuild-std=std,panic_abort \
     --target x86_64-unknown-linux-musl "$@"

@@ -49,6 +49,13 @@ IT_SKIP=(
     vault::vault_run_masks_secrets_in_the_output_and_passes_the_exit_code
     # A Unix pseudo-terminal.
     vault::on_a_terminal_passphrases_and_values_are_asked_for_without_echo
+    # Throughput within the hooks' deadline: a Stop hook under Wine (file
+    # I/O through wineserver, debug build, a shared 2-core machine) gets
+    # through too little of a 2000-turn or 25 MB backlog before its deadline.
+    # Each run still ends within its deadline.
+    hooks::growing_transcript_cannot_keep_save_running
+    hooks::slow_backlog_is_cut_at_the_deadline_and_the_next_stop_goes_on
+    hooks::two_thousand_turns_in_one_stop
 )
 skip_args() { local a; for a in "$@"; do printf -- '--skip\n%s\n' "$a"; done; }
 

@@ -25,7 +25,7 @@ for arg in "$@"; do
 done
 
 packages=(rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64 wine wine64)
-[ "$want_musl" = 1 ] && packages+=(musl-tools)
+[ "$want_musl" = 1 ] && packages+=(musl-tools libunwind-14-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
