@@ -11,6 +11,21 @@ cd "$(dirname "$0")/.."
 bash scripts/windows-toolchain.sh --musl
 # shellcheck source=scripts/windows-env.sh
 . scripts/windows-env.sh
+# The linker is musl-gcc plus scripts/musl/fortify.c (see there), through a
+# wrapper of the same name first on PATH.
+wrap="$MSP_WIN_CACHE/musl-bin"
+mkdir -p "$wrap"
+fortify="$MSP_WIN_CACHE/musl-fortify.o"
+if [ ! -f "$fortify" ] || [ scripts/musl/fortify.c -nt "$fortify" ]; then
+    musl-gcc -O2 -c -o "$fortify" scripts/musl/fortify.c
+fi
+cat > "$wrap/musl-gcc" <<WRAP
+#!/bin/sh
+case " \$* " in *" -c "*) exec /usr/bin/musl-gcc "\$@" ;; esac
+exec /usr/bin/musl-gcc "\$@" "$fortify"
+WRAP
+chmod +x "$wrap/musl-gcc"
+export PATH="$wrap:$PATH"
 export CC_x86_64_unknown_linux_musl=musl-gcc
 export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=musl-gcc
 # Debian's rustc ships no self-contained musl objects: musl-gcc brings the
