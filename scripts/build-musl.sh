@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 bash scripts/windows-toolchain.sh --musl
 # shellcheck source=scripts/windows-env.sh
 . scripts/windows-env.sh
-# The linker is musl-gcc plus scripts/musl/fortify.c (see there), through a
-# wrapper of the same name first on PATH.
+# The linker is musl-gcc plus scripts/musl/fortify.c (see there), linking
+# -static (without it musl-gcc links against ld-musl.so, which other
+# distributions lack), through a wrapper of the same name first on PATH.
 wrap="$MSP_WIN_CACHE/musl-bin"
 mkdir -p "$wrap"
 fortify="$MSP_WIN_CACHE/musl-fortify.o"
@@ -22,7 +23,7 @@ fi
 cat > "$wrap/musl-gcc" <<WRAP
 #!/bin/sh
 case " \$* " in *" -c "*) exec /usr/bin/musl-gcc "\$@" ;; esac
-exec /usr/bin/musl-gcc "\$@" "$fortify"
+exec /usr/bin/musl-gcc "\$@" "$fortify" -static
 WRAP
 chmod +x "$wrap/musl-gcc"
 export PATH="$wrap:$PATH"
