@@ -250,6 +250,17 @@ impl Default for TicketsConfig {
     }
 }
 
+/// The user's home directory: `HOME` on unix; on Windows `USERPROFILE`
+/// first, as Node (and so Claude Code, for `~/.claude`) reads it, then the
+/// profile folder Windows knows.
+pub fn home_dir() -> Option<PathBuf> {
+    #[cfg(windows)]
+    if let Some(p) = std::env::var_os("USERPROFILE").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    dirs::home_dir()
+}
+
 /// Where msp keeps its files.
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -258,11 +269,14 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// `MSP_DATA_DIR` / `MSP_CONFIG_DIR`, else the platform's data and config dirs.
+    /// `MSP_DATA_DIR` / `MSP_CONFIG_DIR`, else the platform's local data and
+    /// config dirs (`~/.local/share/msp` and `~/.config/msp`; on Windows
+    /// `%LOCALAPPDATA%\\msp` and `%APPDATA%\\msp`; on macOS both in
+    /// `~/Library/Application Support/msp`).
     pub fn from_env() -> Result<Paths> {
         let data_dir = match std::env::var_os(env::DATA_DIR).filter(|v| !v.is_empty()) {
             Some(v) => PathBuf::from(v),
-            None => dirs::data_dir()
+            None => dirs::data_local_dir()
                 .ok_or_else(|| {
                     Error::Config("no data directory for this user".into())
                         .with_hint("set MSP_DATA_DIR")

@@ -25,7 +25,18 @@ pub fn open_regular(path: &Path) -> io::Result<(File, u64)> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
     }
-    let file = options.open(path)?;
+    let file = match options.open(path) {
+        Ok(f) => f,
+        // Windows refuses to open a directory as a file.
+        #[cfg(windows)]
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied && path.is_dir() => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "it is a directory, not a regular file",
+            ));
+        }
+        Err(e) => return Err(e),
+    };
     let meta = file.metadata()?;
     if !meta.is_file() {
         let kind = kind_of(&meta.file_type());
@@ -149,8 +160,12 @@ pub const PRIVATE_DIR_MODE: u32 = 0o700;
 pub const PRIVATE_FILE_MODE: u32 = 0o600;
 
 /// Creates `dir` and its missing parents owner-only (an existing directory is
-/// left as it is; [`tighten`] fixes the data directory's own mode).
+/// left as it is; [`tighten`] fixes the data directory's own mode). On
+/// Windows a new `dir` gets an owner-only ACL that what is created in it
+/// inherits.
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(windows)]
+    let existed = dir.is_dir();
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);
     #[cfg(unix)]
@@ -158,7 +173,47 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         b.mode(PRIVATE_DIR_MODE);
     }
-    b.create(dir)
+    b.create(dir)?;
+    #[cfg(windows)]
+    if !existed {
+        crate::winacl::restrict(dir)?;
+    }
+    Ok(())
+}
+
+/// Makes a file msp just created its owner's only where the mode it was
+/// created with does not already (Windows: an owner-only ACL, for a file
+/// outside a directory that passes one on; elsewhere nothing to do).
+pub fn restrict_to_owner(path: &Path) -> io::Result<()> {
+    #[cfg(windows)]
+    return crate::winacl::restrict(path);
+    #[cfg(not(windows))]
+    {
+        let _ = path;
+        Ok(())
+    }
+}
+
+/// Whether others than its owner can read `path`: on unix any group or
+/// other permission bit, on Windows a DACL that is not owner-only (see
+/// [`crate::winacl`]). `None` when it cannot be told.
+pub fn readable_by_others(path: &Path) -> Option<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o077 != 0)
+    }
+    #[cfg(windows)]
+    {
+        crate::winacl::is_owner_only(path).ok().map(|only| !only)
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 /// Open options that create a file owner-only (`0600`; a umask can only
@@ -179,7 +234,7 @@ pub fn private_options() -> std::fs::OpenOptions {
 /// the umask) finds it and keeps its mode.
 pub fn precreate_private(path: &Path) -> io::Result<()> {
     match private_options().write(true).create_new(true).open(path) {
-        Ok(_) => Ok(()),
+        Ok(_) => restrict_to_owner(path),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e),
     }
@@ -220,6 +275,7 @@ pub const JOURNAL_DIR: &str = "recalled";
 /// files, the vault seal, locks, the sync password, and their temp files.
 /// Anything else (`MSP_DATA_DIR` may point at a directory that holds other
 /// files) is left as it is.
+#[cfg(unix)]
 fn is_msp_file(name: &str) -> bool {
     let name = name.strip_prefix('.').unwrap_or(name);
     name.starts_with("msp.db")
@@ -258,9 +314,38 @@ pub fn tighten(dir: &Path, deep: bool, fix: bool) -> Vec<Loose> {
             }
         }
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        // The data directory's ACL is inherited by everything in it: its own
+        // is the one to check (and the journals' with `deep`).
+        check_acl(dir, fix, &mut out);
+        if deep {
+            check_acl(&dir.join(JOURNAL_DIR), fix, &mut out);
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
     let _ = (dir, deep, fix);
     out
+}
+
+/// Windows: reports `path` when its DACL lets others in (`mode` 0o777 stands
+/// for "not owner-only"), and with `fix` gives it an owner-only one.
+#[cfg(windows)]
+fn check_acl(path: &Path, fix: bool, out: &mut Vec<Loose>) {
+    if !path.is_dir() {
+        return;
+    }
+    if let Ok(false) = crate::winacl::is_owner_only(path) {
+        // Counted as fixed only when reading it back says so.
+        let fixed = fix
+            && crate::winacl::restrict(path).is_ok()
+            && matches!(crate::winacl::is_owner_only(path), Ok(true));
+        out.push(Loose {
+            path: path.to_path_buf(),
+            mode: 0o777,
+            fixed,
+        });
+    }
 }
 
 #[cfg(unix)]

@@ -24,6 +24,8 @@ pub mod sync;
 pub mod tickets;
 pub mod time;
 pub mod vault;
+#[cfg(windows)]
+pub mod winacl;
 pub mod work;
 
 pub use error::{Error, Result};

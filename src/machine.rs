@@ -24,9 +24,25 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 const PROBES: &[(&str, &str, &[&str])] = &[
     ("git", "git", &["--version"]),
     ("docker", "docker", &["--version"]),
+    // python.org's Windows installer names it `python` (no `python3`).
+    #[cfg(windows)]
+    ("python3", "python", &["--version"]),
+    #[cfg(not(windows))]
     ("python3", "python3", &["--version"]),
     ("node", "node", &["--version"]),
     ("pwsh", "pwsh", &["--version"]),
+    // Windows PowerShell 5.1, on every Windows beside (or without) pwsh.
+    #[cfg(windows)]
+    (
+        "powershell",
+        "powershell",
+        &[
+            "-NoProfile",
+            "-NonInteractive",
+            "-Command",
+            "$PSVersionTable.PSVersion.ToString()",
+        ],
+    ),
     ("cargo", "cargo", &["--version"]),
     ("claude", "claude", &["--version"]),
 ];
@@ -74,7 +90,7 @@ pub fn platform() -> &'static str {
 
 /// Only what the fingerprint needs (no probes): cheap enough for doctor.
 pub async fn detect_identity() -> Detected {
-    let home = dirs::home_dir().unwrap_or_default();
+    let home = crate::config::home_dir().unwrap_or_default();
     Detected {
         hostname: hostname().await,
         username: username(),
@@ -90,7 +106,7 @@ pub async fn detect_identity() -> Detected {
 
 /// Detects everything about this machine. Tool probes run concurrently.
 pub async fn detect() -> Detected {
-    let home = dirs::home_dir().unwrap_or_default();
+    let home = crate::config::home_dir().unwrap_or_default();
     // Probes run concurrently, each bounded by PROBE_TIMEOUT.
     let mut probes = tokio::task::JoinSet::new();
     for &(name, exe, args) in PROBES {
@@ -159,7 +175,14 @@ async fn hostname() -> String {
             }
         }
     }
-    for var in ["HOSTNAME", "COMPUTERNAME"] {
+    // Windows: COMPUTERNAME first; Git Bash, which runs Claude Code's hooks
+    // there, may export its own HOSTNAME.
+    let vars = if cfg!(windows) {
+        ["COMPUTERNAME", "HOSTNAME"]
+    } else {
+        ["HOSTNAME", "COMPUTERNAME"]
+    };
+    for var in vars {
         if let Ok(s) = std::env::var(var)
             && !s.trim().is_empty()
         {
@@ -173,14 +196,20 @@ async fn hostname() -> String {
     }
 }
 
-/// The OS user running this process (USER, USERNAME, LOGNAME, /etc/passwd, HOME).
+/// The OS user running this process (USER, USERNAME, LOGNAME, /etc/passwd,
+/// HOME; on Windows USERNAME first, as Git Bash may export a USER of its own).
 pub fn username() -> String {
-    ["USER", "USERNAME", "LOGNAME"]
-        .iter()
+    let vars = if cfg!(windows) {
+        ["USERNAME", "USER", "LOGNAME"]
+    } else {
+        ["USER", "USERNAME", "LOGNAME"]
+    };
+    vars.iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
         .or_else(passwd_name)
         .or_else(|| {
-            dirs::home_dir().and_then(|h| h.file_name().map(|n| n.to_string_lossy().into_owned()))
+            crate::config::home_dir()
+                .and_then(|h| h.file_name().map(|n| n.to_string_lossy().into_owned()))
         })
         .unwrap_or_else(|| "unknown".to_string())
 }
@@ -216,11 +245,105 @@ async fn os_version() -> Option<String> {
         "darwin" => probe_version("sw_vers", &["-productVersion"])
             .await
             .map(|v| format!("macOS {v}")),
-        "win32" => probe_version("cmd", &["/C", "ver"])
-            .await
-            .map(|v| format!("Windows {v}")),
+        "win32" => windows_version(),
         _ => None,
     }
+}
+
+/// `Windows 11 Pro 23H2 (build 22631.4037)`, from the registry (no spawn).
+#[cfg(windows)]
+fn windows_version() -> Option<String> {
+    use windows_sys::Win32::Foundation::ERROR_SUCCESS;
+    use windows_sys::Win32::System::Registry::{
+        HKEY_LOCAL_MACHINE, RRF_RT_REG_DWORD, RRF_RT_REG_SZ, RegGetValueW,
+    };
+    const KEY: &str = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion";
+    let wide = |s: &str| s.encode_utf16().chain([0]).collect::<Vec<u16>>();
+    let key = wide(KEY);
+    let text = |name: &str| -> Option<String> {
+        let mut buf = [0u16; 256];
+        let mut len = (buf.len() * 2) as u32;
+        let name = wide(name);
+        // SAFETY: NUL-terminated names, a buffer of `len` bytes.
+        let code = unsafe {
+            RegGetValueW(
+                HKEY_LOCAL_MACHINE,
+                key.as_ptr(),
+                name.as_ptr(),
+                RRF_RT_REG_SZ,
+                std::ptr::null_mut(),
+                buf.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        (code == ERROR_SUCCESS).then(|| {
+            let n = (len as usize / 2).min(buf.len());
+            let s = String::from_utf16_lossy(&buf[..n]);
+            s.trim_end_matches('\0').trim().to_string()
+        })
+    };
+    let number = |name: &str| -> Option<u32> {
+        let mut v = 0u32;
+        let mut len = 4u32;
+        let name = wide(name);
+        // SAFETY: NUL-terminated names, a DWORD out-parameter.
+        let code = unsafe {
+            RegGetValueW(
+                HKEY_LOCAL_MACHINE,
+                key.as_ptr(),
+                name.as_ptr(),
+                RRF_RT_REG_DWORD,
+                std::ptr::null_mut(),
+                (&mut v as *mut u32).cast(),
+                &mut len,
+            )
+        };
+        (code == ERROR_SUCCESS).then_some(v)
+    };
+    describe_windows(
+        text("ProductName").as_deref(),
+        text("DisplayVersion")
+            .or_else(|| text("ReleaseId"))
+            .as_deref(),
+        text("CurrentBuildNumber")
+            .or_else(|| text("CurrentBuild"))
+            .as_deref(),
+        number("UBR"),
+    )
+}
+
+#[cfg(not(windows))]
+fn windows_version() -> Option<String> {
+    None
+}
+
+/// The registry's fields as one line. `ProductName` still says "Windows 10"
+/// on Windows 11 (build 22000 and later).
+#[cfg_attr(not(windows), allow(dead_code))]
+fn describe_windows(
+    product: Option<&str>,
+    display: Option<&str>,
+    build: Option<&str>,
+    ubr: Option<u32>,
+) -> Option<String> {
+    let build_no: Option<u32> = build.and_then(|b| b.trim().parse().ok());
+    let mut name = product.unwrap_or("Windows").trim().to_string();
+    if build_no.is_some_and(|b| b >= 22000) && name.starts_with("Windows 10") {
+        name = name.replacen("Windows 10", "Windows 11", 1);
+    }
+    if !name.contains("Windows") {
+        name = format!("Windows {name}");
+    }
+    if let Some(d) = display.filter(|d| !d.is_empty()) {
+        name = format!("{name} {d}");
+    }
+    if let Some(b) = build.filter(|b| !b.is_empty()) {
+        name = match ubr {
+            Some(u) => format!("{name} (build {b}.{u})"),
+            None => format!("{name} (build {b})"),
+        };
+    }
+    (product.is_some() || build.is_some()).then_some(name)
 }
 
 /// `PRETTY_NAME`, else `NAME VERSION_ID`.
@@ -607,6 +730,30 @@ mod tests {
             parse_os_release("NAME=Alpine\nVERSION_ID=3.20\n").as_deref(),
             Some("Alpine 3.20")
         );
+    }
+
+    #[test]
+    fn windows_registry_fields_make_one_line() {
+        assert_eq!(
+            describe_windows(
+                Some("Windows 10 Pro"),
+                Some("23H2"),
+                Some("22631"),
+                Some(4037)
+            )
+            .as_deref(),
+            Some("Windows 11 Pro 23H2 (build 22631.4037)"),
+            "build 22000 and later is Windows 11 whatever ProductName says"
+        );
+        assert_eq!(
+            describe_windows(Some("Windows 10 Enterprise"), None, Some("19045"), None).as_deref(),
+            Some("Windows 10 Enterprise (build 19045)")
+        );
+        assert_eq!(
+            describe_windows(Some("Microsoft Windows XP"), None, Some("2600"), None).as_deref(),
+            Some("Microsoft Windows XP (build 2600)")
+        );
+        assert_eq!(describe_windows(None, None, None, None), None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
-//! Runs one command: in its own process group, with a timeout that ends the
-//! whole group, and stdout and stderr read concurrently, each kept up to the
-//! output cap and drained (then dropped) past it so the command never blocks
-//! on a full pipe.
+//! Runs one command: in its own process group (on Windows a job object),
+//! with a timeout that ends the whole group, and stdout and stderr read
+//! concurrently, each kept up to the output cap and drained (then dropped)
+//! past it so the command never blocks on a full pipe.
 
 use std::future::Future;
 use std::process::{ExitStatus, Stdio};
@@ -23,6 +23,8 @@ pub enum Shell {
     Sh,
     Bash,
     Pwsh,
+    /// Windows' `cmd.exe` (`cmd /D /S /C`).
+    Cmd,
 }
 
 impl Shell {
@@ -31,6 +33,7 @@ impl Shell {
             Shell::Sh => "sh",
             Shell::Bash => "bash",
             Shell::Pwsh => "pwsh",
+            Shell::Cmd => "cmd",
         }
     }
 
@@ -39,6 +42,7 @@ impl Shell {
             "sh" => Some(Shell::Sh),
             "bash" => Some(Shell::Bash),
             "pwsh" => Some(Shell::Pwsh),
+            "cmd" => Some(Shell::Cmd),
             _ => None,
         }
     }
@@ -84,7 +88,8 @@ pub struct Finished {
 }
 
 /// Program and argv: the arguments as given, or, with a shell, `CMD ARGS`
-/// joined by spaces as that shell's script.
+/// joined by spaces as that shell's script. `cmd` takes its script as one
+/// raw argument (see [`raw_script`]), not in this argv.
 fn command_line(spec: &Spec<'_>) -> (String, Vec<String>) {
     let script = || {
         std::iter::once(spec.program)
@@ -105,7 +110,21 @@ fn command_line(spec: &Spec<'_>) -> (String, Vec<String>) {
                 script(),
             ],
         ),
+        Some(Shell::Cmd) => ("cmd".into(), vec!["/D".into(), "/S".into(), "/C".into()]),
     }
+}
+
+/// `cmd`'s script, quoted as `/S /C` reads it: the outer quotes are dropped
+/// and the rest is the command line as typed. Passed as a raw argument,
+/// since cmd does not undo the quoting other programs' argv gets.
+fn raw_script(spec: &Spec<'_>) -> Option<String> {
+    (spec.shell == Some(Shell::Cmd)).then(|| {
+        let script = std::iter::once(spec.program)
+            .chain(spec.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ");
+        format!("\"{script}\"")
+    })
 }
 
 #[derive(Default)]
@@ -143,17 +162,98 @@ fn exit_code(status: ExitStatus) -> Option<i32> {
     }
 }
 
+/// The processes of one command, ended together: its process group on
+/// unix, a job object on Windows.
+struct Group {
+    #[cfg(unix)]
+    pgid: u32,
+    #[cfg(windows)]
+    job: Option<job::Job>,
+}
+
 #[cfg(unix)]
-fn kill_group(pgid: u32, force: bool) {
+fn kill_group(group: &Group, force: bool) {
     use rustix::process::{Pid, Signal, kill_process_group};
-    if let Some(pid) = i32::try_from(pgid).ok().and_then(Pid::from_raw) {
+    if let Some(pid) = i32::try_from(group.pgid).ok().and_then(Pid::from_raw) {
         // ESRCH (the group is gone already) is what we want anyway.
         let _ = kill_process_group(pid, if force { Signal::KILL } else { Signal::TERM });
     }
 }
 
-#[cfg(not(unix))]
-fn kill_group(_pgid: u32, _force: bool) {}
+/// Windows has no SIGTERM for a windowless process tree: the job is ended
+/// at once, whatever `force` says.
+#[cfg(windows)]
+fn kill_group(group: &Group, _force: bool) {
+    if let Some(job) = &group.job {
+        job.terminate();
+    }
+}
+
+#[cfg(not(any(unix, windows)))]
+fn kill_group(_group: &Group, _force: bool) {}
+
+/// A job object that ends every process in it when terminated, or when
+/// msp closes it (exits, crashes, or is killed). Processes a command
+/// starts are in its job too, detached ones included: the job allows no
+/// breakaway.
+#[cfg(windows)]
+mod job {
+    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE};
+    use windows_sys::Win32::System::JobObjects::{
+        AssignProcessToJobObject, CreateJobObjectW, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
+        JOBOBJECT_EXTENDED_LIMIT_INFORMATION, JobObjectExtendedLimitInformation,
+        SetInformationJobObject, TerminateJobObject,
+    };
+
+    pub struct Job(HANDLE);
+
+    // SAFETY: a job handle may be used from any thread.
+    unsafe impl Send for Job {}
+    // SAFETY: the calls made through `&Job` are thread-safe kernel calls.
+    unsafe impl Sync for Job {}
+
+    impl Job {
+        /// A new job holding `process` (a process handle), or none if
+        /// Windows refuses (the agent then ends only the process itself).
+        pub fn with(process: std::os::windows::io::RawHandle) -> Option<Job> {
+            // SAFETY: no attributes, no name.
+            let handle = unsafe { CreateJobObjectW(std::ptr::null(), std::ptr::null()) };
+            if handle.is_null() {
+                return None;
+            }
+            let job = Job(handle);
+            // SAFETY: zeroed is a valid JOBOBJECT_EXTENDED_LIMIT_INFORMATION.
+            let mut info: JOBOBJECT_EXTENDED_LIMIT_INFORMATION = unsafe { std::mem::zeroed() };
+            info.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+            // SAFETY: the job made above and a struct of the size given.
+            let set = unsafe {
+                SetInformationJobObject(
+                    job.0,
+                    JobObjectExtendedLimitInformation,
+                    (&info as *const JOBOBJECT_EXTENDED_LIMIT_INFORMATION).cast(),
+                    std::mem::size_of::<JOBOBJECT_EXTENDED_LIMIT_INFORMATION>() as u32,
+                )
+            };
+            // SAFETY: a live process handle owned by the caller's child.
+            if set == 0 || unsafe { AssignProcessToJobObject(job.0, process as HANDLE) } == 0 {
+                return None;
+            }
+            Some(job)
+        }
+
+        pub fn terminate(&self) {
+            // SAFETY: the job's own handle.
+            unsafe { TerminateJobObject(self.0, 1) };
+        }
+    }
+
+    impl Drop for Job {
+        fn drop(&mut self) {
+            // SAFETY: closed once; KILL_ON_JOB_CLOSE ends what is left in it.
+            unsafe { CloseHandle(self.0) };
+        }
+    }
+}
 
 /// The processes a command started that left its process group: with
 /// `setsid`, a double fork, or a daemon. Linux only (it reads `/proc`).
@@ -415,6 +515,14 @@ pub async fn run(spec: &Spec<'_>, stop: impl Future<Output = ()>) -> Finished {
     let (program, args) = command_line(spec);
     let mut cmd = tokio::process::Command::new(&program);
     cmd.args(&args);
+    #[cfg(windows)]
+    if let Some(script) = raw_script(spec) {
+        cmd.raw_arg(script);
+    }
+    #[cfg(not(windows))]
+    let _ = raw_script;
+    #[cfg(windows)]
+    cmd.creation_flags(windows_sys::Win32::System::Threading::CREATE_NO_WINDOW);
     for name in msp_env_withheld(std::env::vars_os().map(|(k, _)| k)) {
         cmd.env_remove(name);
     }
@@ -427,7 +535,7 @@ pub async fn run(spec: &Spec<'_>, stop: impl Future<Output = ()>) -> Finished {
             cmd.current_dir(dir);
         }
         None => {
-            if let Some(home) = dirs::home_dir() {
+            if let Some(home) = crate::config::home_dir() {
                 cmd.current_dir(home);
             }
         }
@@ -462,6 +570,17 @@ pub async fn run(spec: &Spec<'_>, stop: impl Future<Output = ()>) -> Finished {
         }
     };
     let pgid = child.id().unwrap_or(0);
+    // Assigned right after the start, before the child is likely to have
+    // started anything of its own (a process started in that first instant
+    // would be outside the job).
+    #[cfg(windows)]
+    let group = Group {
+        job: child.raw_handle().and_then(job::Job::with),
+    };
+    #[cfg(unix)]
+    let group = Group { pgid };
+    #[cfg(not(any(unix, windows)))]
+    let group = Group {};
     #[cfg(target_os = "linux")]
     let root_start = i32::try_from(pgid).ok().and_then(|root| {
         tree::register(root);
@@ -494,7 +613,7 @@ pub async fn run(spec: &Spec<'_>, stop: impl Future<Output = ()>) -> Finished {
     let (ending, status) = match end {
         End::Exited(s) => (Ending::Exited, s.ok()),
         End::TimedOut | End::Stopped => {
-            kill_group(pgid, false);
+            kill_group(&group, false);
             kill_escaped(pgid, root_start, &token, false);
             let status = tokio::time::timeout(KILL_GRACE, child.wait())
                 .await
@@ -502,7 +621,7 @@ pub async fn run(spec: &Spec<'_>, stop: impl Future<Output = ()>) -> Finished {
                 .and_then(Result::ok);
             // Whatever of the group is left (the leader may have exited on
             // SIGTERM while its children did not), and whatever left it.
-            kill_group(pgid, true);
+            kill_group(&group, true);
             kill_escaped(pgid, root_start, &token, true);
             let status = match status {
                 Some(s) => Some(s),
@@ -528,7 +647,7 @@ pub async fn run(spec: &Spec<'_>, stop: impl Future<Output = ()>) -> Finished {
     })
     .await;
     if all_read.is_err() {
-        kill_group(pgid, true);
+        kill_group(&group, true);
         kill_escaped(pgid, root_start, &token, true);
         let _ = tokio::time::timeout(READ_GRACE, async {
             while readers.join_next().await.is_some() {}

@@ -17,11 +17,24 @@ async fn two_machines() -> (tempfile::TempDir, store::Store, String, String, Pat
 }
 
 fn request(target: &str, marker: &Path) -> ExecRequest {
+    // Windows: the same through `--shell cmd` (temp paths have no spaces).
+    #[cfg(windows)]
+    let (program, args, shell) = (
+        "echo".to_string(),
+        vec![format!("ran>>{}", marker.display())],
+        Some(crate::agent::exec::Shell::Cmd),
+    );
+    #[cfg(not(windows))]
+    let (program, args, shell) = (
+        "sh".to_string(),
+        vec!["-c".into(), format!("echo ran >> '{}'", marker.display())],
+        None,
+    );
     ExecRequest {
         target: target.into(),
-        program: "sh".into(),
-        args: vec!["-c".into(), format!("echo ran >> '{}'", marker.display())],
-        shell: None,
+        program,
+        args,
+        shell,
         cwd: None,
         timeout: Duration::from_secs(20),
         max_output: 1024,
@@ -350,7 +363,8 @@ async fn output_is_redacted_before_it_is_stored() {
             "token".into(),
             "ghp_0123456789abcdefghijABCDEFGHIJ012345".into(),
         ],
-        shell: None,
+        // Windows has no echo program: cmd's built-in.
+        shell: cfg!(windows).then_some(crate::agent::exec::Shell::Cmd),
         cwd: None,
         timeout: Duration::from_secs(20),
         max_output: 4096,

@@ -25,21 +25,71 @@ pub fn user_settings_path() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir).join("settings.json"));
     }
-    let home = dirs::home_dir().ok_or_else(|| {
+    let home = crate::config::home_dir().ok_or_else(|| {
         Error::Config("no home directory".into()).with_hint("pass --claude-settings PATH")
     })?;
     Ok(home.join(".claude").join("settings.json"))
 }
 
+/// The command Claude Code runs for the hook `binary` in `bin_dir`.
+///
+/// Claude Code runs a hook command through `sh -c` on Linux and macOS, and on
+/// Windows through Git Bash (`bash -c`), or PowerShell or `cmd.exe` where Git
+/// Bash is missing (older releases). One spelling works in all of them: the
+/// full path with forward slashes (`C:/Users/ana/.cargo/bin/msp-recall.exe`;
+/// bash would eat unquoted backslashes), bare when it holds only plain
+/// characters, else in double quotes (a PowerShell fallback would then read
+/// a string, not a command: keep the install path free of spaces there).
+pub fn hook_command(bin_dir: &Path, binary: &str) -> String {
+    let path = bin_dir.join(format!("{binary}{}", std::env::consts::EXE_SUFFIX));
+    command_for(&path.to_string_lossy(), cfg!(windows))
+}
+
+fn command_for(path: &str, windows: bool) -> String {
+    let path = if windows {
+        // `\\?\C:\x` (a verbatim path) and `\\?\UNC\host\share` as plain paths.
+        let plain = if let Some(unc) = path.strip_prefix(r"\\?\UNC\") {
+            format!(r"\\{unc}")
+        } else {
+            path.strip_prefix(r"\\?\").unwrap_or(path).to_string()
+        };
+        plain.replace('\\', "/")
+    } else {
+        path.to_string()
+    };
+    let plain = path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@~".contains(c));
+    if plain {
+        return path;
+    }
+    let mut quoted = String::with_capacity(path.len() + 2);
+    quoted.push('"');
+    for c in path.chars() {
+        if matches!(c, '"' | '\\' | '$' | '`') {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// The program a hook command starts: its first word, or the text of a
+/// leading double-quoted string.
+fn program_of(command: &str) -> &str {
+    let command = command.trim_start();
+    match command.strip_prefix('"') {
+        Some(rest) => rest.split('"').next().unwrap_or(rest),
+        None => command.split_whitespace().next().unwrap_or(""),
+    }
+}
+
 fn is_ours(command: &str, binary: &str) -> bool {
-    let first = command
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .trim_matches('"');
-    Path::new(first)
-        .file_name()
-        .is_some_and(|n| n == binary || n == format!("{binary}.exe").as_str())
+    let program = program_of(command);
+    // Either separator: a settings file written on Windows may be read here.
+    let name = program.rsplit(['/', '\\']).next().unwrap_or(program);
+    name == binary || name.eq_ignore_ascii_case(&format!("{binary}.exe"))
 }
 
 fn read(path: &Path) -> Result<Option<Map<String, Value>>> {
@@ -171,7 +221,7 @@ pub fn install(path: &Path, bin_dir: &Path) -> Result<Change> {
         .with_hint("fix the file and run `msp setup` again"));
     };
     for &(event, binary) in HOOK_EVENTS {
-        let command = bin_dir.join(binary).to_string_lossy().into_owned();
+        let command = hook_command(bin_dir, binary);
         let groups = hooks.entry(event).or_insert_with(|| Value::Array(vec![]));
         let Value::Array(groups) = groups else {
             continue;
@@ -308,7 +358,7 @@ mod tests {
         );
         assert_eq!(
             v["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"],
-            "/opt/msp/bin/msp-recall"
+            hook_command(bin, "msp-recall")
         );
         assert_eq!(v["hooks"]["UserPromptSubmit"][0]["hooks"][0]["timeout"], 5);
         assert!(dir.path().join("settings.json.msp-backup").exists());
@@ -319,6 +369,51 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let original: Value = serde_json::from_str(EXISTING).unwrap();
         assert_eq!(restored, original);
+    }
+
+    #[test]
+    fn hook_commands_read_the_same_in_sh_git_bash_and_cmd() {
+        assert_eq!(
+            command_for("/opt/msp/bin/msp-recall", false),
+            "/opt/msp/bin/msp-recall"
+        );
+        assert_eq!(
+            command_for("/home/ana/my tools/msp-save", false),
+            r#""/home/ana/my tools/msp-save""#
+        );
+        assert_eq!(
+            command_for(r"C:\Users\ana\.cargo\bin\msp-recall.exe", true),
+            "C:/Users/ana/.cargo/bin/msp-recall.exe"
+        );
+        assert_eq!(
+            command_for(r"C:\Users\Ana Lima\bin\msp-save.exe", true),
+            r#""C:/Users/Ana Lima/bin/msp-save.exe""#
+        );
+        assert_eq!(
+            command_for(r"\\?\C:\msp\msp-save.exe", true),
+            "C:/msp/msp-save.exe"
+        );
+        assert_eq!(
+            command_for(r"\\?\UNC\nas\tools\msp-save.exe", true),
+            "//nas/tools/msp-save.exe"
+        );
+        assert_eq!(command_for("/a/$HOME`x`", false), r#""/a/\$HOME\`x\`""#);
+    }
+
+    #[test]
+    fn commands_written_on_any_platform_are_recognised_as_ours() {
+        for cmd in [
+            "/opt/msp/bin/msp-recall",
+            r#""/home/ana/my tools/msp-recall""#,
+            "C:/Users/ana/.cargo/bin/msp-recall.exe",
+            r#""C:/Users/Ana Lima/bin/MSP-RECALL.EXE""#,
+            r"C:\Users\ana\bin\msp-recall.exe --quiet",
+        ] {
+            assert!(is_ours(cmd, "msp-recall"), "{cmd}");
+            assert!(!is_ours(cmd, "msp-save"), "{cmd}");
+        }
+        assert!(!is_ours("/usr/bin/notify-send done", "msp-recall"));
+        assert!(!is_ours(r#""/x/msp-recall-old""#, "msp-recall"));
     }
 
     #[cfg(unix)]
@@ -434,7 +529,7 @@ mod tests {
         assert_eq!(v["hooks"]["Stop"].as_array().unwrap().len(), 1);
         assert_eq!(
             v["hooks"]["Stop"][0]["hooks"][0]["command"],
-            "/new/bin/msp-save"
+            hook_command(Path::new("/new/bin"), "msp-save")
         );
         assert!(installed(&path).unwrap().iter().all(|(_, c)| c.is_some()));
     }

@@ -17,7 +17,7 @@ pub enum Cmd {
     /// Queue a signed command for a machine (prints its id; --wait prints its result)
     #[command(after_help = "\
 Arguments after `--` travel as an argv array: no shell sees them. With --shell, COMMAND and ARGS \
-are joined with spaces into one script for that shell (sh -c, bash -c, pwsh -Command).
+are joined with spaces into one script for that shell (sh -c, bash -c, pwsh -Command, cmd /D /S /C).
 
 With --wait the exit code is the command's own; 124 when it timed out. For `self`, when no \
 `msp agent run` is running, the command runs right here through the same verify and execute path.")]

@@ -42,7 +42,10 @@ fn hook_dir() -> Result<PathBuf> {
     let exe = std::env::current_exe().map_err(|e| Error::io("cannot locate the msp binary", e))?;
     let dir = exe.parent().map(PathBuf::from).unwrap_or_default();
     for hook in ["msp-recall", "msp-save"] {
-        if !dir.join(hook).is_file() {
+        if !dir
+            .join(format!("{hook}{}", std::env::consts::EXE_SUFFIX))
+            .is_file()
+        {
             return Err(
                 Error::NotFound(format!("{hook} is not beside msp in {}", dir.display()))
                     .with_hint("install with ./install.sh, which puts all three binaries together"),

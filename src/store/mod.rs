@@ -56,6 +56,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "memory_vectors",
         include_str!("../../migrations/0010_memory_vectors.sql"),
     ),
+    (
+        11,
+        "agent_cmd_shell",
+        include_str!("../../migrations/0011_agent_cmd_shell.sql"),
+    ),
 ];
 
 /// The schema version this binary reads and writes.
@@ -337,6 +342,63 @@ mod tests {
         assert_eq!(mode, "wal");
         let fk: i64 = pragma(again.db(), "foreign_keys").await;
         assert_eq!(fk, 1);
+    }
+
+    #[tokio::test]
+    async fn the_cmd_shell_migration_keeps_commands_approvals_and_results() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("msp.db");
+        {
+            let mut conn = connect(&path, true, BUSY_TIMEOUT, Durability::Normal)
+                .await
+                .unwrap();
+            for &(version, _, sql) in MIGRATIONS.iter().filter(|m| m.0 <= 10) {
+                sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "PRAGMA user_version = {version}"
+                )))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            }
+            sqlx::raw_sql(
+                "INSERT INTO machines (id, fingerprint, hostname, platform, username, home_directory,
+                     created_at, updated_at, last_seen_at) VALUES ('m1', 'f1', 'h', 'linux', 'u', '/h', 1, 1, 1);
+                 INSERT INTO agent_commands (id, requester_machine_id, requested_by, target_machine_id,
+                     program, shell, timeout_ms, max_output, created_at, expires_at, nonce, key_kind, signature)
+                     VALUES ('c1', 'm1', 'u', 'm1', 'ls', 'pwsh', 1, 1, 1, 2, 'n1', 'team', 'sig');
+                 INSERT INTO agent_approvals (id, command_id, machine_id, approved_by, created_at, signature)
+                     VALUES ('a1', 'c1', 'm1', 'u', 1, 's');
+                 INSERT INTO agent_results (id, machine_id, status, updated_at) VALUES ('c1', 'm1', 'completed', 1);",
+            )
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+        let mut store = Store::open(&path).await.unwrap();
+        let db = store.db();
+        let kept: (String, String, String) = sqlx::query_as(
+            "SELECT c.shell, a.id, r.status FROM agent_commands c
+             JOIN agent_approvals a ON a.command_id = c.id JOIN agent_results r ON r.id = c.id",
+        )
+        .fetch_one(&mut *db)
+        .await
+        .unwrap();
+        assert_eq!(kept, ("pwsh".into(), "a1".into(), "completed".into()));
+        sqlx::raw_sql(
+            "INSERT INTO agent_commands (id, requester_machine_id, requested_by, target_machine_id,
+                 program, shell, timeout_ms, max_output, created_at, expires_at, nonce, key_kind, signature)
+                 VALUES ('c2', 'm1', 'u', 'm1', 'dir', 'cmd', 1, 1, 1, 2, 'n2', 'team', 'sig')",
+        )
+        .execute(&mut *db)
+        .await
+        .unwrap();
+        let fk_errors: Vec<(String,)> =
+            sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+                .fetch_all(&mut *db)
+                .await
+                .unwrap();
+        assert!(fk_errors.is_empty(), "{fk_errors:?}");
     }
 
     #[tokio::test]

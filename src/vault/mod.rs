@@ -371,18 +371,19 @@ fn read_key_file(path: &Path) -> Result<(KeyFile, Option<String>)> {
             )
         })?;
     let mut warning = None;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(m) = std::fs::metadata(path)
-            && m.permissions().mode() & 0o077 != 0
-        {
-            warning = Some(format!(
-                "warning: the vault key file {} is readable by other users; run `chmod 600 {}`",
-                path.display(),
+    if crate::files::readable_by_others(path) == Some(true) {
+        let fix = if cfg!(windows) {
+            format!(
+                "give it an owner-only ACL (`icacls \"{}\" /inheritance:r /grant:r \"%USERNAME%:F\"`)",
                 path.display()
-            ));
-        }
+            )
+        } else {
+            format!("run `chmod 600 {}`", path.display())
+        };
+        warning = Some(format!(
+            "warning: the vault key file {} is readable by other users; {fix}",
+            path.display()
+        ));
     }
     let kf = parse_key_file(&text).ok_or_else(|| {
         Error::Locked(format!("{} is not an msp vault key file", path.display()))

@@ -82,6 +82,9 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
             Error::io(format!("creating {}", path.display()), e)
         }
     })?;
+    // Windows: owner-only before a byte of the secret is written.
+    crate::files::restrict_to_owner(path)
+        .map_err(|e| Error::io(format!("restricting {} to its owner", path.display()), e))?;
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
         .map_err(|e| Error::io(format!("writing {}", path.display()), e))

@@ -296,17 +296,18 @@ mod tests {
             "MSP_TEST_SECRET".to_string(),
             Secret::from_string("x".into()),
         )];
-        let code = run("sh", &["-c".into(), "exit 7".into()], &env)
+        let (shell, flag, exit7, check) = if cfg!(windows) {
+            ("cmd", "/C", "exit 7", "if not %MSP_TEST_SECRET%==x exit 1")
+        } else {
+            ("sh", "-c", "exit 7", "test \"$MSP_TEST_SECRET\" = x")
+        };
+        let code = run(shell, &[flag.into(), exit7.into()], &env)
             .await
             .unwrap();
         assert_eq!(code, 7);
-        let code = run(
-            "sh",
-            &["-c".into(), "test \"$MSP_TEST_SECRET\" = x".into()],
-            &env,
-        )
-        .await
-        .unwrap();
+        let code = run(shell, &[flag.into(), check.into()], &env)
+            .await
+            .unwrap();
         assert_eq!(code, 0);
         let e = run("/nonexistent/program", &[], &env).await.unwrap_err();
         assert!(e.hint().is_some(), "{e}");

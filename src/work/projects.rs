@@ -484,10 +484,13 @@ pub async fn view(db: &mut Db, p: &Project) -> Result<ProjectView> {
 }
 
 /// Makes `dir` absolute and lexically clean without touching the disk
-/// beyond `canonicalize` when the directory exists (symlinks resolved).
+/// beyond `canonicalize` when the directory exists (symlinks resolved; on
+/// Windows the file system's own letter case, and a plain `C:\...` or
+/// `\\server\share\...` rather than the `\\?\` form canonicalize gives,
+/// so a directory reads the same however Claude Code or the shell spells it).
 pub fn normalize_dir(dir: &Path) -> Result<PathBuf> {
     if let Ok(c) = dir.canonicalize() {
-        return Ok(c);
+        return Ok(plain_windows_path(c));
     }
     let abs = if dir.is_absolute() {
         dir.to_path_buf()
@@ -504,7 +507,26 @@ pub fn normalize_dir(dir: &Path) -> Result<PathBuf> {
             other => out.push(other.as_os_str()),
         }
     }
-    Ok(out)
+    Ok(plain_windows_path(out))
+}
+
+/// `\\?\C:\x` as `C:\x` and `\\?\UNC\host\share` as `\\host\share`, with an
+/// upper-case drive letter; anything else as it is. Only on Windows.
+fn plain_windows_path(p: PathBuf) -> PathBuf {
+    if !cfg!(windows) {
+        return p;
+    }
+    let s = p.to_string_lossy();
+    let plain = if let Some(unc) = s.strip_prefix(r"\\?\UNC\") {
+        format!(r"\\{unc}")
+    } else {
+        s.strip_prefix(r"\\?\").unwrap_or(&s).to_string()
+    };
+    let mut chars: Vec<char> = plain.chars().collect();
+    if chars.len() >= 2 && chars[1] == ':' && chars[0].is_ascii_alphabetic() {
+        chars[0] = chars[0].to_ascii_uppercase();
+    }
+    PathBuf::from(chars.into_iter().collect::<String>())
 }
 
 /// Links a directory on this machine (or a git remote, anywhere) to a project.

@@ -629,3 +629,119 @@ fn no_secret_form_of_the_corpus_is_kept_from_a_commands_output() {
     }
     assert!(leaks.is_empty(), "{}", leaks.join("\n"));
 }
+
+/// The agent on Windows: `cmd` scripts, and the job object that a timeout
+/// terminates with everything the command started. (The tests above need
+/// `sh`, `/proc` or a PostgreSQL cluster of their own.)
+#[cfg(windows)]
+mod windows {
+    use super::*;
+
+    /// The image names of the running processes (`tasklist`).
+    fn running(image: &str) -> usize {
+        let out = Command::new("tasklist").output().expect("tasklist");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.to_ascii_lowercase().starts_with(image))
+            .count()
+    }
+
+    #[test]
+    fn cmd_scripts_give_their_output_and_exit_code() {
+        let env = Env::setup();
+        let out = exec_self(
+            &env,
+            &[
+                "--shell", "cmd", "--", "echo", "out&", "echo", "err", "1>&2&", "exit", "/b", "3",
+            ],
+        )
+        .expect_code(3);
+        assert_eq!(out.stdout.trim_end(), "out");
+        assert!(out.stderr.contains("err"), "{}", out.stderr);
+        let list = env.json(&["agent", "list"]);
+        let newest = &array(&list)[0];
+        assert_eq!(str_of(newest, "status"), "failed");
+        assert_eq!(newest["exit_code"], 3);
+        assert_eq!(str_of(&show(&env, str_of(newest, "id")), "shell"), "cmd");
+        common::assert_owner_only(&env.data.join("agent.key"));
+    }
+
+    #[test]
+    fn output_past_the_cap_is_dropped_and_secrets_redacted() {
+        let env = Env::setup();
+        let out = env
+            .msp(&[
+                "--json",
+                "agent",
+                "exec",
+                "self",
+                "--wait",
+                "--max-output",
+                "200",
+                "--shell",
+                "cmd",
+                "--",
+                "echo",
+                "ghp_0123456789abcdefghijABCDEFGHIJ012345&",
+                "for",
+                "/L",
+                "%i",
+                "in",
+                "(1,1,300)",
+                "do",
+                "@echo",
+                "line%i",
+            ])
+            .expect_code(0)
+            .json();
+        assert_eq!(out["truncated"], true, "{out}");
+        let stdout = str_of(&out, "stdout");
+        assert!(stdout.len() <= 200 + 64, "{}", stdout.len());
+        assert!(!stdout.contains("ghp_0123456789"), "{stdout}");
+        assert!(stdout.contains("[REDACTED:"), "{stdout}");
+    }
+
+    #[test]
+    fn the_timeout_ends_the_whole_tree_through_the_job() {
+        let env = Env::setup();
+        let before = running("ping.exe");
+        let started = Instant::now();
+        // A detached `start /b` child and a foreground one, both long.
+        let out = env
+            .msp(&[
+                "--json",
+                "agent",
+                "exec",
+                "self",
+                "--wait",
+                "--timeout",
+                "2s",
+                "--shell",
+                "cmd",
+                "--",
+                "start",
+                "/b",
+                "ping",
+                "-n",
+                "120",
+                "127.0.0.1",
+                ">nul",
+                "&",
+                "ping",
+                "-n",
+                "120",
+                "127.0.0.1",
+            ])
+            .expect_code(124)
+            .json();
+        assert_eq!(str_of(&out, "status"), "timed_out", "{out}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "took {:?}",
+            started.elapsed()
+        );
+        wait_for("the command's ping processes to end", || {
+            running("ping.exe") <= before
+        });
+    }
+}

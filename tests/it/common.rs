@@ -78,11 +78,21 @@ impl Out {
     }
 }
 
+/// Windows: `C:\x` for the `\\?\C:\x` that canonicalize gives, as msp
+/// spells the directories it stores.
+fn plain(p: PathBuf) -> PathBuf {
+    if !cfg!(windows) {
+        return p;
+    }
+    let s = p.to_string_lossy();
+    PathBuf::from(s.strip_prefix(r"\\?\").unwrap_or(&s))
+}
+
 impl Env {
     /// A fresh environment without a store (nothing has run yet).
     pub fn new() -> Env {
         let tmp = tempfile::tempdir().expect("temp dir");
-        let root = tmp.path().canonicalize().expect("canonical temp dir");
+        let root = plain(tmp.path().canonicalize().expect("canonical temp dir"));
         let home = root.join("home");
         std::fs::create_dir_all(&home).unwrap();
         Env {
@@ -112,7 +122,9 @@ impl Env {
 
     /// A path under the env's root.
     pub fn path(&self, rel: &str) -> PathBuf {
-        self.root.join(rel)
+        // One separator, as msp stores directories.
+        self.root
+            .join(rel.replace('/', std::path::MAIN_SEPARATOR_STR))
     }
 
     /// A directory under the env's root, created.
@@ -137,6 +149,9 @@ impl Env {
             }
         }
         cmd.env("HOME", &self.home)
+            // Windows reads the home and user from these.
+            .env("USERPROFILE", &self.home)
+            .env("USERNAME", "tech")
             .env("USER", "tech")
             .env("MSP_DATA_DIR", &self.data)
             .env("MSP_CONFIG_DIR", &self.config)
@@ -352,6 +367,8 @@ pub fn mode(path: &Path) -> u32 {
 pub fn assert_owner_only(path: &Path) {
     #[cfg(unix)]
     assert_eq!(mode(path), 0o600, "mode of {}", path.display());
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// Asserts that each key of the object `want` has that value in `v` (a

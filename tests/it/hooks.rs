@@ -296,6 +296,7 @@ impl Hk {
     }
 
     /// The hook run by `sh -c SCRIPT`, where the script ends with `exec "$0"`.
+    #[cfg(unix)]
     fn command_via_sh(&self, bin: Bin, script: &str) -> Command {
         let mut sh = Command::new("sh");
         sh.arg("-c").arg(script).arg(bin.path());
@@ -1123,6 +1124,8 @@ fn locked_store_loses_nothing() {
     });
 }
 
+/// Unix modes (Windows has ACLs; see docs/windows.md).
+#[cfg(unix)]
 #[test]
 fn read_only_store_or_unwritable_data_dir() {
     scenario(|| {
@@ -1197,6 +1200,8 @@ fn spooler_store() -> (Hk, PathBuf) {
 /// SIGXFSZ ignored makes every write past a few KiB fail (EFBIG), as writes
 /// fail with ENOSPC on a full disk. The store, the WAL and the log are all
 /// past the limit, so nothing can be written, not even the log line.
+/// `ulimit -f` through `sh`: unix only.
+#[cfg(unix)]
 #[test]
 fn full_disk_loses_nothing() {
     scenario(|| {
@@ -1712,6 +1717,7 @@ fn hook_writes_are_tracked_for_sync_and_prompts_write_nothing() {
 /// Claude Code kills a hook after the `"timeout": 5` it is registered with.
 const CLAUDE_TIMEOUT: Duration = Duration::from_millis(4500);
 
+#[cfg(unix)]
 #[test]
 fn fifo_config_does_not_hang_recall() {
     scenario(|| {
@@ -1744,6 +1750,7 @@ fn fifo_config_does_not_hang_recall() {
     });
 }
 
+#[cfg(unix)]
 #[test]
 fn dev_zero_config_is_refused_without_reading_it() {
     scenario(|| {
@@ -1766,6 +1773,7 @@ fn dev_zero_config_is_refused_without_reading_it() {
     });
 }
 
+#[cfg(unix)]
 #[test]
 fn fifo_transcript_does_not_hang_save() {
     scenario(|| {
@@ -2086,6 +2094,7 @@ fn a_prompt_after_a_long_pause_starts_a_new_work_session() {
     });
 }
 
+#[cfg(unix)]
 #[test]
 fn fifo_git_config_in_the_working_directory_does_not_hang_recall() {
     scenario(|| {

@@ -13,10 +13,14 @@ mod architecture;
 mod cli;
 mod clients_projects;
 mod consistency;
+// The real Claude Code CLI, installed for Linux by tests/e2e.
+#[cfg(unix)]
 mod e2e_claude;
 mod embed;
 mod hooks;
 mod memory;
+// Unix modes, umask and other accounts (Windows: ACLs, docs/windows.md).
+#[cfg(unix)]
 mod privacy;
 mod readme;
 mod recall_fixture;

@@ -893,7 +893,8 @@ fn corrupt_transcripts_never_crash_and_never_lose_stored_data() {
     std::fs::write(&garbage, &junk).unwrap();
     let empty = env.path("empty.jsonl");
     std::fs::write(&empty, b"").unwrap();
-    let nul = env.path("nul.jsonl");
+    // Not "nul.jsonl": NUL is a device name on Windows, whatever follows.
+    let nul = env.path("zeros.jsonl");
     std::fs::write(&nul, vec![0u8; 10_000]).unwrap();
     let bin = env.path("image.bin");
     std::fs::write(&bin, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();

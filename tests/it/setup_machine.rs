@@ -176,6 +176,7 @@ fn another_home_is_another_machine_and_a_shared_hostname_is_ambiguous() {
     let first = env.json(&["machine", "show"]);
     let other_home = env.dir("other-home");
     env.set_var("HOME", &other_home);
+    env.set_var("USERPROFILE", &other_home);
     let reg = env.json(&["machine", "register"]);
     assert_eq!(
         reg["outcome"], "created",

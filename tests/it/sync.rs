@@ -850,6 +850,7 @@ fn sync_init_url_password_is_not_kept_in_the_store_wal_or_log() {
     assert_eq!(std::fs::read_to_string(&pw_file).unwrap(), STORE_PW);
     common::assert_owner_only(&pw_file);
     // Run as root: another account reads neither the store nor the password.
+    #[cfg(unix)]
     if crate::privacy::is_root() {
         crate::privacy::open_parents(&a.data);
         let control = a.path("control.txt");

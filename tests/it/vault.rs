@@ -8,7 +8,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{Env, Out, array, s, str_of};
+#[cfg(unix)]
+use common::s;
+use common::{Env, Out, array, str_of};
 use rstest::rstest;
 use serde_json::{Value, json};
 

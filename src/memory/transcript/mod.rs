@@ -277,8 +277,49 @@ fn map_strings(v: &mut Value, f: &dyn Fn(&str) -> Cow<'_, str>) {
     }
 }
 
-/// The text of a tool_result `content`: a string or a list of text/image blocks.
+/// The text of a tool_result `content`: a string or a list of text/image
+/// blocks, as Windows tools' output reads on Linux (see [`windows_text`]).
 fn result_text(content: Option<&Value>) -> String {
+    windows_text(raw_result_text(content))
+}
+
+/// Output of Windows tools as plain text: CRLF line ends as `\n`, and
+/// UTF-16LE output that reached the transcript byte by byte (`h\0e\0l\0...`,
+/// with or without its `\u{FF}\u{FE}` mark: PowerShell 5's `>` and many
+/// console tools write it) decoded. Anything else is left as it is.
+fn windows_text(text: String) -> String {
+    let text = match utf16le_bytes_as_text(&text) {
+        Some(decoded) => decoded,
+        None => text,
+    };
+    if text.contains("\r\n") {
+        text.replace("\r\n", "\n")
+    } else {
+        text
+    }
+}
+
+/// `text` decoded as UTF-16LE when it is UTF-16LE bytes read one char per
+/// byte: every char below 256, and NULs at least a third of them.
+fn utf16le_bytes_as_text(text: &str) -> Option<String> {
+    let nuls = text.chars().filter(|&c| c == '\0').count();
+    if nuls == 0 || nuls * 3 < text.chars().count() {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        bytes.push(u8::try_from(u32::from(c)).ok()?);
+    }
+    let bytes = bytes.strip_prefix(&[0xFF, 0xFE]).unwrap_or(&bytes);
+    let units: Vec<u16> = bytes
+        .chunks(2)
+        .map(|p| u16::from_le_bytes([p[0], p.get(1).copied().unwrap_or(0)]))
+        .collect();
+    let decoded = String::from_utf16_lossy(&units);
+    Some(decoded.trim_end_matches('\0').to_string())
+}
+
+fn raw_result_text(content: Option<&Value>) -> String {
     match content {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(items)) => items
@@ -928,6 +969,27 @@ mod tests {
         assert_eq!(out.end_offset, bytes.len() as u64);
         assert_eq!(out.turns.len(), 2);
         assert_eq!(out.turns[1].prompt, "caf\u{FFFD} is down");
+    }
+
+    #[test]
+    fn windows_tool_output_reads_as_plain_text() {
+        let utf16 = |s: &str, bom: bool| -> String {
+            let mut bytes: Vec<u8> = if bom { vec![0xFF, 0xFE] } else { vec![] };
+            bytes.extend(s.encode_utf16().flat_map(u16::to_le_bytes));
+            bytes.into_iter().map(char::from).collect()
+        };
+        let text = "Name  Status\r\nSpooler  Stopped\r\ncafé ✓\r\n";
+        let want = "Name  Status\nSpooler  Stopped\ncafé ✓\n";
+        assert_eq!(windows_text(utf16(text, true)), want);
+        assert_eq!(windows_text(utf16(text, false)), want);
+        assert_eq!(windows_text(text.to_string()), want);
+        // Not UTF-16: a stray NUL, a progress bar's lone CR, and text with
+        // chars past 255 stay as they are.
+        for kept in ["a\0bcdef", "50%\r100%\n", "\0\0€"] {
+            assert_eq!(windows_text(kept.to_string()), kept);
+        }
+        let c = Value::String(utf16("dir\r\n", true));
+        assert_eq!(result_text(Some(&c)), "dir\n");
     }
 
     #[test]
