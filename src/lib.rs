@@ -21,6 +21,7 @@ pub mod redact;
 pub mod store;
 pub mod suggest;
 pub mod sync;
+pub mod terminal;
 pub mod tickets;
 pub mod time;
 pub mod vault;

@@ -213,7 +213,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
 /// The key from stdin: hidden prompt on a terminal, else the first line.
 fn read_key() -> Result<zeroize::Zeroizing<String>> {
     let text = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password("team key (from `msp sync key export`): ")
+        crate::terminal::prompt_hidden("team key (from `msp sync key export`): ")
             .map_err(|e| Error::io("reading the team key", e))?
     } else {
         let mut s = String::new();

@@ -263,13 +263,17 @@ pub async fn capture_transcript(
         backlog_skipped = from - start;
         start = from;
     }
+    // Reading gets half the time left, so that what it read can be stored:
+    // a read that took all of it would leave time for one turn per run.
+    let read_deadline = opts.deadline.map(|d| {
+        let now = std::time::Instant::now();
+        now + d.saturating_duration_since(now) / 2
+    });
     let mut outcome =
-        transcript::read_turns_bounded(file, start, len, opts.deadline, Some(engine.redactor()))
+        transcript::read_turns_bounded(file, start, len, read_deadline, Some(engine.redactor()))
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    let cut_short = outcome.end_offset < len
-        && opts
-            .deadline
-            .is_some_and(|d| std::time::Instant::now() >= d);
+    let cut_short =
+        outcome.end_offset < len && read_deadline.is_some_and(|d| std::time::Instant::now() >= d);
     // Past everything read; but a turn completed from the hook's copy of the
     // answer is read again next time, so that the answer's own line, written
     // late, joins it (a known key: nothing added) instead of becoming a turn

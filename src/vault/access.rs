@@ -20,7 +20,7 @@ pub fn interactive() -> bool {
 }
 
 pub fn prompt(label: &str) -> Result<Secret> {
-    rpassword::prompt_password(label)
+    crate::terminal::prompt_hidden(label)
         .map(Secret::from_string)
         .map_err(|e| {
             Error::Locked(format!("cannot read from the terminal: {e}")).with_hint(
