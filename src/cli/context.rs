@@ -13,6 +13,7 @@ use crate::machine;
 use crate::memory::capture::{self, CaptureOptions, Note, Summary};
 use crate::memory::engine::{Engine, TokenCounter};
 use crate::memory::recall::{self, Filter};
+use crate::memory::lifecycle;
 use crate::memory::scrub;
 use crate::memory::store::{self as mstore, ListFilter};
 use crate::memory::vectors;
@@ -108,6 +109,12 @@ pub enum Cmd {
         kind: Option<String>,
         #[arg(long, default_value_t = 20)]
         limit: i64,
+        /// Only pinned memories
+        #[arg(long)]
+        pinned: bool,
+        /// Leave out superseded memories
+        #[arg(long)]
+        current: bool,
     },
     /// Show one memory (`--source`: the redacted excerpt it came from)
     Show {
@@ -118,6 +125,37 @@ pub enum Cmd {
     /// Delete a memory and its source excerpt; a captured memory stays
     /// forgotten (imports, the save hook and synced machines skip its source)
     Forget { id: String },
+    /// Mark OLD as restated by NEW: recall and the briefing leave OLD out,
+    /// search still finds it
+    Supersede { old: String, new: String },
+    /// Undo a supersession: the memory is recalled again
+    Restore { id: String },
+    /// Make a memory part of its project's SessionStart briefing
+    Pin { id: String },
+    /// Take a memory out of the SessionStart briefing
+    Unpin { id: String },
+    /// Change a memory; the new text is redacted, re-tagged and re-indexed
+    Edit {
+        id: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        body: Option<String>,
+        /// Comma-separated tags (replace those given by hand)
+        #[arg(long, value_delimiter = ',')]
+        tags: Option<Vec<String>>,
+        /// 1 (trivia) to 10 (critical)
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=10))]
+        importance: Option<i64>,
+        #[arg(long, value_parser = ["session_summary", "decision", "fact", "snippet", "project_state", "note"])]
+        kind: Option<String>,
+        /// Move it to this project
+        #[arg(long)]
+        project: Option<String>,
+        /// Move it to this client
+        #[arg(long)]
+        client: Option<String>,
+    },
     /// Re-redact every stored memory (title, body, tags, source excerpt) with
     /// the current rules and this vault's values; reports what changed
     Scrub,
@@ -201,10 +239,13 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             let id = capture::add_note(db, &engine, note_in)
                 .await?
                 .ok_or_else(|| Error::Other("memory was not stored".into()))?;
+            let supersedes = lifecycle::supersede_restated(db, &id, now).await?;
             let m = mstore::get(db, &id).await?;
-            ctx.print(&m, |m| {
-                format!("stored {} {}", ids::short_id(&m.id), m.title)
-            })?;
+            let stored = lifecycle::Remembered {
+                memory: m,
+                supersedes,
+            };
+            ctx.print(&stored, print_stored)?;
         }
         Cmd::Import {
             paths,
@@ -214,7 +255,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             let target = target_of(db, None, project.as_deref()).await?;
             let machine_id = machine::self_id(db).await?;
             let engine = capture_engine(ctx, db).await;
-            let summary = import(
+            let before = mstore::max_seq(db).await?;
+            let mut summary = import(
                 db,
                 &engine,
                 &paths,
@@ -224,6 +266,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 now,
             )
             .await?;
+            summary.superseded = lifecycle::supersede_restated_since(db, before, now).await?;
             let reduction = reduction(summary.raw_tokens, summary.stored_tokens);
             #[derive(serde::Serialize)]
             struct Imported<'a> {
@@ -240,6 +283,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     "{} files, {} turns: {} memories added, {} already known",
                     summary.files, summary.turns, summary.memories_added, summary.duplicates,
                 );
+                if summary.superseded > 0 {
+                    line.push_str(&format!(", {} older superseded", summary.superseded));
+                }
                 // Notes (JSONL) have no conversation to reduce: no token line.
                 if summary.raw_tokens > 0 {
                     line.push_str(&format!(
@@ -275,6 +321,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 },
                 kind,
                 no_client: false,
+                current_only: false,
             };
             let scope = t;
             let (_, ranked) = recall::search(
@@ -331,7 +378,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 } else {
                     t.col("CREATED", |f| local_display(f.memory.created_at));
                 }
-                t.col("TITLE", |f| f.scored.title.clone());
+                t.col("TITLE", |f| marked_title(f.memory));
             })?;
         }
         Cmd::Recall {
@@ -365,6 +412,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             client,
             kind,
             limit,
+            pinned,
+            current,
         } => {
             let t = target_of(db, client.as_deref(), project.as_deref()).await?;
             let f = ListFilter {
@@ -372,6 +421,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 client_id: if client.is_some() { t.client_id } else { None },
                 kind,
                 limit,
+                current_only: current,
+                pinned_only: pinned,
             };
             let list = mstore::list(db, &f).await?;
             ctx.list(&list, |t| {
@@ -379,7 +430,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     .col("CREATED", |m| local_display(m.created_at))
                     .col("KIND", |m| m.kind.clone())
                     .col("TOKENS", |m| m.stored_tokens.to_string())
-                    .col("TITLE", |m| m.title.clone());
+                    .col("TITLE", |m| marked_title(m));
             })?;
         }
         Cmd::Show { id, source } => {
@@ -418,9 +469,18 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                         m.stored_tokens,
                         m.raw_tokens
                     ),
-                    String::new(),
-                    m.body.clone(),
                 ];
+                if let Some(by) = &m.superseded_by {
+                    lines.push(format!(
+                        "superseded by {by} on {}",
+                        m.superseded_at.map(local_display).unwrap_or_default()
+                    ));
+                }
+                if let Some(at) = m.pinned_at {
+                    lines.push(format!("pinned since {}", local_display(at)));
+                }
+                lines.push(String::new());
+                lines.push(m.body.clone());
                 if let Some(excerpt) = s.source {
                     lines.push(String::new());
                     match excerpt {
@@ -436,11 +496,64 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             })?;
         }
         Cmd::Forget { id } => {
-            let m = mstore::get(db, &id).await?;
-            mstore::forget(db, &m.id).await?;
+            let m = lifecycle::forget(db, &id).await?;
             ctx.print(&json!({ "forgotten": m.id }), |_| {
                 format!("forgot {} {}", ids::short_id(&m.id), m.title)
             })?;
+        }
+        Cmd::Supersede { old, new } => {
+            let s = lifecycle::supersede(db, &old, &new, now).await?;
+            ctx.print(&s, |s| {
+                format!(
+                    "{} is superseded by {}",
+                    ids::short_id(&s.old),
+                    ids::short_id(&s.new)
+                )
+            })?;
+        }
+        Cmd::Restore { id } => {
+            let m = lifecycle::restore(db, &id).await?;
+            ctx.print(&m, |m| {
+                format!("restored {} {}", ids::short_id(&m.id), m.title)
+            })?;
+        }
+        Cmd::Pin { id } => {
+            let m = lifecycle::pin(db, &id, now).await?;
+            ctx.print(&m, |m| format!("pinned {} {}", ids::short_id(&m.id), m.title))?;
+        }
+        Cmd::Unpin { id } => {
+            let m = lifecycle::unpin(db, &id).await?;
+            ctx.print(&m, |m| {
+                format!("unpinned {} {}", ids::short_id(&m.id), m.title)
+            })?;
+        }
+        Cmd::Edit {
+            id,
+            title,
+            body,
+            tags,
+            importance,
+            kind,
+            project,
+            client,
+        } => {
+            let target = if project.is_some() || client.is_some() {
+                Some(target_of(db, client.as_deref(), project.as_deref()).await?)
+            } else {
+                None
+            };
+            let edit = lifecycle::Edit {
+                title,
+                body,
+                tags,
+                importance,
+                kind,
+                target,
+            };
+            let engine = capture_engine(ctx, db).await;
+            let m = lifecycle::edit(db, &engine, &id, &edit, now).await?;
+            embed_now(ctx, db).await;
+            ctx.print(&m, |m| format!("edited {} {}", ids::short_id(&m.id), m.title))?;
         }
         Cmd::Scrub => {
             let (redactor, known) = crate::app::redactor(db, &ctx.paths.data_dir).await;
@@ -648,6 +761,76 @@ async fn embed_all(ctx: &Ctx, db: &mut Db, quiet: bool) -> Result<Option<vectors
     .await?;
     bar.finish_and_clear();
     Ok(Some(report))
+}
+
+/// Arguments of `msp remember`.
+#[derive(Debug, clap::Args)]
+pub struct RememberArgs {
+    /// What to remember (the first line, or its start, is the title)
+    #[arg(required = true, num_args = 1..)]
+    pub text: Vec<String>,
+    /// Project (default: the project of the current directory)
+    #[arg(long)]
+    pub project: Option<String>,
+    #[arg(long)]
+    pub client: Option<String>,
+}
+
+/// `msp remember`.
+pub async fn remember(ctx: &Ctx, args: RememberArgs) -> Result<ExitStatus> {
+    let mut store = ctx.store().await?;
+    let db = store.db();
+    let target = if args.client.is_none() && args.project.is_none() {
+        scope_of_dir(db, &std::env::current_dir()?).await?
+    } else {
+        target_of(db, args.client.as_deref(), args.project.as_deref()).await?
+    };
+    let engine = capture_engine(ctx, db).await;
+    let r = lifecycle::Remember {
+        text: args.text.join(" "),
+        target,
+        machine_id: machine::self_id(db).await?,
+        created_at: now_ms(),
+        source_key: None,
+    };
+    let stored = lifecycle::remember(db, &engine, r)
+        .await?
+        .ok_or_else(|| Error::Other("memory was not stored".into()))?;
+    ctx.print(&stored, print_stored)?;
+    Ok(ExitStatus::Success)
+}
+
+fn print_stored(s: &lifecycle::Remembered) -> String {
+    let mut line = format!("stored {} {}", ids::short_id(&s.memory.id), s.memory.title);
+    if !s.supersedes.is_empty() {
+        let old: Vec<&str> = s.supersedes.iter().map(|i| ids::short_id(i)).collect();
+        line.push_str(&format!(" (supersedes {})", old.join(", ")));
+    }
+    line
+}
+
+/// A title with its state: `[superseded by 1a2b3c4d]`, `[pinned]`.
+fn marked_title(m: &mstore::Memory) -> String {
+    let mut t = String::new();
+    if let Some(by) = &m.superseded_by {
+        t.push_str(&format!("[superseded by {}] ", ids::short_id(by)));
+    }
+    if m.pinned_at.is_some() {
+        t.push_str("[pinned] ");
+    }
+    t.push_str(&m.title);
+    t
+}
+
+/// Embeds what lacks a vector (an edited memory) when the encoder is
+/// installed; best effort: `msp context embed` does it later otherwise.
+async fn embed_now(ctx: &Ctx, db: &mut Db) {
+    if !install::model_path(&ctx.paths.data_dir).is_file() {
+        return;
+    }
+    if let Err(e) = embed_all(ctx, db, true).await {
+        note(format!("warning: not embedded ({e}); `msp context embed` does it"));
+    }
 }
 
 /// The meaning of a query, when the encoder is installed.

@@ -66,6 +66,9 @@ pub enum Command {
     /// Memories: add, import transcripts, search, recall, stats
     #[command(subcommand)]
     Context(context::Cmd),
+    /// Store a fact on purpose, as an important memory (it supersedes what
+    /// it restates)
+    Remember(context::RememberArgs),
     /// Credential vault: secrets per client, encrypted, versioned, audited
     #[command(subcommand)]
     Vault(vault::Cmd),
@@ -161,6 +164,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Session(cmd) => session::run(&ctx, cmd).await,
         Command::Task(cmd) => task::run(&ctx, cmd).await,
         Command::Context(cmd) => context::run(&ctx, cmd).await,
+        Command::Remember(args) => context::remember(&ctx, args).await,
         Command::Vault(cmd) => vault::run(&ctx, cmd).await,
         Command::Sync(args) => sync::run(&ctx, args).await,
         Command::Ticket(cmd) => ticket::run(&ctx, cmd).await,

@@ -89,18 +89,38 @@ pub async fn brief(
         .map(|l| super::tokens::estimate(l))
         .sum::<u32>()
         + 16;
+    let mut ids = Vec::new();
+    // Pinned memories first: the technician chose them for every session.
+    let pins = super::lifecycle::pinned(db, &project.id).await?;
+    let mut first = true;
+    for m in pins.iter().filter(|m| !exclude.contains(&m.id)) {
+        let cost = m.stored_tokens as u32 + 14;
+        if used + cost > budget {
+            continue;
+        }
+        if first {
+            lines.push("Pinned:".into());
+            first = false;
+        }
+        push_memory(&mut lines, m);
+        used += cost;
+        ids.push(m.id.clone());
+    }
     let recent = mstore::list(
         db,
         &mstore::ListFilter {
             project_id: Some(project.id.clone()),
             limit: 12,
+            current_only: true,
             ..Default::default()
         },
     )
     .await?;
-    let mut ids = Vec::new();
     let mut first = true;
-    for m in recent.iter().filter(|m| !exclude.contains(&m.id)) {
+    for m in recent
+        .iter()
+        .filter(|m| !exclude.contains(&m.id) && !ids.contains(&m.id))
+    {
         let cost = m.stored_tokens as u32 + 14;
         if used + cost > budget {
             continue;
@@ -109,10 +129,7 @@ pub async fn brief(
             lines.push("Recent project memories:".into());
             first = false;
         }
-        lines.push(format!("- {} · {}", local_day(m.created_at), m.title));
-        for l in m.body.lines().filter(|l| !l.trim().is_empty()) {
-            lines.push(format!("  {}", l.trim_end()));
-        }
+        push_memory(&mut lines, m);
         used += cost;
         ids.push(m.id.clone());
     }
@@ -125,4 +142,12 @@ pub async fn brief(
         ids,
         tokens: used,
     })
+}
+
+/// A memory as a briefing lists it: its day and title, then its body.
+fn push_memory(lines: &mut Vec<String>, m: &mstore::Memory) {
+    lines.push(format!("- {} · {}", local_day(m.created_at), m.title));
+    for l in m.body.lines().filter(|l| !l.trim().is_empty()) {
+        lines.push(format!("  {}", l.trim_end()));
+    }
 }

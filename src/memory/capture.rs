@@ -36,6 +36,8 @@ pub struct Summary {
     pub skipped_lines: u64,
     pub raw_tokens: u64,
     pub stored_tokens: u64,
+    /// Older memories superseded by those added (see `lifecycle`).
+    pub superseded: u64,
     /// Older backlog bytes left unread by [`CaptureOptions::max_backlog`].
     #[serde(skip)]
     pub backlog_skipped: u64,
@@ -66,7 +68,7 @@ pub struct Prepared {
 
 /// Tags from the text plus the names of the memory's client and project.
 /// A given tag that holds a secret is dropped (a placeholder is no tag).
-async fn tags_for(
+pub(crate) async fn tags_for(
     db: &mut Db,
     engine: &Engine,
     text: &str,
@@ -82,6 +84,11 @@ async fn tags_for(
         .collect();
     out.extend(scope_names(db, target).await?);
     Ok(with_text_tags(out, text))
+}
+
+/// The tags a memory gets from its text and scope alone (not given by hand).
+pub(crate) async fn derived_tags(db: &mut Db, text: &str, target: &Scope) -> Result<Vec<String>> {
+    Ok(with_text_tags(scope_names(db, target).await?, text))
 }
 
 /// The slugs of a target's project and client, which tag its memories.

@@ -6,6 +6,7 @@ pub mod capture;
 pub mod compress;
 pub mod engine;
 pub mod journal;
+pub mod lifecycle;
 pub mod rank;
 pub mod recall;
 pub mod scrub;

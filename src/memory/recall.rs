@@ -58,6 +58,8 @@ pub struct Filter {
     pub kind: Option<String>,
     /// Only memories that belong to no client.
     pub no_client: bool,
+    /// Leaves out superseded memories (recall does; search shows them).
+    pub current_only: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -290,6 +292,9 @@ async fn search_analysed(
         );
         cosines = sims.into_iter().collect();
     }
+    if filter.current_only {
+        rows.retain(|(m, _)| m.superseded_by.is_none());
+    }
     let best = rows
         .iter()
         .map(|(_, b)| -b)
@@ -504,9 +509,11 @@ pub async fn recall(
     }
     // Where the directory names no client, recall stays out of every
     // client's memories unless `memory.unlinked_scope = "all"`.
+    // A superseded memory is never injected: its successor says it now.
     let filter = Filter {
         no_client: scope.client_id.is_none()
             && cfg.unlinked_scope == crate::config::UnlinkedScope::Global,
+        current_only: true,
         ..Filter::default()
     };
     let (_, ranked) = search_analysed(

@@ -438,6 +438,16 @@ pub struct Memory {
     pub use_count: i64,
     pub raw_tokens: i64,
     pub stored_tokens: i64,
+    /// The newer memory that restates this one; recall leaves it out.
+    pub superseded_by: Option<String>,
+    #[serde(serialize_with = "crate::time::ser_rfc3339_opt")]
+    pub superseded_at: Option<Millis>,
+    /// Pinned: part of its project's SessionStart briefing.
+    #[serde(serialize_with = "crate::time::ser_rfc3339_opt")]
+    pub pinned_at: Option<Millis>,
+    /// The time of the last edit.
+    #[serde(serialize_with = "crate::time::ser_rfc3339_opt")]
+    pub updated_at: Option<Millis>,
 }
 
 fn ser_tags<S: serde::Serializer>(tags: &str, s: S) -> Result<S::Ok, S::Error> {
@@ -445,7 +455,8 @@ fn ser_tags<S: serde::Serializer>(tags: &str, s: S) -> Result<S::Ok, S::Error> {
 }
 
 pub const COLUMNS: &str = "m.seq, m.id, m.kind, m.title, m.body, m.tags, m.project_id, m.client_id, m.machine_id,
-    m.source_path, m.claude_session_id, m.importance, m.created_at, m.last_used_at, m.use_count, m.raw_tokens, m.stored_tokens";
+    m.source_path, m.claude_session_id, m.importance, m.created_at, m.last_used_at, m.use_count, m.raw_tokens, m.stored_tokens,
+    m.superseded_by, m.superseded_at, m.pinned_at, m.updated_at";
 
 impl Memory {
     pub fn tag_list(&self) -> Vec<String> {
@@ -516,17 +527,24 @@ pub struct ListFilter {
     pub client_id: Option<String>,
     pub kind: Option<String>,
     pub limit: i64,
+    /// Leaves out superseded memories.
+    pub current_only: bool,
+    /// Only pinned memories.
+    pub pinned_only: bool,
 }
 
 pub async fn list(db: &mut Db, f: &ListFilter) -> Result<Vec<Memory>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM memories m WHERE (?1 IS NULL OR m.project_id = ?1) AND (?2 IS NULL OR m.client_id = ?2)
-         AND (?3 IS NULL OR m.kind = ?3) ORDER BY m.created_at DESC, m.seq DESC LIMIT ?4"
+         AND (?3 IS NULL OR m.kind = ?3) AND (NOT ?5 OR m.superseded_by IS NULL)
+         AND (NOT ?6 OR m.pinned_at IS NOT NULL) ORDER BY m.created_at DESC, m.seq DESC LIMIT ?4"
     )))
     .bind(&f.project_id)
     .bind(&f.client_id)
     .bind(&f.kind)
     .bind(if f.limit > 0 { f.limit } else { -1 })
+    .bind(f.current_only)
+    .bind(f.pinned_only)
     .fetch_all(db)
     .await?)
 }
@@ -695,6 +713,16 @@ pub async fn doc_frequencies(db: &mut Db, terms: &[String]) -> Result<(i64, Vec<
         }
     }
     Ok((size, dfs))
+}
+
+/// The highest memory seq (0 for none): memories stored later have a
+/// higher one.
+pub async fn max_seq(db: &mut Db) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COALESCE(max(seq), 0) FROM memories")
+            .fetch_one(db)
+            .await?,
+    )
 }
 
 pub async fn count(db: &mut Db) -> Result<i64> {

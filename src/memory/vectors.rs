@@ -120,6 +120,33 @@ pub async fn embed_missing(
     })
 }
 
+/// The cosine of two memories' vectors, when both have one from the same
+/// encoder.
+pub async fn cosine_between(db: &mut Db, a: i64, b: i64) -> Result<Option<f32>> {
+    let rows: Vec<(i64, String, f64, Vec<u8>)> = sqlx::query_as(
+        "SELECT memory_seq, model, scale, vector FROM memory_vectors WHERE memory_seq IN (?, ?)",
+    )
+    .bind(a)
+    .bind(b)
+    .fetch_all(db)
+    .await?;
+    let [(_, ma, sa, va), (_, mb, sb, vb)] = rows.as_slice() else {
+        return Ok(None);
+    };
+    if ma != mb || va.len() != vb.len() || va.is_empty() {
+        return Ok(None);
+    }
+    let va: &[i8] = bytemuck::cast_slice(va);
+    let vb: &[i8] = bytemuck::cast_slice(vb);
+    let unit: Vec<f32> = va.iter().map(|&x| f32::from(x) * *sa as f32).collect();
+    let norm = unit.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm == 0.0 {
+        return Ok(None);
+    }
+    let unit: Vec<f32> = unit.iter().map(|x| x / norm).collect();
+    Ok(Some(embed::cosine_quantized(&unit, vb, *sb as f32)))
+}
+
 /// Which memories a prompt may reach by meaning: the same limits the word
 /// search puts on its match (see `recall::Query::match_expr`).
 #[derive(Debug, Clone, Copy, Default)]

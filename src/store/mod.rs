@@ -61,6 +61,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "agent_cmd_shell",
         include_str!("../../migrations/0011_agent_cmd_shell.sql"),
     ),
+    (
+        12,
+        "memory_lifecycle",
+        include_str!("../../migrations/0012_memory_lifecycle.sql"),
+    ),
 ];
 
 /// The schema version this binary reads and writes.

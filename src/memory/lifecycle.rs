@@ -1,0 +1,545 @@
+//! The lifecycle of a stored memory: supersede (by hand, or automatically
+//! when a newer memory restates a fact of the same project) and restore,
+//! pin and unpin, edit, remember on purpose, forget. Every change is a write
+//! to `memories` (or its tombstones), so team sync carries it like any other
+//! change of a memory.
+//!
+//! Restatement is decided on the subject of the two texts: their host-like
+//! names (`dc01`, `fw-01.contoso.local`) must be the same, and the words
+//! that are not values (numbers, addresses, times) must mostly be shared.
+//! When both memories have a vector from the sentence encoder, a close
+//! meaning lowers how many words must be shared.
+
+use std::collections::{BTreeSet, HashSet};
+
+use serde::Serialize;
+
+use super::capture;
+use super::engine::Engine;
+use super::recall::{self, Filter};
+use super::store::{self as mstore, Memory};
+use super::{text, vectors};
+use crate::config::MemoryConfig;
+use crate::error::{Error, Result};
+use crate::store::{self, Db};
+use crate::time::Millis;
+use crate::work::Scope;
+
+/// Importance of a memory stored on purpose (`msp remember`, "remember:").
+pub const REMEMBER_IMPORTANCE: i64 = 8;
+/// Shared non-value words (Dice coefficient) above which a newer memory
+/// restates an older one of the same subject.
+pub const MIN_WORDS: f64 = 0.6;
+/// With both vectors at hand: the cosine above which fewer shared words
+/// ([`MIN_WORDS_WITH_MEANING`]) are enough.
+pub const MIN_COSINE: f32 = 0.85;
+pub const MIN_WORDS_WITH_MEANING: f64 = 0.45;
+/// Older memories of the scope compared with a new one (the closest by words).
+const CANDIDATES: usize = 20;
+
+fn not_found(key: &str) -> Error {
+    Error::not_found("memory", key, "`msp context list` shows memory ids")
+}
+
+/// The memory `key` names (an id or its last 8+ characters).
+async fn get(db: &mut Db, key: &str) -> Result<Memory> {
+    mstore::get(db, key).await
+}
+
+/// What a supersession did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Superseded {
+    /// The older memory, now superseded.
+    pub old: String,
+    /// Its successor.
+    pub new: String,
+}
+
+/// Marks `old` superseded by `new` (by hand: any two memories). A memory
+/// that superseded `old` before is replaced as its successor.
+pub async fn supersede(db: &mut Db, old: &str, new: &str, now: Millis) -> Result<Superseded> {
+    let o = get(db, old).await?;
+    let n = get(db, new).await?;
+    if o.id == n.id {
+        return Err(Error::usage("a memory cannot supersede itself")
+            .with_hint("name the older memory first, then the newer one"));
+    }
+    if n.superseded_by.as_deref() == Some(o.id.as_str()) {
+        return Err(Error::usage(format!(
+            "{} is itself superseded by {}",
+            n.id, o.id
+        ))
+        .with_hint(format!("`msp context restore {}` first", n.id)));
+    }
+    set_superseded(db, &o.id, &n.id, now).await?;
+    Ok(Superseded {
+        old: o.id,
+        new: n.id,
+    })
+}
+
+async fn set_superseded(db: &mut Db, old: &str, new: &str, now: Millis) -> Result<()> {
+    sqlx::query(
+        "UPDATE memories SET superseded_by = ?, superseded_at = ? WHERE id = ? AND superseded_by IS NOT ?",
+    )
+    .bind(new)
+    .bind(now)
+    .bind(old)
+    .bind(new)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Undoes a supersession: the memory is recalled again.
+pub async fn restore(db: &mut Db, key: &str) -> Result<Memory> {
+    let m = get(db, key).await?;
+    if m.superseded_by.is_none() {
+        return Err(
+            Error::usage(format!("memory {} is not superseded", m.id))
+                .with_hint("`msp context show ID` tells whether a memory is superseded"),
+        );
+    }
+    sqlx::query("UPDATE memories SET superseded_by = NULL, superseded_at = NULL WHERE id = ?")
+        .bind(&m.id)
+        .execute(&mut *db)
+        .await?;
+    get(db, &m.id).await
+}
+
+/// Pins a memory: its project's SessionStart briefing holds it.
+pub async fn pin(db: &mut Db, key: &str, now: Millis) -> Result<Memory> {
+    let m = get(db, key).await?;
+    if m.pinned_at.is_none() {
+        sqlx::query("UPDATE memories SET pinned_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(&m.id)
+            .execute(&mut *db)
+            .await?;
+    }
+    get(db, &m.id).await
+}
+
+pub async fn unpin(db: &mut Db, key: &str) -> Result<Memory> {
+    let m = get(db, key).await?;
+    if m.pinned_at.is_some() {
+        sqlx::query("UPDATE memories SET pinned_at = NULL WHERE id = ?")
+            .bind(&m.id)
+            .execute(&mut *db)
+            .await?;
+    }
+    get(db, &m.id).await
+}
+
+/// The pinned memories of a project, oldest pin first.
+pub async fn pinned(db: &mut Db, project_id: &str) -> Result<Vec<Memory>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM memories m WHERE m.project_id = ? AND m.pinned_at IS NOT NULL
+         AND m.superseded_by IS NULL ORDER BY m.pinned_at, m.seq",
+        mstore::COLUMNS
+    )))
+    .bind(project_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// What an edit changes; `None` keeps the field.
+#[derive(Debug, Clone, Default)]
+pub struct Edit {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    /// Replaces the tags given by hand (tags from the text and the scope
+    /// are added again).
+    pub tags: Option<Vec<String>>,
+    pub importance: Option<i64>,
+    pub kind: Option<String>,
+    /// Moves the memory to this project or client (a scope without either:
+    /// to no client).
+    pub target: Option<Scope>,
+}
+
+impl Edit {
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.body.is_none()
+            && self.tags.is_none()
+            && self.importance.is_none()
+            && self.kind.is_none()
+            && self.target.is_none()
+    }
+}
+
+/// Edits a memory: the new text is redacted, the memory re-tagged and
+/// re-indexed, its token count made again; a changed text loses its vector
+/// (the `memory_vectors_stale` trigger) until it is embedded again.
+pub async fn edit(
+    db: &mut Db,
+    engine: &Engine,
+    key: &str,
+    e: &Edit,
+    now: Millis,
+) -> Result<Memory> {
+    if e.is_empty() {
+        return Err(Error::usage("nothing to change")
+            .with_hint("give --title, --body, --tags, --importance, --kind, --project or --client"));
+    }
+    let m = get(db, key).await?;
+    if let Some(k) = &e.kind {
+        mstore::check_kind(k)?;
+    }
+    if let Some(i) = e.importance
+        && !(1..=10).contains(&i)
+    {
+        return Err(Error::usage("--importance must be between 1 and 10"));
+    }
+    let r = engine.redactor();
+    let title = match &e.title {
+        Some(t) => r.redact(t.trim()).text,
+        None => m.title.clone(),
+    };
+    let body = match &e.body {
+        Some(b) => r.redact(b.trim()).text,
+        None => m.body.clone(),
+    };
+    if title.is_empty() && body.is_empty() {
+        return Err(Error::usage("a memory needs a title or a body"));
+    }
+    let old_target = Scope {
+        client_id: m.client_id.clone(),
+        project_id: m.project_id.clone(),
+    };
+    let target = e.target.clone().unwrap_or_else(|| old_target.clone());
+    // The tags given by hand stay unless replaced; those derived from the
+    // old text and scope are derived again from the new ones.
+    let given = match &e.tags {
+        Some(t) => t.clone(),
+        None => {
+            let derived: HashSet<String> = capture::derived_tags(
+                db,
+                &format!("{}\n{}", m.title, m.body),
+                &old_target,
+            )
+            .await?
+            .into_iter()
+            .collect();
+            m.tag_list()
+                .into_iter()
+                .filter(|t| !derived.contains(t))
+                .collect()
+        }
+    };
+    let tags = capture::tags_for(db, engine, &format!("{title}\n{body}"), &given, &target).await?;
+    let stored = engine.tokens().count(&format!("{title}\n{body}")) as i64;
+    let mut tx = store::begin_write(db).await?;
+    mstore::unindex(&mut tx, m.seq).await?;
+    sqlx::query(
+        "UPDATE memories SET title = ?, body = ?, tags = ?, importance = ?, kind = ?, project_id = ?,
+         client_id = ?, stored_tokens = ?, tokens_exact = ?, updated_at = ? WHERE seq = ?",
+    )
+    .bind(&title)
+    .bind(&body)
+    .bind(tags.join(" "))
+    .bind(e.importance.unwrap_or(m.importance))
+    .bind(e.kind.as_deref().unwrap_or(&m.kind))
+    .bind(&target.project_id)
+    .bind(&target.client_id)
+    .bind(stored)
+    .bind(engine.tokens().is_exact())
+    .bind(now)
+    .bind(m.seq)
+    .execute(&mut *tx)
+    .await?;
+    mstore::index(&mut tx, m.seq).await?;
+    tx.commit().await?;
+    get(db, &m.id).await
+}
+
+/// Forgets a memory (see [`mstore::forget`]): it, its excerpt and its index
+/// entry are deleted; a tombstone keeps it from coming back.
+pub async fn forget(db: &mut Db, key: &str) -> Result<Memory> {
+    let m = get(db, key).await?;
+    mstore::forget(db, &m.id).await?;
+    Ok(m)
+}
+
+/// A memory stored on purpose.
+#[derive(Debug, Clone, Serialize)]
+pub struct Remembered {
+    #[serde(flatten)]
+    pub memory: Memory,
+    /// Older memories this one restates, now superseded by it.
+    pub supersedes: Vec<String>,
+}
+
+/// What to remember, and where.
+#[derive(Debug, Clone)]
+pub struct Remember {
+    pub text: String,
+    pub target: Scope,
+    pub machine_id: Option<String>,
+    pub created_at: Millis,
+    /// Makes storing idempotent (the save hook and the recall hook may both
+    /// see one "remember:" prompt).
+    pub source_key: Option<String>,
+}
+
+/// The title of a memory stored from free text: its first line, cut at a
+/// word boundary.
+pub fn title_of(text: &str) -> (String, String) {
+    let text = text.trim();
+    let first = text.lines().next().unwrap_or_default().trim();
+    if first.chars().count() <= 100 && text.lines().count() == 1 {
+        return (first.to_string(), String::new());
+    }
+    let mut title = String::new();
+    for w in first.split_whitespace() {
+        if title.chars().count() + w.chars().count() > 90 {
+            break;
+        }
+        if !title.is_empty() {
+            title.push(' ');
+        }
+        title.push_str(w);
+    }
+    if title.is_empty() {
+        title = first.chars().take(90).collect();
+    }
+    (title, text.to_string())
+}
+
+/// Stores `r.text` as a high-importance fact and supersedes what it
+/// restates. Returns `None` when its source key was stored (or forgotten)
+/// before.
+pub async fn remember(db: &mut Db, engine: &Engine, r: Remember) -> Result<Option<Remembered>> {
+    let (title, body) = title_of(&r.text);
+    if title.is_empty() {
+        return Err(Error::usage("nothing to remember").with_hint("give the text to remember"));
+    }
+    let note = capture::Note {
+        title,
+        body,
+        tags: vec![],
+        kind: "fact".into(),
+        importance: REMEMBER_IMPORTANCE,
+        created_at: r.created_at,
+        target: r.target,
+        machine_id: r.machine_id,
+        source_key: r.source_key,
+    };
+    let Some(id) = capture::add_note(db, engine, note).await? else {
+        return Ok(None);
+    };
+    let supersedes = supersede_restated(db, &id, r.created_at).await?;
+    Ok(Some(Remembered {
+        memory: get(db, &id).await?,
+        supersedes,
+    }))
+}
+
+/// Looks for older memories of the same project (or, without one, the same
+/// client) that `new_id` restates, and marks them superseded by it. Session
+/// summaries (a turn's narrative) neither supersede nor are superseded.
+/// Returns the ids superseded.
+pub async fn supersede_restated(db: &mut Db, new_id: &str, now: Millis) -> Result<Vec<String>> {
+    let n = get(db, new_id).await?;
+    if n.kind == "session_summary" || (n.project_id.is_none() && n.client_id.is_none()) {
+        return Ok(vec![]);
+    }
+    let filter = Filter {
+        project_id: n.project_id.clone(),
+        client_id: if n.project_id.is_none() {
+            n.client_id.clone()
+        } else {
+            None
+        },
+        ..Filter::default()
+    };
+    let scope = Scope {
+        client_id: n.client_id.clone(),
+        project_id: n.project_id.clone(),
+    };
+    let exclude: HashSet<String> = [n.id.clone()].into();
+    let (_, found) = recall::search(
+        db,
+        &MemoryConfig::default(),
+        &format!("{}\n{}", n.title, n.body),
+        &scope,
+        &filter,
+        now,
+        CANDIDATES,
+        &exclude,
+        None,
+    )
+    .await?;
+    let new_subject = Subject::of(&n.title, &n.body);
+    let mut out = Vec::new();
+    for s in found {
+        let o = &s.memory;
+        let older = (o.created_at, o.seq) < (n.created_at, n.seq);
+        let same_scope = o.project_id == n.project_id
+            && (n.project_id.is_some() || o.client_id == n.client_id);
+        if !older || !same_scope || o.superseded_by.is_some() || o.kind == "session_summary" {
+            continue;
+        }
+        let cosine = vectors::cosine_between(db, o.seq, n.seq).await?;
+        if Subject::of(&o.title, &o.body).restated_by(&new_subject, cosine) {
+            set_superseded(db, &o.id, &n.id, now).await?;
+            out.push(o.id.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// What a memory is about, for telling a restatement from a near miss.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subject {
+    /// Host-like names: letters and digits together (`dc01`, `sw-3`), or
+    /// dotted names (`mail.contoso.com`).
+    pub hosts: BTreeSet<String>,
+    /// The other words, stemmed, without stop words and values.
+    pub words: BTreeSet<String>,
+}
+
+impl Subject {
+    pub fn of(title: &str, body: &str) -> Subject {
+        let mut hosts = BTreeSet::new();
+        let mut words = BTreeSet::new();
+        let joined = format!("{title}\n{body}");
+        for raw in joined.split(|c: char| !(c.is_alphanumeric() || matches!(c, '.' | '-' | '_'))) {
+            let tok = raw
+                .trim_matches(|c: char| matches!(c, '.' | '-' | '_'))
+                .to_lowercase();
+            if tok.is_empty() || is_value(&tok) {
+                continue;
+            }
+            if is_host(&tok) {
+                hosts.insert(tok);
+                continue;
+            }
+            for w in text::words(&tok) {
+                if w.chars().any(|c| c.is_ascii_digit()) {
+                    continue;
+                }
+                if let Some(t) = text::term(w) {
+                    words.insert(t);
+                }
+            }
+        }
+        Subject { hosts, words }
+    }
+
+    /// Shared words: the Dice coefficient of the two word sets.
+    pub fn word_similarity(&self, other: &Subject) -> f64 {
+        let total = self.words.len() + other.words.len();
+        if total == 0 {
+            return 0.0;
+        }
+        2.0 * self.words.intersection(&other.words).count() as f64 / total as f64
+    }
+
+    /// Whether `newer` restates this memory's fact: the same hosts, and
+    /// most words shared (fewer when their meanings are close).
+    pub fn restated_by(&self, newer: &Subject, cosine: Option<f32>) -> bool {
+        if self.hosts != newer.hosts {
+            return false;
+        }
+        let words = self.word_similarity(newer);
+        words >= MIN_WORDS
+            || cosine.is_some_and(|c| c >= MIN_COSINE && words >= MIN_WORDS_WITH_MEANING)
+    }
+}
+
+/// A value rather than a name: starts with a digit (`8.8.8.8`, `2am`,
+/// `443`, `30d`), or a version (`v1.2`).
+fn is_value(tok: &str) -> bool {
+    let mut chars = tok.chars();
+    match chars.next() {
+        Some(c) if c.is_ascii_digit() => true,
+        Some('v') => chars.next().is_some_and(|c| c.is_ascii_digit()),
+        _ => false,
+    }
+}
+
+/// A host-like name: letters with digits (`dc01`, `fw-01`), or a dotted
+/// name of two or more labels with letters (`nas.contoso.local`).
+fn is_host(tok: &str) -> bool {
+    let letters = tok.chars().any(|c| c.is_alphabetic());
+    let digits = tok.chars().any(|c| c.is_ascii_digit());
+    if letters && digits {
+        return true;
+    }
+    let labels: Vec<&str> = tok.split('.').collect();
+    labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().any(|c| c.is_alphabetic()))
+}
+
+/// Supersedes what each memory stored after `after_seq` restates (after an
+/// import), oldest first. Returns how many older memories were superseded.
+pub async fn supersede_restated_since(db: &mut Db, after_seq: i64, now: Millis) -> Result<u64> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM memories WHERE seq > ? AND kind <> 'session_summary'
+         AND (project_id IS NOT NULL OR client_id IS NOT NULL) ORDER BY created_at, seq",
+    )
+    .bind(after_seq)
+    .fetch_all(&mut *db)
+    .await?;
+    let mut n = 0;
+    for id in &ids {
+        n += supersede_restated(db, id, now).await?.len() as u64;
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(t: &str) -> Subject {
+        Subject::of(t, "")
+    }
+
+    #[test]
+    fn hosts_and_values_are_told_apart() {
+        let x = s("DC01 DNS forwarders are 8.8.8.8 and 8.8.4.4 (set 2026-03-01)");
+        assert_eq!(x.hosts, ["dc01".to_string()].into());
+        assert!(x.words.contains("dns") && x.words.contains("forward"));
+        assert!(!x.words.iter().any(|w| w.contains('8')));
+        let y = s("Mail goes through mail.contoso.com on port 587");
+        assert!(y.hosts.contains("mail.contoso.com"), "{y:?}");
+    }
+
+    #[test]
+    fn a_new_value_for_the_same_setting_restates_and_another_host_does_not() {
+        let old = s("DC01 DNS forwarders are 8.8.8.8 and 8.8.4.4");
+        let new = s("DC01 DNS forwarders are now 1.1.1.1 and 1.0.0.1");
+        assert!(old.restated_by(&new, None));
+        let other_host = s("DC02 DNS forwarders are now 1.1.1.1 and 1.0.0.1");
+        assert!(!old.restated_by(&other_host, None));
+        let other_setting = s("DC01 nightly backup runs at 2am to the NAS");
+        assert!(!old.restated_by(&other_setting, None));
+    }
+
+    #[test]
+    fn a_close_meaning_lowers_the_words_needed() {
+        let old = s("Guest Wi-Fi password rotates every month");
+        let new = s("The guest wireless passphrase now rotates each month");
+        let words = old.word_similarity(&new);
+        assert!((MIN_WORDS_WITH_MEANING..MIN_WORDS).contains(&words), "{words}");
+        assert!(!old.restated_by(&new, None));
+        assert!(old.restated_by(&new, Some(0.9)));
+        assert!(!old.restated_by(&new, Some(0.5)));
+    }
+
+    #[test]
+    fn titles_of_remembered_text() {
+        assert_eq!(
+            title_of("  the NAS admin port is 5001 "),
+            ("the NAS admin port is 5001".into(), String::new())
+        );
+        let long = "word ".repeat(40);
+        let (t, b) = title_of(&long);
+        assert!(t.len() <= 90 && !b.is_empty());
+    }
+}
