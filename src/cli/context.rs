@@ -12,8 +12,8 @@ use crate::ids;
 use crate::machine;
 use crate::memory::capture::{self, CaptureOptions, Note, Summary};
 use crate::memory::engine::{Engine, TokenCounter};
-use crate::memory::recall::{self, Filter};
 use crate::memory::lifecycle;
+use crate::memory::recall::{self, Filter};
 use crate::memory::scrub;
 use crate::memory::store::{self as mstore, ListFilter};
 use crate::memory::vectors;
@@ -519,7 +519,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
         }
         Cmd::Pin { id } => {
             let m = lifecycle::pin(db, &id, now).await?;
-            ctx.print(&m, |m| format!("pinned {} {}", ids::short_id(&m.id), m.title))?;
+            ctx.print(&m, |m| {
+                format!("pinned {} {}", ids::short_id(&m.id), m.title)
+            })?;
         }
         Cmd::Unpin { id } => {
             let m = lifecycle::unpin(db, &id).await?;
@@ -553,7 +555,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             let engine = capture_engine(ctx, db).await;
             let m = lifecycle::edit(db, &engine, &id, &edit, now).await?;
             embed_now(ctx, db).await;
-            ctx.print(&m, |m| format!("edited {} {}", ids::short_id(&m.id), m.title))?;
+            ctx.print(&m, |m| {
+                format!("edited {} {}", ids::short_id(&m.id), m.title)
+            })?;
         }
         Cmd::Scrub => {
             let (redactor, known) = crate::app::redactor(db, &ctx.paths.data_dir).await;
@@ -829,7 +833,9 @@ async fn embed_now(ctx: &Ctx, db: &mut Db) {
         return;
     }
     if let Err(e) = embed_all(ctx, db, true).await {
-        note(format!("warning: not embedded ({e}); `msp context embed` does it"));
+        note(format!(
+            "warning: not embedded ({e}); `msp context embed` does it"
+        ));
     }
 }
 

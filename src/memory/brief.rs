@@ -117,9 +117,10 @@ pub async fn brief(
     )
     .await?;
     let mut first = true;
+    let pinned: HashSet<String> = ids.iter().cloned().collect();
     for m in recent
         .iter()
-        .filter(|m| !exclude.contains(&m.id) && !ids.contains(&m.id))
+        .filter(|m| !exclude.contains(&m.id) && !pinned.contains(&m.id))
     {
         let cost = m.stored_tokens as u32 + 14;
         if used + cost > budget {

@@ -37,10 +37,6 @@ pub const MIN_WORDS_WITH_MEANING: f64 = 0.45;
 /// Older memories of the scope compared with a new one (the closest by words).
 const CANDIDATES: usize = 20;
 
-fn not_found(key: &str) -> Error {
-    Error::not_found("memory", key, "`msp context list` shows memory ids")
-}
-
 /// The memory `key` names (an id or its last 8+ characters).
 async fn get(db: &mut Db, key: &str) -> Result<Memory> {
     mstore::get(db, key).await
@@ -65,11 +61,10 @@ pub async fn supersede(db: &mut Db, old: &str, new: &str, now: Millis) -> Result
             .with_hint("name the older memory first, then the newer one"));
     }
     if n.superseded_by.as_deref() == Some(o.id.as_str()) {
-        return Err(Error::usage(format!(
-            "{} is itself superseded by {}",
-            n.id, o.id
-        ))
-        .with_hint(format!("`msp context restore {}` first", n.id)));
+        return Err(
+            Error::usage(format!("{} is itself superseded by {}", n.id, o.id))
+                .with_hint(format!("`msp context restore {}` first", n.id)),
+        );
     }
     set_superseded(db, &o.id, &n.id, now).await?;
     Ok(Superseded {
@@ -95,10 +90,8 @@ async fn set_superseded(db: &mut Db, old: &str, new: &str, now: Millis) -> Resul
 pub async fn restore(db: &mut Db, key: &str) -> Result<Memory> {
     let m = get(db, key).await?;
     if m.superseded_by.is_none() {
-        return Err(
-            Error::usage(format!("memory {} is not superseded", m.id))
-                .with_hint("`msp context show ID` tells whether a memory is superseded"),
-        );
+        return Err(Error::usage(format!("memory {} is not superseded", m.id))
+            .with_hint("`msp context show ID` tells whether a memory is superseded"));
     }
     sqlx::query("UPDATE memories SET superseded_by = NULL, superseded_at = NULL WHERE id = ?")
         .bind(&m.id)
@@ -180,8 +173,9 @@ pub async fn edit(
     now: Millis,
 ) -> Result<Memory> {
     if e.is_empty() {
-        return Err(Error::usage("nothing to change")
-            .with_hint("give --title, --body, --tags, --importance, --kind, --project or --client"));
+        return Err(Error::usage("nothing to change").with_hint(
+            "give --title, --body, --tags, --importance, --kind, --project or --client",
+        ));
     }
     let m = get(db, key).await?;
     if let Some(k) = &e.kind {
@@ -214,14 +208,11 @@ pub async fn edit(
     let given = match &e.tags {
         Some(t) => t.clone(),
         None => {
-            let derived: HashSet<String> = capture::derived_tags(
-                db,
-                &format!("{}\n{}", m.title, m.body),
-                &old_target,
-            )
-            .await?
-            .into_iter()
-            .collect();
+            let derived: HashSet<String> =
+                capture::derived_tags(db, &format!("{}\n{}", m.title, m.body), &old_target)
+                    .await?
+                    .into_iter()
+                    .collect();
             m.tag_list()
                 .into_iter()
                 .filter(|t| !derived.contains(t))
@@ -376,8 +367,8 @@ pub async fn supersede_restated(db: &mut Db, new_id: &str, now: Millis) -> Resul
     for s in found {
         let o = &s.memory;
         let older = (o.created_at, o.seq) < (n.created_at, n.seq);
-        let same_scope = o.project_id == n.project_id
-            && (n.project_id.is_some() || o.client_id == n.client_id);
+        let same_scope =
+            o.project_id == n.project_id && (n.project_id.is_some() || o.client_id == n.client_id);
         if !older || !same_scope || o.superseded_by.is_some() || o.kind == "session_summary" {
             continue;
         }
@@ -526,7 +517,10 @@ mod tests {
         let old = s("Guest Wi-Fi password rotates every month");
         let new = s("The guest wireless passphrase now rotates each month");
         let words = old.word_similarity(&new);
-        assert!((MIN_WORDS_WITH_MEANING..MIN_WORDS).contains(&words), "{words}");
+        assert!(
+            (MIN_WORDS_WITH_MEANING..MIN_WORDS).contains(&words),
+            "{words}"
+        );
         assert!(!old.restated_by(&new, None));
         assert!(old.restated_by(&new, Some(0.9)));
         assert!(!old.restated_by(&new, Some(0.5)));
