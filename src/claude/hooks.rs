@@ -408,6 +408,7 @@ async fn session_start(
         machine_id.as_deref(),
         config.memory.session_start_budget_tokens,
         exclude,
+        now_ms(),
     )
     .await?;
     let note = format!("{note}; {} memories, ~{} tokens", b.ids.len(), b.tokens);

@@ -99,6 +99,19 @@ pub enum Cmd {
         #[arg(long)]
         now: Option<String>,
     },
+    /// Show the briefing a new Claude session in a project starts with
+    Brief {
+        /// Project (default: the project of --cwd or the current directory)
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long)]
+        cwd: Option<PathBuf>,
+        /// Token budget (default: memory.session_start_budget_tokens)
+        #[arg(long)]
+        budget: Option<u32>,
+        #[arg(long)]
+        now: Option<String>,
+    },
     /// List memories, newest first
     List {
         #[arg(long)]
@@ -407,6 +420,42 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             .await?;
             ctx.print(&r, |r| r.text.clone())?;
         }
+        Cmd::Brief {
+            project,
+            cwd,
+            budget,
+            now: at,
+        } => {
+            let at = time_or(at.as_deref(), now)?;
+            let project = match project {
+                Some(p) => projects::resolve(db, &p).await?,
+                None => {
+                    let dir = match cwd {
+                        Some(c) => c,
+                        None => std::env::current_dir()?,
+                    };
+                    let machine_id = machine::self_id(db).await?.unwrap_or_default();
+                    projects::scope_of_dir(db, &dir, &machine_id)
+                        .await?
+                        .1
+                        .ok_or_else(|| {
+                            Error::usage(format!("{} belongs to no project", dir.display()))
+                                .with_hint("give --project, or `msp project add NAME --path DIR`")
+                        })?
+                }
+            };
+            let machine_id = machine::self_id(db).await?;
+            let b = crate::memory::brief::brief(
+                db,
+                &project,
+                machine_id.as_deref(),
+                budget.unwrap_or(ctx.config.memory.session_start_budget_tokens),
+                &HashSet::new(),
+                at,
+            )
+            .await?;
+            ctx.print(&b, |b| b.text.clone())?;
+        }
         Cmd::List {
             project,
             client,
@@ -430,7 +479,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     .col("CREATED", |m| local_display(m.created_at))
                     .col("KIND", |m| m.kind.clone())
                     .col("TOKENS", |m| m.stored_tokens.to_string())
-                    .col("TITLE", |m| marked_title(m));
+                    .col("TITLE", marked_title);
             })?;
         }
         Cmd::Show { id, source } => {

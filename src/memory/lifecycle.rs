@@ -327,13 +327,21 @@ pub async fn remember(db: &mut Db, engine: &Engine, r: Remember) -> Result<Optio
     }))
 }
 
+/// Whether a memory of this kind states how things are (and can go out of
+/// date), rather than what happened: notes, tickets and turn summaries are
+/// history, and two password resets for two people restate nothing.
+pub fn states_a_fact(kind: &str) -> bool {
+    matches!(kind, "fact" | "decision" | "project_state")
+}
+
 /// Looks for older memories of the same project (or, without one, the same
-/// client) that `new_id` restates, and marks them superseded by it. Session
-/// summaries (a turn's narrative) neither supersede nor are superseded.
+/// client) that `new_id` restates, and marks them superseded by it. Only
+/// facts, decisions and project state supersede or are superseded
+/// ([`states_a_fact`]); by hand, `supersede` takes any two memories.
 /// Returns the ids superseded.
 pub async fn supersede_restated(db: &mut Db, new_id: &str, now: Millis) -> Result<Vec<String>> {
     let n = get(db, new_id).await?;
-    if n.kind == "session_summary" || (n.project_id.is_none() && n.client_id.is_none()) {
+    if !states_a_fact(&n.kind) || (n.project_id.is_none() && n.client_id.is_none()) {
         return Ok(vec![]);
     }
     let filter = Filter {
@@ -369,7 +377,7 @@ pub async fn supersede_restated(db: &mut Db, new_id: &str, now: Millis) -> Resul
         let older = (o.created_at, o.seq) < (n.created_at, n.seq);
         let same_scope =
             o.project_id == n.project_id && (n.project_id.is_some() || o.client_id == n.client_id);
-        if !older || !same_scope || o.superseded_by.is_some() || o.kind == "session_summary" {
+        if !older || !same_scope || o.superseded_by.is_some() || !states_a_fact(&o.kind) {
             continue;
         }
         let cosine = vectors::cosine_between(db, o.seq, n.seq).await?;
@@ -470,7 +478,7 @@ fn is_host(tok: &str) -> bool {
 /// import), oldest first. Returns how many older memories were superseded.
 pub async fn supersede_restated_since(db: &mut Db, after_seq: i64, now: Millis) -> Result<u64> {
     let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM memories WHERE seq > ? AND kind <> 'session_summary'
+        "SELECT id FROM memories WHERE seq > ? AND kind IN ('fact', 'decision', 'project_state')
          AND (project_id IS NOT NULL OR client_id IS NOT NULL) ORDER BY created_at, seq",
     )
     .bind(after_seq)

@@ -415,7 +415,7 @@ fn distinct_terms(parts: &[&str]) -> String {
 
 /// A stored memory without its excerpt. Its JSON shape is this row with the
 /// tags as a list and times in RFC 3339.
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, Default, sqlx::FromRow, Serialize)]
 pub struct Memory {
     #[serde(skip)]
     pub seq: i64,

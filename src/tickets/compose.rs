@@ -283,6 +283,7 @@ mod tests {
             use_count: 0,
             raw_tokens: 0,
             stored_tokens: 0,
+            ..Default::default()
         }
     }
 
