@@ -270,8 +270,17 @@ async fn recall_hook(
         )
         .await?;
         let ids: Vec<String> = r.memories.iter().map(|m| m.id.clone()).collect();
+        let mut text = r.text;
+        // "remember: …" is stored when the turn ends (the save hook); the
+        // reply can say so now.
+        if let Some(asked) = memory::lifecycle::remember_request(prompt) {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(&remember_notice(asked, project.as_ref()));
+        }
         (
-            r.text,
+            text,
             ids,
             format!("{} memories, ~{} tokens{idle}", r.memories.len(), r.tokens),
         )
@@ -299,6 +308,19 @@ async fn recall_hook(
             ms(t0.elapsed())
         ),
     })
+}
+
+/// Tells Claude that msp stores what the prompt asked to remember.
+fn remember_notice(asked: &str, project: Option<&projects::Project>) -> String {
+    use memory::recall::{MARKER_END, MARKER_START};
+    let (title, _) = memory::lifecycle::title_of(asked);
+    let place = match project {
+        Some(p) => format!("project {}", p.slug),
+        None => "no project (this directory belongs to none)".into(),
+    };
+    format!(
+        "{MARKER_START}\nmsp stores this as an important memory of {place} when this reply ends: \"{title}\". Confirm in one short sentence that it will be remembered.\n{MARKER_END}"
+    )
 }
 
 /// What closing an idle automatic work session did, for the log line.
@@ -459,6 +481,12 @@ async fn save_hook(
                 " {} turns, {} memories saved, {} known",
                 s.turns, s.memories_added, s.duplicates
             ));
+            if s.remembered > 0 {
+                log.push_str(&format!(
+                    "; {} remembered on request, {} older superseded",
+                    s.remembered, s.superseded
+                ));
+            }
             // New memories become findable by meaning in the background.
             if s.memories_added > 0 && crate::embed::install::model_path(&paths.data_dir).is_file()
             {

@@ -279,7 +279,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 now,
             )
             .await?;
-            summary.superseded = lifecycle::supersede_restated_since(db, before, now).await?;
+            summary.superseded += lifecycle::supersede_restated_since(db, before, now).await?;
             let reduction = reduction(summary.raw_tokens, summary.stored_tokens);
             #[derive(serde::Serialize)]
             struct Imported<'a> {

@@ -114,9 +114,7 @@ pub async fn brief(
     let plan = plan(&current, now);
     // The routine line is short and always fits: its room is kept first.
     let routine_line = plan.routine_line();
-    let reserve = routine_line
-        .as_deref()
-        .map_or(0, super::tokens::estimate);
+    let reserve = routine_line.as_deref().map_or(0, super::tokens::estimate);
     out.section("Pinned:", pins.iter(), reserve);
     out.section(
         "Decisions and project state:",

@@ -38,6 +38,8 @@ pub struct Summary {
     pub stored_tokens: u64,
     /// Older memories superseded by those added (see `lifecycle`).
     pub superseded: u64,
+    /// Memories stored from a "remember:" prompt.
+    pub remembered: u64,
     /// Older backlog bytes left unread by [`CaptureOptions::max_backlog`].
     #[serde(skip)]
     pub backlog_skipped: u64,
@@ -57,6 +59,8 @@ impl Summary {
         self.raw_tokens += o.raw_tokens;
         self.stored_tokens += o.stored_tokens;
         self.backlog_skipped += o.backlog_skipped;
+        self.superseded += o.superseded;
+        self.remembered += o.remembered;
         self.cut_short |= o.cut_short;
     }
 }
@@ -316,6 +320,7 @@ pub async fn capture_transcript(
     }
     let mut done = start;
     let mut stopped = false;
+    let mut remembered = Vec::new();
     while let Some(chunk) = chunks.next() {
         let mut prepared = Vec::with_capacity(chunk.len());
         let mut offset = None;
@@ -347,7 +352,10 @@ pub async fn capture_transcript(
         let mut tx = crate::store::begin_write(db).await?;
         for p in &prepared {
             match mstore::insert_in(&mut tx, &p.memory).await? {
-                Some(_) => {
+                Some(id) => {
+                    if p.memory.kind == "fact" {
+                        remembered.push(id);
+                    }
                     summary.memories_added += 1;
                     summary.raw_tokens += p.memory.raw_tokens as u64;
                     summary.stored_tokens += p.memory.stored_tokens as u64;
@@ -360,6 +368,13 @@ pub async fn capture_transcript(
         if stopped {
             break;
         }
+    }
+    // What a "remember:" stored retires what it restates.
+    for id in &remembered {
+        summary.remembered += 1;
+        summary.superseded += super::lifecycle::supersede_restated(db, id, opts.now)
+            .await?
+            .len() as u64;
     }
     summary.cut_short = cut_short || stopped;
     Ok(summary)
@@ -385,12 +400,32 @@ async fn prepare(
     opts: &CaptureOptions,
     cache: &mut CaptureCache,
 ) -> Result<Option<Prepared>> {
-    let Some(draft) = compress::compress(turn) else {
-        return Ok(None);
-    };
     let r = engine.redactor();
-    let title = r.redact(&draft.title).text;
-    let body = r.redact(&draft.body).text;
+    // "remember: …" stores what follows as an important fact, not the turn.
+    let remembered = super::lifecycle::remember_request(&turn.prompt);
+    let (kind, title, body, importance) = match remembered {
+        Some(text) => {
+            let (title, body) = super::lifecycle::title_of(text);
+            (
+                "fact",
+                r.redact(&title).text,
+                r.redact(&body).text,
+                super::lifecycle::REMEMBER_IMPORTANCE,
+            )
+        }
+        None => {
+            let Some(draft) = compress::compress(turn) else {
+                return Ok(None);
+            };
+            let importance = 5 + i64::from(!draft.files.is_empty()) + i64::from(draft.errors > 0);
+            (
+                "session_summary",
+                r.redact(&draft.title).text,
+                r.redact(&draft.body).text,
+                importance,
+            )
+        }
+    };
     let machine_id = opts.machine_id.as_deref();
     let (scope, names) = match cache.scopes.get(&turn.cwd) {
         Some(hit) => hit.clone(),
@@ -422,7 +457,6 @@ async fn prepare(
         .or(turn.started_at.as_deref())
         .and_then(|t| parse_time(t, opts.now, DayEdge::Start).ok())
         .unwrap_or(opts.now);
-    let importance = 5 + i64::from(!draft.files.is_empty()) + i64::from(draft.errors > 0);
     let session = turn.session_id.clone();
     let turn_key = turn
         .first_uuid
@@ -431,7 +465,7 @@ async fn prepare(
     let source_key = format!("claude:{}:{turn_key}", session.as_deref().unwrap_or(path));
     Ok(Some(Prepared {
         memory: NewMemory {
-            kind: "session_summary".into(),
+            kind: kind.into(),
             title,
             body,
             tags,

@@ -274,6 +274,25 @@ pub struct Remember {
     pub source_key: Option<String>,
 }
 
+/// What a prompt asks to remember, when it begins with `remember:` or
+/// `msp remember` (any case; the colon optional after `msp remember`).
+pub fn remember_request(prompt: &str) -> Option<&str> {
+    let p = prompt.trim_start();
+    let rest = strip_prefix_ci(p, "remember:").or_else(|| {
+        strip_prefix_ci(p, "msp remember")
+            .filter(|r| r.is_empty() || r.starts_with([':', ' ', '\n', '\t']))
+            .map(|r| r.strip_prefix(':').unwrap_or(r))
+    })?;
+    let text = rest.trim();
+    (!text.is_empty()).then_some(text)
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
 /// The title of a memory stored from free text: its first line, cut at a
 /// word boundary.
 pub fn title_of(text: &str) -> (String, String) {
@@ -532,6 +551,29 @@ mod tests {
         assert!(!old.restated_by(&new, None));
         assert!(old.restated_by(&new, Some(0.9)));
         assert!(!old.restated_by(&new, Some(0.5)));
+    }
+
+    #[test]
+    fn remember_requests_are_told_from_other_prompts() {
+        assert_eq!(
+            remember_request("remember: the NAS admin port is 5001"),
+            Some("the NAS admin port is 5001")
+        );
+        assert_eq!(
+            remember_request("  Remember:  VPN MTU is 1400\n"),
+            Some("VPN MTU is 1400")
+        );
+        assert_eq!(
+            remember_request("msp remember DC01 is the PDC"),
+            Some("DC01 is the PDC")
+        );
+        assert_eq!(remember_request("MSP remember: x"), Some("x"));
+        assert_eq!(remember_request("remember:   "), None);
+        assert_eq!(remember_request("remember to reboot the NAS"), None);
+        assert_eq!(remember_request("msp rememberance"), None);
+        assert_eq!(remember_request("what do you remember: anything?"), None);
+        assert_eq!(remember_request("rem"), None);
+        assert_eq!(remember_request("é"), None);
     }
 
     #[test]

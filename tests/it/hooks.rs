@@ -2113,3 +2113,74 @@ fn fifo_git_config_in_the_working_directory_does_not_hang_recall() {
         );
     });
 }
+
+// ---------------------------------------------------------------------------
+// "remember: …" in a prompt
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_remember_prompt_is_confirmed_then_stored_as_an_important_fact_once() {
+    let mut hk = Hk::store();
+    let dir = hk.project("nas");
+    hk.cwd = dir.clone();
+    let old = hk.env.json(&[
+        "context",
+        "add",
+        "--title",
+        "NAS01 admin port is 5000",
+        "--kind",
+        "fact",
+        "--project",
+        "nas",
+        "--at",
+        "2026-02-01",
+    ]);
+    let ask = "remember: NAS01 admin port is now 5001";
+    let answer = hk
+        .recall("remember prompt", &prompt_event("sess-rem", &dir, ask))
+        .expect("the recall hook answers a remember prompt");
+    let context = context_of(&answer);
+    assert!(
+        context.contains("msp stores this as an important memory of project nas")
+            && context.contains("\"NAS01 admin port is now 5001\""),
+        "{context}"
+    );
+    // Nothing is stored on the prompt path.
+    assert_eq!(hk.holding("5001"), 0);
+
+    let mut tx = hk.transcript("rem", "sess-rem", 0x5e);
+    let mut turn = tx.prompt(ask);
+    turn.push_str(&tx.say("Noted: NAS01's admin port is now 5001."));
+    tx.append(&turn);
+    hk.save("stop after remember", &tx);
+    hk.save("stop again", &tx);
+    let facts: Vec<Value> = hk
+        .memories()
+        .into_iter()
+        .filter(|m| m["title"] == "NAS01 admin port is now 5001")
+        .collect();
+    assert_eq!(facts.len(), 1, "stored once: {facts:?}");
+    assert_eq!(facts[0]["kind"], "fact");
+    assert_eq!(facts[0]["importance"], 8);
+    let old = hk
+        .env
+        .json(&["context", "show", old["id"].as_str().unwrap()]);
+    assert_eq!(old["superseded_by"], facts[0]["id"]);
+    assert!(
+        hk.log_text()
+            .contains("1 remembered on request, 1 older superseded")
+    );
+
+    // The next prompt about it gets the new port, not the old one.
+    let answer = hk
+        .recall(
+            "asked again",
+            &prompt_event("sess-rem2", &dir, "what is the NAS01 admin port"),
+        )
+        .expect("recalled");
+    let context = context_of(&answer);
+    assert!(
+        context.contains("5001") && !context.contains("is 5000"),
+        "{context}"
+    );
+}

@@ -18,6 +18,7 @@ mod consistency;
 mod e2e_claude;
 mod embed;
 mod hooks;
+mod lifecycle;
 mod memory;
 // Unix modes, umask and other accounts (Windows: ACLs, docs/windows.md).
 #[cfg(unix)]

@@ -950,3 +950,69 @@ fn forget_tombstone_reaches_b_and_b_import_skips_it() {
     assert_eq!(import(a), 0);
     assert!(!remembers_gate(a));
 }
+
+/// Supersede, pin, edit and forget on A are changes like any other: B sees
+/// the successor only, the pin in its briefing, the edit in its index, and
+/// the forgotten note gone (a note has no source, so no import tombstone:
+/// its row's deletion travels).
+#[test]
+fn lifecycle_changes_on_a_reach_b() {
+    let t = team("lifecycle", 2);
+    let (a, b) = (&t.machines[0], &t.machines[1]);
+    a.ok(&["client", "add", "Acme"]);
+    a.ok(&["project", "add", "acme-site", "--client", "acme"]);
+    let add = |title: &str, kind: &str| {
+        str_of(
+            &a.json(&[
+                "context",
+                "add",
+                "--title",
+                title,
+                "--kind",
+                kind,
+                "--project",
+                "acme-site",
+            ]),
+            "id",
+        )
+        .to_string()
+    };
+    let old = add("DC01 DNS forwarders are 8.8.8.8 and 8.8.4.4", "fact");
+    let new = add("DC01 DNS forwarders are now 1.1.1.1 and 1.0.0.1", "fact");
+    let pinned = add("Change freeze during month-end close", "note");
+    let edited = add("Backups go to the old Synology", "note");
+    let gone = add("Temporary VPN exception for the auditor", "note");
+    a.ok(&["context", "pin", &pinned]);
+    a.ok(&[
+        "context",
+        "edit",
+        &edited,
+        "--title",
+        "Backups go to Wasabi",
+    ]);
+    a.ok(&["context", "forget", &gone]);
+    sync(a);
+    sync(b);
+
+    let shown = b.json(&["context", "show", &old]);
+    assert_eq!(shown["superseded_by"], serde_json::json!(new));
+    assert!(b.json(&["context", "show", &pinned])["pinned_at"].is_string());
+    let brief = b.ok(&["context", "brief", "--project", "acme-site"]).stdout;
+    assert!(
+        brief.contains("Pinned:\n- ") && brief.contains("Change freeze"),
+        "{brief}"
+    );
+    let found = |q: &str| {
+        array(&b.json(&["context", "search", q]))
+            .iter()
+            .any(|h| str_of(h, "id") == edited)
+    };
+    assert!(found("Wasabi") && !found("Synology"));
+    b.msp(&["context", "show", &gone]).expect_code(3);
+
+    // Restored on B, it is current again on A.
+    b.ok(&["context", "restore", &old]);
+    sync(b);
+    sync(a);
+    assert!(a.json(&["context", "show", &old])["superseded_by"].is_null());
+}

@@ -1,0 +1,284 @@
+//! The lifecycle of a memory through the CLI and the hooks: supersede and
+//! restore, automatic supersession of a restated fact, pin into the
+//! SessionStart briefing, edit, `msp remember`, and the briefing's order.
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+fn add_fact(env: &Env, title: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["context", "add", "--title", title, "--kind", "fact"];
+    args.extend_from_slice(extra);
+    env.json(&args)
+}
+
+fn id(v: &Value) -> String {
+    str_of(v, "id").to_string()
+}
+
+/// The ids `msp context recall` injects for `prompt` in `dir`.
+fn recalled(env: &Env, dir: &std::path::Path, prompt: &str) -> Vec<String> {
+    let r = env.json(&["context", "recall", "--prompt", prompt, "--cwd", s(dir)]);
+    array(&r["memories"]).iter().map(id).collect()
+}
+
+fn show(env: &Env, key: &str) -> Value {
+    env.json(&["context", "show", key])
+}
+
+#[test]
+fn supersede_by_hand_keeps_the_old_memory_out_of_recall_and_restore_brings_it_back() {
+    let (env, dir) = acme();
+    let old = id(&env.remember(
+        "Printer queue on PRN01",
+        "Jobs go through the PRN01 spooler; the Kyocera driver v7 is the one that works.",
+        &["--project", "acme-site"],
+    ));
+    let new = id(&env.remember(
+        "Printing moved to Universal Print",
+        "Jobs no longer go through a spooler: Universal Print with the Kyocera cloud connector.",
+        &["--project", "acme-site"],
+    ));
+    let prompt = "printing jobs spooler Kyocera";
+    let before = recalled(&env, &dir, prompt);
+    assert!(before.contains(&old) && before.contains(&new), "{before:?}");
+
+    let out = env.json(&["context", "supersede", &old, &new]);
+    assert_eq!(str_of(&out, "old"), old);
+    assert_eq!(str_of(&out, "new"), new);
+    let after = recalled(&env, &dir, prompt);
+    assert!(after.contains(&new) && !after.contains(&old), "{after:?}");
+    // Search still finds it, marked.
+    let found = env.json(&[
+        "context",
+        "search",
+        "Kyocera driver",
+        "--project",
+        "acme-site",
+    ]);
+    let hit = array(&found)
+        .iter()
+        .find(|h| str_of(h, "id") == old)
+        .expect("search still finds a superseded memory");
+    assert_eq!(hit["memory"]["superseded_by"], json!(new));
+    let text = env.ok(&["context", "show", &old]).stdout;
+    assert_has(&text, &format!("superseded by {new}"));
+    let listed = env.ok(&["context", "list"]).stdout;
+    assert_has(
+        &listed,
+        &format!("[superseded by {}]", &new[new.len() - 8..]),
+    );
+
+    // Restore: recalled again; a second restore is a usage error.
+    env.json(&["context", "restore", &old]);
+    assert!(show(&env, &old)["superseded_by"].is_null());
+    assert!(recalled(&env, &dir, prompt).contains(&old));
+    env.msp(&["context", "restore", &old]).expect_hint(2);
+    // A memory cannot supersede itself; unknown ids are exit 3.
+    env.msp(&["context", "supersede", &old, &old])
+        .expect_hint(2);
+    env.msp(&["context", "supersede", &old, "00000000"])
+        .expect_code(3);
+}
+
+#[test]
+fn a_restated_fact_supersedes_the_older_one_and_another_host_or_a_ticket_does_not() {
+    let (env, dir) = acme();
+    let p = ["--project", "acme-site"];
+    let old = id(&add_fact(
+        &env,
+        "DC01 DNS forwarders are 8.8.8.8 and 8.8.4.4",
+        &p,
+    ));
+    let other_host = id(&add_fact(&env, "DC02 DNS forwarders are 9.9.9.9", &p));
+    let new = add_fact(&env, "DC01 DNS forwarders are now 1.1.1.1 and 1.0.0.1", &p);
+    assert_eq!(new["supersedes"], json!([old]), "{new}");
+    assert!(show(&env, &other_host)["superseded_by"].is_null());
+    assert_eq!(show(&env, &old)["superseded_by"], json!(id(&new)));
+    let got = recalled(&env, &dir, "which DNS forwarders does DC01 use");
+    assert!(got.contains(&id(&new)) && !got.contains(&old), "{got:?}");
+
+    // Tickets are history: two password resets restate nothing.
+    let a = id(&env.remember("Password reset for asmith", "Locked out, reset in AD.", &p));
+    let b = env.remember("Password reset for bjones", "Locked out, reset in AD.", &p);
+    assert_eq!(b["supersedes"], json!([]));
+    assert!(show(&env, &a)["superseded_by"].is_null());
+}
+
+#[test]
+fn an_import_supersedes_what_its_newer_facts_restate() {
+    let (env, _dir) = acme();
+    let notes = env.path("facts.jsonl");
+    std::fs::write(
+        &notes,
+        [
+            json!({"title": "FW01 WAN address is 203.0.113.10", "kind": "fact", "project": "acme-site", "created_at": "2026-01-01T10:00:00Z"}),
+            json!({"title": "FW01 WAN address is now 198.51.100.7", "kind": "fact", "project": "acme-site", "created_at": "2026-02-01T10:00:00Z"}),
+            json!({"title": "FW02 WAN address is 192.0.2.1", "kind": "fact", "project": "acme-site", "created_at": "2026-02-02T10:00:00Z"}),
+        ]
+        .map(|v| v.to_string())
+        .join("\n"),
+    )
+    .unwrap();
+    let out = env.json(&["context", "import", s(&notes), "--format", "jsonl"]);
+    assert_eq!(out["superseded"], json!(1), "{out}");
+    let current = env.json(&["context", "list", "--current"]);
+    let titles: Vec<&str> = array(&current).iter().map(|m| str_of(m, "title")).collect();
+    assert_eq!(
+        titles,
+        [
+            "FW02 WAN address is 192.0.2.1",
+            "FW01 WAN address is now 198.51.100.7"
+        ]
+    );
+}
+
+#[test]
+fn a_pinned_memory_opens_every_session_of_its_project() {
+    let (env, dir) = acme();
+    let p = ["--project", "acme-site"];
+    let pinned = id(&env.remember(
+        "Change freeze",
+        "No changes to the ERP server during month-end close (the last 3 working days of each month); \
+         patches, reboots and firewall changes wait until the controller signs off the close.",
+        &[&p[..], &["--importance", "2"]].concat(),
+    ));
+    // Newer, more important memories fill the briefing's budget (small
+    // ones, so that the room left is smaller than the pinned memory).
+    for i in 0..60 {
+        env.remember(
+            &format!("SW{i:02} uplink moved to the new core"),
+            "Uplink tagged.",
+            &[&p[..], &["--kind", "decision", "--importance", "7"]].concat(),
+        );
+    }
+    let session_start = json!({
+        "session_id": "pin-1", "transcript_path": "", "cwd": dir,
+        "hook_event_name": "SessionStart", "source": "startup",
+    });
+    let brief = |env: &Env| {
+        let out = env.hook(RECALL, &[], &session_start);
+        let v: Value = serde_json::from_str(&out.stdout).expect("SessionStart context");
+        v["hookSpecificOutput"]["additionalContext"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_lacks(&brief(&env), "Change freeze");
+
+    let out = env.json(&["context", "pin", &pinned]);
+    assert!(out["pinned_at"].is_string());
+    let text = brief(&env);
+    assert_has(&text, "Pinned:\n- ");
+    assert_has(&text, "Change freeze");
+    // The same briefing through the CLI.
+    assert_has(
+        &env.ok(&["context", "brief", "--project", "acme-site"])
+            .stdout,
+        "Change freeze",
+    );
+    let pins = env.json(&["context", "list", "--pinned"]);
+    assert_eq!(array(&pins).len(), 1);
+
+    env.json(&["context", "unpin", &pinned]);
+    assert_lacks(&brief(&env), "Change freeze");
+}
+
+#[test]
+fn edit_redacts_retags_and_reindexes_the_memory() {
+    let (env, dir) = acme();
+    let m = id(&env.remember(
+        "Backup target",
+        "Nightly backups go to the old Synology.",
+        &["--project", "acme-site", "--tags", "offsite-copy"],
+    ));
+    let secret = "Xq7!vR2#pL9$wK4m";
+    let body = format!("Nightly backups go to Wasabi bucket acme-vault; password: {secret}");
+    let edited = env.json(&["context", "edit", &m, "--body", &body, "--importance", "8"]);
+    assert_eq!(edited["importance"], json!(8));
+    assert!(edited["updated_at"].is_string());
+    let shown = env.ok(&["context", "show", &m]).stdout;
+    assert_has(&shown, "Wasabi");
+    assert_lacks(&shown, secret);
+    let shown = show(&env, &m);
+    let tags: Vec<&str> = array(&shown["tags"])
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert!(
+        tags.contains(&"offsite-copy"),
+        "tags given by hand stay: {tags:?}"
+    );
+    // The index follows the text.
+    let found = |q: &str| {
+        array(&env.json(&["context", "search", q, "--project", "acme-site"]))
+            .iter()
+            .any(|h| str_of(h, "id") == m)
+    };
+    assert!(found("Wasabi"));
+    assert!(!found("Synology"));
+    assert!(recalled(&env, &dir, "where do the Wasabi backups go").contains(&m));
+    env.msp(&["context", "edit", &m]).expect_hint(2);
+}
+
+#[test]
+fn msp_remember_stores_an_important_fact_in_the_directory_project() {
+    let (env, dir) = acme();
+    let old = id(&add_fact(
+        &env,
+        "NAS01 admin port is 5000",
+        &["--project", "acme-site"],
+    ));
+    let out = env.json_in(
+        &dir,
+        &["remember", "NAS01", "admin", "port", "is", "now", "5001"],
+    );
+    assert_eq!(str_of(&out, "title"), "NAS01 admin port is now 5001");
+    assert_eq!(out["kind"], json!("fact"));
+    assert_eq!(out["importance"], json!(8));
+    assert_eq!(out["supersedes"], json!([old]));
+    let project = env.json(&["project", "show", "acme-site"]);
+    assert_eq!(out["project_id"], project["id"]);
+    let text = env
+        .msp_in(
+            &dir,
+            &["remember", "the", "NAS01", "UPS", "is", "an", "APC", "1500"],
+        )
+        .expect_code(0);
+    assert_has(&text.stdout, "stored ");
+}
+
+#[test]
+fn the_briefing_lists_decisions_and_counts_routine_tickets() {
+    let (env, _dir) = acme();
+    let p = ["--project", "acme-site"];
+    env.remember(
+        "Backups move to Wasabi",
+        "Decided with the owner: offsite copies go to Wasabi, 90 days.",
+        &[&p[..], &["--kind", "decision"]].concat(),
+    );
+    for who in ["asmith", "bjones", "cnguyen", "dpatel"] {
+        env.remember(
+            &format!("Password reset for {who}"),
+            "Locked out, reset in AD. Ticket #1.",
+            &p,
+        );
+    }
+    for who in ["asmith", "bjones"] {
+        env.remember(
+            &format!("New hire laptop for {who}"),
+            "Intune, Office, handed over.",
+            &p,
+        );
+    }
+    let text = env
+        .ok(&["context", "brief", "--project", "acme-site"])
+        .stdout;
+    assert_has(&text, "Decisions and project state:\n- ");
+    assert_has(&text, "Backups move to Wasabi");
+    assert_lacks(&text, "Password reset for");
+    assert_has(
+        &text,
+        "Routine work, last 30 days: 4 × Password reset, 2 × New hire laptop.",
+    );
+}
