@@ -34,6 +34,9 @@ pub const MIN_WORDS: f64 = 0.6;
 /// ([`MIN_WORDS_WITH_MEANING`]) are enough.
 pub const MIN_COSINE: f32 = 0.85;
 pub const MIN_WORDS_WITH_MEANING: f64 = 0.45;
+/// With both vectors at hand: the share of two subjects' words (Dice) that
+/// makes them the same subject said differently.
+pub const MIN_HEAD_WITH_MEANING: f64 = 0.75;
 /// Older memories of the scope compared with a new one (the closest by words).
 const CANDIDATES: usize = 20;
 
@@ -416,48 +419,54 @@ pub struct Subject {
     pub hosts: BTreeSet<String>,
     /// The other words, stemmed, without stop words and values.
     pub words: BTreeSet<String>,
+    /// What the title is about: its words and hosts before the first verb
+    /// or colon ("NAS01 admin port" of "NAS01 admin port is 5001"). Empty
+    /// when the title has no such split.
+    pub head: BTreeSet<String>,
 }
+
+/// Words that end the subject of a fact's title: "X is Y", "X moved to Y",
+/// "X: Y".
+const SUBJECT_ENDS: &[&str] = &[
+    "is", "are", "was", "were", "runs", "run", "hosts", "listens", "listen", "goes", "go",
+    "points", "point", "moved", "moves", "uses", "use", "requires", "require", "keeps", "keep",
+    "has", "have", "lives", "sits", "stays", "changed", "now",
+];
 
 impl Subject {
     pub fn of(title: &str, body: &str) -> Subject {
         let mut hosts = BTreeSet::new();
         let mut words = BTreeSet::new();
-        let joined = format!("{title}\n{body}");
-        for raw in joined.split(|c: char| !(c.is_alphanumeric() || matches!(c, '.' | '-' | '_'))) {
-            let tok = raw
-                .trim_matches(|c: char| matches!(c, '.' | '-' | '_'))
-                .to_lowercase();
-            if tok.is_empty() || is_value(&tok) {
-                continue;
+        add_terms(&format!("{title}\n{body}"), &mut hosts, &mut words);
+        let head = match subject_of(title) {
+            Some(subject) => {
+                let (mut h, mut w) = (BTreeSet::new(), BTreeSet::new());
+                add_terms(subject, &mut h, &mut w);
+                h.append(&mut w);
+                h
             }
-            if is_host(&tok) {
-                hosts.insert(tok);
-                continue;
-            }
-            for w in text::words(&tok) {
-                if w.chars().any(|c| c.is_ascii_digit()) {
-                    continue;
-                }
-                if let Some(t) = text::term(w) {
-                    words.insert(t);
-                }
-            }
-        }
-        Subject { hosts, words }
+            None => BTreeSet::new(),
+        };
+        Subject { hosts, words, head }
     }
 
     /// Shared words: the Dice coefficient of the two word sets.
     pub fn word_similarity(&self, other: &Subject) -> f64 {
-        let total = self.words.len() + other.words.len();
-        if total == 0 {
-            return 0.0;
-        }
-        2.0 * self.words.intersection(&other.words).count() as f64 / total as f64
+        dice(&self.words, &other.words)
     }
 
-    /// Whether `newer` restates this memory's fact: the same hosts, and
-    /// most words shared (fewer when their meanings are close).
+    /// Whether `newer` restates this memory's fact. When both titles name
+    /// their subject ("X is …"), the subjects must be the same (nearly the
+    /// same when their meanings are close); the value may change, hosts in
+    /// it too. Otherwise: the same hosts, and most words shared (fewer when
+    /// their meanings are close).
     pub fn restated_by(&self, newer: &Subject, cosine: Option<f32>) -> bool {
+        if !self.head.is_empty() && !newer.head.is_empty() {
+            return self.head == newer.head
+                || cosine.is_some_and(|c| {
+                    c >= MIN_COSINE && dice(&self.head, &newer.head) >= MIN_HEAD_WITH_MEANING
+                });
+        }
         if self.hosts != newer.hosts {
             return false;
         }
@@ -465,6 +474,60 @@ impl Subject {
         words >= MIN_WORDS
             || cosine.is_some_and(|c| c >= MIN_COSINE && words >= MIN_WORDS_WITH_MEANING)
     }
+}
+
+/// The Dice coefficient of two sets.
+pub fn dice(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
+    let total = a.len() + b.len();
+    if total == 0 {
+        return 0.0;
+    }
+    2.0 * a.intersection(b).count() as f64 / total as f64
+}
+
+/// Host names (lower-cased) and the other words' terms of `text`; values
+/// (numbers, addresses, versions) left out.
+fn add_terms(text: &str, hosts: &mut BTreeSet<String>, words: &mut BTreeSet<String>) {
+    for raw in text.split(|c: char| !(c.is_alphanumeric() || matches!(c, '.' | '-' | '_'))) {
+        let tok = raw
+            .trim_matches(|c: char| matches!(c, '.' | '-' | '_'))
+            .to_lowercase();
+        if tok.is_empty() || is_value(&tok) {
+            continue;
+        }
+        if is_host(&tok) {
+            hosts.insert(tok);
+            continue;
+        }
+        for w in text::words(&tok) {
+            if w.chars().any(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            if let Some(t) = text::term(w) {
+                words.insert(t);
+            }
+        }
+    }
+}
+
+/// The part of a title before its first verb of state or colon, when there
+/// is text on both sides.
+fn subject_of(title: &str) -> Option<&str> {
+    // (where the subject ends, where the rest begins)
+    let colon = title.find(':').map(|c| (c, c + 1));
+    let verb = title
+        .split_whitespace()
+        .find(|w| SUBJECT_ENDS.contains(&w.to_lowercase().as_str()))
+        .map(|w| {
+            let at = w.as_ptr() as usize - title.as_ptr() as usize;
+            (at, at + w.len())
+        });
+    let (end, rest) = match (colon, verb) {
+        (Some(c), Some(v)) => c.min(v),
+        (c, v) => c.or(v)?,
+    };
+    let subject = &title[..end];
+    (!subject.trim().is_empty() && !title[rest..].trim().is_empty()).then_some(subject)
 }
 
 /// A value rather than a name: starts with a digit (`8.8.8.8`, `2am`,
@@ -537,6 +600,31 @@ mod tests {
         assert!(!old.restated_by(&other_host, None));
         let other_setting = s("DC01 nightly backup runs at 2am to the NAS");
         assert!(!old.restated_by(&other_setting, None));
+    }
+
+    #[test]
+    fn the_subject_before_the_verb_decides() {
+        let old = s("Patch window for servers is Sunday 02:00");
+        assert!(old.restated_by(&s("Patch window for servers is Saturday 22:00"), None));
+        assert!(!old.restated_by(&s("Patch window for workstations is Wednesday 12:00"), None));
+        let print = s("The print server is PRINT01 on Windows Server 2012 R2");
+        assert!(print.restated_by(
+            &s("The print server is PRINT02 on Windows Server 2022"),
+            None
+        ));
+        let lic = s("Microsoft 365 licences: 25 Business Standard");
+        assert_eq!(
+            lic.head,
+            ["licenc".to_string(), "microsoft".to_string()].into()
+        );
+        assert!(lic.restated_by(&s("Microsoft 365 licences: 32 Business Premium"), None));
+        let wifi = s("Guest Wi-Fi is on VLAN 30");
+        assert!(wifi.restated_by(&s("Guest Wi-Fi moved to VLAN 40"), None));
+        assert!(!wifi.restated_by(&s("Voice traffic is on VLAN 50"), None));
+        let mfa = s("MFA method for admins is FIDO2 security keys");
+        assert!(!mfa.restated_by(&s("MFA method for contractors is SMS codes"), Some(0.95)));
+        assert_eq!(subject_of("is it on"), None);
+        assert_eq!(subject_of("NAS01 admin port is"), None);
     }
 
     #[test]
