@@ -923,3 +923,55 @@ fn a_manual_work_session_stays_open_across_a_claude_session() {
     assert_eq!(s["status"], "open", "{s}");
     assert!(s["ended_at"].is_null(), "{s}");
 }
+
+// ---------------------------------------------------------------------------
+// "remember:" in a real session
+
+#[test]
+fn remember_in_a_prompt_is_confirmed_stored_and_given_to_the_next_session() {
+    let w = World::new();
+    let nas = w.linked_project("Dataforth", "dataforth-nas");
+    let fact = "NAS01 admin port is 5001";
+    let s1 = w.claude(
+        &nas,
+        &format!("remember: {fact}"),
+        vec![Reply::text(
+            "Noted, msp will remember that NAS01's admin port is 5001.",
+        )],
+    );
+    w.expect_ok(&s1, "msp will remember");
+    w.expect_hooks_worked(&s1);
+    // The prompt's context told the model msp stores it.
+    let blocks = memory_blocks(&s1.requests);
+    assert!(
+        blocks.iter().any(|b| b
+            .contains("msp stores this as an important memory of project dataforth-nas")
+            && b.contains(fact)),
+        "the confirmation did not reach the API: {blocks:#?}\n{}",
+        w.diagnose(&s1)
+    );
+    let memories = w.memories();
+    let stored: Vec<&Value> = memories
+        .iter()
+        .filter(|m| str_of(m, "title") == fact)
+        .collect();
+    assert_eq!(stored.len(), 1, "{memories:#?}");
+    assert_eq!(stored[0]["kind"], "fact");
+    assert_eq!(stored[0]["importance"], 8);
+
+    // The next session in the project starts with it.
+    let s2 = w.claude(
+        &nas,
+        "which port is the NAS admin page on?",
+        vec![Reply::text("5001.")],
+    );
+    w.expect_ok(&s2, "5001.");
+    let blocks = memory_blocks(&s2.requests);
+    assert!(
+        blocks
+            .iter()
+            .any(|b| b.contains("Decisions and project state:") && b.contains(fact)),
+        "the next session was not briefed with it: {blocks:#?}\n{}",
+        w.diagnose(&s2)
+    );
+}

@@ -385,7 +385,10 @@ fn add_stores_every_field_and_prints_the_memory() {
     assert_eq!(m["id"].as_str().unwrap().len(), 36, "{m}");
     // Show gives back the same memory; add also tells what it superseded.
     let mut m = m;
-    assert_eq!(m.as_object_mut().unwrap().remove("supersedes"), Some(json!([])));
+    assert_eq!(
+        m.as_object_mut().unwrap().remove("supersedes"),
+        Some(json!([]))
+    );
     let id = str_of(&m, "id");
     assert_eq!(env.json(&["context", "show", id]), m);
 
