@@ -37,7 +37,7 @@ ls -l "$bin"/msp.exe "$bin"/msp-recall.exe "$bin"/msp-save.exe >&2
 # and the two-machine agent tests (their PostgreSQL cluster is started with
 # Linux programs by the test binary), the sh-based agent tests (agent::windows::
 # covers cmd and the job object), privacy:: and e2e_claude:: (unix only).
-IT_MODULES=(cli:: sessions:: clients_projects:: tasks:: scope:: hooks:: memory:: vault:: secrets:: agent::windows:: setup_machine::)
+IT_MODULES=(cli:: sessions:: clients_projects:: tasks:: scope:: hooks:: memory:: lifecycle:: vault:: secrets:: agent::windows:: setup_machine::)
 IT_SKIP=(
     # Wine takes the owner-only ACL and keeps none: doctor truthfully FAILs
     # the permissions check, so these exit 1 under Wine.
