@@ -37,6 +37,12 @@ pub const MIN_WORDS_WITH_MEANING: f64 = 0.45;
 /// With both vectors at hand: the share of two subjects' words (Dice) that
 /// makes them the same subject said differently.
 pub const MIN_HEAD_WITH_MEANING: f64 = 0.75;
+/// Words (host names count) a subject needs to be compared as one.
+pub const MIN_HEAD_TERMS: usize = 2;
+/// With the same subject, the share of all words (Dice) the two must have
+/// in common, or the cosine they must reach.
+pub const MIN_WORDS_WITH_SUBJECT: f64 = 0.3;
+pub const MIN_COSINE_WITH_SUBJECT: f32 = 0.7;
 /// Older memories of the scope compared with a new one (the closest by words).
 const CANDIDATES: usize = 20;
 
@@ -457,17 +463,25 @@ impl Subject {
 
     /// Whether `newer` restates this memory's fact. When both titles name
     /// their subject ("X is …"), the subjects must be the same (nearly the
-    /// same when their meanings are close); the value may change, hosts in
-    /// it too. Otherwise: the same hosts, and most words shared (fewer when
-    /// their meanings are close).
+    /// same when their meanings are close) and the two alike; the value may
+    /// change, hosts in it too. Otherwise: the same host names (at least
+    /// one), and most words shared (fewer when their meanings are close).
     pub fn restated_by(&self, newer: &Subject, cosine: Option<f32>) -> bool {
-        if !self.head.is_empty() && !newer.head.is_empty() {
-            return self.head == newer.head
+        if self.head.len() >= MIN_HEAD_TERMS && newer.head.len() >= MIN_HEAD_TERMS {
+            let same_subject = self.head == newer.head
                 || cosine.is_some_and(|c| {
                     c >= MIN_COSINE && dice(&self.head, &newer.head) >= MIN_HEAD_WITH_MEANING
                 });
+            // And the two say much the same of it (a name alone as subject,
+            // "Caroline is …", is not enough).
+            let close = self.word_similarity(newer) >= MIN_WORDS_WITH_SUBJECT
+                || cosine.is_some_and(|c| c >= MIN_COSINE_WITH_SUBJECT);
+            return same_subject && close;
         }
-        if self.hosts != newer.hosts {
+        // Without a subject, a host both name is what the two are about;
+        // without one, alike words are no proof (turns of one conversation,
+        // notes with one template for a title).
+        if self.hosts.is_empty() || self.hosts != newer.hosts {
             return false;
         }
         let words = self.word_similarity(newer);
@@ -514,7 +528,13 @@ fn add_terms(text: &str, hosts: &mut BTreeSet<String>, words: &mut BTreeSet<Stri
 /// is text on both sides.
 fn subject_of(title: &str) -> Option<&str> {
     // (where the subject ends, where the rest begins)
-    let colon = title.find(':').map(|c| (c, c + 1));
+    // A colon that ends a word ("licences: 25"), not one inside a time or
+    // an address ("1:56 pm", "fe80::1").
+    let colon = title
+        .match_indices(':')
+        .map(|(c, _)| c)
+        .find(|&c| c > 0 && title[c + 1..].starts_with(char::is_whitespace))
+        .map(|c| (c, c + 1));
     let verb = title
         .split_whitespace()
         .find(|w| SUBJECT_ENDS.contains(&w.to_lowercase().as_str()))
@@ -624,13 +644,45 @@ mod tests {
         let mfa = s("MFA method for admins is FIDO2 security keys");
         assert!(!mfa.restated_by(&s("MFA method for contractors is SMS codes"), Some(0.95)));
         assert_eq!(subject_of("is it on"), None);
+        assert_eq!(
+            subject_of("Caroline — session 3 (1:56 pm on 8 May, 2023)"),
+            None
+        );
         assert_eq!(subject_of("NAS01 admin port is"), None);
+    }
+
+    /// Regression: every turn of a conversation imported as facts, titled
+    /// "Caroline — session 3 (1:56 pm …)", retired the one before it.
+    #[test]
+    fn conversation_turns_with_a_time_in_the_title_restate_nothing() {
+        let a = Subject::of(
+            "Caroline — session 3 (1:56 pm on 8 May, 2023)",
+            "I went to a LGBTQ support group yesterday and it was so powerful.",
+        );
+        let b = Subject::of(
+            "Caroline — session 3 (1:56 pm on 8 May, 2023)",
+            "The transgender stories were so inspiring! I was so happy.",
+        );
+        assert!(!a.restated_by(&b, None));
+        assert!(!a.restated_by(&b, Some(0.5)));
+        // Short turns share nearly every word of their title.
+        let title = "Melanie — session 2 (7:55 pm on 25 May, 2023)";
+        let (x, y) = (
+            Subject::of(title, "Thanks!"),
+            Subject::of(title, "Thanks, Mel!"),
+        );
+        assert!(x.word_similarity(&y) >= MIN_WORDS);
+        assert!(!x.restated_by(&y, Some(0.9)));
+        // A name alone is no subject; one subject saying other things is no
+        // restatement either.
+        let c = s("Caroline is going to the support group");
+        assert!(!c.restated_by(&s("Caroline is happy about her painting"), None));
     }
 
     #[test]
     fn a_close_meaning_lowers_the_words_needed() {
-        let old = s("Guest Wi-Fi password rotates every month");
-        let new = s("The guest wireless passphrase now rotates each month");
+        let old = s("AP-GUEST01 password rotates every month");
+        let new = s("AP-GUEST01 wireless passphrase now rotates each month");
         let words = old.word_similarity(&new);
         assert!(
             (MIN_WORDS_WITH_MEANING..MIN_WORDS).contains(&words),
