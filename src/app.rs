@@ -119,3 +119,56 @@ mod tests {
         );
     }
 }
+
+/// What `msp context search` (and the console's search) asks.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest<'a> {
+    pub query: &'a str,
+    pub client: Option<&'a str>,
+    pub project: Option<&'a str>,
+    pub kind: Option<String>,
+    pub limit: usize,
+    pub now: Millis,
+}
+
+/// Memories ranked for a query as recall ranks them (superseded ones
+/// included), with the meaning of the query when the encoder is installed
+/// in `data_dir`.
+pub async fn search(
+    db: &mut Db,
+    cfg: &MemoryConfig,
+    data_dir: &Path,
+    req: SearchRequest<'_>,
+) -> crate::error::Result<Vec<memory::recall::Scored>> {
+    if let Some(k) = &req.kind {
+        memory::store::check_kind(k)?;
+    }
+    let target = crate::work::sessions::resolve_scope(db, req.client, req.project).await?;
+    let filter = memory::recall::Filter {
+        project_id: target.project_id.clone(),
+        client_id: if req.client.is_some() {
+            target.client_id.clone()
+        } else {
+            None
+        },
+        kind: req.kind,
+        no_client: false,
+        current_only: false,
+    };
+    let meaning = crate::embed::Encoder::open(&crate::embed::install::model_path(data_dir))
+        .ok()
+        .and_then(|e| memory::recall::Meaning::of(&e, req.query));
+    let (_, ranked) = memory::recall::search(
+        db,
+        cfg,
+        req.query,
+        &target,
+        &filter,
+        req.now,
+        req.limit,
+        &HashSet::new(),
+        meaning.as_ref(),
+    )
+    .await?;
+    Ok(ranked)
+}

@@ -24,6 +24,7 @@ pub mod sync;
 pub mod terminal;
 pub mod tickets;
 pub mod time;
+pub mod ui;
 pub mod vault;
 #[cfg(windows)]
 pub mod winacl;

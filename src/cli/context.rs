@@ -13,7 +13,7 @@ use crate::machine;
 use crate::memory::capture::{self, CaptureOptions, Note, Summary};
 use crate::memory::engine::{Engine, TokenCounter};
 use crate::memory::lifecycle;
-use crate::memory::recall::{self, Filter};
+use crate::memory::recall;
 use crate::memory::scrub;
 use crate::memory::store::{self as mstore, ListFilter};
 use crate::memory::vectors;
@@ -321,32 +321,18 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             explain,
         } => {
             let at = time_or(at.as_deref(), now)?;
-            if let Some(k) = &kind {
-                mstore::check_kind(k)?;
-            }
-            let t = target_of(db, client.as_deref(), project.as_deref()).await?;
-            let filter = Filter {
-                project_id: t.project_id.clone(),
-                client_id: if client.is_some() {
-                    t.client_id.clone()
-                } else {
-                    None
-                },
-                kind,
-                no_client: false,
-                current_only: false,
-            };
-            let scope = t;
-            let (_, ranked) = recall::search(
+            let ranked = crate::app::search(
                 db,
                 &ctx.config.memory,
-                &query,
-                &scope,
-                &filter,
-                at,
-                limit,
-                &HashSet::new(),
-                meaning(ctx, &query).as_ref(),
+                &ctx.paths.data_dir,
+                crate::app::SearchRequest {
+                    query: &query,
+                    client: client.as_deref(),
+                    project: project.as_deref(),
+                    kind,
+                    limit,
+                    now: at,
+                },
             )
             .await?;
             // JSON: each result with its memory.

@@ -15,6 +15,7 @@ mod setup;
 mod sync;
 mod task;
 mod ticket;
+mod ui;
 mod vault;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -82,6 +83,9 @@ pub enum Command {
     Agent(agent::Cmd),
     /// Check the installation and say how to fix what is wrong
     Doctor,
+    /// Local web console: memories (search, edit, pin, forget), what
+    /// reached Claude, work time charts, tasks, vault metadata, sync, doctor
+    Ui(ui::Args),
     /// Show the effective configuration and where it comes from
     #[command(subcommand)]
     Config(config::Cmd),
@@ -170,6 +174,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Ticket(cmd) => ticket::run(&ctx, cmd).await,
         Command::Agent(cmd) => agent::run(&ctx, cmd).await,
         Command::Doctor => doctor::run(&ctx).await,
+        Command::Ui(args) => ui::run(&ctx, args).await,
         Command::Config(cmd) => config::run(&ctx, cmd),
         Command::Completions { .. } => unreachable!("handled above"),
     }

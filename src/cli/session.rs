@@ -503,19 +503,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 for line in overlap_lines(&rep.overlaps) {
                     note(line);
                 }
-                out(format!(
-                    "{},sessions,total_hours,billable_hours",
-                    by_name(by)
-                ))?;
-                for row in rep.rows.iter().chain(std::iter::once(&rep.total)) {
-                    out(format!(
-                        "{},{},{:.2},{:.2}",
-                        csv_field(&row.key),
-                        row.sessions,
-                        row.total_hours,
-                        row.billable_hours
-                    ))?;
-                }
+                out(rep.to_csv().trim_end())?;
             } else {
                 let rows: Vec<Vec<String>> = rep
                     .rows
@@ -599,14 +587,5 @@ fn by_name(by: GroupBy) -> &'static str {
         GroupBy::Client => "client",
         GroupBy::Project => "project",
         GroupBy::Day => "day",
-    }
-}
-
-/// Quotes a CSV field when it holds a comma, quote or newline.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
     }
 }

@@ -248,3 +248,27 @@ mod tests {
         assert_eq!(session_key(uuid), uuid);
     }
 }
+
+/// One memory injected into a Claude session, for the console.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct Injection {
+    pub claude_session_id: String,
+    pub memory_id: String,
+    #[serde(serialize_with = "crate::time::ser_rfc3339")]
+    pub injected_at: Millis,
+    /// The memory's title and tokens (none when it was forgotten since).
+    pub title: Option<String>,
+    pub stored_tokens: Option<i64>,
+}
+
+/// The newest injections recorded (folded from the journals), newest first.
+pub async fn injections(db: &mut Db, limit: i64) -> Result<Vec<Injection>> {
+    Ok(sqlx::query_as(
+        "SELECT r.claude_session_id, r.memory_id, r.injected_at, m.title, m.stored_tokens
+         FROM recall_log r LEFT JOIN memories m ON m.id = r.memory_id
+         ORDER BY r.injected_at DESC, r.claude_session_id LIMIT ?",
+    )
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}

@@ -105,6 +105,38 @@ fn row(key: String, sessions: u32, total: i64, billable: i64) -> ReportRow {
     }
 }
 
+impl Report {
+    /// The report as CSV (`msp session report --csv`): a header, one line
+    /// per row, then the total.
+    pub fn to_csv(&self) -> String {
+        let by = match self.by {
+            GroupBy::Client => "client",
+            GroupBy::Project => "project",
+            GroupBy::Day => "day",
+        };
+        let mut out = format!("{by},sessions,total_hours,billable_hours\n");
+        for row in self.rows.iter().chain(std::iter::once(&self.total)) {
+            out.push_str(&format!(
+                "{},{},{:.2},{:.2}\n",
+                csv_field(&row.key),
+                row.sessions,
+                row.total_hours,
+                row.billable_hours
+            ));
+        }
+        out
+    }
+}
+
+/// Quotes a CSV field when it holds a comma, quote or newline.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
 pub async fn report(db: &mut Db, by: GroupBy, mut filter: Filter) -> Result<Report> {
     let now = now_ms();
     filter.limit = None;

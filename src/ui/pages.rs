@@ -1,0 +1,789 @@
+//! The console's pages. Each opens the store, asks the library, renders.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{DOCTYPE, Markup, html};
+use serde::Deserialize;
+
+use super::{Console, chart};
+use crate::error::{Error, Result};
+use crate::memory::engine::TokenCounter;
+use crate::memory::store::{self as mstore, ListFilter, Memory};
+use crate::memory::{journal, lifecycle};
+use crate::time::{Millis, local_display, now_ms};
+use crate::work::{clients, projects, report, sessions, tasks};
+
+type C = State<Arc<Console>>;
+
+/// An error as a page, with the status its kind calls for.
+pub struct Failure(Error);
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure(e)
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let status = match self.0.kind() {
+            Error::Usage(_) => StatusCode::BAD_REQUEST,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Locked(_) | Error::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let mut text = self.0.to_string();
+        if let Some(h) = self.0.hint() {
+            text.push_str(&format!(" (hint: {h})"));
+        }
+        (status, plain_page("msp console: error", &text)).into_response()
+    }
+}
+
+type Page = std::result::Result<Response, Failure>;
+
+const NAV: &[(&str, &str)] = &[
+    ("/memories", "Memories"),
+    ("/claude", "Claude sessions"),
+    ("/time", "Work time"),
+    ("/tasks", "Tasks"),
+    ("/vault", "Vault"),
+    ("/sync", "Sync"),
+    ("/doctor", "Doctor"),
+];
+
+fn layout(c: &Console, active: &str, title: &str, body: Markup) -> Response {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · msp" }
+                link rel="stylesheet" href="/static/app.css";
+                script src="/static/app.js" defer {}
+            }
+            body {
+                nav {
+                    span.brand { "msp" }
+                    @for (href, name) in NAV {
+                        a href=(href) class=[(*href == active).then_some("active")] { (name) }
+                    }
+                    @if c.read_only { span.badge { "read-only" } }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    }
+    .into_response()
+}
+
+/// A page of one sentence (refusals, errors).
+pub fn plain_page(title: &str, text: &str) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head { meta charset="utf-8"; title { (title) } link rel="stylesheet" href="/static/app.css"; }
+            body { main { h1 { (title) } p { (text) } } }
+        }
+    }
+}
+
+pub async fn css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("static/app.css"),
+    )
+        .into_response()
+}
+
+pub async fn js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("static/app.js"),
+    )
+        .into_response()
+}
+
+pub async fn home() -> Redirect {
+    Redirect::to("/memories")
+}
+
+// ---------------------------------------------------------------------------
+// Memories
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MemoryQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    client: String,
+    #[serde(default)]
+    project: String,
+    #[serde(default)]
+    kind: String,
+    /// "", "current", "pinned" or "superseded".
+    #[serde(default)]
+    state: String,
+}
+
+fn some(s: &str) -> Option<&str> {
+    Some(s.trim()).filter(|s| !s.is_empty())
+}
+
+const KINDS: &[&str] = &[
+    "session_summary",
+    "decision",
+    "fact",
+    "snippet",
+    "project_state",
+    "note",
+];
+
+fn keeps(state: &str, m: &Memory) -> bool {
+    match state {
+        "current" => m.superseded_by.is_none(),
+        "pinned" => m.pinned_at.is_some(),
+        "superseded" => m.superseded_by.is_some(),
+        _ => true,
+    }
+}
+
+pub async fn memories(State(c): C, Query(f): Query<MemoryQuery>) -> Page {
+    let mut store = c.store().await?;
+    let db = store.db();
+    let all_clients = clients::list(db).await?;
+    let all_projects = projects::list(db, None).await?;
+    let slugs: BTreeMap<String, String> = all_projects
+        .iter()
+        .map(|p| (p.id.clone(), p.slug.clone()))
+        .collect();
+    // (memory, score and its shares when searched)
+    let rows: Vec<(Memory, Option<crate::memory::recall::Scored>)> = if let Some(q) = some(&f.q) {
+        crate::app::search(
+            db,
+            &c.config.memory,
+            &c.paths.data_dir,
+            crate::app::SearchRequest {
+                query: q,
+                client: some(&f.client),
+                project: some(&f.project),
+                kind: some(&f.kind).map(str::to_string),
+                limit: 50,
+                now: now_ms(),
+            },
+        )
+        .await?
+        .into_iter()
+        .filter(|s| keeps(&f.state, &s.memory))
+        .map(|s| (s.memory.clone(), Some(s)))
+        .collect()
+    } else {
+        let scope = sessions::resolve_scope(db, some(&f.client), some(&f.project)).await?;
+        if let Some(k) = some(&f.kind) {
+            mstore::check_kind(k)?;
+        }
+        mstore::list(
+            db,
+            &ListFilter {
+                project_id: scope.project_id,
+                client_id: if some(&f.client).is_some() {
+                    scope.client_id
+                } else {
+                    None
+                },
+                kind: some(&f.kind).map(str::to_string),
+                limit: 100,
+                current_only: f.state == "current",
+                pinned_only: f.state == "pinned",
+            },
+        )
+        .await?
+        .into_iter()
+        .filter(|m| keeps(&f.state, m))
+        .map(|m| (m, None))
+        .collect()
+    };
+    let searched = some(&f.q).is_some();
+    let body = html! {
+        form.filters method="get" action="/memories" {
+            input #search type="search" name="q" value=(f.q) placeholder="Search like recall ( / )" autofocus;
+            select name="client" {
+                option value="" { "any client" }
+                @for cl in &all_clients {
+                    option value=(cl.slug) selected[cl.slug == f.client] { (cl.name) }
+                }
+            }
+            select name="project" {
+                option value="" { "any project" }
+                @for p in &all_projects {
+                    option value=(p.slug) selected[p.slug == f.project] { (p.slug) }
+                }
+            }
+            select name="kind" {
+                option value="" { "any kind" }
+                @for k in KINDS { option value=(k) selected[*k == f.kind] { (k) } }
+            }
+            select name="state" {
+                @for (v, label) in [("", "all"), ("current", "current"), ("pinned", "pinned"), ("superseded", "superseded")] {
+                    option value=(v) selected[v == f.state] { (label) }
+                }
+            }
+            button type="submit" { "Search" }
+        }
+        p.muted {
+            @if searched { (rows.len()) " memories, ranked as recall ranks them; the bar shows what each signal added to the score." }
+            @else { (rows.len()) " newest memories." }
+        }
+        table.memories {
+            thead { tr {
+                @if searched { th { "score" } th { "why" } }
+                th { "created" } th { "project" } th { "kind" } th { "title" }
+            } }
+            tbody {
+                @for (m, s) in &rows {
+                    tr {
+                        @if let Some(s) = s {
+                            td.num { (format!("{:.3}", s.score)) }
+                            td { (shares_bar(s)) }
+                        }
+                        td.nowrap { (local_display(m.created_at)) }
+                        td { (m.project_id.as_ref().and_then(|p| slugs.get(p)).map(String::as_str).unwrap_or("-")) }
+                        td { (m.kind) }
+                        td { (title_cell(m)) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout(&c, "/memories", "Memories", body))
+}
+
+/// Each signal's share of a score as a stacked bar, with the figures in
+/// its title.
+fn shares_bar(s: &crate::memory::recall::Scored) -> Markup {
+    let parts = s.shares.named();
+    let total: f64 = parts.iter().map(|(_, v)| v.max(0.0)).sum();
+    let tip: Vec<String> = parts
+        .iter()
+        .filter(|(_, v)| *v > 0.0)
+        .map(|(n, v)| format!("{n} {:.0}%", 100.0 * v / total.max(f64::EPSILON)))
+        .collect();
+    html! {
+        span.bar title=(tip.join(", ")) aria-label=(tip.join(", ")) {
+            @for (i, (_, v)) in parts.iter().enumerate() {
+                @if *v > 0.0 && total > 0.0 {
+                    span class=(format!("seg s{i}")) style=(format!("width:{:.1}%", 100.0 * v / total)) {}
+                }
+            }
+        }
+        span.explain { (tip.join(" · ")) }
+    }
+}
+
+fn title_cell(m: &Memory) -> Markup {
+    html! {
+        @if m.superseded_by.is_some() {
+            del { a href=(format!("/memories/{}", m.id)) { (m.title) } }
+        } @else {
+            a href=(format!("/memories/{}", m.id)) { (m.title) }
+        }
+        @if m.pinned_at.is_some() { " " span.badge { "pinned" } }
+        @if let Some(by) = &m.superseded_by {
+            " " a.badge href=(format!("/memories/{by}")) { "superseded" }
+        }
+    }
+}
+
+pub async fn memory(State(c): C, Path(id): Path<String>) -> Page {
+    let mut store = c.store().await?;
+    let db = store.db();
+    let m = mstore::get(db, &id).await?;
+    let excerpt = mstore::excerpt(db, &m.id).await?;
+    let successor = match &m.superseded_by {
+        Some(s) => mstore::get(db, s).await.ok(),
+        None => None,
+    };
+    let csrf = c.csrf.as_str();
+    let body = html! {
+        dl.facts {
+            dt { "id" } dd { code { (m.id) } }
+            dt { "kind" } dd { (m.kind) }
+            dt { "importance" } dd { (m.importance) }
+            dt { "created" } dd { (local_display(m.created_at)) }
+            @if let Some(u) = m.updated_at { dt { "edited" } dd { (local_display(u)) } }
+            dt { "tags" } dd { (m.tag_list().join(", ")) }
+            dt { "tokens" } dd { (m.stored_tokens) " stored of " (m.raw_tokens) " read" }
+            @if let Some(p) = m.pinned_at { dt { "pinned" } dd { (local_display(p)) } }
+            @if let Some(by) = &m.superseded_by {
+                dt { "superseded by" }
+                dd { a href=(format!("/memories/{by}")) { (successor.as_ref().map_or(by.as_str(), |s| s.title.as_str())) } }
+            }
+        }
+        @if m.superseded_by.is_some() { h2 { del { (m.title) } } } @else { h2 { (m.title) } }
+        pre.body { (m.body) }
+        @if let Some(x) = &excerpt {
+            details { summary { "Source excerpt (redacted)" } pre.excerpt { (x) } }
+        }
+        @if !c.read_only {
+            section.actions {
+                form method="post" action=(format!("/memories/{}/{}", m.id, if m.pinned_at.is_some() { "unpin" } else { "pin" })) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button type="submit" { @if m.pinned_at.is_some() { "Unpin" } @else { "Pin to the briefing" } }
+                }
+                @if m.superseded_by.is_some() {
+                    form method="post" action=(format!("/memories/{}/restore", m.id)) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button type="submit" { "Restore" }
+                    }
+                }
+                form method="post" action=(format!("/memories/{}/forget", m.id)) data-confirm="Forget this memory? It is erased and does not come back through sync." {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button.danger type="submit" { "Forget" }
+                }
+            }
+            h2 { "Edit" }
+            form.edit method="post" action=(format!("/memories/{}/edit", m.id)) {
+                input type="hidden" name="csrf" value=(csrf);
+                label { "Title" input name="title" value=(m.title); }
+                label { "Body" textarea name="body" rows="8" { (m.body) } }
+                label { "Tags (comma-separated)" input name="tags" value=(m.tag_list().join(", ")); }
+                label { "Importance (1-10)" input name="importance" type="number" min="1" max="10" value=(m.importance); }
+                button type="submit" { "Save" }
+                p.muted { "The new text is redacted, re-tagged and re-indexed, as `msp context edit` does." }
+            }
+        }
+    };
+    Ok(layout(&c, "/memories", "Memory", body))
+}
+
+/// Every change form carries the launch's CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct Change {
+    #[serde(default)]
+    csrf: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EditForm {
+    #[serde(default)]
+    csrf: String,
+    title: Option<String>,
+    body: Option<String>,
+    tags: Option<String>,
+    importance: Option<String>,
+}
+
+/// The refusal of a change whose form lacks this launch's CSRF token.
+fn csrf_refused(c: &Console, given: &str) -> Option<Response> {
+    (!super::same_secret(given, &c.csrf)).then(|| {
+        super::refuse(
+            StatusCode::FORBIDDEN,
+            "This change did not come from a form of this console (no or a wrong CSRF token).",
+        )
+    })
+}
+
+fn back_to(id: &str) -> Response {
+    Redirect::to(&format!("/memories/{id}")).into_response()
+}
+
+pub async fn edit(State(c): C, Path(id): Path<String>, Form(f): Form<EditForm>) -> Page {
+    if let Some(r) = csrf_refused(&c, &f.csrf) {
+        return Ok(r);
+    }
+    let importance = match f
+        .importance
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(i) => Some(
+            i.parse::<i64>()
+                .map_err(|_| Error::usage("importance must be a number from 1 to 10"))?,
+        ),
+        None => None,
+    };
+    let mut store = c.store().await?;
+    let db = store.db();
+    let m = mstore::get(db, &id).await?;
+    let tags: Option<Vec<String>> = f.tags.map(|t| {
+        t.split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    });
+    // Only what changed: an unchanged tag list keeps the derived tags.
+    let edit = lifecycle::Edit {
+        title: f.title.filter(|t| t.trim() != m.title),
+        body: f
+            .body
+            .map(|b| b.replace("\r\n", "\n"))
+            .filter(|b| b.trim() != m.body),
+        tags: tags.filter(|t| *t != m.tag_list()),
+        importance: importance.filter(|i| *i != m.importance),
+        ..Default::default()
+    };
+    if !edit.is_empty() {
+        let (engine, _) = crate::app::engine(db, &c.paths.data_dir, TokenCounter::exact()).await;
+        lifecycle::edit(db, &engine, &m.id, &edit, now_ms()).await?;
+    }
+    Ok(back_to(&m.id))
+}
+
+pub async fn pin(State(c): C, Path(id): Path<String>, Form(f): Form<Change>) -> Page {
+    if let Some(r) = csrf_refused(&c, &f.csrf) {
+        return Ok(r);
+    }
+    let mut store = c.store().await?;
+    let m = lifecycle::pin(store.db(), &id, now_ms()).await?;
+    Ok(back_to(&m.id))
+}
+
+pub async fn unpin(State(c): C, Path(id): Path<String>, Form(f): Form<Change>) -> Page {
+    if let Some(r) = csrf_refused(&c, &f.csrf) {
+        return Ok(r);
+    }
+    let mut store = c.store().await?;
+    let m = lifecycle::unpin(store.db(), &id).await?;
+    Ok(back_to(&m.id))
+}
+
+pub async fn restore(State(c): C, Path(id): Path<String>, Form(f): Form<Change>) -> Page {
+    if let Some(r) = csrf_refused(&c, &f.csrf) {
+        return Ok(r);
+    }
+    let mut store = c.store().await?;
+    let m = lifecycle::restore(store.db(), &id).await?;
+    Ok(back_to(&m.id))
+}
+
+pub async fn forget(State(c): C, Path(id): Path<String>, Form(f): Form<Change>) -> Page {
+    if let Some(r) = csrf_refused(&c, &f.csrf) {
+        return Ok(r);
+    }
+    let mut store = c.store().await?;
+    lifecycle::forget(store.db(), &id).await?;
+    Ok(Redirect::to("/memories").into_response())
+}
+
+// ---------------------------------------------------------------------------
+// Claude sessions: what was injected where
+
+/// One prompt of a Claude session: when, and what was injected.
+type Prompt<'a> = (Millis, Vec<&'a journal::Injection>);
+
+pub async fn claude(State(c): C) -> Page {
+    let mut store = c.store().await?;
+    let rows = journal::injections(store.db(), 500).await?;
+    // Session -> prompts (one injection time each) -> memories.
+    let mut sessions: Vec<(String, Vec<Prompt>)> = Vec::new();
+    for r in &rows {
+        let s = match sessions
+            .iter_mut()
+            .find(|(id, _)| *id == r.claude_session_id)
+        {
+            Some(s) => s,
+            None => {
+                sessions.push((r.claude_session_id.clone(), Vec::new()));
+                sessions.last_mut().expect("just pushed")
+            }
+        };
+        match s.1.iter_mut().find(|(at, _)| *at == r.injected_at) {
+            Some(p) => p.1.push(r),
+            None => s.1.push((r.injected_at, vec![r])),
+        }
+    }
+    let body = html! {
+        p.muted { "What recall injected into each Claude session (newest first), as the save hook recorded it. Captured turns are the session's memories, on the Memories page." }
+        @if sessions.is_empty() { p { "Nothing injected yet." } }
+        @for (sid, prompts) in &sessions {
+            section.session {
+                h2 { "Session " code { (sid) } }
+                table {
+                    thead { tr { th { "prompt at" } th { "memories" } th.num { "tokens" } } }
+                    tbody {
+                        @for (at, ms) in prompts {
+                            tr {
+                                td.nowrap { (local_display(*at)) }
+                                td { ul.compact { @for m in ms {
+                                    li { @match &m.title {
+                                        Some(t) => a href=(format!("/memories/{}", m.memory_id)) { (t) },
+                                        None => span.muted { "(forgotten since)" },
+                                    } }
+                                } } }
+                                td.num { (ms.iter().filter_map(|m| m.stored_tokens).sum::<i64>()) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout(&c, "/claude", "Claude sessions", body))
+}
+
+// ---------------------------------------------------------------------------
+// Work time
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Range {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+const WEEK_MS: i64 = 7 * 86_400_000;
+
+/// The start of the local week (Monday 00:00) holding `ms`.
+fn week_start(ms: Millis) -> Millis {
+    use chrono::{Datelike, Local, TimeZone};
+    let t = Local
+        .timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or_else(Local::now);
+    let day = t.date_naive() - chrono::Days::new(u64::from(t.weekday().num_days_from_monday()));
+    Local
+        .from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight"))
+        .earliest()
+        .map_or(ms, |d| d.timestamp_millis())
+}
+
+fn range_of(r: &Range) -> Result<(Option<Millis>, Option<Millis>)> {
+    let now = now_ms();
+    let from = some(&r.from)
+        .map(|f| crate::time::parse_time(f, now, crate::time::DayEdge::Start))
+        .transpose()?;
+    let to = some(&r.to)
+        .map(|t| crate::time::parse_time(t, now, crate::time::DayEdge::End))
+        .transpose()?;
+    Ok((from, to))
+}
+
+pub async fn time(State(c): C, Query(r): Query<Range>) -> Page {
+    let mut store = c.store().await?;
+    let db = store.db();
+    let now = now_ms();
+    let first_week = week_start(now) - 7 * WEEK_MS;
+    let list = sessions::list(
+        db,
+        &sessions::Filter {
+            from: Some(first_week),
+            ..Default::default()
+        },
+    )
+    .await?;
+    // Hours per week and client, billable or not (a session counts in the
+    // week it started).
+    let mut weeks: Vec<chart::Week> = (0..8)
+        .map(|i| chart::Week {
+            start: first_week + i * WEEK_MS,
+            ..Default::default()
+        })
+        .collect();
+    for s in &list {
+        let Some(w) = weeks.iter_mut().rev().find(|w| s.started_ms >= w.start) else {
+            continue;
+        };
+        let hours = s.duration_seconds as f64 / 3600.0;
+        let client = s.client.clone().unwrap_or_else(|| "no client".into());
+        *w.by_client.entry(client).or_default() += hours;
+        if s.billable {
+            w.billable += hours;
+        } else {
+            w.non_billable += hours;
+        }
+    }
+    let (from, to) = range_of(&r)?;
+    let rep = report::report(
+        db,
+        report::GroupBy::Client,
+        sessions::Filter {
+            from,
+            to,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let csv_href = format!(
+        "/time.csv?from={}&to={}",
+        url::form_urlencoded::byte_serialize(r.from.as_bytes()).collect::<String>(),
+        url::form_urlencoded::byte_serialize(r.to.as_bytes()).collect::<String>()
+    );
+    let body = html! {
+        h2 { "Hours per client per week" }
+        (chart::weekly_bars(&weeks))
+        h2 { "Report by client" }
+        form.filters method="get" action="/time" {
+            label { "from " input name="from" value=(r.from) placeholder="monday, 2026-11-01, last friday"; }
+            label { "to " input name="to" value=(r.to) placeholder="today"; }
+            button type="submit" { "Show" }
+            a.button href=(csv_href) download="msp-report.csv" { "CSV" }
+        }
+        table {
+            thead { tr { th { "client" } th.num { "sessions" } th.num { "hours" } th.num { "billable" } } }
+            tbody {
+                @for row in &rep.rows {
+                    tr { td { (row.key) } td.num { (row.sessions) } td.num { (format!("{:.2}", row.total_hours)) } td.num { (format!("{:.2}", row.billable_hours)) } }
+                }
+                tr.total { td { (rep.total.key) } td.num { (rep.total.sessions) } td.num { (format!("{:.2}", rep.total.total_hours)) } td.num { (format!("{:.2}", rep.total.billable_hours)) } }
+            }
+        }
+        h2 { "Sessions of the last 8 weeks" }
+        table {
+            thead { tr { th { "started" } th { "client / project" } th { "title" } th.num { "duration" } th { "billable" } } }
+            tbody {
+                @for s in &list {
+                    tr {
+                        td.nowrap { (local_display(s.started_ms)) }
+                        td { (s.client.as_deref().unwrap_or("-")) " / " (s.project.as_deref().unwrap_or("-")) }
+                        td { (s.title.as_deref().unwrap_or("")) }
+                        td.num { (s.duration) }
+                        td { @if s.billable { "yes" } @else { "no" } }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout(&c, "/time", "Work time", body))
+}
+
+/// The same bytes as `msp session report --csv` for the range.
+pub async fn time_csv(State(c): C, Query(r): Query<Range>) -> Page {
+    let mut store = c.store().await?;
+    let (from, to) = range_of(&r)?;
+    let rep = report::report(
+        store.db(),
+        report::GroupBy::Client,
+        sessions::Filter {
+            from,
+            to,
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"msp-report.csv\"",
+            ),
+        ],
+        rep.to_csv(),
+    )
+        .into_response())
+}
+
+// ---------------------------------------------------------------------------
+// Tasks, vault, sync, doctor
+
+pub async fn tasks(State(c): C) -> Page {
+    let mut store = c.store().await?;
+    let list = tasks::list(store.db(), &crate::work::Scope::default(), true).await?;
+    let body = html! {
+        table {
+            thead { tr { th { "status" } th { "priority" } th { "title" } th { "client / project" } th { "due" } } }
+            tbody { @for t in &list { tr class=[(t.status == "done").then_some("done")] {
+                td { (t.status) } td { (t.priority) } td { (t.title) }
+                td { (t.client.as_deref().unwrap_or("-")) " / " (t.project.as_deref().unwrap_or("-")) }
+                td { (t.due_date.as_deref().unwrap_or("")) }
+            } } }
+        }
+    };
+    Ok(layout(&c, "/tasks", "Tasks", body))
+}
+
+/// Names, fields, versions and the audit: never a value (this page has no
+/// way to reach one; unlocking needs the passphrase, which it never asks).
+pub async fn vault(State(c): C) -> Page {
+    let mut store = c.store().await?;
+    let db = store.db();
+    let creds = crate::vault::records::list(db, None, false)
+        .await
+        .unwrap_or_default();
+    let audit = crate::vault::audit::list(db, None, Some(50))
+        .await
+        .unwrap_or_default();
+    let body = html! {
+        p.muted { "Item names, fields, versions and the audit trail. Values are never shown here: use `msp vault get` in a terminal." }
+        table {
+            thead { tr { th { "reference" } th { "type" } th { "username" } th { "fields (version, versions kept)" } th { "updated" } } }
+            tbody { @for v in &creds { tr {
+                td { code { (v.reference) } } td { (v.cred_type) } td { (v.username.as_deref().unwrap_or("")) }
+                td { @for f in &v.fields { span.field { (f.name) " v" (f.version) " (" (f.versions) ")" } " " } }
+                td.nowrap { (v.updated_at) }
+            } } }
+        }
+        h2 { "Audit (newest 50)" }
+        table {
+            thead { tr { th { "#" } th { "at" } th { "user" } th { "action" } th { "credential" } th { "detail" } } }
+            tbody { @for e in &audit { tr {
+                td.num { (e.seq) } td.nowrap { (local_display(e.at)) } td { (e.os_user) } td { (e.action) }
+                td { (e.credential.as_deref().unwrap_or("")) } td { (e.detail) }
+            } } }
+        }
+    };
+    Ok(layout(&c, "/vault", "Vault", body))
+}
+
+pub async fn sync(State(c): C) -> Page {
+    let mut store = c.store().await?;
+    let status = crate::sync::status(
+        store.db(),
+        &c.paths,
+        &c.config,
+        std::time::Duration::from_secs(3),
+    )
+    .await;
+    let body = match status {
+        Ok(s) => html! {
+            dl.facts {
+                dt { "team" } dd { (s.team_id.as_deref().unwrap_or("not set up (msp sync init)")) }
+                dt { "server" } dd { (s.url.as_deref().unwrap_or("-")) }
+                dt { "reachable" } dd { (match s.reachable { Some(true) => "yes", Some(false) => "no", None => "-" }) }
+                @if let Some(e) = &s.server_error { dt { "server error" } dd { (e) } }
+                dt { "last sync" } dd { (s.last_sync_at.as_deref().unwrap_or("never")) }
+                dt { "local changes pending" } dd { (s.pending_changes) }
+                dt { "records not pushed" } dd { (s.unpushed_records) }
+                dt { "records not pulled" } dd { (s.unpulled_records.map_or("-".to_string(), |n| n.to_string())) }
+            }
+        },
+        Err(e) => {
+            html! { p { "Team sync: " (e.to_string()) } @if let Some(h) = e.hint() { p.muted { "hint: " (h) } } }
+        }
+    };
+    Ok(layout(&c, "/sync", "Sync", body))
+}
+
+/// `msp doctor`'s checks, run as the command runs them.
+pub async fn doctor(State(c): C) -> Page {
+    let exe = std::env::current_exe().map_err(|e| Error::io("finding msp", e))?;
+    let out = tokio::process::Command::new(exe)
+        .args(["--json", "doctor"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .map_err(|e| Error::io("running msp doctor", e))?;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let checks = report["checks"].as_array().cloned().unwrap_or_default();
+    let body = html! {
+        table {
+            thead { tr { th { "status" } th { "check" } th { "detail" } th { "fix" } } }
+            tbody { @for ch in &checks {
+                @let status = ch["status"].as_str().unwrap_or("");
+                tr class=(format!("st-{status}")) {
+                    td { (status) } td { (ch["name"].as_str().unwrap_or("")) }
+                    td { (ch["detail"].as_str().unwrap_or("")) } td { (ch["hint"].as_str().unwrap_or("")) }
+                }
+            } }
+        }
+        @if checks.is_empty() { p { "msp doctor gave no report: " (String::from_utf8_lossy(&out.stderr)) } }
+    };
+    Ok(layout(&c, "/doctor", "Doctor", body))
+}
