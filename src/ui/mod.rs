@@ -262,7 +262,7 @@ async fn guard(State(c): State<Arc<Console>>, req: Request, next: Next) -> Respo
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res

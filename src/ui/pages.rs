@@ -273,12 +273,24 @@ fn shares_bar(s: &crate::memory::recall::Scored) -> Markup {
         .filter(|(_, v)| *v > 0.0)
         .map(|(n, v)| format!("{n} {:.0}%", 100.0 * v / total.max(f64::EPSILON)))
         .collect();
+    // An SVG, not styled spans: the page's policy allows no inline style.
+    let mut x = 0.0;
+    let segments: Vec<(usize, f64, f64)> = parts
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, v))| *v > 0.0 && total > 0.0)
+        .map(|(i, (_, v))| {
+            let w = 120.0 * v / total;
+            let seg = (i, x, w);
+            x += w;
+            seg
+        })
+        .collect();
     html! {
-        span.bar title=(tip.join(", ")) aria-label=(tip.join(", ")) {
-            @for (i, (_, v)) in parts.iter().enumerate() {
-                @if *v > 0.0 && total > 0.0 {
-                    span class=(format!("seg s{i}")) style=(format!("width:{:.1}%", 100.0 * v / total)) {}
-                }
+        svg.bar width="120" height="10" viewBox="0 0 120 10" role="img" aria-label=(tip.join(", ")) {
+            title { (tip.join(", ")) }
+            @for (i, x, w) in &segments {
+                rect class=(format!("seg s{i}")) x=(format!("{x:.1}")) y="0" width=(format!("{w:.1}")) height="10" {}
             }
         }
         span.explain { (tip.join(" · ")) }

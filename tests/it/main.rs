@@ -33,4 +33,5 @@ mod snapshots;
 mod sync;
 mod tasks;
 mod tickets;
+mod ui;
 mod vault;
