@@ -458,6 +458,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 limit,
                 current_only: current,
                 pinned_only: pinned,
+                ..Default::default()
             };
             let list = mstore::list(db, &f).await?;
             ctx.list(&list, |t| {

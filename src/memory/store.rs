@@ -531,13 +531,28 @@ pub struct ListFilter {
     pub current_only: bool,
     /// Only pinned memories.
     pub pinned_only: bool,
+    /// Created at or after / before these times.
+    pub from: Option<Millis>,
+    pub to: Option<Millis>,
+}
+
+/// The newest memories captured from Claude sessions, newest first.
+pub async fn captured(db: &mut Db, limit: i64) -> Result<Vec<Memory>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM memories m WHERE m.claude_session_id IS NOT NULL
+         ORDER BY m.created_at DESC, m.seq DESC LIMIT ?"
+    )))
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
 }
 
 pub async fn list(db: &mut Db, f: &ListFilter) -> Result<Vec<Memory>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM memories m WHERE (?1 IS NULL OR m.project_id = ?1) AND (?2 IS NULL OR m.client_id = ?2)
          AND (?3 IS NULL OR m.kind = ?3) AND (NOT ?5 OR m.superseded_by IS NULL)
-         AND (NOT ?6 OR m.pinned_at IS NOT NULL) ORDER BY m.created_at DESC, m.seq DESC LIMIT ?4"
+         AND (NOT ?6 OR m.pinned_at IS NOT NULL) AND (?7 IS NULL OR m.created_at >= ?7)
+         AND (?8 IS NULL OR m.created_at < ?8) ORDER BY m.created_at DESC, m.seq DESC LIMIT ?4"
     )))
     .bind(&f.project_id)
     .bind(&f.client_id)
@@ -545,6 +560,8 @@ pub async fn list(db: &mut Db, f: &ListFilter) -> Result<Vec<Memory>> {
     .bind(if f.limit > 0 { f.limit } else { -1 })
     .bind(f.current_only)
     .bind(f.pinned_only)
+    .bind(f.from)
+    .bind(f.to)
     .fetch_all(db)
     .await?)
 }

@@ -120,6 +120,16 @@ pub async fn get(db: &mut Db, id: &str) -> Result<Item> {
     })
 }
 
+/// The newest items of every provider and status, newest first.
+pub async fn recent(db: &mut Db, limit: i64) -> Result<Vec<Item>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM ticket_outbox ORDER BY created_at DESC, id LIMIT ?"
+    )))
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
 /// Items still to post (including those a dead process left 'sending'), oldest first.
 pub async fn open_items(db: &mut Db, provider: &str) -> Result<Vec<Item>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -148,6 +148,8 @@ fn router(console: Arc<Console>) -> Router {
         .route("/time", get(pages::time))
         .route("/time.csv", get(pages::time_csv))
         .route("/tasks", get(pages::tasks))
+        .route("/tickets", get(pages::tickets))
+        .route("/agent", get(pages::agent))
         .route("/vault", get(pages::vault))
         .route("/sync", get(pages::sync))
         .route("/doctor", get(pages::doctor))

@@ -51,6 +51,8 @@ const NAV: &[(&str, &str)] = &[
     ("/claude", "Claude sessions"),
     ("/time", "Work time"),
     ("/tasks", "Tasks"),
+    ("/tickets", "Tickets"),
+    ("/agent", "Agent"),
     ("/vault", "Vault"),
     ("/sync", "Sync"),
     ("/doctor", "Doctor"),
@@ -129,6 +131,11 @@ pub struct MemoryQuery {
     /// "", "current", "pinned" or "superseded".
     #[serde(default)]
     state: String,
+    /// Created from / to (as `msp` reads times: "last monday", "2026-11-01").
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
 }
 
 fn some(s: &str) -> Option<&str> {
@@ -154,6 +161,12 @@ fn keeps(state: &str, m: &Memory) -> bool {
 }
 
 pub async fn memories(State(c): C, Query(f): Query<MemoryQuery>) -> Page {
+    let (from, to) = range_of(&Range {
+        from: f.from.clone(),
+        to: f.to.clone(),
+    })?;
+    let in_range =
+        |m: &Memory| from.is_none_or(|t| m.created_at >= t) && to.is_none_or(|t| m.created_at < t);
     let mut store = c.store().await?;
     let db = store.db();
     let all_clients = clients::list(db).await?;
@@ -179,7 +192,7 @@ pub async fn memories(State(c): C, Query(f): Query<MemoryQuery>) -> Page {
         )
         .await?
         .into_iter()
-        .filter(|s| keeps(&f.state, &s.memory))
+        .filter(|s| keeps(&f.state, &s.memory) && in_range(&s.memory))
         .map(|s| (s.memory.clone(), Some(s)))
         .collect()
     } else {
@@ -200,6 +213,8 @@ pub async fn memories(State(c): C, Query(f): Query<MemoryQuery>) -> Page {
                 limit: 100,
                 current_only: f.state == "current",
                 pinned_only: f.state == "pinned",
+                from,
+                to,
             },
         )
         .await?
@@ -233,6 +248,8 @@ pub async fn memories(State(c): C, Query(f): Query<MemoryQuery>) -> Page {
                     option value=(v) selected[v == f.state] { (label) }
                 }
             }
+            input name="from" value=(f.from) placeholder="from (last monday)" size="14";
+            input name="to" value=(f.to) placeholder="to (today)" size="12";
             button type="submit" { "Search" }
         }
         p.muted {
@@ -491,52 +508,89 @@ type Prompt<'a> = (Millis, Vec<&'a journal::Injection>);
 
 pub async fn claude(State(c): C) -> Page {
     let mut store = c.store().await?;
-    let rows = journal::injections(store.db(), 500).await?;
-    // Session -> prompts (one injection time each) -> memories.
-    let mut sessions: Vec<(String, Vec<Prompt>)> = Vec::new();
-    for r in &rows {
-        let s = match sessions
-            .iter_mut()
-            .find(|(id, _)| *id == r.claude_session_id)
-        {
-            Some(s) => s,
+    let db = store.db();
+    let rows = journal::injections(db, 500).await?;
+    let captured = mstore::captured(db, 500).await?;
+    // Session -> prompts (one injection time each) -> memories, and the
+    // turns captured from it; newest session first.
+    let mut sessions: Vec<Claude> = Vec::new();
+    fn entry<'a, 'b>(
+        sessions: &'b mut Vec<Claude<'a>>,
+        id: &str,
+        at: Millis,
+    ) -> &'b mut Claude<'a> {
+        let i = match sessions.iter().position(|s| s.id == id) {
+            Some(i) => i,
             None => {
-                sessions.push((r.claude_session_id.clone(), Vec::new()));
-                sessions.last_mut().expect("just pushed")
+                sessions.push(Claude {
+                    id: id.to_string(),
+                    last: at,
+                    prompts: vec![],
+                    captured: vec![],
+                });
+                sessions.len() - 1
             }
         };
-        match s.1.iter_mut().find(|(at, _)| *at == r.injected_at) {
+        let s = &mut sessions[i];
+        s.last = s.last.max(at);
+        s
+    }
+    for r in &rows {
+        let s = entry(&mut sessions, &r.claude_session_id, r.injected_at);
+        match s.prompts.iter_mut().find(|(at, _)| *at == r.injected_at) {
             Some(p) => p.1.push(r),
-            None => s.1.push((r.injected_at, vec![r])),
+            None => s.prompts.push((r.injected_at, vec![r])),
         }
     }
+    for m in &captured {
+        if let Some(sid) = &m.claude_session_id {
+            entry(&mut sessions, sid, m.created_at).captured.push(m);
+        }
+    }
+    sessions.sort_by_key(|s| std::cmp::Reverse(s.last));
     let body = html! {
-        p.muted { "What recall injected into each Claude session (newest first), as the save hook recorded it. Captured turns are the session's memories, on the Memories page." }
-        @if sessions.is_empty() { p { "Nothing injected yet." } }
-        @for (sid, prompts) in &sessions {
+        p.muted { "Each Claude session: what recall injected before each prompt, and the turns the save hook captured (newest first)." }
+        @if sessions.is_empty() { p { "No Claude session yet." } }
+        @for s in &sessions {
             section.session {
-                h2 { "Session " code { (sid) } }
-                table {
-                    thead { tr { th { "prompt at" } th { "memories" } th.num { "tokens" } } }
-                    tbody {
-                        @for (at, ms) in prompts {
-                            tr {
-                                td.nowrap { (local_display(*at)) }
-                                td { ul.compact { @for m in ms {
-                                    li { @match &m.title {
-                                        Some(t) => a href=(format!("/memories/{}", m.memory_id)) { (t) },
-                                        None => span.muted { "(forgotten since)" },
-                                    } }
-                                } } }
-                                td.num { (ms.iter().filter_map(|m| m.stored_tokens).sum::<i64>()) }
+                h2 { "Session " code { (s.id) } }
+                @if !s.prompts.is_empty() {
+                    table {
+                        thead { tr { th { "prompt at" } th { "memories injected" } th.num { "tokens" } } }
+                        tbody {
+                            @for (at, ms) in &s.prompts {
+                                tr {
+                                    td.nowrap { (local_display(*at)) }
+                                    td { ul.compact { @for m in ms {
+                                        li { @match &m.title {
+                                            Some(t) => a href=(format!("/memories/{}", m.memory_id)) { (t) },
+                                            None => span.muted { "(forgotten since)" },
+                                        } }
+                                    } } }
+                                    td.num { (ms.iter().filter_map(|m| m.stored_tokens).sum::<i64>()) }
+                                }
                             }
                         }
                     }
+                }
+                @if !s.captured.is_empty() {
+                    h3 { "Captured turns" }
+                    ul.compact { @for m in &s.captured {
+                        li { span.muted { (local_display(m.created_at)) " · " } (title_cell(m)) }
+                    } }
                 }
             }
         }
     };
     Ok(layout(&c, "/claude", "Claude sessions", body))
+}
+
+/// One Claude session as the console shows it.
+struct Claude<'a> {
+    id: String,
+    last: Millis,
+    prompts: Vec<Prompt<'a>>,
+    captured: Vec<&'a Memory>,
 }
 
 // ---------------------------------------------------------------------------
@@ -709,6 +763,69 @@ pub async fn tasks(State(c): C) -> Page {
         }
     };
     Ok(layout(&c, "/tasks", "Tasks", body))
+}
+
+/// The ticket outbox (pending, posted, failed) and the calls made.
+pub async fn tickets(State(c): C) -> Page {
+    let mut store = c.store().await?;
+    let db = store.db();
+    let items = crate::tickets::outbox::recent(db, 100).await?;
+    let calls = crate::tickets::calls::list(db, Some(50)).await?;
+    let body = html! {
+        h2 { "Outbox" }
+        @if items.is_empty() { p.muted { "Nothing queued. `msp ticket note` and `msp ticket time` queue notes and time; `msp ticket sync` posts them." } }
+        table {
+            thead { tr { th { "queued" } th { "ticket" } th { "kind" } th { "status" } th.num { "attempts" } th { "posted" } th { "error" } } }
+            tbody { @for i in &items { tr class=(format!("st-{}", if i.status == "failed" { "fail" } else { "ok" })) {
+                td.nowrap { (local_display(i.created_ms)) } td { (i.provider) " #" (i.ticket_id) } td { (i.kind) }
+                td { (i.status) } td.num { (i.attempts) }
+                td.nowrap { (i.sent_ms.map(local_display).unwrap_or_default()) }
+                td { (i.last_error.as_deref().unwrap_or("")) }
+            } } }
+        }
+        h2 { "Calls (newest 50)" }
+        table {
+            thead { tr { th { "time" } th { "method" } th { "path" } th.num { "status" } th.num { "ms" } th.num { "retry" } th { "error" } } }
+            tbody { @for r in &calls { tr {
+                td.nowrap { (local_display(r.started_ms)) } td { (r.method) } td { code { (r.path) } }
+                td.num { (r.status.map_or("-".into(), |s| s.to_string())) }
+                td.num { (r.duration_ms.map_or("-".into(), |d| d.to_string())) }
+                td.num { (r.retry) } td { (r.error.as_deref().unwrap_or("")) }
+            } } }
+        }
+    };
+    Ok(layout(&c, "/tickets", "Tickets", body))
+}
+
+/// Agent commands and their audit.
+pub async fn agent(State(c): C) -> Page {
+    let mut store = c.store().await?;
+    let db = store.db();
+    let commands = crate::agent::list(db, None, None, 100).await?;
+    let mut audit = crate::agent::audit_log(db, None).await?;
+    audit.reverse();
+    audit.truncate(100);
+    let body = html! {
+        h2 { "Commands" }
+        @if commands.is_empty() { p.muted { "No command yet: `msp agent exec MACHINE -- CMD` queues one." } }
+        table {
+            thead { tr { th { "created" } th { "target" } th { "by" } th { "command" } th { "status" } th.num { "exit" } } }
+            tbody { @for cmd in &commands { tr {
+                td.nowrap { (cmd.created_at) } td { (cmd.target) } td { (cmd.requested_by) " on " (cmd.requester) }
+                td { code { (cmd.program) " " (cmd.args.join(" ")) } }
+                td { (cmd.status.as_str()) } td.num { (cmd.exit_code.map_or("-".into(), |e| e.to_string())) }
+            } } }
+        }
+        h2 { "Audit (newest 100)" }
+        table {
+            thead { tr { th { "at" } th { "machine" } th { "command" } th { "event" } th { "detail" } } }
+            tbody { @for a in &audit { tr {
+                td.nowrap { (a.at) } td { (a.machine) } td { code { (crate::ids::short_id(&a.command_id)) } }
+                td { (a.event) } td { (a.detail) }
+            } } }
+        }
+    };
+    Ok(layout(&c, "/agent", "Agent commands", body))
 }
 
 /// Names, fields, versions and the audit: never a value (this page has no

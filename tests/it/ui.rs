@@ -694,3 +694,88 @@ mod browser {
         }
     }
 }
+
+#[test]
+fn last_weeks_work_of_a_client_is_found_by_date() {
+    let (env, _, ids) = dataforth();
+    env.ok(&["client", "add", "Globex"]);
+    let day = |ago: i64| {
+        (chrono::Local::now() - chrono::Duration::days(ago))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let old = env.json(&[
+        "context",
+        "add",
+        "--title",
+        "Firewall rules reviewed at Dataforth",
+        "--project",
+        "df-nas",
+        "--at",
+        &format!("{} 10:00", day(8)),
+    ]);
+    env.json(&[
+        "context",
+        "add",
+        "--title",
+        "Firewall rules reviewed at Globex",
+        "--client",
+        "globex",
+        "--at",
+        &format!("{} 10:00", day(8)),
+    ]);
+    let c = Console::start(&env, &[]);
+    let week = format!("/memories?client=dataforth&from={}&to={}", day(10), day(5));
+    let listed = ids_on(&c.get(&week).body);
+    assert_eq!(
+        listed,
+        [str_of(&old, "id").to_string()],
+        "only last week's Dataforth memory"
+    );
+    let searched = ids_on(&c.get(&format!("{week}&q=firewall")).body);
+    assert_eq!(searched, listed);
+    assert!(
+        !listed.contains(&ids[0]),
+        "today's memories are outside the range"
+    );
+}
+
+#[test]
+fn the_claude_page_shows_what_each_prompt_got_and_what_each_turn_left() {
+    use crate::support::transcript::Lines;
+    let (env, dir, ids) = dataforth();
+    let session = "5e55a0c1-0000-4000-8000-000000000001";
+    let prompt = serde_json::json!({
+        "session_id": session, "transcript_path": "", "cwd": dir,
+        "hook_event_name": "UserPromptSubmit", "prompt": "why did the NAS01 backup job fail?",
+    });
+    let out = env.hook(RECALL, &[], &prompt);
+    assert!(out.stdout.contains("Veeam job for NAS01"), "{}", out.stdout);
+    let mut lines = Lines::new(session, s(&dir), "5e55a0c1-0000-4000-8000-", 9);
+    lines
+        .prompt("why did the NAS01 backup job fail?")
+        .say("The repository on NAS01 was full; I pruned old restore points (uimarker42).");
+    let path = env.path("t.jsonl");
+    std::fs::write(&path, &lines.text).unwrap();
+    let stop = serde_json::json!({
+        "session_id": session, "transcript_path": path, "cwd": dir,
+        "hook_event_name": "Stop", "stop_hook_active": false,
+    });
+    env.hook(SAVE, &[], &stop);
+    let c = Console::start(&env, &[]);
+    let page = c.get("/claude").body;
+    assert!(page.contains(session), "{page}");
+    assert!(
+        page.contains(&format!("href=\"/memories/{}\"", ids[0])),
+        "the injected memory: {page}"
+    );
+    assert!(page.contains("Captured turns"), "{page}");
+    let captured = array(&env.json(&["context", "search", "uimarker42"]))
+        .first()
+        .map(|h| str_of(h, "id").to_string())
+        .expect("the turn was captured");
+    assert!(
+        page.contains(&format!("href=\"/memories/{captured}\"")),
+        "{page}"
+    );
+}
