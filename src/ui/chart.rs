@@ -80,6 +80,50 @@ pub fn weekly_bars(weeks: &[Week]) -> Markup {
     }
 }
 
+/// One work session on the timeline: its day row and hours within the day.
+#[derive(Debug, Clone)]
+pub struct Span {
+    /// Row label (the local day).
+    pub day: String,
+    /// Local hours since midnight, start and end (end may pass 24 for a
+    /// session over midnight: it is cut at the day's end).
+    pub from: f64,
+    pub to: f64,
+    pub label: String,
+    pub billable: bool,
+}
+
+/// The last days' sessions as bars on a 24-hour axis, a row per day.
+pub fn timeline(days: &[String], spans: &[Span]) -> Markup {
+    let row = 18.0;
+    let left = 86.0;
+    let height = 20.0 + row * days.len() as f64;
+    let x = |h: f64| left + (W - left - 10.0) * h.clamp(0.0, 24.0) / 24.0;
+    html! {
+        figure.chart {
+            svg viewBox=(format!("0 0 {W} {height}")) role="img" aria-label="Work sessions of the last days" {
+                @for h in (0..=24).step_by(3) {
+                    line.grid x1=(format!("{:.1}", x(f64::from(h)))) x2=(format!("{:.1}", x(f64::from(h)))) y1="0" y2=(format!("{:.1}", height - 16.0)) {}
+                    text.axis x=(format!("{:.1}", x(f64::from(h)))) y=(format!("{:.1}", height - 3.0)) text-anchor="middle" { (format!("{h:02}")) }
+                }
+                @for (i, d) in days.iter().enumerate() {
+                    text.axis x=(left - 8.0) y=(format!("{:.1}", 13.0 + row * i as f64)) text-anchor="end" { (d) }
+                    @for s in spans.iter().filter(|s| &s.day == d) {
+                        rect class=(if s.billable { "c0" } else { "c7" }) x=(format!("{:.1}", x(s.from))) y=(format!("{:.1}", 2.0 + row * i as f64))
+                            width=(format!("{:.1}", (x(s.to) - x(s.from)).max(2.0))) height=(format!("{:.1}", row - 5.0)) {
+                            title { (s.label) }
+                        }
+                    }
+                }
+            }
+            figcaption {
+                span.legend { span.swatch.c0 {} "billable" }
+                span.legend { span.swatch.c7 {} "not billable" }
+            }
+        }
+    }
+}
+
 /// A week's segments, bottom up: (client index, client, hours, hours below).
 fn stack<'a>(w: &'a Week, clients: &[&'a String]) -> Vec<(usize, &'a str, f64, f64)> {
     let mut below = 0.0;
@@ -136,5 +180,28 @@ mod tests {
             svg.contains("Dataforth: 6.0 h") && svg.contains("6/8 h"),
             "{svg}"
         );
+    }
+
+    #[test]
+    fn the_timeline_draws_each_session_in_its_day_row() {
+        let days = vec!["2026-12-04".to_string(), "2026-12-05".to_string()];
+        let span = |day: &str, from, to| Span {
+            day: day.into(),
+            from,
+            to,
+            label: format!("{day} work"),
+            billable: true,
+        };
+        let svg = timeline(
+            &days,
+            &[span("2026-12-05", 9.0, 11.5), span("2026-11-01", 9.0, 10.0)],
+        )
+        .into_string();
+        assert_eq!(
+            svg.matches("<rect").count(),
+            1,
+            "only the days shown: {svg}"
+        );
+        assert!(svg.contains("2026-12-05 work"), "{svg}");
     }
 }

@@ -620,6 +620,18 @@ fn week_start(ms: Millis) -> Millis {
         .map_or(ms, |d| d.timestamp_millis())
 }
 
+/// Local midnight of the day holding `ms`.
+fn day_start(ms: Millis) -> Millis {
+    use chrono::{Local, TimeZone};
+    let Some(t) = Local.timestamp_millis_opt(ms).single() else {
+        return ms;
+    };
+    Local
+        .from_local_datetime(&t.date_naive().and_hms_opt(0, 0, 0).expect("midnight"))
+        .earliest()
+        .map_or(ms, |d| d.timestamp_millis())
+}
+
 fn range_of(r: &Range) -> Result<(Option<Millis>, Option<Millis>)> {
     let now = now_ms();
     let from = some(&r.from)
@@ -665,6 +677,35 @@ pub async fn time(State(c): C, Query(r): Query<Range>) -> Page {
             w.non_billable += hours;
         }
     }
+    // The last 7 days, a row each, newest last.
+    let days: Vec<String> = (0..7)
+        .rev()
+        .map(|ago| crate::time::local_day(now - ago * 86_400_000))
+        .collect();
+    let spans: Vec<chart::Span> = list
+        .iter()
+        .filter_map(|s| {
+            let day = crate::time::local_day(s.started_ms);
+            if !days.contains(&day) {
+                return None;
+            }
+            let midnight = day_start(s.started_ms);
+            let hour = |ms: Millis| (ms - midnight) as f64 / 3_600_000.0;
+            let end = s.ended_ms.unwrap_or(now);
+            Some(chart::Span {
+                day,
+                from: hour(s.started_ms),
+                to: hour(end).min(24.0),
+                label: format!(
+                    "{} · {} · {}",
+                    s.client.as_deref().unwrap_or("no client"),
+                    s.title.as_deref().unwrap_or(""),
+                    s.duration
+                ),
+                billable: s.billable,
+            })
+        })
+        .collect();
     let (from, to) = range_of(&r)?;
     let rep = report::report(
         db,
@@ -684,6 +725,8 @@ pub async fn time(State(c): C, Query(r): Query<Range>) -> Page {
     let body = html! {
         h2 { "Hours per client per week" }
         (chart::weekly_bars(&weeks))
+        h2 { "The last 7 days" }
+        (chart::timeline(&days, &spans))
         h2 { "Report by client" }
         form.filters method="get" action="/time" {
             label { "from " input name="from" value=(r.from) placeholder="monday, 2026-11-01, last friday"; }

@@ -422,7 +422,26 @@ fn in_a_real_browser() {
     let Some(driver) = browser::Driver::start() else {
         return;
     };
-    let (env, _, ids) = dataforth();
+    let (mut env, _, ids) = dataforth();
+    // A vault with one credential, whose value no page may hold.
+    env.set_var("MSP_VAULT_KDF_MEMORY_KIB", "64");
+    env.set_var("MSP_VAULT_KDF_ITERATIONS", "1");
+    env.set_var("MSP_VAULT_PASSPHRASE", "correct horse battery");
+    env.ok(&["vault", "init"]);
+    let value = "Nas-Admin-Value-5521";
+    run_stdin(
+        env.command(&[
+            "vault",
+            "set",
+            "dataforth/nas01",
+            "password=-",
+            "--username",
+            "admin",
+        ]),
+        &["vault"],
+        value.as_bytes(),
+    )
+    .expect_code(0);
     // Some weeks of work for three clients, for the chart.
     for name in ["Acme Corp", "Globex"] {
         env.ok(&["client", "add", name]);
@@ -486,9 +505,31 @@ fn in_a_real_browser() {
     }
     for page in ["time", "claude", "vault", "doctor"] {
         b.go(&format!("{}/{page}", c.base));
-        assert!(!b.source().contains("Open the URL that"), "{page}");
+        let source = b.source();
+        assert!(!source.contains("Open the URL that"), "{page}");
+        assert!(!source.contains(value), "{page} holds a vault value");
         b.shoot(page);
     }
+    b.go(&format!("{}/vault", c.base));
+    assert!(b.source().contains("dataforth/nas01"), "{}", b.source());
+    // A page of another origin posts to the console: the browser sends no
+    // cookie (SameSite=Strict) and no CSRF token, and nothing changes.
+    let attack = format!(
+        "data:text/html,<form method=post action='{}/memories/{}/forget'></form><script>document.forms[0].submit()</script>",
+        c.base, ids[1]
+    );
+    b.go(&attack);
+    // The post reached the console, which refused it.
+    let started = std::time::Instant::now();
+    while !b.source().contains("Open the URL that") {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the post never arrived: {}",
+            b.source()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    env.ok(&["context", "show", &ids[1]]);
 }
 
 /// A W3C WebDriver client over HTTP, for ChromeDriver and headless Chromium.
