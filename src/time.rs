@@ -54,6 +54,27 @@ pub fn local_day(ms: Millis) -> String {
     }
 }
 
+/// Local midnight starting the day that holds `ms`.
+pub fn local_day_start(ms: Millis) -> Millis {
+    Local
+        .timestamp_millis_opt(ms)
+        .earliest()
+        .and_then(|t| day_edge(t.date_naive(), DayEdge::Start))
+        .unwrap_or(ms)
+}
+
+/// Local midnight starting the week (Monday) that holds `ms`.
+pub fn local_week_start(ms: Millis) -> Millis {
+    Local
+        .timestamp_millis_opt(ms)
+        .earliest()
+        .and_then(|t| {
+            let back = u64::from(t.weekday().num_days_from_monday());
+            day_edge(t.date_naive() - chrono::Days::new(back), DayEdge::Start)
+        })
+        .unwrap_or(ms)
+}
+
 /// `1h 05m`, `45m`, `0m`.
 pub fn human_duration(ms: Millis) -> String {
     let minutes = ms.max(0) / 60_000;
@@ -385,6 +406,18 @@ mod tests {
         let err = parse_time("next tuesdayish", NOW, DayEdge::Start).unwrap_err();
         assert!(matches!(err.kind(), Error::Usage(_)));
         assert!(err.hint().is_some(), "{err}");
+    }
+
+    #[test]
+    fn days_and_weeks_start_at_local_midnight() {
+        // Saturday 2026-03-07 at noon.
+        let t = local(2026, 3, 7, 12, 0, 0);
+        assert_eq!(local_day_start(t), local(2026, 3, 7, 0, 0, 0));
+        assert_eq!(local_week_start(t), local(2026, 3, 2, 0, 0, 0));
+        assert_eq!(
+            local_week_start(local(2026, 3, 2, 0, 0, 0)),
+            local(2026, 3, 2, 0, 0, 0)
+        );
     }
 
     #[test]

@@ -430,7 +430,7 @@ async fn session_start(
         machine_id.as_deref(),
         config.memory.session_start_budget_tokens,
         exclude,
-        now_ms(),
+        now,
     )
     .await?;
     let note = format!("{note}; {} memories, ~{} tokens", b.ids.len(), b.tokens);

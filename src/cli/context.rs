@@ -48,7 +48,7 @@ pub enum Cmd {
         project: Option<String>,
         #[arg(long)]
         client: Option<String>,
-        #[arg(long, default_value = "note", value_parser = ["session_summary", "decision", "fact", "snippet", "project_state", "note"])]
+        #[arg(long, default_value = "note", value_parser = clap::builder::PossibleValuesParser::new(mstore::KINDS))]
         kind: String,
         /// 1 (trivia) to 10 (critical)
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..=10))]
@@ -160,7 +160,7 @@ pub enum Cmd {
         /// 1 (trivia) to 10 (critical)
         #[arg(long, value_parser = clap::value_parser!(i64).range(1..=10))]
         importance: Option<i64>,
-        #[arg(long, value_parser = ["session_summary", "decision", "fact", "snippet", "project_state", "note"])]
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(mstore::KINDS))]
         kind: Option<String>,
         /// Move it to this project
         #[arg(long)]

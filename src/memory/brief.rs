@@ -238,7 +238,7 @@ fn plan(current: &[mstore::Memory], now: Millis) -> Plan<'_> {
         let words = title_words(&m.title);
         match groups
             .iter_mut()
-            .find(|(l, w, _)| *l == lead && dice(w, &words) >= SAME_WORK)
+            .find(|(l, w, _)| *l == lead && super::lifecycle::dice(w, &words) >= SAME_WORK)
         {
             Some((_, _, members)) => members.push(m),
             None => groups.push((lead, words, vec![m])),
@@ -292,14 +292,6 @@ fn title_words(title: &str) -> BTreeSet<String> {
 /// The first word of a title that is not a stop word, as a term.
 fn lead_word(title: &str) -> Option<String> {
     super::text::words(title).find_map(super::text::term)
-}
-
-fn dice(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
-    let total = a.len() + b.len();
-    if total == 0 {
-        return 0.0;
-    }
-    2.0 * a.intersection(b).count() as f64 / total as f64
 }
 
 /// What a group of titles has in common, in the words of the first one

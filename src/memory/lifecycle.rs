@@ -46,11 +46,6 @@ pub const MIN_COSINE_WITH_SUBJECT: f32 = 0.7;
 /// Older memories of the scope compared with a new one (the closest by words).
 const CANDIDATES: usize = 20;
 
-/// The memory `key` names (an id or its last 8+ characters).
-async fn get(db: &mut Db, key: &str) -> Result<Memory> {
-    mstore::get(db, key).await
-}
-
 /// What a supersession did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Superseded {
@@ -63,8 +58,8 @@ pub struct Superseded {
 /// Marks `old` superseded by `new` (by hand: any two memories). A memory
 /// that superseded `old` before is replaced as its successor.
 pub async fn supersede(db: &mut Db, old: &str, new: &str, now: Millis) -> Result<Superseded> {
-    let o = get(db, old).await?;
-    let n = get(db, new).await?;
+    let o = mstore::get(db, old).await?;
+    let n = mstore::get(db, new).await?;
     if o.id == n.id {
         return Err(Error::usage("a memory cannot supersede itself")
             .with_hint("name the older memory first, then the newer one"));
@@ -97,7 +92,7 @@ async fn set_superseded(db: &mut Db, old: &str, new: &str, now: Millis) -> Resul
 
 /// Undoes a supersession: the memory is recalled again.
 pub async fn restore(db: &mut Db, key: &str) -> Result<Memory> {
-    let m = get(db, key).await?;
+    let m = mstore::get(db, key).await?;
     if m.superseded_by.is_none() {
         return Err(Error::usage(format!("memory {} is not superseded", m.id))
             .with_hint("`msp context show ID` tells whether a memory is superseded"));
@@ -106,12 +101,12 @@ pub async fn restore(db: &mut Db, key: &str) -> Result<Memory> {
         .bind(&m.id)
         .execute(&mut *db)
         .await?;
-    get(db, &m.id).await
+    mstore::get(db, &m.id).await
 }
 
 /// Pins a memory: its project's SessionStart briefing holds it.
 pub async fn pin(db: &mut Db, key: &str, now: Millis) -> Result<Memory> {
-    let m = get(db, key).await?;
+    let m = mstore::get(db, key).await?;
     if m.pinned_at.is_none() {
         sqlx::query("UPDATE memories SET pinned_at = ? WHERE id = ?")
             .bind(now)
@@ -119,18 +114,18 @@ pub async fn pin(db: &mut Db, key: &str, now: Millis) -> Result<Memory> {
             .execute(&mut *db)
             .await?;
     }
-    get(db, &m.id).await
+    mstore::get(db, &m.id).await
 }
 
 pub async fn unpin(db: &mut Db, key: &str) -> Result<Memory> {
-    let m = get(db, key).await?;
+    let m = mstore::get(db, key).await?;
     if m.pinned_at.is_some() {
         sqlx::query("UPDATE memories SET pinned_at = NULL WHERE id = ?")
             .bind(&m.id)
             .execute(&mut *db)
             .await?;
     }
-    get(db, &m.id).await
+    mstore::get(db, &m.id).await
 }
 
 /// The pinned memories of a project, oldest pin first.
@@ -186,7 +181,7 @@ pub async fn edit(
             "give --title, --body, --tags, --importance, --kind, --project or --client",
         ));
     }
-    let m = get(db, key).await?;
+    let m = mstore::get(db, key).await?;
     if let Some(k) = &e.kind {
         mstore::check_kind(k)?;
     }
@@ -251,13 +246,13 @@ pub async fn edit(
     .await?;
     mstore::index(&mut tx, m.seq).await?;
     tx.commit().await?;
-    get(db, &m.id).await
+    mstore::get(db, &m.id).await
 }
 
 /// Forgets a memory (see [`mstore::forget`]): it, its excerpt and its index
 /// entry are deleted; a tombstone keeps it from coming back.
 pub async fn forget(db: &mut Db, key: &str) -> Result<Memory> {
-    let m = get(db, key).await?;
+    let m = mstore::get(db, key).await?;
     mstore::forget(db, &m.id).await?;
     Ok(m)
 }
@@ -350,7 +345,7 @@ pub async fn remember(db: &mut Db, engine: &Engine, r: Remember) -> Result<Optio
     };
     let supersedes = supersede_restated(db, &id, r.created_at).await?;
     Ok(Some(Remembered {
-        memory: get(db, &id).await?,
+        memory: mstore::get(db, &id).await?,
         supersedes,
     }))
 }
@@ -368,8 +363,14 @@ pub fn states_a_fact(kind: &str) -> bool {
 /// ([`states_a_fact`]); by hand, `supersede` takes any two memories.
 /// Returns the ids superseded.
 pub async fn supersede_restated(db: &mut Db, new_id: &str, now: Millis) -> Result<Vec<String>> {
-    let n = get(db, new_id).await?;
-    if !states_a_fact(&n.kind) || (n.project_id.is_none() && n.client_id.is_none()) {
+    let n = mstore::get(db, new_id).await?;
+    let new_subject = Subject::of(&n.title, &n.body);
+    // A search per fact is the cost of an import: only what could restate
+    // anything looks.
+    if !states_a_fact(&n.kind)
+        || (n.project_id.is_none() && n.client_id.is_none())
+        || !new_subject.can_restate()
+    {
         return Ok(vec![]);
     }
     let filter = Filter {
@@ -398,7 +399,6 @@ pub async fn supersede_restated(db: &mut Db, new_id: &str, now: Millis) -> Resul
         None,
     )
     .await?;
-    let new_subject = Subject::of(&n.title, &n.body);
     let mut out = Vec::new();
     for s in found {
         let o = &s.memory;
@@ -454,6 +454,12 @@ impl Subject {
             None => BTreeSet::new(),
         };
         Subject { hosts, words, head }
+    }
+
+    /// Whether a newer memory with this subject could restate any: it
+    /// names a subject, or a host (see [`Subject::restated_by`]).
+    pub fn can_restate(&self) -> bool {
+        self.head.len() >= MIN_HEAD_TERMS || !self.hosts.is_empty()
     }
 
     /// Shared words: the Dice coefficient of the two word sets.
@@ -673,6 +679,7 @@ mod tests {
         );
         assert!(x.word_similarity(&y) >= MIN_WORDS);
         assert!(!x.restated_by(&y, Some(0.9)));
+        assert!(!y.can_restate(), "no search is needed to tell");
         // A name alone is no subject; one subject saying other things is no
         // restatement either.
         let c = s("Caroline is going to the support group");

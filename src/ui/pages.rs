@@ -142,15 +142,6 @@ fn some(s: &str) -> Option<&str> {
     Some(s.trim()).filter(|s| !s.is_empty())
 }
 
-const KINDS: &[&str] = &[
-    "session_summary",
-    "decision",
-    "fact",
-    "snippet",
-    "project_state",
-    "note",
-];
-
 fn keeps(state: &str, m: &Memory) -> bool {
     match state {
         "current" => m.superseded_by.is_none(),
@@ -241,7 +232,7 @@ pub async fn memories(State(c): C, Query(f): Query<MemoryQuery>) -> Page {
             }
             select name="kind" {
                 option value="" { "any kind" }
-                @for k in KINDS { option value=(k) selected[*k == f.kind] { (k) } }
+                @for k in mstore::KINDS { option value=(k) selected[*k == f.kind] { (k) } }
             }
             select name="state" {
                 @for (v, label) in [("", "all"), ("current", "current"), ("pinned", "pinned"), ("superseded", "superseded")] {
@@ -464,40 +455,30 @@ pub async fn edit(State(c): C, Path(id): Path<String>, Form(f): Form<EditForm>) 
     Ok(back_to(&m.id))
 }
 
-pub async fn pin(State(c): C, Path(id): Path<String>, Form(f): Form<Change>) -> Page {
+/// Pin, unpin, restore or forget (POST /memories/ID/ACTION).
+pub async fn change(
+    State(c): C,
+    Path((id, action)): Path<(String, String)>,
+    Form(f): Form<Change>,
+) -> Page {
     if let Some(r) = csrf_refused(&c, &f.csrf) {
         return Ok(r);
     }
     let mut store = c.store().await?;
-    let m = lifecycle::pin(store.db(), &id, now_ms()).await?;
+    let db = store.db();
+    let m = match action.as_str() {
+        "pin" => lifecycle::pin(db, &id, now_ms()).await?,
+        "unpin" => lifecycle::unpin(db, &id).await?,
+        "restore" => lifecycle::restore(db, &id).await?,
+        "forget" => {
+            lifecycle::forget(db, &id).await?;
+            return Ok(Redirect::to("/memories").into_response());
+        }
+        _ => {
+            return Err(Error::not_found("action", &action, "pin, unpin, restore or forget").into());
+        }
+    };
     Ok(back_to(&m.id))
-}
-
-pub async fn unpin(State(c): C, Path(id): Path<String>, Form(f): Form<Change>) -> Page {
-    if let Some(r) = csrf_refused(&c, &f.csrf) {
-        return Ok(r);
-    }
-    let mut store = c.store().await?;
-    let m = lifecycle::unpin(store.db(), &id).await?;
-    Ok(back_to(&m.id))
-}
-
-pub async fn restore(State(c): C, Path(id): Path<String>, Form(f): Form<Change>) -> Page {
-    if let Some(r) = csrf_refused(&c, &f.csrf) {
-        return Ok(r);
-    }
-    let mut store = c.store().await?;
-    let m = lifecycle::restore(store.db(), &id).await?;
-    Ok(back_to(&m.id))
-}
-
-pub async fn forget(State(c): C, Path(id): Path<String>, Form(f): Form<Change>) -> Page {
-    if let Some(r) = csrf_refused(&c, &f.csrf) {
-        return Ok(r);
-    }
-    let mut store = c.store().await?;
-    lifecycle::forget(store.db(), &id).await?;
-    Ok(Redirect::to("/memories").into_response())
 }
 
 // ---------------------------------------------------------------------------
@@ -606,32 +587,6 @@ pub struct Range {
 
 const WEEK_MS: i64 = 7 * 86_400_000;
 
-/// The start of the local week (Monday 00:00) holding `ms`.
-fn week_start(ms: Millis) -> Millis {
-    use chrono::{Datelike, Local, TimeZone};
-    let t = Local
-        .timestamp_millis_opt(ms)
-        .single()
-        .unwrap_or_else(Local::now);
-    let day = t.date_naive() - chrono::Days::new(u64::from(t.weekday().num_days_from_monday()));
-    Local
-        .from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight"))
-        .earliest()
-        .map_or(ms, |d| d.timestamp_millis())
-}
-
-/// Local midnight of the day holding `ms`.
-fn day_start(ms: Millis) -> Millis {
-    use chrono::{Local, TimeZone};
-    let Some(t) = Local.timestamp_millis_opt(ms).single() else {
-        return ms;
-    };
-    Local
-        .from_local_datetime(&t.date_naive().and_hms_opt(0, 0, 0).expect("midnight"))
-        .earliest()
-        .map_or(ms, |d| d.timestamp_millis())
-}
-
 fn range_of(r: &Range) -> Result<(Option<Millis>, Option<Millis>)> {
     let now = now_ms();
     let from = some(&r.from)
@@ -647,7 +602,7 @@ pub async fn time(State(c): C, Query(r): Query<Range>) -> Page {
     let mut store = c.store().await?;
     let db = store.db();
     let now = now_ms();
-    let first_week = week_start(now) - 7 * WEEK_MS;
+    let first_week = crate::time::local_week_start(now) - 7 * WEEK_MS;
     let list = sessions::list(
         db,
         &sessions::Filter {
@@ -689,7 +644,7 @@ pub async fn time(State(c): C, Query(r): Query<Range>) -> Page {
             if !days.contains(&day) {
                 return None;
             }
-            let midnight = day_start(s.started_ms);
+            let midnight = crate::time::local_day_start(s.started_ms);
             let hour = |ms: Millis| (ms - midnight) as f64 / 3_600_000.0;
             let end = s.ended_ms.unwrap_or(now);
             Some(chart::Span {
