@@ -18,14 +18,13 @@ import collections
 import datetime as dt
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from recall import noise_for, run  # noqa: E402
+from recall import load_fixture, run  # noqa: E402
 
 FIXTURE_NOW = dt.datetime(2026, 1, 15, tzinfo=dt.timezone.utc)
 
@@ -59,30 +58,12 @@ def build_store(msp, data, args):
     run(msp, env, "setup", "--no-hooks")
     today = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     delta = today - dt.timedelta(days=1) - FIXTURE_NOW
-    rng = random.Random(args.seed)
-    by_client = collections.defaultdict(list)
-    for m in data["memories"]:
-        by_client[m["client"]].append(m)
-    kind_of = {}  # (client, title) -> "decision" | "fact" | "note" | "routine"
-    workdir = {}
-    for c in data["clients"]:
-        slug = c["slug"]
-        workdir[slug] = os.path.join(tmp, "work", slug)
-        os.makedirs(workdir[slug])
-        client_slug = json.loads(run(msp, env, "--json", "client", "add", c["name"]))["slug"]
-        run(msp, env, "project", "add", slug, "--client", client_slug, "--path", workdir[slug])
-        prefix = "".join(w[0] for w in slug.split("-")).upper()
-        noise = noise_for(slug, prefix, args.noise, rng)
-        for m in by_client[slug]:
-            kind_of[(slug, m["title"])] = m["kind"]
-        for m in noise:
-            kind_of[(slug, m["title"])] = "routine"
-        path = os.path.join(tmp, f"{slug}.jsonl")
-        with open(path, "w") as f:
-            for m in by_client[slug] + noise:
-                f.write(json.dumps({"title": m["title"], "body": m["body"], "project": slug, "kind": m["kind"],
-                                    "created_at": shifted(m["created_at"], delta)}) + "\n")
-        run(msp, env, "context", "import", path, "--format", "jsonl")
+    workdir, noise_of = load_fixture(msp, env, data, tmp, args.noise, args.seed,
+                                     when=lambda iso: shifted(iso, delta))
+    # (client, title) -> "decision" | "fact" | "note" | "routine"
+    kind_of = {(m["client"], m["title"]): m["kind"] for m in data["memories"]}
+    for slug, noise in noise_of.items():
+        kind_of.update({(slug, m["title"]): "routine" for m in noise})
     return env, workdir, kind_of
 
 

@@ -155,6 +155,32 @@ def noise_for(client_slug, prefix, n, rng):
     return out
 
 
+def load_fixture(msp, env, data, tmp, noise, seed, when=lambda iso: iso):
+    """One client + project (with its own directory under tmp) per fixture
+    client, holding its memories and `noise` routine tickets (dates passed
+    through `when`). Returns (project dir by slug, the noise by slug)."""
+    rng = random.Random(seed)
+    workdir, noise_of = {}, {}
+    by_client = collections.defaultdict(list)
+    for m in data["memories"]:
+        by_client[m["client"]].append(m)
+    for c in data["clients"]:
+        slug = c["slug"]
+        workdir[slug] = os.path.join(tmp, "work", slug)
+        os.makedirs(workdir[slug])
+        client_slug = json.loads(run(msp, env, "--json", "client", "add", c["name"]))["slug"]
+        run(msp, env, "project", "add", slug, "--client", client_slug, "--path", workdir[slug])
+        prefix = "".join(w[0] for w in slug.split("-")).upper()
+        noise_of[slug] = noise_for(slug, prefix, noise, rng)
+        path = os.path.join(tmp, f"{slug}.jsonl")
+        with open(path, "w") as f:
+            for m in by_client[slug] + noise_of[slug]:
+                f.write(json.dumps({"title": m["title"], "body": m["body"], "project": slug, "kind": m["kind"],
+                                    "created_at": when(m["created_at"])}) + "\n")
+        run(msp, env, "context", "import", path, "--format", "jsonl")
+    return workdir, noise_of
+
+
 def run(msp, env, *args, cwd=None):
     p = subprocess.run([msp, *args], env=env, capture_output=True, text=True, cwd=cwd)
     if p.returncode != 0:
@@ -190,26 +216,8 @@ def main():
     run(msp, env, "setup", "--no-hooks")
 
     # Store: one client + project (with its own directory) per fixture client.
-    rng = random.Random(args.seed)
     t0 = time.time()
-    workdir = {}
-    by_client = collections.defaultdict(list)
-    for m in data["memories"]:
-        by_client[m["client"]].append(m)
-    for c in data["clients"]:
-        slug = c["slug"]
-        workdir[slug] = os.path.join(tmp, "work", slug)
-        os.makedirs(workdir[slug])
-        client_slug = json.loads(run(msp, env, "--json", "client", "add", c["name"]))["slug"]
-        run(msp, env, "project", "add", slug, "--client", client_slug, "--path", workdir[slug])
-        prefix = "".join(w[0] for w in slug.split("-")).upper()
-        mems = by_client[slug] + noise_for(slug, prefix, args.noise, rng)
-        path = os.path.join(tmp, f"{slug}.jsonl")
-        with open(path, "w") as f:
-            for m in mems:
-                f.write(json.dumps({"title": m["title"], "body": m["body"], "project": slug, "kind": m["kind"],
-                                    "created_at": m["created_at"]}) + "\n")
-        run(msp, env, "context", "import", path, "--format", "jsonl")
+    workdir, _ = load_fixture(msp, env, data, tmp, args.noise, args.seed)
     build_s = time.time() - t0
 
     # Map stored memories back to fixture ids (titles are unique within a client).

@@ -14,19 +14,13 @@ count the older facts wrongly retired.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from recall import run  # noqa: E402
 OLD_AT, NEW_AT, NOW = "2026-01-10T10:00:00Z", "2026-03-10T10:00:00Z", "2026-03-20T00:00:00Z"
-
-
-def run(msp, env, *args):
-    p = subprocess.run([msp, *args], env=env, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"msp {' '.join(args[:3])} failed ({p.returncode}): {p.stderr.strip()}")
-    return p.stdout
 
 
 def measure(bindir, data):
