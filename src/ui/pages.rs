@@ -475,7 +475,9 @@ pub async fn change(
             return Ok(Redirect::to("/memories").into_response());
         }
         _ => {
-            return Err(Error::not_found("action", &action, "pin, unpin, restore or forget").into());
+            return Err(
+                Error::not_found("action", &action, "pin, unpin, restore or forget").into(),
+            );
         }
     };
     Ok(back_to(&m.id))
