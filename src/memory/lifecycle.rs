@@ -364,13 +364,13 @@ pub fn states_a_fact(kind: &str) -> bool {
 /// Returns the ids superseded.
 pub async fn supersede_restated(db: &mut Db, new_id: &str, now: Millis) -> Result<Vec<String>> {
     let n = mstore::get(db, new_id).await?;
-    let new_subject = Subject::of(&n.title, &n.body);
+    if !states_a_fact(&n.kind) || (n.project_id.is_none() && n.client_id.is_none()) {
+        return Ok(vec![]);
+    }
     // A search per fact is the cost of an import: only what could restate
     // anything looks.
-    if !states_a_fact(&n.kind)
-        || (n.project_id.is_none() && n.client_id.is_none())
-        || !new_subject.can_restate()
-    {
+    let new_subject = Subject::of(&n.title, &n.body);
+    if !new_subject.can_restate() {
         return Ok(vec![]);
     }
     let filter = Filter {
