@@ -325,7 +325,14 @@ impl Timing {
 
 /// Runs a process with `stdin` bytes, returning wall milliseconds and stdout.
 pub fn time_process(cmd: &mut Command, stdin: &[u8]) -> (f64, Vec<u8>) {
-    use std::io::Write;
+    let (ms, out, _) = time_process_rss(cmd, stdin);
+    (ms, out)
+}
+
+/// [`time_process`], also giving the process's peak resident memory in
+/// KiB (`ru_maxrss`; 0 where the platform does not say).
+pub fn time_process_rss(cmd: &mut Command, stdin: &[u8]) -> (f64, Vec<u8>, u64) {
+    use std::io::{Read, Write};
     let start = Instant::now();
     let mut child = cmd
         .stdin(Stdio::piped())
@@ -334,15 +341,50 @@ pub fn time_process(cmd: &mut Command, stdin: &[u8]) -> (f64, Vec<u8>) {
         .spawn()
         .expect("spawn");
     child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
+    // The hooks write little: reading stdout, then stderr, cannot block
+    // on a full pipe.
+    let mut stdout = Vec::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut stdout)
+        .unwrap();
+    let mut stderr = Vec::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_end(&mut stderr)
+        .unwrap();
+    let (success, rss_kib) = reap(child);
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     assert!(
-        out.status.success(),
+        success,
         "{:?} failed: {}",
         cmd,
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&stderr)
     );
-    (ms, out.stdout)
+    (ms, stdout, rss_kib)
+}
+
+/// Waits for `child`; whether it succeeded and its peak RSS in KiB.
+#[cfg(unix)]
+fn reap(child: std::process::Child) -> (bool, u64) {
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 fills it in for our own
+    // child, which nothing else waits for (`child` is consumed).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(rc, pid, "wait4 failed");
+    let success = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    (success, usage.ru_maxrss.max(0) as u64)
+}
+
+#[cfg(not(unix))]
+fn reap(mut child: std::process::Child) -> (bool, u64) {
+    (child.wait().unwrap().success(), 0)
 }
 
 /// An isolated msp environment (HOME, data, config) in a directory.

@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use msp::embed::{Encoder, convert};
+use msp::embed::{Encoder, convert, kernels};
 
 const PROMPT: &str = "how do the sales people reach the file server from the road?";
 const MEMORY: &str = "Backup job to the Synology NAS failed: Hyper Backup reported the destination volume full; \
@@ -75,6 +75,46 @@ fn main() {
     }
     let prompt_tokens = e.token_ids(PROMPT).unwrap().len();
 
+    // The int8 products of one encoder layer (its six linear maps, for a
+    // 23-token prompt, as above), by each path this CPU has: what the SIMD
+    // kernels buy, measured side by side.
+    let (hidden, intermediate, tokens) = (384, 1536, 23);
+    let fill = |n: usize, seed: usize| -> Vec<i8> {
+        (0..n)
+            .map(|i| ((i * 37 + seed * 11) % 255) as i16 - 127)
+            .map(|v| v as i8)
+            .collect()
+    };
+    let shapes = [
+        (hidden, hidden),
+        (hidden, hidden),
+        (hidden, hidden),
+        (hidden, hidden),
+        (intermediate, hidden),
+        (hidden, intermediate),
+    ];
+    let layer: Vec<(Vec<i8>, Vec<i8>, usize, usize)> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, &(rows, cols))| (fill(tokens * cols, i), fill(rows * cols, i + 7), rows, cols))
+        .collect();
+    let mut paths = Vec::new();
+    for (name, _) in kernels::matmul_paths(hidden) {
+        let (p50, p95) = time(200, || {
+            for (x, w, rows, cols) in &layer {
+                let path = kernels::matmul_paths(*cols)
+                    .into_iter()
+                    .find(|(n, _)| *n == name)
+                    .expect("a path for every shape")
+                    .1;
+                let mut out = vec![0i32; tokens * rows];
+                path(x, w, *cols, &mut out);
+                std::hint::black_box(&out);
+            }
+        });
+        paths.push((name, p50, p95));
+    }
+
     let mut out = String::new();
     writeln!(out, "# Sentence encoder (all-MiniLM-L6-v2, int8)\n").unwrap();
     writeln!(
@@ -106,6 +146,22 @@ fn main() {
         writeln!(
             out,
             "| embed {n} words, mapped | {tokens} | {p50:.2} | {p95:.2} |"
+        )
+        .unwrap();
+    }
+    writeln!(
+        out,
+        "\nThe int8 products of one layer (six linear maps, {tokens} tokens), by path, 200 runs; the last is the one used:\n"
+    )
+    .unwrap();
+    writeln!(out, "| path | p50 ms | p95 ms | vs portable |").unwrap();
+    writeln!(out, "| --- | ---: | ---: | ---: |").unwrap();
+    let portable = paths[0].1;
+    for (name, p50, p95) in &paths {
+        writeln!(
+            out,
+            "| {name} | {p50:.3} | {p95:.3} | {:.1}× |",
+            portable / p50
         )
         .unwrap();
     }

@@ -17,7 +17,7 @@ mod common;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use common::{Env, Rng, Timing, memory_line, prompt, time_process};
+use common::{Env, Rng, Timing, memory_line, prompt, time_process, time_process_rss};
 
 const PROMPTS: usize = 200;
 const SAVES: usize = 100;
@@ -59,6 +59,7 @@ fn main() {
     )
     .unwrap();
 
+    let mut memory_rows: Vec<(usize, &str, Vec<u64>)> = Vec::new();
     for &n in &sizes {
         let env = Env::new(&root.join(format!("store-{n}")));
         let t0 = std::time::Instant::now();
@@ -69,7 +70,8 @@ fn main() {
         );
 
         let mut rng = Rng::new(7);
-        let (cli, hook, injected) = time_prompts(&env, &mut rng, n, "bench", true);
+        let (cli, hook, injected, rss) = time_prompts(&env, &mut rng, n, "bench", true);
+        memory_rows.push((n, "lexical", rss));
         writeln!(
             report,
             "| {n} | `msp context recall` | {:.2} | {:.2} | {:.2} |",
@@ -106,8 +108,9 @@ fn main() {
                 &wheel.to_string_lossy(),
             ]);
             let vectors = fill_vectors(&env);
-            let (_, hook, injected) =
+            let (_, hook, injected, rss) =
                 time_prompts(&env, &mut Rng::new(7), n, "bench-meaning", false);
+            memory_rows.push((n, "with meaning", rss));
             writeln!(
                 report,
                 "| {n} | `msp-recall` hook with meaning ({vectors} vectors; {injected}/{PROMPTS} injected) | {:.2} | {:.2} | {:.2} |",
@@ -132,6 +135,24 @@ fn main() {
             let _ = std::fs::remove_dir_all(&env.root);
         }
     }
+    writeln!(
+        report,
+        "\nPeak resident memory of the `msp-recall` hook (`ru_maxrss`, over the same {PROMPTS} prompts):\n"
+    )
+    .unwrap();
+    writeln!(report, "| store | hook | p50 MiB | max MiB |").unwrap();
+    writeln!(report, "| ---: | --- | ---: | ---: |").unwrap();
+    for (n, what, mut rss) in memory_rows {
+        rss.sort_unstable();
+        let mib = |kib: u64| kib as f64 / 1024.0;
+        writeln!(
+            report,
+            "| {n} | {what} | {:.1} | {:.1} |",
+            mib(rss[rss.len() / 2]),
+            mib(*rss.last().unwrap())
+        )
+        .unwrap();
+    }
     if std::env::var_os("MSP_BENCH_KEEP").is_none() {
         let _ = std::fs::remove_dir_all(&root);
     } else {
@@ -152,8 +173,9 @@ fn time_prompts(
     n: usize,
     session: &str,
     cli: bool,
-) -> (Timing, Timing, usize) {
+) -> (Timing, Timing, usize, Vec<u64>) {
     let (mut cli_ms, mut hook_ms, mut injected) = (Vec::new(), Vec::new(), 0);
+    let mut rss_kib = Vec::new();
     for i in 0..PROMPTS {
         let p = prompt(rng);
         let dir = env
@@ -176,11 +198,12 @@ fn time_prompts(
             "hook_event_name": "UserPromptSubmit",
             "prompt": p,
         });
-        let (ms, out) = time_process(
+        let (ms, out, rss) = time_process_rss(
             &mut env.cmd(env!("CARGO_BIN_EXE_msp-recall")),
             event.to_string().as_bytes(),
         );
         hook_ms.push(ms);
+        rss_kib.push(rss);
         if !out.is_empty() {
             injected += 1;
         }
@@ -191,6 +214,7 @@ fn time_prompts(
             samples_ms: hook_ms,
         },
         injected,
+        rss_kib,
     )
 }
 
@@ -214,8 +238,8 @@ fn fill_vectors(env: &Env) -> i64 {
                 .await
                 .unwrap();
             sqlx::query(
-                "INSERT OR REPLACE INTO memory_vectors (memory_seq, model, client_id, project_id, kind, scale, vector)
-                 SELECT seq, ?1, client_id, project_id, kind, 0.0008, randomblob(384) FROM memories",
+                "INSERT OR REPLACE INTO memory_vectors (memory_seq, model, client, project_id, kind, scale, vector)
+                 SELECT seq, ?1, coalesce(client_id, ''), project_id, kind, 0.0008, randomblob(384) FROM memories",
             )
             .bind(&model)
             .execute(&mut c)

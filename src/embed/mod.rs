@@ -10,7 +10,8 @@
 pub mod convert;
 mod file;
 pub mod install;
-mod kernels;
+#[doc(hidden)]
+pub mod kernels;
 mod wordpiece;
 
 use std::path::Path;
@@ -246,7 +247,15 @@ impl Encoder {
 
         let heads = h.heads;
         let hd = d / heads;
-        let mut qx = Quantized::new(n, d.max(h.intermediate));
+        let ff = h.intermediate;
+        // Every buffer of the pass, made once: a fresh process pays a page
+        // fault for each new page it touches.
+        let mut qx = Quantized::new(n, d.max(ff));
+        let mut sums = vec![0i32; n * d.max(ff)];
+        let [mut q, mut k, mut v, mut context, mut projected] =
+            std::array::from_fn(|_| vec![0f32; n * d]);
+        let mut hidden = vec![0f32; n * ff];
+        let mut scores = vec![0f32; n];
         for l in 0..h.layers {
             let linear = |name: &str| -> Result<Linear<'_>, EmbedError> {
                 let p = format!("layer.{l}.{name}");
@@ -265,12 +274,11 @@ impl Encoder {
 
             // Self-attention.
             qx.load(&x, n, d);
-            let q = linear("query")?.apply(&qx);
-            let k = linear("key")?.apply(&qx);
-            let v = linear("value")?.apply(&qx);
-            let mut context = vec![0f32; n * d];
+            linear("query")?.apply(&qx, &mut sums, &mut q);
+            linear("key")?.apply(&qx, &mut sums, &mut k);
+            linear("value")?.apply(&qx, &mut sums, &mut v);
+            context.fill(0.0);
             let scale = 1.0 / (hd as f32).sqrt();
-            let mut scores = vec![0f32; n];
             for head in 0..heads {
                 let cols = head * hd..(head + 1) * hd;
                 for i in 0..n {
@@ -289,8 +297,8 @@ impl Encoder {
                 }
             }
             qx.load(&context, n, d);
-            let attended = linear("attn_out")?.apply(&qx);
-            for (a, b) in x.iter_mut().zip(&attended) {
+            linear("attn_out")?.apply(&qx, &mut sums, &mut projected);
+            for (a, b) in x.iter_mut().zip(&projected) {
                 *a += b;
             }
             let (g, b) = norm("attn_norm")?;
@@ -298,11 +306,11 @@ impl Encoder {
 
             // Feed-forward.
             qx.load(&x, n, d);
-            let mut hidden = linear("ffn_in")?.apply(&qx);
+            linear("ffn_in")?.apply(&qx, &mut sums, &mut hidden);
             kernels::gelu(&mut hidden);
-            qx.load(&hidden, n, h.intermediate);
-            let out = linear("ffn_out")?.apply(&qx);
-            for (a, b) in x.iter_mut().zip(&out) {
+            qx.load(&hidden, n, ff);
+            linear("ffn_out")?.apply(&qx, &mut sums, &mut projected);
+            for (a, b) in x.iter_mut().zip(&projected) {
                 *a += b;
             }
             let (g, b) = norm("ffn_norm")?;
@@ -375,18 +383,18 @@ struct Linear<'a> {
 }
 
 impl Linear<'_> {
-    fn apply(&self, x: &Quantized) -> Vec<f32> {
+    /// Writes `y` (`x.rows` × outputs), using `sums` (at least as long) for
+    /// the integer products.
+    fn apply(&self, x: &Quantized, sums: &mut [i32], y: &mut [f32]) {
         let (n, cols, out) = (x.rows, x.cols, self.bias.len());
-        let mut sums = vec![0i32; n * out];
-        kernels::matmul_i8(&x.values[..n * cols], self.weight, cols, &mut sums);
-        let mut y = vec![0f32; n * out];
+        let sums = &mut sums[..n * out];
+        kernels::matmul_i8(&x.values[..n * cols], self.weight, cols, sums);
         for t in 0..n {
             for o in 0..out {
                 y[t * out + o] =
                     sums[t * out + o] as f32 * x.scales[t] * self.scale[o] + self.bias[o];
             }
         }
-        y
     }
 }
 

@@ -97,9 +97,9 @@ pub async fn embed_missing(
         for (seq, (values, scale)) in &rows {
             // The scope is read again under the lock: it is the memory's now.
             sqlx::query(
-                "INSERT INTO memory_vectors (memory_seq, model, client_id, project_id, kind, scale, vector)
-                 SELECT seq, ?2, client_id, project_id, kind, ?3, ?4 FROM memories WHERE seq = ?1
-                 ON CONFLICT(memory_seq) DO UPDATE SET model = excluded.model, client_id = excluded.client_id,
+                "INSERT INTO memory_vectors (memory_seq, model, client, project_id, kind, scale, vector)
+                 SELECT seq, ?2, coalesce(client_id, ''), project_id, kind, ?3, ?4 FROM memories WHERE seq = ?1
+                 ON CONFLICT(memory_seq) DO UPDATE SET model = excluded.model, client = excluded.client,
                    project_id = excluded.project_id, kind = excluded.kind,
                    scale = excluded.scale, vector = excluded.vector",
             )
@@ -162,25 +162,27 @@ pub struct Within<'a> {
 
 /// The cosine of `query` (a unit vector) with every memory within the
 /// limits that has a vector from `model`, by memory seq. Only the vectors
-/// of the scope are read: the conditions are the indexed columns, so a
-/// client's prompt reads that client's vectors and the global ones.
+/// of the scope are read: the conditions are ranges of the table's key
+/// (model, client) or of the project index, so a client's prompt reads that
+/// client's vectors and the global ones, each set lying together.
 pub async fn similarities(
     db: &mut Db,
     model: &str,
     query: &[f32],
     within: Within<'_>,
 ) -> Result<Vec<(i64, f32)>> {
-    // Each branch is one index range: (model, client_id) or (model, project_id).
+    // Each branch is one range of the table's key (model, client) or of the
+    // project index; `client` is '' for memories of no client.
     let mut conditions: Vec<(&str, Option<&str>)> = Vec::new();
     if let Some(p) = within.project {
         conditions.push(("project_id = ?", Some(p)));
     } else if let Some(c) = within.client {
-        conditions.push(("client_id = ?", Some(c)));
+        conditions.push(("client = ?", Some(c)));
     } else if within.no_client {
-        conditions.push(("client_id IS NULL", None));
+        conditions.push(("client = ''", None));
     } else if let Some(c) = within.client_or_global {
-        conditions.push(("client_id = ?", Some(c)));
-        conditions.push(("client_id IS NULL", None));
+        conditions.push(("client = ?", Some(c)));
+        conditions.push(("client = ''", None));
     } else {
         conditions.push(("1", None));
     }
@@ -191,15 +193,15 @@ pub async fn similarities(
         within.client_or_global,
         within.project.is_some() || within.client.is_some(),
     ) {
-        extra.push_str(" AND (client_id IS NULL OR client_id = ?)");
+        extra.push_str(" AND client IN ('', ?)");
         extra_binds.push(c);
     }
     if let (Some(c), Some(_)) = (within.client, within.project) {
-        extra.push_str(" AND client_id = ?");
+        extra.push_str(" AND client = ?");
         extra_binds.push(c);
     }
     if within.no_client && (within.project.is_some() || within.client.is_some()) {
-        extra.push_str(" AND client_id IS NULL");
+        extra.push_str(" AND client = ''");
     }
     if let Some(k) = within.kind {
         extra.push_str(" AND kind = ?");

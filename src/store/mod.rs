@@ -66,6 +66,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "memory_lifecycle",
         include_str!("../../migrations/0012_memory_lifecycle.sql"),
     ),
+    (
+        13,
+        "memory_vectors_by_scope",
+        include_str!("../../migrations/0013_memory_vectors_by_scope.sql"),
+    ),
 ];
 
 /// The schema version this binary reads and writes.
@@ -354,18 +359,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("msp.db");
         {
-            let mut conn = connect(&path, true, BUSY_TIMEOUT, Durability::Normal)
-                .await
-                .unwrap();
-            for &(version, _, sql) in MIGRATIONS.iter().filter(|m| m.0 <= 10) {
-                sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "PRAGMA user_version = {version}"
-                )))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            }
+            let mut conn = store_at(&path, 10).await;
             sqlx::raw_sql(
                 "INSERT INTO machines (id, fingerprint, hostname, platform, username, home_directory,
                      created_at, updated_at, last_seen_at) VALUES ('m1', 'f1', 'h', 'linux', 'u', '/h', 1, 1, 1);
@@ -398,6 +392,78 @@ mod tests {
         .execute(&mut *db)
         .await
         .unwrap();
+        let fk_errors: Vec<(String,)> =
+            sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+                .fetch_all(&mut *db)
+                .await
+                .unwrap();
+        assert!(fk_errors.is_empty(), "{fk_errors:?}");
+    }
+
+    /// A store at schema `version`, as an older msp left it.
+    async fn store_at(path: &Path, version: i64) -> SqliteConnection {
+        let mut conn = connect(path, true, BUSY_TIMEOUT, Durability::Normal)
+            .await
+            .unwrap();
+        for &(v, _, sql) in MIGRATIONS.iter().filter(|m| m.0 <= version) {
+            sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {v}")))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        conn
+    }
+
+    #[tokio::test]
+    async fn the_vectors_by_scope_migration_keeps_vectors_and_their_triggers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("msp.db");
+        {
+            let mut conn = store_at(&path, 12).await;
+            sqlx::raw_sql(
+                "INSERT INTO clients (id, name, slug, created_at, updated_at) VALUES
+                     ('c1', 'One', 'one', 1, 1), ('c2', 'Two', 'two', 1, 1);
+                 INSERT INTO memories (seq, id, title, body, client_id, created_at) VALUES
+                     (1, 'm1', 'a', 'b', 'c1', 1), (2, 'm2', 'c', 'd', NULL, 1), (3, 'm3', 'e', 'f', 'c2', 1);
+                 INSERT INTO memory_vectors (memory_seq, model, client_id, project_id, kind, scale, vector) VALUES
+                     (1, 'enc', 'c1', NULL, 'note', 0.5, x'0102'),
+                     (2, 'enc', NULL, NULL, 'note', 0.25, x'0304'),
+                     (3, 'enc', 'c2', NULL, 'note', 0.125, x'0506');",
+            )
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+        let mut store = Store::open(&path).await.unwrap();
+        let db = store.db();
+        let rows = async |db: &mut Db| -> Vec<(i64, String, f64, Vec<u8>)> {
+            sqlx::query_as(
+                "SELECT memory_seq, client, scale, vector FROM memory_vectors ORDER BY memory_seq",
+            )
+            .fetch_all(db)
+            .await
+            .unwrap()
+        };
+        assert_eq!(
+            rows(db).await,
+            [
+                (1, "c1".into(), 0.5, vec![1, 2]),
+                (2, String::new(), 0.25, vec![3, 4]),
+                (3, "c2".into(), 0.125, vec![5, 6]),
+            ]
+        );
+        // A memory that moves to a client moves its vector; one whose text
+        // changes loses it; one forgotten takes it along.
+        sqlx::raw_sql(
+            "UPDATE memories SET client_id = 'c2' WHERE seq = 2;
+             UPDATE memories SET body = 'changed' WHERE seq = 1;
+             DELETE FROM memories WHERE seq = 3;",
+        )
+        .execute(&mut *db)
+        .await
+        .unwrap();
+        assert_eq!(rows(db).await, [(2, "c2".into(), 0.25, vec![3, 4])]);
         let fk_errors: Vec<(String,)> =
             sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
                 .fetch_all(&mut *db)
