@@ -413,7 +413,20 @@ pub fn quantize(v: &[f32]) -> (Vec<i8>, f32) {
 
 /// Cosine of a unit vector and a stored one.
 pub fn cosine_quantized(v: &[f32], q: &[i8], scale: f32) -> f32 {
-    v.iter().zip(q).map(|(x, y)| x * f32::from(*y)).sum::<f32>() * scale
+    // Sixteen running sums, one per lane: a single running sum of floats
+    // cannot be reordered, so it would not vectorise (a prompt's scope may
+    // hold tens of thousands of vectors).
+    const LANES: usize = 16;
+    let mut sums = [0f32; LANES];
+    let (vc, vr) = v.as_chunks::<LANES>();
+    let (qc, qr) = q.as_chunks::<LANES>();
+    for (a, b) in vc.iter().zip(qc) {
+        for i in 0..LANES {
+            sums[i] += a[i] * f32::from(b[i]);
+        }
+    }
+    let tail: f32 = vr.iter().zip(qr).map(|(x, y)| x * f32::from(*y)).sum();
+    (sums.iter().sum::<f32>() + tail) * scale
 }
 
 #[cfg(test)]

@@ -278,11 +278,15 @@ async fn search_analysed(
             lo = lo.min(c);
             hi = hi.max(c);
         }
-        sims.sort_by(|a, b| b.1.total_cmp(&a.1));
         let have: HashSet<i64> = rows.iter().map(|(m, _)| m.seq).collect();
-        let more: Vec<i64> = sims
+        // Only the closest few are wanted, not the scope in order.
+        let closest = MEANING_CANDIDATES.min(sims.len());
+        if closest > 0 && closest < sims.len() {
+            sims.select_nth_unstable_by(closest - 1, |a, b| b.1.total_cmp(&a.1));
+        }
+        sims[..closest].sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let more: Vec<i64> = sims[..closest]
             .iter()
-            .take(MEANING_CANDIDATES)
             .map(|&(seq, _)| seq)
             .filter(|seq| !have.contains(seq))
             .collect();
@@ -292,7 +296,12 @@ async fn search_analysed(
                 .into_iter()
                 .map(|m| (m, 0.0)),
         );
-        cosines = sims.into_iter().collect();
+        // Cosines are looked up only for the candidates.
+        let wanted: HashSet<i64> = have.iter().chain(&more).copied().collect();
+        cosines = sims
+            .into_iter()
+            .filter(|(seq, _)| wanted.contains(seq))
+            .collect();
     }
     if filter.current_only {
         rows.retain(|(m, _)| m.superseded_by.is_none());
