@@ -72,46 +72,6 @@ pub struct ModelFile {
     pub header: Header,
 }
 
-/// The tensor read only a few rows at a time (one per token): left to fault
-/// in on demand.
-const SPARSE_TENSOR: &str = "embed.words.weight";
-
-/// Maps in, with one call per contiguous range, every page the forward
-/// pass reads in full: a fresh process would otherwise take a page fault
-/// per few pages of weights, about a fifth of a short prompt's embedding.
-/// Best effort: older kernels lack `MADV_POPULATE_READ`, and then pages
-/// fault in as they are read.
-fn prefault(map: &Mmap, header: &Header) {
-    #[cfg(target_os = "linux")]
-    {
-        const PAGE: usize = 4096;
-        let mut ranges: Vec<(usize, usize)> = header
-            .tensors
-            .iter()
-            .filter(|(name, _)| name.as_str() != SPARSE_TENSOR)
-            .map(|(_, t)| (t.offset, t.offset + t.bytes()))
-            .collect();
-        ranges.sort_unstable();
-        let mut merged: Vec<(usize, usize)> = Vec::new();
-        for (start, end) in ranges {
-            match merged.last_mut() {
-                Some(last) if start <= last.1 + PAGE => last.1 = last.1.max(end),
-                _ => merged.push((start, end)),
-            }
-        }
-        for (start, end) in merged {
-            let start = start / PAGE * PAGE;
-            let _ = map.advise_range(
-                memmap2::Advice::PopulateRead,
-                start,
-                end.min(map.len()) - start,
-            );
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (map, header);
-}
-
 impl ModelFile {
     pub fn open(path: &Path) -> Result<ModelFile, EmbedError> {
         if !cfg!(target_endian = "little") {
@@ -123,6 +83,10 @@ impl ModelFile {
         // SAFETY: msp writes this file once (to a temporary name, then
         // renamed) and never changes it in place; a file replaced under us
         // keeps the old mapping's contents.
+        //
+        // Populated (Linux: MAP_POPULATE): every page is mapped in by this
+        // one call, where a fresh process would otherwise take a page fault
+        // per few pages of weights as the forward pass reads them.
         let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }
             .map_err(|e| EmbedError::Io(path.display().to_string(), e))?;
         let bad = |why: &str| EmbedError::Format(format!("{}: {why}", path.display()));
@@ -140,7 +104,6 @@ impl ModelFile {
                 return Err(bad(&format!("tensor {name} lies outside the file")));
             }
         }
-        prefault(&map, &header);
         Ok(ModelFile { map, header })
     }
 
