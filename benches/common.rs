@@ -341,8 +341,14 @@ pub fn time_process_rss(cmd: &mut Command, stdin: &[u8]) -> (f64, Vec<u8>, u64) 
         .spawn()
         .expect("spawn");
     child.stdin.take().unwrap().write_all(stdin).unwrap();
-    // The hooks write little: reading stdout, then stderr, cannot block
-    // on a full pipe.
+    // stderr on its own thread, so that neither pipe can fill while the
+    // other is read.
+    let mut err_pipe = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        err_pipe.read_to_end(&mut buf).unwrap();
+        buf
+    });
     let mut stdout = Vec::new();
     child
         .stdout
@@ -350,13 +356,7 @@ pub fn time_process_rss(cmd: &mut Command, stdin: &[u8]) -> (f64, Vec<u8>, u64) 
         .unwrap()
         .read_to_end(&mut stdout)
         .unwrap();
-    let mut stderr = Vec::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_end(&mut stderr)
-        .unwrap();
+    let stderr = stderr.join().unwrap();
     let (success, rss_kib) = reap(child);
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     assert!(

@@ -25,20 +25,11 @@ pub fn quantize(x: &[f32], q: &mut [i8]) -> f32 {
 /// -127..=127, as [`quantize`] makes them (−128 has no int8 negation, and
 /// the multiply-add of two products of 127 stays within i16).
 pub fn matmul_i8(x: &[i8], w: &[i8], cols: usize, out: &mut [i32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if cols.is_multiple_of(64) && has_avx512_vnni() {
-            // SAFETY: the CPU has AVX-512 BW and VNNI, checked just above.
-            unsafe { avx512::matmul_i8(x, w, cols, out) };
-            return;
-        }
-        if cols.is_multiple_of(32) && std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            unsafe { avx2::matmul_i8(x, w, cols, out) };
-            return;
-        }
-    }
-    matmul_i8_portable(x, w, cols, out);
+    let (_, _, fastest) = paths()
+        .filter(|(_, fits, _)| fits(cols))
+        .last()
+        .expect("the portable path fits every shape");
+    fastest(x, w, cols, out);
 }
 
 /// One way to compute [`matmul_i8`].
@@ -48,32 +39,27 @@ pub type Matmul = fn(&[i8], &[i8], usize, &mut [i32]);
 /// slowest first: the last is the one [`matmul_i8`] takes. For tests and
 /// benchmarks, which compare them.
 pub fn matmul_paths(cols: usize) -> Vec<(&'static str, Matmul)> {
-    #[allow(unused_mut)]
-    let mut paths: Vec<(&'static str, Matmul)> = vec![("portable", matmul_i8_portable)];
-    #[cfg(target_arch = "x86_64")]
-    {
-        if cols.is_multiple_of(32) && std::arch::is_x86_feature_detected!("avx2") {
-            paths.push(("avx2", |x, w, cols, out| {
-                assert!(std::arch::is_x86_feature_detected!("avx2"));
-                // SAFETY: the CPU has AVX2, asserted just above.
-                unsafe { avx2::matmul_i8(x, w, cols, out) }
-            }));
-        }
-        if cols.is_multiple_of(64) && has_avx512_vnni() {
-            paths.push(("avx512-vnni", |x, w, cols, out| {
-                assert!(has_avx512_vnni());
-                // SAFETY: the CPU has AVX-512 BW and VNNI, asserted just above.
-                unsafe { avx512::matmul_i8(x, w, cols, out) }
-            }));
-        }
-    }
-    paths
+    paths()
+        .filter(|(_, fits, _)| fits(cols))
+        .map(|(name, _, path)| (name, path))
+        .collect()
 }
 
-#[cfg(target_arch = "x86_64")]
-fn has_avx512_vnni() -> bool {
-    std::arch::is_x86_feature_detected!("avx512vnni")
-        && std::arch::is_x86_feature_detected!("avx512bw")
+/// A path: its name, whether this CPU runs it for rows of `cols` values,
+/// and the path.
+type Path = (&'static str, fn(usize) -> bool, Matmul);
+
+/// Every path, slowest first.
+fn paths() -> impl Iterator<Item = Path> {
+    let portable: [Path; 1] = [("portable", |_| true, matmul_i8_portable)];
+    #[cfg(target_arch = "x86_64")]
+    let simd: [Path; 2] = [
+        ("avx2", avx2::fits, avx2::checked),
+        ("avx512-vnni", avx512::fits, avx512::checked),
+    ];
+    #[cfg(not(target_arch = "x86_64"))]
+    let simd: [Path; 0] = [];
+    portable.into_iter().chain(simd)
 }
 
 fn matmul_i8_portable(x: &[i8], w: &[i8], cols: usize, out: &mut [i32]) {
@@ -96,6 +82,16 @@ pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::*;
+
+    pub fn fits(cols: usize) -> bool {
+        cols.is_multiple_of(32) && std::arch::is_x86_feature_detected!("avx2")
+    }
+
+    pub fn checked(x: &[i8], w: &[i8], cols: usize, out: &mut [i32]) {
+        assert!(fits(cols));
+        // SAFETY: the CPU has AVX2, asserted just above.
+        unsafe { matmul_i8(x, w, cols, out) }
+    }
 
     /// [`super::matmul_i8`] with AVX2: 32 products per step through the
     /// unsigned-by-signed multiply-add (`|x|` times `w` with `x`'s sign),
@@ -148,6 +144,18 @@ mod avx2 {
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use std::arch::x86_64::*;
+
+    pub fn fits(cols: usize) -> bool {
+        cols.is_multiple_of(64)
+            && std::arch::is_x86_feature_detected!("avx512vnni")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+    }
+
+    pub fn checked(x: &[i8], w: &[i8], cols: usize, out: &mut [i32]) {
+        assert!(fits(cols));
+        // SAFETY: the CPU has AVX-512 BW and VNNI, asserted just above.
+        unsafe { matmul_i8(x, w, cols, out) }
+    }
 
     /// Rows of `w` per pass over the tokens.
     const BLOCK: usize = 8;

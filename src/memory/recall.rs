@@ -278,7 +278,7 @@ async fn search_analysed(
             lo = lo.min(c);
             hi = hi.max(c);
         }
-        let have: HashSet<i64> = rows.iter().map(|(m, _)| m.seq).collect();
+        let mut have: HashSet<i64> = rows.iter().map(|(m, _)| m.seq).collect();
         // Only the closest few are wanted, not the scope in order.
         let closest = MEANING_CANDIDATES.min(sims.len());
         if closest > 0 && closest < sims.len() {
@@ -297,10 +297,10 @@ async fn search_analysed(
                 .map(|m| (m, 0.0)),
         );
         // Cosines are looked up only for the candidates.
-        let wanted: HashSet<i64> = have.iter().chain(&more).copied().collect();
+        have.extend(&more);
         cosines = sims
             .into_iter()
-            .filter(|(seq, _)| wanted.contains(seq))
+            .filter(|(seq, _)| have.contains(seq))
             .collect();
     }
     if filter.current_only {
