@@ -8,7 +8,9 @@
 //! tokens vs stored tokens, tiktoken cl100k), and retention: the share of
 //! written/edited paths and commands run that are present verbatim in the
 //! memory of their own turn. Results go to bench/results/capture.md.
-//! `MSP_BENCH_SESSIONS` sets the number of sessions (default 60).
+//! `MSP_BENCH_SESSIONS` sets the number of sessions (default 60). With
+//! `MSP_BENCH_MODEL_WHEEL=PATH` (the encoder's pinned wheel) the import is
+//! timed again with the encoder installed, which embeds what it imports.
 
 mod common;
 
@@ -60,6 +62,34 @@ fn main() {
         serde_json::from_str(&env.msp(&["--json", "context", "import", &dir.to_string_lossy()]))
             .unwrap();
     let secs = t0.elapsed().as_secs_f64();
+    // The same import with the encoder installed: every memory is embedded
+    // before the command returns.
+    let with_encoder = std::env::var_os("MSP_BENCH_MODEL_WHEEL").map(|wheel| {
+        let root = root.join("with-encoder");
+        let env = Env::new(&root);
+        env.msp(&["setup", "--no-hooks"]);
+        env.msp(&[
+            "context",
+            "model",
+            "install",
+            "--wheel",
+            &wheel.to_string_lossy(),
+        ]);
+        let t0 = std::time::Instant::now();
+        let summary: Value = serde_json::from_str(&env.msp(&[
+            "--json",
+            "context",
+            "import",
+            &dir.to_string_lossy(),
+        ]))
+        .unwrap();
+        let secs = t0.elapsed().as_secs_f64();
+        assert_eq!(
+            summary["embedded"], summary["memories_added"],
+            "every imported memory embedded: {summary}"
+        );
+        secs
+    });
     let stats: Value = serde_json::from_str(&env.msp(&["--json", "context", "stats"])).unwrap();
     let memories: Vec<Value> =
         serde_json::from_str(&env.msp(&["--json", "context", "list", "--limit", "0"])).unwrap();
@@ -111,6 +141,14 @@ fn main() {
         bytes as f64 / 1e6 / secs
     )
     .unwrap();
+    if let Some(secs) = with_encoder {
+        writeln!(
+            report,
+            "| import throughput, encoder installed (each memory embedded) | {:.1} MB/s ({secs:.2} s) |",
+            bytes as f64 / 1e6 / secs
+        )
+        .unwrap();
+    }
     writeln!(
         report,
         "| raw tokens (conversational content) | {} |",

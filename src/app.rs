@@ -172,3 +172,23 @@ pub async fn search(
     .await?;
     Ok(ranked)
 }
+
+/// Gives the memories `seqs` their vectors when the encoder is installed in
+/// `data_dir`, so that what a command just stored or edited is found by
+/// meaning as soon as it returns. `Ok(None)`: no encoder, recall goes by
+/// words.
+pub async fn embed_memories(
+    db: &mut Db,
+    data_dir: &Path,
+    seqs: &[i64],
+) -> crate::error::Result<Option<u64>> {
+    let path = crate::embed::install::model_path(data_dir);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let encoder = crate::embed::Encoder::open(&path)
+        .map_err(|e| crate::error::Error::Other(e.to_string()))?;
+    memory::vectors::embed_memories(db, &encoder, seqs)
+        .await
+        .map(Some)
+}

@@ -254,6 +254,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 .ok_or_else(|| Error::Other("memory was not stored".into()))?;
             let supersedes = lifecycle::supersede_restated(db, &id, now).await?;
             let m = mstore::get(db, &id).await?;
+            embed_now(ctx, db, &[m.seq]).await;
             let stored = lifecycle::Remembered {
                 memory: m,
                 supersedes,
@@ -281,15 +282,26 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             .await?;
             summary.superseded += lifecycle::supersede_restated_since(db, before, now).await?;
             let reduction = reduction(summary.raw_tokens, summary.stored_tokens);
+            // With the encoder installed, what was imported is findable by
+            // meaning when the command returns (what else lacked a vector too).
+            let embedded = if install::model_path(&ctx.paths.data_dir).is_file() {
+                embed_all(ctx, db, false).await?.map(|r| r.embedded)
+            } else {
+                None
+            };
             #[derive(serde::Serialize)]
             struct Imported<'a> {
                 #[serde(flatten)]
                 summary: &'a Summary,
                 reduction: f64,
+                /// Memories given a vector; null without an encoder, or
+                /// when another `msp context embed` run embeds them.
+                embedded: Option<u64>,
             }
             let imported = Imported {
                 summary: &summary,
                 reduction,
+                embedded,
             };
             ctx.print(&imported, |_| {
                 let mut line = format!(
@@ -307,6 +319,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                         summary.stored_tokens,
                         reduction * 100.0
                     ));
+                }
+                if let Some(n) = embedded.filter(|n| *n > 0) {
+                    line.push_str(&format!("; {n} embedded for recall by meaning"));
                 }
                 line
             })?;
@@ -590,7 +605,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             };
             let engine = capture_engine(ctx, db).await;
             let m = lifecycle::edit(db, &engine, &id, &edit, now).await?;
-            embed_now(ctx, db).await;
+            embed_now(ctx, db, &[m.seq]).await;
             ctx.print(&m, |m| {
                 format!("edited {} {}", ids::short_id(&m.id), m.title)
             })?;
@@ -607,11 +622,35 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             })
             .await?;
             bar.finish_and_clear();
-            ctx.print(&report, |r| {
-                format!(
+            // A rewritten memory lost its vector with its old text.
+            let embedded =
+                if report.changed > 0 && install::model_path(&ctx.paths.data_dir).is_file() {
+                    embed_all(ctx, db, false).await?.map(|r| r.embedded)
+                } else {
+                    None
+                };
+            #[derive(serde::Serialize)]
+            struct Scrubbed<'a> {
+                #[serde(flatten)]
+                report: &'a scrub::Report,
+                /// Rewritten memories embedded again; null without an
+                /// encoder or when nothing changed.
+                embedded: Option<u64>,
+            }
+            let scrubbed = Scrubbed {
+                report: &report,
+                embedded,
+            };
+            ctx.print(&scrubbed, |s| {
+                let r = s.report;
+                let mut line = format!(
                     "scrubbed {} memories: {} changed, {} secrets replaced",
                     r.memories, r.changed, r.secrets
-                )
+                );
+                if let Some(n) = s.embedded.filter(|n| *n > 0) {
+                    line.push_str(&format!("; {n} embedded again"));
+                }
+                line
             })?;
         }
         Cmd::Model(ModelCmd::Install { wheel }) => {
@@ -836,6 +875,7 @@ pub async fn remember(ctx: &Ctx, args: RememberArgs) -> Result<ExitStatus> {
     let stored = lifecycle::remember(db, &engine, r)
         .await?
         .ok_or_else(|| Error::Other("memory was not stored".into()))?;
+    embed_now(ctx, db, &[stored.memory.seq]).await;
     ctx.print(&stored, print_stored)?;
     Ok(ExitStatus::Success)
 }
@@ -862,13 +902,11 @@ fn marked_title(m: &mstore::Memory) -> String {
     t
 }
 
-/// Embeds what lacks a vector (an edited memory) when the encoder is
-/// installed; best effort: `msp context embed` does it later otherwise.
-async fn embed_now(ctx: &Ctx, db: &mut Db) {
-    if !install::model_path(&ctx.paths.data_dir).is_file() {
-        return;
-    }
-    if let Err(e) = embed_all(ctx, db, true).await {
+/// Gives the memories `seqs` (just stored or edited) their vectors when
+/// the encoder is installed; best effort: `msp context embed` does it later
+/// otherwise.
+async fn embed_now(ctx: &Ctx, db: &mut Db, seqs: &[i64]) {
+    if let Err(e) = crate::app::embed_memories(db, &ctx.paths.data_dir, seqs).await {
         note(format!(
             "warning: not embedded ({e}); `msp context embed` does it"
         ));

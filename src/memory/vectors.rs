@@ -85,39 +85,76 @@ pub async fn embed_missing(
         if batch.is_empty() {
             break;
         }
-        // Embedding is the slow part: done before the write lock is taken.
-        let mut rows = Vec::with_capacity(batch.len());
-        for (seq, title, body) in &batch {
-            let v = encoder
-                .embed_within(&text_of(title, body), MAX_TOKENS)
-                .map_err(|e| Error::Other(e.to_string()))?;
-            rows.push((*seq, embed::quantize(&v)));
-        }
-        let mut tx = crate::store::begin_write(&mut *db).await?;
-        for (seq, (values, scale)) in &rows {
-            // The scope is read again under the lock: it is the memory's now.
-            sqlx::query(
-                "INSERT INTO memory_vectors (memory_seq, model, client, project_id, kind, scale, vector)
-                 SELECT seq, ?2, coalesce(client_id, ''), project_id, kind, ?3, ?4 FROM memories WHERE seq = ?1
-                 ON CONFLICT(memory_seq) DO UPDATE SET model = excluded.model, client = excluded.client,
-                   project_id = excluded.project_id, kind = excluded.kind,
-                   scale = excluded.scale, vector = excluded.vector",
-            )
-            .bind(seq)
-            .bind(&model)
-            .bind(f64::from(*scale))
-            .bind(bytemuck::cast_slice::<i8, u8>(values))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        done += rows.len() as u64;
+        done += store_embedded(db, encoder, &model, &batch).await?;
         progress(done.min(total.max(done)), total.max(done));
     }
     Ok(Embedded {
         embedded: done,
         memories: before.memories,
     })
+}
+
+/// Embeds the memories `seqs` that have no vector from this encoder: what
+/// a command just stored or edited, findable by meaning when it returns.
+/// Returns how many it embedded.
+pub async fn embed_memories(db: &mut Db, encoder: &Encoder, seqs: &[i64]) -> Result<u64> {
+    let model = encoder.id();
+    let mut done = 0;
+    for chunk in seqs.chunks(BATCH as usize) {
+        let list = serde_json::to_string(chunk).map_err(|e| Error::Other(e.to_string()))?;
+        let batch: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT m.seq, m.title, m.body FROM memories m
+             LEFT JOIN memory_vectors v ON v.memory_seq = m.seq AND v.model = ?1
+             WHERE v.memory_seq IS NULL AND m.seq IN (SELECT value FROM json_each(?2))
+             ORDER BY m.seq",
+        )
+        .bind(&model)
+        .bind(list)
+        .fetch_all(&mut *db)
+        .await?;
+        done += store_embedded(db, encoder, &model, &batch).await?;
+    }
+    Ok(done)
+}
+
+/// Embeds `batch` (seq, title, body) and stores the vectors in one
+/// transaction; returns how many.
+async fn store_embedded(
+    db: &mut Db,
+    encoder: &Encoder,
+    model: &str,
+    batch: &[(i64, String, String)],
+) -> Result<u64> {
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    // Embedding is the slow part: done before the write lock is taken.
+    let mut rows = Vec::with_capacity(batch.len());
+    for (seq, title, body) in batch {
+        let v = encoder
+            .embed_within(&text_of(title, body), MAX_TOKENS)
+            .map_err(|e| Error::Other(e.to_string()))?;
+        rows.push((*seq, embed::quantize(&v)));
+    }
+    let mut tx = crate::store::begin_write(&mut *db).await?;
+    for (seq, (values, scale)) in &rows {
+        // The scope is read again under the lock: it is the memory's now.
+        sqlx::query(
+            "INSERT INTO memory_vectors (memory_seq, model, client, project_id, kind, scale, vector)
+             SELECT seq, ?2, coalesce(client_id, ''), project_id, kind, ?3, ?4 FROM memories WHERE seq = ?1
+             ON CONFLICT(memory_seq) DO UPDATE SET model = excluded.model, client = excluded.client,
+               project_id = excluded.project_id, kind = excluded.kind,
+               scale = excluded.scale, vector = excluded.vector",
+        )
+        .bind(seq)
+        .bind(model)
+        .bind(f64::from(*scale))
+        .bind(bytemuck::cast_slice::<i8, u8>(values))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(rows.len() as u64)
 }
 
 /// The cosine of two memories' vectors, when both have one from the same

