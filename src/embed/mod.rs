@@ -285,7 +285,7 @@ impl Encoder {
                     let qi = &q[i * d..][cols.clone()];
                     for (j, s) in scores.iter_mut().enumerate() {
                         let kj = &k[j * d..][cols.clone()];
-                        *s = qi.iter().zip(kj).map(|(a, b)| a * b).sum::<f32>() * scale;
+                        *s = kernels::dot_f32(qi, kj) * scale;
                     }
                     kernels::softmax(&mut scores);
                     let out = &mut context[i * d..][cols.clone()];
