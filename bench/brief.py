@@ -54,7 +54,8 @@ def build_store(msp, data, args):
     """The bench store in a new temp HOME: (env, project dirs, kind of each title)."""
     tmp = tempfile.mkdtemp(prefix="msp-brief-bench-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MSP_")}
-    env.update(HOME=tmp, MSP_DATA_DIR=os.path.join(tmp, "data"), MSP_CONFIG_DIR=os.path.join(tmp, "cfg"))
+    env.update(HOME=tmp, MSP_DATA_DIR=os.path.join(tmp, "data"), MSP_CONFIG_DIR=os.path.join(tmp, "cfg"),
+               MSP_MEMORY_MODEL_URL="")  # no encoder download at setup: words only
     run(msp, env, "setup", "--no-hooks")
     today = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     delta = today - dt.timedelta(days=1) - FIXTURE_NOW

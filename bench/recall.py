@@ -213,6 +213,9 @@ def main():
     env = {k: v for k, v in env.items()
            if not (k.startswith("MSP_") and k not in ("MSP_DATA_DIR", "MSP_CONFIG_DIR")
                    and not k.startswith("MSP_MEMORY_"))}
+    # No encoder from setup: the words-only figures have no vectors, and
+    # `--wheel` installs the pinned one after the import when asked.
+    env["MSP_MEMORY_MODEL_URL"] = ""
     run(msp, env, "setup", "--no-hooks")
 
     # Store: one client + project (with its own directory) per fixture client.

@@ -27,7 +27,8 @@ def measure(bindir, data):
     msp = os.path.join(bindir, "msp")
     tmp = tempfile.mkdtemp(prefix="msp-supersede-bench-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MSP_")}
-    env.update(HOME=tmp, MSP_DATA_DIR=os.path.join(tmp, "data"), MSP_CONFIG_DIR=os.path.join(tmp, "cfg"))
+    env.update(HOME=tmp, MSP_DATA_DIR=os.path.join(tmp, "data"), MSP_CONFIG_DIR=os.path.join(tmp, "cfg"),
+               MSP_MEMORY_MODEL_URL="")  # no encoder download at setup: words only
     run(msp, env, "setup", "--no-hooks")
     # The near misses belong to another client: recall in the pairs' project
     # never reaches them.
