@@ -339,7 +339,21 @@ pub fn finish(child: Child, args: &[&str]) -> Out {
 }
 
 fn run<S: AsRef<OsStr>>(mut cmd: Command, args: &[S]) -> Out {
-    let output = cmd.output().expect("run msp");
+    // A process that could not be created never ran: trying again changes
+    // nothing it did. Wine's process creation fails now and then under load
+    // (ERROR_INTERNAL_ERROR, 1359) before msp starts.
+    let mut tries = 0;
+    let output = loop {
+        match cmd.output() {
+            Ok(output) => break output,
+            Err(e) if tries < 2 && e.kind() != std::io::ErrorKind::NotFound => {
+                tries += 1;
+                eprintln!("could not start msp ({e}); trying again");
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            Err(e) => panic!("run msp: {e:?}"),
+        }
+    };
     to_out(output, args)
 }
 
