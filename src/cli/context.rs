@@ -284,11 +284,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             let reduction = reduction(summary.raw_tokens, summary.stored_tokens);
             // With the encoder installed, what was imported is findable by
             // meaning when the command returns (what else lacked a vector too).
-            let embedded = if install::model_path(&ctx.paths.data_dir).is_file() {
-                embed_all(ctx, db, false).await?.map(|r| r.embedded)
-            } else {
-                None
-            };
+            let embedded = embed_backlog(ctx, db).await?;
             #[derive(serde::Serialize)]
             struct Imported<'a> {
                 #[serde(flatten)]
@@ -623,12 +619,11 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             .await?;
             bar.finish_and_clear();
             // A rewritten memory lost its vector with its old text.
-            let embedded =
-                if report.changed > 0 && install::model_path(&ctx.paths.data_dir).is_file() {
-                    embed_all(ctx, db, false).await?.map(|r| r.embedded)
-                } else {
-                    None
-                };
+            let embedded = if report.changed > 0 {
+                embed_backlog(ctx, db).await?
+            } else {
+                None
+            };
             #[derive(serde::Serialize)]
             struct Scrubbed<'a> {
                 #[serde(flatten)]
@@ -840,6 +835,16 @@ async fn embed_all(ctx: &Ctx, db: &mut Db, quiet: bool) -> Result<Option<vectors
     .await?;
     bar.finish_and_clear();
     Ok(Some(report))
+}
+
+/// [`embed_all`] with its progress bar when the encoder is installed: how
+/// many memories it embedded, None without an encoder (recall goes by
+/// words) or when another run embeds them.
+async fn embed_backlog(ctx: &Ctx, db: &mut Db) -> Result<Option<u64>> {
+    if !install::model_path(&ctx.paths.data_dir).is_file() {
+        return Ok(None);
+    }
+    Ok(embed_all(ctx, db, false).await?.map(|r| r.embedded))
 }
 
 /// Arguments of `msp remember`.
