@@ -129,6 +129,9 @@ pub struct SearchRequest<'a> {
     pub kind: Option<String>,
     pub limit: usize,
     pub now: Millis,
+    /// Where the search is made from (a project's directory): its memories
+    /// rank first when neither `client` nor `project` narrows the search.
+    pub prefer: Option<Scope>,
 }
 
 /// Memories ranked for a query as recall ranks them (superseded ones
@@ -154,6 +157,11 @@ pub async fn search(
         kind: req.kind,
         no_client: false,
         current_only: false,
+        prefer: if req.client.is_none() && req.project.is_none() {
+            req.prefer
+        } else {
+            None
+        },
     };
     let meaning = crate::embed::Encoder::open(&crate::embed::install::model_path(data_dir))
         .ok()

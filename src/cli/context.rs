@@ -1,4 +1,4 @@
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
@@ -20,7 +20,7 @@ use crate::memory::vectors;
 use crate::store::Db;
 use crate::time::{DayEdge, Millis, local_display, now_ms, parse_time};
 use crate::work::Scope;
-use crate::work::{projects, sessions};
+use crate::work::{clients, projects, sessions};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -67,7 +67,7 @@ pub enum Cmd {
         #[arg(long)]
         project: Option<String>,
     },
-    /// Ranked memories for a query, with scores
+    /// Ranked memories for a query, with scores: every client's, the current directory's project first
     Search {
         query: String,
         #[arg(long)]
@@ -332,6 +332,12 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             explain,
         } => {
             let at = time_or(at.as_deref(), now)?;
+            // Searched from a project's directory, that project ranks first.
+            let prefer = if client.is_none() && project.is_none() {
+                Some(scope_of_dir(db, &std::env::current_dir()?).await?)
+            } else {
+                None
+            };
             let ranked = crate::app::search(
                 db,
                 &ctx.config.memory,
@@ -343,9 +349,11 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     kind,
                     limit,
                     now: at,
+                    prefer,
                 },
             )
             .await?;
+            let slugs = client_slugs(db).await?;
             // JSON: each result with its memory.
             #[derive(serde::Serialize)]
             struct Found<'a> {
@@ -388,7 +396,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 } else {
                     t.col("CREATED", |f| local_display(f.memory.created_at));
                 }
-                t.col("TITLE", |f| marked_title(f.memory));
+                // Search crosses clients: each result says whose it is.
+                t.col("CLIENT", |f| client_of(&slugs, f.memory))
+                    .col("TITLE", |f| marked_title(f.memory));
             })?;
         }
         Cmd::Recall {
@@ -472,11 +482,13 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 ..Default::default()
             };
             let list = mstore::list(db, &f).await?;
+            let slugs = client_slugs(db).await?;
             ctx.list(&list, |t| {
                 t.col("ID", |m| ids::short_id(&m.id).to_string())
                     .col("CREATED", |m| local_display(m.created_at))
                     .col("KIND", |m| m.kind.clone())
                     .col("TOKENS", |m| m.stored_tokens.to_string())
+                    .col("CLIENT", |m| client_of(&slugs, m))
                     .col("TITLE", marked_title);
             })?;
         }
@@ -952,6 +964,27 @@ fn reduction(raw: u64, stored: u64) -> f64 {
 
 async fn target_of(db: &mut Db, client: Option<&str>, project: Option<&str>) -> Result<Scope> {
     sessions::resolve_scope(db, client, project).await
+}
+
+/// Client slugs by id, archived clients included (their memories stay).
+async fn client_slugs(db: &mut Db) -> Result<HashMap<String, String>> {
+    Ok(clients::listing(db, true)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.slug))
+        .collect())
+}
+
+/// Whose a memory is, for a table: its client's slug (the short id of a
+/// client this machine does not know), `-` for none.
+fn client_of(slugs: &HashMap<String, String>, m: &mstore::Memory) -> String {
+    match &m.client_id {
+        Some(c) => slugs
+            .get(c)
+            .cloned()
+            .unwrap_or_else(|| ids::short_id(c).to_string()),
+        None => "-".into(),
+    }
 }
 
 /// The project and client of a directory on this machine.

@@ -62,6 +62,10 @@ pub struct Filter {
     pub no_client: bool,
     /// Leaves out superseded memories (recall does; search shows them).
     pub current_only: bool,
+    /// Not a filter: the scope whose memories rank first when the search
+    /// itself has none (`msp context search` run in a project's directory
+    /// still finds every client's memories, its own project's first).
+    pub prefer: Option<Scope>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -361,7 +365,8 @@ async fn search_analysed(
             let text_score = words_part + meaning_part;
             let age_days = ((now - m.created_at).max(0) as f64) / 86_400_000.0;
             let recency = 0.5f64.powf(age_days / cfg.half_life_days.max(0.01));
-            let scope_score = match (&scope.project_id, &scope.client_id) {
+            let ranking = filter.prefer.as_ref().unwrap_or(scope);
+            let scope_score = match (&ranking.project_id, &ranking.client_id) {
                 (Some(p), _) if m.project_id.as_ref() == Some(p) => 1.0,
                 (_, Some(c)) if m.client_id.as_ref() == Some(c) => 0.6,
                 _ if m.client_id.is_none() => 0.3,

@@ -179,6 +179,7 @@ pub async fn memories(State(c): C, Query(f): Query<MemoryQuery>) -> Page {
                 kind: some(&f.kind).map(str::to_string),
                 limit: 50,
                 now: now_ms(),
+                prefer: None,
             },
         )
         .await?

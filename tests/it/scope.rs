@@ -139,3 +139,70 @@ fn unlinked_directory_recall_uses_only_memories_of_no_client() {
     std::fs::write(&config, "[memory]\nunlinked_scope = \"some\"\n").unwrap();
     env.msp(&["client", "list"]).expect_hint(1);
 }
+
+/// `msp context search` run in a project's directory ranked every client's
+/// memories alike, and its table did not say whose each one was.
+#[test]
+fn search_in_a_project_directory_ranks_its_own_first_and_names_each_client() {
+    let (env, acme_dir) = acme();
+    env.ok(&["client", "add", "Dataforth"]);
+    env.ok(&["project", "add", "df-office", "--client", "dataforth"]);
+    env.remember(
+        "Front desk printer queue stuck",
+        "Cleared the print spooler on the Acme print server.",
+        &["--project", "acme-site"],
+    );
+    // The better match by its words wherever no scope is preferred.
+    env.remember(
+        "Front desk printer queue stuck",
+        "Printer spooler restarted: the spooler of the Dataforth front desk PC.",
+        &["--project", "df-office"],
+    );
+    let bodies_of = |v: &serde_json::Value| -> Vec<String> {
+        common::array(v)
+            .iter()
+            .map(|m| str_of(&m["memory"], "body").to_string())
+            .collect()
+    };
+    let elsewhere = env.dir("somewhere/unlinked");
+    let outside = env.json_in(&elsewhere, &["context", "search", "printer spooler"]);
+    assert_eq!(bodies_of(&outside).len(), 2, "{outside}");
+    assert!(bodies_of(&outside)[0].contains("Dataforth"), "{outside}");
+    assert_eq!(outside[0]["shares"]["scope"], 0.0, "{outside}");
+
+    // In Acme's directory Acme's memory comes first; Dataforth's is still found.
+    let inside = env.json_in(&acme_dir, &["context", "search", "printer spooler"]);
+    let found = bodies_of(&inside);
+    assert_eq!(found.len(), 2, "{inside}");
+    assert!(found[0].contains("Acme"), "{inside}");
+    assert!(
+        inside[0]["shares"]["scope"].as_f64().unwrap() > 0.0,
+        "{inside}"
+    );
+    // A flag narrows the search and the directory no longer counts.
+    let flagged = env.json_in(
+        &acme_dir,
+        &[
+            "context",
+            "search",
+            "printer spooler",
+            "--client",
+            "dataforth",
+        ],
+    );
+    assert_eq!(bodies_of(&flagged).len(), 1, "{flagged}");
+    assert!(bodies_of(&flagged)[0].contains("Dataforth"), "{flagged}");
+
+    // The table names each result's client.
+    let table = env.msp_in(&acme_dir, &["context", "search", "printer spooler"]);
+    let table = table.expect_code(0).stdout;
+    assert!(table.lines().next().unwrap().contains("CLIENT"), "{table}");
+    let rows: Vec<&str> = table.lines().skip(1).collect();
+    assert!(rows[0].contains("acme-corp"), "{table}");
+    assert!(rows[1].contains("dataforth"), "{table}");
+    let listed = env.ok(&["context", "list"]).stdout;
+    assert!(
+        listed.contains("acme-corp") && listed.contains("dataforth"),
+        "{listed}"
+    );
+}
