@@ -181,6 +181,33 @@ def load_fixture(msp, env, data, tmp, noise, seed, when=lambda iso: iso):
     return workdir, noise_of
 
 
+# Lines of the kind technicians paste under a question: generic, the same
+# for every client, none about any question's subject.
+LOG_LINES = [
+    "{t} Information Service Control Manager 7036: The Windows Modules Installer service entered the running state.",
+    "{t} Warning Time-Service 129: NtpClient was unable to set a domain peer to use as a time source.",
+    "{t} Error DistributedCOM 10016: The application-specific permission settings do not grant Local Activation permission.",
+    "{t} Information Kernel-General 16: The access history in hive \\??\\C:\\Users\\admin\\ntuser.dat was cleared.",
+    "{t} Warning Group Policy 1085: Windows failed to apply the Group Policy Scripts settings.",
+    "{t} Information Winlogon 7001: User Logon Notification for Customer Experience Improvement Program.",
+    "{t} Error Service Control Manager 7000: The Sample Collector service failed to start due to the following error.",
+    "{t} Information EventLog 6013: The system uptime is 864213 seconds.",
+    "PS C:\\> Get-Process | Sort-Object CPU -Descending | Select-Object -First 3",
+    "svchost    2260    41.20    C:\\Windows\\System32\\svchost.exe -k netsvcs -p",
+    "{t} Information Microsoft-Windows-Security-SPP 16384: Successfully scheduled Software Protection service for re-start.",
+    "{t} Warning Tcpip 4227: TCP/IP failed to establish an outgoing connection because the selected local endpoint was recently used.",
+]
+
+
+def pasted_log(rng, lines=14):
+    """About 200 words of a generic pasted log."""
+    out = []
+    for _ in range(lines):
+        t = f"2026-01-{rng.randint(1, 14):02d} {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}"
+        out.append(rng.choice(LOG_LINES).format(t=t))
+    return "\n".join(out)
+
+
 def run(msp, env, *args, cwd=None):
     p = subprocess.run([msp, *args], env=env, capture_output=True, text=True, cwd=cwd)
     if p.returncode != 0:
@@ -296,6 +323,27 @@ def main():
         run(msp, env, "context", "embed")
         embed_s = time.time() - t0
         runs.append(("msp (words + meaning)", measure()))
+        # Long prompts: each question with a pasted log after or before it.
+        # The encoder reads `memory.prompt_tokens` of a prompt (its start and
+        # its end); 256 is the model's whole length.
+        rng = random.Random(args.seed)
+        logs = [pasted_log(rng) for _ in data["questions"]]
+        plain_env = {k: v for k, v in env.items() if k != "MSP_MEMORY_PROMPT_TOKENS"}
+        long_rows = []
+        for label, tokens in (("32 (default)", None), ("48", "48"), ("64", "64"),
+                              ("256 (the model's length)", "256")):
+            e = plain_env if tokens is None else dict(plain_env, MSP_MEMORY_PROMPT_TOKENS=tokens)
+            cells = []
+            for where in ("after", "before"):
+                hit = []
+                for q, log in zip(data["questions"], logs):
+                    text = (f"{q['question']}\n\nThe log shows:\n{log}" if where == "after"
+                            else f"{log}\n\n{q['question']}")
+                    found = json.loads(run(msp, e, "--json", "context", "search", text, "--project", q["client"],
+                                           "--limit", "3", "--now", NOW))
+                    hit.append(q["gold"] in [id_of.get(h["id"]) for h in found])
+                cells.append(mean(hit))
+            long_rows.append((label, cells))
     slugs = [c["slug"] for c in data["clients"]]
 
     version = run(msp, env, "--version").strip()
@@ -359,6 +407,19 @@ def main():
         cells = [f"{mean(r['per_client'][slug]['msp']):.2f}" for _, r in runs]
         lines.append(f"| {slug} | {len(base['per_client'][slug]['msp'])} | " + " | ".join(cells)
                      + f" | {mean(base['per_client'][slug]['bm25']):.2f} |")
+    if len(runs) > 1:
+        words = mean([len(pasted_log(random.Random(i)).split()) for i in range(20)])
+        lines += [
+            "",
+            f"Long prompts: the same questions with a pasted log (about {words:.0f} words of generic Windows event "
+            "lines, seeded) after or before them, hit@3 of `context search` (words + meaning) by how many tokens "
+            "of the prompt the encoder reads (`memory.prompt_tokens`; a longer prompt gives its start and its "
+            "end). Every token read costs the prompt about 0.2 ms (bench/results/embed.md).",
+            "",
+            "| tokens read | question, then log | log, then question |",
+            "| --- | ---: | ---: |",
+        ]
+        lines += [f"| {label} | {a:.3f} | {b:.3f} |" for label, (a, b) in long_rows]
     lines += [
         "",
         "## Unrelated prompts (precision)",

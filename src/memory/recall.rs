@@ -130,11 +130,12 @@ pub struct Meaning {
 }
 
 impl Meaning {
-    /// The prompt's meaning, or none if the encoder fails on it.
-    pub fn of(encoder: &Encoder, prompt: &str) -> Option<Meaning> {
+    /// The prompt's meaning from at most `max_tokens` of its tokens (see
+    /// [`Encoder::embed_ends`]), or none if the encoder fails on it.
+    pub fn of(encoder: &Encoder, prompt: &str, max_tokens: u32) -> Option<Meaning> {
         Some(Meaning {
             model: encoder.id(),
-            query: encoder.embed(prompt).ok()?,
+            query: encoder.embed_ends(prompt, max_tokens as usize).ok()?,
         })
     }
 }
