@@ -131,8 +131,13 @@ pub struct Meaning {
 
 impl Meaning {
     /// The prompt's meaning from at most `max_tokens` of its tokens (see
-    /// [`Encoder::embed_ends`]), or none if the encoder fails on it.
+    /// [`Encoder::embed_ends`]), or none if the encoder fails on it or may
+    /// read none.
     pub fn of(encoder: &Encoder, prompt: &str, max_tokens: u32) -> Option<Meaning> {
+        // [CLS] and [SEP] take two: fewer than three reads no word.
+        if max_tokens < 3 {
+            return None;
+        }
         Some(Meaning {
             model: encoder.id(),
             query: encoder.embed_ends(prompt, max_tokens as usize).ok()?,

@@ -489,3 +489,77 @@ fn memories_written_by_commands_are_found_by_meaning_when_the_command_returns() 
     assert_eq!(scrubbed["embedded"], 1, "{scrubbed:#}");
     assert_eq!(embedded(&env), (Some(4), Some(4)));
 }
+
+/// A prompt with a pasted log under it was embedded whole (256 tokens,
+/// about 100 ms): the log's meaning buried the question.
+#[test]
+fn a_question_with_a_pasted_log_is_still_recalled_by_its_meaning() {
+    let (env, acme_dir) = acme();
+    for (title, body) in [
+        (
+            "SIP trunk re-registered on the 3CX",
+            "Inbound calls failed: the trunk lost its registration after the ISP changed the public IP.",
+        ),
+        (
+            "Toner for the front desk printer",
+            "HP LaserJet M404, ordered two cartridges.",
+        ),
+        (
+            "New laptop for the receptionist",
+            "Dell Latitude imaged with Autopilot.",
+        ),
+    ] {
+        env.remember(title, body, &["--project", "acme-site"]);
+    }
+    env.ok(&["context", "model", "install", "--wheel", &wheel()]);
+    env.ok(&["context", "embed"]);
+    let lines = [
+        "Information Service Control Manager 7036: The Windows Modules Installer service entered the running state.",
+        "Warning Group Policy 1085: Windows failed to apply the Group Policy Scripts settings.",
+        "Error DistributedCOM 10016: The application-specific permission settings do not grant Local Activation permission.",
+        "Information EventLog 6013: The system uptime is 864213 seconds.",
+    ];
+    let log: String = (0..24)
+        .map(|i| format!("2026-01-{:02} 03:12:{i:02} {}\n", 1 + i % 28, lines[i % 4]))
+        .collect();
+    let question = "customers could not reach us by telephone";
+    let prompt = format!("{question}\n\nThe log shows:\n{log}");
+    let hook = |vars: &[(&str, &str)], session: &str, prompt: &str| {
+        let event = serde_json::json!({
+            "session_id": session, "hook_event_name": "UserPromptSubmit",
+            "cwd": acme_dir, "prompt": prompt,
+        });
+        env.hook(common::RECALL, vars, &event).stdout
+    };
+    let injected = hook(&[], "s-log", &prompt);
+    assert!(injected.contains("SIP trunk re-registered"), "{injected}");
+
+    // Read whole, the prompt means the log more than the question.
+    let cosine = |vars: &[(&str, &str)]| {
+        let args = [
+            "--json",
+            "context",
+            "search",
+            &prompt,
+            "--project",
+            "acme-site",
+        ];
+        let found = env.msp_with(vars, &args).expect_code(0).json();
+        common::array(&found)
+            .iter()
+            .find(|m| m["title"] == "SIP trunk re-registered on the 3CX")
+            .map(|m| m["meaning"].as_f64().unwrap())
+            .unwrap_or(0.0)
+    };
+    let (cut, whole) = (cosine(&[]), cosine(&[("MSP_MEMORY_PROMPT_TOKENS", "256")]));
+    // (0.355 against 0.314 when written; the kernels differ by far less.)
+    assert!(cut > whole + 0.02, "cut {cut}, whole {whole}");
+
+    // 0 tokens: recall by words alone, which share none with the question.
+    let words_only = hook(&[("MSP_MEMORY_PROMPT_TOKENS", "0")], "s-words", question);
+    assert!(!words_only.contains("SIP trunk"), "{words_only}");
+    assert!(
+        hook(&[], "s-meaning", question).contains("SIP trunk"),
+        "the same question with its meaning is recalled"
+    );
+}
