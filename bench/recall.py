@@ -408,7 +408,7 @@ def main():
         lines.append(f"| {slug} | {len(base['per_client'][slug]['msp'])} | " + " | ".join(cells)
                      + f" | {mean(base['per_client'][slug]['bm25']):.2f} |")
     if len(runs) > 1:
-        words = mean([len(pasted_log(random.Random(i)).split()) for i in range(20)])
+        words = mean([len(log.split()) for log in logs])
         lines += [
             "",
             f"Long prompts: the same questions with a pasted log (about {words:.0f} words of generic Windows event "

@@ -163,9 +163,7 @@ pub async fn search(
             None
         },
     };
-    let meaning = crate::embed::Encoder::open(&crate::embed::install::model_path(data_dir))
-        .ok()
-        .and_then(|e| memory::recall::Meaning::of(&e, req.query, cfg.prompt_tokens));
+    let meaning = memory::recall::Meaning::of_prompt(data_dir, req.query, cfg.prompt_tokens);
     let (_, ranked) = memory::recall::search(
         db,
         cfg,

@@ -254,10 +254,11 @@ async fn recall_hook(
             memory::text::prefix_chars(input.prompt.as_deref().unwrap_or(""), MAX_PROMPT_CHARS);
         // The prompt's meaning, when the encoder is installed (a mapped
         // file: nothing is loaded that the prompt does not touch).
-        let meaning =
-            crate::embed::Encoder::open(&crate::embed::install::model_path(&paths.data_dir))
-                .ok()
-                .and_then(|e| memory::recall::Meaning::of(&e, prompt, config.memory.prompt_tokens));
+        let meaning = memory::recall::Meaning::of_prompt(
+            &paths.data_dir,
+            prompt,
+            config.memory.prompt_tokens,
+        );
         let r = crate::app::recall(
             db,
             &config.memory,

@@ -333,11 +333,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
         } => {
             let at = time_or(at.as_deref(), now)?;
             // Searched from a project's directory, that project ranks first.
-            let prefer = if client.is_none() && project.is_none() {
-                Some(scope_of_dir(db, &std::env::current_dir()?).await?)
-            } else {
-                None
-            };
+            let prefer = Some(scope_of_dir(db, &std::env::current_dir()?).await?);
             let ranked = crate::app::search(
                 db,
                 &ctx.config.memory,
@@ -422,7 +418,12 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 at,
                 budget,
                 &HashSet::new(),
-                meaning(ctx, &prompt).as_ref(),
+                recall::Meaning::of_prompt(
+                    &ctx.paths.data_dir,
+                    &prompt,
+                    ctx.config.memory.prompt_tokens,
+                )
+                .as_ref(),
             )
             .await?;
             ctx.print(&r, |r| r.text.clone())?;
@@ -928,12 +929,6 @@ async fn embed_now(ctx: &Ctx, db: &mut Db, seqs: &[i64]) {
             "warning: not embedded ({e}); `msp context embed` does it"
         ));
     }
-}
-
-/// The meaning of a query, when the encoder is installed.
-fn meaning(ctx: &Ctx, text: &str) -> Option<recall::Meaning> {
-    let encoder = Encoder::open(&install::model_path(&ctx.paths.data_dir)).ok()?;
-    recall::Meaning::of(&encoder, text, ctx.config.memory.prompt_tokens)
 }
 
 fn embed_error(e: crate::embed::EmbedError) -> Error {

@@ -203,11 +203,22 @@ impl Encoder {
     }
 
     fn token_ids_within(&self, text: &str, max: usize) -> Result<Vec<u32>, EmbedError> {
-        let max = max.min(self.file.header.max_tokens).max(2);
-        let mut ids = vec![self.cls];
-        ids.extend(wordpiece::pieces(&self.vocab()?, self.unk, text, max - 2));
+        let room = self.room(max);
+        Ok(self.framed(wordpiece::pieces(&self.vocab()?, self.unk, text, room)))
+    }
+
+    /// Word pieces that fit in `max` tokens with `[CLS]` and `[SEP]`.
+    fn room(&self, max: usize) -> usize {
+        max.min(self.file.header.max_tokens).max(2) - 2
+    }
+
+    /// `pieces` between `[CLS]` and `[SEP]`.
+    fn framed(&self, pieces: Vec<u32>) -> Vec<u32> {
+        let mut ids = Vec::with_capacity(pieces.len() + 2);
+        ids.push(self.cls);
+        ids.extend(pieces);
         ids.push(self.sep);
-        Ok(ids)
+        ids
     }
 
     /// `text` as a unit vector of [`DIM`] dimensions (the mean of the last
@@ -219,17 +230,13 @@ impl Encoder {
     /// The token ids of `text` cut to `max` by its middle: a longer text
     /// keeps as many tokens of its start as of its end.
     fn token_ids_ends(&self, text: &str, max: usize) -> Result<Vec<u32>, EmbedError> {
-        let room = max.min(self.file.header.max_tokens).max(2) - 2;
+        let room = self.room(max);
         let mut pieces = wordpiece::pieces(&self.vocab()?, self.unk, text, usize::MAX);
         if pieces.len() > room {
             let head = room.div_ceil(2);
             pieces.drain(head..pieces.len() - (room - head));
         }
-        let mut ids = Vec::with_capacity(room + 2);
-        ids.push(self.cls);
-        ids.extend(pieces);
-        ids.push(self.sep);
-        Ok(ids)
+        Ok(self.framed(pieces))
     }
 
     /// [`Encoder::embed`] of at most `max_tokens` tokens of `text` (the

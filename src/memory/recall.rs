@@ -15,6 +15,7 @@
 //! for its meaning (cosine at least `memory.min_meaning`).
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -131,13 +132,15 @@ pub struct Meaning {
 
 impl Meaning {
     /// The prompt's meaning from at most `max_tokens` of its tokens (see
-    /// [`Encoder::embed_ends`]), or none if the encoder fails on it or may
-    /// read none.
-    pub fn of(encoder: &Encoder, prompt: &str, max_tokens: u32) -> Option<Meaning> {
+    /// [`Encoder::embed_ends`]) by the encoder installed in `data_dir`, or
+    /// none: no encoder, it fails on the prompt, or it may read no word (the
+    /// encoder is then not even opened: the hook pays nothing for it).
+    pub fn of_prompt(data_dir: &Path, prompt: &str, max_tokens: u32) -> Option<Meaning> {
         // [CLS] and [SEP] take two: fewer than three reads no word.
         if max_tokens < 3 {
             return None;
         }
+        let encoder = Encoder::open(&crate::embed::install::model_path(data_dir)).ok()?;
         Some(Meaning {
             model: encoder.id(),
             query: encoder.embed_ends(prompt, max_tokens as usize).ok()?,
@@ -346,6 +349,9 @@ async fn search_analysed(
         lo,
         hi,
     );
+    // The scope the scope signal measures against: the search's own, or
+    // where a search that has none is made from.
+    let ranking = filter.prefer.as_ref().unwrap_or(scope);
     let trust = words_trust(best_coverage, cfg.words_trust_coverage)
         * agreement.powf(cfg.words_trust_agreement.max(0.0));
     let mut scored: Vec<Scored> = rows
@@ -371,7 +377,6 @@ async fn search_analysed(
             let text_score = words_part + meaning_part;
             let age_days = ((now - m.created_at).max(0) as f64) / 86_400_000.0;
             let recency = 0.5f64.powf(age_days / cfg.half_life_days.max(0.01));
-            let ranking = filter.prefer.as_ref().unwrap_or(scope);
             let scope_score = match (&ranking.project_id, &ranking.client_id) {
                 (Some(p), _) if m.project_id.as_ref() == Some(p) => 1.0,
                 (_, Some(c)) if m.client_id.as_ref() == Some(c) => 0.6,
