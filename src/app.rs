@@ -134,6 +134,15 @@ pub struct SearchRequest<'a> {
     pub prefer: Option<Scope>,
 }
 
+/// What a search found.
+#[derive(Debug)]
+pub struct Searched {
+    pub ranked: Vec<memory::recall::Scored>,
+    /// Why the query was matched by its words alone although an encoder is
+    /// installed (its file cannot be used): the caller says so.
+    pub meaning_error: Option<crate::embed::EmbedError>,
+}
+
 /// Memories ranked for a query as recall ranks them (superseded ones
 /// included), with the meaning of the query when the encoder is installed
 /// in `data_dir`.
@@ -142,7 +151,7 @@ pub async fn search(
     cfg: &MemoryConfig,
     data_dir: &Path,
     req: SearchRequest<'_>,
-) -> crate::error::Result<Vec<memory::recall::Scored>> {
+) -> crate::error::Result<Searched> {
     if let Some(k) = &req.kind {
         memory::store::check_kind(k)?;
     }
@@ -163,7 +172,11 @@ pub async fn search(
             None
         },
     };
-    let meaning = memory::recall::Meaning::of_prompt(data_dir, req.query, cfg.prompt_tokens);
+    let (meaning, meaning_error) =
+        match memory::recall::Meaning::of_prompt(data_dir, req.query, cfg.prompt_tokens) {
+            Ok(m) => (m, None),
+            Err(e) => (None, Some(e)),
+        };
     let (_, ranked) = memory::recall::search(
         db,
         cfg,
@@ -176,7 +189,10 @@ pub async fn search(
         meaning.as_ref(),
     )
     .await?;
-    Ok(ranked)
+    Ok(Searched {
+        ranked,
+        meaning_error,
+    })
 }
 
 /// Gives the memories `seqs` their vectors when the encoder is installed in

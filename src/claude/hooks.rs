@@ -254,11 +254,15 @@ async fn recall_hook(
             memory::text::prefix_chars(input.prompt.as_deref().unwrap_or(""), MAX_PROMPT_CHARS);
         // The prompt's meaning, when the encoder is installed (a mapped
         // file: nothing is loaded that the prompt does not touch).
-        let meaning = memory::recall::Meaning::of_prompt(
+        let (meaning, unusable) = match memory::recall::Meaning::of_prompt(
             &paths.data_dir,
             prompt,
             config.memory.prompt_tokens,
-        );
+        ) {
+            Ok(m) => (m, String::new()),
+            // The log says why recall went by words alone.
+            Err(e) => (None, format!(" by words alone ({e})")),
+        };
         let r = crate::app::recall(
             db,
             &config.memory,
@@ -283,7 +287,11 @@ async fn recall_hook(
         (
             text,
             ids,
-            format!("{} memories, ~{} tokens{idle}", r.memories.len(), r.tokens),
+            format!(
+                "{} memories, ~{} tokens{unusable}{idle}",
+                r.memories.len(),
+                r.tokens
+            ),
         )
     };
     let t_recall = t0.elapsed();

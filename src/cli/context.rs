@@ -334,7 +334,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             let at = time_or(at.as_deref(), now)?;
             // Searched from a project's directory, that project ranks first.
             let prefer = Some(scope_of_dir(db, &std::env::current_dir()?).await?);
-            let ranked = crate::app::search(
+            let searched = crate::app::search(
                 db,
                 &ctx.config.memory,
                 &ctx.paths.data_dir,
@@ -349,6 +349,10 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 },
             )
             .await?;
+            if let Some(e) = &searched.meaning_error {
+                warn_by_words(e);
+            }
+            let ranked = searched.ranked;
             let slugs = client_slugs(db).await?;
             // JSON: each result with its memory.
             #[derive(serde::Serialize)]
@@ -410,6 +414,15 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             };
             let scope = scope_of_dir(db, &cwd).await?;
             let budget = budget.unwrap_or(ctx.config.memory.budget_tokens);
+            let meaning = recall::Meaning::of_prompt(
+                &ctx.paths.data_dir,
+                &prompt,
+                ctx.config.memory.prompt_tokens,
+            )
+            .unwrap_or_else(|e| {
+                warn_by_words(&e);
+                None
+            });
             let r = crate::app::recall(
                 db,
                 &ctx.config.memory,
@@ -418,12 +431,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 at,
                 budget,
                 &HashSet::new(),
-                recall::Meaning::of_prompt(
-                    &ctx.paths.data_dir,
-                    &prompt,
-                    ctx.config.memory.prompt_tokens,
-                )
-                .as_ref(),
+                meaning.as_ref(),
             )
             .await?;
             ctx.print(&r, |r| r.text.clone())?;
@@ -929,6 +937,15 @@ async fn embed_now(ctx: &Ctx, db: &mut Db, seqs: &[i64]) {
             "warning: not embedded ({e}); `msp context embed` does it"
         ));
     }
+}
+
+/// Says that a query was matched by its words alone: an encoder is
+/// installed but cannot be used.
+fn warn_by_words(e: &crate::embed::EmbedError) {
+    note(format!(
+        "warning: matched by words alone, the encoder cannot be used: {e}\nhint: {}",
+        e.hint().unwrap_or(crate::embed::REINSTALL_HINT)
+    ));
 }
 
 fn embed_error(e: crate::embed::EmbedError) -> Error {

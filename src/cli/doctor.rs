@@ -258,7 +258,7 @@ async fn encoder_check(ctx: &Ctx, db: &mut crate::store::Db) -> Result<Check> {
                 "encoder",
                 Status::Fail,
                 format!("{} cannot be read: {e}", path.display()),
-                Some("run `msp context model install` to install it again"),
+                Some(crate::embed::REINSTALL_HINT),
             ));
         }
     };

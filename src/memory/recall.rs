@@ -23,7 +23,7 @@ use super::store::{self, COLUMNS, Memory};
 use super::vectors::{self, Within};
 use super::{rank, tags, text};
 use crate::config::MemoryConfig;
-use crate::embed::Encoder;
+use crate::embed::{EmbedError, Encoder};
 use crate::error::Result;
 use crate::store::Db;
 use crate::time::{Millis, local_day};
@@ -132,19 +132,31 @@ pub struct Meaning {
 
 impl Meaning {
     /// The prompt's meaning from at most `max_tokens` of its tokens (see
-    /// [`Encoder::embed_ends`]) by the encoder installed in `data_dir`, or
-    /// none: no encoder, it fails on the prompt, or it may read no word (the
+    /// [`Encoder::embed_ends`]) by the encoder installed in `data_dir`.
+    /// `Ok(None)`: no encoder is installed, or it may read no word (the
     /// encoder is then not even opened: the hook pays nothing for it).
-    pub fn of_prompt(data_dir: &Path, prompt: &str, max_tokens: u32) -> Option<Meaning> {
+    /// `Err`: an encoder is installed but cannot be used (a damaged file);
+    /// recall then goes by words, and the caller says why.
+    pub fn of_prompt(
+        data_dir: &Path,
+        prompt: &str,
+        max_tokens: u32,
+    ) -> std::result::Result<Option<Meaning>, EmbedError> {
         // [CLS] and [SEP] take two: fewer than three reads no word.
         if max_tokens < 3 {
-            return None;
+            return Ok(None);
         }
-        let encoder = Encoder::open(&crate::embed::install::model_path(data_dir)).ok()?;
-        Some(Meaning {
+        let encoder = match Encoder::open(&crate::embed::install::model_path(data_dir)) {
+            Ok(e) => e,
+            Err(EmbedError::Io(_, e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(Some(Meaning {
             model: encoder.id(),
-            query: encoder.embed_ends(prompt, max_tokens as usize).ok()?,
-        })
+            query: encoder.embed_ends(prompt, max_tokens as usize)?,
+        }))
     }
 }
 

@@ -167,8 +167,10 @@ pub async fn memories(State(c): C, Query(f): Query<MemoryQuery>) -> Page {
         .map(|p| (p.id.clone(), p.slug.clone()))
         .collect();
     // (memory, score and its shares when searched)
+    // Why a search went by words alone, when it did.
+    let mut by_words_alone = None;
     let rows: Vec<(Memory, Option<crate::memory::recall::Scored>)> = if let Some(q) = some(&f.q) {
-        crate::app::search(
+        let searched = crate::app::search(
             db,
             &c.config.memory,
             &c.paths.data_dir,
@@ -182,11 +184,14 @@ pub async fn memories(State(c): C, Query(f): Query<MemoryQuery>) -> Page {
                 prefer: None,
             },
         )
-        .await?
-        .into_iter()
-        .filter(|s| keeps(&f.state, &s.memory) && in_range(&s.memory))
-        .map(|s| (s.memory.clone(), Some(s)))
-        .collect()
+        .await?;
+        by_words_alone = searched.meaning_error;
+        searched
+            .ranked
+            .into_iter()
+            .filter(|s| keeps(&f.state, &s.memory) && in_range(&s.memory))
+            .map(|s| (s.memory.clone(), Some(s)))
+            .collect()
     } else {
         let scope = sessions::resolve_scope(db, some(&f.client), some(&f.project)).await?;
         if let Some(k) = some(&f.kind) {
@@ -243,6 +248,10 @@ pub async fn memories(State(c): C, Query(f): Query<MemoryQuery>) -> Page {
             input name="from" value=(f.from) placeholder="from (last monday)" size="14";
             input name="to" value=(f.to) placeholder="to (today)" size="12";
             button type="submit" { "Search" }
+        }
+        @if let Some(e) = &by_words_alone {
+            p.warn { "Matched by words alone: the encoder cannot be used (" (e) "). Run "
+                code { "msp context model install" } " to install it again." }
         }
         p.muted {
             @if searched { (rows.len()) " memories, ranked as recall ranks them; the bar shows what each signal added to the score." }

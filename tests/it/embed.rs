@@ -563,3 +563,66 @@ fn a_question_with_a_pasted_log_is_still_recalled_by_its_meaning() {
         "the same question with its meaning is recalled"
     );
 }
+
+#[test]
+fn a_damaged_encoder_file_is_named_and_words_still_recall() {
+    let (env, dir) = acme();
+    env.remember(
+        "SIP trunk re-registration",
+        "The phones stopped ringing: the SIP trunk had to re-register after the firewall dropped it.",
+        &["--project", "acme-site"],
+    );
+    // An interrupted copy, a full disk: the file is there but cannot be read.
+    let model = env.data.join("models").join("all-minilm-l6-v2.msp");
+    std::fs::create_dir_all(model.parent().unwrap()).unwrap();
+    std::fs::write(&model, b"not an encoder").unwrap();
+
+    let out = env
+        .msp(&[
+            "context",
+            "search",
+            "SIP trunk re-register",
+            "--project",
+            "acme-site",
+        ])
+        .expect_code(0);
+    assert!(
+        out.stdout.contains("SIP trunk re-registration"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("warning: matched by words alone"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("hint: run `msp context model install`"),
+        "{}",
+        out.stderr
+    );
+
+    let out = env
+        .msp_in(
+            &dir,
+            &["context", "recall", "--prompt", "SIP trunk re-register"],
+        )
+        .expect_code(0);
+    assert!(
+        out.stdout.contains("SIP trunk re-registration"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("warning: matched by words alone"),
+        "{}",
+        out.stderr
+    );
+
+    // The hook recalls by words as before and its log line says why.
+    let injected = recall_hook(&env, &dir, "the SIP trunk will not re-register");
+    assert!(injected.contains("SIP trunk re-registration"), "{injected}");
+    let log = std::fs::read_to_string(env.data.join("msp.log")).unwrap();
+    let line = log.lines().rfind(|l| l.contains("msp-recall")).unwrap();
+    assert!(line.contains("by words alone (encoder file:"), "{line}");
+}
