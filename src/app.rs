@@ -155,6 +155,15 @@ pub async fn search(
     if let Some(k) = &req.kind {
         memory::store::check_kind(k)?;
     }
+    // Nothing to match: the encoder would rank every memory by the meaning
+    // of punctuation.
+    if !req.query.chars().any(char::is_alphanumeric) {
+        return Err(crate::error::Error::usage(format!(
+            "the query {:?} has no words to search for",
+            req.query
+        ))
+        .with_hint("`msp context list` shows the newest memories"));
+    }
     let target = crate::work::sessions::resolve_scope(db, req.client, req.project).await?;
     let filter = memory::recall::Filter {
         project_id: target.project_id.clone(),

@@ -1081,6 +1081,12 @@ fn missing_paths_and_ids_are_exit_3() {
         .expect_hint(3);
     env.msp(&["context", "search", "x", "--kind", "gossip"])
         .expect_code(2);
+    // A query with no word would rank every memory by the meaning of
+    // punctuation.
+    for empty in ["", "  ", "?!"] {
+        let out = env.msp(&["context", "search", empty]).expect_hint(2);
+        assert!(out.stderr.contains("has no words"), "{}", out.stderr);
+    }
     assert_eq!(import(&env, &[&real])["memories_added"], 1);
 }
 
