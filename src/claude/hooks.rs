@@ -26,8 +26,6 @@ use crate::{machine, memory};
 
 /// Bytes of stdin read at most; a larger event is cut and parsed as is.
 const MAX_INPUT: u64 = 32 << 20;
-/// Prompt characters used to build the query (the rest is usually pasted logs).
-const MAX_PROMPT_CHARS: usize = 4000;
 /// How long the recall hook may wait for a writer before giving up.
 const RECALL_BUSY: Duration = Duration::from_millis(300);
 /// How long the save hook waits for a writer. Giving up loses nothing (the
@@ -250,8 +248,8 @@ async fn recall_hook(
             None => String::new(),
         };
         let db = store.db();
-        let prompt =
-            memory::text::prefix_chars(input.prompt.as_deref().unwrap_or(""), MAX_PROMPT_CHARS);
+        let prompt = memory::prose::bounded(input.prompt.as_deref().unwrap_or(""));
+        let prompt = prompt.as_ref();
         // The prompt's meaning, when the encoder is installed (a mapped
         // file: nothing is loaded that the prompt does not touch).
         let (meaning, unusable) = match memory::recall::Meaning::of_prompt(

@@ -5,6 +5,7 @@ use clap::Subcommand;
 
 use serde_json::json;
 
+use super::output::text_or_stdin;
 use super::{Ctx, note, or_dash, progress_bar};
 use crate::embed::{Encoder, install};
 use crate::error::{Error, ExitStatus, Result};
@@ -88,6 +89,9 @@ pub enum Cmd {
     },
     /// Exactly the text the recall hook would inject for a prompt
     Recall {
+        /// The prompt (`-`: read it from stdin, for a prompt with a pasted
+        /// log); of a long one, its start and its end are read, as the hook
+        /// reads them
         #[arg(long, default_value = "")]
         prompt: String,
         /// Directory the prompt is in (default: the current one)
@@ -408,6 +412,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             now: at,
         } => {
             let at = time_or(at.as_deref(), now)?;
+            let prompt = text_or_stdin(prompt, "prompt", "paste a shorter prompt")?;
+            let prompt = crate::memory::prose::bounded(&prompt);
+            let prompt = prompt.as_ref();
             let cwd = match cwd {
                 Some(c) => c,
                 None => std::env::current_dir()?,
@@ -416,7 +423,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             let budget = budget.unwrap_or(ctx.config.memory.budget_tokens);
             let meaning = recall::Meaning::of_prompt(
                 &ctx.paths.data_dir,
-                &prompt,
+                prompt,
                 ctx.config.memory.prompt_tokens,
             )
             .unwrap_or_else(|e| {
@@ -426,7 +433,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             let r = crate::app::recall(
                 db,
                 &ctx.config.memory,
-                &prompt,
+                prompt,
                 &scope,
                 at,
                 budget,

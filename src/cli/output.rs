@@ -227,6 +227,29 @@ pub fn or_dash(v: Option<&str>) -> String {
     v.filter(|s| !s.is_empty()).unwrap_or("-").to_string()
 }
 
+/// A text argument where `-` means "read it from stdin" (at most 1 MiB):
+/// what it holds stays out of the process list and shell history, and it
+/// may be longer than a command line allows. `what` names it in errors.
+pub fn text_or_stdin(value: String, what: &str, hint: &str) -> Result<String> {
+    if value != "-" {
+        return Ok(value);
+    }
+    use std::io::Read as _;
+    const MAX: u64 = 1 << 20;
+    let mut text = String::new();
+    std::io::stdin()
+        .take(MAX + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| crate::error::Error::io(format!("reading the {what} from stdin"), e))?;
+    if text.len() as u64 > MAX {
+        return Err(crate::error::Error::usage(format!(
+            "the {what} on stdin is longer than 1 MiB"
+        ))
+        .with_hint(hint.to_string()));
+    }
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::cell;

@@ -627,24 +627,13 @@ async fn sync(ctx: &Ctx, db: &mut Db, dry_run: bool) -> Result<ExitStatus> {
     }
 }
 
-/// `--body -` reads the note from stdin, so that what it holds stays out of
-/// the process list and shell history.
+/// `--body -` reads the note from stdin.
 fn note_body(body: String) -> Result<String> {
-    if body != "-" {
-        return Ok(body);
-    }
-    use std::io::Read as _;
-    const MAX: u64 = 1 << 20;
-    let mut text = String::new();
-    std::io::stdin()
-        .take(MAX + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| Error::io("reading the note from stdin".to_string(), e))?;
-    if text.len() as u64 > MAX {
-        return Err(Error::usage("the note on stdin is longer than 1 MiB")
-            .with_hint("post a shorter note, or attach the rest to the ticket"));
-    }
-    Ok(text)
+    super::output::text_or_stdin(
+        body,
+        "note",
+        "post a shorter note, or attach the rest to the ticket",
+    )
 }
 
 /// A ticket with its comments and time entries, for people.

@@ -6,6 +6,35 @@
 
 use std::borrow::Cow;
 
+/// Characters of a prompt that recall reads at most (the work of a prompt
+/// stays bounded however much is pasted into it).
+pub const MAX_PROMPT_CHARS: usize = 4000;
+
+/// The part of `prompt` that recall reads: all of it, or when longer than
+/// [`MAX_PROMPT_CHARS`] its start and its end, half each, as paragraphs of
+/// their own. The question comes before or after what is pasted: a long
+/// log must not push it out.
+pub fn bounded(prompt: &str) -> Cow<'_, str> {
+    let half = MAX_PROMPT_CHARS / 2;
+    let head_end = match prompt.char_indices().nth(half) {
+        Some((i, _)) => i,
+        None => return Cow::Borrowed(prompt),
+    };
+    let tail_start = prompt
+        .char_indices()
+        .rev()
+        .nth(half - 1)
+        .map_or(0, |(i, _)| i);
+    if tail_start <= head_end {
+        return Cow::Borrowed(prompt);
+    }
+    Cow::Owned(format!(
+        "{}\n\n{}",
+        &prompt[..head_end],
+        &prompt[tail_start..]
+    ))
+}
+
 /// Words that make a line read as a sentence: English function words,
 /// which logs, listings and configuration rarely hold.
 const FUNCTION_WORDS: &[&str] = &[
@@ -198,6 +227,27 @@ mod tests {
         assert_eq!(
             of_prompt(prompt),
             "why does the backup job fail every night?"
+        );
+    }
+
+    #[test]
+    fn a_long_prompt_keeps_its_start_and_its_end() {
+        let short = "é".repeat(MAX_PROMPT_CHARS);
+        assert!(matches!(bounded(&short), Cow::Borrowed(_)));
+        let log =
+            "2026-01-03 12:00:01 Error Service Control Manager 7000: start failed.\n".repeat(200);
+        let prompt = format!("{log}\nwhy does the print spooler keep stopping? ünïcode");
+        let read = bounded(&prompt);
+        assert!(
+            read.chars().count() <= MAX_PROMPT_CHARS + 2,
+            "{}",
+            read.len()
+        );
+        assert!(read.starts_with("2026-01-03 12:00:01"));
+        assert!(read.ends_with("why does the print spooler keep stopping? ünïcode"));
+        assert_eq!(
+            of_prompt(&read),
+            "why does the print spooler keep stopping? ünïcode"
         );
     }
 

@@ -2487,3 +2487,47 @@ fn a_store_indexed_by_an_older_msp_finds_time_after_reindex() {
         "rebuilt"
     );
 }
+
+/// The recall hook read the first 4,000 characters of a prompt: a question
+/// under a long pasted log was cut off, and only the log was matched.
+#[test]
+fn a_question_after_a_long_pasted_log_is_still_read() {
+    let (env, dir) = common::acme();
+    env.remember(
+        "Print spooler crash on the front desk PC",
+        "The spooler crashed on every job from the label printer; removed its old driver package.",
+        &["--project", "acme-site"],
+    );
+    let line = "2026-01-03 12:00:01 Information Service Control Manager 7036: The Windows Modules Installer service entered the running state.\n";
+    let prompt = format!("{}\nwhy does the spooler keep crashing?", line.repeat(60));
+    assert!(prompt.len() > 6_000);
+
+    let event = json!({
+        "session_id": "s-long", "transcript_path": "/nonexistent/t.jsonl",
+        "cwd": dir, "hook_event_name": "UserPromptSubmit", "prompt": prompt,
+    });
+    let injected = env.hook(common::RECALL, &[], &event).stdout;
+    assert!(injected.contains("Print spooler crash"), "{injected}");
+
+    // `--prompt -` reads it from stdin, as long as it is, read as the hook reads it.
+    let out = env
+        .msp_stdin(
+            &[
+                "--json",
+                "context",
+                "recall",
+                "--prompt",
+                "-",
+                "--cwd",
+                s(&dir),
+            ],
+            &prompt,
+        )
+        .expect_code(0);
+    let recalled = out.json();
+    let titles: Vec<&str> = array(&recalled["memories"])
+        .iter()
+        .map(|m| str_of(m, "title"))
+        .collect();
+    assert_eq!(titles, ["Print spooler crash on the front desk PC"]);
+}
