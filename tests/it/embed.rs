@@ -604,47 +604,30 @@ fn a_damaged_encoder_file_is_named_and_words_still_recall() {
     std::fs::create_dir_all(model.parent().unwrap()).unwrap();
     std::fs::write(&model, b"not an encoder").unwrap();
 
-    let out = env
-        .msp(&[
+    // Search and recall match by words and say why, with the fix.
+    for args in [
+        &[
             "context",
             "search",
             "SIP trunk re-register",
             "--project",
             "acme-site",
-        ])
-        .expect_code(0);
-    assert!(
-        out.stdout.contains("SIP trunk re-registration"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stderr.contains("warning: matched by words alone"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("hint: run `msp context model install`"),
-        "{}",
-        out.stderr
-    );
-
-    let out = env
-        .msp_in(
-            &dir,
-            &["context", "recall", "--prompt", "SIP trunk re-register"],
-        )
-        .expect_code(0);
-    assert!(
-        out.stdout.contains("SIP trunk re-registration"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stderr.contains("warning: matched by words alone"),
-        "{}",
-        out.stderr
-    );
+        ][..],
+        &["context", "recall", "--prompt", "SIP trunk re-register"],
+    ] {
+        let out = env.msp_in(&dir, args).expect_code(0);
+        assert!(
+            out.stdout.contains("SIP trunk re-registration"),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            out.stderr.contains("warning: matched by words alone")
+                && out.stderr.contains("hint: run `msp context model install`"),
+            "{}",
+            out.stderr
+        );
+    }
 
     // The hook recalls by words as before and its log line says why.
     let injected = recall_hook(&env, &dir, "the SIP trunk will not re-register");
