@@ -22,7 +22,7 @@ the store, each run by `msp context recall` in a project directory (round robin
 over the clients): the share with nothing injected and the mean memories/tokens.
 Long prompts (with --wheel): every question again with about 200 words of generic
 pasted output after and before it (nine kinds in turn: logs, errors, listings,
-configuration; three written after src/memory/prose.rs's rules, marked held out),
+configuration; three written after src/memory/prompt.rs's rules, marked held out),
 hit@3 of `context search` per kind.
 
 Every msp call is its own process; scores use --now (fixed) so decay is reproducible.
@@ -262,7 +262,7 @@ PASTED = {
         "  \"message\": \"Some background jobs are delayed while the queue drains.\"",
         "}}",
     ],
-    # Written after src/memory/prose.rs's rules were set, to see how they
+    # Written after src/memory/prompt.rs's rules were set, to see how they
     # do on output they were not shaped on.
     "Python traceback": [
         "Traceback (most recent call last):",
@@ -534,7 +534,7 @@ def main():
             f"Long prompts: the same questions with pasted output (about {words:.0f} words, seeded, generic: "
             "the kinds below in turn) after or before them, hit@3 of `context search` (words + meaning). "
             "The encoder reads at most `memory.prompt_tokens` (32) tokens of the prompt's prose lines "
-            "(src/memory/prose.rs); every token read costs the prompt about 0.2 ms (bench/results/embed.md). "
+            "(src/memory/prompt.rs); every token read costs the prompt about 0.2 ms (bench/results/embed.md). "
             "The kinds marked held out were written after the rules that tell prose from output were set.",
             "",
             "| pasted output | questions | question, then output | output, then question |",

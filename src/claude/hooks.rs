@@ -248,7 +248,7 @@ async fn recall_hook(
             None => String::new(),
         };
         let db = store.db();
-        let prompt = memory::prose::bounded(input.prompt.as_deref().unwrap_or(""));
+        let prompt = memory::prompt::bounded(input.prompt.as_deref().unwrap_or(""));
         let prompt = prompt.as_ref();
         // The prompt's meaning, when the encoder is installed (a mapped
         // file: nothing is loaded that the prompt does not touch).

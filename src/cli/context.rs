@@ -413,7 +413,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
         } => {
             let at = time_or(at.as_deref(), now)?;
             let prompt = text_or_stdin(prompt, "prompt", "paste a shorter prompt")?;
-            let prompt = crate::memory::prose::bounded(&prompt);
+            let prompt = crate::memory::prompt::bounded(&prompt);
             let prompt = prompt.as_ref();
             let cwd = match cwd {
                 Some(c) => c,

@@ -7,7 +7,7 @@ pub mod compress;
 pub mod engine;
 pub mod journal;
 pub mod lifecycle;
-pub mod prose;
+pub mod prompt;
 pub mod rank;
 pub mod recall;
 pub mod scrub;

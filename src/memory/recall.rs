@@ -134,7 +134,7 @@ impl Meaning {
     /// The prompt's meaning from at most `max_tokens` of its tokens (see
     /// [`Encoder::embed_ends`]) by the encoder installed in `data_dir`:
     /// of its prose lines when it also holds pasted material
-    /// ([`super::prose::of_prompt`]).
+    /// ([`super::prompt::own_lines`]).
     /// `Ok(None)`: no encoder is installed, or it may read no word (the
     /// encoder is then not even opened: the hook pays nothing for it).
     /// `Err`: an encoder is installed but cannot be used (a damaged file);
@@ -157,7 +157,7 @@ impl Meaning {
         };
         Ok(Some(Meaning {
             model: encoder.id(),
-            query: encoder.embed_ends(&super::prose::of_prompt(prompt), max_tokens as usize)?,
+            query: encoder.embed_ends(&super::prompt::own_lines(prompt), max_tokens as usize)?,
         }))
     }
 }

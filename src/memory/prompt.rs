@@ -1,4 +1,5 @@
-//! The technician's own words in a prompt. Prompts often carry a pasted
+//! What recall reads of a prompt: at most its start and its end, and for
+//! its meaning the technician's own lines. Prompts often carry a pasted
 //! log, listing or configuration under (or above) the question; read whole,
 //! that material is most of the prompt's meaning and buries what is asked.
 //! The encoder reads the prose lines; BM25 still reads everything, since a
@@ -53,7 +54,7 @@ const FUNCTION_WORDS: &[&str] = &[
 /// A paragraph (lines between blank lines) that is mostly output is output
 /// throughout: the sentences of a PowerShell error or of an event's
 /// description are pasted too.
-pub fn of_prompt(prompt: &str) -> Cow<'_, str> {
+pub fn own_lines(prompt: &str) -> Cow<'_, str> {
     let mut prose: Vec<&str> = Vec::new();
     let mut pasted = 0usize;
     // The current paragraph's lines, each with whether it reads as prose.
@@ -199,7 +200,7 @@ mod tests {
             PS C:\\> Get-Process | Sort-Object CPU -Descending\n\
             svchost    2260    41.20    C:\\Windows\\System32\\svchost.exe -k netsvcs -p";
         assert_eq!(
-            of_prompt(prompt),
+            own_lines(prompt),
             "why does the file server keep dropping its time source?"
         );
     }
@@ -214,7 +215,7 @@ mod tests {
             \n\
             how do we give the new office manager the shared calendar?";
         assert_eq!(
-            of_prompt(prompt),
+            own_lines(prompt),
             "how do we give the new office manager the shared calendar?"
         );
     }
@@ -225,7 +226,7 @@ mod tests {
             Jan  4 00:49:13 nas01 kernel: [86412.402] md/raid1:md0: Operation continuing on 1 devices.\n\
             why does the backup job fail every night?";
         assert_eq!(
-            of_prompt(prompt),
+            own_lines(prompt),
             "why does the backup job fail every night?"
         );
     }
@@ -246,7 +247,7 @@ mod tests {
         assert!(read.starts_with("2026-01-03 12:00:01"));
         assert!(read.ends_with("why does the print spooler keep stopping? ünïcode"));
         assert_eq!(
-            of_prompt(&read),
+            own_lines(&read),
             "why does the print spooler keep stopping? ünïcode"
         );
     }
@@ -257,7 +258,7 @@ mod tests {
             interface GigabitEthernet0/1\n description Uplink to the core switch\n```\n\
             What should we change on the firewall?";
         assert_eq!(
-            of_prompt(prompt),
+            own_lines(prompt),
             "The VPN drops every hour for the sales team.\nWhat should we change on the firewall?"
         );
     }
@@ -270,7 +271,7 @@ mod tests {
             "DC01 w32time broken",
             "[12:01:03] ERROR backup job failed\n[12:01:04] ERROR retry 1/3",
         ] {
-            assert_eq!(of_prompt(prompt), prompt, "{prompt}");
+            assert_eq!(own_lines(prompt), prompt, "{prompt}");
         }
     }
 
