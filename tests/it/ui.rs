@@ -857,3 +857,33 @@ fn a_memory_edited_in_the_console_is_embedded_again() {
         "{status:#}"
     );
 }
+
+#[test]
+fn a_console_search_by_words_alone_says_why_and_a_query_of_no_word_is_refused() {
+    let (env, _, ids) = dataforth();
+    let model = env.data.join("models").join("all-minilm-l6-v2.msp");
+    std::fs::create_dir_all(model.parent().unwrap()).unwrap();
+    std::fs::write(&model, b"not an encoder").unwrap();
+    let c = Console::start(&env, &[]);
+    let page = c.get("/memories?q=NAS+backup");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let found = ids_on(&page.body);
+    assert!(
+        found.contains(&ids[0]) && found.contains(&ids[1]),
+        "{found:?}"
+    );
+    assert!(
+        page.body.contains("Matched by words alone"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("msp context model install"),
+        "{}",
+        page.body
+    );
+
+    let page = c.get("/memories?q=%3F%21");
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(page.body.contains("has no words"), "{}", page.body);
+}
