@@ -36,17 +36,6 @@ pub fn bounded(prompt: &str) -> Cow<'_, str> {
     ))
 }
 
-/// Words that make a line read as a sentence: English function words,
-/// which logs, listings and configuration rarely hold.
-const FUNCTION_WORDS: &[&str] = &[
-    "a", "about", "after", "all", "am", "an", "and", "any", "are", "as", "at", "be", "been",
-    "before", "but", "by", "can", "could", "did", "do", "does", "for", "from", "get", "got", "had",
-    "has", "have", "he", "her", "him", "his", "how", "i", "if", "in", "is", "it", "its", "me",
-    "my", "no", "not", "of", "on", "or", "our", "she", "should", "so", "some", "that", "the",
-    "their", "them", "then", "there", "they", "this", "to", "us", "was", "we", "were", "what",
-    "when", "where", "which", "who", "why", "will", "with", "would", "you", "your",
-];
-
 /// The lines of `prompt` that read as a person's words, when the prompt
 /// also holds pasted material; the whole prompt otherwise (nothing pasted,
 /// or no line reads as prose: a terse prompt is read as it is).
@@ -125,15 +114,13 @@ fn reads_as_prose(line: &str) -> bool {
         return false;
     }
     let tokens: Vec<&str> = line.split_whitespace().collect();
-    let words: Vec<String> = tokens
-        .iter()
-        .filter_map(|t| plain_word(t))
-        .map(|w| w.to_lowercase())
-        .collect();
+    let words: Vec<&str> = tokens.iter().filter_map(|t| plain_word(t)).collect();
     if words.len() < 3 || words.len() * 10 < tokens.len() * 7 {
         return false;
     }
-    line.ends_with('?') || words.iter().any(|w| FUNCTION_WORDS.contains(&w.as_str()))
+    // The function words and filler of a sentence ("the", "how", "please")
+    // are the stop words of search; logs and listings rarely hold them.
+    line.ends_with('?') || words.iter().any(|w| super::tags::is_stop_word(w))
 }
 
 /// A token that is a word of a sentence: letters (apostrophes and hyphens
