@@ -166,9 +166,9 @@ pub async fn memories(State(c): C, Query(f): Query<MemoryQuery>) -> Page {
         .iter()
         .map(|p| (p.id.clone(), p.slug.clone()))
         .collect();
-    // (memory, score and its shares when searched)
     // Why a search went by words alone, when it did.
     let mut by_words_alone = None;
+    // (memory, score and its shares when searched)
     let rows: Vec<(Memory, Option<crate::memory::recall::Scored>)> = if let Some(q) = some(&f.q) {
         let searched = crate::app::search(
             db,
