@@ -249,6 +249,46 @@ impl Encoder {
         self.embed_ids(&self.token_ids_within(text, max_tokens)?)
     }
 
+    /// [`Encoder::embed_within`] of each of `texts`, in their order, on
+    /// every core the machine has: one forward pass uses one core, and a
+    /// store being embedded whole (reindex, import) waits for the sum.
+    pub fn embed_many_within<T: AsRef<str> + Sync>(
+        &self,
+        texts: &[T],
+        max_tokens: usize,
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let workers = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(texts.len());
+        if workers <= 1 {
+            return texts
+                .iter()
+                .map(|t| self.embed_within(t.as_ref(), max_tokens))
+                .collect();
+        }
+        // Each worker takes every `workers`-th text, so that long and short
+        // texts spread evenly.
+        let done = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    s.spawn(move || {
+                        (w..texts.len())
+                            .step_by(workers)
+                            .map(|i| Ok((i, self.embed_within(texts[i].as_ref(), max_tokens)?)))
+                            .collect::<Result<Vec<_>, EmbedError>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect::<Result<Vec<_>, EmbedError>>()
+        })?;
+        let mut embedded: Vec<(usize, Vec<f32>)> = done.into_iter().flatten().collect();
+        embedded.sort_unstable_by_key(|&(i, _)| i);
+        Ok(embedded.into_iter().map(|(_, v)| v).collect())
+    }
+
     /// [`Encoder::embed`] of a prompt in at most `max_tokens` tokens: a
     /// longer one keeps its start and its end (the request and the question
     /// around a pasted log or listing), so that what a prompt costs is

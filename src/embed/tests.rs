@@ -66,6 +66,26 @@ fn embeddings_match_the_float_model_within_int8_error() {
 }
 
 #[test]
+fn many_texts_embedded_on_every_core_equal_each_embedded_alone_in_order() {
+    let texts: Vec<String> = references()
+        .into_iter()
+        .map(|r| r.text)
+        .chain((0..9).map(|i| format!("ticket {i}: the printer on floor {i} jams")))
+        .collect();
+    let many = encoder().embed_many_within(&texts, 64).unwrap();
+    assert_eq!(many.len(), texts.len());
+    for (text, v) in texts.iter().zip(&many) {
+        assert_eq!(v, &encoder().embed_within(text, 64).unwrap(), "{text:?}");
+    }
+    assert!(
+        encoder()
+            .embed_many_within::<&str>(&[], 64)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
 fn paraphrases_are_closer_than_unrelated_texts() {
     let e = |t: &str| encoder().embed(t).unwrap();
     let phones = e("the office phones stopped ringing");

@@ -129,13 +129,15 @@ async fn store_embedded(
         return Ok(0);
     }
     // Embedding is the slow part: done before the write lock is taken.
-    let mut rows = Vec::with_capacity(batch.len());
-    for (seq, title, body) in batch {
-        let v = encoder
-            .embed_within(&text_of(title, body), MAX_TOKENS)
-            .map_err(|e| Error::Other(e.to_string()))?;
-        rows.push((*seq, embed::quantize(&v)));
-    }
+    let texts: Vec<String> = batch.iter().map(|(_, t, b)| text_of(t, b)).collect();
+    let vectors = encoder
+        .embed_many_within(&texts, MAX_TOKENS)
+        .map_err(|e| Error::Other(e.to_string()))?;
+    let rows: Vec<(i64, (Vec<i8>, f32))> = batch
+        .iter()
+        .zip(&vectors)
+        .map(|((seq, _, _), v)| (*seq, embed::quantize(v)))
+        .collect();
     let mut tx = crate::store::begin_write(&mut *db).await?;
     for (seq, (values, scale)) in &rows {
         // The scope is read again under the lock: it is the memory's now.
