@@ -489,6 +489,46 @@ pub fn quantize(v: &[f32]) -> (Vec<i8>, f32) {
     (q, scale)
 }
 
+/// A unit vector quantised like the stored ones, to be scored against many
+/// of them at once with the forward pass's int8 products: a prompt's scope
+/// may hold tens of thousands of vectors, and converting each stored value
+/// to a float cost as much as the forward pass itself.
+pub struct QuantizedQuery {
+    values: Vec<i8>,
+    scale: f32,
+}
+
+impl QuantizedQuery {
+    pub fn new(unit: &[f32]) -> QuantizedQuery {
+        let (values, scale) = quantize(unit);
+        QuantizedQuery { values, scale }
+    }
+
+    /// How many values a stored vector must have to be scored.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Appends to `out` the cosine with each stored vector: `vectors` holds
+    /// them one after another, `scales` their scales. Values lie in
+    /// -127..=127, as [`quantize`] makes them.
+    pub fn cosines(&self, vectors: &[i8], scales: &[f32], out: &mut Vec<f32>) {
+        let mut sums = vec![0i32; scales.len()];
+        if !self.values.is_empty() {
+            kernels::matmul_i8(&self.values, vectors, self.values.len(), &mut sums);
+        }
+        out.extend(
+            sums.iter()
+                .zip(scales)
+                .map(|(&dot, &scale)| dot as f32 * self.scale * scale),
+        );
+    }
+}
+
 /// Cosine of a unit vector and a stored one.
 pub fn cosine_quantized(v: &[f32], q: &[i8], scale: f32) -> f32 {
     // Sixteen running sums, one per lane: a single running sum of floats

@@ -171,3 +171,54 @@ fn a_file_that_is_not_an_encoder_is_a_clear_error() {
     let err = Encoder::open(&path).err().expect("refused").to_string();
     assert!(err.contains("not an msp encoder file"), "{err}");
 }
+
+#[test]
+fn a_quantized_query_scores_stored_vectors_within_a_hundredth_of_the_float_cosine() {
+    // Deterministic unit vectors, pseudo-random but spread over the sphere.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut unit = || -> Vec<f32> {
+        let v: Vec<f32> = (0..DIM)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect();
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.into_iter().map(|x| x / norm).collect()
+    };
+    let query = unit();
+    // Some stored vectors close to the query, some not; 1,030 of them,
+    // more than one block of the vector scan.
+    let stored: Vec<Vec<f32>> = (0..1030)
+        .map(|i| {
+            let other = unit();
+            let mix = (i % 5) as f32 / 4.0;
+            let v: Vec<f32> = query
+                .iter()
+                .zip(&other)
+                .map(|(q, o)| mix * q + (1.0 - mix) * o)
+                .collect();
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.into_iter().map(|x| x / norm).collect()
+        })
+        .collect();
+    let mut values = Vec::new();
+    let mut scales = Vec::new();
+    for v in &stored {
+        let (q, s) = quantize(v);
+        values.extend(q);
+        scales.push(s);
+    }
+    let mut got = Vec::new();
+    QuantizedQuery::new(&query).cosines(&values, &scales, &mut got);
+    assert_eq!(got.len(), stored.len());
+    for (v, g) in stored.iter().zip(&got) {
+        let want = cosine(&query, v);
+        assert!((want - g).abs() < 0.01, "{want} vs {g}");
+    }
+    // Appends: what was there stays.
+    QuantizedQuery::new(&query).cosines(&values[..DIM], &scales[..1], &mut got);
+    assert_eq!(got.len(), stored.len() + 1);
+}

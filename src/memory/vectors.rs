@@ -284,6 +284,22 @@ unsafe fn scan(
     binds: &[&str],
     query: &[f32],
 ) -> std::result::Result<Vec<(i64, f32)>, c_int> {
+    let query = embed::QuantizedQuery::new(query);
+    let dim = query.len();
+    // Vectors are gathered a block at a time and scored together.
+    const BLOCK: usize = 1024;
+    let mut seqs: Vec<i64> = Vec::with_capacity(BLOCK);
+    let mut scales: Vec<f32> = Vec::with_capacity(BLOCK);
+    let mut block: Vec<i8> = Vec::with_capacity(BLOCK * dim);
+    let mut cosines: Vec<f32> = Vec::new();
+    let mut out: Vec<(i64, f32)> = Vec::new();
+    let mut score = |seqs: &mut Vec<i64>, scales: &mut Vec<f32>, block: &mut Vec<i8>| {
+        cosines.clear();
+        query.cosines(block, scales, &mut cosines);
+        out.extend(seqs.drain(..).zip(cosines.iter().copied()));
+        scales.clear();
+        block.clear();
+    };
     let mut stmt: *mut ffi::sqlite3_stmt = std::ptr::null_mut();
     // SAFETY: the statement is prepared on `db`, used only here and
     // finalized on every path; the text bound is copied (SQLITE_TRANSIENT),
@@ -312,21 +328,20 @@ unsafe fn scan(
                 return Err(rc);
             }
         }
-        let mut out = Vec::new();
         loop {
             match ffi::sqlite3_step(stmt) {
                 ffi::SQLITE_ROW => {
                     let len = ffi::sqlite3_column_bytes(stmt, 2) as usize;
                     let blob = ffi::sqlite3_column_blob(stmt, 2);
-                    if len != query.len() || blob.is_null() {
+                    if len != dim || blob.is_null() {
                         continue;
                     }
-                    let values = std::slice::from_raw_parts(blob.cast::<i8>(), len);
-                    let scale = ffi::sqlite3_column_double(stmt, 1) as f32;
-                    out.push((
-                        ffi::sqlite3_column_int64(stmt, 0),
-                        embed::cosine_quantized(query, values, scale),
-                    ));
+                    block.extend_from_slice(std::slice::from_raw_parts(blob.cast::<i8>(), len));
+                    scales.push(ffi::sqlite3_column_double(stmt, 1) as f32);
+                    seqs.push(ffi::sqlite3_column_int64(stmt, 0));
+                    if seqs.len() == BLOCK {
+                        score(&mut seqs, &mut scales, &mut block);
+                    }
                 }
                 ffi::SQLITE_DONE => break,
                 rc => {
@@ -336,6 +351,7 @@ unsafe fn scan(
             }
         }
         ffi::sqlite3_finalize(stmt);
+        score(&mut seqs, &mut scales, &mut block);
         Ok(out)
     }
 }
