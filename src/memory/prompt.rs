@@ -50,7 +50,8 @@ pub fn own_lines(prompt: &str) -> Cow<'_, str> {
     let mut paragraph: Vec<(&str, bool)> = Vec::new();
     // Keeps a finished paragraph's prose lines, unless it is mostly output;
     // then only a question typed on at its start or end (a run of prose
-    // lines there, one of them asking).
+    // lines there that asks: a question mark, or a first line that opens
+    // as a question does).
     fn end_paragraph<'a>(
         paragraph: &mut Vec<(&'a str, bool)>,
         prose: &mut Vec<&'a str>,
@@ -70,7 +71,10 @@ pub fn own_lines(prompt: &str) -> Cow<'_, str> {
                 .rev()
                 .take_while(|(_, p)| *p)
                 .count();
-            let asks = |run: &[(&str, bool)]| run.iter().any(|(l, _)| l.ends_with('?'));
+            let asks = |run: &[(&str, bool)]| {
+                run.first().is_some_and(|(l, _)| opens_a_question(l))
+                    || run.iter().any(|(l, _)| l.ends_with('?'))
+            };
             let (start, end) = (&paragraph[..head], &paragraph[paragraph.len() - tail..]);
             [start, end]
                 .into_iter()
@@ -137,6 +141,30 @@ fn plain_word(token: &str) -> Option<&str> {
         && w.chars()
             .all(|c| c.is_alphabetic() || c == '\'' || c == '’' || c == '-'))
     .then_some(w)
+}
+
+/// Whether `line` opens as a question to the assistant does, though typed
+/// without its question mark ("why does the backup keep failing"): an
+/// interrogative, or a verb that asks followed by who is asked about. Pasted
+/// output rarely opens so; "Could not resolve host" is not a question.
+fn opens_a_question(line: &str) -> bool {
+    const ASKING: &[&str] = &[
+        "why", "how", "what", "what's", "whats", "where", "which", "who",
+    ];
+    const VERBS: &[&str] = &[
+        "can", "could", "would", "should", "will", "do", "does", "did", "is", "are", "was",
+    ];
+    const WHO: &[&str] = &[
+        "you", "we", "i", "it", "this", "that", "these", "those", "they", "he", "she", "there",
+        "someone", "anyone",
+    ];
+    let mut words = line
+        .split_whitespace()
+        .map(|t| t.trim_matches(|c: char| !c.is_alphanumeric() && c != '\''));
+    let first = words.next().unwrap_or("");
+    let second = words.next().unwrap_or("");
+    let is = |list: &[&str], w: &str| list.iter().any(|l| l.eq_ignore_ascii_case(w));
+    is(ASKING, first) || is(VERBS, first) && is(WHO, second)
 }
 
 const MONTHS: &[&str] = &[
@@ -216,6 +244,50 @@ mod tests {
             own_lines(prompt),
             "why does the backup job fail every night?"
         );
+    }
+
+    #[test]
+    fn a_question_typed_on_without_its_question_mark_is_kept() {
+        let log = "Jan  4 00:49:12 nas01 kernel: [86412.331] md/raid1:md0: Disk failure on sdb1\n\
+            Jan  4 00:49:13 nas01 kernel: [86412.402] md/raid1:md0: Operation continuing on 1 devices.\n";
+        for question in [
+            "why does the backup job fail every night",
+            "can you tell me which disk to replace first",
+        ] {
+            assert_eq!(own_lines(&format!("{log}{question}")), question);
+            assert_eq!(own_lines(&format!("{question}\n{log}")), question);
+        }
+        // Output that reads as a sentence stays output, at either edge.
+        for sentence in [
+            "Could not resolve host: the name server did not answer in time",
+            "Please check the address of the recipient and try to send it again",
+        ] {
+            let prompt = format!("{log}{sentence}\n\nwhere is the NAS rack?");
+            assert_eq!(own_lines(&prompt), "where is the NAS rack?", "{sentence}");
+        }
+    }
+
+    #[test]
+    fn what_opens_a_question() {
+        for line in [
+            "why does the VPN drop",
+            "How do we reset the MFA",
+            "what's wrong with the spooler",
+            "Could you check the DHCP scope",
+            "is it the certificate",
+            "did we renew the domain",
+        ] {
+            assert!(opens_a_question(line), "{line}");
+        }
+        for line in [
+            "Could not resolve host: example.com",
+            "Is not a valid Win32 application",
+            "Can't open file for writing",
+            "the printer is offline",
+            "",
+        ] {
+            assert!(!opens_a_question(line), "{line}");
+        }
     }
 
     #[test]
