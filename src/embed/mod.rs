@@ -529,11 +529,11 @@ impl QuantizedQuery {
     }
 }
 
-/// Cosine of a unit vector and a stored one.
+/// Cosine of a unit vector and a stored one (one pair; many stored vectors
+/// are scored with [`QuantizedQuery`]).
 pub fn cosine_quantized(v: &[f32], q: &[i8], scale: f32) -> f32 {
     // Sixteen running sums, one per lane: a single running sum of floats
-    // cannot be reordered, so it would not vectorise (a prompt's scope may
-    // hold tens of thousands of vectors).
+    // cannot be reordered, so it would not vectorise.
     const LANES: usize = 16;
     let mut sums = [0f32; LANES];
     let (vc, vr) = v.as_chunks::<LANES>();
