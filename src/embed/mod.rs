@@ -504,15 +504,6 @@ impl QuantizedQuery {
         QuantizedQuery { values, scale }
     }
 
-    /// How many values a stored vector must have to be scored.
-    pub fn len(&self) -> usize {
-        self.values.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
-    }
-
     /// Appends to `out` the cosine with each stored vector: `vectors` holds
     /// them one after another, `scales` their scales. Values lie in
     /// -127..=127, as [`quantize`] makes them.

@@ -149,7 +149,7 @@ fn plain_word(token: &str) -> Option<&str> {
 /// output rarely opens so; "Could not resolve host" is not a question.
 fn opens_a_question(line: &str) -> bool {
     const ASKING: &[&str] = &[
-        "why", "how", "what", "what's", "whats", "where", "which", "who",
+        "why", "how", "what", "what's", "what’s", "whats", "where", "which", "who",
     ];
     const VERBS: &[&str] = &[
         "can", "could", "would", "should", "will", "do", "does", "did", "is", "are", "was",
@@ -160,7 +160,7 @@ fn opens_a_question(line: &str) -> bool {
     ];
     let mut words = line
         .split_whitespace()
-        .map(|t| t.trim_matches(|c: char| !c.is_alphanumeric() && c != '\''));
+        .map(|t| t.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’'));
     let first = words.next().unwrap_or("");
     let second = words.next().unwrap_or("");
     let is = |list: &[&str], w: &str| list.iter().any(|l| l.eq_ignore_ascii_case(w));
@@ -273,6 +273,7 @@ mod tests {
             "why does the VPN drop",
             "How do we reset the MFA",
             "what's wrong with the spooler",
+            "what’s wrong with the scanner",
             "Could you check the DHCP scope",
             "is it the certificate",
             "did we renew the domain",

@@ -284,22 +284,13 @@ unsafe fn scan(
     binds: &[&str],
     query: &[f32],
 ) -> std::result::Result<Vec<(i64, f32)>, c_int> {
-    let query = embed::QuantizedQuery::new(query);
     let dim = query.len();
-    // Vectors are gathered a block at a time and scored together.
+    let query = embed::QuantizedQuery::new(query);
+    // Vectors are gathered a block at a time and scored together; the
+    // cosines follow the seqs and scales in row order.
     const BLOCK: usize = 1024;
-    let mut seqs: Vec<i64> = Vec::with_capacity(BLOCK);
-    let mut scales: Vec<f32> = Vec::with_capacity(BLOCK);
     let mut block: Vec<i8> = Vec::with_capacity(BLOCK * dim);
-    let mut cosines: Vec<f32> = Vec::new();
-    let mut out: Vec<(i64, f32)> = Vec::new();
-    let mut score = |seqs: &mut Vec<i64>, scales: &mut Vec<f32>, block: &mut Vec<i8>| {
-        cosines.clear();
-        query.cosines(block, scales, &mut cosines);
-        out.extend(seqs.drain(..).zip(cosines.iter().copied()));
-        scales.clear();
-        block.clear();
-    };
+    let (mut seqs, mut scales, mut cosines) = (Vec::new(), Vec::new(), Vec::new());
     let mut stmt: *mut ffi::sqlite3_stmt = std::ptr::null_mut();
     // SAFETY: the statement is prepared on `db`, used only here and
     // finalized on every path; the text bound is copied (SQLITE_TRANSIENT),
@@ -339,8 +330,9 @@ unsafe fn scan(
                     block.extend_from_slice(std::slice::from_raw_parts(blob.cast::<i8>(), len));
                     scales.push(ffi::sqlite3_column_double(stmt, 1) as f32);
                     seqs.push(ffi::sqlite3_column_int64(stmt, 0));
-                    if seqs.len() == BLOCK {
-                        score(&mut seqs, &mut scales, &mut block);
+                    if block.len() == BLOCK * dim {
+                        query.cosines(&block, &scales[cosines.len()..], &mut cosines);
+                        block.clear();
                     }
                 }
                 ffi::SQLITE_DONE => break,
@@ -351,7 +343,7 @@ unsafe fn scan(
             }
         }
         ffi::sqlite3_finalize(stmt);
-        score(&mut seqs, &mut scales, &mut block);
-        Ok(out)
+        query.cosines(&block, &scales[cosines.len()..], &mut cosines);
+        Ok(seqs.into_iter().zip(cosines).collect())
     }
 }
