@@ -76,35 +76,65 @@ impl CurrentUser {
     }
 }
 
-/// Gives `path` a protected DACL granting full control to the current user
-/// only; a directory's entry is inherited by files and directories created
-/// in it.
-pub fn restrict(path: &Path) -> io::Result<()> {
-    let user = CurrentUser::get()?;
-    let inherit = if path.is_dir() {
-        SUB_CONTAINERS_AND_OBJECTS_INHERIT
-    } else {
-        NO_INHERITANCE
-    };
-    let access = EXPLICIT_ACCESS_W {
-        grfAccessPermissions: FILE_ALL_ACCESS,
-        grfAccessMode: SET_ACCESS,
+/// An ACL the system allocated (`SetEntriesInAclW`), freed on drop.
+struct LocalAcl(*mut ACL);
+
+impl Drop for LocalAcl {
+    fn drop(&mut self) {
+        // SAFETY: allocated by SetEntriesInAclW, freed once.
+        unsafe { LocalFree(self.0.cast()) };
+    }
+}
+
+/// Adds `entries` to `old` (none: a new ACL).
+fn acl_with(entries: &[EXPLICIT_ACCESS_W], old: Option<&LocalAcl>) -> io::Result<LocalAcl> {
+    let mut acl: *mut ACL = null_mut();
+    let old = old.map_or(null(), |o| o.0.cast_const());
+    // SAFETY: the entries point at SIDs that outlive the call; `acl` is
+    // allocated by the system and owned by the returned LocalAcl.
+    let code = unsafe { SetEntriesInAclW(entries.len() as u32, entries.as_ptr(), old, &mut acl) };
+    if code != ERROR_SUCCESS {
+        return Err(win_err(code));
+    }
+    Ok(LocalAcl(acl))
+}
+
+/// An entry of `mode` (grant, set, deny) of `access` for the SID `sid`.
+fn entry(sid: *mut c_void, mode: i32, access: u32, inherit: u32) -> EXPLICIT_ACCESS_W {
+    EXPLICIT_ACCESS_W {
+        grfAccessPermissions: access,
+        grfAccessMode: mode,
         grfInheritance: inherit,
         Trustee: TRUSTEE_W {
             pMultipleTrustee: null_mut(),
             MultipleTrusteeOperation: NO_MULTIPLE_TRUSTEE,
             TrusteeForm: TRUSTEE_IS_SID,
             TrusteeType: TRUSTEE_IS_USER,
-            ptstrName: user.sid().cast(),
+            ptstrName: sid.cast(),
         },
-    };
-    let mut acl: *mut ACL = null_mut();
-    // SAFETY: one entry pointing at a SID that outlives the call; `acl` is
-    // allocated by the system and freed with LocalFree below.
-    let code = unsafe { SetEntriesInAclW(1, &access, null(), &mut acl) };
-    if code != ERROR_SUCCESS {
-        return Err(win_err(code));
     }
+}
+
+/// The DACL [`restrict`] gives: full control for `user` alone, inherited by
+/// what a directory holds.
+fn owner_only_acl(user: &CurrentUser, directory: bool) -> io::Result<LocalAcl> {
+    let inherit = if directory {
+        SUB_CONTAINERS_AND_OBJECTS_INHERIT
+    } else {
+        NO_INHERITANCE
+    };
+    acl_with(
+        &[entry(user.sid(), SET_ACCESS, FILE_ALL_ACCESS, inherit)],
+        None,
+    )
+}
+
+/// Gives `path` a protected DACL granting full control to the current user
+/// only; a directory's entry is inherited by files and directories created
+/// in it.
+pub fn restrict(path: &Path) -> io::Result<()> {
+    let user = CurrentUser::get()?;
+    let acl = owner_only_acl(&user, path.is_dir())?;
     let name = wide(path);
     // SAFETY: a NUL-terminated path and the ACL made above.
     let code = unsafe {
@@ -114,12 +144,10 @@ pub fn restrict(path: &Path) -> io::Result<()> {
             DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
             null_mut(),
             null_mut(),
-            acl,
+            acl.0,
             null(),
         )
     };
-    // SAFETY: allocated by SetEntriesInAclW.
-    unsafe { LocalFree(acl.cast()) };
     if code != ERROR_SUCCESS {
         return Err(win_err(code));
     }
@@ -150,48 +178,130 @@ pub fn is_owner_only(path: &Path) -> io::Result<bool> {
     if code != ERROR_SUCCESS {
         return Err(win_err(code));
     }
-    let verdict = (|| {
-        // A null DACL grants everyone everything.
-        if dacl.is_null() {
-            return false;
-        }
-        let mut control = 0u16;
-        let mut revision = 0u32;
-        // SAFETY: `sd` is the descriptor returned above.
-        if unsafe { GetSecurityDescriptorControl(sd, &mut control, &mut revision) } == 0
-            || control & SE_DACL_PROTECTED == 0
-        {
-            return false;
-        }
-        // SAFETY: `dacl` is a valid ACL inside `sd`.
-        let count = unsafe { (*dacl).AceCount };
-        for i in 0..u32::from(count) {
-            let mut ace: *mut c_void = null_mut();
-            // SAFETY: index below AceCount.
-            if unsafe { GetAce(dacl, i, &mut ace) } == 0 {
-                return false;
-            }
-            // SAFETY: every ACE starts with its header.
-            let header = unsafe { &*(ace as *const ACE_HEADER) };
-            if header.AceType != ACCESS_ALLOWED {
-                // Deny and audit entries grant nothing; any other allow kind
-                // (object, callback) is treated as a grant to someone else.
-                if matches!(header.AceType, 1 | 2) {
-                    continue;
-                }
-                return false;
-            }
-            // ACCESS_ALLOWED_ACE: header, mask, then the SID.
-            // SAFETY: the SID starts 8 bytes into an ACCESS_ALLOWED_ACE.
-            let sid = unsafe { (ace as *mut u8).add(8) }.cast::<c_void>();
-            // SAFETY: two valid SIDs.
-            if unsafe { EqualSid(sid, user.sid()) } == 0 {
-                return false;
-            }
-        }
-        true
-    })();
+    let mut control = 0u16;
+    let mut revision = 0u32;
+    // SAFETY: `sd` is the descriptor returned above.
+    let read = unsafe { GetSecurityDescriptorControl(sd, &mut control, &mut revision) } != 0;
+    // SAFETY: `dacl` is null or a valid ACL inside `sd`, which is still alive.
+    let verdict = read && unsafe { grants_only(dacl, control, user.sid()) };
     // SAFETY: allocated by GetNamedSecurityInfoW.
     unsafe { LocalFree(sd) };
     Ok(verdict)
+}
+
+/// Whether a DACL with these descriptor `control` bits is protected (takes
+/// nothing from the parent) and allows access to `sid` alone.
+///
+/// # Safety
+/// `dacl` is null or points at a valid ACL; `sid` at a valid SID.
+unsafe fn grants_only(dacl: *const ACL, control: u16, sid: *mut c_void) -> bool {
+    // A null DACL grants everyone everything.
+    if dacl.is_null() || control & SE_DACL_PROTECTED == 0 {
+        return false;
+    }
+    // SAFETY: a valid ACL (the caller's promise).
+    let count = unsafe { (*dacl).AceCount };
+    for i in 0..u32::from(count) {
+        let mut ace: *mut c_void = null_mut();
+        // SAFETY: index below AceCount.
+        if unsafe { GetAce(dacl, i, &mut ace) } == 0 {
+            return false;
+        }
+        // SAFETY: every ACE starts with its header.
+        let header = unsafe { &*(ace as *const ACE_HEADER) };
+        if header.AceType != ACCESS_ALLOWED {
+            // Deny and audit entries grant nothing; any other allow kind
+            // (object, callback) is treated as a grant to someone else.
+            if matches!(header.AceType, 1 | 2) {
+                continue;
+            }
+            return false;
+        }
+        // ACCESS_ALLOWED_ACE: header, mask, then the SID.
+        // SAFETY: the SID starts 8 bytes into an ACCESS_ALLOWED_ACE.
+        let allowed = unsafe { (ace as *mut u8).add(8) }.cast::<c_void>();
+        // SAFETY: two valid SIDs.
+        if unsafe { EqualSid(allowed, sid) } == 0 {
+            return false;
+        }
+    }
+    true
+}
+
+// The file system's side (that Windows keeps and enforces the DACL set on
+// a path) needs a real Windows: Wine 8 keeps no DACL, and reads back one
+// made from the unix mode bits. These run the ACLs msp builds and judges
+// through the system's own ACL functions.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use windows_sys::Win32::Security::Authorization::{DENY_ACCESS, GRANT_ACCESS};
+    use windows_sys::Win32::Security::{CreateWellKnownSid, SECURITY_MAX_SID_SIZE, WinWorldSid};
+    use windows_sys::Win32::Storage::FileSystem::FILE_GENERIC_READ;
+
+    /// The well-known SID of Everyone.
+    fn everyone() -> Vec<u64> {
+        let mut buf = vec![0u64; (SECURITY_MAX_SID_SIZE as usize).div_ceil(8)];
+        let mut len = SECURITY_MAX_SID_SIZE;
+        // SAFETY: `buf` holds SECURITY_MAX_SID_SIZE bytes.
+        let ok = unsafe {
+            CreateWellKnownSid(WinWorldSid, null_mut(), buf.as_mut_ptr().cast(), &mut len)
+        };
+        assert_ne!(ok, 0, "{}", io::Error::last_os_error());
+        buf
+    }
+
+    fn judge(acl: &LocalAcl, control: u16, user: &CurrentUser) -> bool {
+        // SAFETY: an ACL made by SetEntriesInAclW and the token's SID.
+        unsafe { grants_only(acl.0, control, user.sid()) }
+    }
+
+    #[test]
+    fn the_acl_restrict_sets_grants_the_current_user_alone() {
+        let user = CurrentUser::get().unwrap();
+        for directory in [true, false] {
+            let acl = owner_only_acl(&user, directory).unwrap();
+            assert!(
+                judge(&acl, SE_DACL_PROTECTED, &user),
+                "directory: {directory}"
+            );
+            // The same entries without protection take the parent's too.
+            assert!(!judge(&acl, 0, &user), "directory: {directory}");
+        }
+    }
+
+    #[test]
+    fn an_acl_that_lets_everyone_read_is_not_owner_only() {
+        let user = CurrentUser::get().unwrap();
+        let mut world = everyone();
+        let own = owner_only_acl(&user, false).unwrap();
+        let read = entry(
+            world.as_mut_ptr().cast(),
+            GRANT_ACCESS,
+            FILE_GENERIC_READ,
+            NO_INHERITANCE,
+        );
+        let shared = acl_with(&[read], Some(&own)).unwrap();
+        assert!(!judge(&shared, SE_DACL_PROTECTED, &user));
+        // A null DACL lets everyone in.
+        // SAFETY: a null ACL is allowed, and the token's SID.
+        assert!(!unsafe { grants_only(null(), SE_DACL_PROTECTED, user.sid()) });
+    }
+
+    #[test]
+    fn a_deny_entry_keeps_an_acl_owner_only() {
+        let user = CurrentUser::get().unwrap();
+        let mut world = everyone();
+        let own = owner_only_acl(&user, true).unwrap();
+        let deny = entry(
+            world.as_mut_ptr().cast(),
+            DENY_ACCESS,
+            FILE_ALL_ACCESS,
+            NO_INHERITANCE,
+        );
+        let narrowed = acl_with(&[deny], Some(&own)).unwrap();
+        // SAFETY: a valid ACL made above.
+        assert_eq!(unsafe { (*narrowed.0).AceCount }, 2);
+        assert!(judge(&narrowed, SE_DACL_PROTECTED, &user));
+    }
 }
