@@ -83,14 +83,6 @@ impl Rules {
     pub(super) fn get(&self, rule: usize, found: &[bool]) -> Option<&Regex> {
         (self.always[rule] || found.get(rule).copied().unwrap_or(true)).then(|| self.regex(rule))
     }
-
-    /// Compiles every rule (for tests).
-    #[cfg(test)]
-    pub(super) fn compile_all(&self) {
-        for rule in 0..self.patterns.len() {
-            self.regex(rule);
-        }
-    }
 }
 
 /// Finds the anchors of several rule sets in one scan.
@@ -547,68 +539,5 @@ mod tests {
             }
         }
         assert!(compared > 150, "only {compared} matches compared");
-    }
-
-    /// How long building the redactor takes, and which part costs what.
-    /// A measurement, not a check: `cargo test --release --lib
-    /// redactor_build_cost -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn redactor_build_cost() {
-        use std::time::Instant;
-        let ms = |t: Instant| t.elapsed().as_secs_f64() * 1e3;
-        let t = Instant::now();
-        let r = crate::redact::Redactor::new();
-        println!("Redactor::new (first, cold): {:.3} ms", ms(t));
-        let t = Instant::now();
-        for _ in 0..20 {
-            std::hint::black_box(crate::redact::Redactor::new());
-        }
-        println!("Redactor::new (warm, mean of 20): {:.3} ms", ms(t) / 20.0);
-        for (name, rules) in [
-            ("shapes", &r.shapes),
-            ("shapes without prefix", &r.shapes_unanchored),
-            ("triggers", &r.triggers),
-            ("context layers", &r.layers),
-        ] {
-            let t = Instant::now();
-            rules.compile_all();
-            println!(
-                "  every rule of {name}, compiled one by one: {:.3} ms",
-                ms(t)
-            );
-        }
-        // Redaction itself, on a fresh redactor (compiles what it needs).
-        let r = crate::redact::Redactor::new();
-        let t = Instant::now();
-        for i in 0..2000 {
-            for s in [
-                format!("restart the print spooler on host{i:05}"),
-                format!("systemctl restart spooler-{i:05}"),
-                format!("Done, spooler-{i:05} is running."),
-                "user".into(),
-                "Bash".into(),
-            ] {
-                std::hint::black_box(r.redact(&s));
-            }
-        }
-        println!("10,000 short strings: {:.3} ms", ms(t));
-        let mut big = String::new();
-        let mut i = 0;
-        while big.len() < 1 << 20 {
-            big.push_str(&format!(
-                "{{\"message\":\"restart the print spooler on host{i:05}\"}}\n\
-                 {{\"command\":\"systemctl restart spooler-{i:05}\"}}\n"
-            ));
-            i += 1;
-        }
-        let t = Instant::now();
-        std::hint::black_box(r.redact(&big));
-        println!("1 MiB without secrets: {:.3} ms", ms(t));
-        let ordinary = crate::redact::corpus::ordinary().join("\n");
-        let r = crate::redact::Redactor::new();
-        let t = Instant::now();
-        r.redact(&ordinary);
-        println!("the ordinary texts, fresh redactor: {:.3} ms", ms(t));
     }
 }
