@@ -163,7 +163,7 @@ pub fn convert(sources: &Sources, out: &Path) -> Result<(), EmbedError> {
     let (words, shape) = tensor("embeddings.word_embeddings.weight")?;
     let vocab_size = shape[0];
     let (q, s) = quantize_rows(&words, dim);
-    w.add_i8("embed.words.weight", vec![vocab_size, dim], &q);
+    w.add_i8(super::file::WORD_TABLE, vec![vocab_size, dim], &q);
     w.add_f32("embed.words.scale", vec![vocab_size], &s);
     let (pos, _) = tensor("embeddings.position_embeddings.weight")?;
     w.add_f32(

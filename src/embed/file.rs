@@ -19,6 +19,8 @@ use super::EmbedError;
 
 const MAGIC: &[u8; 8] = b"MSPEMB01";
 const ALIGN: usize = 64;
+/// The word embeddings: one row per vocabulary piece.
+pub const WORD_TABLE: &str = "embed.words.weight";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -83,11 +85,7 @@ impl ModelFile {
         // SAFETY: msp writes this file once (to a temporary name, then
         // renamed) and never changes it in place; a file replaced under us
         // keeps the old mapping's contents.
-        //
-        // Populated (Linux: MAP_POPULATE): every page is mapped in by this
-        // one call, where a fresh process would otherwise take a page fault
-        // per few pages of weights as the forward pass reads them.
-        let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }
+        let map = unsafe { Mmap::map(&file) }
             .map_err(|e| EmbedError::Io(path.display().to_string(), e))?;
         let bad = |why: &str| EmbedError::Format(format!("{}: {why}", path.display()));
         if map.len() < 12 || &map[..8] != MAGIC {
@@ -104,7 +102,38 @@ impl ModelFile {
                 return Err(bad(&format!("tensor {name} lies outside the file")));
             }
         }
-        Ok(ModelFile { map, header })
+        let file = ModelFile { map, header };
+        file.populate_except(WORD_TABLE);
+        Ok(file)
+    }
+
+    /// Maps in every page but those of tensor `skipped` with one call
+    /// (Linux: `MADV_POPULATE_READ`), where a fresh process would otherwise
+    /// take a page fault per few pages of weights as the forward pass reads
+    /// them. The word table is half the file, of which a prompt reads a few
+    /// rows: mapping it all in, and out again at exit, cost more than the
+    /// faults on those rows. Elsewhere, or on a kernel before 5.14, pages
+    /// fault in as they are read.
+    fn populate_except(&self, skipped: &str) {
+        #[cfg(target_os = "linux")]
+        {
+            let (start, end) = self
+                .header
+                .tensors
+                .get(skipped)
+                .map_or((self.map.len(), self.map.len()), |t| {
+                    (t.offset, t.offset + t.bytes())
+                });
+            for (from, to) in [(0, start), (end, self.map.len())] {
+                if to > from {
+                    let _ = self
+                        .map
+                        .advise_range(memmap2::Advice::PopulateRead, from, to - from);
+                }
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = skipped;
     }
 
     fn raw(&self, name: &str, dtype: Dtype) -> Result<(&[u8], &TensorInfo), EmbedError> {

@@ -153,7 +153,7 @@ impl Encoder {
         let (d, ff) = (h.dim, h.intermediate);
         let words = self
             .file
-            .shape("embed.words.weight")
+            .shape(file::WORD_TABLE)
             .unwrap_or_default()
             .to_vec();
         let vocab_size = words.first().copied().unwrap_or(0);
@@ -302,7 +302,7 @@ impl Encoder {
         let (n, d) = (ids.len(), h.dim);
         let f = &self.file;
 
-        let words = f.i8s("embed.words.weight")?;
+        let words = f.i8s(file::WORD_TABLE)?;
         let scales = f.f32s("embed.words.scale")?;
         let positions = f.f32s("embed.positions")?;
         let kind = f.f32s("embed.type")?;
