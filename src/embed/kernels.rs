@@ -163,7 +163,8 @@ mod avx512 {
     /// [`super::matmul_i8`] with AVX-512 VNNI: 64 products per `vpdpbusd`,
     /// which multiplies unsigned by signed. `x + 128` is unsigned (a flip of
     /// the sign bit); the `128 · Σ w` that adds to each sum is taken off at
-    /// the end, from each row's sum. Eight rows of `w` per pass over the
+    /// the end, each row's taken by the same instruction in the first pass
+    /// (128 is the flip's own byte). Eight rows of `w` per pass over the
     /// tokens, two tokens per load of those rows: each load feeds two
     /// products. `cols` is a multiple of 64.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
@@ -175,42 +176,43 @@ mod avx512 {
             let n = (rows - o).min(BLOCK);
             let block = &w[o * cols..(o + n) * cols];
             let mut offsets = [0i32; BLOCK];
-            for (sum, row) in offsets.iter_mut().zip(block.chunks_exact(cols)) {
-                *sum = 128 * row.iter().map(|&v| i32::from(v)).sum::<i32>();
-            }
             let mut t = 0;
-            while t + 2 <= tokens {
-                let sums = products::<2>(&x[t * cols..(t + 2) * cols], block, n, cols);
-                for (i, sums) in sums.iter().enumerate() {
+            while t < tokens {
+                let take = (tokens - t).min(2);
+                let x = &x[t * cols..(t + take) * cols];
+                let (sums, count) = match (take, t == 0) {
+                    (2, true) => products::<2, true>(x, block, n, cols, &mut offsets),
+                    (2, false) => products::<2, false>(x, block, n, cols, &mut offsets),
+                    (_, true) => products::<1, true>(x, block, n, cols, &mut offsets),
+                    (_, false) => products::<1, false>(x, block, n, cols, &mut offsets),
+                };
+                for (i, sums) in sums.iter().enumerate().take(count) {
                     for r in 0..n {
                         out[(t + i) * rows + o + r] = sums[r] - offsets[r];
                     }
                 }
-                t += 2;
-            }
-            if t < tokens {
-                let sums = products::<1>(&x[t * cols..(t + 1) * cols], block, n, cols);
-                for r in 0..n {
-                    out[t * rows + o + r] = sums[0][r] - offsets[r];
-                }
+                t += take;
             }
             o += n;
         }
     }
 
     /// `Σ (x[i] + 128) · w[r]` for `T` tokens of `x` and the first `n` rows
-    /// of `block`.
+    /// of `block` (the sums, and `T`); with `OFFSETS`, each row's `128 · Σ w`
+    /// into `offsets` too.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    fn products<const T: usize>(
+    fn products<const T: usize, const OFFSETS: bool>(
         x: &[i8],
         block: &[i8],
         n: usize,
         cols: usize,
-    ) -> [[i32; BLOCK]; T] {
+        offsets: &mut [i32; BLOCK],
+    ) -> ([[i32; BLOCK]; 2], usize) {
         let zero = _mm512_setzero_si512();
         let flip = _mm512_set1_epi8(i8::MIN);
-        // One accumulator per row and token.
+        // One accumulator per row and token, and per row for its offset.
         let mut acc = [[zero; T]; BLOCK];
+        let mut off = [zero; BLOCK];
         for c in (0..cols).step_by(64) {
             let mut xv = [zero; T];
             for (i, xv) in xv.iter_mut().enumerate() {
@@ -225,15 +227,23 @@ mod avx512 {
                 for (a, xv) in acc.iter_mut().zip(&xv) {
                     *a = _mm512_dpbusd_epi32(*a, *xv, wv);
                 }
+                if OFFSETS {
+                    off[r] = _mm512_dpbusd_epi32(off[r], flip, wv);
+                }
             }
         }
-        let mut sums = [[0i32; BLOCK]; T];
+        if OFFSETS {
+            for (o, v) in offsets.iter_mut().zip(&off).take(n) {
+                *o = _mm512_reduce_add_epi32(*v);
+            }
+        }
+        let mut sums = [[0i32; BLOCK]; 2];
         for (r, acc) in acc.iter().enumerate().take(n) {
             for (sums, a) in sums.iter_mut().zip(acc) {
                 sums[r] = _mm512_reduce_add_epi32(*a);
             }
         }
-        sums
+        (sums, T)
     }
 }
 
