@@ -239,16 +239,18 @@ mod tests {
     use windows_sys::Win32::Security::{CreateWellKnownSid, SECURITY_MAX_SID_SIZE, WinWorldSid};
     use windows_sys::Win32::Storage::FileSystem::FILE_GENERIC_READ;
 
-    /// The well-known SID of Everyone.
-    fn everyone() -> Vec<u64> {
-        let mut buf = vec![0u64; (SECURITY_MAX_SID_SIZE as usize).div_ceil(8)];
+    /// The owner-only ACL plus one entry for Everyone, of `mode` and `access`.
+    fn with_everyone(user: &CurrentUser, mode: i32, access: u32) -> LocalAcl {
+        let mut sid = vec![0u64; (SECURITY_MAX_SID_SIZE as usize).div_ceil(8)];
         let mut len = SECURITY_MAX_SID_SIZE;
-        // SAFETY: `buf` holds SECURITY_MAX_SID_SIZE bytes.
+        // SAFETY: `sid` holds SECURITY_MAX_SID_SIZE bytes.
         let ok = unsafe {
-            CreateWellKnownSid(WinWorldSid, null_mut(), buf.as_mut_ptr().cast(), &mut len)
+            CreateWellKnownSid(WinWorldSid, null_mut(), sid.as_mut_ptr().cast(), &mut len)
         };
         assert_ne!(ok, 0, "{}", io::Error::last_os_error());
-        buf
+        let own = owner_only_acl(user, false).unwrap();
+        let added = entry(sid.as_mut_ptr().cast(), mode, access, NO_INHERITANCE);
+        acl_with(&[added], Some(&own)).unwrap()
     }
 
     fn judge(acl: &LocalAcl, control: u16, user: &CurrentUser) -> bool {
@@ -273,15 +275,7 @@ mod tests {
     #[test]
     fn an_acl_that_lets_everyone_read_is_not_owner_only() {
         let user = CurrentUser::get().unwrap();
-        let mut world = everyone();
-        let own = owner_only_acl(&user, false).unwrap();
-        let read = entry(
-            world.as_mut_ptr().cast(),
-            GRANT_ACCESS,
-            FILE_GENERIC_READ,
-            NO_INHERITANCE,
-        );
-        let shared = acl_with(&[read], Some(&own)).unwrap();
+        let shared = with_everyone(&user, GRANT_ACCESS, FILE_GENERIC_READ);
         assert!(!judge(&shared, SE_DACL_PROTECTED, &user));
         // A null DACL lets everyone in.
         // SAFETY: a null ACL is allowed, and the token's SID.
@@ -291,15 +285,7 @@ mod tests {
     #[test]
     fn a_deny_entry_keeps_an_acl_owner_only() {
         let user = CurrentUser::get().unwrap();
-        let mut world = everyone();
-        let own = owner_only_acl(&user, true).unwrap();
-        let deny = entry(
-            world.as_mut_ptr().cast(),
-            DENY_ACCESS,
-            FILE_ALL_ACCESS,
-            NO_INHERITANCE,
-        );
-        let narrowed = acl_with(&[deny], Some(&own)).unwrap();
+        let narrowed = with_everyone(&user, DENY_ACCESS, FILE_ALL_ACCESS);
         // SAFETY: a valid ACL made above.
         assert_eq!(unsafe { (*narrowed.0).AceCount }, 2);
         assert!(judge(&narrowed, SE_DACL_PROTECTED, &user));
