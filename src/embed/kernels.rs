@@ -4,6 +4,7 @@
 
 /// Symmetric int8 quantisation of `x`: values and the scale that brings
 /// them back (`x ≈ q * scale`).
+#[inline(always)]
 pub fn quantize(x: &[f32], q: &mut [i8]) -> f32 {
     let max = x.iter().fold(0f32, |m, v| m.max(v.abs()));
     if max == 0.0 {
@@ -251,7 +252,7 @@ mod avx512 {
 /// vector registers: one running sum is a chain of dependent additions,
 /// each waiting for the last (the attention's scores were most of the
 /// encoder's time).
-#[inline]
+#[inline(always)]
 pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -270,6 +271,7 @@ pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// `Σ a[i]` with eight partial sums, as [`dot_f32`].
+#[inline(always)]
 fn sum_f32(a: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let chunks = a.chunks_exact(8);
@@ -283,6 +285,7 @@ fn sum_f32(a: &[f32]) -> f32 {
 }
 
 /// `x ← gamma · (x − mean) / sqrt(var + eps) + beta`, per row of `dim`.
+#[inline(always)]
 pub fn layer_norm(x: &mut [f32], dim: usize, gamma: &[f32], beta: &[f32], eps: f32) {
     for row in x.chunks_exact_mut(dim) {
         let mean = row.iter().sum::<f32>() / dim as f32;
@@ -296,6 +299,7 @@ pub fn layer_norm(x: &mut [f32], dim: usize, gamma: &[f32], beta: &[f32], eps: f
 
 /// GELU with the error function (as BERT was trained), `erf` to within
 /// 1.5e-7 (Abramowitz and Stegun 7.1.26).
+#[inline(always)]
 pub fn gelu(x: &mut [f32]) {
     for v in x {
         let z = *v * std::f32::consts::FRAC_1_SQRT_2;
@@ -303,6 +307,7 @@ pub fn gelu(x: &mut [f32]) {
     }
 }
 
+#[inline(always)]
 fn erf(x: f32) -> f32 {
     let sign = if x < 0.0 { -1.0 } else { 1.0 };
     let x = x.abs();
@@ -314,6 +319,7 @@ fn erf(x: f32) -> f32 {
 }
 
 /// Softmax of one row, in place.
+#[inline(always)]
 pub fn softmax(x: &mut [f32]) {
     let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
     for v in x.iter_mut() {
@@ -328,7 +334,7 @@ pub fn softmax(x: &mut [f32]) {
 /// `e^x` to within a few parts in 10^7, in plain f32 arithmetic that the
 /// compiler vectorises: `f32::exp` is a library call per value, and the
 /// softmax and GELU make one per score and per hidden value.
-#[inline]
+#[inline(always)]
 fn exp(x: f32) -> f32 {
     // e^x = 2^n · e^r with n the integer nearest x·log2(e), |r| <= ln(2)/2.
     let x = x.clamp(-87.0, 88.0);

@@ -297,7 +297,29 @@ impl Encoder {
         self.embed_ids(&self.token_ids_ends(text, max_tokens)?)
     }
 
+    /// The forward pass, built for AVX2 where the CPU has it: its float
+    /// work (GELU, layer norms, quantising the activations) then runs eight
+    /// values to an instruction instead of four. The same operations in the
+    /// same order, without fused multiply-adds: the vectors are identical.
     fn embed_ids(&self, ids: &[u32]) -> Result<Vec<f32>, EmbedError> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { self.forward_avx2(ids) };
+        }
+        self.forward(ids)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn forward_avx2(&self, ids: &[u32]) -> Result<Vec<f32>, EmbedError> {
+        self.forward(ids)
+    }
+
+    /// Inlined into each build of [`Encoder::embed_ids`], as are the
+    /// kernels it calls.
+    #[inline(always)]
+    fn forward(&self, ids: &[u32]) -> Result<Vec<f32>, EmbedError> {
         let h = &self.file.header;
         let (n, d) = (ids.len(), h.dim);
         let f = &self.file;
@@ -441,6 +463,7 @@ impl Quantized {
         }
     }
 
+    #[inline(always)]
     fn load(&mut self, x: &[f32], rows: usize, cols: usize) {
         debug_assert_eq!(rows, self.rows);
         self.cols = cols;
@@ -463,6 +486,7 @@ struct Linear<'a> {
 impl Linear<'_> {
     /// Writes `y` (`x.rows` × outputs), using `sums` (at least as long) for
     /// the integer products.
+    #[inline(always)]
     fn apply(&self, x: &Quantized, sums: &mut [i32], y: &mut [f32]) {
         let (n, cols, out) = (x.rows, x.cols, self.bias.len());
         let sums = &mut sums[..n * out];

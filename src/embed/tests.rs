@@ -85,6 +85,26 @@ fn many_texts_embedded_on_every_core_equal_each_embedded_alone_in_order() {
     );
 }
 
+/// The AVX2 build of the forward pass does what the plain one does, in
+/// the same order: a store embedded on one machine compares with a prompt
+/// embedded on another.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn the_avx2_forward_pass_gives_the_plain_one_s_vectors_bit_for_bit() {
+    assert!(
+        std::arch::is_x86_feature_detected!("avx2"),
+        "this test needs a CPU with AVX2"
+    );
+    let e = encoder();
+    for r in references() {
+        let plain = e.forward(&r.ids).expect("plain");
+        // SAFETY: the CPU has AVX2, asserted above.
+        let wide = unsafe { e.forward_avx2(&r.ids) }.expect("avx2");
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&plain), bits(&wide), "{}", r.text);
+    }
+}
+
 #[test]
 fn paraphrases_are_closer_than_unrelated_texts() {
     let e = |t: &str| encoder().embed(t).unwrap();
