@@ -117,6 +117,9 @@ impl Encoder {
             sep: 0,
             unk: 0,
         };
+        // Every tensor the forward pass reads, and the vocabulary, checked
+        // once here.
+        encoder.check()?;
         let special = |e: &Encoder, piece: &str| {
             wordpiece::Vocab::id(&e.vocab()?, piece)
                 .ok_or_else(|| EmbedError::Format(format!("the vocabulary lacks {piece}")))
@@ -124,28 +127,17 @@ impl Encoder {
         encoder.cls = special(&encoder, "[CLS]")?;
         encoder.sep = special(&encoder, "[SEP]")?;
         encoder.unk = special(&encoder, "[UNK]")?;
-        // Every tensor the forward pass reads, checked once here.
-        encoder.check()?;
         Ok(encoder)
     }
 
+    /// The vocabulary's tables ([`Encoder::check`] found them consistent
+    /// when the file was opened).
     fn vocab(&self) -> Result<SortedVocab<'_>, EmbedError> {
-        let v = SortedVocab {
+        Ok(SortedVocab {
             ids: self.file.u32s("vocab.ids")?,
             offsets: self.file.u32s("vocab.offsets")?,
             bytes: self.file.u8s("vocab.bytes")?,
-        };
-        if v.offsets.len() != v.ids.len() + 1
-            || v.offsets.windows(2).any(|w| w[0] > w[1])
-            || v.offsets
-                .last()
-                .is_some_and(|&end| end as usize > v.bytes.len())
-        {
-            return Err(EmbedError::Format(
-                "vocabulary table is inconsistent".into(),
-            ));
-        }
-        Ok(v)
+        })
     }
 
     fn check(&self) -> Result<(), EmbedError> {
@@ -157,13 +149,18 @@ impl Encoder {
             .unwrap_or_default()
             .to_vec();
         let vocab_size = words.first().copied().unwrap_or(0);
-        if words != [vocab_size, d]
-            || self
-                .vocab()?
-                .ids
-                .iter()
-                .any(|&id| id as usize >= vocab_size)
+        let v = self.vocab()?;
+        if v.offsets.len() != v.ids.len() + 1
+            || v.offsets.windows(2).any(|w| w[0] > w[1])
+            || v.offsets
+                .last()
+                .is_some_and(|&end| end as usize > v.bytes.len())
         {
+            return Err(EmbedError::Format(
+                "vocabulary table is inconsistent".into(),
+            ));
+        }
+        if words != [vocab_size, d] || v.ids.iter().any(|&id| id as usize >= vocab_size) {
             return Err(EmbedError::Format(
                 "word embeddings do not match the vocabulary".into(),
             ));
