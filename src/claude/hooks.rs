@@ -206,6 +206,19 @@ async fn recall_hook(
         return Ok(Outcome::quiet(format!("ignored event {:?}", event.name())));
     }
     let t0 = Instant::now();
+    // A prompt's meaning needs the encoder, not the store: it is worked out
+    // on a thread of its own while the store opens and the scope is found
+    // (a mapped file: nothing is loaded that the prompt does not touch).
+    // Without an encoder no thread is started: recall by words pays nothing.
+    let model_file = crate::embed::install::model_path(&paths.data_dir);
+    let meaning = (event == Event::UserPromptSubmit && model_file.exists()).then(|| {
+        let data_dir = paths.data_dir.clone();
+        let prompt = memory::prompt::bounded(input.prompt.as_deref().unwrap_or("")).into_owned();
+        let max_tokens = config.memory.prompt_tokens;
+        std::thread::spawn(move || {
+            memory::recall::Meaning::of_prompt(&data_dir, &prompt, max_tokens)
+        })
+    });
     let mut store = Store::open_for_hook(&paths.db(), RECALL_BUSY, Durability::Normal).await?;
     let db = store.db();
     let t_open = t0.elapsed();
@@ -250,16 +263,12 @@ async fn recall_hook(
         let db = store.db();
         let prompt = memory::prompt::bounded(input.prompt.as_deref().unwrap_or(""));
         let prompt = prompt.as_ref();
-        // The prompt's meaning, when the encoder is installed (a mapped
-        // file: nothing is loaded that the prompt does not touch).
-        let (meaning, unusable) = match memory::recall::Meaning::of_prompt(
-            &paths.data_dir,
-            prompt,
-            config.memory.prompt_tokens,
-        ) {
-            Ok(m) => (m, String::new()),
-            // The log says why recall went by words alone.
-            Err(e) => (None, format!(" by words alone ({e})")),
+        // The log says why recall went by words alone.
+        let (meaning, unusable) = match meaning.map(|m| m.join()) {
+            Some(Ok(Ok(m))) => (m, String::new()),
+            Some(Ok(Err(e))) => (None, format!(" by words alone ({e})")),
+            Some(Err(_)) => (None, " by words alone (the encoder failed)".to_string()),
+            None => (None, String::new()),
         };
         let r = crate::app::recall(
             db,
