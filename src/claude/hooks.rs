@@ -206,6 +206,7 @@ async fn recall_hook(
         return Ok(Outcome::quiet(format!("ignored event {:?}", event.name())));
     }
     let t0 = Instant::now();
+    let prompt = memory::prompt::bounded(input.prompt.as_deref().unwrap_or(""));
     // A prompt's meaning needs the encoder, not the store: it is worked out
     // on a thread of its own while the store opens and the scope is found
     // (a mapped file: nothing is loaded that the prompt does not touch).
@@ -213,7 +214,7 @@ async fn recall_hook(
     let model_file = crate::embed::install::model_path(&paths.data_dir);
     let meaning = (event == Event::UserPromptSubmit && model_file.exists()).then(|| {
         let data_dir = paths.data_dir.clone();
-        let prompt = memory::prompt::bounded(input.prompt.as_deref().unwrap_or("")).into_owned();
+        let prompt = prompt.to_string();
         let max_tokens = config.memory.prompt_tokens;
         std::thread::spawn(move || {
             memory::recall::Meaning::of_prompt(&data_dir, &prompt, max_tokens)
@@ -261,7 +262,6 @@ async fn recall_hook(
             None => String::new(),
         };
         let db = store.db();
-        let prompt = memory::prompt::bounded(input.prompt.as_deref().unwrap_or(""));
         let prompt = prompt.as_ref();
         // The log says why recall went by words alone.
         let (meaning, unusable) = match meaning.map(|m| m.join()) {

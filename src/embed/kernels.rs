@@ -181,13 +181,13 @@ mod avx512 {
             while t < tokens {
                 let take = (tokens - t).min(2);
                 let x = &x[t * cols..(t + take) * cols];
-                let (sums, count) = match (take, t == 0) {
+                let sums = match (take, t == 0) {
                     (2, true) => products::<2, true>(x, block, n, cols, &mut offsets),
                     (2, false) => products::<2, false>(x, block, n, cols, &mut offsets),
                     (_, true) => products::<1, true>(x, block, n, cols, &mut offsets),
                     (_, false) => products::<1, false>(x, block, n, cols, &mut offsets),
                 };
-                for (i, sums) in sums.iter().enumerate().take(count) {
+                for (i, sums) in sums.iter().enumerate().take(take) {
                     for r in 0..n {
                         out[(t + i) * rows + o + r] = sums[r] - offsets[r];
                     }
@@ -199,8 +199,8 @@ mod avx512 {
     }
 
     /// `Σ (x[i] + 128) · w[r]` for `T` tokens of `x` and the first `n` rows
-    /// of `block` (the sums, and `T`); with `OFFSETS`, each row's `128 · Σ w`
-    /// into `offsets` too.
+    /// of `block`, in the first `T` of two token rows (one type for every
+    /// `T`); with `OFFSETS`, each row's `128 · Σ w` into `offsets` too.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     fn products<const T: usize, const OFFSETS: bool>(
         x: &[i8],
@@ -208,7 +208,7 @@ mod avx512 {
         n: usize,
         cols: usize,
         offsets: &mut [i32; BLOCK],
-    ) -> ([[i32; BLOCK]; 2], usize) {
+    ) -> [[i32; BLOCK]; 2] {
         let zero = _mm512_setzero_si512();
         let flip = _mm512_set1_epi8(i8::MIN);
         // One accumulator per row and token, and per row for its offset.
@@ -244,7 +244,7 @@ mod avx512 {
                 sums[r] = _mm512_reduce_add_epi32(*a);
             }
         }
-        (sums, T)
+        sums
     }
 }
 
