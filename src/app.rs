@@ -52,7 +52,7 @@ pub async fn recall(
     now: Millis,
     budget: u32,
     exclude: &HashSet<String>,
-    meaning: Option<&memory::recall::Meaning>,
+    meaning: Option<&mut memory::recall::Meaning>,
 ) -> crate::error::Result<Recalled> {
     memory::recall::recall(
         db,
@@ -181,11 +181,7 @@ pub async fn search(
             None
         },
     };
-    let (meaning, meaning_error) =
-        match memory::recall::Meaning::of_prompt(data_dir, req.query, cfg.prompt_tokens) {
-            Ok(m) => (m, None),
-            Err(e) => (None, Some(e)),
-        };
+    let mut meaning = memory::recall::Meaning::start(data_dir, req.query, cfg.prompt_tokens);
     let (_, ranked) = memory::recall::search(
         db,
         cfg,
@@ -195,12 +191,12 @@ pub async fn search(
         req.now,
         req.limit,
         &HashSet::new(),
-        meaning.as_ref(),
+        meaning.as_mut(),
     )
     .await?;
     Ok(Searched {
         ranked,
-        meaning_error,
+        meaning_error: meaning.and_then(memory::recall::Meaning::into_failure),
     })
 }
 

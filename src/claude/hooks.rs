@@ -208,18 +208,16 @@ async fn recall_hook(
     let t0 = Instant::now();
     let prompt = memory::prompt::bounded(input.prompt.as_deref().unwrap_or(""));
     // A prompt's meaning needs the encoder, not the store: it is worked out
-    // on a thread of its own while the store opens and the scope is found
-    // (a mapped file: nothing is loaded that the prompt does not touch).
-    // Without an encoder no thread is started: recall by words pays nothing.
-    let model_file = crate::embed::install::model_path(&paths.data_dir);
-    let meaning = (event == Event::UserPromptSubmit && model_file.exists()).then(|| {
-        let data_dir = paths.data_dir.clone();
-        let prompt = prompt.to_string();
-        let max_tokens = config.memory.prompt_tokens;
-        std::thread::spawn(move || {
-            memory::recall::Meaning::of_prompt(&data_dir, &prompt, max_tokens)
-        })
-    });
+    // on a thread of its own while the store opens, the scope is found and
+    // the candidates and vectors are read (a mapped file: nothing is loaded
+    // that the prompt does not touch). Without an encoder no thread is
+    // started: recall by words pays nothing.
+    let mut meaning = match event {
+        Event::UserPromptSubmit => {
+            memory::recall::Meaning::start(&paths.data_dir, &prompt, config.memory.prompt_tokens)
+        }
+        _ => None,
+    };
     let mut store = Store::open_for_hook(&paths.db(), RECALL_BUSY, Durability::Normal).await?;
     let db = store.db();
     let t_open = t0.elapsed();
@@ -263,13 +261,6 @@ async fn recall_hook(
         };
         let db = store.db();
         let prompt = prompt.as_ref();
-        // The log says why recall went by words alone.
-        let (meaning, unusable) = match meaning.map(|m| m.join()) {
-            Some(Ok(Ok(m))) => (m, String::new()),
-            Some(Ok(Err(e))) => (None, format!(" by words alone ({e})")),
-            Some(Err(_)) => (None, " by words alone (the encoder failed)".to_string()),
-            None => (None, String::new()),
-        };
         let r = crate::app::recall(
             db,
             &config.memory,
@@ -278,9 +269,14 @@ async fn recall_hook(
             now,
             config.memory.budget_tokens,
             &exclude,
-            meaning.as_ref(),
+            meaning.as_mut(),
         )
         .await?;
+        // The log says why recall went by words alone.
+        let unusable = match meaning.as_ref().and_then(|m| m.failure()) {
+            Some(e) => format!(" by words alone ({e})"),
+            None => String::new(),
+        };
         let ids: Vec<String> = r.memories.iter().map(|m| m.id.clone()).collect();
         let mut text = r.text;
         // "remember: …" is stored when the turn ends (the save hook); the

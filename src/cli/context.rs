@@ -421,15 +421,11 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             };
             let scope = scope_of_dir(db, &cwd).await?;
             let budget = budget.unwrap_or(ctx.config.memory.budget_tokens);
-            let meaning = recall::Meaning::of_prompt(
+            let mut meaning = recall::Meaning::start(
                 &ctx.paths.data_dir,
                 prompt,
                 ctx.config.memory.prompt_tokens,
-            )
-            .unwrap_or_else(|e| {
-                warn_by_words(&e);
-                None
-            });
+            );
             let r = crate::app::recall(
                 db,
                 &ctx.config.memory,
@@ -438,9 +434,12 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 at,
                 budget,
                 &HashSet::new(),
-                meaning.as_ref(),
+                meaning.as_mut(),
             )
             .await?;
+            if let Some(e) = meaning.as_ref().and_then(recall::Meaning::failure) {
+                warn_by_words(e);
+            }
             ctx.print(&r, |r| r.text.clone())?;
         }
         Cmd::Brief {

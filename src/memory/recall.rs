@@ -16,6 +16,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 
 use serde::Serialize;
 
@@ -122,43 +124,112 @@ impl Shares {
     }
 }
 
-/// A prompt's embedding, and the encoder that made it (only vectors of the
-/// same encoder are compared with it).
-#[derive(Debug, Clone)]
+/// What a prompt means: its embedding, and the encoder that made it (only
+/// vectors of the same encoder are compared with it). It is worked out on a
+/// thread of its own while the store is read: recall waits for the
+/// encoder's name when it starts reading the memories' vectors, and for the
+/// embedding only when it scores them.
+#[derive(Debug)]
 pub struct Meaning {
-    pub model: String,
-    pub query: Vec<f32>,
+    model: Option<String>,
+    vector: Option<Vec<f32>>,
+    failure: Option<EmbedError>,
+    pending: Option<Pending>,
+}
+
+/// The thread working out a prompt's meaning: it sends the encoder's name
+/// as soon as the file is open, then returns the embedding.
+#[derive(Debug)]
+struct Pending {
+    opened: mpsc::Receiver<String>,
+    thread: JoinHandle<std::result::Result<Option<Vec<f32>>, EmbedError>>,
 }
 
 impl Meaning {
-    /// The prompt's meaning from at most `max_tokens` of its tokens (see
-    /// [`Encoder::embed_ends`]) by the encoder installed in `data_dir`:
-    /// of its prose lines when it also holds pasted material
+    /// Starts working out the prompt's meaning from at most `max_tokens` of
+    /// its tokens (see [`Encoder::embed_ends`]) by the encoder installed in
+    /// `data_dir`: of its prose lines when it also holds pasted material
     /// ([`super::prompt::own_lines`]).
-    /// `Ok(None)`: no encoder is installed, or it may read no word (the
-    /// encoder is then not even opened: the hook pays nothing for it).
-    /// `Err`: an encoder is installed but cannot be used (a damaged file);
-    /// recall then goes by words, and the caller says why.
-    pub fn of_prompt(
-        data_dir: &Path,
-        prompt: &str,
-        max_tokens: u32,
-    ) -> std::result::Result<Option<Meaning>, EmbedError> {
+    /// `None`: no encoder is installed, or it may read no word (no thread is
+    /// started: recall by words pays nothing for the encoder).
+    /// An encoder that is installed but cannot be used (a damaged file)
+    /// shows in [`Meaning::failure`] once recall has asked for it; recall
+    /// then goes by words, and the caller says why.
+    pub fn start(data_dir: &Path, prompt: &str, max_tokens: u32) -> Option<Meaning> {
+        let path = crate::embed::install::model_path(data_dir);
         // [CLS] and [SEP] take two: fewer than three reads no word.
-        if max_tokens < 3 {
-            return Ok(None);
+        if max_tokens < 3 || !path.exists() {
+            return None;
         }
-        let encoder = match Encoder::open(&crate::embed::install::model_path(data_dir)) {
-            Ok(e) => e,
-            Err(EmbedError::Io(_, e)) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(None);
+        let prompt = prompt.to_owned();
+        let (name, opened) = mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let encoder = match Encoder::open(&path) {
+                Ok(e) => e,
+                // Removed meanwhile: by words, as without an encoder.
+                Err(EmbedError::Io(_, e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            };
+            let _ = name.send(encoder.id());
+            encoder
+                .embed_ends(&super::prompt::own_lines(&prompt), max_tokens as usize)
+                .map(Some)
+        });
+        Some(Meaning {
+            model: None,
+            vector: None,
+            failure: None,
+            pending: Some(Pending { opened, thread }),
+        })
+    }
+
+    /// The encoder's name, once its file is open; `None` when it cannot be
+    /// used.
+    pub fn model(&mut self) -> Option<&str> {
+        if self.model.is_none()
+            && let Some(p) = &self.pending
+        {
+            match p.opened.recv() {
+                Ok(name) => self.model = Some(name),
+                // The thread ended without opening the encoder: it says why.
+                Err(_) => self.settle(),
             }
-            Err(e) => return Err(e),
+        }
+        self.model.as_deref()
+    }
+
+    /// The prompt's embedding, once it is worked out; `None` when it could
+    /// not be.
+    pub fn vector(&mut self) -> Option<&[f32]> {
+        self.settle();
+        self.vector.as_deref()
+    }
+
+    fn settle(&mut self) {
+        let Some(p) = self.pending.take() else {
+            return;
         };
-        Ok(Some(Meaning {
-            model: encoder.id(),
-            query: encoder.embed_ends(&super::prompt::own_lines(prompt), max_tokens as usize)?,
-        }))
+        match p.thread.join() {
+            Ok(Ok(v)) => self.vector = v,
+            Ok(Err(e)) => self.failure = Some(e),
+            Err(_) => self.failure = Some(EmbedError::Stopped),
+        }
+        if self.vector.is_none() {
+            self.model = None;
+        }
+    }
+
+    /// Why the prompt has no meaning although an encoder is installed
+    /// (known once recall has asked for it).
+    pub fn failure(&self) -> Option<&EmbedError> {
+        self.failure.as_ref()
+    }
+
+    /// [`Meaning::failure`], owned.
+    pub fn into_failure(self) -> Option<EmbedError> {
+        self.failure
     }
 }
 
@@ -256,7 +327,7 @@ pub async fn search(
     now: Millis,
     limit: usize,
     exclude: &HashSet<String>,
-    meaning: Option<&Meaning>,
+    meaning: Option<&mut Meaning>,
 ) -> Result<(Query, Vec<Scored>)> {
     let prompt = Analysed::of(prompt);
     search_analysed(
@@ -276,7 +347,7 @@ async fn search_analysed(
     now: Millis,
     limit: usize,
     exclude: &HashSet<String>,
-    meaning: Option<&Meaning>,
+    meaning: Option<&mut Meaning>,
 ) -> Result<(Query, Vec<Scored>)> {
     let query = build_query(db, prompt).await?;
     let expr = query.match_expr(scope, filter);
@@ -292,7 +363,9 @@ async fn search_analysed(
     // closest join the candidates (with no BM25 of their own).
     let mut cosines: HashMap<i64, f32> = HashMap::new();
     let (mut lo, mut hi) = (f32::MAX, f32::MIN);
-    if let Some(m) = meaning {
+    if let Some(m) = meaning
+        && let Some(model) = m.model().map(str::to_owned)
+    {
         let within = Within {
             client_or_global: scope.client_id.as_deref(),
             project: filter.project_id.as_deref(),
@@ -300,7 +373,9 @@ async fn search_analysed(
             no_client: filter.no_client,
             kind: filter.kind.as_deref(),
         };
-        let mut sims = vectors::similarities(db, &m.model, &m.query, within).await?;
+        // The embedding is waited for only once the scope's vectors are read.
+        let query = || m.vector().map(crate::embed::QuantizedQuery::new);
+        let mut sims = vectors::similarities(db, &model, within, query).await?;
         for &(_, c) in &sims {
             lo = lo.min(c);
             hi = hi.max(c);
@@ -559,7 +634,7 @@ pub async fn recall(
     now: Millis,
     budget: u32,
     exclude: &HashSet<String>,
-    meaning: Option<&Meaning>,
+    meaning: Option<&mut Meaning>,
     project_slugs: impl AsyncFnOnce(&mut Db, &[&str]) -> Result<HashMap<String, String>>,
 ) -> Result<Recalled> {
     let empty = || Recalled {
@@ -754,6 +829,26 @@ fn format_entry(slugs: &HashMap<String, String>, m: &Memory, body: &str) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prompt_has_no_meaning_without_an_encoder_and_a_damaged_one_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let prompt = "why is the VPN down again?";
+        assert!(Meaning::start(dir.path(), prompt, 32).is_none());
+        let model = crate::embed::install::model_path(dir.path());
+        std::fs::create_dir_all(model.parent().unwrap()).unwrap();
+        std::fs::write(&model, b"not an encoder").unwrap();
+        // Too few tokens to read a word: the encoder is not even opened.
+        assert!(Meaning::start(dir.path(), prompt, 2).is_none());
+        let mut meaning = Meaning::start(dir.path(), prompt, 32).unwrap();
+        assert_eq!(meaning.model(), None);
+        assert_eq!(meaning.vector(), None);
+        assert!(
+            matches!(meaning.failure(), Some(EmbedError::Format(_))),
+            "{:?}",
+            meaning.failure()
+        );
+    }
 
     #[test]
     fn words_are_trusted_as_far_as_their_best_matches_mean_the_prompt() {

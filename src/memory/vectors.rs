@@ -199,16 +199,20 @@ pub struct Within<'a> {
     pub kind: Option<&'a str>,
 }
 
-/// The cosine of `query` (a unit vector) with every memory within the
-/// limits that has a vector from `model`, by memory seq. Only the vectors
-/// of the scope are read: the conditions are ranges of the table's key
-/// (model, client) or of the project index, so a client's prompt reads that
-/// client's vectors and the global ones, each set lying together.
+/// The cosine of the query with every memory within the limits that has a
+/// vector from `model`, by memory seq. Only the vectors of the scope are
+/// read: the conditions are ranges of the table's key (model, client) or of
+/// the project index, so a client's prompt reads that client's vectors and
+/// the global ones, each set lying together.
+///
+/// `query` gives the query, the prompt's embedding: it may still be worked
+/// out on another thread, so it is asked for only once the scope's vectors
+/// are read (or [`GATHERED`] of them). No query: no cosines.
 pub async fn similarities(
     db: &mut Db,
     model: &str,
-    query: &[f32],
     within: Within<'_>,
+    query: impl FnOnce() -> Option<embed::QuantizedQuery>,
 ) -> Result<Vec<(i64, f32)>> {
     // Each branch is one range of the table's key (model, client) or of the
     // project index; `client` is '' for memories of no client.
@@ -273,8 +277,13 @@ pub async fn similarities(
     })
 }
 
+/// Most vectors read before the query is waited for (6 MiB): a scope of
+/// ordinary size is read whole while the prompt's embedding is worked out.
+pub const GATHERED: usize = 16_384;
+
 /// Runs `sql` (selecting seq, scale, vector) with text `binds` and returns
-/// each row's seq and cosine with `query`.
+/// each row's seq and cosine with the query `query` gives (asked for once
+/// the rows are read, or [`GATHERED`] of them; none: no cosines).
 ///
 /// # Safety
 /// `db` is an open connection no one else uses during the call.
@@ -282,12 +291,13 @@ unsafe fn scan(
     db: *mut ffi::sqlite3,
     sql: &str,
     binds: &[&str],
-    query: &[f32],
+    query: impl FnOnce() -> Option<embed::QuantizedQuery>,
 ) -> std::result::Result<Vec<(i64, f32)>, c_int> {
-    let dim = query.len();
-    let query = embed::QuantizedQuery::new(query);
-    // Vectors are gathered a block at a time and scored together; the
-    // cosines follow the seqs and scales in row order.
+    let dim = embed::DIM;
+    let mut asked = Some(query);
+    let mut query: Option<embed::QuantizedQuery> = None;
+    // Vectors are gathered and scored together, a block at a time once the
+    // query is known; the cosines follow the seqs and scales in row order.
     const BLOCK: usize = 1024;
     let mut block: Vec<i8> = Vec::with_capacity(BLOCK * dim);
     let (mut seqs, mut scales, mut cosines) = (Vec::new(), Vec::new(), Vec::new());
@@ -330,8 +340,13 @@ unsafe fn scan(
                     block.extend_from_slice(std::slice::from_raw_parts(blob.cast::<i8>(), len));
                     scales.push(ffi::sqlite3_column_double(stmt, 1) as f32);
                     seqs.push(ffi::sqlite3_column_int64(stmt, 0));
-                    if block.len() == BLOCK * dim {
-                        query.cosines(&block, &scales[cosines.len()..], &mut cosines);
+                    let full = if query.is_some() { BLOCK } else { GATHERED };
+                    if block.len() == full * dim {
+                        let Some(q) = known(&mut query, &mut asked) else {
+                            ffi::sqlite3_finalize(stmt);
+                            return Ok(vec![]);
+                        };
+                        q.cosines(&block, &scales[cosines.len()..], &mut cosines);
                         block.clear();
                     }
                 }
@@ -343,7 +358,105 @@ unsafe fn scan(
             }
         }
         ffi::sqlite3_finalize(stmt);
-        query.cosines(&block, &scales[cosines.len()..], &mut cosines);
+        let Some(q) = known(&mut query, &mut asked) else {
+            return Ok(vec![]);
+        };
+        q.cosines(&block, &scales[cosines.len()..], &mut cosines);
         Ok(seqs.into_iter().zip(cosines).collect())
+    }
+}
+
+/// The query, asked for the first time it is needed.
+fn known<'q>(
+    query: &'q mut Option<embed::QuantizedQuery>,
+    asked: &mut Option<impl FnOnce() -> Option<embed::QuantizedQuery>>,
+) -> Option<&'q embed::QuantizedQuery> {
+    if query.is_none() {
+        *query = asked.take().and_then(|ask| ask());
+    }
+    query.as_ref()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::temp_store;
+
+    /// Stored vector `i`: values in -127..=127, as `embed::quantize` makes them.
+    fn stored(i: usize) -> Vec<i8> {
+        (0..embed::DIM)
+            .map(|j| (((i * 31 + j * 7) % 255) as i32 - 127) as i8)
+            .collect()
+    }
+
+    /// Stored vector `i`'s scale.
+    fn scale(i: usize) -> f64 {
+        0.001 * (1 + i % 5) as f64
+    }
+
+    /// Scans `n` vectors of a table of their own with `query`.
+    async fn scan_rows(
+        n: usize,
+        query: impl FnOnce() -> Option<embed::QuantizedQuery>,
+    ) -> Vec<(i64, f32)> {
+        let (_dir, mut store) = temp_store().await;
+        let db = store.db();
+        sqlx::query("CREATE TABLE t (seq INTEGER PRIMARY KEY, scale REAL, vector BLOB)")
+            .execute(&mut *db)
+            .await
+            .unwrap();
+        let mut tx = crate::store::begin_write(&mut *db).await.unwrap();
+        for i in 0..n {
+            sqlx::query("INSERT INTO t VALUES (?, ?, ?)")
+                .bind(i as i64)
+                .bind(scale(i))
+                .bind(bytemuck::cast_slice::<i8, u8>(&stored(i)))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut handle = db.lock_handle().await.unwrap();
+        let raw = handle.as_raw_handle().as_ptr();
+        // SAFETY: the connection is held by the lock for the call.
+        unsafe {
+            scan(
+                raw,
+                "SELECT seq, scale, vector FROM t ORDER BY seq",
+                &[],
+                query,
+            )
+        }
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_query_is_asked_for_once_and_scores_every_row_past_the_gathered_ones() {
+        let unit: Vec<f32> = (0..embed::DIM)
+            .map(|j| ((j % 11) as f32 - 5.0) / 60.0)
+            .collect();
+        let n = GATHERED + 1500;
+        let mut asked = 0;
+        let cosines = scan_rows(n, || {
+            asked += 1;
+            Some(embed::QuantizedQuery::new(&unit))
+        })
+        .await;
+        assert_eq!(asked, 1);
+        assert_eq!(cosines.len(), n);
+        // Each row's cosine is its own, scored alone.
+        let query = embed::QuantizedQuery::new(&unit);
+        for (i, &(seq, cosine)) in cosines.iter().enumerate() {
+            assert_eq!(seq, i as i64);
+            let mut alone = Vec::new();
+            query.cosines(&stored(i), &[scale(i) as f32], &mut alone);
+            assert_eq!(cosine, alone[0], "row {i}");
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_query_there_are_no_cosines() {
+        assert!(scan_rows(10, || None).await.is_empty());
+        assert!(scan_rows(GATHERED + 1, || None).await.is_empty());
     }
 }
