@@ -443,6 +443,41 @@ fn an_unreachable_server_fails_fast_and_nothing_else_breaks() {
     assert_eq!(array(&a.json(&["client", "list"])).len(), 2);
 }
 
+/// Background work yields to the technician's own: the sync a save starts
+/// runs at a lower priority (nice 10).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_background_sync_runs_at_a_lower_priority() {
+    let t = team("nice", 1);
+    let a = &t.machines[0];
+    // A server that takes the connection and never answers: the sync waits.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "postgres://msp@127.0.0.1:{}/x",
+        silent.local_addr().unwrap().port()
+    );
+    let input = serde_json::json!({
+        "session_id": "s1", "cwd": a.root, "hook_event_name": "Stop",
+        "transcript_path": "", "stop_hook_active": false
+    });
+    let vars = [("MSP_SYNC_URL", url.as_str()), ("MSP_SYNC_AUTO", "true")];
+    a.hook(common::SAVE, &vars, &input);
+    let log = std::fs::read_to_string(a.data.join("msp.log")).unwrap();
+    let pid: u32 = log
+        .split("sync started (pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("no background sync:\n{log}"));
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"));
+    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    let stat = stat.expect("the background sync waits on the silent server");
+    // The fields after the command name's closing parenthesis start at the
+    // third; the nice value is the nineteenth.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    assert_eq!(fields[16], "10", "{stat}");
+}
+
 #[test]
 fn a_wrong_key_is_refused_before_anything_is_applied() {
     let t = team("wrongkey", 1);
