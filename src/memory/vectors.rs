@@ -207,7 +207,8 @@ pub struct Within<'a> {
 ///
 /// `query` gives the query, the prompt's embedding: it may still be worked
 /// out on another thread, so it is asked for only once the scope's vectors
-/// are read (or [`GATHERED`] of them). No query: no cosines.
+/// are read (or [`GATHERED`] of them), and not at all when the scope has
+/// none. No query: no cosines.
 pub async fn similarities(
     db: &mut Db,
     model: &str,
@@ -358,6 +359,10 @@ unsafe fn scan(
             }
         }
         ffi::sqlite3_finalize(stmt);
+        // No vector to score: the query is not waited for.
+        if seqs.is_empty() {
+            return Ok(vec![]);
+        }
         let Some(q) = known(&mut query, &mut asked) else {
             return Ok(vec![]);
         };
@@ -452,6 +457,18 @@ mod tests {
             query.cosines(&stored(i), &[scale(i) as f32], &mut alone);
             assert_eq!(cosine, alone[0], "row {i}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_scope_without_vectors_does_not_wait_for_the_query() {
+        let mut asked = false;
+        let cosines = scan_rows(0, || {
+            asked = true;
+            None
+        })
+        .await;
+        assert!(cosines.is_empty());
+        assert!(!asked);
     }
 
     #[tokio::test]
