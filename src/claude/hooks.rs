@@ -209,8 +209,7 @@ async fn recall_hook(
     let prompt = memory::prompt::bounded(input.prompt.as_deref().unwrap_or(""));
     // A prompt's meaning needs the encoder, not the store: it is worked out
     // on a thread of its own while the store opens, the scope is found and
-    // the candidates and vectors are read (a mapped file: nothing is loaded
-    // that the prompt does not touch). Without an encoder no thread is
+    // the candidates and vectors are read. Without an encoder no thread is
     // started: recall by words pays nothing.
     let mut meaning = match event {
         Event::UserPromptSubmit => {
