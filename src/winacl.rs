@@ -239,8 +239,9 @@ mod tests {
     use windows_sys::Win32::Security::{CreateWellKnownSid, SECURITY_MAX_SID_SIZE, WinWorldSid};
     use windows_sys::Win32::Storage::FileSystem::FILE_GENERIC_READ;
 
-    /// The owner-only ACL plus one entry for Everyone, of `mode` and `access`.
-    fn with_everyone(user: &CurrentUser, mode: i32, access: u32) -> LocalAcl {
+    /// The owner-only ACL of a directory or a file plus one entry for
+    /// Everyone, of `mode` and `access`.
+    fn with_everyone(user: &CurrentUser, directory: bool, mode: i32, access: u32) -> LocalAcl {
         let mut sid = vec![0u64; (SECURITY_MAX_SID_SIZE as usize).div_ceil(8)];
         let mut len = SECURITY_MAX_SID_SIZE;
         // SAFETY: `sid` holds SECURITY_MAX_SID_SIZE bytes.
@@ -248,7 +249,7 @@ mod tests {
             CreateWellKnownSid(WinWorldSid, null_mut(), sid.as_mut_ptr().cast(), &mut len)
         };
         assert_ne!(ok, 0, "{}", io::Error::last_os_error());
-        let own = owner_only_acl(user, false).unwrap();
+        let own = owner_only_acl(user, directory).unwrap();
         let added = entry(sid.as_mut_ptr().cast(), mode, access, NO_INHERITANCE);
         acl_with(&[added], Some(&own)).unwrap()
     }
@@ -275,7 +276,7 @@ mod tests {
     #[test]
     fn an_acl_that_lets_everyone_read_is_not_owner_only() {
         let user = CurrentUser::get().unwrap();
-        let shared = with_everyone(&user, GRANT_ACCESS, FILE_GENERIC_READ);
+        let shared = with_everyone(&user, false, GRANT_ACCESS, FILE_GENERIC_READ);
         assert!(!judge(&shared, SE_DACL_PROTECTED, &user));
         // A null DACL lets everyone in.
         // SAFETY: a null ACL is allowed, and the token's SID.
@@ -285,7 +286,7 @@ mod tests {
     #[test]
     fn a_deny_entry_keeps_an_acl_owner_only() {
         let user = CurrentUser::get().unwrap();
-        let narrowed = with_everyone(&user, DENY_ACCESS, FILE_ALL_ACCESS);
+        let narrowed = with_everyone(&user, true, DENY_ACCESS, FILE_ALL_ACCESS);
         // SAFETY: a valid ACL made above.
         assert_eq!(unsafe { (*narrowed.0).AceCount }, 2);
         assert!(judge(&narrowed, SE_DACL_PROTECTED, &user));
