@@ -437,8 +437,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 meaning.as_mut(),
             )
             .await?;
-            if let Some(e) = meaning.as_ref().and_then(recall::Meaning::failure) {
-                warn_by_words(e);
+            if let Some(e) = meaning.and_then(recall::Meaning::into_failure) {
+                warn_by_words(&e);
             }
             ctx.print(&r, |r| r.text.clone())?;
         }

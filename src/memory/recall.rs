@@ -227,8 +227,12 @@ impl Meaning {
         self.failure.as_ref()
     }
 
-    /// [`Meaning::failure`], owned.
-    pub fn into_failure(self) -> Option<EmbedError> {
+    /// Why the prompt has no meaning, waiting for the encoder if recall
+    /// never asked for it (a steering prompt, an empty scope): for commands,
+    /// which report a damaged encoder whatever the prompt; the hook does not
+    /// wait and uses [`Meaning::failure`].
+    pub fn into_failure(mut self) -> Option<EmbedError> {
+        self.settle();
         self.failure
     }
 }

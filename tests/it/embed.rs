@@ -614,10 +614,14 @@ fn a_damaged_encoder_file_is_named_and_words_still_recall() {
             "acme-site",
         ][..],
         &["context", "recall", "--prompt", "SIP trunk re-register"],
+        // Regression: a prompt recall does not search (it only steers) once
+        // hid the damaged file.
+        &["context", "recall", "--prompt", "go ahead"],
     ] {
         let out = env.msp_in(&dir, args).expect_code(0);
-        assert!(
+        assert_eq!(
             out.stdout.contains("SIP trunk re-registration"),
+            args.last() != Some(&"go ahead"),
             "{}",
             out.stdout
         );
