@@ -62,6 +62,9 @@ pub struct MemoryConfig {
     pub weight_tags: f64,
     /// Weight of past use (log-scaled use count).
     pub weight_use: f64,
+    /// Share of the best text score of the memories written just before
+    /// or after a memory (same project, within hours) that it gets too.
+    pub weight_context: f64,
     /// Prompts with fewer meaningful words than this get no recall.
     pub min_query_terms: u32,
     /// What recall may use in a directory linked to no client's project.
@@ -116,6 +119,7 @@ impl Default for MemoryConfig {
             weight_scope: 0.3,
             weight_tags: 0.2,
             weight_use: 0.05,
+            weight_context: 0.25,
             min_query_terms: 1,
             unlinked_scope: UnlinkedScope::Global,
             weight_meaning: 0.5,
@@ -485,6 +489,10 @@ pub const SETTING_DOCS: &[(&str, &str)] = &[
     (
         "memory.weight_use",
         "weight of past use (log-scaled use count)",
+    ),
+    (
+        "memory.weight_context",
+        "share of a memory's neighbours' text score it gets too: the memories written just before and just after one of the ten best matches, in the same project and within four hours, are likely steps of the same piece of work (0: off)",
     ),
     (
         "sessions.idle_close_minutes",

@@ -83,7 +83,7 @@ pub enum Cmd {
         #[arg(long)]
         now: Option<String>,
         /// Show what each signal (words, meaning, recency, importance, scope,
-        /// tags, use) adds to each score
+        /// tags, use, context) adds to each score
         #[arg(long)]
         explain: bool,
     },
@@ -377,7 +377,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     .col("SCORE", |f| format!("{:.3}", f.scored.score));
                 if explain {
                     // Each signal's part of the score, in percent.
-                    const HEADERS: [&str; 7] = [
+                    const HEADERS: [&str; 8] = [
                         "WORDS",
                         "MEANING",
                         "RECENCY",
@@ -385,6 +385,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                         "SCOPE",
                         "TAGS",
                         "USE",
+                        "CONTEXT",
                     ];
                     for (i, header) in HEADERS.into_iter().enumerate() {
                         t.col(header, move |f| {

@@ -45,6 +45,12 @@ const CANDIDATES: i64 = 60;
 const AGREEMENT_MATCHES: usize = 3;
 /// Candidates added by meaning: the memories closest to the prompt.
 const MEANING_CANDIDATES: usize = 30;
+/// How many of the best matches by text lend their score to the memories
+/// written next to them.
+const CONTEXT_SOURCES: usize = 10;
+/// How far apart two memories of a project may be written and still be
+/// steps of the same piece of work.
+const CONTEXT_WINDOW: Millis = 4 * 3_600_000;
 /// Ranked memories recall considers for injection (a budget of 800 tokens
 /// holds about six).
 const RECALL_CANDIDATES: usize = 20;
@@ -107,11 +113,13 @@ pub struct Shares {
     pub tags: f64,
     #[serde(rename = "use")]
     pub use_count: f64,
+    /// The best text score of the steps written next to it, weighted.
+    pub context: f64,
 }
 
 impl Shares {
     /// The signals in display order, named as in `--json`.
-    pub fn named(&self) -> [(&'static str, f64); 7] {
+    pub fn named(&self) -> [(&'static str, f64); 8] {
         [
             ("words", self.words),
             ("meaning", self.meaning),
@@ -120,6 +128,7 @@ impl Shares {
             ("scope", self.scope),
             ("tags", self.tags),
             ("use", self.use_count),
+            ("context", self.context),
         ]
     }
 }
@@ -366,6 +375,8 @@ async fn search_analysed(
     // Meaning: the cosine of every embedded memory of the scope; the
     // closest join the candidates (with no BM25 of their own).
     let mut cosines: HashMap<i64, f32> = HashMap::new();
+    // Every embedded memory of the scope, for the neighbours found later.
+    let mut scope_cosines: Vec<(i64, f32)> = Vec::new();
     let (mut lo, mut hi) = (f32::MAX, f32::MIN);
     if let Some(m) = meaning
         && let Some(model) = m.model().map(str::to_owned)
@@ -405,9 +416,11 @@ async fn search_analysed(
         // Cosines are looked up only for the candidates.
         have.extend(&more);
         cosines = sims
-            .into_iter()
+            .iter()
             .filter(|(seq, _)| have.contains(seq))
+            .copied()
             .collect();
+        scope_cosines = sims;
     }
     if filter.current_only {
         rows.retain(|(m, _)| m.superseded_by.is_none());
@@ -447,78 +460,133 @@ async fn search_analysed(
     let ranking = filter.prefer.as_ref().unwrap_or(scope);
     let trust = words_trust(best_coverage, cfg.words_trust_coverage)
         * agreement.powf(cfg.words_trust_agreement.max(0.0));
+    let score_of = |m: Memory, bm25: f64, coverage: f64, cosine: Option<f32>| {
+        // BM25 ranks are negative; a memory found otherwise has 0 (not -0).
+        let words = if bm25 < 0.0 {
+            (-bm25 / best).min(1.0)
+        } else {
+            0.0
+        };
+        // A memory without a vector (not embedded yet) keeps its words' score.
+        let (words_part, meaning_part) = match cosine {
+            Some(c) if hi > lo => {
+                // When no memory holds much of the prompt's words, or
+                // the best matches mean something else, BM25 says
+                // little: the words' share shrinks with `trust`, and
+                // meaning takes what it gives up.
+                let w = cfg.weight_meaning.clamp(0.0, 1.0);
+                let cos = f64::from((c - lo) / (hi - lo));
+                ((1.0 - w) * trust * words, (1.0 - (1.0 - w) * trust) * cos)
+            }
+            _ => (words, 0.0),
+        };
+        let text_score = words_part + meaning_part;
+        let age_days = ((now - m.created_at).max(0) as f64) / 86_400_000.0;
+        let recency = 0.5f64.powf(age_days / cfg.half_life_days.max(0.01));
+        let scope_score = match (&ranking.project_id, &ranking.client_id) {
+            (Some(p), _) if m.project_id.as_ref() == Some(p) => 1.0,
+            (_, Some(c)) if m.client_id.as_ref() == Some(c) => 0.6,
+            _ if m.client_id.is_none() => 0.3,
+            _ => 0.0,
+        };
+        let mem_tags = m.tag_list();
+        let tag_overlap = if query.tags.is_empty() {
+            0.0
+        } else {
+            query.tags.iter().filter(|t| mem_tags.contains(t)).count() as f64
+                / query.tags.len() as f64
+        };
+        let use_score = if max_use > 0 {
+            (1.0 + m.use_count as f64).ln() / (1.0 + max_use as f64).ln()
+        } else {
+            0.0
+        };
+        let shares = Shares {
+            words: round3(cfg.weight_text * words_part),
+            meaning: round3(cfg.weight_text * meaning_part),
+            recency: round3(cfg.weight_recency * recency),
+            importance: round3(cfg.weight_importance * (m.importance as f64 / 10.0)),
+            scope: round3(cfg.weight_scope * scope_score),
+            tags: round3(cfg.weight_tags * tag_overlap),
+            use_count: round3(cfg.weight_use * use_score),
+            context: 0.0,
+        };
+        let score = cfg.weight_text * text_score
+            + cfg.weight_recency * recency
+            + cfg.weight_importance * (m.importance as f64 / 10.0)
+            + cfg.weight_scope * scope_score
+            + cfg.weight_tags * tag_overlap
+            + cfg.weight_use * use_score;
+        Scored {
+            id: m.id.clone(),
+            title: m.title.clone(),
+            memory: m,
+            score: round3(score),
+            text: round3(text_score),
+            recency: round3(recency),
+            scope: scope_score,
+            tag_overlap: round3(tag_overlap),
+            coverage: round3(coverage),
+            meaning: round3(f64::from(cosine.unwrap_or(0.0))),
+            meaning_known: cosine.is_some(),
+            shares,
+        }
+    };
     let mut scored: Vec<Scored> = rows
         .into_iter()
         .zip(coverages)
         .filter(|((m, _), _)| !exclude.contains(&m.id))
         .map(|((m, bm25), coverage)| {
-            let words = (-bm25 / best).clamp(0.0, 1.0);
             let cosine = cosines.get(&m.seq).copied();
-            // A memory without a vector (not embedded yet) keeps its words' score.
-            let (words_part, meaning_part) = match cosine {
-                Some(c) if hi > lo => {
-                    // When no memory holds much of the prompt's words, or
-                    // the best matches mean something else, BM25 says
-                    // little: the words' share shrinks with `trust`, and
-                    // meaning takes what it gives up.
-                    let w = cfg.weight_meaning.clamp(0.0, 1.0);
-                    let cos = f64::from((c - lo) / (hi - lo));
-                    ((1.0 - w) * trust * words, (1.0 - (1.0 - w) * trust) * cos)
-                }
-                _ => (words, 0.0),
-            };
-            let text_score = words_part + meaning_part;
-            let age_days = ((now - m.created_at).max(0) as f64) / 86_400_000.0;
-            let recency = 0.5f64.powf(age_days / cfg.half_life_days.max(0.01));
-            let scope_score = match (&ranking.project_id, &ranking.client_id) {
-                (Some(p), _) if m.project_id.as_ref() == Some(p) => 1.0,
-                (_, Some(c)) if m.client_id.as_ref() == Some(c) => 0.6,
-                _ if m.client_id.is_none() => 0.3,
-                _ => 0.0,
-            };
-            let mem_tags = m.tag_list();
-            let tag_overlap = if query.tags.is_empty() {
-                0.0
-            } else {
-                query.tags.iter().filter(|t| mem_tags.contains(t)).count() as f64
-                    / query.tags.len() as f64
-            };
-            let use_score = if max_use > 0 {
-                (1.0 + m.use_count as f64).ln() / (1.0 + max_use as f64).ln()
-            } else {
-                0.0
-            };
-            let shares = Shares {
-                words: round3(cfg.weight_text * words_part),
-                meaning: round3(cfg.weight_text * meaning_part),
-                recency: round3(cfg.weight_recency * recency),
-                importance: round3(cfg.weight_importance * (m.importance as f64 / 10.0)),
-                scope: round3(cfg.weight_scope * scope_score),
-                tags: round3(cfg.weight_tags * tag_overlap),
-                use_count: round3(cfg.weight_use * use_score),
-            };
-            let score = cfg.weight_text * text_score
-                + cfg.weight_recency * recency
-                + cfg.weight_importance * (m.importance as f64 / 10.0)
-                + cfg.weight_scope * scope_score
-                + cfg.weight_tags * tag_overlap
-                + cfg.weight_use * use_score;
-            Scored {
-                id: m.id.clone(),
-                title: m.title.clone(),
-                memory: m,
-                score: round3(score),
-                text: round3(text_score),
-                recency: round3(recency),
-                scope: scope_score,
-                tag_overlap: round3(tag_overlap),
-                coverage: round3(coverage),
-                meaning: round3(f64::from(cosine.unwrap_or(0.0))),
-                meaning_known: cosine.is_some(),
-                shares,
-            }
+            score_of(m, bm25, coverage, cosine)
         })
         .collect();
+    // Context: what was written just before or after one of the best
+    // matches, in the same project, is likely the same piece of work (the
+    // cause found, then the fix): it gets a share of that match's text
+    // score, and joins the candidates if it was not one.
+    let context_weight = cfg.weight_text * cfg.weight_context.max(0.0);
+    if context_weight > 0.0 && !scored.is_empty() {
+        let mut best_texts: Vec<(i64, f64)> = scored
+            .iter()
+            .filter(|s| s.text > 0.0)
+            .map(|s| (s.memory.seq, s.text))
+            .collect();
+        best_texts.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        best_texts.truncate(CONTEXT_SOURCES);
+        let sources: HashMap<i64, f64> = best_texts.into_iter().collect();
+        let seqs: Vec<i64> = sources.keys().copied().collect();
+        let mut lent: HashMap<i64, f64> = HashMap::new();
+        let mut have: HashSet<i64> = scored.iter().map(|s| s.memory.seq).collect();
+        let mut joining = Vec::new();
+        for (next_to, m) in store::neighbours(db, &seqs, CONTEXT_WINDOW).await? {
+            let part = lent.entry(m.seq).or_default();
+            *part = part.max(sources[&next_to]);
+            let allowed = !(filter.current_only && m.superseded_by.is_some())
+                && filter.kind.as_ref().is_none_or(|k| *k == m.kind)
+                && !exclude.contains(&m.id);
+            if allowed && have.insert(m.seq) {
+                joining.push(m);
+            }
+        }
+        let wanted_cosines: HashSet<i64> = joining.iter().map(|m| m.seq).collect();
+        let joining_cosines: HashMap<i64, f32> = scope_cosines
+            .iter()
+            .filter(|(seq, _)| wanted_cosines.contains(seq))
+            .copied()
+            .collect();
+        for m in joining {
+            let coverage = coverage_of(&query, &wanted, total_idf, &m);
+            let cosine = joining_cosines.get(&m.seq).copied();
+            scored.push(score_of(m, 0.0, coverage, cosine));
+        }
+        for s in &mut scored {
+            if let Some(text) = lent.get(&s.memory.seq) {
+                s.shares.context = round3(context_weight * text);
+                s.score = round3(s.score + context_weight * text);
+            }
+        }
+    }
     scored.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
@@ -564,8 +632,8 @@ fn coverage_of(query: &Query, wanted: &[&str], total_idf: f64, m: &Memory) -> f6
         .terms
         .iter()
         .filter(|(t, _)| doc.contains(t.as_str()) || tag_tokens.contains(t))
-        .map(|(_, w)| w)
-        .sum();
+        // A fold from 0, not `sum`: an empty sum of floats is -0.
+        .fold(0.0, |hit, (_, w)| hit + w);
     hit / total_idf
 }
 

@@ -482,6 +482,50 @@ pub async fn by_seqs(db: &mut Db, seqs: &[i64]) -> Result<Vec<Memory>> {
     .await?)
 }
 
+/// The memories written just before and just after each of `seqs` in the
+/// same project, at most `window` apart (by creation time, then by order of
+/// arrival): the steps around it of the same piece of work. Each comes with
+/// the seq it is next to. A memory of no project has none.
+pub async fn neighbours(db: &mut Db, seqs: &[i64], window: Millis) -> Result<Vec<(i64, Memory)>> {
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        next_to: i64,
+        #[sqlx(flatten)]
+        m: Memory,
+    }
+    let list = seqs
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    // One index seek each way (memories_project: project, creation time,
+    // then seq as the rowid).
+    let side = |cmp: &str, lo: &str, hi: &str, dir: &str| {
+        format!(
+            "SELECT s.seq AS next_to, {COLUMNS} FROM memories s JOIN memories m ON m.seq = (
+               SELECT n.seq FROM memories n
+               WHERE n.project_id = s.project_id
+                 AND n.created_at BETWEEN {lo} AND {hi}
+                 AND (n.created_at {cmp} s.created_at OR (n.created_at = s.created_at AND n.seq {cmp} s.seq))
+               ORDER BY n.created_at {dir}, n.seq {dir} LIMIT 1)
+             WHERE s.seq IN ({list})"
+        )
+    };
+    let sql = format!(
+        "{} UNION ALL {}",
+        side("<", "s.created_at - ?1", "s.created_at", "DESC"),
+        side(">", "s.created_at", "s.created_at + ?1", "ASC")
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(window)
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.next_to, r.m)).collect())
+}
+
 pub async fn get(db: &mut Db, key: &str) -> Result<Memory> {
     let rows: Vec<Memory> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM memories m WHERE {} LIMIT 2",

@@ -1772,7 +1772,8 @@ fn search_ranks_the_matching_memory_first_and_filters() {
                 "importance",
                 "scope",
                 "tags",
-                "use"
+                "use",
+                "context"
             ]
         );
         let sum: f64 = shares.values().map(|v| v.as_f64().unwrap()).sum();
@@ -1791,7 +1792,9 @@ fn search_ranks_the_matching_memory_first_and_filters() {
         ])
         .stdout;
     let header = table.lines().next().unwrap();
-    for col in ["SCORE", "WORDS", "MEANING", "RECENCY", "SCOPE", "TITLE"] {
+    for col in [
+        "SCORE", "WORDS", "MEANING", "RECENCY", "SCOPE", "CONTEXT", "TITLE",
+    ] {
         assert!(header.contains(col), "{header}");
     }
     assert!(table.lines().nth(1).unwrap().contains('%'), "{table}");
@@ -2530,4 +2533,87 @@ fn a_question_after_a_long_pasted_log_is_still_read() {
         .map(|m| str_of(m, "title"))
         .collect();
     assert_eq!(titles, ["Print spooler crash on the front desk PC"]);
+}
+
+#[test]
+fn the_step_written_next_to_the_best_match_comes_with_it() {
+    let (env, _dir) = common::acme();
+    env.ok(&["project", "add", "acme-office", "--client", "acme-corp"]);
+    let at = |project: &str, title: &str, body: &str, when: &str| {
+        env.remember(title, body, &["--project", project, "--at", when]);
+    };
+    at(
+        "acme-site",
+        "Sales VPN drops every hour",
+        "The FortiClient tunnel of the sales team dropped every hour: the FortiGate certificate had expired.",
+        "2026-03-02T09:00:00Z",
+    );
+    // The fix, written next, shares no word with the question.
+    at(
+        "acme-site",
+        "Renewed and pushed by group policy",
+        "Bought the new wildcard from Sectigo and deployed it by GPO to the laptops.",
+        "2026-03-02T09:20:00Z",
+    );
+    // The same minute in another project, and days later in this one: other work.
+    at(
+        "acme-office",
+        "Wireless survey of the second floor",
+        "Two access points moved next to the meeting rooms.",
+        "2026-03-02T09:10:00Z",
+    );
+    at(
+        "acme-site",
+        "Toner ordered for reception",
+        "Ordered toner for the HP LaserJet in reception.",
+        "2026-03-04T09:40:00Z",
+    );
+    let search = |weight: &str| {
+        let out = env.msp_with(
+            &[("MSP_MEMORY_WEIGHT_CONTEXT", weight)],
+            &[
+                "--json",
+                "context",
+                "search",
+                "sales vpn drops",
+                "--client",
+                "acme-corp",
+                "--explain",
+                "--now",
+                NOW,
+            ],
+        );
+        out.expect_code(0).json()
+    };
+    let titles = |found: &Value| -> Vec<String> {
+        array(found)
+            .iter()
+            .map(|m| str_of(m, "title").to_string())
+            .collect()
+    };
+    // The survey shares a tag ("network") with the question: a weak match
+    // by words, now after the fix.
+    let found = search("0.25");
+    assert_eq!(
+        titles(&found),
+        [
+            "Sales VPN drops every hour",
+            "Renewed and pushed by group policy",
+            "Wireless survey of the second floor"
+        ],
+        "{found}"
+    );
+    let fix = &found[1]["shares"];
+    assert_eq!(fix["words"].as_f64(), Some(0.0), "{fix}");
+    assert!(fix["context"].as_f64().unwrap() > 0.0, "{fix}");
+    assert_eq!(found[2]["shares"]["context"].as_f64(), Some(0.0));
+
+    // Off, the fix is not found by these words.
+    assert_eq!(
+        titles(&search("0")),
+        [
+            "Sales VPN drops every hour",
+            "Wireless survey of the second floor"
+        ]
+    );
 }
