@@ -39,8 +39,10 @@ pub const MARKER_END: &str = "</msp-memory>";
 const MAX_POSTINGS: i64 = 3_000;
 /// Most terms one query uses.
 const MAX_TERMS: usize = 10;
-/// Candidates fetched by BM25 before rescoring.
-const CANDIDATES: i64 = 60;
+/// Candidates fetched by BM25 before rescoring. (Measured on LoCoMo with
+/// the encoder: 60 gave R@10 68.7, 300 gives 70.1; the hook's time did not
+/// change measurably at 100,000 or 1,000,000 memories.)
+const CANDIDATES: i64 = 300;
 /// BM25's first matches whose meaning tells how far to trust it.
 const AGREEMENT_MATCHES: usize = 3;
 /// Candidates added by meaning: the memories closest to the prompt.
@@ -555,26 +557,47 @@ async fn search_analysed(
         best_texts.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         best_texts.truncate(CONTEXT_SOURCES);
         let sources: HashMap<i64, f64> = best_texts.into_iter().collect();
-        let seqs: Vec<i64> = sources.keys().copied().collect();
+        let places: Vec<store::Place> = scored
+            .iter()
+            .filter(|s| sources.contains_key(&s.memory.seq))
+            .filter_map(|s| {
+                Some(store::Place {
+                    seq: s.memory.seq,
+                    project_id: s.memory.project_id.clone()?,
+                    created_at: s.memory.created_at,
+                })
+            })
+            .collect();
         let mut lent: HashMap<i64, f64> = HashMap::new();
-        let mut have: HashSet<i64> = scored.iter().map(|s| s.memory.seq).collect();
-        let mut joining = Vec::new();
-        for (next_to, m) in store::neighbours(db, &seqs, CONTEXT_WINDOW).await? {
-            let part = lent.entry(m.seq).or_default();
+        let mut missing = Vec::new();
+        let have: HashSet<i64> = scored.iter().map(|s| s.memory.seq).collect();
+        for (next_to, seq) in store::neighbours(db, &places, CONTEXT_WINDOW).await? {
+            let part = lent.entry(seq).or_default();
             *part = part.max(sources[&next_to]);
-            let allowed = !(filter.current_only && m.superseded_by.is_some())
-                && filter.kind.as_ref().is_none_or(|k| *k == m.kind)
-                && !exclude.contains(&m.id);
-            if allowed && have.insert(m.seq) {
-                joining.push(m);
+            if !have.contains(&seq) && !missing.contains(&seq) {
+                missing.push(seq);
             }
         }
-        let wanted_cosines: HashSet<i64> = joining.iter().map(|m| m.seq).collect();
-        let joining_cosines: HashMap<i64, f32> = scope_cosines
-            .iter()
-            .filter(|(seq, _)| wanted_cosines.contains(seq))
-            .copied()
-            .collect();
+        // Those that were not candidates are read now (a few rows).
+        let mut joining = store::by_seqs(db, &missing).await?;
+        joining.retain(|m| {
+            !(filter.current_only && m.superseded_by.is_some())
+                && filter.kind.as_ref().is_none_or(|k| *k == m.kind)
+                && !exclude.contains(&m.id)
+        });
+        // A few seqs against the whole scope's cosines (20,000 at a million
+        // memories): a binary search in a sorted handful beats hashing each.
+        let mut wanted_cosines: Vec<i64> = joining.iter().map(|m| m.seq).collect();
+        wanted_cosines.sort_unstable();
+        let joining_cosines: HashMap<i64, f32> = if wanted_cosines.is_empty() {
+            HashMap::new()
+        } else {
+            scope_cosines
+                .iter()
+                .filter(|(seq, _)| wanted_cosines.binary_search(seq).is_ok())
+                .copied()
+                .collect()
+        };
         for m in joining {
             let coverage = coverage_of(&query, &wanted, total_idf, &m);
             let cosine = joining_cosines.get(&m.seq).copied();

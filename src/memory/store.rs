@@ -482,48 +482,59 @@ pub async fn by_seqs(db: &mut Db, seqs: &[i64]) -> Result<Vec<Memory>> {
     .await?)
 }
 
-/// The memories written just before and just after each of `seqs` in the
+/// Where a memory was written: its project and time.
+#[derive(Debug, Clone)]
+pub struct Place {
+    pub seq: i64,
+    pub project_id: String,
+    pub created_at: Millis,
+}
+
+/// The memories written just before and just after each of `places` in the
 /// same project, at most `window` apart (by creation time, then by order of
-/// arrival): the steps around it of the same piece of work. Each comes with
-/// the seq it is next to. A memory of no project has none.
-pub async fn neighbours(db: &mut Db, seqs: &[i64], window: Millis) -> Result<Vec<(i64, Memory)>> {
-    if seqs.is_empty() {
+/// arrival): the steps around it of the same piece of work. Pairs of the
+/// place's seq and its neighbour's.
+pub async fn neighbours(db: &mut Db, places: &[Place], window: Millis) -> Result<Vec<(i64, i64)>> {
+    if places.is_empty() {
         return Ok(Vec::new());
     }
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        next_to: i64,
-        #[sqlx(flatten)]
-        m: Memory,
-    }
-    let list = seqs
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    // One index seek each way (memories_project: project, creation time,
-    // then seq as the rowid).
+    // Each way is one seek in memories_project (project, creation time, then
+    // seq as the rowid), which holds all it reads: no memory's row is read.
     let side = |cmp: &str, lo: &str, hi: &str, dir: &str| {
         format!(
-            "SELECT s.seq AS next_to, {COLUMNS} FROM memories s JOIN memories m ON m.seq = (
-               SELECT n.seq FROM memories n
-               WHERE n.project_id = s.project_id
-                 AND n.created_at BETWEEN {lo} AND {hi}
-                 AND (n.created_at {cmp} s.created_at OR (n.created_at = s.created_at AND n.seq {cmp} s.seq))
-               ORDER BY n.created_at {dir}, n.seq {dir} LIMIT 1)
-             WHERE s.seq IN ({list})"
+            "(SELECT n.seq FROM memories n
+              WHERE n.project_id = s.project_id
+                AND n.created_at BETWEEN {lo} AND {hi}
+                AND (n.created_at {cmp} s.created_at OR (n.created_at = s.created_at AND n.seq {cmp} s.seq))
+              ORDER BY n.created_at {dir}, n.seq {dir} LIMIT 1)"
         )
     };
+    let values = vec!["(?, ?, ?)"; places.len()].join(", ");
     let sql = format!(
-        "{} UNION ALL {}",
-        side("<", "s.created_at - ?1", "s.created_at", "DESC"),
-        side(">", "s.created_at", "s.created_at + ?1", "ASC")
+        "WITH s(seq, project_id, created_at) AS (VALUES {values})
+         SELECT s.seq, {} AS before, {} AS after FROM s",
+        side(
+            "<",
+            &format!("s.created_at - {window}"),
+            "s.created_at",
+            "DESC"
+        ),
+        side(
+            ">",
+            "s.created_at",
+            &format!("s.created_at + {window}"),
+            "ASC"
+        ),
     );
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(window)
-        .fetch_all(db)
-        .await?;
-    Ok(rows.into_iter().map(|r| (r.next_to, r.m)).collect())
+    let mut query = sqlx::query_as::<_, (i64, Option<i64>, Option<i64>)>(sqlx::AssertSqlSafe(sql));
+    for p in places {
+        query = query.bind(p.seq).bind(&p.project_id).bind(p.created_at);
+    }
+    let rows = query.fetch_all(db).await?;
+    Ok(rows
+        .into_iter()
+        .flat_map(|(at, before, after)| [before, after].into_iter().flatten().map(move |n| (at, n)))
+        .collect())
 }
 
 pub async fn get(db: &mut Db, key: &str) -> Result<Memory> {
