@@ -559,17 +559,16 @@ async fn search_analysed(
     // score, and joins the candidates if it was not one.
     let context_weight = cfg.weight_text * cfg.weight_context.max(0.0);
     if context_weight > 0.0 && !scored.is_empty() {
-        let mut best_texts: Vec<(i64, f64)> = scored
+        let mut best: Vec<&Scored> = scored.iter().filter(|s| s.text > 0.0).collect();
+        best.sort_by(|a, b| {
+            b.text
+                .total_cmp(&a.text)
+                .then(a.memory.seq.cmp(&b.memory.seq))
+        });
+        best.truncate(CONTEXT_SOURCES);
+        let sources: HashMap<i64, f64> = best.iter().map(|s| (s.memory.seq, s.text)).collect();
+        let places: Vec<store::Place> = best
             .iter()
-            .filter(|s| s.text > 0.0)
-            .map(|s| (s.memory.seq, s.text))
-            .collect();
-        best_texts.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        best_texts.truncate(CONTEXT_SOURCES);
-        let sources: HashMap<i64, f64> = best_texts.into_iter().collect();
-        let places: Vec<store::Place> = scored
-            .iter()
-            .filter(|s| sources.contains_key(&s.memory.seq))
             .filter_map(|s| {
                 Some(store::Place {
                     seq: s.memory.seq,
