@@ -782,14 +782,14 @@ fn a_locked_store_does_not_stop_claude_code() {
     // Another writer holds the store for the whole Claude session.
     let lock = "BEGIN EXCLUSIVE; DELETE FROM sessions WHERE 0";
     let run = common::while_holding(&w.env.db(), lock, || run_despite_fault(&w, &dir, "locked"));
-    let lines = w.hook_log(&run, &["msp-save Stop error:"]);
+    let lines = w.hook_log(&run, &["msp-save Stop", "msp-save SessionEnd error:"]);
+    // Stop fails to write its capture; on a loaded machine Claude Code may
+    // not have written the transcript yet, and then Stop has nothing to
+    // write (SessionEnd, which records the session's end, still must).
+    let stop = lines.iter().find(|l| l.contains("msp-save Stop")).unwrap();
     assert!(
-        lines
-            .iter()
-            .filter(|l| l.contains("msp-save ") && l.contains(" error:"))
-            .count()
-            >= 2,
-        "Stop and SessionEnd should both fail to write: {lines:#?}"
+        stop.contains("msp-save Stop error:") || stop.contains(" not found, nothing captured"),
+        "Stop should fail to write its capture: {lines:#?}"
     );
     // The hooks gave up within their own deadlines, well inside Claude Code's.
     for l in &lines {
