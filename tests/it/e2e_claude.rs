@@ -783,9 +783,10 @@ fn a_locked_store_does_not_stop_claude_code() {
     let lock = "BEGIN EXCLUSIVE; DELETE FROM sessions WHERE 0";
     let run = common::while_holding(&w.env.db(), lock, || run_despite_fault(&w, &dir, "locked"));
     let lines = w.hook_log(&run, &["msp-save Stop", "msp-save SessionEnd error:"]);
-    // Stop fails to write its capture; on a loaded machine Claude Code may
-    // not have written the transcript yet, and then Stop has nothing to
-    // write (SessionEnd, which records the session's end, still must).
+    // Stop fails to write its capture. Claude Code may start Stop hooks
+    // before its transcript is on disk (anthropics/claude-code#15812; seen
+    // here once, under load): then Stop has nothing to write, and the turn
+    // is captured by the next Stop or SessionEnd, which must still fail.
     let stop = lines.iter().find(|l| l.contains("msp-save Stop")).unwrap();
     assert!(
         stop.contains("msp-save Stop error:") || stop.contains(" not found, nothing captured"),
