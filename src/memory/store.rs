@@ -483,7 +483,7 @@ pub async fn by_seqs(db: &mut Db, seqs: &[i64]) -> Result<Vec<Memory>> {
 }
 
 /// Where a memory was written: its project and time.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Place {
     pub seq: i64,
     pub project_id: String,
