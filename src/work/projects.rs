@@ -58,8 +58,8 @@ pub struct NewProject<'a> {
     pub description: Option<&'a str>,
 }
 
-fn check_slug(slug: &str) -> Result<()> {
-    let ok = !slug.is_empty()
+fn is_slug(slug: &str) -> bool {
+    !slug.is_empty()
         && slug.len() <= 64
         && slug
             .chars()
@@ -67,16 +67,22 @@ fn check_slug(slug: &str) -> Result<()> {
         && slug
             .chars()
             .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric());
-    if ok {
-        Ok(())
-    } else {
-        Err(
-            Error::usage(format!("{slug:?} is not a valid project slug")).with_hint(
-                "use lower-case letters, digits, '-' and '_' (e.g. dataforth-dos), at most 64",
-            ),
-        )
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+fn check_slug(slug: &str) -> Result<()> {
+    if is_slug(slug) {
+        return Ok(());
     }
+    // A display name typed where the slug goes ("Acme Infra"): name the slug
+    // it makes, and where the name itself belongs.
+    let suggested = super::slugify(slug);
+    let hint = if is_slug(&suggested) {
+        format!("use {suggested:?}, and --name {slug:?} to keep the display name")
+    } else {
+        "use lower-case letters, digits, '-' and '_' (e.g. dataforth-dos), at most 64".to_owned()
+    };
+    Err(Error::usage(format!("{slug:?} is not a valid project slug")).with_hint(hint))
 }
 
 pub async fn add(db: &mut Db, new: NewProject<'_>) -> Result<Project> {
@@ -810,6 +816,25 @@ mod tests {
             priority: "normal",
             description: None,
         }
+    }
+
+    #[test]
+    fn an_invalid_slug_is_told_the_slug_its_name_makes() {
+        assert!(check_slug("acme-infra").is_ok());
+        let err = check_slug("Acme Infra").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#""Acme Infra" is not a valid project slug"#
+        );
+        assert_eq!(
+            err.hint(),
+            Some(r#"use "acme-infra", and --name "Acme Infra" to keep the display name"#)
+        );
+        let err = check_slug("!!!").unwrap_err();
+        assert!(
+            err.hint().unwrap().contains("lower-case letters"),
+            "{err:?}"
+        );
     }
 
     #[test]
