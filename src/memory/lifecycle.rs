@@ -298,7 +298,7 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 /// The title of a memory stored from free text: its first line, cut at a
-/// word boundary.
+/// word boundary and marked with an ellipsis when cut.
 pub fn title_of(text: &str) -> (String, String) {
     let text = text.trim();
     let first = text.lines().next().unwrap_or_default().trim();
@@ -307,7 +307,7 @@ pub fn title_of(text: &str) -> (String, String) {
     }
     let mut title = String::new();
     for w in first.split_whitespace() {
-        if title.chars().count() + w.chars().count() > 90 {
+        if title.chars().count() + w.chars().count() > 89 {
             break;
         }
         if !title.is_empty() {
@@ -316,7 +316,16 @@ pub fn title_of(text: &str) -> (String, String) {
         title.push_str(w);
     }
     if title.is_empty() {
-        title = first.chars().take(90).collect();
+        title = first.chars().take(89).collect();
+    }
+    if title.len() < first.len() {
+        // "… the WAN IP;" reads as broken off; "… the WAN IP…" as shortened.
+        title.truncate(
+            title
+                .trim_end_matches([',', ';', ':', '-', '–', '—', ' '])
+                .len(),
+        );
+        title.push('…');
     }
     (title, text.to_string())
 }
@@ -731,6 +740,20 @@ mod tests {
         );
         let long = "word ".repeat(40);
         let (t, b) = title_of(&long);
-        assert!(t.len() <= 90 && !b.is_empty());
+        assert!(t.chars().count() <= 90 && t.ends_with("word…") && !b.is_empty());
+        // Two lines: the first is the title, whole.
+        assert_eq!(title_of("NAS01 moved\nto rack 2").0, "NAS01 moved");
+    }
+
+    #[test]
+    fn a_cut_title_ends_in_an_ellipsis_not_in_the_punctuation_it_was_cut_at() {
+        let text = "The 3CX PBX SIP trunk to Twilio failed registration after the ISP changed the WAN IP; \
+                    updated the outbound proxy and disabled SIP ALG on the FortiGate";
+        let (title, body) = title_of(text);
+        assert_eq!(
+            title,
+            "The 3CX PBX SIP trunk to Twilio failed registration after the ISP changed the WAN IP…"
+        );
+        assert_eq!(body, text);
     }
 }
