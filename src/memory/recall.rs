@@ -921,9 +921,20 @@ fn format_entry(slugs: &HashMap<String, String>, m: &Memory, body: &str) -> Stri
         e.push_str(p);
     }
     e.push_str(" · ");
-    e.push_str(m.title.trim());
+    let title = m.title.trim();
+    let head = title.strip_suffix('…').unwrap_or(title).trim_end();
+    let mut lines = body.lines().filter(|l| !l.trim().is_empty()).peekable();
+    // A title that is the start of the body's first line (`remember` cuts a
+    // long one) is not said twice: the line stands in its place.
+    match lines.peek() {
+        Some(first) if !head.is_empty() && first.trim_start().starts_with(head) => {
+            e.push_str(first.trim());
+            lines.next();
+        }
+        _ => e.push_str(title),
+    }
     e.push('\n');
-    for line in body.lines().filter(|l| !l.trim().is_empty()) {
+    for line in lines {
         e.push_str("  ");
         e.push_str(line.trim_end());
         e.push('\n');

@@ -249,6 +249,29 @@ fn msp_remember_stores_an_important_fact_in_the_directory_project() {
 }
 
 #[test]
+fn a_long_remembered_fact_is_injected_once_not_title_then_body() {
+    let (env, dir) = acme();
+    let fact = "The 3CX PBX SIP trunk to Twilio failed registration after the ISP changed the WAN IP; \
+                updated the outbound proxy and disabled SIP ALG on the FortiGate";
+    let out = env.json_in(&dir, &["remember", fact]);
+    assert_eq!(
+        str_of(&out, "title"),
+        "The 3CX PBX SIP trunk to Twilio failed registration after the ISP changed the WAN IP…"
+    );
+    let r = env.json(&[
+        "context",
+        "recall",
+        "--prompt",
+        "why did the 3CX SIP trunk registration fail?",
+        "--cwd",
+        s(&dir),
+    ]);
+    let text = str_of(&r, "text");
+    assert_has(text, &format!("· acme-site · {fact}\n"));
+    assert_eq!(text.matches("failed registration").count(), 1, "{text}");
+}
+
+#[test]
 fn the_briefing_lists_decisions_and_counts_routine_tickets() {
     let (env, _dir) = acme();
     let p = ["--project", "acme-site"];
