@@ -132,6 +132,9 @@ pub struct SearchRequest<'a> {
     /// Where the search is made from (a project's directory): its memories
     /// rank first when neither `client` nor `project` narrows the search.
     pub prefer: Option<Scope>,
+    /// Fold memories that nearly repeat a better-ranked one into it
+    /// (`Scored::similar`), as recall does; the console lists each one.
+    pub fold_similar: bool,
 }
 
 /// What a search found.
@@ -180,6 +183,7 @@ pub async fn search(
         } else {
             None
         },
+        fold_similar: req.fold_similar,
     };
     let mut meaning = memory::recall::Meaning::start(data_dir, req.query, cfg.prompt_tokens);
     let (_, ranked) = memory::recall::search(

@@ -86,6 +86,10 @@ pub struct MemoryConfig {
     /// the prompt means: the best min-maxed cosine of the first three BM25
     /// matches, to this power, scales the words' share (0: not at all).
     pub words_trust_agreement: f64,
+    /// Share of their words two history memories (not facts) must have in
+    /// common (Jaccard) for the lower-ranked one to be folded into the
+    /// other in search and recall (1: never).
+    pub fold_similar: f64,
     /// Tokens of a prompt's own lines (not its pasted output) the sentence
     /// encoder reads, their start and their end when longer: each costs the
     /// prompt about 0.2 ms. 0: the prompt's meaning is not used.
@@ -128,6 +132,7 @@ impl Default for MemoryConfig {
             words_trust_coverage: 0.5,
             words_trust_agreement: 1.0,
             prompt_tokens: 32,
+            fold_similar: 0.5,
             model_url: crate::embed::source().0.to_string(),
         }
     }
@@ -444,6 +449,10 @@ pub const SETTING_DOCS: &[(&str, &str)] = &[
     (
         "memory.words_trust_agreement",
         "with the encoder installed: BM25's share also shrinks when its own best matches (the first three) are far from the prompt in meaning; their best min-max cosine, raised to this power, scales the words' share, so shared routine words do not outrank a memory that means the question (0: off)",
+    ),
+    (
+        "memory.fold_similar",
+        "share of their words (Jaccard) two history memories (notes, tickets, turns; never facts or decisions) must have in common for the lower-ranked one to be folded into the higher in `msp context search` and recall, listed as similar instead of taking a place of its own: routine tickets that differ by a name or a host are one result (1: never fold)",
     ),
     (
         "memory.prompt_tokens",

@@ -350,6 +350,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     limit,
                     now: at,
                     prefer,
+                    fold_similar: true,
                 },
             )
             .await?;
@@ -403,7 +404,10 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 }
                 // Search crosses clients: each result says whose it is.
                 t.col("CLIENT", |f| client_of(&slugs, f.memory))
-                    .col("TITLE", |f| marked_title(f.memory));
+                    .col("TITLE", |f| match f.scored.similar.len() {
+                        0 => marked_title(f.memory),
+                        n => format!("{} (+{n} similar)", marked_title(f.memory)),
+                    });
             })?;
         }
         Cmd::Recall {

@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use super::store::{self, COLUMNS, Memory};
 use super::vectors::{self, Within};
-use super::{rank, tags, text};
+use super::{lifecycle, rank, tags, text};
 use crate::config::MemoryConfig;
 use crate::embed::{EmbedError, Encoder};
 use crate::error::Result;
@@ -80,6 +80,11 @@ pub struct Filter {
     /// itself has none (`msp context search` run in a project's directory
     /// still finds every client's memories, its own project's first).
     pub prefer: Option<Scope>,
+    /// Not a filter: each memory that nearly repeats one ranked above it
+    /// (`memory.fold_similar`) is folded into that one instead of taking a
+    /// place of its own. What is shown folds; what looks for restated
+    /// facts must not.
+    pub fold_similar: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -102,6 +107,9 @@ pub struct Scored {
     pub meaning_known: bool,
     /// What each signal added to `score` (weight times value; they sum to it).
     pub shares: Shares,
+    /// Ids of the lower-ranked memories folded into this one: they nearly
+    /// repeat it (twenty "Password reset for …" tickets are one result).
+    pub similar: Vec<String>,
 }
 
 /// The terms of a memory's score, one per signal: `msp context search
@@ -542,6 +550,7 @@ async fn search_analysed(
             meaning: round3(f64::from(cosine.unwrap_or(0.0))),
             meaning_known: cosine.is_some(),
             shares,
+            similar: Vec::new(),
         }
     };
     let mut scored: Vec<Scored> = rows
@@ -624,8 +633,45 @@ async fn search_analysed(
             .total_cmp(&a.score)
             .then_with(|| b.memory.created_at.cmp(&a.memory.created_at))
     });
+    if filter.fold_similar {
+        scored = fold_similar(scored, cfg.fold_similar, limit);
+    }
     scored.truncate(limit);
     Ok((query, scored))
+}
+
+/// Folds each history memory (a note, ticket or turn: not a fact) whose
+/// words nearly repeat (Jaccard above `threshold`) those of a history
+/// memory ranked above it into that one, until `limit` distinct memories
+/// are found. Routine tickets repeat one another but for a name and a
+/// host: three of them would otherwise take the first three places from
+/// the memory that answers the question. Facts never fold: two printers
+/// that differ by their floor and address are two answers, and a fact that
+/// restates another supersedes it instead.
+fn fold_similar(ranked: Vec<Scored>, threshold: f64, limit: usize) -> Vec<Scored> {
+    if threshold >= 1.0 {
+        return ranked;
+    }
+    // Each kept memory with its words, when it is history.
+    let mut kept: Vec<(Scored, Option<HashSet<String>>)> = Vec::new();
+    for s in ranked {
+        if kept.len() == limit {
+            break;
+        }
+        if lifecycle::states_a_fact(&s.memory.kind) {
+            kept.push((s, None));
+            continue;
+        }
+        let words = text::word_set(&format!("{} {}", s.memory.title, s.memory.body));
+        match kept.iter_mut().find(|(_, seen)| {
+            seen.as_ref()
+                .is_some_and(|seen| jaccard(seen, &words) > threshold)
+        }) {
+            Some((first, _)) => first.similar.push(s.id),
+            None => kept.push((s, Some(words))),
+        }
+    }
+    kept.into_iter().map(|(s, _)| s).collect()
 }
 
 /// How far BM25 counts next to meaning, from the best coverage of the
@@ -761,6 +807,7 @@ pub async fn recall(
         no_client: scope.client_id.is_none()
             && cfg.unlinked_scope == crate::config::UnlinkedScope::Global,
         current_only: true,
+        fold_similar: true,
         ..Filter::default()
     };
     let (_, ranked) = search_analysed(
@@ -776,7 +823,6 @@ pub async fn recall(
     )
     .await?;
     let mut chosen: Vec<Scored> = Vec::new();
-    let mut seen_terms: Vec<HashSet<String>> = Vec::new();
     let mut used = FRAME_TOKENS;
     let project_ids: Vec<&str> = ranked
         .iter()
@@ -794,10 +840,6 @@ pub async fn recall(
         let by_words =
             s.coverage >= MIN_COVERAGE && (!s.meaning_known || s.meaning >= cfg.min_meaning_words);
         if !by_meaning && !by_words {
-            continue;
-        }
-        let terms = text::word_set(&format!("{} {}", s.memory.title, s.memory.body));
-        if seen_terms.iter().any(|t| jaccard(t, &terms) > 0.7) {
             continue;
         }
         let cost = s.memory.stored_tokens.max(1) as u32 + ENTRY_OVERHEAD_TOKENS;
@@ -840,7 +882,6 @@ pub async fn recall(
             remaining.min(share as u32 + ENTRY_OVERHEAD_TOKENS)
         };
         text.push_str(&entry);
-        seen_terms.push(terms);
         chosen.push(s);
     }
     if chosen.is_empty() {

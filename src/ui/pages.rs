@@ -182,6 +182,8 @@ pub async fn memories(State(c): C, Query(f): Query<MemoryQuery>) -> Page {
                 limit: 50,
                 now: now_ms(),
                 prefer: None,
+                // Every memory is listed here, to be seen and corrected.
+                fold_similar: false,
             },
         )
         .await?;

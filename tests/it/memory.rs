@@ -2617,3 +2617,119 @@ fn the_step_written_next_to_the_best_match_comes_with_it() {
         ]
     );
 }
+
+#[test]
+fn repeated_routine_tickets_fold_into_one_result_and_facts_never_fold() {
+    let (env, dir) = common::acme();
+    let notes = env.path("tickets.jsonl");
+    let mut lines: Vec<String> = ["Alex Davies", "Omar Lopez", "Zoe Patel", "Tom Rossi", "Megan Brown"]
+        .iter()
+        .enumerate()
+        .map(|(i, who)| {
+            let login = who.split(' ').map(|w| w.to_lowercase()).collect::<Vec<_>>().join(".");
+            json!({
+                "title": format!("Password reset for {login}"),
+                "body": format!("{who} was locked out after an old password in Outlook; reset the AD password and cleared the cached credentials. Ticket #{}.", 41_000 + i),
+                "kind": "note",
+                "project": "acme-site",
+                "created_at": format!("2026-03-0{}T10:00:00Z", i + 1),
+            })
+            .to_string()
+        })
+        .collect();
+    lines.push(json!({"title": "Legacy authentication blocked", "body": "Conditional Access policy blocks legacy authentication for every user; old Outlook 2013 clients get a password prompt loop until updated.", "kind": "decision", "project": "acme-site", "created_at": "2026-02-01T10:00:00Z"}).to_string());
+    for floor in ["2nd", "3rd"] {
+        lines.push(json!({"title": format!("Printer HP M404 on the {floor} floor"), "body": format!("The {floor} floor HP M404 prints from the PRINT01 queue, driver PCL6."), "kind": "fact", "project": "acme-site", "created_at": "2026-01-01T10:00:00Z"}).to_string());
+    }
+    std::fs::write(&notes, lines.join("\n")).unwrap();
+    env.ok(&["context", "import", s(&notes), "--format", "jsonl"]);
+
+    // One result for the five resets, with the other four folded into it,
+    // then the next distinct memory.
+    let found = env.json(&[
+        "context",
+        "search",
+        "password reset outlook locked out",
+        "--project",
+        "acme-site",
+    ]);
+    let found = array(&found);
+    assert!(
+        str_of(&found[0], "title").starts_with("Password reset for "),
+        "{found:?}"
+    );
+    assert_eq!(array(&found[0]["similar"]).len(), 4, "{found:?}");
+    let resets = found
+        .iter()
+        .filter(|f| str_of(f, "title").starts_with("Password reset"))
+        .count();
+    assert_eq!(resets, 1, "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|f| str_of(f, "title") == "Legacy authentication blocked"),
+        "{found:?}"
+    );
+    let table = env.ok(&[
+        "context",
+        "search",
+        "password reset outlook locked out",
+        "--project",
+        "acme-site",
+    ]);
+    assert!(table.stdout.contains("(+4 similar)"), "{}", table.stdout);
+
+    // The two printers are facts: both stay, nothing folded.
+    let found = env.json(&[
+        "context",
+        "search",
+        "HP M404 printer",
+        "--project",
+        "acme-site",
+    ]);
+    let printers: Vec<&Value> = array(&found)
+        .iter()
+        .filter(|f| str_of(f, "title").starts_with("Printer HP M404"))
+        .collect();
+    assert_eq!(printers.len(), 2, "{found:?}");
+    assert!(
+        printers.iter().all(|f| array(&f["similar"]).is_empty()),
+        "{found:?}"
+    );
+
+    // Recall injects one of the resets, not five.
+    let r = env.json(&[
+        "context",
+        "recall",
+        "--prompt",
+        "password reset, user locked out in outlook",
+        "--cwd",
+        s(&dir),
+    ]);
+    let injected = array(&r["memories"])
+        .iter()
+        .filter(|m| str_of(m, "title").starts_with("Password reset"))
+        .count();
+    assert_eq!(injected, 1, "{r}");
+
+    // Folding off: the five resets are five results again.
+    let found = env
+        .msp_with(
+            &[("MSP_MEMORY_FOLD_SIMILAR", "1")],
+            &[
+                "--json",
+                "context",
+                "search",
+                "password reset outlook locked out",
+                "--project",
+                "acme-site",
+            ],
+        )
+        .expect_code(0)
+        .json();
+    let resets = array(&found)
+        .iter()
+        .filter(|f| str_of(f, "title").starts_with("Password reset"))
+        .count();
+    assert_eq!(resets, 5, "{found:?}");
+}
