@@ -86,6 +86,11 @@ pub enum Cmd {
         /// tags, use, context) adds to each score
         #[arg(long)]
         explain: bool,
+        /// List each note or ticket that repeats a better-ranked one (but
+        /// for a name or a host) as a result of its own, instead of folding
+        /// it into that one ("+4 similar")
+        #[arg(long)]
+        unfold: bool,
     },
     /// Exactly the text the recall hook would inject for a prompt
     Recall {
@@ -334,6 +339,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             limit,
             now: at,
             explain,
+            unfold,
         } => {
             let at = time_or(at.as_deref(), now)?;
             // Searched from a project's directory, that project ranks first.
@@ -350,7 +356,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     limit,
                     now: at,
                     prefer,
-                    fold_similar: true,
+                    fold_similar: !unfold,
                 },
             )
             .await?;
@@ -409,6 +415,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                         n => format!("{} (+{n} similar)", marked_title(f.memory)),
                     });
             })?;
+            if !ctx.json && ranked.iter().any(|s| !s.similar.is_empty()) {
+                note("hint: --unfold lists the similar ones as results of their own");
+            }
         }
         Cmd::Recall {
             prompt,

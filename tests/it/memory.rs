@@ -2678,6 +2678,7 @@ fn repeated_routine_tickets_fold_into_one_result_and_facts_never_fold() {
         "acme-site",
     ]);
     assert!(table.stdout.contains("(+4 similar)"), "{}", table.stdout);
+    assert!(table.stderr.contains("--unfold"), "{}", table.stderr);
 
     // The two printers are facts: both stay, nothing folded.
     let found = env.json(&[
@@ -2712,24 +2713,28 @@ fn repeated_routine_tickets_fold_into_one_result_and_facts_never_fold() {
         .count();
     assert_eq!(injected, 1, "{r}");
 
-    // Folding off: the five resets are five results again.
+    // Unfolded, or folding off: the five resets are five results again.
+    let resets = |found: &Value| {
+        array(found)
+            .iter()
+            .filter(|f| str_of(f, "title").starts_with("Password reset"))
+            .count()
+    };
+    let search = [
+        "context",
+        "search",
+        "password reset outlook locked out",
+        "--project",
+        "acme-site",
+    ];
+    let found = env.json(&[&search[..], &["--unfold"]].concat());
+    assert_eq!(resets(&found), 5, "{found:?}");
     let found = env
         .msp_with(
             &[("MSP_MEMORY_FOLD_SIMILAR", "1")],
-            &[
-                "--json",
-                "context",
-                "search",
-                "password reset outlook locked out",
-                "--project",
-                "acme-site",
-            ],
+            &[&["--json"], &search[..]].concat(),
         )
         .expect_code(0)
         .json();
-    let resets = array(&found)
-        .iter()
-        .filter(|f| str_of(f, "title").starts_with("Password reset"))
-        .count();
-    assert_eq!(resets, 5, "{found:?}");
+    assert_eq!(resets(&found), 5, "{found:?}");
 }
