@@ -56,6 +56,9 @@ const CONTEXT_SOURCES: usize = 10;
 /// How far apart two memories of a project may be written and still be
 /// steps of the same piece of work.
 const CONTEXT_WINDOW: Millis = 4 * 3_600_000;
+/// Candidates folding looks through for distinct ones (the hook considers
+/// 20 for injection).
+const FOLD_WINDOW: usize = 40;
 /// Ranked memories recall considers for injection (a budget of 800 tokens
 /// holds about six).
 const RECALL_CANDIDATES: usize = 20;
@@ -653,19 +656,21 @@ fn fold_similar(ranked: Vec<Scored>, threshold: f64, limit: usize) -> Vec<Scored
         return ranked;
     }
     // Each kept memory with its words, when it is history.
-    let mut kept: Vec<(Scored, Option<HashSet<String>>)> = Vec::new();
-    for s in ranked {
+    let mut kept: Vec<(Scored, Option<Vec<u64>>)> = Vec::new();
+    for (looked, s) in ranked.into_iter().enumerate() {
         if kept.len() == limit {
             break;
         }
-        if lifecycle::states_a_fact(&s.memory.kind) {
+        // Past the window the rest keeps its places: the hook's time stays
+        // bounded however many candidates repeat one another.
+        if looked >= FOLD_WINDOW || lifecycle::states_a_fact(&s.memory.kind) {
             kept.push((s, None));
             continue;
         }
-        let words = text::word_set(&format!("{} {}", s.memory.title, s.memory.body));
+        let words = text::word_signature(&[&s.memory.title, &s.memory.body]);
         match kept.iter_mut().find(|(_, seen)| {
             seen.as_ref()
-                .is_some_and(|seen| jaccard(seen, &words) > threshold)
+                .is_some_and(|seen| text::signature_jaccard(seen, &words) > threshold)
         }) {
             Some((first, _)) => first.similar.push(s.id),
             None => kept.push((s, Some(words))),
@@ -944,12 +949,6 @@ fn is_steering(terms: &[String]) -> bool {
     static SET: std::sync::OnceLock<HashSet<String>> = std::sync::OnceLock::new();
     let set = SET.get_or_init(|| STEERING.iter().filter_map(|w| text::term(w)).collect());
     terms.iter().all(|t| set.contains(t))
-}
-
-fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
-    let inter = a.intersection(b).count() as f64;
-    let union = (a.len() + b.len()) as f64 - inter;
-    if union == 0.0 { 1.0 } else { inter / union }
 }
 
 /// `- 2026-11-20 · dataforth-dos · Title` then the body, indented.

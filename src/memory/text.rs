@@ -138,14 +138,53 @@ pub fn terms_in<'t>(text: &str, terms: &[&'t str]) -> HashSet<&'t str> {
     found
 }
 
-/// Distinct lower-case words of `text` without stop words (not stemmed):
-/// enough to tell near-duplicate memories apart.
-pub fn word_set(text: &str) -> HashSet<String> {
-    words(text)
+/// The distinct lower-case words of `texts` without stop words (not
+/// stemmed), each as a 64-bit FNV-1a hash, sorted: enough to tell
+/// near-duplicate memories apart, and cheap enough to work out for every
+/// candidate of a prompt.
+pub fn word_signature(texts: &[&str]) -> Vec<u64> {
+    let mut lower = String::new();
+    let mut out: Vec<u64> = texts
+        .iter()
+        .flat_map(|t| words(t))
         .filter(|w| w.len() >= 2 && w.len() <= MAX_WORD)
-        .map(str::to_lowercase)
-        .filter(|w| !tags::is_stop_word(w))
-        .collect()
+        .filter_map(|w| {
+            lower.clear();
+            lower.extend(w.chars().flat_map(char::to_lowercase));
+            (!tags::is_stop_word(&lower)).then(|| fnv1a(lower.as_bytes()))
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Shared words over all words (Jaccard) of two [`word_signature`]s.
+pub fn signature_jaccard(a: &[u64], b: &[u64]) -> f64 {
+    let (mut i, mut j, mut shared) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let union = a.len() + b.len() - shared;
+    if union == 0 {
+        1.0
+    } else {
+        shared as f64 / union as f64
+    }
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// A tag as one index token: `active-directory` -> `active_directory`.
@@ -185,6 +224,19 @@ mod tests {
         for t in query_terms("configure backup nas") {
             assert!(doc.split(' ').any(|d| d == t), "{t} not in {doc}");
         }
+    }
+
+    #[test]
+    fn signatures_measure_shared_words_without_case_or_stop_words() {
+        let a = word_signature(&["Password reset for adavies", "Alex Davies was locked out."]);
+        let b = word_signature(&["Password RESET for olopez", "Omar Lopez was locked out."]);
+        // "password reset locked" of the nine words, "for", "was" and
+        // "out" being stop words.
+        assert_eq!(signature_jaccard(&a, &b), 3.0 / 9.0);
+        assert_eq!(signature_jaccard(&a, &a), 1.0);
+        assert_eq!(signature_jaccard(&a, &[]), 0.0);
+        assert_eq!(signature_jaccard(&[], &[]), 1.0);
+        assert_eq!(word_signature(&["the of and", ""]), Vec::<u64>::new());
     }
 
     #[test]
