@@ -273,8 +273,6 @@ fn time_prompts(
     )
 }
 
-/// Gives every memory a random vector of the installed encoder, written
-/// straight into the store; returns how many.
 /// The file's size in bytes, 0 when it does not exist.
 fn file_size(path: impl AsRef<std::path::Path>) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
@@ -283,32 +281,28 @@ fn file_size(path: impl AsRef<std::path::Path>) -> u64 {
 /// The store's size on disk once its write-ahead log is folded into it
 /// (pages written since the last checkpoint would count twice otherwise).
 fn store_size(env: &Env) -> u64 {
+    execute(env, "PRAGMA wal_checkpoint(TRUNCATE)", None);
     let db = env.root.join("data").join("msp.db");
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            use sqlx::Connection;
-            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-                .await
-                .unwrap();
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&mut c)
-                .await
-                .unwrap();
-            c.close().await.unwrap();
-        });
     file_size(&db) + file_size(db.with_extension("db-wal"))
 }
 
-fn fill_vectors(env: &Env) -> i64 {
+/// Gives every memory a random vector of the installed encoder, written
+/// straight into the store; returns how many.
+fn fill_vectors(env: &Env) -> u64 {
     let status: serde_json::Value =
         serde_json::from_str(&env.msp(&["--json", "context", "model", "status"])).unwrap();
-    let model = status["model"]
-        .as_str()
-        .expect("the encoder is installed")
-        .to_string();
+    let model = status["model"].as_str().expect("the encoder is installed");
+    execute(
+        env,
+        "INSERT OR REPLACE INTO memory_vectors (memory_seq, model, client, project_id, kind, scale, vector)
+         SELECT seq, ?1, coalesce(client_id, ''), project_id, kind, 0.0008, randomblob(384) FROM memories",
+        Some(model),
+    )
+}
+
+/// Runs one statement on the bench's store directly, not through msp (with
+/// `bind` as its one parameter); returns the rows it changed.
+fn execute(env: &Env, sql: &'static str, bind: Option<&str>) -> u64 {
     let db = env.root.join("data").join("msp.db");
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -319,15 +313,13 @@ fn fill_vectors(env: &Env) -> i64 {
             let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
                 .await
                 .unwrap();
-            sqlx::query(
-                "INSERT OR REPLACE INTO memory_vectors (memory_seq, model, client, project_id, kind, scale, vector)
-                 SELECT seq, ?1, coalesce(client_id, ''), project_id, kind, 0.0008, randomblob(384) FROM memories",
-            )
-            .bind(&model)
-            .execute(&mut c)
-            .await
-            .unwrap()
-            .rows_affected() as i64
+            let mut q = sqlx::query(sql);
+            if let Some(b) = bind {
+                q = q.bind(b);
+            }
+            let changed = q.execute(&mut c).await.unwrap().rows_affected();
+            c.close().await.unwrap();
+            changed
         })
 }
 
