@@ -305,8 +305,10 @@ pub fn title_of(text: &str) -> (String, String) {
     if first.chars().count() <= 100 && text.lines().count() == 1 {
         return (first.to_string(), String::new());
     }
+    let words: Vec<&str> = first.split_whitespace().collect();
     let mut title = String::new();
-    for w in first.split_whitespace() {
+    let mut taken = 0;
+    for w in &words {
         if title.chars().count() + w.chars().count() > 89 {
             break;
         }
@@ -314,11 +316,15 @@ pub fn title_of(text: &str) -> (String, String) {
             title.push(' ');
         }
         title.push_str(w);
+        taken += 1;
     }
-    if title.is_empty() {
+    let cut = if title.is_empty() {
         title = first.chars().take(89).collect();
-    }
-    if title.len() < first.len() {
+        first.chars().count() > 89
+    } else {
+        taken < words.len()
+    };
+    if cut {
         // "… the WAN IP;" reads as broken off; "… the WAN IP…" as shortened.
         title.truncate(
             title
@@ -741,8 +747,11 @@ mod tests {
         let long = "word ".repeat(40);
         let (t, b) = title_of(&long);
         assert!(t.chars().count() <= 90 && t.ends_with("word…") && !b.is_empty());
-        // Two lines: the first is the title, whole.
+        // Two lines: the first is the title, whole (spacing aside).
         assert_eq!(title_of("NAS01 moved\nto rack 2").0, "NAS01 moved");
+        assert_eq!(title_of("NAS01  moved\nto rack 2").0, "NAS01 moved");
+        let word = "x".repeat(120);
+        assert_eq!(title_of(&word).0, format!("{}…", "x".repeat(89)));
     }
 
     #[test]
