@@ -339,6 +339,7 @@ impl Config {
     pub fn load_from(file: &Path, env: impl Iterator<Item = (String, String)>) -> Result<Config> {
         let mut value =
             toml::Value::try_from(Config::default()).map_err(|e| Error::Config(e.to_string()))?;
+        let mut file_text = None;
         match crate::files::read_string_capped(file, crate::files::CONFIG_CAP) {
             Ok(text) => {
                 let from_file: toml::Table =
@@ -347,6 +348,7 @@ impl Config {
                 // error can name its line.
                 toml::from_str::<Config>(&text).map_err(|e| file_error(file, &text, &e))?;
                 merge(&mut value, toml::Value::Table(from_file));
+                file_text = Some(text);
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
@@ -355,7 +357,7 @@ impl Config {
         }
         let env: Vec<(String, String)> = env.filter(|(k, _)| k.starts_with("MSP_")).collect();
         apply_env(&mut value, env.iter().cloned())?;
-        value.try_into().map_err(|e: toml::de::Error| {
+        let config: Config = value.try_into().map_err(|e: toml::de::Error| {
             // The file passed alone: an environment variable made it wrong.
             // Which one: the first that fails on the defaults by itself.
             let name = env
@@ -371,7 +373,53 @@ impl Config {
                 })
                 .map_or_else(|| "an MSP_* variable".to_string(), |(k, v)| format!("{k}={v:?}"));
             Error::Config(format!("{name}: {}", e.message())).with_hint("unset it or give a valid value; docs/reference/config.md lists every setting and its type")
-        })
+        })?;
+        config.check_bounds(file, file_text.as_deref(), &env)?;
+        Ok(config)
+    }
+
+    /// Every number setting inside its [`Bound`]; an error names where the
+    /// value came from: the variable, or the file's line and column.
+    fn check_bounds(
+        &self,
+        file: &Path,
+        file_text: Option<&str>,
+        env: &[(String, String)],
+    ) -> Result<()> {
+        let Ok(toml::Value::Table(sections)) = toml::Value::try_from(self) else {
+            return Ok(());
+        };
+        for (setting, bound) in BOUNDS {
+            let (section, key) = setting.split_once('.').unwrap_or(("", setting));
+            let Some(v) = sections.get(section).and_then(|t| t.get(key)) else {
+                continue;
+            };
+            let Some(number) = v.as_float().or(v.as_integer().map(|i| i as f64)) else {
+                continue;
+            };
+            if bound.admits(number) {
+                continue;
+            }
+            let name = env_name(section, key);
+            let place = match env.iter().find(|(k, _)| *k == name) {
+                Some((k, raw)) => format!("{k}={raw:?}"),
+                None => file_text
+                    .and_then(|text| {
+                        let offset = value_offset(text, section, key)?;
+                        let (line, col) = line_col(text, offset);
+                        Some(format!("{}:{line}:{col}", file.display()))
+                    })
+                    .unwrap_or_else(|| file.display().to_string()),
+            };
+            return Err(Error::Config(format!(
+                "{place}: {setting} must be {}, not {number}",
+                bound.describe()
+            ))
+            .with_hint(
+                "give a value in that range or remove the setting; docs/reference/config.md gives every setting's range",
+            ));
+        }
+        Ok(())
     }
 
     /// Every setting as (key, environment variable, effective value).
@@ -393,6 +441,72 @@ impl Config {
         out
     }
 }
+
+/// Where `[section] key = value`'s value starts in a TOML document.
+fn value_offset(text: &str, section: &str, key: &str) -> Option<usize> {
+    let doc = toml::de::DeTable::parse(text).ok()?;
+    let table = doc
+        .get_ref()
+        .iter()
+        .find(|(k, _)| k.get_ref() == section)
+        .map(|(_, v)| v)?;
+    let toml::de::DeValue::Table(keys) = table.get_ref() else {
+        return None;
+    };
+    keys.iter()
+        .find(|(k, _)| k.get_ref() == key)
+        .map(|(_, v)| v.span().start)
+}
+
+/// The range a number setting must be in. Every float setting has one (a
+/// test keeps it so): NaN, infinities and negative weights are never
+/// meaningful, and would rank silently wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// A share, a cosine floor or a Jaccard: 0 to 1.
+    Share,
+    /// A weight or a power: 0 (off) or more.
+    NonNegative,
+    /// A length of time: more than 0.
+    Positive,
+}
+
+impl Bound {
+    pub fn admits(self, v: f64) -> bool {
+        v.is_finite()
+            && match self {
+                Bound::Share => (0.0..=1.0).contains(&v),
+                Bound::NonNegative => v >= 0.0,
+                Bound::Positive => v > 0.0,
+            }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Bound::Share => "from 0 to 1",
+            Bound::NonNegative => "0 or more",
+            Bound::Positive => "more than 0",
+        }
+    }
+}
+
+/// The number settings' ranges, by key.
+pub const BOUNDS: &[(&str, Bound)] = &[
+    ("memory.half_life_days", Bound::Positive),
+    ("memory.weight_text", Bound::NonNegative),
+    ("memory.weight_recency", Bound::NonNegative),
+    ("memory.weight_importance", Bound::NonNegative),
+    ("memory.weight_scope", Bound::NonNegative),
+    ("memory.weight_tags", Bound::NonNegative),
+    ("memory.weight_use", Bound::NonNegative),
+    ("memory.weight_context", Bound::NonNegative),
+    ("memory.weight_meaning", Bound::Share),
+    ("memory.min_meaning", Bound::Share),
+    ("memory.min_meaning_words", Bound::Share),
+    ("memory.words_trust_coverage", Bound::Share),
+    ("memory.words_trust_agreement", Bound::NonNegative),
+    ("memory.fold_similar", Bound::Share),
+];
 
 /// The line and column (from 1) of byte `offset` in `text`.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -737,5 +851,91 @@ mod tests {
             documented, keys,
             "SETTING_DOCS must list every key of Config"
         );
+    }
+
+    #[test]
+    fn out_of_range_number_in_the_file_names_its_line_and_the_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(
+            &file,
+            "[memory]\nbudget_tokens = 500\nweight_meaning = 1.5\n",
+        )
+        .unwrap();
+        let err = Config::load_from(&file, env(&[])).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("config.toml:3:18"), "{message}");
+        assert!(
+            message.contains("memory.weight_meaning must be from 0 to 1, not 1.5"),
+            "{message}"
+        );
+        assert!(err.hint().is_some_and(|h| h.contains("range")), "{err}");
+    }
+
+    #[test]
+    fn nan_or_negative_weight_from_the_environment_names_the_variable() {
+        for (raw, shown) in [("nan", "NaN"), ("-1", "-1"), ("inf", "inf")] {
+            let err = Config::load_from(
+                Path::new("/nonexistent/config.toml"),
+                env(&[("MSP_MEMORY_WEIGHT_TEXT", raw)]),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains(&format!("MSP_MEMORY_WEIGHT_TEXT=\"{raw}\"")),
+                "{err}"
+            );
+            assert!(
+                err.contains(&format!("must be 0 or more, not {shown}")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_zero_half_life_is_refused_and_the_edges_of_a_share_are_allowed() {
+        let err = Config::load_from(
+            Path::new("/nonexistent/config.toml"),
+            env(&[("MSP_MEMORY_HALF_LIFE_DAYS", "0")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("more than 0"), "{err}");
+        let cfg = Config::load_from(
+            Path::new("/nonexistent/config.toml"),
+            env(&[
+                ("MSP_MEMORY_FOLD_SIMILAR", "1"),
+                ("MSP_MEMORY_WEIGHT_MEANING", "0"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(cfg.memory.fold_similar, 1.0);
+        assert_eq!(cfg.memory.weight_meaning, 0.0);
+    }
+
+    #[test]
+    fn every_float_setting_has_a_range_and_its_default_is_inside() {
+        let floats: Vec<String> = Config::default()
+            .entries()
+            .into_iter()
+            .filter(|(_, _, v)| v.parse::<i64>().is_err() && v.parse::<f64>().is_ok())
+            .map(|e| e.0)
+            .collect();
+        for key in &floats {
+            assert!(
+                BOUNDS.iter().any(|(k, _)| k == key),
+                "{key} is a float setting with no entry in BOUNDS"
+            );
+        }
+        let defaults = Config::default().entries();
+        for (key, bound) in BOUNDS {
+            let (_, _, v) = defaults
+                .iter()
+                .find(|(k, _, _)| k == key)
+                .unwrap_or_else(|| panic!("{key} in BOUNDS is not a setting"));
+            assert!(
+                bound.admits(v.parse().unwrap()),
+                "{key}'s default {v} is out of its range"
+            );
+        }
     }
 }

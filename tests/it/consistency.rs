@@ -169,6 +169,48 @@ fn bad_config_names_line_and_column_and_config_check_works() {
     common::assert_has(&bad_env.stderr, "MSP_MEMORY_UNLINKED_SCOPE");
 }
 
+/// `MSP_MEMORY_WEIGHT_TEXT=nan` was taken: every search result scored NaN
+/// and ranked in no order; a negative weight or a fold share of 2 were taken
+/// too. Number settings now have ranges, named with where the value came from.
+#[test]
+fn nan_or_out_of_range_recall_settings_are_refused_not_ranked_silently() {
+    let env = Env::setup();
+    env.ok(&[
+        "context",
+        "add",
+        "--title",
+        "Time sync on DC01",
+        "--body",
+        "DC01 takes its time from pool.ntp.org",
+    ]);
+    let out = env
+        .msp_with(
+            &[("MSP_MEMORY_WEIGHT_TEXT", "nan")],
+            &["context", "search", "time sync"],
+        )
+        .expect_hint(1);
+    common::assert_has(
+        &out.stderr,
+        "MSP_MEMORY_WEIGHT_TEXT=\"nan\": memory.weight_text must be 0 or more, not NaN",
+    );
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    std::fs::create_dir_all(&env.config).unwrap();
+    let file = env.config.join("config.toml");
+    std::fs::write(&file, "[memory]\nfold_similar = 2\n").unwrap();
+    let check = env.msp(&["config", "check"]).expect_hint(1);
+    common::assert_has(
+        &check.stderr,
+        &format!(
+            "{}:2:16: memory.fold_similar must be from 0 to 1, not 2",
+            file.display()
+        ),
+    );
+    common::assert_has(&check.stderr, "docs/reference/config.md");
+    std::fs::write(&file, "[memory]\nfold_similar = 1\n").unwrap();
+    let found = env.ok(&["context", "search", "time sync"]);
+    common::assert_has(&found.stdout, "Time sync on DC01");
+}
+
 /// `vault list` and `vault history` cut the UTC RFC 3339 time to
 /// `YYYY-MM-DD HH:MM`: UTC shown as if it were local. Run five hours east
 /// of UTC, the tables must show the JSON time plus five hours.
