@@ -667,7 +667,7 @@ fn fold_similar(ranked: Vec<Scored>, threshold: f64, limit: usize) -> Vec<Scored
             kept.push((s, None));
             continue;
         }
-        let words = text::word_signature(&[&s.memory.title, &s.memory.body]);
+        let words = fold_signature(&s.memory.title, &s.memory.body);
         match kept.iter_mut().find(|(_, seen)| {
             seen.as_ref()
                 .is_some_and(|seen| text::signature_jaccard(seen, &words) > threshold)
@@ -677,6 +677,15 @@ fn fold_similar(ranked: Vec<Scored>, threshold: f64, limit: usize) -> Vec<Scored
         }
     }
     kept.into_iter().map(|(s, _)| s).collect()
+}
+
+/// The words two history memories are compared by. A turn summary's
+/// section labels (`Asked:`, `Ran:`, `Result:`) are its template, not its
+/// work: counted, they make two short turns on different hosts look alike.
+fn fold_signature(title: &str, body: &str) -> Vec<u64> {
+    let mut texts = vec![title];
+    texts.extend(super::compress::section_values(body));
+    text::word_signature(&texts)
 }
 
 /// How far BM25 counts next to meaning, from the best coverage of the
@@ -1004,6 +1013,29 @@ mod tests {
             "{:?}",
             meaning.failure()
         );
+    }
+
+    #[test]
+    fn two_short_turns_on_different_hosts_do_not_fold_for_their_section_labels() {
+        let spooler = (
+            "Restart the spooler on PRN01",
+            "Asked: restart the spooler on PRN01\nRan: Restart-Service Spooler\nResult: running again",
+        );
+        let dns = (
+            "Restart DNS on DC01",
+            "Asked: restart DNS on DC01\nRan: Restart-Service DNS\nResult: running again",
+        );
+        let folded = text::signature_jaccard(
+            &fold_signature(spooler.0, spooler.1),
+            &fold_signature(dns.0, dns.1),
+        );
+        let labelled = text::signature_jaccard(
+            &text::word_signature(&[spooler.0, spooler.1]),
+            &text::word_signature(&[dns.0, dns.1]),
+        );
+        let threshold = crate::config::MemoryConfig::default().fold_similar;
+        assert!(folded <= threshold, "{folded} {labelled}");
+        assert!(labelled > threshold, "{folded} {labelled}");
     }
 
     #[test]

@@ -61,20 +61,31 @@ pub fn compress(turn: &Turn) -> Option<Draft> {
         }
     }
 
+    let [
+        asked,
+        changed,
+        ran,
+        errors,
+        looked_at,
+        used,
+        decided,
+        result_label,
+        open,
+    ] = SECTION_LABELS;
     let mut body = String::new();
-    section(&mut body, "Asked", &cut_words(&ask, ASK_CHARS));
-    section(&mut body, "Changed", &facts.changed());
-    section(&mut body, "Ran", &facts.ran());
-    section(&mut body, "Errors", &facts.errors(&turn.tool_calls));
-    section(&mut body, "Looked at", &facts.looked_at());
-    section(&mut body, "Used", &facts.used());
+    section(&mut body, asked, &cut_words(&ask, ASK_CHARS));
+    section(&mut body, changed, &facts.changed());
+    section(&mut body, ran, &facts.ran());
+    section(&mut body, errors, &facts.errors(&turn.tool_calls));
+    section(&mut body, looked_at, &facts.looked_at());
+    section(&mut body, used, &facts.used());
     section(
         &mut body,
-        "Decided",
+        decided,
         &decisions(&turn.assistant_text, &result),
     );
-    section(&mut body, "Result", &result);
-    section(&mut body, "Open", &open_items(&facts, final_text));
+    section(&mut body, result_label, &result);
+    section(&mut body, open, &open_items(&facts, final_text));
 
     Some(Draft {
         title: title(&ask, &facts, &result),
@@ -82,6 +93,30 @@ pub fn compress(turn: &Turn) -> Option<Draft> {
         files: facts.changes.iter().map(|c| c.path.clone()).collect(),
         commands: facts.runs.iter().map(|r| r.command.clone()).collect(),
         errors: facts.failures.len(),
+    })
+}
+
+/// The labels of a turn summary's sections, in the order they appear.
+pub const SECTION_LABELS: [&str; 9] = [
+    "Asked",
+    "Changed",
+    "Ran",
+    "Errors",
+    "Looked at",
+    "Used",
+    "Decided",
+    "Result",
+    "Open",
+];
+
+/// The lines of `body` without their section label (`Ran: `), so two
+/// turns are compared by what was done, not by the template they share.
+pub fn section_values(body: &str) -> impl Iterator<Item = &str> {
+    body.lines().map(|line| {
+        SECTION_LABELS
+            .iter()
+            .find_map(|label| line.strip_prefix(label)?.strip_prefix(": "))
+            .unwrap_or(line)
     })
 }
 
@@ -633,6 +668,22 @@ fn title(ask: &str, facts: &Facts, result: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn section_values_drop_only_a_leading_label() {
+        let body = "Asked: why is DNS slow?\nLooked at: /etc/resolv.conf\nResult: the Result: was cached\nplain line";
+        let values: Vec<&str> = section_values(body).collect();
+        assert_eq!(
+            values,
+            [
+                "why is DNS slow?",
+                "/etc/resolv.conf",
+                "the Result: was cached",
+                "plain line"
+            ]
+        );
+    }
+
     use super::super::transcript::fixtures::{Tx, failing_test_run, filler};
     use super::super::transcript::{ToolResult, read_turns};
     use super::*;
