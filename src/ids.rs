@@ -14,17 +14,12 @@ pub fn short_id(id: &str) -> &str {
 pub const MIN_KEY: usize = 6;
 
 /// SQL that matches the id `column` against the typed key `?1`: the whole
-/// id, or a literal end (and with `prefix`, start) of at least [`MIN_KEY`]
-/// characters, in any case. `substr`, not `LIKE`: `%` and `_` in a key are
-/// characters, never wildcards.
-pub fn key_match_sql(column: &str, prefix: bool) -> String {
-    let start = if prefix {
-        format!("substr({column}, 1, length(?1)) = lower(?1) OR ")
-    } else {
-        String::new()
-    };
+/// id, or a literal start or end of at least [`MIN_KEY`] characters, in any
+/// case. `substr`, not `LIKE`: `%` and `_` in a key are characters, never
+/// wildcards.
+pub fn key_match_sql(column: &str) -> String {
     format!(
-        "({column} = ?1 OR (length(?1) >= {MIN_KEY} AND ({start}substr({column}, -length(?1)) = lower(?1))))"
+        "({column} = ?1 OR (length(?1) >= {MIN_KEY} AND (substr({column}, 1, length(?1)) = lower(?1) OR substr({column}, -length(?1)) = lower(?1))))"
     )
 }
 

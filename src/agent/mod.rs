@@ -365,7 +365,7 @@ pub async fn resolve_id(db: &mut Db, key: &str) -> Result<String> {
     let key = key.trim();
     let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT id FROM agent_commands WHERE {} LIMIT 2",
-        crate::ids::key_match_sql("id", true)
+        crate::ids::key_match_sql("id")
     )))
     .bind(key)
     .fetch_all(db)

@@ -464,7 +464,6 @@ impl Memory {
     }
 }
 
-/// A memory by id, or by the last 8+ characters of its id.
 /// The memories of these seqs (those that exist), in no order.
 pub async fn by_seqs(db: &mut Db, seqs: &[i64]) -> Result<Vec<Memory>> {
     if seqs.is_empty() {
@@ -537,10 +536,13 @@ pub async fn neighbours(db: &mut Db, places: &[Place], window: Millis) -> Result
         .collect())
 }
 
+/// A memory by its id, or by the start or end (6 characters or more) of
+/// its id, as tasks and sessions are found: the tables print the end, and
+/// `--json` gives the whole id, whose start a technician may copy.
 pub async fn get(db: &mut Db, key: &str) -> Result<Memory> {
     let rows: Vec<Memory> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM memories m WHERE {} LIMIT 2",
-        crate::ids::key_match_sql("m.id", false)
+        crate::ids::key_match_sql("m.id")
     )))
     .bind(key.trim())
     .fetch_all(db)

@@ -201,7 +201,7 @@ pub async fn list(
          FROM work_audit a LEFT JOIN machines m ON m.id = a.machine_id
          WHERE (?1 IS NULL OR {}) AND (?2 IS NULL OR a.kind = ?2)
          ORDER BY a.at DESC, a.id DESC LIMIT ?3",
-        ids::key_match_sql("a.entity_id", true)
+        ids::key_match_sql("a.entity_id")
     );
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(entity.map(str::trim))

@@ -70,7 +70,7 @@ pub(crate) async fn resolve_id(
     };
     let sql = format!(
         "SELECT id FROM {table} WHERE {} LIMIT 2",
-        crate::ids::key_match_sql("id", true)
+        crate::ids::key_match_sql("id")
     );
     let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(key)

@@ -2300,6 +2300,36 @@ fn percent_and_underscore_in_a_memory_short_id_are_no_wildcards() {
     env.ok(&["context", "forget", &id[id.len() - 8..]]);
 }
 
+/// `msp task done 01a24eef` found a task by the start of its id, but
+/// `msp context show 01a24eef`, the start of the id `--json` printed, said
+/// "memory not found": memories were found by the end of their id only.
+#[test]
+fn a_memory_is_found_by_the_start_of_its_id_as_tasks_and_sessions_are() {
+    let env = Env::setup();
+    let m = env.remember(
+        "PACS NAT",
+        "The Meraki MX maps 203.0.113.7 to the PACS server.",
+        &[],
+    );
+    let id = str_of(&m, "id").to_string();
+    let shown = env.ok(&["context", "show", &id[..13]]).stdout;
+    common::assert_has(&shown, "PACS NAT");
+    // UUIDv7 ids begin with their time: a second memory shares the start,
+    // and a start that names both is refused, not guessed.
+    let other = env.remember("Printer queue", "PRINT01 holds the front desk queue.", &[]);
+    let other = str_of(&other, "id").to_string();
+    let shared = id
+        .chars()
+        .zip(other.chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    if shared >= 6 {
+        let out = env.msp(&["context", "show", &id[..shared]]).expect_hint(2);
+        common::assert_has(&out.stderr, "matches more than one memory");
+    }
+    env.ok(&["context", "show", &other[..(shared + 1).max(8)]]);
+}
+
 /// Where `needle` occurs in the store's files (msp.db, its WAL).
 fn files_holding(env: &Env, needle: &str) -> Vec<String> {
     ["msp.db", "msp.db-wal"]
