@@ -60,15 +60,23 @@ With --wait the exit code is the command's own; 124 when it timed out. For `self
         /// Only commands for this machine
         #[arg(long)]
         machine: Option<String>,
+        /// Only commands in this state
         #[arg(long, value_enum)]
         status: Option<Status>,
+        /// At most this many commands
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
     /// One command: status, exit code, output, who requested it from where
-    Show { id: String },
+    Show {
+        /// Command id (full, or the short id `msp agent list` shows)
+        id: String,
+    },
     /// Approve a command for a machine that requires approval (from another machine than the requester's)
-    Approve { id: String },
+    Approve {
+        /// Command id (full, or the short id `msp agent list` shows)
+        id: String,
+    },
     /// Every request, approval, pickup, verification failure, execution and result
     Audit {
         /// Only this command

@@ -8,9 +8,12 @@ use crate::work::{clients, projects};
 pub enum Cmd {
     /// Add a client
     Add {
+        /// The client's name (its slug is made from it)
         name: String,
+        /// What kind of client it is
         #[arg(long = "type", default_value = "msp_client", value_parser = ["msp_client", "internal", "project"])]
         client_type: String,
+        /// Free-text notes about the client
         #[arg(long)]
         notes: Option<String>,
     },
@@ -21,10 +24,15 @@ pub enum Cmd {
         all: bool,
     },
     /// Show a client and its projects (by name, slug or id)
-    Show { client: String },
+    Show {
+        /// The client (name, slug or id)
+        client: String,
+    },
     /// Change a client's notes (by name, slug or id; "" clears them)
     Update {
+        /// The client (name, slug or id)
         client: String,
+        /// The new notes ("" clears them)
         #[arg(long)]
         notes: String,
     },

@@ -37,8 +37,10 @@ pub enum Format {
 pub enum Cmd {
     /// Store one memory (redacted like everything else)
     Add {
+        /// The memory's title
         #[arg(long)]
         title: String,
+        /// The memory's text
         #[arg(long, default_value = "")]
         body: String,
         /// Comma-separated tags
@@ -47,8 +49,10 @@ pub enum Cmd {
         /// Project (default: the project of the current directory)
         #[arg(long)]
         project: Option<String>,
+        /// Client (name, slug or id; default: that of the current directory's project)
         #[arg(long)]
         client: Option<String>,
+        /// Kind of memory
         #[arg(long, default_value = "note", value_parser = clap::builder::PossibleValuesParser::new(mstore::KINDS))]
         kind: String,
         /// 1 (trivia) to 10 (critical)
@@ -60,8 +64,10 @@ pub enum Cmd {
     },
     /// Capture Claude Code transcripts (files or directories) or JSONL notes
     Import {
+        /// Files, or directories (every .jsonl file below them)
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// How to read the files
         #[arg(long, value_enum, default_value = "auto")]
         format: Format,
         /// Put every imported memory in this project (default: from each turn's directory)
@@ -70,13 +76,18 @@ pub enum Cmd {
     },
     /// Ranked memories for a query, with scores: every client's, the current directory's project first
     Search {
+        /// What to look for
         query: String,
+        /// Only this project's memories (slug or id)
         #[arg(long)]
         project: Option<String>,
+        /// Only this client's memories (name, slug or id)
         #[arg(long)]
         client: Option<String>,
+        /// Only memories of this kind (session_summary, decision, fact, snippet, project_state, note)
         #[arg(long)]
         kind: Option<String>,
+        /// At most this many results
         #[arg(long, default_value_t = 10)]
         limit: usize,
         /// Score as of this time (for reproducible results)
@@ -105,6 +116,7 @@ pub enum Cmd {
         /// Token budget (default: memory.budget_tokens)
         #[arg(long)]
         budget: Option<u32>,
+        /// Recall as of this time (default now), e.g. "2026-11-21 14:00", yesterday or RFC 3339
         #[arg(long)]
         now: Option<String>,
     },
@@ -113,22 +125,28 @@ pub enum Cmd {
         /// Project (default: the project of --cwd or the current directory)
         #[arg(long)]
         project: Option<String>,
+        /// Directory whose project is briefed (default: the current one)
         #[arg(long)]
         cwd: Option<PathBuf>,
         /// Token budget (default: memory.session_start_budget_tokens)
         #[arg(long)]
         budget: Option<u32>,
+        /// Brief as of this time (default now), e.g. "2026-11-21 14:00", yesterday or RFC 3339
         #[arg(long)]
         now: Option<String>,
     },
     /// List memories, newest first
     List {
+        /// Only this project's memories (slug or id)
         #[arg(long)]
         project: Option<String>,
+        /// Only this client's memories (name, slug or id)
         #[arg(long)]
         client: Option<String>,
+        /// Only memories of this kind (session_summary, decision, fact, snippet, project_state, note)
         #[arg(long)]
         kind: Option<String>,
+        /// At most this many memories (0: all)
         #[arg(long, default_value_t = 20)]
         limit: i64,
         /// Only pinned memories
@@ -140,27 +158,49 @@ pub enum Cmd {
     },
     /// Show one memory (`--source`: the redacted excerpt it came from)
     Show {
+        /// Memory id (full, or the short id `msp context list` shows)
         id: String,
+        /// Also show the redacted excerpt it came from
         #[arg(long)]
         source: bool,
     },
     /// Delete a memory and its source excerpt; a captured memory stays
     /// forgotten (imports, the save hook and synced machines skip its source)
-    Forget { id: String },
+    Forget {
+        /// Memory id (full, or the short id `msp context list` shows)
+        id: String,
+    },
     /// Mark OLD as restated by NEW: recall and the briefing leave OLD out,
     /// search still finds it
-    Supersede { old: String, new: String },
+    Supersede {
+        /// The memory that is restated (full id, or the short id `msp context list` shows)
+        old: String,
+        /// The memory that restates it (full id, or the short id `msp context list` shows)
+        new: String,
+    },
     /// Undo a supersession: the memory is recalled again
-    Restore { id: String },
+    Restore {
+        /// Memory id (full, or the short id `msp context list` shows)
+        id: String,
+    },
     /// Make a memory part of its project's SessionStart briefing
-    Pin { id: String },
+    Pin {
+        /// Memory id (full, or the short id `msp context list` shows)
+        id: String,
+    },
     /// Take a memory out of the SessionStart briefing
-    Unpin { id: String },
+    Unpin {
+        /// Memory id (full, or the short id `msp context list` shows)
+        id: String,
+    },
     /// Change a memory; the new text is redacted, re-tagged and re-indexed
     Edit {
+        /// Memory id (full, or the short id `msp context list` shows)
         id: String,
+        /// New title
         #[arg(long)]
         title: Option<String>,
+        /// New text
         #[arg(long)]
         body: Option<String>,
         /// Comma-separated tags (replace those given by hand)
@@ -169,6 +209,7 @@ pub enum Cmd {
         /// 1 (trivia) to 10 (critical)
         #[arg(long, value_parser = clap::value_parser!(i64).range(1..=10))]
         importance: Option<i64>,
+        /// New kind
         #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(mstore::KINDS))]
         kind: Option<String>,
         /// Move it to this project
@@ -897,6 +938,7 @@ pub struct RememberArgs {
     /// Project (default: the project of the current directory)
     #[arg(long)]
     pub project: Option<String>,
+    /// Client (name, slug or id; default: that of the current directory's project)
     #[arg(long)]
     pub client: Option<String>,
 }

@@ -13,6 +13,7 @@ pub enum Cmd {
     List,
     /// Show one machine: `self`, an id, a friendly name or a hostname
     Show {
+        /// `self`, an id, a friendly name or a hostname
         #[arg(default_value = "self")]
         machine: String,
     },
@@ -26,6 +27,7 @@ pub enum Cmd {
         /// Kind of machine, e.g. laptop, desktop, server, vm
         #[arg(long = "type")]
         machine_type: Option<String>,
+        /// Free-text notes about the machine
         #[arg(long)]
         notes: Option<String>,
         /// Agent commands for this machine need approval from another machine

@@ -91,6 +91,7 @@ pub enum Command {
     Config(config::Cmd),
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions {
+        /// Shell to print completions for
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },

@@ -24,13 +24,16 @@ pub enum Cmd {
         /// Directory on this machine that belongs to the project (repeatable)
         #[arg(long = "path", value_name = "DIR")]
         paths: Vec<PathBuf>,
+        /// How urgent the project is
         #[arg(long, default_value = "normal", value_parser = ["low", "normal", "high", "urgent"])]
         priority: String,
+        /// What the project is about
         #[arg(long)]
         description: Option<String>,
     },
     /// List projects (archived ones, and those of archived clients, with --all)
     List {
+        /// Only this client's projects (name, slug or id)
         #[arg(long)]
         client: Option<String>,
         /// Include archived projects
@@ -44,6 +47,7 @@ pub enum Cmd {
         /// New slug
         #[arg(long)]
         slug: Option<String>,
+        /// New display name
         #[arg(long)]
         name: Option<String>,
         /// Move it to this client (name, slug or id), with its sessions, tasks and memories
@@ -52,8 +56,10 @@ pub enum Cmd {
         /// Take it (and its sessions, tasks and memories) off its client
         #[arg(long)]
         no_client: bool,
+        /// New status
         #[arg(long, value_parser = ["active", "paused", "done", "archived"])]
         status: Option<String>,
+        /// New priority
         #[arg(long, value_parser = ["low", "normal", "high", "urgent"])]
         priority: Option<String>,
         /// New description ("" clears it)
@@ -77,11 +83,15 @@ pub enum Cmd {
         force: bool,
     },
     /// Show a project with its directories and remotes
-    Show { project: String },
+    Show {
+        /// The project (slug or id)
+        project: String,
+    },
     /// Link a directory on this machine (or a git remote) to a project
     Link {
         /// Directory (defaults to the current one)
         dir: Option<PathBuf>,
+        /// The project (slug or id)
         #[arg(long)]
         project: String,
         /// Link this git remote URL instead (matches the repository on every machine)
@@ -89,9 +99,15 @@ pub enum Cmd {
         remote: Option<String>,
     },
     /// Remove a directory or git remote link
-    Unlink { target: String },
+    Unlink {
+        /// A directory linked on this machine (e.g. `.`), or a linked git remote URL
+        target: String,
+    },
     /// Which project a directory belongs to (exit 3 when none)
-    Which { dir: Option<PathBuf> },
+    Which {
+        /// Directory (defaults to the current one)
+        dir: Option<PathBuf>,
+    },
 }
 
 pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {

@@ -195,4 +195,38 @@ mod tests {
     fn reference_config_is_current() {
         check("docs/reference/config.md", &config_markdown());
     }
+
+    /// `msp CMD --help` says what every argument is: none shows its name alone.
+    #[test]
+    fn every_argument_has_help() {
+        fn walk(cmd: &Command, path: &str, missing: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                if matches!(a.get_id().as_str(), "help" | "version") || a.get_help().is_some() {
+                    continue;
+                }
+                let name = match (a.get_long(), a.get_short()) {
+                    (Some(l), _) => format!("--{l}"),
+                    (None, Some(s)) => format!("-{s}"),
+                    (None, None) => match a.get_value_names() {
+                        Some(v) => format!("<{}>", v[0]),
+                        None => format!("<{}>", a.get_id().as_str().to_ascii_uppercase()),
+                    },
+                };
+                missing.push(format!("{path} {name}"));
+            }
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut root = crate::cli::Cli::command();
+        root.build();
+        let mut missing = Vec::new();
+        walk(&root, "msp", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "{} argument(s) without help text (give each a `///` doc comment):\n{}",
+            missing.len(),
+            missing.join("\n")
+        );
+    }
 }

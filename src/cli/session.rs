@@ -39,8 +39,10 @@ pub enum Cmd {
     Start {
         #[command(flatten)]
         scope: ScopeArgs,
+        /// What the session is about
         #[arg(long)]
         title: Option<String>,
+        /// Mark it billable
         #[arg(long)]
         billable: bool,
         /// Start time (default now), e.g. 09:30, "15m ago", "monday 9:00"
@@ -52,6 +54,7 @@ pub enum Cmd {
     },
     /// Stop the open work session
     Stop {
+        /// What was done
         #[arg(long)]
         summary: Option<String>,
         /// Stop time (default now)
@@ -64,25 +67,33 @@ pub enum Cmd {
     List {
         #[command(flatten)]
         range: RangeArgs,
+        /// Only this client's sessions (name, slug or id)
         #[arg(long)]
         client: Option<String>,
+        /// Only this project's sessions (slug or id)
         #[arg(long)]
         project: Option<String>,
+        /// At most this many sessions (default: all)
         #[arg(long)]
         limit: Option<i64>,
     },
     /// Record past work
     Add {
+        /// Start time, e.g. 09:30, "yesterday 14:00", "2h ago", "2026-11-21 14:00" or RFC 3339
         #[arg(long)]
         from: String,
+        /// End time, in the same forms as --from (e.g. 11:15, now, "30m ago")
         #[arg(long)]
         to: String,
         #[command(flatten)]
         scope: ScopeArgs,
+        /// What the session was about
         #[arg(long)]
         title: Option<String>,
+        /// What was done
         #[arg(long)]
         summary: Option<String>,
+        /// Mark it billable
         #[arg(long)]
         billable: bool,
         /// Refuse (exit 1) instead of warning when it overlaps another session on this machine
@@ -139,13 +150,16 @@ pub enum Cmd {
     Audit {
         /// Only this record: a session or task id (or short id), a client name or a project slug
         record: Option<String>,
+        /// Only corrections to this kind of record
         #[arg(long, value_parser = ["session", "client", "project", "task"])]
         kind: Option<String>,
+        /// At most this many entries
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
     /// Total and billable hours by client, project or day
     Report {
+        /// One row per client, project or day
         #[arg(long, value_enum, default_value = "client")]
         by: GroupBy,
         #[command(flatten)]

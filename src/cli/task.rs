@@ -11,11 +11,15 @@ use crate::work::tasks;
 pub enum Cmd {
     /// Add a pending task
     Add {
+        /// What is to be done
         title: String,
+        /// Client (name, slug or id)
         #[arg(long)]
         client: Option<String>,
+        /// Project (slug or id); brings its client
         #[arg(long)]
         project: Option<String>,
+        /// How urgent it is (the list shows the most urgent first)
         #[arg(long, default_value = "normal", value_parser = ["low", "normal", "high", "urgent"])]
         priority: String,
         /// Due date: 2026-12-01, tomorrow, friday, "next monday", "in 3 days"
@@ -24,8 +28,10 @@ pub enum Cmd {
     },
     /// List pending tasks (most urgent first)
     List {
+        /// Only this client's tasks (name, slug or id)
         #[arg(long)]
         client: Option<String>,
+        /// Only this project's tasks (slug or id)
         #[arg(long)]
         project: Option<String>,
         /// Include done tasks
@@ -33,13 +39,18 @@ pub enum Cmd {
         all: bool,
     },
     /// Mark a task done (full id, or the short id `msp task list` shows)
-    Done { id: String },
+    Done {
+        /// Task id (full, or the short id `msp task list` shows)
+        id: String,
+    },
     /// Correct a task: title, priority, due date, client, project, done (audited)
     Edit {
         /// Task id (full, or the short id `msp task list` shows)
         id: String,
+        /// New title
         #[arg(long)]
         title: Option<String>,
+        /// New priority
         #[arg(long, value_parser = ["low", "normal", "high", "urgent"])]
         priority: Option<String>,
         /// Due date: 2026-12-01, tomorrow, friday, "next monday", "in 3 days"

@@ -18,6 +18,7 @@ use crate::work::sessions::{self, SessionView};
 pub enum Cmd {
     /// Connect a PSA. The API key stays in the vault; only its reference is kept
     Setup {
+        /// The PSA to connect (SyncroMSP)
         #[arg(value_parser = ["syncro"])]
         provider: String,
         /// The NAME of https://NAME.syncromsp.com
@@ -38,6 +39,7 @@ pub enum Cmd {
         /// e.g. New, "In Progress", Resolved, "Not Closed"
         #[arg(long)]
         status: Option<String>,
+        /// Text to search the tickets for
         #[arg(long)]
         query: Option<String>,
         /// Only tickets assigned to the API key's user
@@ -45,18 +47,24 @@ pub enum Cmd {
         mine: bool,
     },
     /// A ticket with its comments and time entries
-    Show { id: String },
+    Show {
+        /// Ticket ID as `msp ticket search` shows it (not the ticket number)
+        id: String,
+    },
     /// Customers in the PSA
     Customers {
+        /// Only customers matching this text
         #[arg(long)]
         query: Option<String>,
     },
     /// Link a work session to a ticket
     Link {
+        /// Ticket ID as `msp ticket search` shows it (not the ticket number)
         id: String,
         /// A session id, or `current` (the open session on this machine)
         #[arg(long, default_value = "current", value_name = "ID|current")]
         session: String,
+        /// How the session relates to the ticket
         #[arg(long = "type", default_value = "related", value_parser = ["related", "resolves", "documents", "caused_by"])]
         link_type: String,
         /// `msp ticket sync` posts the note and time once the session has ended
@@ -65,6 +73,7 @@ pub enum Cmd {
     },
     /// Post a note (internal unless --public): given, or made from a session
     Note {
+        /// Ticket ID as `msp ticket search` shows it (not the ticket number)
         id: String,
         #[arg(
             long,
@@ -86,13 +95,16 @@ pub enum Cmd {
     },
     /// Log time on a ticket (charged only with --charge)
     Time {
+        /// Ticket ID as `msp ticket search` shows it (not the ticket number)
         id: String,
+        /// Minutes worked, ending now (1 to 1440)
         #[arg(long, conflicts_with = "from_session", required_unless_present = "from_session", value_parser = clap::value_parser!(i64).range(1..=24 * 60))]
         minutes: Option<i64>,
         /// Take start and length from a session (default: the open session on
         /// this machine, else the last one)
         #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "SESSION")]
         from_session: Option<String>,
+        /// Text of the time entry (default: the session's title or summary, else "Work session")
         #[arg(long)]
         notes: Option<String>,
         /// Charge the time to the ticket (bill it)
@@ -104,6 +116,7 @@ pub enum Cmd {
     },
     /// Post what is waiting: the outbox, and notes and time of ended sessions linked with --auto-sync
     Sync {
+        /// List what would be posted; post nothing
         #[arg(long)]
         dry_run: bool,
     },

@@ -35,19 +35,25 @@ pub enum Cmd {
     Set {
         /// CLIENT/ITEM (CLIENT: a client's name, slug or id)
         reference: String,
+        /// Kind of credential (default for a new one: password)
         #[arg(long = "type", value_parser = clap::builder::PossibleValuesParser::new(records::TYPES.iter().copied()))]
         cred_type: Option<String>,
+        /// User name that goes with it (not secret: `msp vault list` shows it)
         #[arg(long)]
         username: Option<String>,
+        /// Where it is used (not secret: `msp vault list` shows it)
         #[arg(long)]
         url: Option<String>,
+        /// Notes about it (not secret)
         #[arg(long)]
         notes: Option<String>,
+        /// FIELD=- (stdin), FIELD=@PATH (a file) or FIELD=--generate[=LEN] (random, 8 to 256 characters, default 24); `-` or `@PATH` alone: the password
         #[arg(value_name = "FIELD=SOURCE")]
         values: Vec<String>,
     },
     /// Print a secret (the only command that does): CLIENT/ITEM or msp://CLIENT/ITEM/FIELD
     Get {
+        /// CLIENT/ITEM or CLIENT/ITEM/FIELD, with or without msp:// (CLIENT: a client's name, slug or id)
         reference: String,
         /// The field (default: password, or the only field)
         #[arg(long)]
@@ -55,6 +61,7 @@ pub enum Cmd {
     },
     /// Credentials and their fields, never their values
     List {
+        /// Only this client's credentials (name, slug or id)
         #[arg(long)]
         client: Option<String>,
         /// Include removed credentials
@@ -62,21 +69,31 @@ pub enum Cmd {
         all: bool,
     },
     /// Kept versions of a credential's fields (no values)
-    History { reference: String },
+    History {
+        /// CLIENT/ITEM, or CLIENT/ITEM/FIELD for one field (CLIENT: a client's name, slug or id)
+        reference: String,
+    },
     /// New versions of existing fields; the old ones are kept (vault.max_versions)
     Rotate {
+        /// CLIENT/ITEM (CLIENT: a client's name, slug or id)
         reference: String,
+        /// FIELD=- (stdin), FIELD=@PATH (a file) or FIELD=--generate[=LEN] (random, 8 to 256 characters, default 24); `-` or `@PATH` alone: the password
         #[arg(value_name = "FIELD=SOURCE", required = true)]
         values: Vec<String>,
     },
     /// Remove a credential (recoverable with `restore`; --purge deletes it for good)
     Rm {
+        /// CLIENT/ITEM (CLIENT: a client's name, slug or id)
         reference: String,
+        /// Delete it for good, with every version of its fields (no restore)
         #[arg(long)]
         purge: bool,
     },
     /// Bring back a removed credential
-    Restore { reference: String },
+    Restore {
+        /// CLIENT/ITEM (CLIENT: a client's name, slug or id)
+        reference: String,
+    },
     /// Run a command with secrets in its environment; they are masked in its output
     Run {
         /// NAME=msp://CLIENT/ITEM/FIELD (repeatable)
@@ -88,6 +105,7 @@ pub enum Cmd {
     },
     /// Who accessed what, when; --verify checks the tamper-evident chain
     Audit {
+        /// Only this credential's entries: CLIENT/ITEM (CLIENT: a client's name, slug or id)
         reference: Option<String>,
         /// Check the chain, its head, the seal beside the store, and that no
         /// credential is older than the log says
