@@ -171,37 +171,17 @@ pub enum Cmd {
 }
 
 /// `--client`/`--project` as given, else the project of the current
-/// directory. `--client` alone keeps the directory's project when it is
-/// that client's, and is refused when it is another's (the session would
-/// be billed to one client under another's project).
+/// directory (see [`sessions::resolve_scope_in`]).
 async fn scope_from(db: &mut Db, args: &ScopeArgs, machine_id: &str) -> Result<Scope> {
-    if args.project.is_some() {
-        let scope =
-            sessions::resolve_scope(db, args.client.as_deref(), args.project.as_deref()).await?;
-        sessions::require_active(db, &scope).await?;
-        return Ok(scope);
-    }
     let cwd = std::env::current_dir()?;
-    let (here, project) = projects::scope_of_dir(db, &cwd, machine_id).await?;
-    let Some(client) = args.client.as_deref() else {
-        return Ok(here);
-    };
-    let given = sessions::resolve_scope(db, Some(client), None).await?;
-    sessions::require_active(db, &given).await?;
-    match project {
-        None => Ok(given),
-        Some(p) if p.client_id == given.client_id => Ok(here),
-        Some(p) => {
-            let owner = match &p.client_id {
-                Some(id) => crate::work::clients::resolve(db, id)
-                    .await
-                    .map(|c| format!("client {}", c.name))
-                    .unwrap_or_else(|_| "another client".into()),
-                None => "no client".into(),
-            };
-            Err(Error::usage(format!("this directory belongs to project {}, which belongs to {owner}, not to {client}", p.slug)).with_hint(format!("give --project with one of {client}'s projects, or run the command outside this directory")))
-        }
-    }
+    sessions::resolve_scope_in(
+        db,
+        args.client.as_deref(),
+        args.project.as_deref(),
+        &cwd,
+        machine_id,
+    )
+    .await
 }
 
 fn range(args: &RangeArgs) -> Result<(Option<i64>, Option<i64>)> {

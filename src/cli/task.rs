@@ -13,10 +13,10 @@ pub enum Cmd {
     Add {
         /// What is to be done
         title: String,
-        /// Client (name, slug or id)
+        /// Client (name, slug or id); defaults to the current directory's project's client
         #[arg(long)]
         client: Option<String>,
-        /// Project (slug or id); brings its client
+        /// Project (slug or id); brings its client; defaults to the project of the current directory
         #[arg(long)]
         project: Option<String>,
         /// How urgent it is (the list shows the most urgent first)
@@ -87,10 +87,29 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             priority,
             due,
         } => {
-            let scope = sessions::resolve_scope(db, client.as_deref(), project.as_deref()).await?;
-            sessions::require_active(db, &scope).await?;
+            // A task needs no registered machine; without one only a git
+            // remote can tell the directory's project.
+            let machine_id = crate::machine::self_id(db).await?.unwrap_or_default();
+            let cwd = std::env::current_dir()?;
+            let scope = sessions::resolve_scope_in(
+                db,
+                client.as_deref(),
+                project.as_deref(),
+                &cwd,
+                &machine_id,
+            )
+            .await?;
             let t = tasks::add(db, &title, scope, &priority, due.as_deref()).await?;
-            ctx.print(&t, |t| format!("added task {} {}", t.short_id, t.title))?;
+            ctx.print(&t, |t| {
+                // Where it went, since the directory may have chosen it.
+                let scope = match (&t.client, &t.project) {
+                    (Some(c), Some(p)) => format!(" ({c} / {p})"),
+                    (Some(c), None) => format!(" ({c})"),
+                    (None, Some(p)) => format!(" ({p})"),
+                    (None, None) => String::new(),
+                };
+                format!("added task {} {}{scope}", t.short_id, t.title)
+            })?;
         }
         Cmd::List {
             client,

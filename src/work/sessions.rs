@@ -176,6 +176,45 @@ pub async fn resolve_scope(
     })
 }
 
+/// The scope new work goes to: `project` (with `client`, which must be its
+/// client) as given, else the project of `dir` on this machine. `client`
+/// alone keeps the directory's project when it is that client's, and is
+/// refused when it is another's (the work would be billed to one client
+/// under another's project). Archived clients and projects are refused.
+pub async fn resolve_scope_in(
+    db: &mut Db,
+    client: Option<&str>,
+    project: Option<&str>,
+    dir: &std::path::Path,
+    machine_id: &str,
+) -> Result<Scope> {
+    if project.is_some() {
+        let scope = resolve_scope(db, client, project).await?;
+        require_active(db, &scope).await?;
+        return Ok(scope);
+    }
+    let (here, dir_project) = projects::scope_of_dir(db, dir, machine_id).await?;
+    let Some(client) = client else {
+        return Ok(here);
+    };
+    let given = resolve_scope(db, Some(client), None).await?;
+    require_active(db, &given).await?;
+    match dir_project {
+        None => Ok(given),
+        Some(p) if p.client_id == given.client_id => Ok(here),
+        Some(p) => {
+            let owner = match &p.client_id {
+                Some(id) => clients::resolve(db, id)
+                    .await
+                    .map(|c| format!("client {}", c.name))
+                    .unwrap_or_else(|_| "another client".into()),
+                None => "no client".into(),
+            };
+            Err(Error::usage(format!("this directory belongs to project {}, which belongs to {owner}, not to {client}", p.slug)).with_hint(format!("give --project with one of {client}'s projects, or run the command outside this directory")))
+        }
+    }
+}
+
 /// Refuses new work for an archived client or project (named explicitly:
 /// archived records stay in reports, not in new work).
 pub async fn require_active(db: &mut Db, scope: &Scope) -> Result<()> {

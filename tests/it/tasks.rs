@@ -201,3 +201,31 @@ fn a_task_can_be_edited_reopened_and_removed_with_an_audit() {
         .collect();
     assert_eq!(actions, ["rm", "edit", "edit"], "{audit}");
 }
+
+/// `msp task add` in a project's directory made a task of no client and no
+/// project, while `msp session start` there took the directory's project.
+#[test]
+fn a_task_added_in_a_project_directory_belongs_to_that_project() {
+    let (env, dir) = common::acme();
+    let deep = env.dir("work/acme/switches");
+    let task = env.json_in(&deep, &["task", "add", "Replace the switch in closet B"]);
+    assert_eq!(task["project"], "acme-site", "{task}");
+    assert_eq!(task["client"], "Acme Corp", "{task}");
+    let said = env
+        .msp_in(&deep, &["task", "add", "Label the patch panel"])
+        .expect_code(0);
+    common::assert_has(
+        &said.stdout,
+        "Label the patch panel (Acme Corp / acme-site)",
+    );
+    // Another client there is a contradiction, as for sessions.
+    env.ok(&["client", "add", "Beta"]);
+    env.msp_in(&dir, &["task", "add", "Order toner", "--client", "beta"])
+        .expect_hint(2);
+    // Outside any linked directory a task still needs no client.
+    let bare = env.json(&["task", "add", "Order toner"]);
+    assert!(
+        bare["project"].is_null() && bare["client"].is_null(),
+        "{bare}"
+    );
+}
