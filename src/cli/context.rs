@@ -84,8 +84,8 @@ pub enum Cmd {
         /// Only this client's memories (name, slug or id)
         #[arg(long)]
         client: Option<String>,
-        /// Only memories of this kind (session_summary, decision, fact, snippet, project_state, note)
-        #[arg(long)]
+        /// Only memories of this kind
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(mstore::KINDS))]
         kind: Option<String>,
         /// At most this many results
         #[arg(long, default_value_t = 10)]
@@ -143,8 +143,8 @@ pub enum Cmd {
         /// Only this client's memories (name, slug or id)
         #[arg(long)]
         client: Option<String>,
-        /// Only memories of this kind (session_summary, decision, fact, snippet, project_state, note)
-        #[arg(long)]
+        /// Only memories of this kind
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(mstore::KINDS))]
         kind: Option<String>,
         /// At most this many memories (0: all)
         #[arg(long, default_value_t = 20)]
@@ -215,7 +215,7 @@ pub enum Cmd {
         /// Move it to this project
         #[arg(long)]
         project: Option<String>,
-        /// Move it to this client
+        /// Move it to this client (off its project, unless that is this client's)
         #[arg(long)]
         client: Option<String>,
     },

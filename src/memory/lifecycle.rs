@@ -206,7 +206,17 @@ pub async fn edit(
         client_id: m.client_id.clone(),
         project_id: m.project_id.clone(),
     };
-    let target = e.target.clone().unwrap_or_else(|| old_target.clone());
+    let target = match &e.target {
+        // Its own client again: it stays on its project (only a move to
+        // another client takes it off a project of the old one).
+        Some(t)
+            if t.project_id.is_none() && t.client_id.is_some() && t.client_id == m.client_id =>
+        {
+            old_target.clone()
+        }
+        Some(t) => t.clone(),
+        None => old_target.clone(),
+    };
     // The tags given by hand stay unless replaced; those derived from the
     // old text and scope are derived again from the new ones.
     let given = match &e.tags {

@@ -305,3 +305,58 @@ fn the_briefing_lists_decisions_and_counts_routine_tickets() {
         "Routine work, last 30 days: 4 × Password reset, 2 × New hire laptop.",
     );
 }
+
+/// `msp context edit ID --client acme-corp` took a memory of acme-corp's
+/// project acme-site off that project: naming its own client again moved it.
+#[test]
+fn editing_a_memory_to_its_own_client_keeps_its_project() {
+    let (env, dir) = acme();
+    let m = env.json_in(
+        &dir,
+        &[
+            "context",
+            "add",
+            "--title",
+            "Core switch",
+            "--body",
+            "The core switch is SW-CORE-01.",
+        ],
+    );
+    let id = str_of(&m, "id").to_string();
+    let kept = env.json(&[
+        "context",
+        "edit",
+        &id,
+        "--client",
+        "acme-corp",
+        "--importance",
+        "8",
+    ]);
+    assert_eq!(kept["project_id"], m["project_id"], "{kept}");
+    assert_eq!(kept["client_id"], m["client_id"], "{kept}");
+    assert!(!m["project_id"].is_null(), "{m}");
+    // Another client: off acme-site, which is not that client's.
+    env.ok(&["client", "add", "Beta"]);
+    let moved = env.json(&["context", "edit", &id, "--client", "beta"]);
+    assert!(moved["project_id"].is_null(), "{moved}");
+    assert_ne!(moved["client_id"], m["client_id"], "{moved}");
+}
+
+/// `msp context list --kind facts` (for `fact`) listed nothing, as if the
+/// store held no facts; `context search --kind` refused it.
+#[test]
+fn a_misspelt_kind_is_refused_by_list_as_by_search() {
+    let env = Env::setup();
+    add_fact(&env, "DC01 and DC02 serve DNS", &[]);
+    for verb in ["list", "search"] {
+        let mut args = vec!["context", verb];
+        if verb == "search" {
+            args.push("dns");
+        }
+        args.extend(["--kind", "facts"]);
+        let out = env.msp(&args).expect_code(2);
+        assert_has(&out.stderr, "a similar value exists: 'fact'");
+    }
+    let facts = env.json(&["context", "list", "--kind", "fact"]);
+    assert_eq!(array(&facts).len(), 1, "{facts}");
+}
