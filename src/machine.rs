@@ -598,7 +598,8 @@ pub async fn list(db: &mut Db) -> Result<Vec<Machine>> {
     )
 }
 
-/// Changes to a machine's descriptive fields; `None` leaves a field as is.
+/// Changes to a machine's descriptive fields; `None` leaves a field as is,
+/// an empty name or notes clears them (as `msp client update --notes ""`).
 #[derive(Debug, Default)]
 pub struct MachineUpdate {
     pub friendly_name: Option<String>,
@@ -625,8 +626,10 @@ pub async fn update(db: &mut Db, key: &str, up: MachineUpdate) -> Result<Machine
         store::set_state(&mut tx, APPROVAL_KEY, if required { "1" } else { "0" }).await?;
     }
     sqlx::query(
-        "UPDATE machines SET friendly_name = COALESCE(?, friendly_name), machine_type = COALESCE(?, machine_type),
-         notes = COALESCE(?, notes), approval_required = COALESCE(?, approval_required), updated_at = ? WHERE id = ?",
+        "UPDATE machines SET friendly_name = CASE WHEN ?1 IS NULL THEN friendly_name ELSE NULLIF(trim(?1), '') END,
+         machine_type = COALESCE(?2, machine_type),
+         notes = CASE WHEN ?3 IS NULL THEN notes ELSE NULLIF(?3, '') END,
+         approval_required = COALESCE(?4, approval_required), updated_at = ?5 WHERE id = ?6",
     )
     .bind(up.friendly_name)
     .bind(up.machine_type)

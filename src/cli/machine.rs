@@ -21,13 +21,13 @@ pub enum Cmd {
     Update {
         /// `self`, an id, a friendly name or a hostname
         machine: String,
-        /// Friendly name, e.g. "Main Laptop"
+        /// Friendly name, e.g. "Main Laptop" ("" clears it: the hostname shows)
         #[arg(long)]
         name: Option<String>,
         /// Kind of machine, e.g. laptop, desktop, server, vm
         #[arg(long = "type")]
         machine_type: Option<String>,
-        /// Free-text notes about the machine
+        /// Free-text notes about the machine ("" clears them)
         #[arg(long)]
         notes: Option<String>,
         /// Agent commands for this machine need approval from another machine

@@ -245,3 +245,27 @@ fn setup_keeps_a_symlinked_settings_json_and_its_exact_numbers() {
     assert!(!text.contains("msp-recall"), "{text}");
     assert!(text.contains("12345678901234567890123"), "{text}");
 }
+
+/// `msp machine update self --notes ""` stored an empty string (JSON `""`)
+/// where `msp client update --notes ""` cleared the notes; `--name ""` left
+/// the machine with an empty name instead of its hostname.
+#[test]
+fn empty_machine_name_and_notes_clear_them_as_for_clients() {
+    let env = Env::setup();
+    let set = env.json(&[
+        "machine",
+        "update",
+        "self",
+        "--name",
+        "bench laptop",
+        "--notes",
+        "desk 3",
+    ]);
+    assert_eq!(set["friendly_name"], "bench laptop", "{set}");
+    assert_eq!(set["notes"], "desk 3", "{set}");
+    let cleared = env.json(&["machine", "update", "self", "--name", "", "--notes", ""]);
+    assert!(cleared["notes"].is_null(), "{cleared}");
+    assert!(cleared["friendly_name"].is_null(), "{cleared}");
+    let shown = env.ok(&["machine", "show", "self"]).stdout;
+    common::assert_has(&shown, str_of(&cleared, "hostname"));
+}
