@@ -386,20 +386,12 @@ impl Config {
         file_text: Option<&str>,
         env: &[(String, String)],
     ) -> Result<()> {
-        let Ok(toml::Value::Table(sections)) = toml::Value::try_from(self) else {
-            return Ok(());
-        };
-        for (setting, bound) in BOUNDS {
-            let (section, key) = setting.split_once('.').unwrap_or(("", setting));
-            let Some(v) = sections.get(section).and_then(|t| t.get(key)) else {
-                continue;
-            };
-            let Some(number) = v.as_float().or(v.as_integer().map(|i| i as f64)) else {
-                continue;
-            };
+        for (setting, bound, value) in BOUNDS {
+            let number = value(self);
             if bound.admits(number) {
                 continue;
             }
+            let (section, key) = setting.split_once('.').unwrap_or(("", setting));
             let name = env_name(section, key);
             let place = match env.iter().find(|(k, _)| *k == name) {
                 Some((k, raw)) => format!("{k}={raw:?}"),
@@ -490,22 +482,52 @@ impl Bound {
     }
 }
 
-/// The number settings' ranges, by key.
-pub const BOUNDS: &[(&str, Bound)] = &[
-    ("memory.half_life_days", Bound::Positive),
-    ("memory.weight_text", Bound::NonNegative),
-    ("memory.weight_recency", Bound::NonNegative),
-    ("memory.weight_importance", Bound::NonNegative),
-    ("memory.weight_scope", Bound::NonNegative),
-    ("memory.weight_tags", Bound::NonNegative),
-    ("memory.weight_use", Bound::NonNegative),
-    ("memory.weight_context", Bound::NonNegative),
-    ("memory.weight_meaning", Bound::Share),
-    ("memory.min_meaning", Bound::Share),
-    ("memory.min_meaning_words", Bound::Share),
-    ("memory.words_trust_coverage", Bound::Share),
-    ("memory.words_trust_agreement", Bound::NonNegative),
-    ("memory.fold_similar", Bound::Share),
+/// How a bounded setting is read from a loaded [`Config`].
+pub type Setting = fn(&Config) -> f64;
+
+/// The number settings' ranges, by key, each with how it is read (from the
+/// struct: the check runs on every hook's load).
+pub const BOUNDS: &[(&str, Bound, Setting)] = &[
+    ("memory.half_life_days", Bound::Positive, |c| {
+        c.memory.half_life_days
+    }),
+    ("memory.weight_text", Bound::NonNegative, |c| {
+        c.memory.weight_text
+    }),
+    ("memory.weight_recency", Bound::NonNegative, |c| {
+        c.memory.weight_recency
+    }),
+    ("memory.weight_importance", Bound::NonNegative, |c| {
+        c.memory.weight_importance
+    }),
+    ("memory.weight_scope", Bound::NonNegative, |c| {
+        c.memory.weight_scope
+    }),
+    ("memory.weight_tags", Bound::NonNegative, |c| {
+        c.memory.weight_tags
+    }),
+    ("memory.weight_use", Bound::NonNegative, |c| {
+        c.memory.weight_use
+    }),
+    ("memory.weight_context", Bound::NonNegative, |c| {
+        c.memory.weight_context
+    }),
+    ("memory.weight_meaning", Bound::Share, |c| {
+        c.memory.weight_meaning
+    }),
+    ("memory.min_meaning", Bound::Share, |c| c.memory.min_meaning),
+    ("memory.min_meaning_words", Bound::Share, |c| {
+        c.memory.min_meaning_words
+    }),
+    ("memory.words_trust_coverage", Bound::Share, |c| {
+        c.memory.words_trust_coverage
+    }),
+    ("memory.words_trust_agreement", Bound::NonNegative, |c| {
+        c.memory.words_trust_agreement
+    }),
+    ("memory.fold_similar", Bound::Share, |c| {
+        c.memory.fold_similar
+    }),
 ];
 
 /// The line and column (from 1) of byte `offset` in `text`.
@@ -913,6 +935,20 @@ mod tests {
     }
 
     #[test]
+    fn each_range_checks_its_own_setting() {
+        for (key, _, _) in BOUNDS {
+            let (section, name) = key.split_once('.').unwrap();
+            let err = Config::load_from(
+                Path::new("/nonexistent/config.toml"),
+                env(&[(&env_name(section, name), "-5")]),
+            )
+            .expect_err(key)
+            .to_string();
+            assert!(err.contains(&format!("{key} must be")), "{key}: {err}");
+        }
+    }
+
+    #[test]
     fn every_float_setting_has_a_range_and_its_default_is_inside() {
         let floats: Vec<String> = Config::default()
             .entries()
@@ -922,12 +958,12 @@ mod tests {
             .collect();
         for key in &floats {
             assert!(
-                BOUNDS.iter().any(|(k, _)| k == key),
+                BOUNDS.iter().any(|(k, _, _)| k == key),
                 "{key} is a float setting with no entry in BOUNDS"
             );
         }
         let defaults = Config::default().entries();
-        for (key, bound) in BOUNDS {
+        for (key, bound, _) in BOUNDS {
             let (_, _, v) = defaults
                 .iter()
                 .find(|(k, _, _)| k == key)

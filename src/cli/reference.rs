@@ -131,8 +131,8 @@ pub fn config_markdown() -> String {
             .find(|(k, _)| *k == key)
             .map(|(_, d)| *d)
             .unwrap_or("");
-        let kind = match crate::config::BOUNDS.iter().find(|(k, _)| *k == key) {
-            Some((_, bound)) => format!("{}, {}", toml_type(&value), bound.describe()),
+        let kind = match crate::config::BOUNDS.iter().find(|(k, _, _)| *k == key) {
+            Some((_, bound, _)) => format!("{}, {}", toml_type(&value), bound.describe()),
             None => toml_type(&value).to_string(),
         };
         let _ = writeln!(
