@@ -26,6 +26,8 @@ pub mod env {
     pub const VAULT_PASSPHRASE: &str = "MSP_VAULT_PASSPHRASE";
     /// The new passphrase for `msp vault passwd`, for unattended use.
     pub const VAULT_NEW_PASSPHRASE: &str = "MSP_VAULT_NEW_PASSPHRASE";
+    /// The team store's password for `msp sync init --url`, for unattended use.
+    pub const SYNC_PASSWORD: &str = "MSP_SYNC_PASSWORD";
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -722,6 +724,10 @@ pub const OTHER_ENV_DOCS: &[(&str, &str)] = &[
     (
         "MSP_VAULT_NEW_PASSPHRASE",
         "the new passphrase for `msp vault passwd`, for scripts",
+    ),
+    (
+        "MSP_SYNC_PASSWORD",
+        "the team store's password for `msp sync init --url` when the URL has none, for scripts (else it is prompted for; `PGPASSWORD` is read next)",
     ),
     (
         "CLAUDE_CONFIG_DIR",

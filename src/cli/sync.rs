@@ -3,8 +3,10 @@ use std::io::{IsTerminal, Read};
 use clap::{Args as ClapArgs, Subcommand};
 
 use super::{Ctx, note, out};
+use crate::config::env;
 use crate::error::{Error, ExitStatus, Result};
 use crate::sync::{self, key::TeamKey, server::mask_url};
+use crate::vault::access::{env_secret, interactive, prompt};
 
 #[derive(Debug, ClapArgs)]
 #[command(
@@ -20,7 +22,7 @@ pub struct Args {
 pub enum Cmd {
     /// Create the server tables and, on the team's first machine, the team key
     Init {
-        /// postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=require] (remembered in the store)
+        /// postgres://USER@HOST:PORT/DB[?sslmode=require], remembered in the store; its password is asked for (or read from MSP_SYNC_PASSWORD) and kept in a 0600 file
         #[arg(long)]
         url: Option<String>,
     },
@@ -41,6 +43,38 @@ pub enum KeyCmd {
         #[arg(long)]
         replace: bool,
     },
+}
+
+/// The URL `sync init --url` was given, with its password when it has
+/// none: from MSP_SYNC_PASSWORD or PGPASSWORD, else typed on the terminal
+/// (Enter for none: a server that trusts this machine, or `~/.pgpass`). A
+/// password in the URL itself works, but shows in process listings.
+fn with_password(url: String) -> Result<String> {
+    if sync::password::split(&url).1.is_some() {
+        note(format!(
+            "warning: the password in --url shows in process listings and shell history; next time give the URL without it: msp asks for the password, or reads {}",
+            env::SYNC_PASSWORD
+        ));
+        return Ok(url);
+    }
+    let password = match env_secret(env::SYNC_PASSWORD).or_else(|| env_secret("PGPASSWORD")) {
+        Some(p) => Some(p),
+        None if interactive() => Some(prompt(&format!(
+            "password for {} (Enter: none): ",
+            mask_url(&url)
+        ))?)
+        .filter(|p| !p.is_empty()),
+        None => None,
+    };
+    Ok(match password {
+        Some(p) => {
+            let p = p
+                .as_str()
+                .ok_or_else(|| Error::usage("the team store's password is not UTF-8"))?;
+            sync::password::join(&url, p).to_string()
+        }
+        None => url,
+    })
 }
 
 /// Shows a sync run's progress as a bar on a terminal, nothing otherwise.
@@ -123,7 +157,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitStatus> {
         Some(Cmd::Init { url }) => {
             let given = url.is_some();
             let url = match url {
-                Some(u) => u,
+                Some(u) => with_password(u)?,
                 None => sync::require_url(
                     sync::resolve_url(db, &ctx.paths.data_dir, &ctx.config).await?,
                 )?,

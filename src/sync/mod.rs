@@ -170,7 +170,7 @@ pub async fn secure_remembered_url(db: &mut Db, data_dir: &Path) -> Result<bool>
 
 pub fn require_url(url: Option<String>) -> Result<String> {
     url.ok_or_else(|| {
-        Error::usage("no team store configured").with_hint("give it once with `msp sync init --url postgres://USER:PASSWORD@HOST/DB`, or set sync.url in config.toml or MSP_SYNC_URL")
+        Error::usage("no team store configured").with_hint("give it once with `msp sync init --url postgres://USER@HOST/DB` (it asks for the password), or set sync.url in config.toml or MSP_SYNC_URL")
     })
 }
 

@@ -208,6 +208,14 @@ fn pg_error(what: &str, url: &str, e: sqlx::Error) -> Error {
     ))
 }
 
+/// Whether the server refused who connected (a wrong or missing password,
+/// an unknown role): SQLSTATE class 28, invalid authorization.
+fn refused_login(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code.starts_with("28"))
+}
+
 pub struct Server {
     conn: PgConnection,
     url: String,
@@ -223,6 +231,9 @@ impl Server {
         })?;
         let conn = match tokio::time::timeout(timeout, PgConnection::connect_with(&opts)).await {
             Ok(Ok(c)) => c,
+            Ok(Err(e)) if refused_login(&e) => {
+                return Err(Error::Locked(format!("the team store {masked} refused the login: {}", e.to_string().replace(url, &masked))).with_hint("give `msp sync init --url` the URL without its password and type the password when asked (or set MSP_SYNC_PASSWORD); check the user name"));
+            }
             Ok(Err(e)) => {
                 return Err(Error::Other(format!("cannot reach the team store {masked}: {}", e.to_string().replace(url, &masked))).with_hint("check that the server is up and the URL (sync.url or MSP_SYNC_URL) is right; everything keeps working locally and the next `msp sync` catches up"));
             }

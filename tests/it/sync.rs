@@ -876,9 +876,15 @@ fn sync_init_url_password_is_not_kept_in_the_store_wal_or_log() {
         "--url",
         &url.replace(&format!(":{STORE_PW}"), ""),
     ])
-    .expect_code(1);
+    .expect_code(4);
     let a = Env::setup();
-    a.ok(&["sync", "init", "--url", &url]);
+    let init = a.ok(&["sync", "init", "--url", &url]);
+    // It works, but the password was on the command line: say so.
+    common::assert_has(
+        &init.stderr,
+        "warning: the password in --url shows in process listings",
+    );
+    common::assert_has(&init.stderr, "MSP_SYNC_PASSWORD");
     a.ok(&["client", "add", "Dataforth"]);
     // The remembered URL (no MSP_SYNC_URL here) still reaches the store.
     let r = sync(&a);
@@ -912,6 +918,42 @@ fn sync_init_url_password_is_not_kept_in_the_store_wal_or_log() {
     b.ok(&["sync", "init", "--url", &url]);
     assert!(sync(&b)["pulled"].as_u64().unwrap() >= 1);
     assert!(files_holding(&b.data, STORE_PW).is_empty());
+}
+
+/// `msp sync init --url postgres://USER:PASSWORD@HOST/DB` was the only way
+/// to give the team store's password: on the command line, where other
+/// accounts' `ps` and the shell history see it. A URL without it now takes
+/// the password from MSP_SYNC_PASSWORD (or a terminal prompt) and remembers
+/// it like one given in the URL.
+#[test]
+fn sync_init_takes_the_password_from_the_environment_not_the_command_line() {
+    let (_db, url) = password_db("pwenv");
+    let bare = url.replace(&format!(":{STORE_PW}"), "");
+    assert!(!bare.contains(STORE_PW), "{bare}");
+    let a = Env::setup();
+    let init = a
+        .msp_with(
+            &[("MSP_SYNC_PASSWORD", STORE_PW)],
+            &["sync", "init", "--url", &bare],
+        )
+        .expect_code(0);
+    common::assert_lacks(&init.stderr, "warning");
+    assert_eq!(
+        std::fs::read_to_string(a.data.join("sync-password")).unwrap(),
+        STORE_PW
+    );
+    assert!(files_holding(&a.data, STORE_PW).is_empty());
+    // Remembered: later syncs need no variable.
+    a.ok(&["client", "add", "Dataforth"]);
+    assert!(sync(&a)["pushed"].as_u64().unwrap() >= 1);
+    // Without a password anywhere (no terminal to ask on) the server refuses,
+    // and the error says where the password goes.
+    let b = Env::setup();
+    let refused = b.msp(&["sync", "init", "--url", &bare]).expect_hint(4);
+    common::assert_has(&refused.stderr, "refused the login");
+    common::assert_has(&refused.stderr, "MSP_SYNC_PASSWORD");
+    assert!(!b.data.join("sync-password").exists());
+    common::assert_lacks(&refused.stderr, STORE_PW);
 }
 
 #[test]
