@@ -63,9 +63,9 @@ With --wait the exit code is the command's own; 124 when it timed out. For `self
         /// Only commands in this state
         #[arg(long, value_enum)]
         status: Option<Status>,
-        /// At most this many commands
+        /// At most this many commands, newest first (0: all)
         #[arg(long, default_value_t = 50)]
-        limit: i64,
+        limit: u32,
     },
     /// One command: status, exit code, output, who requested it from where
     Show {
@@ -148,7 +148,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             status,
             limit,
         } => {
-            let list = agent::list(db, machine.as_deref(), status, limit.max(1)).await?;
+            let list = agent::list(db, machine.as_deref(), status, super::sql_limit(limit)).await?;
             ctx.list(&list, |t| {
                 t.col("ID", |v| v.short_id.clone())
                     .col("STATUS", |v| v.status.as_str().to_string())

@@ -2,6 +2,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
+use clap::builder::TypedValueParser as _;
 
 use serde_json::json;
 
@@ -87,8 +88,8 @@ pub enum Cmd {
         /// Only memories of this kind
         #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(mstore::KINDS))]
         kind: Option<String>,
-        /// At most this many results
-        #[arg(long, default_value_t = 10)]
+        /// At most this many results (1 or more)
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
         limit: usize,
         /// Score as of this time (for reproducible results)
         #[arg(long)]

@@ -182,5 +182,5 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
 }
 
 pub use output::{
-    format_table, local_time, note, or_dash, out, print_json, print_table, progress_bar,
+    format_table, local_time, note, or_dash, out, print_json, print_table, progress_bar, sql_limit,
 };

@@ -223,6 +223,11 @@ pub fn local_time(rfc3339: &str) -> String {
 }
 
 /// `-` for a missing value in tables.
+/// A `--limit` as SQL's `LIMIT`: 0 (all) is SQLite's -1, no limit.
+pub fn sql_limit(limit: u32) -> i64 {
+    if limit == 0 { -1 } else { i64::from(limit) }
+}
+
 pub fn or_dash(v: Option<&str>) -> String {
     v.filter(|s| !s.is_empty()).unwrap_or("-").to_string()
 }

@@ -73,9 +73,9 @@ pub enum Cmd {
         /// Only this project's sessions (slug or id)
         #[arg(long)]
         project: Option<String>,
-        /// At most this many sessions (default: all)
+        /// At most this many sessions (default and 0: all)
         #[arg(long)]
-        limit: Option<i64>,
+        limit: Option<u32>,
     },
     /// Record past work
     Add {
@@ -153,9 +153,9 @@ pub enum Cmd {
         /// Only corrections to this kind of record
         #[arg(long, value_parser = ["session", "client", "project", "task"])]
         kind: Option<String>,
-        /// At most this many entries
+        /// At most this many entries, newest first (0: all)
         #[arg(long, default_value_t = 50)]
-        limit: i64,
+        limit: u32,
     },
     /// Total and billable hours by client, project or day
     Report {
@@ -327,7 +327,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     None
                 },
                 project_id: scope.project_id,
-                limit,
+                limit: limit.map(super::sql_limit),
             };
             let list = sessions::list(db, &filter).await?;
             ctx.list(&list, |t| {
@@ -464,7 +464,13 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 Some(key) => Some(record_id(db, &key).await?),
                 None => None,
             };
-            let list = audit::list(db, kind.as_deref(), entity.as_deref(), limit).await?;
+            let list = audit::list(
+                db,
+                kind.as_deref(),
+                entity.as_deref(),
+                super::sql_limit(limit),
+            )
+            .await?;
             ctx.list(&list, |t| {
                 t.col("AT", |e| local_display(e.at))
                     .col("MACHINE", |e| {

@@ -115,9 +115,9 @@ pub enum Cmd {
         /// from a backup on purpose) and seal it anew, if its chain is intact
         #[arg(long, requires = "verify")]
         reseal: bool,
-        /// Only the newest N entries
+        /// Only the newest N entries (0: all)
         #[arg(long)]
-        limit: Option<i64>,
+        limit: Option<u32>,
     },
     /// Change the passphrase (re-wraps the data key; key files keep working)
     Passwd,
@@ -169,7 +169,10 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             verify,
             reseal,
             limit,
-        } => audit_cmd(ctx, db, reference.as_deref(), verify, reseal, limit).await?,
+        } => {
+            let limit = limit.map(super::sql_limit);
+            audit_cmd(ctx, db, reference.as_deref(), verify, reseal, limit).await?
+        }
         Cmd::Passwd => passwd(ctx, db).await?,
     };
     // Closing checkpoints the WAL (two fsyncs). Leaving it to a later

@@ -229,3 +229,39 @@ fn a_task_added_in_a_project_directory_belongs_to_that_project() {
         "{bare}"
     );
 }
+
+/// `--limit 0` meant all in `context list`, one in `agent list` and none in
+/// `session audit` and `context search`. Now it means all in every list,
+/// and search, which ranks, asks for at least one.
+#[test]
+fn limit_zero_means_all_in_every_list_and_search_refuses_it() {
+    let env = Env::setup();
+    let t = env.json(&["task", "add", "Renew the TLS certificate"]);
+    let id = str_of(&t, "short_id").to_string();
+    for title in [
+        "Renew the TLS certificate on GW01",
+        "Renew the TLS certificate on GW02",
+    ] {
+        env.ok(&["task", "edit", &id, "--title", title]);
+    }
+    let all = env.json(&["session", "audit", "--kind", "task", "--limit", "0"]);
+    let one = env.json(&["session", "audit", "--kind", "task", "--limit", "1"]);
+    assert!(array(&all).len() >= 2, "{all}");
+    assert_eq!(array(&one).len(), 1, "{one}");
+    for (a, b) in [
+        ("--from", "2026-11-01 09:00"),
+        ("--from", "2026-11-02 09:00"),
+    ] {
+        env.ok(&["session", "add", a, b, "--to", &b.replace("09:00", "10:00")]);
+    }
+    let sessions = env.json(&["session", "list", "--limit", "0"]);
+    assert_eq!(array(&sessions).len(), 2, "{sessions}");
+    assert_eq!(
+        array(&env.json(&["agent", "list", "--limit", "0"])).len(),
+        0
+    );
+    let out = env
+        .msp(&["context", "search", "certificate", "--limit", "0"])
+        .expect_code(2);
+    common::assert_has(&out.stderr, "0 is not in 1..");
+}
