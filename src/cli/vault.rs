@@ -636,6 +636,13 @@ async fn audit_cmd(
     let filter = match reference {
         Some(text) => {
             let r = refs::parse(text)?;
+            if let Some(field) = &r.field {
+                return Err(Error::usage(format!(
+                    "the audit log is kept per credential, not per field ({field})"
+                ))
+                .with_hint(format!("give {}/{}", r.client, r.item)));
+            }
+            // A removed client's entries stay: its slug as typed still finds them.
             let slug = match clients::resolve(db, &r.client).await {
                 Ok(c) => c.slug,
                 Err(e) if matches!(e.kind(), Error::NotFound(_)) => r.client.clone(),

@@ -426,6 +426,11 @@ fn a_key_file_unlocks_from_the_environment_or_the_config() {
     );
     let audit = env.json(&["vault", "audit", "dataforth/nas"]);
     assert!(str_of(&array(&audit)[2], "detail").contains("password v1"));
+    // The log is per credential: a field was ignored, now it is refused.
+    let per_field = env
+        .msp(&["vault", "audit", "dataforth/nas/password"])
+        .expect_hint(2);
+    common::assert_has(&per_field.stderr, "give dataforth/nas");
     // A key file for another vault, or a missing one: 4.
     std::fs::remove_file(env.config.join("config.toml")).unwrap();
     let other = env.path("other.key");
