@@ -75,10 +75,10 @@ pub enum Cmd {
     },
     /// New versions of existing fields; the old ones are kept (vault.max_versions)
     Rotate {
-        /// CLIENT/ITEM (CLIENT: a client's name, slug or id)
+        /// CLIENT/ITEM, or CLIENT/ITEM/FIELD to read that field's new value (CLIENT: a client's name, slug or id)
         reference: String,
-        /// FIELD=- (stdin), FIELD=@PATH (a file) or FIELD=--generate[=LEN] (random, 8 to 256 characters, default 24); `-` or `@PATH` alone: the password
-        #[arg(value_name = "FIELD=SOURCE", required = true)]
+        /// FIELD=- (stdin), FIELD=@PATH (a file) or FIELD=--generate[=LEN] (random, 8 to 256 characters, default 24); `-` or `@PATH` alone: the password; none: the password (or the field named), typed or from stdin
+        #[arg(value_name = "FIELD=SOURCE")]
         values: Vec<String>,
     },
     /// Remove a credential (recoverable with `restore`; --purge deletes it for good)

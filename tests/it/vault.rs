@@ -235,6 +235,15 @@ fn lifecycle_set_get_list_history_rotate_rm_restore_purge() {
         .collect();
     assert_eq!(versions, vec![5, 4, 3, 2, 1]);
     assert_eq!(h[0]["current"], true);
+    // The field named in the reference, as `vault set` takes it (rotate
+    // required FIELD=SOURCE and refused the reference's field).
+    let by_ref = feed_pass(
+        &env,
+        &["vault", "rotate", "dataforth/sql01/password"],
+        b"Sql-Pw-0006",
+    );
+    common::assert_has(&by_ref.expect_code(0).stdout, "password v6");
+    assert_eq!(get(&env, "dataforth/sql01").stdout, "Sql-Pw-0006");
     // Rotating a field that does not exist, or an item that does not: 3.
     feed_pass(
         &env,
@@ -255,7 +264,7 @@ fn lifecycle_set_get_list_history_rotate_rm_restore_purge() {
     assert!(array(&env.json(&["vault", "list"])).is_empty());
     assert_eq!(array(&env.json(&["vault", "list", "--all"])).len(), 1);
     with_pass(&env, &["vault", "restore", "dataforth/sql01"]).expect_code(0);
-    assert_eq!(get(&env, "dataforth/sql01").stdout, "Sql-Pw-0005");
+    assert_eq!(get(&env, "dataforth/sql01").stdout, "Sql-Pw-0006");
     with_pass(&env, &["vault", "rm", "--purge", "dataforth/sql01"]).expect_code(0);
     get(&env, "dataforth/sql01").expect_hint(3);
     assert!(array(&env.json(&["vault", "list", "--all"])).is_empty());
@@ -265,12 +274,12 @@ fn lifecycle_set_get_list_history_rotate_rm_restore_purge() {
     assert_eq!(
         audit_actions(&env),
         [
-            "init", "set", "get", "get", "get", "get", "set", "set", "set", "rotate", "get", "rm",
-            "restore", "get", "purge"
+            "init", "set", "get", "get", "get", "get", "set", "set", "set", "rotate", "get",
+            "rotate", "get", "rm", "restore", "get", "purge"
         ]
     );
     let verify = with_pass(&env, &["vault", "audit", "--verify"]).expect_code(0);
-    common::assert_has(&verify.stdout, "audit log intact: 15 entries");
+    common::assert_has(&verify.stdout, "audit log intact: 17 entries");
 }
 
 #[test]
