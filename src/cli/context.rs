@@ -358,6 +358,12 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 if summary.superseded > 0 {
                     line.push_str(&format!(", {} older superseded", summary.superseded));
                 }
+                if summary.skipped_lines > 0 {
+                    line.push_str(&format!(
+                        ", {} lines skipped (named above: fix them and import again; what is stored is not added twice)",
+                        summary.skipped_lines
+                    ));
+                }
                 // Notes (JSONL) have no conversation to reduce: no token line.
                 if summary.raw_tokens > 0 {
                     line.push_str(&format!(

@@ -2768,3 +2768,25 @@ fn repeated_routine_tickets_fold_into_one_result_and_facts_never_fold() {
         .json();
     assert_eq!(resets(&found), 5, "{found:?}");
 }
+
+/// A JSONL import with bad lines named each on stderr but its summary said
+/// nothing of them ("1 memories added"), and `--json` counted them under
+/// `skipped_lines` only: the good lines are kept, the bad ones counted.
+#[test]
+fn a_jsonl_import_keeps_the_good_lines_and_counts_the_bad_ones() {
+    let env = Env::setup();
+    let notes = env.path("notes.jsonl");
+    std::fs::write(
+        &notes,
+        "{\"title\":\"Gate code\",\"body\":\"Ask the front desk.\"}\nnot json\n{\"title\":\"NAS\",\"kind\":\"facts\"}\n",
+    )
+    .unwrap();
+    let out = env.ok(&["context", "import", s(&notes), "--format", "jsonl"]);
+    common::assert_has(&out.stdout, "1 memories added");
+    common::assert_has(&out.stdout, "2 lines skipped");
+    common::assert_has(&out.stderr, "notes.jsonl:2:");
+    common::assert_has(&out.stderr, "unknown memory kind \"facts\"");
+    let json = env.json(&["context", "import", s(&notes), "--format", "jsonl"]);
+    assert_eq!(json["skipped_lines"], 2, "{json}");
+    assert_eq!(json["duplicates"], 1, "{json}");
+}
