@@ -95,13 +95,16 @@ fn run(name: &str, deadline: Duration, hook: Hook) -> ! {
         // Stdin is always read (Claude Code is writing it), and the config
         // is loaded before a bad input is reported, so its log cap holds.
         let input = read_input(deadline);
+        // Named before anything else can fail (a broken config.toml).
+        if let Ok(i) = &input {
+            event = i.event().name().to_owned();
+        }
         let paths = paths
             .clone()
             .ok_or_else(|| Error::Other("no data directory".into()))?;
         let config = Config::load(&paths)?;
         log_max = config.log.max_bytes;
         let input = input?;
-        event = input.event().name().to_owned();
         let deadline = deadline.saturating_sub(started.elapsed());
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()

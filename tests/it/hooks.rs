@@ -1292,6 +1292,13 @@ fn unwritable_log_invalid_config_and_no_home() {
             "the log names the problem:\n{}",
             hk.log_text()
         );
+        // And the event it stopped: the input was read before the config.
+        assert!(
+            hk.log_text().contains("UserPromptSubmit error: config")
+                && !hk.log_text().contains("(no event)"),
+            "the log names the event:\n{}",
+            hk.log_text()
+        );
         std::fs::remove_file(&config).unwrap();
         hk.save("config fixed (stop)", &tx);
         assert_eq!(hk.holding("mrkcfg01"), 1, "nothing lost");
