@@ -643,16 +643,26 @@ async fn audit_cmd(
                 .with_hint(format!("give {}/{}", r.client, r.item)));
             }
             // A removed client's entries stay: its slug as typed still finds them.
-            let slug = match clients::resolve(db, &r.client).await {
-                Ok(c) => c.slug,
-                Err(e) if matches!(e.kind(), Error::NotFound(_)) => r.client.clone(),
+            let (slug, known) = match clients::resolve(db, &r.client).await {
+                Ok(c) => (c.slug, true),
+                Err(e) if matches!(e.kind(), Error::NotFound(_)) => (r.client.clone(), false),
                 Err(e) => return Err(e),
             };
-            Some(format!("{slug}/{}", r.item))
+            Some((format!("{slug}/{}", r.item), known))
         }
         None => None,
     };
-    let entries = audit::list(db, filter.as_deref(), limit).await?;
+    let entries = audit::list(db, filter.as_ref().map(|(f, _)| f.as_str()), limit).await?;
+    if let Some((credential, false)) = &filter
+        && entries.is_empty()
+    {
+        return Err(Error::NotFound(format!(
+            "no such client, and no audit entries for {credential}"
+        ))
+        .with_hint(
+            "`msp client list` shows the clients; `msp vault audit` alone lists every entry",
+        ));
+    }
     ctx.list(&entries, |t| {
         t.col("SEQ", |v| v.seq.to_string())
             .col("TIME", |v| crate::time::local_display(v.at))

@@ -440,6 +440,12 @@ fn a_key_file_unlocks_from_the_environment_or_the_config() {
         .msp(&["vault", "audit", "dataforth/nas/password"])
         .expect_hint(2);
     common::assert_has(&per_field.stderr, "give dataforth/nas");
+    // A client that does not exist and never did: said so, not an empty list.
+    let nobody = env.msp(&["vault", "audit", "zanzibar/nas"]).expect_hint(3);
+    common::assert_has(
+        &nobody.stderr,
+        "no such client, and no audit entries for zanzibar/nas",
+    );
     // A key file for another vault, or a missing one: 4.
     std::fs::remove_file(env.config.join("config.toml")).unwrap();
     let other = env.path("other.key");
