@@ -632,9 +632,17 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             })?;
         }
         Cmd::Forget { id } => {
-            let m = lifecycle::forget(db, &id).await?;
-            ctx.print(&json!({ "forgotten": m.id }), |_| {
-                format!("forgot {} {}", ids::short_id(&m.id), m.title)
+            let f = lifecycle::forget(db, &id).await?;
+            ctx.print(&f, |f| {
+                let mut line = format!("forgot {} {}", ids::short_id(&f.forgotten), f.title);
+                if !f.restored.is_empty() {
+                    let restored: Vec<&str> = f.restored.iter().map(|r| ids::short_id(r)).collect();
+                    line.push_str(&format!(
+                        "\ncurrent again: {} (it had superseded them)",
+                        restored.join(", ")
+                    ));
+                }
+                line
             })?;
         }
         Cmd::Supersede { old, new } => {

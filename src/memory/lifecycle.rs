@@ -259,12 +259,26 @@ pub async fn edit(
     mstore::get(db, &m.id).await
 }
 
+/// A forgotten memory, and the memories it had superseded, current again.
+#[derive(Debug, Clone, Serialize)]
+pub struct Forgotten {
+    pub forgotten: String,
+    #[serde(skip)]
+    pub title: String,
+    pub restored: Vec<String>,
+}
+
 /// Forgets a memory (see [`mstore::forget`]): it, its excerpt and its index
-/// entry are deleted; a tombstone keeps it from coming back.
-pub async fn forget(db: &mut Db, key: &str) -> Result<Memory> {
+/// entry are deleted; a tombstone keeps it from coming back; what it
+/// superseded is current again.
+pub async fn forget(db: &mut Db, key: &str) -> Result<Forgotten> {
     let m = mstore::get(db, key).await?;
-    mstore::forget(db, &m.id).await?;
-    Ok(m)
+    let restored = mstore::forget(db, &m.id).await?;
+    Ok(Forgotten {
+        forgotten: m.id,
+        title: m.title,
+        restored,
+    })
 }
 
 /// A memory stored on purpose.

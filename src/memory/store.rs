@@ -657,8 +657,9 @@ pub fn tombstone_id(source_key: &str) -> String {
 /// Deletes a memory (its excerpt with it) and its index entry; a captured
 /// memory leaves a tombstone of its source, so importing the same
 /// transcript or JSONL again, here or on a machine it syncs with, does not
-/// bring it back.
-pub async fn forget(db: &mut Db, id: &str) -> Result<()> {
+/// bring it back. The memories it superseded are current again (a forgotten
+/// correction must not hide what it corrected): their ids are returned.
+pub async fn forget(db: &mut Db, id: &str) -> Result<Vec<String>> {
     let mut tx = store::begin_write(db).await?;
     let row: Option<(i64, Option<String>)> =
         sqlx::query_as("SELECT seq, source_key FROM memories WHERE id = ?")
@@ -678,6 +679,12 @@ pub async fn forget(db: &mut Db, id: &str) -> Result<()> {
         .execute(&mut *tx)
         .await?;
     }
+    let restored: Vec<String> = sqlx::query_scalar(
+        "UPDATE memories SET superseded_by = NULL, superseded_at = NULL WHERE superseded_by = ? RETURNING id",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
     unindex(&mut tx, seq).await?;
     sqlx::query("DELETE FROM memories WHERE seq = ?")
         .bind(seq)
@@ -687,7 +694,7 @@ pub async fn forget(db: &mut Db, id: &str) -> Result<()> {
     tx.commit().await?;
     // Nor in the WAL: best effort, a concurrent reader may hold it.
     let _ = store::checkpoint_truncate(db).await;
-    Ok(())
+    Ok(restored)
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow)]

@@ -360,3 +360,25 @@ fn a_misspelt_kind_is_refused_by_list_as_by_search() {
     let facts = env.json(&["context", "list", "--kind", "fact"]);
     assert_eq!(array(&facts).len(), 1, "{facts}");
 }
+
+/// `context supersede A B`, then `context forget B`, left A pointing at a
+/// memory that no longer existed: neither fact was current, and recall had
+/// neither. Forgetting the correction makes what it corrected current again.
+#[test]
+fn forgetting_a_correction_makes_what_it_superseded_current_again() {
+    let env = Env::setup();
+    let old = add_fact(&env, "NAS01 admin port is 5000", &[]);
+    let new = add_fact(&env, "NAS01 admin port is 5001", &[]);
+    env.ok(&["context", "supersede", &id(&old), &id(&new)]);
+    let current = env.json(&["context", "list", "--current"]);
+    assert_eq!(array(&current).len(), 1, "{current}");
+    let forgot = env.json(&["context", "forget", &id(&new)]);
+    assert_eq!(forgot["forgotten"], new["id"], "{forgot}");
+    assert_eq!(forgot["restored"], json!([id(&old)]), "{forgot}");
+    let current = env.json(&["context", "list", "--current"]);
+    assert_eq!(array(&current).len(), 1, "{current}");
+    assert_eq!(array(&current)[0]["id"], old["id"], "{current}");
+    assert!(array(&current)[0]["superseded_by"].is_null(), "{current}");
+    let said = env.ok(&["context", "forget", &id(&old)]).stdout;
+    assert_lacks(&said, "current again");
+}
