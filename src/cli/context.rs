@@ -360,7 +360,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 }
                 if summary.skipped_lines > 0 {
                     line.push_str(&format!(
-                        ", {} lines skipped (named above: fix them and import again; what is stored is not added twice)",
+                        ", {} lines skipped (see above)",
                         summary.skipped_lines
                     ));
                 }
