@@ -496,13 +496,15 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 },
             )
             .await?;
-            if ctx.json {
-                print_json(&rep)?;
-            } else if csv {
-                // CSV stays data only: overlaps go to stderr.
+            // Data on stdout; the overlap warning and its hint on stderr.
+            if !ctx.json {
                 for line in overlap_lines(&rep.overlaps) {
                     note(line);
                 }
+            }
+            if ctx.json {
+                print_json(&rep)?;
+            } else if csv {
                 out(rep.to_csv().trim_end())?;
             } else {
                 let rows: Vec<Vec<String>> = rep
@@ -522,9 +524,6 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     &[&by_name(by).to_uppercase(), "SESSIONS", "HOURS", "BILLABLE"],
                     &rows,
                 )?;
-                for line in overlap_lines(&rep.overlaps) {
-                    out(line)?;
-                }
             }
         }
     }

@@ -700,11 +700,15 @@ fn overlapping_sessions_warn_strict_refuses_and_the_report_flags_them() {
     assert_eq!(overlaps[0]["from"], "2026-11-20T10:15:00Z");
     assert_eq!(overlaps[0]["to"], "2026-11-20T11:00:00Z");
     assert_eq!(rep["overlap_seconds"], 45 * 60);
-    let text = env.ok(&["session", "report"]).stdout;
+    // Data on stdout, the warning on stderr, in the table as in CSV (the
+    // table printed its warning and hint on stdout).
+    let table = env.ok(&["session", "report"]);
     assert!(
-        text.contains("overlap") && text.contains("45m counted twice"),
-        "{text}"
+        table.stderr.contains("overlap") && table.stderr.contains("45m counted twice"),
+        "{}",
+        table.stderr
     );
+    assert!(!table.stdout.contains("overlap"), "{}", table.stdout);
     // CSV stays parseable: the flag goes to stderr.
     let csv = env.ok(&["session", "report", "--csv"]);
     assert!(!csv.stdout.contains("overlap"), "{}", csv.stdout);
