@@ -31,6 +31,12 @@ impl Args {
     fn settings_path(&self) -> Result<PathBuf> {
         match (&self.claude_settings, &self.project) {
             (Some(p), _) => Ok(p.clone()),
+            // A mistyped project directory is refused, not created.
+            (None, Some(dir)) if !dir.is_dir() => Err(Error::NotFound(format!(
+                "no project directory {}",
+                dir.display()
+            ))
+            .with_hint("give --project the directory of an existing project (its .claude folder is created if missing)")),
             (None, Some(dir)) => Ok(dir.join(".claude").join("settings.json")),
             (None, None) => settings::user_settings_path(),
         }

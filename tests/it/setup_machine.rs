@@ -269,3 +269,20 @@ fn empty_machine_name_and_notes_clear_them_as_for_clients() {
     let shown = env.ok(&["machine", "show", "self"]).stdout;
     common::assert_has(&shown, str_of(&cleared, "hostname"));
 }
+
+/// `msp setup --project /nonexistent/dir` created the whole missing tree
+/// and reported the hooks installed there: a mistyped path is refused now.
+#[test]
+fn setup_for_one_project_wires_an_existing_directory_and_refuses_a_missing_one() {
+    let env = Env::new();
+    let dir = env.dir("work/acme");
+    let out = env.ok(&["setup", "--project", common::s(&dir)]);
+    common::assert_has(&out.stdout, "hooks");
+    assert!(dir.join(".claude/settings.json").is_file());
+    let missing = env.path("work/acme-typo");
+    let refused = env
+        .msp(&["setup", "--project", common::s(&missing)])
+        .expect_hint(3);
+    common::assert_has(&refused.stderr, "no project directory");
+    assert!(!missing.exists(), "the mistyped directory was created");
+}
