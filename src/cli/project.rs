@@ -300,25 +300,20 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
         }
         Cmd::Unlink { target } => {
             let machine_id = machine::self_id(db).await?.unwrap_or_default();
-            let n = projects::unlink(db, &target, &machine_id).await?;
-            if n == 0 {
+            // What was unlinked, as it was stored: `.` is the directory's
+            // path, a remote its normalised form.
+            let removed = projects::unlink(db, &target, &machine_id).await?;
+            let Some(shown) = removed.first().cloned() else {
                 return Err(Error::not_found(
                     "link",
                     &target,
                     "`msp project show SLUG` lists a project's links",
                 ));
-            }
-            // What was unlinked, resolved as it was stored: `.` is the
-            // directory's path, a remote its normalised form.
-            let shown = match projects::normalize_remote(&target) {
-                Some(remote) => remote,
-                None => projects::normalize_dir(std::path::Path::new(&target))
-                    .map(|d| d.display().to_string())
-                    .unwrap_or_else(|_| target.clone()),
             };
-            ctx.print(&json!({"unlinked": shown, "removed": n}), |_| {
-                format!("unlinked {shown}")
-            })?;
+            ctx.print(
+                &json!({"unlinked": shown, "removed": removed.len()}),
+                |_| format!("unlinked {}", removed.join(", ")),
+            )?;
             ExitStatus::Success
         }
         Cmd::Which { dir } => {

@@ -594,22 +594,25 @@ async fn link(
     }
 }
 
-/// Removes a directory or remote link; returns how many links went.
-pub async fn unlink(db: &mut Db, target: &str, machine_id: &str) -> Result<u64> {
+/// Removes a directory or remote link; returns the links removed, as
+/// stored (a directory's path, a remote's normalised form).
+pub async fn unlink(db: &mut Db, target: &str, machine_id: &str) -> Result<Vec<String>> {
     let dir = normalize_dir(Path::new(target))?
         .to_string_lossy()
         .into_owned();
-    let remote = normalize_remote(target).unwrap_or_default();
-    let res = sqlx::query(
+    // A URL, or the host/path form `project show` prints and link errors name.
+    let remote = normalize_remote(target)
+        .or_else(|| normalize_remote(&format!("https://{}", target.trim())))
+        .unwrap_or_default();
+    Ok(sqlx::query_scalar(
         "DELETE FROM project_paths WHERE (kind = 'dir' AND value = ? AND machine_id IN (?, ''))
-         OR (kind = 'git_remote' AND value = ?)",
+         OR (kind = 'git_remote' AND value = ?) RETURNING value",
     )
     .bind(dir)
     .bind(machine_id)
     .bind(remote)
-    .execute(db)
-    .await?;
-    Ok(res.rows_affected())
+    .fetch_all(db)
+    .await?)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

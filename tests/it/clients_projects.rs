@@ -272,6 +272,29 @@ fn link_defaults_to_the_current_directory_and_relinking_changes_nothing() {
     env.msp(&["project", "unlink", s(&dir)]).expect_hint(3);
 }
 
+/// A remote linked to another project: the error said "`msp project
+/// unlink github.com/acme/x` first", and that command said "link not
+/// found". Unlink takes the form it names (and `project show` prints).
+#[test]
+fn the_unlink_a_link_conflict_names_works() {
+    let env = Env::setup();
+    env.ok(&["project", "add", "one"]);
+    env.ok(&["project", "add", "two"]);
+    let url = "git@github.com:Acme/X.git";
+    env.ok(&["project", "link", "--project", "one", "--remote", url]);
+    let clash = env
+        .msp(&["project", "link", "--project", "two", "--remote", url])
+        .expect_hint(1);
+    common::assert_has(
+        &clash.stderr,
+        "`msp project unlink github.com/acme/x` first",
+    );
+    let gone = env.json(&["project", "unlink", "github.com/acme/x"]);
+    assert_eq!(gone["unlinked"], "github.com/acme/x", "{gone}");
+    assert_eq!(gone["removed"], 1, "{gone}");
+    env.ok(&["project", "link", "--project", "two", "--remote", url]);
+}
+
 #[test]
 fn link_rejects_a_remote_that_is_not_a_url() {
     let env = Env::setup();
