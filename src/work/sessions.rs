@@ -250,6 +250,19 @@ pub struct StartRequest {
 /// typed `16:24` at 16:23:45 is "now".
 const FUTURE_SLACK_MS: Millis = 60_000;
 
+/// Refuses an end time `at` still ahead of the clock: time not yet worked
+/// would be reported, and posted to the ticket, as worked.
+fn end_has_passed(at: Millis, flag: &str) -> Result<()> {
+    if at <= now_ms() + FUTURE_SLACK_MS {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "{flag} {} is in the future: that time has not been worked yet",
+        local_display(at)
+    ))
+    .with_hint("give a time that has passed (e.g. `15m ago`, `now`); for work still going on, `msp session start` it and stop it when done"))
+}
+
 pub struct Started {
     pub session: SessionView,
     /// The session that was open and got closed by this start.
@@ -346,6 +359,9 @@ pub async fn stop(
             .with_hint("`msp session start` starts one; `msp session add` records past work")
     })?;
     let short = ids::short_id(&open.id);
+    if let Some(at) = at {
+        end_has_passed(at, "--at")?;
+    }
     match at {
         Some(at) if at < open.started_at => {
             return Err(Error::usage(format!(
@@ -388,10 +404,14 @@ pub async fn add(
     if past.to <= past.from {
         return Err(Error::usage(format!(
             "--to ({}) must be after --from ({})",
-            rfc3339(past.to),
-            rfc3339(past.from)
-        )));
+            local_display(past.to),
+            local_display(past.from)
+        ))
+        .with_hint(
+            "give the start with --from and the end with --to, e.g. --from 09:00 --to 10:30",
+        ));
     }
+    end_has_passed(past.to, "--to")?;
     let mut tx = store::begin_write(db).await?;
     let overlapping = overlapping(&mut tx, machine_id, past.from, past.to, None).await?;
     if strict && !overlapping.is_empty() {
@@ -506,6 +526,9 @@ pub async fn edit(db: &mut Db, key: &str, e: SessionEdit) -> Result<Edited> {
     let short = ids::short_id(&old.id).to_string();
     let now = now_ms();
     let from = e.from.unwrap_or(old.started_at);
+    if let Some(to) = e.to {
+        end_has_passed(to, "--to")?;
+    }
     let to = e.to.or(old.ended_at);
     match to {
         Some(to) if to <= from => {

@@ -821,10 +821,24 @@ fn times_in_words_are_read_everywhere() {
     let v = env.json(&["session", "stop", "--at", "90 minutes ago"]);
     let ended = chrono_secs(str_of(&v, "ended_at"));
     assert!((now - 5400 - ended).abs() < 60, "{v}");
+    // A bare weekday is the last one, today included: the day before
+    // yesterday's name, so its 13:00 has passed whatever the hour (an end
+    // in the future is refused). The harness runs in UTC; 1970-01-01 was a
+    // Thursday.
+    let weekday = [
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "monday",
+        "tuesday",
+        "wednesday",
+    ][((now / 86_400 - 2) % 7) as usize];
+    let (bare_from, bare_to) = (format!("{weekday} 13:00"), format!("{weekday} 14:00"));
     for (from, to, secs) in [
         ("yesterday 9:00", "yesterday at 10:30", 5400),
         ("last friday 9am", "last friday 9:45am", 2700),
-        ("monday 13:00", "monday 14:00", 3600),
+        (bare_from.as_str(), bare_to.as_str(), 3600),
         ("3 hours ago", "2 hours ago", 3600),
     ] {
         let v = env.add_session(from, to, &[]);
@@ -888,4 +902,32 @@ fn session_list_shows_an_open_sessions_title() {
         .find(|l| l.contains("Patching the file server"))
         .unwrap_or_else(|| panic!("no row with the title: {table}"));
     assert!(row.contains("(open)"), "{row}");
+}
+
+/// `session start --at "tomorrow 9:00"` was refused, but `session add
+/// --from now --to "in 1h"`, `session stop --at "in 1h"` and `session edit
+/// --to "in 2h"` took an hour not yet worked, which `ticket sync` would
+/// post as worked.
+#[test]
+fn an_end_time_in_the_future_is_refused_like_a_future_start() {
+    let env = Env::setup();
+    let out = env
+        .msp(&["session", "add", "--from", "now", "--to", "in 1h"])
+        .expect_hint(2);
+    common::assert_has(
+        &out.stderr,
+        "is in the future: that time has not been worked yet",
+    );
+    env.ok(&["session", "start", "--at", "30m ago"]);
+    env.msp(&["session", "stop", "--at", "in 1h"])
+        .expect_hint(2);
+    let stopped = env.json(&["session", "stop", "--at", "5m ago"]);
+    let id = str_of(&stopped, "short_id").to_string();
+    env.msp(&["session", "edit", &id, "--to", "in 2h"])
+        .expect_hint(2);
+    env.ok(&["session", "edit", &id, "--to", "now"]);
+    let backwards = env
+        .msp(&["session", "add", "--from", "10:00", "--to", "09:00"])
+        .expect_hint(2);
+    assert!(!backwards.stderr.contains('Z'), "{}", backwards.stderr);
 }
