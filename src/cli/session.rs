@@ -356,7 +356,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             strict,
         } => {
             let from = parse_time(&from, now, DayEdge::Start)?;
-            let to = parse_time(&to, now, DayEdge::Start)?;
+            // A date alone ends at the end of that day, as for list --to.
+            let to = parse_time(&to, now, DayEdge::End)?;
             let scope = scope_from(db, &scope, &machine_id).await?;
             let (v, overlaps) = sessions::add(
                 db,
@@ -391,11 +392,10 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             not_billable,
             strict,
         } => {
-            let time =
-                |t: Option<String>| t.map(|t| parse_time(&t, now, DayEdge::Start)).transpose();
+            let time = |t: Option<String>, edge| t.map(|t| parse_time(&t, now, edge)).transpose();
             let edit = SessionEdit {
-                from: time(from)?,
-                to: time(to)?,
+                from: time(from, DayEdge::Start)?,
+                to: time(to, DayEdge::End)?,
                 title,
                 summary,
                 client: if no_client {

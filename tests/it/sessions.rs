@@ -931,3 +931,24 @@ fn an_end_time_in_the_future_is_refused_like_a_future_start() {
         .expect_hint(2);
     assert!(!backwards.stderr.contains('Z'), "{}", backwards.stderr);
 }
+
+/// docs/guide/work.md: "a day word or date alone is the start of that day,
+/// and the end of it for `--to`". `session list --to` did that, but
+/// `session add --to 2026-11-21` ended the session at the day's start.
+#[test]
+fn a_date_alone_as_to_is_the_end_of_that_day_when_recording_too() {
+    let env = Env::setup();
+    let v = env.add_session("2026-11-21 22:00", "2026-11-21", &[]);
+    assert_eq!(v["duration_seconds"], 2 * 3600, "{v}");
+    let id = str_of(&v, "short_id").to_string();
+    let e = env.json(&[
+        "session",
+        "edit",
+        &id,
+        "--from",
+        "2026-11-20 23:00",
+        "--to",
+        "2026-11-20",
+    ]);
+    assert_eq!(e["session"]["duration_seconds"], 3600, "{e}");
+}
