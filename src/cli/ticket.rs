@@ -494,7 +494,21 @@ async fn write(
         let lock = DeliveryLock::acquire(&ctx.paths.data_dir, || {
             note("waiting for another msp process that posts to tickets")
         })?;
-        outbox::deliver(db, &p, &lock, &queued.item.id, &ctx.config.tickets).await?
+        match outbox::deliver(db, &p, &lock, &queued.item.id, &ctx.config.tickets).await {
+            Ok(d) => d,
+            // Still queued: the same command again would queue a second one.
+            Err(e)
+                if outbox::get(db, &queued.item.id)
+                    .await
+                    .is_ok_and(|i| i.status != "failed" && i.status != "sent") =>
+            {
+                return Err(e.with_hint(format!(
+                    "the {} stays queued: `msp ticket sync` posts it once {} answers (running this command again would queue a second one)",
+                    queued.item.kind, account.provider
+                )));
+            }
+            Err(e) => return Err(e),
+        }
     };
     ctx.print(&delivered_json(&item), |_| delivered_line(&item))?;
     Ok(ExitStatus::Success)

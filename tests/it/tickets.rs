@@ -424,6 +424,21 @@ fn network_failure_exits_1_with_a_hint() {
     .expect_code(0);
     let out = env.msp(&["ticket", "search"]).expect_hint(1);
     assert!(out.stderr.contains("cannot connect"), "{}", out.stderr);
+    // A note that could not be posted stays queued. The hint said "run the
+    // command again", which queued a second copy for `ticket sync` to post.
+    let note = env
+        .msp(&[
+            "ticket",
+            "note",
+            "1001",
+            "--body",
+            "Replaced the core switch",
+        ])
+        .expect_hint(1);
+    common::assert_has(&note.stderr, "stays queued: `msp ticket sync` posts it");
+    common::assert_lacks(&note.stderr, "run the command again");
+    let dry = env.json(&["ticket", "sync", "--dry-run"]);
+    assert_eq!(array(&dry["queued"]).len(), 1, "{dry}");
 }
 
 #[test]
