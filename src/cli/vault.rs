@@ -29,6 +29,12 @@ pub enum Cmd {
         #[arg(long, value_name = "PATH")]
         key_file: Option<PathBuf>,
     },
+    /// Write a new key file (0600) that unlocks without the passphrase, for
+    /// hooks and CI: point MSP_VAULT_KEY_FILE (or vault.key_file) at it
+    KeyFile {
+        /// Where to write it (never over an existing file)
+        path: PathBuf,
+    },
     /// Store a credential, or new versions of its fields. Values never come
     /// from the command line: FIELD=- (stdin), FIELD=@PATH (a file),
     /// FIELD=--generate[=LEN]. No FIELD: the password, from stdin.
@@ -128,6 +134,18 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
     let db = store.db();
     let code = match cmd {
         Cmd::Init { key_file } => init(ctx, db, key_file).await?,
+        Cmd::KeyFile { path } => {
+            let (vault, actor) = unlock(ctx, db).await?;
+            v::create_key_file(db, &vault, &path, &actor).await?;
+            ctx.print(&json!({ "key_file": path }), |_| {
+                format!(
+                    "key file {} (0600): unlocks without the passphrase; export MSP_VAULT_KEY_FILE={}",
+                    path.display(),
+                    path.display()
+                )
+            })?;
+            ExitStatus::Success
+        }
         Cmd::Set {
             reference,
             cred_type,

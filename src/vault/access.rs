@@ -53,7 +53,7 @@ fn expand_home(p: &str) -> PathBuf {
 }
 
 fn locked_no_source() -> Error {
-    Error::Locked("the vault is locked and no key was given".into()).with_hint("run in a terminal to type the passphrase, set MSP_VAULT_PASSPHRASE, or point MSP_VAULT_KEY_FILE at the key file from `msp vault init --key-file`")
+    Error::Locked("the vault is locked and no key was given".into()).with_hint("run in a terminal to type the passphrase, set MSP_VAULT_PASSPHRASE, or point MSP_VAULT_KEY_FILE at a key file (`msp vault key-file PATH` writes one, once, where the passphrase can be typed)")
 }
 
 /// Key file (MSP_VAULT_KEY_FILE / vault.key_file), then

@@ -295,6 +295,41 @@ pub async fn init(db: &mut Db, opts: InitOptions<'_>, actor: &Actor) -> Result<I
     })
 }
 
+/// Writes a new key file for an unlocked vault at `path` (0600, never over
+/// an existing file), for hooks and CI that cannot type the passphrase.
+/// Audited; the file is removed again if the transaction does not commit.
+pub async fn create_key_file(db: &mut Db, v: &Unlocked, path: &Path, actor: &Actor) -> Result<()> {
+    if path.exists() {
+        return Err(
+            Error::Conflict(format!("{} already exists", path.display()))
+                .with_hint("choose another path; an existing file is never overwritten"),
+        );
+    }
+    let now = now_ms();
+    let mut tx = store::begin_write(db).await?;
+    let text = add_key_file(&mut tx, v, now).await?;
+    audit::append(
+        &mut tx,
+        Some(&v.audit),
+        actor,
+        &Event {
+            action: "key-file",
+            credential: None,
+            credential_id: None,
+            detail: "new key file",
+        },
+        now,
+    )
+    .await?;
+    redaction::write_private(path, text.as_bytes())?;
+    if let Err(e) = tx.commit().await {
+        let _ = std::fs::remove_file(path);
+        return Err(e.into());
+    }
+    seal::advance(db, v).await;
+    Ok(())
+}
+
 /// Wraps the data key with a new random file key; returns the file's text.
 async fn add_key_file(
     db: &mut Db,
@@ -387,7 +422,7 @@ fn read_key_file(path: &Path) -> Result<(KeyFile, Option<String>)> {
     }
     let kf = parse_key_file(&text).ok_or_else(|| {
         Error::Locked(format!("{} is not an msp vault key file", path.display()))
-            .with_hint("point MSP_VAULT_KEY_FILE at the file `msp vault init --key-file` wrote")
+            .with_hint("point MSP_VAULT_KEY_FILE at a key file `msp vault init --key-file` or `msp vault key-file` wrote")
     })?;
     Ok((kf, warning))
 }

@@ -1291,3 +1291,32 @@ fn fifo_key_file_is_an_error_not_a_hang() {
     common::assert_has(&out.stderr, "a FIFO");
     common::assert_lacks(&out.stdout, "Nas-Admin");
 }
+
+/// Without a terminal the locked-vault hint said to point MSP_VAULT_KEY_FILE
+/// at "the key file from `msp vault init --key-file`", which an existing
+/// vault refuses: there was no way to make a key file after init.
+#[test]
+fn a_key_file_can_be_made_for_an_existing_vault() {
+    let env = venv();
+    set(&env, "dataforth/nas", "password", "Nas-Admin-Pw-1").expect_code(0);
+    let locked = env.msp(&["vault", "get", "dataforth/nas"]).expect_hint(4);
+    common::assert_has(&locked.stderr, "`msp vault key-file PATH` writes one");
+    let kf = env.path("hooks.key");
+    let made = with_pass(&env, &["vault", "key-file", common::s(&kf)]).expect_code(0);
+    common::assert_has(&made.stdout, "unlocks without the passphrase");
+    common::assert_owner_only(&kf);
+    let by_file = env
+        .msp_with(
+            &[("MSP_VAULT_KEY_FILE", common::s(&kf))],
+            &["vault", "get", "dataforth/nas"],
+        )
+        .expect_code(0);
+    assert_eq!(by_file.stdout, "Nas-Admin-Pw-1");
+    // Never over an existing file; nothing without the passphrase.
+    with_pass(&env, &["vault", "key-file", common::s(&kf)]).expect_hint(1);
+    env.msp(&["vault", "key-file", common::s(&env.path("other.key"))])
+        .expect_hint(4);
+    assert!(!env.path("other.key").exists());
+    assert!(audit_actions(&env).contains(&"key-file".to_string()));
+    with_pass(&env, &["vault", "audit", "--verify"]).expect_code(0);
+}
