@@ -947,7 +947,9 @@ async fn embed_backlog(ctx: &Ctx, db: &mut Db) -> Result<Option<u64>> {
 /// Arguments of `msp remember`.
 #[derive(Debug, clap::Args)]
 pub struct RememberArgs {
-    /// What to remember (the first line, or its start, is the title)
+    /// What to remember (the first line, or its start, is the title; `-`:
+    /// read it from stdin, for a long note or one that should stay out of
+    /// the shell's history)
     #[arg(required = true, num_args = 1..)]
     pub text: Vec<String>,
     /// Project (default: the project of the current directory)
@@ -968,8 +970,9 @@ pub async fn remember(ctx: &Ctx, args: RememberArgs) -> Result<ExitStatus> {
         target_of(db, args.client.as_deref(), args.project.as_deref()).await?
     };
     let engine = capture_engine(ctx, db).await;
+    let text = text_or_stdin(args.text.join(" "), "note", "remember a shorter note")?;
     let r = lifecycle::Remember {
-        text: args.text.join(" "),
+        text,
         target,
         machine_id: machine::self_id(db).await?,
         created_at: now_ms(),

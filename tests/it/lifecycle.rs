@@ -382,3 +382,20 @@ fn forgetting_a_correction_makes_what_it_superseded_current_again() {
     let said = env.ok(&["context", "forget", &id(&old)]).stdout;
     assert_lacks(&said, "current again");
 }
+
+/// `msp remember -` stored a memory titled "-", while `context recall
+/// --prompt -` and `ticket note --body -` read stdin.
+#[test]
+fn remember_dash_reads_the_note_from_stdin() {
+    let env = Env::setup();
+    let out = env
+        .msp_stdin(
+            &["--json", "remember", "-"],
+            "Front desk printer\nAn HP M404 at 10.0.0.50, queue PRN-FD.\n",
+        )
+        .expect_code(0);
+    let m: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(m["title"], "Front desk printer", "{m}");
+    assert!(str_of(&m, "body").contains("queue PRN-FD"), "{m}");
+    env.msp_stdin(&["remember", "-"], "").expect_hint(2);
+}
