@@ -1,7 +1,7 @@
 use clap::Subcommand;
 
 use super::{Ctx, or_dash};
-use crate::error::{ExitStatus, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::machine::{self, MachineUpdate, Registration};
 use crate::time::local_display;
 
@@ -100,6 +100,11 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             } else {
                 None
             };
+            if name.is_none() && machine_type.is_none() && notes.is_none() && approval.is_none() {
+                return Err(Error::usage("nothing to change").with_hint(
+                    "give --name, --type, --notes, --approval-required or --no-approval-required",
+                ));
+            }
             let m = machine::update(
                 db,
                 &key,

@@ -268,6 +268,9 @@ fn empty_machine_name_and_notes_clear_them_as_for_clients() {
     assert!(cleared["friendly_name"].is_null(), "{cleared}");
     let shown = env.ok(&["machine", "show", "self"]).stdout;
     common::assert_has(&shown, str_of(&cleared, "hostname"));
+    // No change given: said so, not "updated".
+    let nothing = env.msp(&["machine", "update", "self"]).expect_hint(2);
+    common::assert_has(&nothing.stderr, "nothing to change");
 }
 
 /// `msp setup --project /nonexistent/dir` created the whole missing tree
