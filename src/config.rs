@@ -416,6 +416,45 @@ impl Config {
         Ok(())
     }
 
+    /// The `MSP_<SECTION>_...` variables in `env` that name no setting (a
+    /// typo is otherwise silently ignored), each with the closest setting's
+    /// variable when one is close.
+    pub fn unknown_variables(
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Vec<(String, Option<String>)> {
+        let settings: Vec<String> = Config::default()
+            .entries()
+            .into_iter()
+            .map(|(_, var, _)| var)
+            .collect();
+        let sections: Vec<String> = settings
+            .iter()
+            .filter_map(|v| {
+                Some(format!(
+                    "MSP_{}_",
+                    v.strip_prefix("MSP_")?.split('_').next()?
+                ))
+            })
+            .collect();
+        let known: Vec<String> = settings
+            .into_iter()
+            .chain(OTHER_ENV_DOCS.iter().map(|(n, _)| n.to_string()))
+            .collect();
+        let mut out: Vec<(String, Option<String>)> = env
+            .map(|(k, _)| k)
+            .filter(|k| sections.iter().any(|s| k.starts_with(s.as_str())))
+            .filter(|k| !known.contains(k))
+            .map(|k| {
+                let near = crate::suggest::closest(&k, known.iter().map(String::as_str))
+                    .map(str::to_string);
+                (k, near)
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Every setting as (key, environment variable, effective value).
     pub fn entries(&self) -> Vec<(String, String, String)> {
         let mut out = Vec::new();
@@ -938,6 +977,24 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.memory.fold_similar, 1.0);
         assert_eq!(cfg.memory.weight_meaning, 0.0);
+    }
+
+    #[test]
+    fn a_misspelt_variable_is_found_with_the_setting_it_meant() {
+        let unknown = Config::unknown_variables(env(&[
+            ("MSP_MEMORY_BUDGET_TOKENZ", "5"),
+            ("MSP_MEMORY_BUDGET_TOKENS", "5"),
+            ("MSP_SYNC_PASSWORD", "x"),
+            ("MSP_TEST_MODEL_WHEEL", "w"),
+            ("PATH", "/bin"),
+        ]));
+        assert_eq!(
+            unknown,
+            [(
+                "MSP_MEMORY_BUDGET_TOKENZ".to_string(),
+                Some("MSP_MEMORY_BUDGET_TOKENS".to_string())
+            )]
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@ use clap::Subcommand;
 
 use serde_json::json;
 
-use super::{Ctx, format_table};
+use super::{Ctx, format_table, note, print_json};
 use crate::config::Config;
 use crate::error::{ExitStatus, Result};
 
@@ -46,15 +46,37 @@ pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
         Cmd::Check => {
             let file = ctx.paths.config_file();
             // Loaded again here: `run` lets a broken config through for this.
-            Config::load(&ctx.paths)?;
-            let exists = file.is_file();
-            ctx.print(&json!({"ok": true, "file": file, "exists": exists}), |_| {
-                if exists {
-                    format!("ok  {}", file.display())
-                } else {
-                    format!("ok  {} does not exist: defaults", file.display())
+            if let Err(e) = Config::load(&ctx.paths) {
+                if ctx.json {
+                    print_json(
+                        &json!({"ok": false, "file": file, "error": e.to_string(), "hint": e.hint()}),
+                    )?;
                 }
-            })?;
+                return Err(e);
+            }
+            let exists = file.is_file();
+            let unknown = Config::unknown_variables(std::env::vars());
+            for (var, near) in &unknown {
+                note(match near {
+                    Some(n) => format!(
+                        "warning: {var} is no msp setting, so it is ignored (did you mean {n}?)"
+                    ),
+                    None => format!(
+                        "warning: {var} is no msp setting, so it is ignored (docs/reference/config.md lists them)"
+                    ),
+                });
+            }
+            let unknown_names: Vec<&str> = unknown.iter().map(|(v, _)| v.as_str()).collect();
+            ctx.print(
+                &json!({"ok": true, "file": file, "exists": exists, "unknown_variables": unknown_names}),
+                |_| {
+                    if exists {
+                        format!("ok  {}", file.display())
+                    } else {
+                        format!("ok  {} does not exist: defaults", file.display())
+                    }
+                },
+            )?;
         }
         Cmd::Paths => {
             let p = &ctx.paths;

@@ -167,6 +167,27 @@ fn bad_config_names_line_and_column_and_config_check_works() {
         )
         .expect_hint(1);
     common::assert_has(&bad_env.stderr, "MSP_MEMORY_UNLINKED_SCOPE");
+    // A script reads the failure as JSON too (stdout was empty).
+    let json = env
+        .msp_with(
+            &[("MSP_MEMORY_UNLINKED_SCOPE", "some")],
+            &["--json", "config", "check"],
+        )
+        .expect_hint(1);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["ok"], false, "{v}");
+    assert!(
+        str_of(&v, "error").contains("MSP_MEMORY_UNLINKED_SCOPE"),
+        "{v}"
+    );
+    // A misspelt variable was ignored without a word.
+    let typo = env
+        .msp_with(&[("MSP_MEMORY_BUDGET_TOKENZ", "5")], &["config", "check"])
+        .expect_code(0);
+    common::assert_has(
+        &typo.stderr,
+        "MSP_MEMORY_BUDGET_TOKENZ is no msp setting, so it is ignored (did you mean MSP_MEMORY_BUDGET_TOKENS?)",
+    );
 }
 
 /// `MSP_MEMORY_WEIGHT_TEXT=nan` was taken: every search result scored NaN
