@@ -460,17 +460,26 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
             kind,
             limit,
         } => {
-            let entity = match record {
-                Some(key) => Some(record_id(db, &key).await?),
+            let entity = match &record {
+                Some(key) => Some(record_id(db, key).await?),
                 None => None,
             };
             let list = audit::list(
                 db,
                 kind.as_deref(),
-                entity.as_deref(),
+                entity.as_ref().map(|(id, _)| id.as_str()),
                 super::sql_limit(limit),
             )
             .await?;
+            // A typo matched nothing: say so rather than list nothing.
+            if let (Some(key), Some((_, false))) = (&record, &entity)
+                && list.is_empty()
+            {
+                return Err(Error::NotFound(format!(
+                    "no client, project, session or task {key:?} has audit entries"
+                ))
+                .with_hint("`msp session audit` alone lists every correction; `msp session list` and `msp task list --all` show ids"));
+            }
             ctx.list(&list, |t| {
                 t.col("AT", |e| local_display(e.at))
                     .col("MACHINE", |e| {
@@ -571,14 +580,22 @@ fn overlap_lines(overlaps: &[report::Overlap]) -> Vec<String> {
 
 /// The id a record key names: a client (name, slug), a project (slug), or
 /// else the key itself (a session or task id, or an id of something gone).
-async fn record_id(db: &mut Db, key: &str) -> Result<String> {
+/// The id a `session audit RECORD` names, and whether it names a client,
+/// project, session or task that exists (else the key as typed: the id of
+/// a record since removed).
+async fn record_id(db: &mut Db, key: &str) -> Result<(String, bool)> {
     if let Ok(c) = clients::resolve(db, key).await {
-        return Ok(c.id);
+        return Ok((c.id, true));
     }
     if let Ok(p) = projects::resolve(db, key).await {
-        return Ok(p.id);
+        return Ok((p.id, true));
     }
-    Ok(key.trim().to_string())
+    for table in ["sessions", "tasks"] {
+        if let Ok(id) = crate::work::resolve_id(db, table, key, "record", "").await {
+            return Ok((id, true));
+        }
+    }
+    Ok((key.trim().to_string(), false))
 }
 
 fn by_name(by: GroupBy) -> &'static str {

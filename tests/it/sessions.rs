@@ -952,3 +952,16 @@ fn a_date_alone_as_to_is_the_end_of_that_day_when_recording_too() {
     ]);
     assert_eq!(e["session"]["duration_seconds"], 3600, "{e}");
 }
+
+/// `msp session audit nope` listed nothing and exited 0, as for a record
+/// with no corrections: a key that names nothing is now not found.
+#[test]
+fn session_audit_of_a_record_that_does_not_exist_is_not_found() {
+    let env = Env::setup();
+    env.msp(&["session", "audit", "nope"]).expect_hint(3);
+    let v = env.add_session("2026-11-21 09:00", "2026-11-21 10:00", &[]);
+    let id = str_of(&v, "short_id").to_string();
+    assert!(array(&env.json(&["session", "audit", &id])).is_empty());
+    env.ok(&["session", "edit", &id, "--title", "Patching"]);
+    assert_eq!(array(&env.json(&["session", "audit", &id])).len(), 1);
+}
