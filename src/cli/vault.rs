@@ -485,6 +485,20 @@ async fn history(ctx: &Ctx, db: &mut Db, reference: &str) -> Result<ExitStatus> 
     v::require(db).await?;
     let c = records::resolve(db, &r).await?;
     let versions = records::history(db, &c, r.field.as_deref()).await?;
+    // A credential always has a version of each of its fields: none is a
+    // field it does not have, not an empty history.
+    if let Some(field) = &r.field
+        && versions.is_empty()
+    {
+        return Err(Error::not_found(
+            "field",
+            &format!("{}/{}/{field}", r.client, r.item),
+            &format!(
+                "`msp vault history {}/{}` lists its fields",
+                r.client, r.item
+            ),
+        ));
+    }
     ctx.list(&versions, |t| {
         t.col("FIELD", |x| x.field.clone())
             .col("VERSION", |x| format!("v{}", x.version))

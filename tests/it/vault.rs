@@ -440,6 +440,14 @@ fn a_key_file_unlocks_from_the_environment_or_the_config() {
         .msp(&["vault", "audit", "dataforth/nas/password"])
         .expect_hint(2);
     common::assert_has(&per_field.stderr, "give dataforth/nas");
+    // A field the credential does not have: not found, as for `vault get`.
+    let nofield = env
+        .msp(&["vault", "history", "dataforth/nas/nofield"])
+        .expect_hint(3);
+    common::assert_has(
+        &nofield.stderr,
+        "`msp vault history dataforth/nas` lists its fields",
+    );
     // A client that does not exist and never did: said so, not an empty list.
     let nobody = env.msp(&["vault", "audit", "zanzibar/nas"]).expect_hint(3);
     common::assert_has(
