@@ -199,7 +199,8 @@ fn range(args: &RangeArgs) -> Result<(Option<i64>, Option<i64>)> {
     if let (Some(f), Some(t)) = (from, to)
         && t <= f
     {
-        return Err(Error::usage("--to must be after --from"));
+        return Err(Error::usage("--to must be after --from")
+            .with_hint("e.g. --from yesterday --to today, or --from 2026-11-01 --to 2026-11-30"));
     }
     Ok((from, to))
 }

@@ -179,7 +179,8 @@ pub async fn add_note(db: &mut Db, engine: &Engine, note: Note) -> Result<Option
     let title = r.redact(note.title.trim()).text;
     let body = r.redact(note.body.trim()).text;
     if title.is_empty() && body.is_empty() {
-        return Err(Error::usage("a memory needs a title or a body"));
+        return Err(Error::usage("a memory needs a title or a body")
+            .with_hint("give --title (and --body for the details), or use `msp remember TEXT`"));
     }
     let tags = tags_for(
         db,

@@ -200,7 +200,8 @@ pub async fn edit(
         None => m.body.clone(),
     };
     if title.is_empty() && body.is_empty() {
-        return Err(Error::usage("a memory needs a title or a body"));
+        return Err(Error::usage("a memory needs a title or a body")
+            .with_hint("keep the title or the body; `msp context forget ID` removes a memory"));
     }
     let old_target = Scope {
         client_id: m.client_id.clone(),

@@ -50,7 +50,8 @@ pub async fn add(
     if slug.is_empty() {
         return Err(Error::usage(format!(
             "the client name {name:?} needs at least one letter or digit"
-        )));
+        ))
+        .with_hint("give the client's name as people write it, e.g. \"Acme Dental\"; its slug is made from it"));
     }
     let now = now_ms();
     let id = crate::ids::new_id();

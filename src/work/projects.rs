@@ -549,7 +549,11 @@ pub async fn link_dir(
 
 pub async fn link_remote(db: &mut Db, project: &Project, url: &str) -> Result<bool> {
     let norm = normalize_remote(url)
-        .ok_or_else(|| Error::usage(format!("{url:?} does not look like a git remote URL")))?;
+        .ok_or_else(|| {
+            Error::usage(format!("{url:?} does not look like a git remote URL")).with_hint(
+                "give it as `git remote get-url origin` prints it, e.g. https://github.com/acme/site or git@github.com:acme/site.git",
+            )
+        })?;
     link(db, project, "git_remote", &norm, "").await
 }
 

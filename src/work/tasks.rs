@@ -65,7 +65,8 @@ pub async fn add(
 ) -> Result<Task> {
     let title = title.trim();
     if title.is_empty() {
-        return Err(Error::usage("a task needs a title"));
+        return Err(Error::usage("a task needs a title")
+            .with_hint("say what is to be done, e.g. msp task add \"Renew the TLS certificate\""));
     }
     let priority = super::check_priority(priority)?;
     let due = due.map(check_due).transpose()?;
@@ -152,7 +153,10 @@ async fn resolve(db: &mut Db, key: &str) -> Result<String> {
 /// Corrects a task (audited).
 pub async fn edit(db: &mut Db, key: &str, e: TaskEdit) -> Result<(Task, Diff)> {
     let title = match &e.title {
-        Some(t) if t.trim().is_empty() => return Err(Error::usage("a task needs a title")),
+        Some(t) if t.trim().is_empty() => {
+            return Err(Error::usage("a task needs a title")
+                .with_hint("give --title a few words, or leave it out to keep the title"));
+        }
         t => t.as_ref().map(|t| t.trim().to_string()),
     };
     let priority = e
