@@ -226,8 +226,26 @@ impl Server {
     /// hang a command).
     pub async fn connect(url: &str, timeout: Duration) -> Result<Server> {
         let masked = mask_url(url);
+        const FORM: &str = "use postgres://USER@HOST:PORT/DB[?sslmode=require] (`msp sync init --url` asks for the password), or set sync.url / MSP_SYNC_URL";
+        // Another scheme (http://, https://) is no team store: refused
+        // before any lookup or connection.
+        if let Some((scheme, _)) = url.trim().split_once("://")
+            && !matches!(
+                scheme.to_ascii_lowercase().as_str(),
+                "postgres" | "postgresql"
+            )
+        {
+            return Err(Error::usage(format!(
+                "the sync URL {masked} is not a PostgreSQL URL ({scheme}://)"
+            ))
+            .with_hint(FORM));
+        }
         let opts = PgConnectOptions::from_str(url).map_err(|e| {
-            Error::usage(format!("the sync URL {masked} is not a PostgreSQL URL: {}", e.to_string().replace(url, &masked))).with_hint("use postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=require] in sync.url or MSP_SYNC_URL")
+            Error::usage(format!(
+                "the sync URL {masked} is not a PostgreSQL URL: {}",
+                e.to_string().replace(url, &masked)
+            ))
+            .with_hint(FORM)
         })?;
         let conn = match tokio::time::timeout(timeout, PgConnection::connect_with(&opts)).await {
             Ok(Ok(c)) => c,

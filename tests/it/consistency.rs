@@ -265,3 +265,15 @@ fn vault_tables_print_local_times_not_cut_utc() {
         );
     }
 }
+
+/// `msp sync init --url http://example.com` was taken as a team store: msp
+/// looked the host up and tried to connect. Another scheme is refused first.
+#[test]
+fn a_sync_url_of_another_scheme_is_refused_before_any_connection() {
+    let env = Env::setup();
+    let out = env
+        .msp(&["sync", "init", "--url", "http://msp-test.invalid/db"])
+        .expect_hint(2);
+    common::assert_has(&out.stderr, "is not a PostgreSQL URL (http://)");
+    common::assert_has(&out.stderr, "postgres://USER@HOST");
+}
