@@ -69,10 +69,24 @@ pub async fn add(
     .await;
     match inserted {
         Ok(_) => get(db, &id).await,
-        Err(e) if is_unique_violation(&e) => Err(Error::Conflict(format!(
-            "a client named {name:?} (slug {slug}) already exists"
-        ))
-        .with_hint("`msp client list` shows existing clients")),
+        Err(e) if is_unique_violation(&e) => {
+            // An archived one is hidden from `client list`: name the way back.
+            let archived: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT archived_at FROM clients WHERE slug = ?")
+                    .bind(&slug)
+                    .fetch_optional(&mut *db)
+                    .await?;
+            let hint = match archived {
+                Some(Some(_)) => format!(
+                    "it is archived: `msp client archive {slug} --undo` brings it back (`msp client list --all` shows archived clients)"
+                ),
+                _ => "`msp client list` shows existing clients".to_string(),
+            };
+            Err(Error::Conflict(format!(
+                "a client named {name:?} (slug {slug}) already exists"
+            ))
+            .with_hint(hint))
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -92,6 +92,11 @@ pub async fn add(db: &mut Db, new: NewProject<'_>) -> Result<Project> {
         Some(c) => Some(clients::resolve(db, c).await?),
         None => None,
     };
+    // New work for an archived client is refused, as a session or task is
+    // (the project would be hidden from `project list`).
+    if let Some(c) = &client {
+        clients::require_active(c)?;
+    }
     let now = now_ms();
     let id = ids::new_id();
     let res = sqlx::query(
@@ -253,7 +258,14 @@ pub async fn update_in(tx: &mut Db, key: &str, u: ProjectUpdate) -> Result<Updat
     let client_id = match &u.client {
         None => p.client_id.clone(),
         Some(None) => None,
-        Some(Some(c)) => Some(clients::resolve(&mut *tx, c).await?.id),
+        Some(Some(c)) => {
+            let c = clients::resolve(&mut *tx, c).await?;
+            // Moved to an archived client, it would vanish from the list.
+            if p.client_id.as_deref() != Some(c.id.as_str()) {
+                clients::require_active(&c)?;
+            }
+            Some(c.id)
+        }
     };
     let new = Project {
         id: p.id.clone(),

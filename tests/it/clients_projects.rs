@@ -376,6 +376,15 @@ fn client_rm_with_projects_is_refused_and_force_archives_them() {
         .expect_hint(1);
     env.msp(&["task", "add", "x", "--project", "acme-site"])
         .expect_hint(1);
+    // A new project for it too (it was added, then hidden from the list).
+    env.msp(&["project", "add", "acme-new", "--client", "acme-corp"])
+        .expect_hint(1);
+    // Adding it again names the way back (`client list` hides it).
+    let again = env.msp(&["client", "add", "Acme Corp"]).expect_hint(1);
+    common::assert_has(
+        &again.stderr,
+        "it is archived: `msp client archive acme-corp --undo` brings it back",
+    );
     env.ok(&["client", "archive", "acme-corp", "--undo"]);
     env.ok(&["project", "archive", "acme-site", "--undo"]);
     env.ok(&["session", "start", "--project", "acme-site"]);
