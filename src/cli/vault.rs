@@ -325,7 +325,14 @@ async fn write(
     details: Details,
     kind: WriteKind,
 ) -> Result<ExitStatus> {
-    let r = refs::parse(reference)?;
+    let mut r = refs::parse(reference)?;
+    // Rotating with no field named: the one `vault get` would print
+    // (`password`, or the only field), not always `password`.
+    if matches!(kind, WriteKind::Rotate) && r.field.is_none() && values.is_empty() {
+        v::require(db).await?;
+        let c = records::resolve(db, &r).await?;
+        r.field = Some(default_field(&c, &field_names(db, &c).await?)?);
+    }
     let specs = specs_for(&r, values)?;
     v::require(db).await?;
     let client = clients::resolve(db, &r.client).await?;

@@ -1328,3 +1328,24 @@ fn a_key_file_can_be_made_for_an_existing_vault() {
     assert!(audit_actions(&env).contains(&"key-file".to_string()));
     with_pass(&env, &["vault", "audit", "--verify"]).expect_code(0);
 }
+
+/// `msp vault rotate dataforth/api` on an item whose only field is `token`
+/// asked for `password` ("field not found"), while `vault get` gives the
+/// only field. Rotate with no field now means the field `get` would print.
+#[test]
+fn rotate_without_a_field_takes_the_one_get_prints() {
+    let env = venv();
+    feed_pass(
+        &env,
+        &["vault", "set", "dataforth/api", "token=-"],
+        b"Api-Token-0001",
+    )
+    .expect_code(0);
+    let only = feed_pass(
+        &env,
+        &["vault", "rotate", "dataforth/api"],
+        b"Api-Token-0002",
+    );
+    common::assert_has(&only.expect_code(0).stdout, "token v2");
+    assert_get(&env, "dataforth/api", "Api-Token-0002");
+}
