@@ -72,14 +72,11 @@ pub enum Cmd {
         auto_sync: bool,
     },
     /// Post a note (internal unless --public): given, or made from a session
+    #[command(group(clap::ArgGroup::new("text").required(true).args(["body", "from_session"])))]
     Note {
         /// Ticket ID as `msp ticket search` shows it (not the ticket number)
         id: String,
-        #[arg(
-            long,
-            conflicts_with = "from_session",
-            required_unless_present = "from_session"
-        )]
+        #[arg(long, conflicts_with = "from_session")]
         /// The note's text; `-` reads it from stdin (keeps it out of argv)
         body: Option<String>,
         /// Build it from a session's summary and memories (default: the open
@@ -94,11 +91,12 @@ pub enum Cmd {
         dry_run: bool,
     },
     /// Log time on a ticket (charged only with --charge)
+    #[command(group(clap::ArgGroup::new("length").required(true).args(["minutes", "from_session"])))]
     Time {
         /// Ticket ID as `msp ticket search` shows it (not the ticket number)
         id: String,
         /// Minutes worked, ending now (1 to 1440)
-        #[arg(long, conflicts_with = "from_session", required_unless_present = "from_session", value_parser = clap::value_parser!(i64).range(1..=24 * 60))]
+        #[arg(long, conflicts_with = "from_session", value_parser = clap::value_parser!(i64).range(1..=24 * 60))]
         minutes: Option<i64>,
         /// Take start and length from a session (default: the open session on
         /// this machine, else the last one)
