@@ -846,3 +846,14 @@ fn no_secret_form_of_the_corpus_reaches_the_call_log() {
     }
     assert!(leaks.is_empty(), "{}", leaks.join("\n"));
 }
+
+/// `msp ticket note 123` with neither text nor session said only that
+/// `--body` was missing, hiding `--from-session`.
+#[test]
+fn a_note_or_time_without_content_names_both_ways_to_give_it() {
+    let env = Env::setup();
+    let note = env.msp(&["ticket", "note", "123"]).expect_code(2);
+    common::assert_has(&note.stderr, "--body <BODY>|--from-session");
+    let time = env.msp(&["ticket", "time", "123"]).expect_code(2);
+    common::assert_has(&time.stderr, "--minutes <MINUTES>|--from-session");
+}
