@@ -201,6 +201,9 @@ pub async fn run(ctx: &Ctx) -> Result<ExitStatus> {
             },
         );
         checks.push(encoder_check(ctx, store.db()).await?);
+        if let Some(c) = key_file_check(ctx, store.db()).await? {
+            checks.push(c);
+        }
         store.close().await?;
     }
 
@@ -230,6 +233,41 @@ pub async fn run(ctx: &Ctx) -> Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// The vault key file the config points at, when it does: every vault
+/// command fails (exit 4) when it does not unlock, and `config check` only
+/// reads the setting.
+async fn key_file_check(ctx: &Ctx, db: &mut crate::store::Db) -> Result<Option<Check>> {
+    let setting = ctx.config.vault.key_file.trim();
+    if setting.is_empty() {
+        return Ok(None);
+    }
+    let path = crate::vault::access::expand_home(setting);
+    Ok(Some(
+        match crate::vault::key_file_unlocks(db, &path).await {
+            Ok(true) => check(
+                "key_file",
+                Status::Ok,
+                format!("{} unlocks the vault", path.display()),
+                None,
+            ),
+            Ok(false) => check(
+                "key_file",
+                Status::Warn,
+                format!("{} is set, but this store has no vault", path.display()),
+                Some("`msp vault init`, or unset MSP_VAULT_KEY_FILE (vault.key_file)"),
+            ),
+            Err(e) => check(
+                "key_file",
+                Status::Fail,
+                e.to_string(),
+                Some(
+                    "`msp vault key-file PATH` writes a new one (it needs the passphrase); then point MSP_VAULT_KEY_FILE (vault.key_file) at it",
+                ),
+            ),
+        },
+    ))
 }
 
 /// The sentence encoder: installed, and how much of the store it embedded.

@@ -42,7 +42,7 @@ pub fn env_secret(name: &str) -> Option<Secret> {
     }
 }
 
-fn expand_home(p: &str) -> PathBuf {
+pub fn expand_home(p: &str) -> PathBuf {
     let rest = p
         .strip_prefix("~/")
         .or_else(|| p.strip_prefix("~\\").filter(|_| cfg!(windows)));

@@ -460,6 +460,17 @@ pub async fn unlock(db: &mut Db, source: &KeySource, actor: &Actor) -> Result<Un
     }
 }
 
+/// Whether the key file at `path` unlocks this store's vault, without
+/// unlocking anything for use and without an audit entry (for `msp
+/// doctor`). `Ok(false)`: the store has no vault.
+pub async fn key_file_unlocks(db: &mut Db, path: &Path) -> Result<bool> {
+    let Some(m) = meta(db).await? else {
+        return Ok(false);
+    };
+    try_unlock(db, &m, &KeySource::KeyFile(path.to_path_buf())).await?;
+    Ok(true)
+}
+
 async fn try_unlock(db: &mut Db, m: &Meta, source: &KeySource) -> Result<Unlocked> {
     match source {
         KeySource::Passphrase(p, origin) => {

@@ -1349,3 +1349,41 @@ fn rotate_without_a_field_takes_the_one_get_prints() {
     common::assert_has(&only.expect_code(0).stdout, "token v2");
     assert_get(&env, "dataforth/api", "Api-Token-0002");
 }
+
+/// A key file that does not unlock (moved, another vault's, not a key
+/// file) passed `config check` and `doctor`, while every vault command
+/// failed with exit 4. Doctor now tries it, without an audit entry.
+#[test]
+fn doctor_says_whether_the_configured_key_file_unlocks_the_vault() {
+    let env = venv();
+    let kf = env.path("hooks.key");
+    with_pass(&env, &["vault", "key-file", common::s(&kf)]).expect_code(0);
+    let entries = audit_actions(&env).len();
+    let good = env.msp_with(
+        &[("MSP_VAULT_KEY_FILE", common::s(&kf))],
+        &["--json", "doctor"],
+    );
+    let report: Value = serde_json::from_str(&good.stdout).unwrap();
+    assert_eq!(
+        common::doctor_check(&report, "key_file")["status"],
+        "ok",
+        "{report}"
+    );
+    let missing = env.path("moved.key");
+    let bad = env.msp_with(
+        &[("MSP_VAULT_KEY_FILE", common::s(&missing))],
+        &["--json", "doctor"],
+    );
+    let report: Value = serde_json::from_str(&bad.stdout).unwrap();
+    let c = common::doctor_check(&report, "key_file");
+    assert_eq!(c["status"], "fail", "{report}");
+    assert!(
+        str_of(c, "hint").contains("msp vault key-file PATH"),
+        "{report}"
+    );
+    assert_eq!(
+        audit_actions(&env).len(),
+        entries,
+        "doctor wrote to the audit log"
+    );
+}
