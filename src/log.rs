@@ -21,12 +21,21 @@ pub fn append(log: &Path, max_bytes: u64, line: &str) {
         .take(2000)
         .collect();
     let entry = format!("{} {flat}\n", rfc3339(now_ms()));
-    if let Ok(mut f) = crate::files::private_options()
-        .create(true)
-        .append(true)
-        .open(log)
-    {
-        // One write call per line keeps concurrent writers' lines whole.
+    // Read access too: Windows locks only handles opened to read or write
+    // (a log that cannot be read is still appended to, unlocked).
+    let open = |read| {
+        crate::files::private_options()
+            .create(true)
+            .read(read)
+            .append(true)
+            .open(log)
+    };
+    if let Ok(mut f) = open(true).or_else(|_| open(false)) {
+        // One write call per line, under an exclusive lock: concurrent
+        // writers' lines stay whole even where appends from several
+        // processes are not atomic (Wine lost one line in 80). Unlocked
+        // when `f` closes; a lock that cannot be had still writes.
+        let _ = f.lock();
         let _ = f.write_all(entry.as_bytes());
     }
 }
