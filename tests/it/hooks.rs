@@ -119,7 +119,20 @@ fn run_cmd(mut cmd: Command, input: Vec<u8>, feed: Feed) -> Run {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let started = Instant::now();
-    let mut child = cmd.spawn().expect("spawn hook");
+    // Under Wine, CreateProcess now and then fails with "Internal error"
+    // (1359) before the hook runs at all: that is the emulator, not the
+    // hook, so the spawn is tried again.
+    let mut child = (0..3)
+        .find_map(|attempt| match cmd.spawn() {
+            Ok(c) => Some(Ok(c)),
+            Err(e) if attempt < 2 && e.raw_os_error() == Some(1359) => {
+                thread::sleep(Duration::from_millis(200));
+                None
+            }
+            Err(e) => Some(Err(e)),
+        })
+        .expect("three attempts")
+        .expect("spawn hook");
     let mut stdin = child.stdin.take().unwrap();
     let (release, hold) = std::sync::mpsc::channel::<()>();
     let writer = thread::spawn(move || {
