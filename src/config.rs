@@ -526,49 +526,34 @@ impl Bound {
 /// How a bounded setting is read from a loaded [`Config`].
 pub type Setting = fn(&Config) -> f64;
 
+/// `bound!(memory.key, Kind)`: the key as text, and the field it reads.
+macro_rules! bound {
+    ($section:ident . $key:ident, $kind:ident) => {
+        (
+            concat!(stringify!($section), ".", stringify!($key)),
+            Bound::$kind,
+            |c: &Config| c.$section.$key,
+        )
+    };
+}
+
 /// The number settings' ranges, by key, each with how it is read (from the
 /// struct: the check runs on every hook's load).
 pub const BOUNDS: &[(&str, Bound, Setting)] = &[
-    ("memory.half_life_days", Bound::Positive, |c| {
-        c.memory.half_life_days
-    }),
-    ("memory.weight_text", Bound::NonNegative, |c| {
-        c.memory.weight_text
-    }),
-    ("memory.weight_recency", Bound::NonNegative, |c| {
-        c.memory.weight_recency
-    }),
-    ("memory.weight_importance", Bound::NonNegative, |c| {
-        c.memory.weight_importance
-    }),
-    ("memory.weight_scope", Bound::NonNegative, |c| {
-        c.memory.weight_scope
-    }),
-    ("memory.weight_tags", Bound::NonNegative, |c| {
-        c.memory.weight_tags
-    }),
-    ("memory.weight_use", Bound::NonNegative, |c| {
-        c.memory.weight_use
-    }),
-    ("memory.weight_context", Bound::NonNegative, |c| {
-        c.memory.weight_context
-    }),
-    ("memory.weight_meaning", Bound::Share, |c| {
-        c.memory.weight_meaning
-    }),
-    ("memory.min_meaning", Bound::Share, |c| c.memory.min_meaning),
-    ("memory.min_meaning_words", Bound::Share, |c| {
-        c.memory.min_meaning_words
-    }),
-    ("memory.words_trust_coverage", Bound::Share, |c| {
-        c.memory.words_trust_coverage
-    }),
-    ("memory.words_trust_agreement", Bound::NonNegative, |c| {
-        c.memory.words_trust_agreement
-    }),
-    ("memory.fold_similar", Bound::Share, |c| {
-        c.memory.fold_similar
-    }),
+    bound!(memory.half_life_days, Positive),
+    bound!(memory.weight_text, NonNegative),
+    bound!(memory.weight_recency, NonNegative),
+    bound!(memory.weight_importance, NonNegative),
+    bound!(memory.weight_scope, NonNegative),
+    bound!(memory.weight_tags, NonNegative),
+    bound!(memory.weight_use, NonNegative),
+    bound!(memory.weight_context, NonNegative),
+    bound!(memory.weight_meaning, Share),
+    bound!(memory.min_meaning, Share),
+    bound!(memory.min_meaning_words, Share),
+    bound!(memory.words_trust_coverage, Share),
+    bound!(memory.words_trust_agreement, NonNegative),
+    bound!(memory.fold_similar, Share),
 ];
 
 /// The line and column (from 1) of byte `offset` in `text`.
