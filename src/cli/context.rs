@@ -780,6 +780,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 _ => None,
             };
             let coverage = vectors::coverage(db, model.as_deref().unwrap_or("")).await?;
+            let centre = vectors::centre_of_how_many(db, model.as_deref().unwrap_or("")).await?;
             let status = json!({
                 "installed": model.is_some(),
                 "path": path,
@@ -787,6 +788,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 "error": match &encoder { Some(Err(e)) => Some(e.to_string()), _ => None },
                 "memories": coverage.memories,
                 "embedded": coverage.embedded,
+                "centre_of": centre,
                 "source_url": url,
                 "source_sha256": sha256,
             });
@@ -802,6 +804,13 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                         "embedded  {} of {} memories",
                         coverage.embedded, coverage.memories
                     ),
+                    match centre {
+                        Some(n) => format!("centre    the mean of {n} vectors (closeness is measured from it)"),
+                        None => format!(
+                            "centre    none yet (worked out from {} vectors by `msp context embed`)",
+                            vectors::CENTRE_MIN_VECTORS
+                        ),
+                    },
                     format!("source    {url}"),
                     format!("sha256    {sha256}"),
                 ]

@@ -25,7 +25,7 @@ use super::store::{self, COLUMNS, Memory};
 use super::vectors::{self, Within};
 use super::{lifecycle, rank, tags, text};
 use crate::config::MemoryConfig;
-use crate::embed::{EmbedError, Encoder};
+use crate::embed::{Closeness, EmbedError, Encoder};
 use crate::error::Result;
 use crate::store::Db;
 use crate::time::{Millis, local_day};
@@ -397,10 +397,11 @@ async fn search_analysed(
     };
     // Meaning: the cosine of every embedded memory of the scope; the
     // closest join the candidates (with no BM25 of their own).
-    let mut cosines: HashMap<i64, f32> = HashMap::new();
+    let mut cosines: HashMap<i64, Closeness> = HashMap::new();
     // Every embedded memory of the scope, for the neighbours found later.
-    let mut scope_cosines: Vec<(i64, f32)> = Vec::new();
+    let mut scope_cosines: Vec<(i64, Closeness)> = Vec::new();
     let (mut lo, mut hi) = (f32::MAX, f32::MIN);
+    let (mut plain_lo, mut plain_hi) = (f32::MAX, f32::MIN);
     if let Some(m) = meaning
         && let Some(model) = m.model().map(str::to_owned)
     {
@@ -412,19 +413,25 @@ async fn search_analysed(
             kind: filter.kind.as_deref(),
         };
         // The embedding is waited for only once the scope's vectors are read.
-        let query = || m.vector().map(crate::embed::QuantizedQuery::new);
+        let query = || m.vector().map(<[f32]>::to_vec);
         let mut sims = vectors::similarities(db, &model, within, query).await?;
+        // Ranked by the cosine from the store's centre: what sets a memory
+        // apart, not the routine vocabulary nearly every memory shares.
+        // Whether BM25's matches mean the prompt at all is the plain
+        // cosine's to say (see `agreement`).
         for &(_, c) in &sims {
-            lo = lo.min(c);
-            hi = hi.max(c);
+            lo = lo.min(c.centred);
+            hi = hi.max(c.centred);
+            plain_lo = plain_lo.min(c.cosine);
+            plain_hi = plain_hi.max(c.cosine);
         }
         let mut have: HashSet<i64> = rows.iter().map(|(m, _)| m.seq).collect();
         // Only the closest few are wanted, not the scope in order.
         let closest = MEANING_CANDIDATES.min(sims.len());
         if closest > 0 && closest < sims.len() {
-            sims.select_nth_unstable_by(closest - 1, |a, b| b.1.total_cmp(&a.1));
+            sims.select_nth_unstable_by(closest - 1, |a, b| b.1.centred.total_cmp(&a.1.centred));
         }
-        sims[..closest].sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        sims[..closest].sort_by(|a, b| b.1.centred.total_cmp(&a.1.centred).then(a.0.cmp(&b.0)));
         let more: Vec<i64> = sims[..closest]
             .iter()
             .map(|&(seq, _)| seq)
@@ -474,16 +481,16 @@ async fn search_analysed(
         rows.iter()
             .filter(|(_, bm25)| *bm25 < 0.0)
             .take(AGREEMENT_MATCHES)
-            .filter_map(|(m, _)| cosines.get(&m.seq).copied()),
-        lo,
-        hi,
+            .filter_map(|(m, _)| cosines.get(&m.seq).map(|c| c.cosine)),
+        plain_lo,
+        plain_hi,
     );
     // The scope the scope signal measures against: the search's own, or
     // where a search that has none is made from.
     let ranking = filter.prefer.as_ref().unwrap_or(scope);
     let trust = words_trust(best_coverage, cfg.words_trust_coverage)
         * agreement.powf(cfg.words_trust_agreement.max(0.0));
-    let score_of = |m: Memory, bm25: f64, coverage: f64, cosine: Option<f32>| {
+    let score_of = |m: Memory, bm25: f64, coverage: f64, cosine: Option<Closeness>| {
         // BM25 ranks are negative; a memory found otherwise has 0 (not -0).
         let words = if bm25 < 0.0 {
             (-bm25 / best).min(1.0)
@@ -498,7 +505,7 @@ async fn search_analysed(
                 // little: the words' share shrinks with `trust`, and
                 // meaning takes what it gives up.
                 let w = cfg.weight_meaning.clamp(0.0, 1.0);
-                let cos = f64::from((c - lo) / (hi - lo));
+                let cos = f64::from((c.centred - lo) / (hi - lo));
                 ((1.0 - w) * trust * words, (1.0 - (1.0 - w) * trust) * cos)
             }
             _ => (words, 0.0),
@@ -550,7 +557,8 @@ async fn search_analysed(
             scope: scope_score,
             tag_overlap: round3(tag_overlap),
             coverage: round3(coverage),
-            meaning: round3(f64::from(cosine.unwrap_or(0.0))),
+            // The plain cosine: what the injection floors are measured in.
+            meaning: round3(f64::from(cosine.map_or(0.0, |c| c.cosine))),
             meaning_known: cosine.is_some(),
             shares,
             similar: Vec::new(),
@@ -610,7 +618,7 @@ async fn search_analysed(
         // memories): a binary search in a sorted handful beats hashing each.
         let mut wanted_cosines: Vec<i64> = joining.iter().map(|m| m.seq).collect();
         wanted_cosines.sort_unstable();
-        let joining_cosines: HashMap<i64, f32> = if wanted_cosines.is_empty() {
+        let joining_cosines: HashMap<i64, Closeness> = if wanted_cosines.is_empty() {
             HashMap::new()
         } else {
             scope_cosines

@@ -88,6 +88,7 @@ pub async fn embed_missing(
         done += store_embedded(db, encoder, &model, &batch).await?;
         progress(done.min(total.max(done)), total.max(done));
     }
+    refresh_centre(db, &model).await?;
     Ok(Embedded {
         embedded: done,
         memories: before.memories,
@@ -114,7 +115,115 @@ pub async fn embed_memories(db: &mut Db, encoder: &Encoder, seqs: &[i64]) -> Res
         .await?;
         done += store_embedded(db, encoder, &model, &batch).await?;
     }
+    if done > 0 {
+        refresh_centre(db, &model).await?;
+    }
     Ok(done)
+}
+
+/// Fewest vectors whose mean is taken as their centre: the mean of a few
+/// hundred memories is mostly their own subjects, not what they share.
+pub const CENTRE_MIN_VECTORS: i64 = 500;
+
+/// How far the number of vectors may drift (a share of it) before their
+/// centre is worked out again: a mean moves slowly, and at a million
+/// memories working it out reads every vector.
+const CENTRE_DRIFT: f64 = 0.01;
+
+/// Works out again the centre of `model`'s vectors (their mean) when their
+/// number has drifted from the one it was taken over, and drops the
+/// centres of other encoders. Returns whether it changed.
+pub async fn refresh_centre(db: &mut Db, model: &str) -> Result<bool> {
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM memory_vectors WHERE model = ?")
+        .bind(model)
+        .fetch_one(&mut *db)
+        .await?;
+    let taken = centre_of_how_many(&mut *db, model).await?;
+    let stale = sqlx::query("DELETE FROM memory_vector_centres WHERE model != ?")
+        .bind(model)
+        .execute(&mut *db)
+        .await?
+        .rows_affected()
+        > 0;
+    if count < CENTRE_MIN_VECTORS {
+        let dropped = sqlx::query("DELETE FROM memory_vector_centres WHERE model = ?")
+            .bind(model)
+            .execute(&mut *db)
+            .await?
+            .rows_affected()
+            > 0;
+        return Ok(stale || dropped);
+    }
+    if let Some(taken) = taken
+        && ((count - taken).abs() as f64) <= CENTRE_DRIFT * taken as f64
+    {
+        return Ok(stale);
+    }
+    // A page at a time: a million vectors are 384 MB.
+    let mut sum = vec![0f64; embed::DIM];
+    let (mut summed, mut after) = (0i64, i64::MIN);
+    loop {
+        let page: Vec<(i64, f64, Vec<u8>)> = sqlx::query_as(
+            "SELECT memory_seq, scale, vector FROM memory_vectors
+             WHERE memory_seq > ? AND model = ? ORDER BY memory_seq LIMIT 4096",
+        )
+        .bind(after)
+        .bind(model)
+        .fetch_all(&mut *db)
+        .await?;
+        let Some(&(last, _, _)) = page.last() else {
+            break;
+        };
+        after = last;
+        for (_, scale, vector) in page.iter().filter(|(_, _, v)| v.len() == embed::DIM) {
+            for (s, &v) in sum.iter_mut().zip(bytemuck::cast_slice::<u8, i8>(vector)) {
+                *s += f64::from(v) * scale;
+            }
+            summed += 1;
+        }
+    }
+    if summed == 0 {
+        return Ok(stale);
+    }
+    let centre: Vec<u8> = sum
+        .iter()
+        .flat_map(|s| ((s / summed as f64) as f32).to_le_bytes())
+        .collect();
+    sqlx::query(
+        "INSERT INTO memory_vector_centres (model, vectors, centre) VALUES (?, ?, ?)
+         ON CONFLICT(model) DO UPDATE SET vectors = excluded.vectors, centre = excluded.centre",
+    )
+    .bind(model)
+    .bind(summed)
+    .bind(centre)
+    .execute(&mut *db)
+    .await?;
+    Ok(true)
+}
+
+/// How many vectors the centre of `model`'s vectors is the mean of, when
+/// the store has one.
+pub async fn centre_of_how_many(db: &mut Db, model: &str) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT vectors FROM memory_vector_centres WHERE model = ?")
+            .bind(model)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// The centre of `model`'s vectors, when the store has one.
+pub async fn centre(db: &mut Db, model: &str) -> Result<Option<Vec<f32>>> {
+    let blob: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT centre FROM memory_vector_centres WHERE model = ?")
+            .bind(model)
+            .fetch_optional(db)
+            .await?;
+    Ok(blob.filter(|b| b.len() == 4 * embed::DIM).map(|b| {
+        b.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    }))
 }
 
 /// Embeds `batch` (seq, title, body) and stores the vectors in one
@@ -199,13 +308,14 @@ pub struct Within<'a> {
     pub kind: Option<&'a str>,
 }
 
-/// The cosine of the query with every memory within the limits that has a
-/// vector from `model`, by memory seq. Only the vectors of the scope are
+/// How close the query is to every memory within the limits that has a
+/// vector from `model` (plainly, and from the centre of the store's
+/// vectors when it has one), by memory seq. Only the vectors of the scope are
 /// read: the conditions are ranges of the table's key (model, client) or of
 /// the project index, so a client's prompt reads that client's vectors and
 /// the global ones, each set lying together.
 ///
-/// `query` gives the query, the prompt's embedding: it may still be worked
+/// `query` gives the query, the prompt's unit embedding: it may still be worked
 /// out on another thread, so it is asked for only once the scope's vectors
 /// are read (or [`GATHERED`] of them), and not at all when the scope has
 /// none. No query: no cosines.
@@ -213,8 +323,18 @@ pub async fn similarities(
     db: &mut Db,
     model: &str,
     within: Within<'_>,
-    query: impl FnOnce() -> Option<embed::QuantizedQuery>,
-) -> Result<Vec<(i64, f32)>> {
+    query: impl FnOnce() -> Option<Vec<f32>>,
+) -> Result<Vec<(i64, embed::Closeness)>> {
+    let centre = centre(&mut *db, model).await?;
+    let query = move || {
+        query().map(|unit| {
+            let q = embed::QuantizedQuery::new(&unit);
+            match &centre {
+                Some(c) => q.centred_on(&unit, c),
+                None => q,
+            }
+        })
+    };
     // Each branch is one range of the table's key (model, client) or of the
     // project index; `client` is '' for memories of no client.
     let mut conditions: Vec<(&str, Option<&str>)> = Vec::new();
@@ -283,7 +403,7 @@ pub async fn similarities(
 pub const GATHERED: usize = 16_384;
 
 /// Runs `sql` (selecting seq, scale, vector) with text `binds` and returns
-/// each row's seq and cosine with the query `query` gives (asked for once
+/// each row's seq and closeness to the query `query` gives (asked for once
 /// the rows are read, or [`GATHERED`] of them; none: no cosines).
 ///
 /// # Safety
@@ -293,7 +413,7 @@ unsafe fn scan(
     sql: &str,
     binds: &[&str],
     query: impl FnOnce() -> Option<embed::QuantizedQuery>,
-) -> std::result::Result<Vec<(i64, f32)>, c_int> {
+) -> std::result::Result<Vec<(i64, embed::Closeness)>, c_int> {
     let dim = embed::DIM;
     let mut asked = Some(query);
     let mut query: Option<embed::QuantizedQuery> = None;
@@ -403,7 +523,7 @@ mod tests {
     async fn scan_rows(
         n: usize,
         query: impl FnOnce() -> Option<embed::QuantizedQuery>,
-    ) -> Vec<(i64, f32)> {
+    ) -> Vec<(i64, embed::Closeness)> {
         let (_dir, mut store) = temp_store().await;
         let db = store.db();
         sqlx::query("CREATE TABLE t (seq INTEGER PRIMARY KEY, scale REAL, vector BLOB)")
@@ -469,6 +589,90 @@ mod tests {
         .await;
         assert!(cosines.is_empty());
         assert!(!asked);
+    }
+
+    /// Stores memories `from..to` with unit vectors of `model`: 0.8 in the
+    /// first dimension, ±0.6 in the second (+ for odd seqs).
+    async fn add_vectors(db: &mut Db, model: &str, from: i64, to: i64) {
+        let mut tx = crate::store::begin_write(&mut *db).await.unwrap();
+        for seq in from..to {
+            let mut v = vec![0i8; embed::DIM];
+            v[0] = 80;
+            v[1] = if seq % 2 == 1 { 60 } else { -60 };
+            sqlx::query(
+                "INSERT INTO memories (seq, id, title, body, created_at) VALUES (?1, 'm' || ?1, 't', 'b', 1)",
+            )
+            .bind(seq)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO memory_vectors (memory_seq, model, client, project_id, kind, scale, vector)
+                 VALUES (?, ?, '', NULL, 'note', 0.01, ?)",
+            )
+            .bind(seq)
+            .bind(model)
+            .bind(bytemuck::cast_slice::<i8, u8>(&v))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+
+
+    #[tokio::test]
+    async fn the_centre_is_the_mean_of_enough_vectors_and_is_worked_out_again_when_they_drift() {
+        let (_dir, mut store) = temp_store().await;
+        let db = store.db();
+        // Too few: no centre.
+        add_vectors(db, "enc", 1, CENTRE_MIN_VECTORS).await;
+        assert!(!refresh_centre(db, "enc").await.unwrap());
+        assert_eq!(centre(db, "enc").await.unwrap(), None);
+        // Enough (seqs 1..=600, half odd): the mean.
+        add_vectors(db, "enc", CENTRE_MIN_VECTORS, 601).await;
+        assert!(refresh_centre(db, "enc").await.unwrap());
+        let c = centre(db, "enc").await.unwrap().unwrap();
+        assert_eq!(c.len(), embed::DIM);
+        assert!((c[0] - 0.8).abs() < 1e-6, "{}", c[0]);
+        assert!(c[1].abs() < 1e-6, "{}", c[1]);
+        assert!(c[2..].iter().all(|&x| x == 0.0));
+        assert_eq!(centre_of_how_many(db, "enc").await.unwrap(), Some(600));
+        // A query along the second dimension: plainly ±0.6 from every
+        // vector; from the centre (0.8, 0), ±1/|(−0.8, 1)| = ±0.781.
+        let mut query = vec![0f32; embed::DIM];
+        query[1] = 1.0;
+        let got = similarities(db, "enc", Within::default(), || Some(query))
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 600);
+        for (seq, c) in got {
+            let sign = if seq % 2 == 1 { 1.0 } else { -1.0 };
+            assert!((c.cosine - sign * 0.6).abs() < 0.01, "{seq}: {c:?}");
+            assert!((c.centred - sign * 0.781).abs() < 0.01, "{seq}: {c:?}");
+        }
+        // Five more (under 1%): the centre stands.
+        add_vectors(db, "enc", 601, 606).await;
+        assert!(!refresh_centre(db, "enc").await.unwrap());
+        assert_eq!(centre_of_how_many(db, "enc").await.unwrap(), Some(600));
+        // Ten more (2.5% in all): worked out again.
+        add_vectors(db, "enc", 606, 616).await;
+        assert!(refresh_centre(db, "enc").await.unwrap());
+        assert_eq!(centre_of_how_many(db, "enc").await.unwrap(), Some(615));
+        // Another encoder's centre goes when this one's is refreshed.
+        sqlx::query("INSERT INTO memory_vector_centres VALUES ('old', 9, x'00')")
+            .execute(&mut *db)
+            .await
+            .unwrap();
+        assert!(refresh_centre(db, "enc").await.unwrap());
+        assert_eq!(centre_of_how_many(db, "old").await.unwrap(), None);
+        // Forgotten down to too few: no centre.
+        sqlx::query("DELETE FROM memories WHERE seq > 400")
+            .execute(&mut *db)
+            .await
+            .unwrap();
+        assert!(refresh_centre(db, "enc").await.unwrap());
+        assert_eq!(centre(db, "enc").await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -71,6 +71,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "memory_vectors_by_scope",
         include_str!("../../migrations/0013_memory_vectors_by_scope.sql"),
     ),
+    (
+        14,
+        "memory_vector_centres",
+        include_str!("../../migrations/0014_memory_vector_centres.sql"),
+    ),
 ];
 
 /// The schema version this binary reads and writes.
