@@ -50,6 +50,8 @@ pub enum KeyCmd {
 /// (Enter for none: a server that trusts this machine, or `~/.pgpass`). A
 /// password in the URL itself works, but shows in process listings.
 fn with_password(url: String) -> Result<String> {
+    // A URL that is no team store's is refused before its password is asked for.
+    sync::server::parse_url(&url)?;
     if sync::password::split(&url).1.is_some() {
         note(format!(
             "warning: the password in --url shows in process listings and shell history; next time give the URL without it: msp asks for the password, or reads {}",

@@ -620,7 +620,6 @@ mod tests {
         tx.commit().await.unwrap();
     }
 
-
     #[tokio::test]
     async fn the_centre_is_the_mean_of_enough_vectors_and_is_worked_out_again_when_they_drift() {
         let (_dir, mut store) = temp_store().await;

@@ -221,32 +221,38 @@ pub struct Server {
     url: String,
 }
 
+/// The connection options of a team store's URL; what is no PostgreSQL
+/// URL (another scheme such as https://, or one the driver cannot read) is
+/// refused, before any password is asked for or connection made.
+pub fn parse_url(url: &str) -> Result<PgConnectOptions> {
+    let masked = mask_url(url);
+    const FORM: &str = "use postgres://USER@HOST:PORT/DB[?sslmode=require] (`msp sync init --url` asks for the password), or set sync.url / MSP_SYNC_URL";
+    if let Some((scheme, _)) = url.trim().split_once("://")
+        && !matches!(
+            scheme.to_ascii_lowercase().as_str(),
+            "postgres" | "postgresql"
+        )
+    {
+        return Err(Error::usage(format!(
+            "the sync URL {masked} is not a PostgreSQL URL ({scheme}://)"
+        ))
+        .with_hint(FORM));
+    }
+    PgConnectOptions::from_str(url).map_err(|e| {
+        Error::usage(format!(
+            "the sync URL {masked} is not a PostgreSQL URL: {}",
+            e.to_string().replace(url, &masked)
+        ))
+        .with_hint(FORM)
+    })
+}
+
 impl Server {
     /// Connects, giving up after `timeout` (an unreachable host must not
     /// hang a command).
     pub async fn connect(url: &str, timeout: Duration) -> Result<Server> {
         let masked = mask_url(url);
-        const FORM: &str = "use postgres://USER@HOST:PORT/DB[?sslmode=require] (`msp sync init --url` asks for the password), or set sync.url / MSP_SYNC_URL";
-        // Another scheme (http://, https://) is no team store: refused
-        // before any lookup or connection.
-        if let Some((scheme, _)) = url.trim().split_once("://")
-            && !matches!(
-                scheme.to_ascii_lowercase().as_str(),
-                "postgres" | "postgresql"
-            )
-        {
-            return Err(Error::usage(format!(
-                "the sync URL {masked} is not a PostgreSQL URL ({scheme}://)"
-            ))
-            .with_hint(FORM));
-        }
-        let opts = PgConnectOptions::from_str(url).map_err(|e| {
-            Error::usage(format!(
-                "the sync URL {masked} is not a PostgreSQL URL: {}",
-                e.to_string().replace(url, &masked)
-            ))
-            .with_hint(FORM)
-        })?;
+        let opts = parse_url(url)?;
         let conn = match tokio::time::timeout(timeout, PgConnection::connect_with(&opts)).await {
             Ok(Ok(c)) => c,
             Ok(Err(e)) if refused_login(&e) => {

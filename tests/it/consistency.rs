@@ -276,4 +276,23 @@ fn a_sync_url_of_another_scheme_is_refused_before_any_connection() {
         .expect_hint(2);
     common::assert_has(&out.stderr, "is not a PostgreSQL URL (http://)");
     common::assert_has(&out.stderr, "postgres://USER@HOST");
+
+    // The URL is checked before its password is dealt with (asked for on a
+    // terminal, or warned about when given in the URL), and the password
+    // never shows.
+    let out = env
+        .msp(&[
+            "sync",
+            "init",
+            "--url",
+            "https://tech:Hunter2-secret@msp-test.invalid/db",
+        ])
+        .expect_hint(2);
+    common::assert_has(&out.stderr, "is not a PostgreSQL URL (https://)");
+    assert!(
+        !out.stderr.contains("warning: the password"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("Hunter2-secret"), "{}", out.stderr);
 }
