@@ -42,6 +42,7 @@ IT_SKIP=(
     # Wine takes the owner-only ACL and keeps none: doctor truthfully FAILs
     # the permissions check, so these exit 1 under Wine.
     cli::doctor_is_ok_on_a_set_up_env
+    cli::doctor_after_setup_without_hooks_warns_and_passes
     cli::every_read_command_prints_one_json_object_or_array
     cli::read_commands_print_json_on_an_empty_store_too
     # They script the child with sh.

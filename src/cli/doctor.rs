@@ -353,6 +353,18 @@ fn hook_checks() -> Vec<Check> {
             format!("installed in {}", path.display()),
             None,
         ));
+    } else if missing.len() == installed.len() {
+        // None at all: `msp setup --no-hooks` chose so, or setup has not
+        // run (the store's check says that). msp works without them.
+        checks.push(check(
+            "hooks",
+            Status::Warn,
+            format!(
+                "not installed in {}: prompts get no memories and turns are not saved",
+                path.display()
+            ),
+            Some("run `msp setup` to install them"),
+        ));
     } else {
         checks.push(check(
             "hooks",

@@ -140,6 +140,33 @@ fn doctor_is_ok_on_a_set_up_env() {
     assert!(checks(&report).iter().all(|(_, st)| st == "ok"), "{report}");
 }
 
+/// `msp setup --no-hooks`, then `msp doctor`: it failed on the hooks the
+/// technician had chosen not to install. None installed is a warning that
+/// says what is off; some installed and others not is still a failure.
+#[test]
+fn doctor_after_setup_without_hooks_warns_and_passes() {
+    let env = Env::new();
+    env.ok(&["setup", "--no-hooks"]);
+    let out = env.ok(&["doctor"]);
+    assert!(!out.stdout.contains("FAIL"), "{}", out.stdout);
+    let report = env.json(&["doctor"]);
+    assert_eq!(report["ok"], true, "{report}");
+    let hooks = common::doctor_check(&report, "hooks");
+    assert_eq!(hooks["status"], "warn", "{report}");
+    common::assert_has(str_of(&hooks, "detail"), "turns are not saved");
+    assert_eq!(hooks["hint"], "run `msp setup` to install them");
+
+    // One hook taken out of a full install: broken, not a choice.
+    env.ok(&["setup"]);
+    let settings = env.home.join(".claude").join("settings.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    json["hooks"].as_object_mut().unwrap().remove("Stop");
+    std::fs::write(&settings, json.to_string()).unwrap();
+    let report = env.msp(&["--json", "doctor"]).expect_code(1).json();
+    assert_eq!(common::doctor_check(&report, "hooks")["status"], "fail");
+}
+
 #[test]
 fn doctor_fails_with_a_hint_when_the_store_is_missing() {
     let env = Env::new();
