@@ -153,7 +153,7 @@ fn doctor_after_setup_without_hooks_warns_and_passes() {
     assert_eq!(report["ok"], true, "{report}");
     let hooks = common::doctor_check(&report, "hooks");
     assert_eq!(hooks["status"], "warn", "{report}");
-    common::assert_has(str_of(&hooks, "detail"), "turns are not saved");
+    common::assert_has(str_of(hooks, "detail"), "turns are not saved");
     assert_eq!(hooks["hint"], "run `msp setup` to install them");
 
     // One hook taken out of a full install: broken, not a choice.
