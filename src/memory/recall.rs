@@ -864,7 +864,7 @@ pub async fn recall(
         if !by_meaning && !by_words {
             continue;
         }
-        let cost = s.memory.stored_tokens.max(1) as u32 + ENTRY_OVERHEAD_TOKENS;
+        let cost = entry_tokens(&s.memory) + ENTRY_OVERHEAD_TOKENS;
         let remaining = budget.saturating_sub(used);
         let mut whole = cost <= remaining;
         let mut body = if whole {
@@ -970,6 +970,32 @@ fn is_steering(terms: &[String]) -> bool {
 
 /// `- 2026-11-20 · dataforth-dos · Title` then the body, indented.
 /// `slugs` maps project ids to slugs.
+/// Whether `title` is the start of the first line of `body` (`remember`
+/// cuts a long one): the line then stands in its place, not said twice.
+fn body_opens_with_title(title: &str, body: &str) -> bool {
+    let title = title.trim();
+    let head = title.strip_suffix('…').unwrap_or(title).trim_end();
+    !head.is_empty()
+        && body
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|first| first.trim_start().starts_with(head))
+}
+
+/// The tokens a memory's entry costs the budget: its stored count (title
+/// and body), less the title's share when the body says it.
+fn entry_tokens(m: &Memory) -> u32 {
+    let stored = u64::from(m.stored_tokens.max(1) as u32);
+    if !body_opens_with_title(&m.title, &m.body) {
+        return stored as u32;
+    }
+    let (title, all) = (
+        m.title.len() as u64,
+        (m.title.len() + 1 + m.body.len()) as u64,
+    );
+    (stored - stored * title / all).max(1) as u32
+}
+
 fn format_entry(slugs: &HashMap<String, String>, m: &Memory, body: &str) -> String {
     let project = m.project_id.as_ref().and_then(|id| slugs.get(id));
     let mut e = format!("- {}", local_day(m.created_at));
@@ -979,12 +1005,9 @@ fn format_entry(slugs: &HashMap<String, String>, m: &Memory, body: &str) -> Stri
     }
     e.push_str(" · ");
     let title = m.title.trim();
-    let head = title.strip_suffix('…').unwrap_or(title).trim_end();
     let mut lines = body.lines().filter(|l| !l.trim().is_empty()).peekable();
-    // A title that is the start of the body's first line (`remember` cuts a
-    // long one) is not said twice: the line stands in its place.
     match lines.peek() {
-        Some(first) if !head.is_empty() && first.trim_start().starts_with(head) => {
+        Some(first) if body_opens_with_title(title, first) => {
             e.push_str(first.trim());
             lines.next();
         }
@@ -1021,6 +1044,38 @@ mod tests {
             "{:?}",
             meaning.failure()
         );
+    }
+
+    /// A long remembered fact's title is the start of its body and is
+    /// injected once; the budget counted it twice.
+    #[test]
+    fn a_title_the_body_opens_with_is_not_paid_for_twice() {
+        let body = "The 3CX PBX SIP trunk to Twilio failed registration after the ISP changed the WAN IP; \
+                    updated the outbound proxy and disabled SIP ALG on the FortiGate";
+        let fact = Memory {
+            title: "The 3CX PBX SIP trunk to Twilio failed registration after the ISP changed the WAN IP…"
+                .into(),
+            body: body.into(),
+            stored_tokens: 56,
+            ..Memory::default()
+        };
+        assert!(body_opens_with_title(&fact.title, &fact.body));
+        // The title is 87 of the 238 bytes counted: about a third less.
+        assert_eq!(entry_tokens(&fact), 36);
+        let note = Memory {
+            title: "SIP trunk down".into(),
+            ..fact.clone()
+        };
+        assert!(!body_opens_with_title(&note.title, &note.body));
+        assert_eq!(entry_tokens(&note), 56);
+        // Never free.
+        let tiny = Memory {
+            title: "x".into(),
+            body: "x".into(),
+            stored_tokens: 1,
+            ..Memory::default()
+        };
+        assert_eq!(entry_tokens(&tiny), 1);
     }
 
     #[test]
