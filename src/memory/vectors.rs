@@ -139,20 +139,17 @@ pub async fn refresh_centre(db: &mut Db, model: &str) -> Result<bool> {
         .fetch_one(&mut *db)
         .await?;
     let taken = centre_of_how_many(&mut *db, model).await?;
-    let stale = sqlx::query("DELETE FROM memory_vector_centres WHERE model != ?")
+    let too_few = count < CENTRE_MIN_VECTORS;
+    // Other encoders' centres go, and this one's when too few vectors are left.
+    let stale = sqlx::query("DELETE FROM memory_vector_centres WHERE model != ?1 OR ?2")
         .bind(model)
+        .bind(too_few)
         .execute(&mut *db)
         .await?
         .rows_affected()
         > 0;
-    if count < CENTRE_MIN_VECTORS {
-        let dropped = sqlx::query("DELETE FROM memory_vector_centres WHERE model = ?")
-            .bind(model)
-            .execute(&mut *db)
-            .await?
-            .rows_affected()
-            > 0;
-        return Ok(stale || dropped);
+    if too_few {
+        return Ok(stale);
     }
     if let Some(taken) = taken
         && ((count - taken).abs() as f64) <= CENTRE_DRIFT * taken as f64
