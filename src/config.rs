@@ -74,6 +74,11 @@ pub struct MemoryConfig {
     /// Share of a memory's text score that comes from meaning (the
     /// encoder's cosine), the rest from its words (BM25), when both exist.
     pub weight_meaning: f64,
+    /// Share of a memory's crowding (the mean cosine of its closest in a
+    /// sample of the store) taken off its cosine when ranking by meaning:
+    /// routine work written many times over stops outranking what only
+    /// one memory says.
+    pub weight_crowding: f64,
     /// Cosine at which a memory is injected for its meaning alone, even
     /// when it shares too few of the prompt's words.
     pub min_meaning: f64,
@@ -129,6 +134,7 @@ impl Default for MemoryConfig {
             min_query_terms: 1,
             unlinked_scope: UnlinkedScope::Global,
             weight_meaning: 0.5,
+            weight_crowding: 0.5,
             min_meaning: 0.3,
             min_meaning_words: 0.15,
             words_trust_coverage: 0.5,
@@ -549,6 +555,7 @@ pub const BOUNDS: &[(&str, Bound, Setting)] = &[
     bound!(memory.weight_use, NonNegative),
     bound!(memory.weight_context, NonNegative),
     bound!(memory.weight_meaning, Share),
+    bound!(memory.weight_crowding, Share),
     bound!(memory.min_meaning, Share),
     bound!(memory.min_meaning_words, Share),
     bound!(memory.words_trust_coverage, Share),
@@ -595,6 +602,10 @@ pub const SETTING_DOCS: &[(&str, &str)] = &[
     (
         "memory.weight_meaning",
         "share of a memory's text score that comes from meaning (the sentence encoder's cosine, min-max over the scope) rather than from its words (BM25), when the encoder is installed",
+    ),
+    (
+        "memory.weight_crowding",
+        "with the encoder installed: share of a memory's crowding (the mean cosine of its ten closest among a sample of the store's vectors) taken off its closeness to the prompt when ranking by meaning, so that routine work written many times over does not outrank the one memory that answers (0: off)",
     ),
     (
         "memory.min_meaning",

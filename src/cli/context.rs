@@ -780,7 +780,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 _ => None,
             };
             let coverage = vectors::coverage(db, model.as_deref().unwrap_or("")).await?;
-            let centre = vectors::centre_of_how_many(db, model.as_deref().unwrap_or("")).await?;
+            let sampled_from = vectors::sampled_from(db, model.as_deref().unwrap_or("")).await?;
             let status = json!({
                 "installed": model.is_some(),
                 "path": path,
@@ -788,7 +788,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                 "error": match &encoder { Some(Err(e)) => Some(e.to_string()), _ => None },
                 "memories": coverage.memories,
                 "embedded": coverage.embedded,
-                "centre_of": centre,
+                "crowding_sampled_from": sampled_from,
                 "source_url": url,
                 "source_sha256": sha256,
             });
@@ -804,11 +804,14 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                         "embedded  {} of {} memories",
                         coverage.embedded, coverage.memories
                     ),
-                    match centre {
-                        Some(n) => format!("centre    the mean of {n} vectors (closeness is measured from it)"),
+                    match sampled_from {
+                        Some(n) => format!(
+                            "crowding  measured against a sample of {} of {n} vectors",
+                            n.min(vectors::CROWDING_SAMPLE as i64)
+                        ),
                         None => format!(
-                            "centre    none yet (worked out from {} vectors by `msp context embed`)",
-                            vectors::CENTRE_MIN_VECTORS
+                            "crowding  not measured yet (from {} vectors, by `msp context embed`)",
+                            vectors::SAMPLE_MIN_VECTORS
                         ),
                     },
                     format!("source    {url}"),

@@ -513,15 +513,6 @@ pub fn quantize(v: &[f32]) -> (Vec<i8>, f32) {
     (q, scale)
 }
 
-/// How close a prompt is to a stored vector: the plain cosine, and the
-/// cosine measured from the centre of the store's vectors (see
-/// [`QuantizedQuery::centred_on`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Closeness {
-    pub cosine: f32,
-    pub centred: f32,
-}
-
 /// A unit vector quantised like the stored ones, to be scored against many
 /// of them at once with the forward pass's int8 products: a prompt's scope
 /// may hold tens of thousands of vectors, and converting each stored value
@@ -529,115 +520,30 @@ pub struct Closeness {
 pub struct QuantizedQuery {
     values: Vec<i8>,
     scale: f32,
-    centre: Option<Centre>,
 }
-
-/// The centre a query is measured from, with what the query and it share.
-struct Centre {
-    values: Vec<i8>,
-    scale: f32,
-    /// The query's dot product with the centre, and the centre's own.
-    query_dot: f32,
-    norm_sq: f32,
-    /// |query − centre|.
-    query_distance: f32,
-}
-
-/// Below this, a vector is at the centre: no direction to compare.
-const AT_CENTRE: f32 = 1e-6;
 
 impl QuantizedQuery {
     pub fn new(unit: &[f32]) -> QuantizedQuery {
         let (values, scale) = quantize(unit);
-        QuantizedQuery {
-            values,
-            scale,
-            centre: None,
-        }
+        QuantizedQuery { values, scale }
     }
 
-    /// Also measures each stored vector from `centre` (the mean of the
-    /// store's vectors): the cosine of `query − centre` with
-    /// `stored − centre`. What every memory shares (the vocabulary of
-    /// routine work) then counts for nothing, and what sets a memory apart
-    /// decides. `unit` is the query [`QuantizedQuery::new`] was given.
-    pub fn centred_on(mut self, unit: &[f32], centre: &[f32]) -> QuantizedQuery {
-        if centre.len() != unit.len() {
-            return self;
-        }
-        let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
-        let query_dot = dot(unit, centre);
-        let norm_sq = dot(centre, centre);
-        let distance_sq = 1.0 - 2.0 * query_dot + norm_sq;
-        if distance_sq <= AT_CENTRE {
-            return self;
-        }
-        let (values, scale) = quantize(centre);
-        self.centre = Some(Centre {
-            values,
-            scale,
-            query_dot,
-            norm_sq,
-            query_distance: distance_sq.sqrt(),
-        });
-        self
-    }
-
-    /// Appends to `out` the closeness to each stored vector: `vectors`
+    /// Appends to `out` the cosine with each stored vector: `vectors`
     /// holds them one after another, `scales` their scales. Values lie in
-    /// -127..=127, as [`quantize`] makes them. Without a centre, the
-    /// centred cosine is the plain one.
-    pub fn cosines(&self, vectors: &[i8], scales: &[f32], out: &mut Vec<Closeness>) {
+    /// -127..=127, as [`quantize`] makes them.
+    pub fn cosines(&self, vectors: &[i8], scales: &[f32], out: &mut Vec<f32>) {
         let rows = scales.len();
         let dim = self.values.len();
         if dim == 0 {
-            out.extend((0..rows).map(|_| Closeness {
-                cosine: 0.0,
-                centred: 0.0,
-            }));
+            out.extend(std::iter::repeat_n(0.0, rows));
             return;
         }
-        let Some(c) = &self.centre else {
-            let mut sums = vec![0i32; rows];
-            kernels::matmul_i8(&self.values, vectors, dim, &mut sums);
-            out.extend(sums.iter().zip(scales).map(|(&dot, &scale)| {
-                let cosine = dot as f32 * self.scale * scale;
-                Closeness {
-                    cosine,
-                    centred: cosine,
-                }
-            }));
-            return;
-        };
-        // The query and the centre against every vector in one pass:
-        // their products follow each other in `sums`.
-        let mut both = Vec::with_capacity(2 * dim);
-        both.extend_from_slice(&self.values);
-        both.extend_from_slice(&c.values);
-        let mut sums = vec![0i32; 2 * rows];
-        kernels::matmul_i8(&both, vectors, dim, &mut sums);
-        let (to_query, to_centre) = sums.split_at(rows);
+        let mut sums = vec![0i32; rows];
+        kernels::matmul_i8(&self.values, vectors, dim, &mut sums);
         out.extend(
-            to_query
-                .iter()
-                .zip(to_centre)
+            sums.iter()
                 .zip(scales)
-                .map(|((&q, &m), &scale)| {
-                    let cosine = q as f32 * self.scale * scale;
-                    let centre_dot = m as f32 * c.scale * scale;
-                    // |stored − centre|², the stored vector being a unit one.
-                    let distance_sq = 1.0 - 2.0 * centre_dot + c.norm_sq;
-                    let centred = if distance_sq <= AT_CENTRE {
-                        0.0
-                    } else {
-                        (cosine - c.query_dot - centre_dot + c.norm_sq)
-                            / (c.query_distance * distance_sq.sqrt())
-                    };
-                    Closeness {
-                        cosine,
-                        centred: centred.clamp(-1.0, 1.0),
-                    }
-                }),
+                .map(|(&dot, &scale)| dot as f32 * self.scale * scale),
         );
     }
 }

@@ -236,87 +236,9 @@ fn a_quantized_query_scores_stored_vectors_within_a_hundredth_of_the_float_cosin
     assert_eq!(got.len(), stored.len());
     for (v, g) in stored.iter().zip(&got) {
         let want = cosine(&query, v);
-        assert!((want - g.cosine).abs() < 0.01, "{want} vs {g:?}");
-        // No centre: measured from the origin, the same cosine.
-        assert_eq!(g.centred, g.cosine);
+        assert!((want - g).abs() < 0.01, "{want} vs {g:?}");
     }
     // Appends: what was there stays.
     QuantizedQuery::new(&query).cosines(&values[..DIM], &scales[..1], &mut got);
     assert_eq!(got.len(), stored.len() + 1);
-
-    // From a centre: the cosine of the differences, within a hundredth of
-    // the float one, and the plain cosine unchanged.
-    let centre: Vec<f32> = stored
-        .iter()
-        .fold(vec![0f32; DIM], |mut sum, v| {
-            sum.iter_mut().zip(v).for_each(|(s, x)| *s += x);
-            sum
-        })
-        .into_iter()
-        .map(|s| s / stored.len() as f32)
-        .collect();
-    let mut centred = Vec::new();
-    QuantizedQuery::new(&query)
-        .centred_on(&query, &centre)
-        .cosines(&values, &scales, &mut centred);
-    let from_centre = |v: &[f32]| -> Vec<f32> {
-        let d: Vec<f32> = v.iter().zip(&centre).map(|(x, c)| x - c).collect();
-        let norm = d.iter().map(|x| x * x).sum::<f32>().sqrt();
-        d.into_iter().map(|x| x / norm).collect()
-    };
-    let q = from_centre(&query);
-    for ((v, g), plain) in stored.iter().zip(&centred).zip(&got) {
-        let want = cosine(&q, &from_centre(v));
-        assert!((want - g.centred).abs() < 0.01, "{want} vs {g:?}");
-        assert_eq!(g.cosine, plain.cosine);
-    }
-}
-
-#[test]
-fn measured_from_a_centre_what_every_vector_shares_counts_for_nothing() {
-    // Three vectors that share a large common part and differ in a small
-    // one each: plainly all close to a query that shares the common part,
-    // from their centre only the one with the query's own part.
-    let axis = |i: usize| -> Vec<f32> { (0..DIM).map(|j| f32::from(j == i)).collect() };
-    let mix = |parts: &[(f32, usize)]| -> Vec<f32> {
-        let mut v = vec![0f32; DIM];
-        for &(w, i) in parts {
-            v.iter_mut().zip(axis(i)).for_each(|(x, a)| *x += w * a);
-        }
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        v.into_iter().map(|x| x / norm).collect()
-    };
-    let stored = [
-        mix(&[(0.9, 0), (0.3, 1)]),
-        mix(&[(0.9, 0), (0.3, 2)]),
-        mix(&[(0.9, 0), (0.3, 3)]),
-    ];
-    let centre: Vec<f32> = (0..DIM)
-        .map(|j| stored.iter().map(|v| v[j]).sum::<f32>() / 3.0)
-        .collect();
-    // The query has the common part and a little of the second one's.
-    let query = mix(&[(0.6, 0), (0.1, 2), (0.5, 4)]);
-    let (mut values, mut scales) = (Vec::new(), Vec::new());
-    for v in &stored {
-        let (q, s) = quantize(v);
-        values.extend(q);
-        scales.push(s);
-    }
-    let mut got = Vec::new();
-    QuantizedQuery::new(&query)
-        .centred_on(&query, &centre)
-        .cosines(&values, &scales, &mut got);
-    // Plainly the three are within a few hundredths of each other ...
-    let plain: Vec<f32> = got.iter().map(|g| g.cosine).collect();
-    assert!(
-        plain.iter().all(|c| (c - plain[0]).abs() < 0.05),
-        "{plain:?}"
-    );
-    // ... from the centre, only the second leans towards the query.
-    assert!(got[1].centred > 0.1, "{got:?}");
-    assert!(got[0].centred < 0.0 && got[2].centred < 0.0, "{got:?}");
-    assert!(
-        got[1].centred - got[0].centred > 4.0 * (plain[1] - plain[0]),
-        "{got:?}"
-    );
 }

@@ -22,10 +22,10 @@ use std::thread::JoinHandle;
 use serde::Serialize;
 
 use super::store::{self, COLUMNS, Memory};
-use super::vectors::{self, Within};
+use super::vectors::{self, Closeness, Within};
 use super::{lifecycle, rank, tags, text};
 use crate::config::MemoryConfig;
-use crate::embed::{Closeness, EmbedError, Encoder};
+use crate::embed::{EmbedError, Encoder};
 use crate::error::Result;
 use crate::store::Db;
 use crate::time::{Millis, local_day};
@@ -414,14 +414,15 @@ async fn search_analysed(
         };
         // The embedding is waited for only once the scope's vectors are read.
         let query = || m.vector().map(<[f32]>::to_vec);
-        let mut sims = vectors::similarities(db, &model, within, query).await?;
-        // Ranked by the cosine from the store's centre: what sets a memory
-        // apart, not the routine vocabulary nearly every memory shares.
+        let mut sims =
+            vectors::similarities(db, &model, within, cfg.weight_crowding as f32, query).await?;
+        // Ranked by the cosine less the memory's crowding: what sets a
+        // memory apart, not routine work written a hundred times alike.
         // Whether BM25's matches mean the prompt at all is the plain
         // cosine's to say (see `agreement`).
         for &(_, c) in &sims {
-            lo = lo.min(c.centred);
-            hi = hi.max(c.centred);
+            lo = lo.min(c.distinct);
+            hi = hi.max(c.distinct);
             plain_lo = plain_lo.min(c.cosine);
             plain_hi = plain_hi.max(c.cosine);
         }
@@ -429,9 +430,9 @@ async fn search_analysed(
         // Only the closest few are wanted, not the scope in order.
         let closest = MEANING_CANDIDATES.min(sims.len());
         if closest > 0 && closest < sims.len() {
-            sims.select_nth_unstable_by(closest - 1, |a, b| b.1.centred.total_cmp(&a.1.centred));
+            sims.select_nth_unstable_by(closest - 1, |a, b| b.1.distinct.total_cmp(&a.1.distinct));
         }
-        sims[..closest].sort_by(|a, b| b.1.centred.total_cmp(&a.1.centred).then(a.0.cmp(&b.0)));
+        sims[..closest].sort_by(|a, b| b.1.distinct.total_cmp(&a.1.distinct).then(a.0.cmp(&b.0)));
         let more: Vec<i64> = sims[..closest]
             .iter()
             .map(|&(seq, _)| seq)
@@ -505,7 +506,7 @@ async fn search_analysed(
                 // little: the words' share shrinks with `trust`, and
                 // meaning takes what it gives up.
                 let w = cfg.weight_meaning.clamp(0.0, 1.0);
-                let cos = f64::from((c.centred - lo) / (hi - lo));
+                let cos = f64::from((c.distinct - lo) / (hi - lo));
                 ((1.0 - w) * trust * words, (1.0 - (1.0 - w) * trust) * cos)
             }
             _ => (words, 0.0),

@@ -88,7 +88,7 @@ pub async fn embed_missing(
         done += store_embedded(db, encoder, &model, &batch).await?;
         progress(done.min(total.max(done)), total.max(done));
     }
-    refresh_centre(db, &model).await?;
+    refresh_sample(db, &model).await?;
     Ok(Embedded {
         embedded: done,
         memories: before.memories,
@@ -116,32 +116,36 @@ pub async fn embed_memories(db: &mut Db, encoder: &Encoder, seqs: &[i64]) -> Res
         done += store_embedded(db, encoder, &model, &batch).await?;
     }
     if done > 0 {
-        refresh_centre(db, &model).await?;
+        refresh_sample(db, &model).await?;
     }
     Ok(done)
 }
 
-/// Fewest vectors whose mean is taken as their centre: the mean of a few
-/// hundred memories is mostly their own subjects, not what they share.
-pub const CENTRE_MIN_VECTORS: i64 = 500;
+/// Fewest vectors for which crowding is measured: on the paraphrase
+/// bench's 151 memories without routine work around them it costs a
+/// question (bench/results/crowding.md), and a store that small has no
+/// crowds to speak of.
+pub const SAMPLE_MIN_VECTORS: i64 = 500;
 
-/// How far the number of vectors may drift (a share of it) before their
-/// centre is worked out again: a mean moves slowly, and at a million
-/// memories working it out reads every vector.
-const CENTRE_DRIFT: f64 = 0.01;
+/// How far the number of vectors may drift (a share of it) before the
+/// sample is drawn again and every crowding measured again: a crowd
+/// changes slowly, and at a million memories that reads every vector.
+const SAMPLE_DRIFT: f64 = 0.01;
 
-/// Works out again the centre of `model`'s vectors (their mean) when their
-/// number has drifted from the one it was taken over, and drops the
-/// centres of other encoders. Returns whether it changed.
-pub async fn refresh_centre(db: &mut Db, model: &str) -> Result<bool> {
+/// Draws again the sample that crowding is measured against, and measures
+/// every vector's crowding, when the number of `model`'s vectors has
+/// drifted from the one it was drawn from (or there is none); drops the
+/// samples of other encoders. Returns whether it changed.
+pub async fn refresh_sample(db: &mut Db, model: &str) -> Result<bool> {
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM memory_vectors WHERE model = ?")
         .bind(model)
         .fetch_one(&mut *db)
         .await?;
-    let taken = centre_of_how_many(&mut *db, model).await?;
-    let too_few = count < CENTRE_MIN_VECTORS;
-    // Other encoders' centres go, and this one's when too few vectors are left.
-    let stale = sqlx::query("DELETE FROM memory_vector_centres WHERE model != ?1 OR ?2")
+    let drawn_from = sampled_from(&mut *db, model).await?;
+    let too_few = count < SAMPLE_MIN_VECTORS;
+    // Other encoders' samples go, and this one's when too few vectors are
+    // left, with the crowding measured against it.
+    let stale = sqlx::query("DELETE FROM memory_vector_samples WHERE model != ?1 OR ?2")
         .bind(model)
         .bind(too_few)
         .execute(&mut *db)
@@ -149,78 +153,225 @@ pub async fn refresh_centre(db: &mut Db, model: &str) -> Result<bool> {
         .rows_affected()
         > 0;
     if too_few {
+        if drawn_from.is_some() {
+            sqlx::query("UPDATE memory_vectors SET crowding = NULL WHERE model = ?")
+                .bind(model)
+                .execute(&mut *db)
+                .await?;
+        }
         return Ok(stale);
     }
-    if let Some(taken) = taken
-        && ((count - taken).abs() as f64) <= CENTRE_DRIFT * taken as f64
+    if let Some(drawn_from) = drawn_from
+        && ((count - drawn_from).abs() as f64) <= SAMPLE_DRIFT * drawn_from as f64
     {
         return Ok(stale);
     }
-    // A page at a time: a million vectors are 384 MB.
-    let mut sum = vec![0f64; embed::DIM];
-    let (mut summed, mut after) = (0i64, i64::MIN);
-    loop {
-        let page: Vec<(i64, f64, Vec<u8>)> = sqlx::query_as(
-            "SELECT memory_seq, scale, vector FROM memory_vectors
-             WHERE memory_seq > ? AND model = ? ORDER BY memory_seq LIMIT 4096",
-        )
-        .bind(after)
-        .bind(model)
-        .fetch_all(&mut *db)
-        .await?;
-        let Some(&(last, _, _)) = page.last() else {
-            break;
-        };
-        after = last;
-        for (_, scale, vector) in page.iter().filter(|(_, _, v)| v.len() == embed::DIM) {
-            for (s, &v) in sum.iter_mut().zip(bytemuck::cast_slice::<u8, i8>(vector)) {
-                *s += f64::from(v) * scale;
+    // Every `stride`-th vector, so that the sample spans the store evenly.
+    let stride = (count as usize).div_ceil(CROWDING_SAMPLE).max(1);
+    let mut sample = Sample::default();
+    let mut read = 0usize;
+    let mut pages = Pages::new(model);
+    while let Some(page) = pages.next(&mut *db).await? {
+        for (seq, scale, vector) in page {
+            if read.is_multiple_of(stride) && sample.len() < CROWDING_SAMPLE {
+                sample.push(seq, scale, &vector);
             }
-            summed += 1;
+            read += 1;
         }
     }
-    if summed == 0 {
+    if read == 0 {
         return Ok(stale);
     }
-    let centre: Vec<u8> = sum
-        .iter()
-        .flat_map(|s| ((s / summed as f64) as f32).to_le_bytes())
-        .collect();
     sqlx::query(
-        "INSERT INTO memory_vector_centres (model, vectors, centre) VALUES (?, ?, ?)
-         ON CONFLICT(model) DO UPDATE SET vectors = excluded.vectors, centre = excluded.centre",
+        "INSERT INTO memory_vector_samples (model, vectors, sample) VALUES (?, ?, ?)
+         ON CONFLICT(model) DO UPDATE SET vectors = excluded.vectors, sample = excluded.sample",
     )
     .bind(model)
-    .bind(summed)
-    .bind(centre)
+    .bind(read as i64)
+    .bind(sample.to_blob())
     .execute(&mut *db)
     .await?;
+    // Every vector's crowding against the new sample, a page per transaction.
+    let mut pages = Pages::new(model);
+    while let Some(page) = pages.next(&mut *db).await? {
+        let crowding = sample.crowding(
+            page.iter()
+                .map(|(seq, scale, v)| (*seq, *scale, v.as_slice())),
+        );
+        let mut tx = crate::store::begin_write(&mut *db).await?;
+        for ((seq, _, _), c) in page.iter().zip(crowding) {
+            sqlx::query("UPDATE memory_vectors SET crowding = ? WHERE memory_seq = ?")
+                .bind(f64::from(c))
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    }
     Ok(true)
 }
 
-/// How many vectors the centre of `model`'s vectors is the mean of, when
+/// How many vectors the sample of `model`'s vectors was drawn from, when
 /// the store has one.
-pub async fn centre_of_how_many(db: &mut Db, model: &str) -> Result<Option<i64>> {
+pub async fn sampled_from(db: &mut Db, model: &str) -> Result<Option<i64>> {
     Ok(
-        sqlx::query_scalar("SELECT vectors FROM memory_vector_centres WHERE model = ?")
+        sqlx::query_scalar("SELECT vectors FROM memory_vector_samples WHERE model = ?")
             .bind(model)
             .fetch_optional(db)
             .await?,
     )
 }
 
-/// The centre of `model`'s vectors, when the store has one.
-pub async fn centre(db: &mut Db, model: &str) -> Result<Option<Vec<f32>>> {
+/// `model`'s vectors in the order of their memories, a page at a time.
+struct Pages<'m> {
+    model: &'m str,
+    after: i64,
+}
+
+impl<'m> Pages<'m> {
+    fn new(model: &'m str) -> Self {
+        Pages {
+            model,
+            after: i64::MIN,
+        }
+    }
+
+    /// The next page of (seq, scale, values), `None` after the last.
+    async fn next(&mut self, db: &mut Db) -> Result<Option<Vec<(i64, f32, Vec<i8>)>>> {
+        let page: Vec<(i64, f64, Vec<u8>)> = sqlx::query_as(
+            "SELECT memory_seq, scale, vector FROM memory_vectors
+             WHERE memory_seq > ? AND model = ? ORDER BY memory_seq LIMIT 4096",
+        )
+        .bind(self.after)
+        .bind(self.model)
+        .fetch_all(db)
+        .await?;
+        let Some(&(last, _, _)) = page.last() else {
+            return Ok(None);
+        };
+        self.after = last;
+        Ok(Some(
+            page.into_iter()
+                .filter(|(_, _, v)| v.len() == embed::DIM)
+                .map(|(seq, scale, v)| {
+                    (
+                        seq,
+                        scale as f32,
+                        bytemuck::cast_slice::<u8, i8>(&v).to_vec(),
+                    )
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// Vectors of the store a memory's crowding is measured against: enough
+/// that a kind of routine work written a hundred times shows as a crowd,
+/// few enough that measuring a new memory costs a fraction of embedding it.
+pub const CROWDING_SAMPLE: usize = 1024;
+
+/// How many of a memory's closest in the sample its crowding is the mean
+/// cosine of.
+const CROWDING_NEIGHBOURS: usize = 10;
+
+/// A sample of the store's vectors, as stored: per vector its memory's seq
+/// (i64 LE), its scale (f32 LE) and its values.
+#[derive(Debug, Default)]
+struct Sample {
+    seqs: Vec<i64>,
+    scales: Vec<f32>,
+    values: Vec<i8>,
+}
+
+impl Sample {
+    const ROW: usize = 8 + 4 + embed::DIM;
+
+    fn len(&self) -> usize {
+        self.seqs.len()
+    }
+
+    fn push(&mut self, seq: i64, scale: f32, values: &[i8]) {
+        self.seqs.push(seq);
+        self.scales.push(scale);
+        self.values.extend_from_slice(values);
+    }
+
+    fn to_blob(&self) -> Vec<u8> {
+        let mut blob = Vec::with_capacity(self.len() * Self::ROW);
+        for (i, (seq, scale)) in self.seqs.iter().zip(&self.scales).enumerate() {
+            blob.extend_from_slice(&seq.to_le_bytes());
+            blob.extend_from_slice(&scale.to_le_bytes());
+            blob.extend_from_slice(bytemuck::cast_slice(
+                &self.values[i * embed::DIM..(i + 1) * embed::DIM],
+            ));
+        }
+        blob
+    }
+
+    /// `None` when the blob is not a whole number of rows.
+    fn from_blob(blob: &[u8]) -> Option<Sample> {
+        if !blob.len().is_multiple_of(Self::ROW) {
+            return None;
+        }
+        let mut sample = Sample::default();
+        for row in blob.chunks_exact(Self::ROW) {
+            let (seq, rest) = row.split_at(8);
+            let (scale, values) = rest.split_at(4);
+            sample.push(
+                i64::from_le_bytes(seq.try_into().ok()?),
+                f32::from_le_bytes(scale.try_into().ok()?),
+                bytemuck::cast_slice(values),
+            );
+        }
+        Some(sample)
+    }
+
+    /// Each vector's crowding: the mean of its [`CROWDING_NEIGHBOURS`]
+    /// highest cosines with the sample, itself left out.
+    fn crowding<'v>(&self, vectors: impl Iterator<Item = (i64, f32, &'v [i8])>) -> Vec<f32> {
+        let vectors: Vec<(i64, f32, &[i8])> = vectors.collect();
+        let n = self.len();
+        if n == 0 || vectors.is_empty() {
+            return vec![0.0; vectors.len()];
+        }
+        let rows: Vec<i8> = vectors
+            .iter()
+            .flat_map(|(_, _, v)| v.iter().copied())
+            .collect();
+        let mut sums = vec![0i32; vectors.len() * n];
+        embed::kernels::matmul_i8(&rows, &self.values, embed::DIM, &mut sums);
+        let mut cosines = Vec::with_capacity(n);
+        vectors
+            .iter()
+            .zip(sums.chunks_exact(n))
+            .map(|(&(seq, scale, _), dots)| {
+                cosines.clear();
+                cosines.extend(
+                    dots.iter()
+                        .zip(&self.scales)
+                        .zip(&self.seqs)
+                        .filter(|(_, s)| **s != seq)
+                        .map(|((&dot, &s), _)| dot as f32 * scale * s),
+                );
+                let k = CROWDING_NEIGHBOURS.min(cosines.len());
+                if k == 0 {
+                    return 0.0;
+                }
+                cosines.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+                cosines[..k].iter().sum::<f32>() / k as f32
+            })
+            .collect()
+    }
+}
+
+/// The sample `model`'s crowding is measured against, when the store has one.
+async fn sample(db: &mut Db, model: &str) -> Result<Option<Sample>> {
     let blob: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT centre FROM memory_vector_centres WHERE model = ?")
+        sqlx::query_scalar("SELECT sample FROM memory_vector_samples WHERE model = ?")
             .bind(model)
             .fetch_optional(db)
             .await?;
-    Ok(blob.filter(|b| b.len() == 4 * embed::DIM).map(|b| {
-        b.chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
-    }))
+    Ok(blob.and_then(|b| Sample::from_blob(&b)))
 }
 
 /// Embeds `batch` (seq, title, body) and stores the vectors in one
@@ -244,20 +395,34 @@ async fn store_embedded(
         .zip(&vectors)
         .map(|((seq, _, _), v)| (*seq, embed::quantize(v)))
         .collect();
+    // Measured against the store's sample, when it has one; the next
+    // time the sample is drawn, every vector is measured again.
+    let crowding: Vec<Option<f32>> = match sample(&mut *db, model).await? {
+        Some(sample) => sample
+            .crowding(
+                rows.iter()
+                    .map(|(seq, (v, scale))| (*seq, *scale, v.as_slice())),
+            )
+            .into_iter()
+            .map(Some)
+            .collect(),
+        None => vec![None; rows.len()],
+    };
     let mut tx = crate::store::begin_write(&mut *db).await?;
-    for (seq, (values, scale)) in &rows {
+    for ((seq, (values, scale)), crowding) in rows.iter().zip(crowding) {
         // The scope is read again under the lock: it is the memory's now.
         sqlx::query(
-            "INSERT INTO memory_vectors (memory_seq, model, client, project_id, kind, scale, vector)
-             SELECT seq, ?2, coalesce(client_id, ''), project_id, kind, ?3, ?4 FROM memories WHERE seq = ?1
+            "INSERT INTO memory_vectors (memory_seq, model, client, project_id, kind, scale, vector, crowding)
+             SELECT seq, ?2, coalesce(client_id, ''), project_id, kind, ?3, ?4, ?5 FROM memories WHERE seq = ?1
              ON CONFLICT(memory_seq) DO UPDATE SET model = excluded.model, client = excluded.client,
                project_id = excluded.project_id, kind = excluded.kind,
-               scale = excluded.scale, vector = excluded.vector",
+               scale = excluded.scale, vector = excluded.vector, crowding = excluded.crowding",
         )
         .bind(seq)
         .bind(model)
         .bind(f64::from(*scale))
         .bind(bytemuck::cast_slice::<i8, u8>(values))
+        .bind(crowding.map(f64::from))
         .execute(&mut *tx)
         .await?;
     }
@@ -305,9 +470,20 @@ pub struct Within<'a> {
     pub kind: Option<&'a str>,
 }
 
+/// How close a prompt is to a stored memory.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Closeness {
+    /// The cosine of their vectors.
+    pub cosine: f32,
+    /// The cosine less a share of the memory's crowding: what sets the
+    /// memory apart from the routine work written like it, what recall
+    /// ranks by.
+    pub distinct: f32,
+}
+
 /// How close the query is to every memory within the limits that has a
-/// vector from `model` (plainly, and from the centre of the store's
-/// vectors when it has one), by memory seq. Only the vectors of the scope are
+/// vector from `model`, by memory seq, `crowding_weight` of each memory's
+/// crowding taken off its [`Closeness::distinct`]. Only the vectors of the scope are
 /// read: the conditions are ranges of the table's key (model, client) or of
 /// the project index, so a client's prompt reads that client's vectors and
 /// the global ones, each set lying together.
@@ -320,18 +496,10 @@ pub async fn similarities(
     db: &mut Db,
     model: &str,
     within: Within<'_>,
+    crowding_weight: f32,
     query: impl FnOnce() -> Option<Vec<f32>>,
-) -> Result<Vec<(i64, embed::Closeness)>> {
-    let centre = centre(&mut *db, model).await?;
-    let query = move || {
-        query().map(|unit| {
-            let q = embed::QuantizedQuery::new(&unit);
-            match &centre {
-                Some(c) => q.centred_on(&unit, c),
-                None => q,
-            }
-        })
-    };
+) -> Result<Vec<(i64, Closeness)>> {
+    let query = move || query().map(|unit| embed::QuantizedQuery::new(&unit));
     // Each branch is one range of the table's key (model, client) or of the
     // project index; `client` is '' for memories of no client.
     let mut conditions: Vec<(&str, Option<&str>)> = Vec::new();
@@ -371,7 +539,7 @@ pub async fn similarities(
     let sql = conditions
         .iter()
         .map(|(c, _)| {
-            format!("SELECT memory_seq, scale, vector FROM memory_vectors WHERE model = ? AND {c}{extra}")
+            format!("SELECT memory_seq, scale, vector, crowding FROM memory_vectors WHERE model = ? AND {c}{extra}")
         })
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
@@ -388,20 +556,28 @@ pub async fn similarities(
     let raw = handle.as_raw_handle().as_ptr();
     // SAFETY: `raw` is the open connection, held exclusively by the lock
     // for the duration of the call.
-    unsafe { scan(raw, &sql, &binds, query) }.map_err(|rc| {
+    let scanned = unsafe { scan(raw, &sql, &binds, query) }.map_err(|rc| {
         Error::Other(format!(
             "cannot read the memories' vectors (sqlite error {rc})"
         ))
-    })
+    })?;
+    Ok(scanned
+        .into_iter()
+        .map(|(seq, cosine, crowding)| {
+            let distinct = cosine - crowding_weight * crowding;
+            (seq, Closeness { cosine, distinct })
+        })
+        .collect())
 }
 
 /// Most vectors read before the query is waited for (6 MiB): a scope of
 /// ordinary size is read whole while the prompt's embedding is worked out.
 pub const GATHERED: usize = 16_384;
 
-/// Runs `sql` (selecting seq, scale, vector) with text `binds` and returns
-/// each row's seq and closeness to the query `query` gives (asked for once
-/// the rows are read, or [`GATHERED`] of them; none: no cosines).
+/// Runs `sql` (selecting seq, scale, vector, crowding) with text `binds` and
+/// returns each row's seq, cosine with the query `query` gives (asked for
+/// once the rows are read, or [`GATHERED`] of them; none: no cosines) and
+/// crowding (0 when not worked out).
 ///
 /// # Safety
 /// `db` is an open connection no one else uses during the call.
@@ -410,7 +586,7 @@ unsafe fn scan(
     sql: &str,
     binds: &[&str],
     query: impl FnOnce() -> Option<embed::QuantizedQuery>,
-) -> std::result::Result<Vec<(i64, embed::Closeness)>, c_int> {
+) -> std::result::Result<Vec<(i64, f32, f32)>, c_int> {
     let dim = embed::DIM;
     let mut asked = Some(query);
     let mut query: Option<embed::QuantizedQuery> = None;
@@ -419,6 +595,7 @@ unsafe fn scan(
     const BLOCK: usize = 1024;
     let mut block: Vec<i8> = Vec::with_capacity(BLOCK * dim);
     let (mut seqs, mut scales, mut cosines) = (Vec::new(), Vec::new(), Vec::new());
+    let mut crowdings = Vec::new();
     let mut stmt: *mut ffi::sqlite3_stmt = std::ptr::null_mut();
     // SAFETY: the statement is prepared on `db`, used only here and
     // finalized on every path; the text bound is copied (SQLITE_TRANSIENT),
@@ -458,6 +635,8 @@ unsafe fn scan(
                     block.extend_from_slice(std::slice::from_raw_parts(blob.cast::<i8>(), len));
                     scales.push(ffi::sqlite3_column_double(stmt, 1) as f32);
                     seqs.push(ffi::sqlite3_column_int64(stmt, 0));
+                    // NULL (not worked out yet) reads as 0.
+                    crowdings.push(ffi::sqlite3_column_double(stmt, 3) as f32);
                     let full = if query.is_some() { BLOCK } else { GATHERED };
                     if block.len() == full * dim {
                         let Some(q) = known(&mut query, &mut asked) else {
@@ -484,7 +663,12 @@ unsafe fn scan(
             return Ok(vec![]);
         };
         q.cosines(&block, &scales[cosines.len()..], &mut cosines);
-        Ok(seqs.into_iter().zip(cosines).collect())
+        Ok(seqs
+            .into_iter()
+            .zip(cosines)
+            .zip(crowdings)
+            .map(|((seq, cosine), crowding)| (seq, cosine, crowding))
+            .collect())
     }
 }
 
@@ -520,7 +704,7 @@ mod tests {
     async fn scan_rows(
         n: usize,
         query: impl FnOnce() -> Option<embed::QuantizedQuery>,
-    ) -> Vec<(i64, embed::Closeness)> {
+    ) -> Vec<(i64, f32, f32)> {
         let (_dir, mut store) = temp_store().await;
         let db = store.db();
         sqlx::query("CREATE TABLE t (seq INTEGER PRIMARY KEY, scale REAL, vector BLOB)")
@@ -544,7 +728,7 @@ mod tests {
         unsafe {
             scan(
                 raw,
-                "SELECT seq, scale, vector FROM t ORDER BY seq",
+                "SELECT seq, scale, vector, NULL FROM t ORDER BY seq",
                 &[],
                 query,
             )
@@ -568,7 +752,8 @@ mod tests {
         assert_eq!(cosines.len(), n);
         // Each row's cosine is its own, scored alone.
         let query = embed::QuantizedQuery::new(&unit);
-        for (i, &(seq, cosine)) in cosines.iter().enumerate() {
+        for (i, &(seq, cosine, crowding)) in cosines.iter().enumerate() {
+            assert_eq!(crowding, 0.0, "NULL reads as 0");
             assert_eq!(seq, i as i64);
             let mut alone = Vec::new();
             query.cosines(&stored(i), &[scale(i) as f32], &mut alone);
@@ -617,58 +802,119 @@ mod tests {
         tx.commit().await.unwrap();
     }
 
+    /// The crowding stored for memory `seq`.
+    async fn crowding_of(db: &mut Db, seq: i64) -> Option<f64> {
+        sqlx::query_scalar("SELECT crowding FROM memory_vectors WHERE memory_seq = ?")
+            .bind(seq)
+            .fetch_one(db)
+            .await
+            .unwrap()
+    }
+
     #[tokio::test]
-    async fn the_centre_is_the_mean_of_enough_vectors_and_is_worked_out_again_when_they_drift() {
+    async fn crowding_is_measured_against_a_sample_drawn_again_when_the_vectors_drift() {
         let (_dir, mut store) = temp_store().await;
         let db = store.db();
-        // Too few: no centre.
-        add_vectors(db, "enc", 1, CENTRE_MIN_VECTORS).await;
-        assert!(!refresh_centre(db, "enc").await.unwrap());
-        assert_eq!(centre(db, "enc").await.unwrap(), None);
-        // Enough (seqs 1..=600, half odd): the mean.
-        add_vectors(db, "enc", CENTRE_MIN_VECTORS, 601).await;
-        assert!(refresh_centre(db, "enc").await.unwrap());
-        let c = centre(db, "enc").await.unwrap().unwrap();
-        assert_eq!(c.len(), embed::DIM);
-        assert!((c[0] - 0.8).abs() < 1e-6, "{}", c[0]);
-        assert!(c[1].abs() < 1e-6, "{}", c[1]);
-        assert!(c[2..].iter().all(|&x| x == 0.0));
-        assert_eq!(centre_of_how_many(db, "enc").await.unwrap(), Some(600));
-        // A query along the second dimension: plainly ±0.6 from every
-        // vector; from the centre (0.8, 0), ±1/|(−0.8, 1)| = ±0.781.
+        // Too few: no sample, no crowding.
+        add_vectors(db, "enc", 1, SAMPLE_MIN_VECTORS).await;
+        assert!(!refresh_sample(db, "enc").await.unwrap());
+        assert_eq!(sampled_from(db, "enc").await.unwrap(), None);
+        assert_eq!(crowding_of(db, 1).await, None);
+        // Enough (seqs 1..=600, half odd): every vector's ten closest in the
+        // sample are its own kind, at a cosine of 1.
+        add_vectors(db, "enc", SAMPLE_MIN_VECTORS, 601).await;
+        assert!(refresh_sample(db, "enc").await.unwrap());
+        assert_eq!(sampled_from(db, "enc").await.unwrap(), Some(600));
+        let blob: Vec<u8> = sqlx::query_scalar("SELECT sample FROM memory_vector_samples")
+            .fetch_one(&mut *db)
+            .await
+            .unwrap();
+        let sample = Sample::from_blob(&blob).unwrap();
+        assert_eq!(sample.len(), 600);
+        for seq in [1, 2, 600] {
+            let c = crowding_of(db, seq).await.unwrap();
+            assert!((c - 1.0).abs() < 0.01, "{seq}: {c}");
+        }
+        // A query along the second dimension: ±0.6 from every vector, and
+        // half the crowding taken off.
         let mut query = vec![0f32; embed::DIM];
         query[1] = 1.0;
-        let got = similarities(db, "enc", Within::default(), || Some(query))
+        let got = similarities(db, "enc", Within::default(), 0.5, || Some(query))
             .await
             .unwrap();
         assert_eq!(got.len(), 600);
         for (seq, c) in got {
             let sign = if seq % 2 == 1 { 1.0 } else { -1.0 };
             assert!((c.cosine - sign * 0.6).abs() < 0.01, "{seq}: {c:?}");
-            assert!((c.centred - sign * 0.781).abs() < 0.01, "{seq}: {c:?}");
+            assert!((c.distinct - (c.cosine - 0.5)).abs() < 0.01, "{seq}: {c:?}");
         }
-        // Five more (under 1%): the centre stands.
+        // Five more (under 1%): the sample stands.
         add_vectors(db, "enc", 601, 606).await;
-        assert!(!refresh_centre(db, "enc").await.unwrap());
-        assert_eq!(centre_of_how_many(db, "enc").await.unwrap(), Some(600));
-        // Ten more (2.5% in all): worked out again.
+        assert!(!refresh_sample(db, "enc").await.unwrap());
+        assert_eq!(sampled_from(db, "enc").await.unwrap(), Some(600));
+        // Ten more (2.5% in all): drawn again, every vector measured again.
         add_vectors(db, "enc", 606, 616).await;
-        assert!(refresh_centre(db, "enc").await.unwrap());
-        assert_eq!(centre_of_how_many(db, "enc").await.unwrap(), Some(615));
-        // Another encoder's centre goes when this one's is refreshed.
-        sqlx::query("INSERT INTO memory_vector_centres VALUES ('old', 9, x'00')")
+        assert!(refresh_sample(db, "enc").await.unwrap());
+        assert_eq!(sampled_from(db, "enc").await.unwrap(), Some(615));
+        assert!(crowding_of(db, 615).await.is_some());
+        // Another encoder's sample goes when this one's is drawn again.
+        sqlx::query("INSERT INTO memory_vector_samples VALUES ('old', 9, x'00')")
             .execute(&mut *db)
             .await
             .unwrap();
-        assert!(refresh_centre(db, "enc").await.unwrap());
-        assert_eq!(centre_of_how_many(db, "old").await.unwrap(), None);
-        // Forgotten down to too few: no centre.
+        assert!(refresh_sample(db, "enc").await.unwrap());
+        assert_eq!(sampled_from(db, "old").await.unwrap(), None);
+        // Forgotten down to too few: no sample, and no crowding left.
         sqlx::query("DELETE FROM memories WHERE seq > 400")
             .execute(&mut *db)
             .await
             .unwrap();
-        assert!(refresh_centre(db, "enc").await.unwrap());
-        assert_eq!(centre(db, "enc").await.unwrap(), None);
+        assert!(refresh_sample(db, "enc").await.unwrap());
+        assert_eq!(sampled_from(db, "enc").await.unwrap(), None);
+        assert_eq!(crowding_of(db, 1).await, None);
+    }
+
+    /// A unit vector `v` quantised, with `seq`.
+    fn quantized(seq: i64, v: &[f32]) -> (i64, f32, Vec<i8>) {
+        let (values, scale) = embed::quantize(v);
+        (seq, scale, values)
+    }
+
+    #[test]
+    fn crowding_is_the_mean_of_the_closest_in_the_sample_itself_left_out() {
+        // Twelve vectors: ten alike (a crowd), two apart from it and each other.
+        let axis = |i: usize, lean: f32| -> Vec<f32> {
+            let mut v = vec![0f32; embed::DIM];
+            v[0] = lean;
+            v[i] = (1.0 - lean * lean).sqrt();
+            v
+        };
+        let mut rows: Vec<(i64, f32, Vec<i8>)> =
+            (0..10).map(|s| quantized(s, &axis(1, 0.99))).collect();
+        rows.push(quantized(10, &axis(2, 0.0)));
+        rows.push(quantized(11, &axis(3, 0.0)));
+        let mut sample = Sample::default();
+        for (seq, scale, v) in &rows {
+            sample.push(*seq, *scale, v);
+        }
+        // Stored and read back whole.
+        let sample = Sample::from_blob(&sample.to_blob()).unwrap();
+        assert_eq!(sample.len(), 12);
+        assert!(Sample::from_blob(&[0u8; 5]).is_none());
+        let got = sample.crowding(rows.iter().map(|(s, sc, v)| (*s, *sc, v.as_slice())));
+        // One of the crowd: nine others of its kind at a cosine of 1 and
+        // the closest apart at 0: 0.9, not its own 1.
+        assert!((got[0] - 0.9).abs() < 0.01, "{got:?}");
+        // One apart: a cosine of 0 with all.
+        assert!(got[10].abs() < 0.01, "{got:?}");
+        // Not a member of the sample: ten of the crowd at about 0.99.
+        let outside = quantized(99, &axis(1, 0.999));
+        let got = sample.crowding(std::iter::once((
+            outside.0,
+            outside.1,
+            outside.2.as_slice(),
+        )));
+        assert!((got[0] - 1.0).abs() < 0.02, "{got:?}");
     }
 
     #[tokio::test]

@@ -76,6 +76,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "memory_vector_centres",
         include_str!("../../migrations/0014_memory_vector_centres.sql"),
     ),
+    (
+        15,
+        "memory_vector_crowding",
+        include_str!("../../migrations/0015_memory_vector_crowding.sql"),
+    ),
 ];
 
 /// The schema version this binary reads and writes.

