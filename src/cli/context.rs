@@ -453,6 +453,12 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                             }
                         });
                     }
+                    // Why a ticket written many times alike ranks below
+                    // its closeness: a share of this is taken off.
+                    t.col("CROWDING", |f| match f.scored.crowding {
+                        c if c > 0.0 => format!("{c:.2}"),
+                        _ => "-".into(),
+                    });
                 } else {
                     t.col("CREATED", |f| local_display(f.memory.created_at));
                 }

@@ -108,6 +108,10 @@ pub struct Scored {
     /// Whether `meaning` was measured (the memory has a vector).
     #[serde(skip)]
     pub meaning_known: bool,
+    /// How crowded the memory's neighbourhood is in meaning (the mean
+    /// cosine of its closest among a sample of the store; 0 when not
+    /// measured): a share of it is taken off `meaning` for ranking.
+    pub crowding: f64,
     /// What each signal added to `score` (weight times value; they sum to it).
     pub shares: Shares,
     /// Ids of the lower-ranked memories folded into this one: they nearly
@@ -561,6 +565,7 @@ async fn search_analysed(
             // The plain cosine: what the injection floors are measured in.
             meaning: round3(f64::from(cosine.map_or(0.0, |c| c.cosine))),
             meaning_known: cosine.is_some(),
+            crowding: round3(f64::from(cosine.map_or(0.0, |c| c.crowding))),
             shares,
             similar: Vec::new(),
         }

@@ -475,6 +475,9 @@ pub struct Within<'a> {
 pub struct Closeness {
     /// The cosine of their vectors.
     pub cosine: f32,
+    /// The memory's crowding: the mean cosine of its closest among a sample
+    /// of the store's vectors (0 when not measured).
+    pub crowding: f32,
     /// The cosine less a share of the memory's crowding: what sets the
     /// memory apart from the routine work written like it, what recall
     /// ranks by.
@@ -565,7 +568,14 @@ pub async fn similarities(
         .into_iter()
         .map(|(seq, cosine, crowding)| {
             let distinct = cosine - crowding_weight * crowding;
-            (seq, Closeness { cosine, distinct })
+            (
+                seq,
+                Closeness {
+                    cosine,
+                    crowding,
+                    distinct,
+                },
+            )
         })
         .collect())
 }
