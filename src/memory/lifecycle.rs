@@ -90,17 +90,17 @@ async fn set_superseded(db: &mut Db, old: &str, new: &str, now: Millis) -> Resul
     Ok(())
 }
 
-/// Undoes a supersession: the memory is recalled again.
+/// Undoes a supersession: the memory is recalled again. Like pin and
+/// unpin, restoring a memory that is current changes nothing (a script or
+/// a second browser tab may ask twice).
 pub async fn restore(db: &mut Db, key: &str) -> Result<Memory> {
     let m = mstore::get(db, key).await?;
-    if m.superseded_by.is_none() {
-        return Err(Error::usage(format!("memory {} is not superseded", m.id))
-            .with_hint("`msp context show ID` tells whether a memory is superseded"));
+    if m.superseded_by.is_some() {
+        sqlx::query("UPDATE memories SET superseded_by = NULL, superseded_at = NULL WHERE id = ?")
+            .bind(&m.id)
+            .execute(&mut *db)
+            .await?;
     }
-    sqlx::query("UPDATE memories SET superseded_by = NULL, superseded_at = NULL WHERE id = ?")
-        .bind(&m.id)
-        .execute(&mut *db)
-        .await?;
     mstore::get(db, &m.id).await
 }
 

@@ -69,16 +69,34 @@ fn supersede_by_hand_keeps_the_old_memory_out_of_recall_and_restore_brings_it_ba
         &format!("[superseded by {}]", &new[new.len() - 8..]),
     );
 
-    // Restore: recalled again; a second restore is a usage error.
+    // Restore: recalled again. A second restore, like a second pin,
+    // changes nothing and succeeds.
     env.json(&["context", "restore", &old]);
     assert!(show(&env, &old)["superseded_by"].is_null());
     assert!(recalled(&env, &dir, prompt).contains(&old));
-    env.msp(&["context", "restore", &old]).expect_hint(2);
+    let again = env.json(&["context", "restore", &old]);
+    assert_eq!(again["id"], json!(old));
+    assert!(again["superseded_by"].is_null());
     // A memory cannot supersede itself; unknown ids are exit 3.
     env.msp(&["context", "supersede", &old, &old])
         .expect_hint(2);
     env.msp(&["context", "supersede", &old, "00000000"])
         .expect_code(3);
+}
+
+#[test]
+fn restoring_a_memory_that_is_not_superseded_succeeds_and_changes_nothing() {
+    let env = Env::new();
+    let m = add_fact(
+        &env,
+        "VPN on FW01",
+        &["--body", "FortiClient, SAML with Entra ID"],
+    );
+    // Exit 0, like pin on a pinned memory; it was an error (exit 2).
+    let restored = env.json(&["context", "restore", &id(&m)]);
+    assert_eq!(restored["id"], m["id"]);
+    assert!(restored["superseded_by"].is_null());
+    assert_has(&env.ok(&["context", "restore", &id(&m)]).stdout, "restored");
 }
 
 #[test]
