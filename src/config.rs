@@ -662,7 +662,7 @@ pub const SETTING_DOCS: &[(&str, &str)] = &[
     ),
     (
         "memory.weight_tags",
-        "weight of tag overlap between prompt and memory",
+        "weight of tag overlap between prompt and memory (with the encoder, counted as far as the words the tags come from are trusted: see `memory.words_trust_coverage`)",
     ),
     (
         "memory.weight_text",

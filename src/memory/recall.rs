@@ -503,18 +503,14 @@ async fn search_analysed(
             0.0
         };
         // A memory without a vector (not embedded yet) keeps its words' score.
-        let (words_part, meaning_part) = match cosine {
-            Some(c) if hi > lo => {
-                // When no memory holds much of the prompt's words, or
-                // the best matches mean something else, BM25 says
-                // little: the words' share shrinks with `trust`, and
-                // meaning takes what it gives up.
-                let w = cfg.weight_meaning.clamp(0.0, 1.0);
-                let cos = f64::from((c.distinct - lo) / (hi - lo));
-                ((1.0 - w) * trust * words, (1.0 - (1.0 - w) * trust) * cos)
-            }
-            _ => (words, 0.0),
-        };
+        let closeness = cosine
+            .filter(|_| hi > lo)
+            .map(|c| f64::from((c.distinct - lo) / (hi - lo)));
+        let Blend {
+            words: words_part,
+            meaning: meaning_part,
+            tags_trust,
+        } = blend(words, closeness, cfg.weight_meaning, trust);
         let text_score = words_part + meaning_part;
         let age_days = ((now - m.created_at).max(0) as f64) / 86_400_000.0;
         let recency = 0.5f64.powf(age_days / cfg.half_life_days.max(0.01));
@@ -542,7 +538,7 @@ async fn search_analysed(
             recency: round3(cfg.weight_recency * recency),
             importance: round3(cfg.weight_importance * (m.importance as f64 / 10.0)),
             scope: round3(cfg.weight_scope * scope_score),
-            tags: round3(cfg.weight_tags * tag_overlap),
+            tags: round3(cfg.weight_tags * tags_trust * tag_overlap),
             use_count: round3(cfg.weight_use * use_score),
             context: 0.0,
         };
@@ -550,7 +546,7 @@ async fn search_analysed(
             + cfg.weight_recency * recency
             + cfg.weight_importance * (m.importance as f64 / 10.0)
             + cfg.weight_scope * scope_score
-            + cfg.weight_tags * tag_overlap
+            + cfg.weight_tags * tags_trust * tag_overlap
             + cfg.weight_use * use_score;
         Scored {
             id: m.id.clone(),
@@ -700,6 +696,41 @@ fn fold_signature(title: &str, body: &str) -> Vec<u64> {
     let mut texts = vec![title];
     texts.extend(super::compress::section_values(body));
     text::word_signature(&texts)
+}
+
+/// A memory's text score split between its words and its meaning, and how
+/// far its tags count.
+#[derive(Debug, PartialEq)]
+struct Blend {
+    words: f64,
+    meaning: f64,
+    tags_trust: f64,
+}
+
+/// Blends a memory's words (BM25 relative to the best match) with its
+/// closeness in meaning (min-maxed over the scope; `None` without a vector,
+/// when words and tags count fully). When no memory holds much of the
+/// prompt's words, or the best matches mean something else, BM25 says
+/// little: the words' share shrinks with `trust` and meaning takes what it
+/// gives up. Tags are derived from the words, so they count as far as the
+/// words are trusted (routine tickets tagged `password` for a question that
+/// says "password" about something else).
+fn blend(words: f64, closeness: Option<f64>, weight_meaning: f64, trust: f64) -> Blend {
+    match closeness {
+        Some(cos) => {
+            let w = weight_meaning.clamp(0.0, 1.0);
+            Blend {
+                words: (1.0 - w) * trust * words,
+                meaning: (1.0 - (1.0 - w) * trust) * cos,
+                tags_trust: trust,
+            }
+        }
+        None => Blend {
+            words,
+            meaning: 0.0,
+            tags_trust: 1.0,
+        },
+    }
 }
 
 /// How far BM25 counts next to meaning, from the best coverage of the
@@ -1105,6 +1136,25 @@ mod tests {
         let threshold = crate::config::MemoryConfig::default().fold_similar;
         assert!(folded <= threshold, "{folded} {labelled}");
         assert!(labelled > threshold, "{folded} {labelled}");
+    }
+
+    #[test]
+    fn tags_count_as_far_as_the_words_they_come_from_are_trusted() {
+        // With meaning, BM25 trusted at 0.25: words and tags at a quarter,
+        // meaning takes what the words give up.
+        let b = blend(1.0, Some(0.8), 0.5, 0.25);
+        assert_eq!(b.tags_trust, 0.25);
+        assert!((b.words - 0.125).abs() < 1e-12, "{b:?}");
+        assert!((b.meaning - 0.875 * 0.8).abs() < 1e-12, "{b:?}");
+        // Without a vector: words and tags count fully, whatever the trust.
+        assert_eq!(
+            blend(0.6, None, 0.5, 0.25),
+            Blend {
+                words: 0.6,
+                meaning: 0.0,
+                tags_trust: 1.0
+            }
+        );
     }
 
     #[test]
