@@ -1005,8 +1005,6 @@ fn is_steering(terms: &[String]) -> bool {
     terms.iter().all(|t| set.contains(t))
 }
 
-/// `- 2026-11-20 · dataforth-dos · Title` then the body, indented.
-/// `slugs` maps project ids to slugs.
 /// Whether `title` is the start of the first line of `body` (`remember`
 /// cuts a long one): the line then stands in its place, not said twice.
 fn body_opens_with_title(title: &str, body: &str) -> bool {
@@ -1022,7 +1020,7 @@ fn body_opens_with_title(title: &str, body: &str) -> bool {
 /// The tokens a memory's entry costs the budget: its stored count (title
 /// and body), less the title's share when the body says it.
 fn entry_tokens(m: &Memory) -> u32 {
-    let stored = u64::from(m.stored_tokens.max(1) as u32);
+    let stored = m.stored_tokens.max(1) as u64;
     if !body_opens_with_title(&m.title, &m.body) {
         return stored as u32;
     }
@@ -1033,6 +1031,8 @@ fn entry_tokens(m: &Memory) -> u32 {
     (stored - stored * title / all).max(1) as u32
 }
 
+/// `- 2026-11-20 · dataforth-dos · Title` then the body, indented.
+/// `slugs` maps project ids to slugs.
 fn format_entry(slugs: &HashMap<String, String>, m: &Memory, body: &str) -> String {
     let project = m.project_id.as_ref().and_then(|id| slugs.get(id));
     let mut e = format!("- {}", local_day(m.created_at));

@@ -72,6 +72,7 @@ pub async fn embed_missing(
     let total = (before.memories - before.embedded).max(0) as u64;
     let mut done = 0u64;
     progress(0, total);
+    let sample = sample(&mut *db, &model).await?;
     loop {
         let batch: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT m.seq, m.title, m.body FROM memories m
@@ -85,7 +86,7 @@ pub async fn embed_missing(
         if batch.is_empty() {
             break;
         }
-        done += store_embedded(db, encoder, &model, &batch).await?;
+        done += store_embedded(db, encoder, &model, sample.as_ref(), &batch).await?;
         progress(done.min(total.max(done)), total.max(done));
     }
     refresh_sample(db, &model).await?;
@@ -100,6 +101,7 @@ pub async fn embed_missing(
 /// Returns how many it embedded.
 pub async fn embed_memories(db: &mut Db, encoder: &Encoder, seqs: &[i64]) -> Result<u64> {
     let model = encoder.id();
+    let sample = sample(&mut *db, &model).await?;
     let mut done = 0;
     for chunk in seqs.chunks(BATCH as usize) {
         let list = serde_json::to_string(chunk).map_err(|e| Error::Other(e.to_string()))?;
@@ -113,7 +115,7 @@ pub async fn embed_memories(db: &mut Db, encoder: &Encoder, seqs: &[i64]) -> Res
         .bind(list)
         .fetch_all(&mut *db)
         .await?;
-        done += store_embedded(db, encoder, &model, &batch).await?;
+        done += store_embedded(db, encoder, &model, sample.as_ref(), &batch).await?;
     }
     if done > 0 {
         refresh_sample(db, &model).await?;
@@ -166,20 +168,30 @@ pub async fn refresh_sample(db: &mut Db, model: &str) -> Result<bool> {
     {
         return Ok(stale);
     }
-    // Every `stride`-th vector, so that the sample spans the store evenly.
-    let stride = (count as usize).div_ceil(CROWDING_SAMPLE).max(1);
+    // Every `stride`-th vector, so that the sample spans the store evenly:
+    // chosen by seq (read from the index), then only those are read.
+    let seqs: Vec<i64> = sqlx::query_scalar(
+        "SELECT memory_seq FROM memory_vectors WHERE model = ? ORDER BY memory_seq",
+    )
+    .bind(model)
+    .fetch_all(&mut *db)
+    .await?;
+    let stride = seqs.len().div_ceil(CROWDING_SAMPLE).max(1);
+    let picked: Vec<i64> = seqs.iter().step_by(stride).copied().collect();
+    let list = serde_json::to_string(&picked).map_err(|e| Error::Other(e.to_string()))?;
+    let rows: Vec<(i64, f64, Vec<u8>)> = sqlx::query_as(
+        "SELECT memory_seq, scale, vector FROM memory_vectors
+         WHERE model = ?1 AND memory_seq IN (SELECT value FROM json_each(?2)) ORDER BY memory_seq",
+    )
+    .bind(model)
+    .bind(list)
+    .fetch_all(&mut *db)
+    .await?;
     let mut sample = Sample::default();
-    let mut read = 0usize;
-    let mut pages = Pages::new(model);
-    while let Some(page) = pages.next(&mut *db).await? {
-        for (seq, scale, vector) in page {
-            if read.is_multiple_of(stride) && sample.len() < CROWDING_SAMPLE {
-                sample.push(seq, scale, &vector);
-            }
-            read += 1;
-        }
+    for (seq, scale, vector) in rows.iter().filter(|(_, _, v)| v.len() == embed::DIM) {
+        sample.push(*seq, *scale as f32, bytemuck::cast_slice(vector));
     }
-    if read == 0 {
+    if sample.len() == 0 {
         return Ok(stale);
     }
     sqlx::query(
@@ -187,7 +199,7 @@ pub async fn refresh_sample(db: &mut Db, model: &str) -> Result<bool> {
          ON CONFLICT(model) DO UPDATE SET vectors = excluded.vectors, sample = excluded.sample",
     )
     .bind(model)
-    .bind(read as i64)
+    .bind(seqs.len() as i64)
     .bind(sample.to_blob())
     .execute(&mut *db)
     .await?;
@@ -375,11 +387,13 @@ async fn sample(db: &mut Db, model: &str) -> Result<Option<Sample>> {
 }
 
 /// Embeds `batch` (seq, title, body) and stores the vectors in one
-/// transaction; returns how many.
+/// transaction, each with its crowding against `sample` (the store's, when
+/// it has one); returns how many.
 async fn store_embedded(
     db: &mut Db,
     encoder: &Encoder,
     model: &str,
+    sample: Option<&Sample>,
     batch: &[(i64, String, String)],
 ) -> Result<u64> {
     if batch.is_empty() {
@@ -397,7 +411,7 @@ async fn store_embedded(
         .collect();
     // Measured against the store's sample, when it has one; the next
     // time the sample is drawn, every vector is measured again.
-    let crowding: Vec<Option<f32>> = match sample(&mut *db, model).await? {
+    let crowding: Vec<Option<f32>> = match sample {
         Some(sample) => sample
             .crowding(
                 rows.iter()
