@@ -48,6 +48,8 @@ const CANDIDATES: i64 = 60;
 const FUSED_CANDIDATES: i64 = 300;
 /// BM25's first matches whose meaning tells how far to trust it.
 const AGREEMENT_MATCHES: usize = 3;
+/// BM25's first matches among which a ticket's repeats are counted.
+const REPEAT_WINDOW: usize = 60;
 /// Candidates added by meaning: the memories closest to the prompt.
 const MEANING_CANDIDATES: usize = 30;
 /// How many of the best matches by text lend their score to the memories
@@ -495,10 +497,24 @@ async fn search_analysed(
     let ranking = filter.prefer.as_ref().unwrap_or(scope);
     let trust = words_trust(best_coverage, cfg.words_trust_coverage)
         * agreement.powf(cfg.words_trust_agreement.max(0.0));
+    // A ticket written many times alike matches by its template's words:
+    // repeated n times over, its words (and the tags derived from them)
+    // count 1/sqrt(n + 1), so the family's grow with the square root of
+    // its size, not with its size.
+    let repeats = repeats_among(
+        rows.iter()
+            .filter(|(_, bm25)| *bm25 < 0.0)
+            .take(REPEAT_WINDOW)
+            .map(|(m, _)| m),
+        cfg.fold_similar,
+    );
     let score_of = |m: Memory, bm25: f64, coverage: f64, cosine: Option<Closeness>| {
         // BM25 ranks are negative; a memory found otherwise has 0 (not -0).
+        let repeated = repeats
+            .get(&m.seq)
+            .map_or(1.0, |&n| 1.0 / (1.0 + n as f64).sqrt());
         let words = if bm25 < 0.0 {
-            (-bm25 / best).min(1.0)
+            (-bm25 / best).min(1.0) * repeated
         } else {
             0.0
         };
@@ -538,7 +554,7 @@ async fn search_analysed(
             recency: round3(cfg.weight_recency * recency),
             importance: round3(cfg.weight_importance * (m.importance as f64 / 10.0)),
             scope: round3(cfg.weight_scope * scope_score),
-            tags: round3(cfg.weight_tags * tags_trust * tag_overlap),
+            tags: round3(cfg.weight_tags * tags_trust * repeated * tag_overlap),
             use_count: round3(cfg.weight_use * use_score),
             context: 0.0,
         };
@@ -546,7 +562,7 @@ async fn search_analysed(
             + cfg.weight_recency * recency
             + cfg.weight_importance * (m.importance as f64 / 10.0)
             + cfg.weight_scope * scope_score
-            + cfg.weight_tags * tags_trust * tag_overlap
+            + cfg.weight_tags * tags_trust * repeated * tag_overlap
             + cfg.weight_use * use_score;
         Scored {
             id: m.id.clone(),
@@ -653,9 +669,9 @@ async fn search_analysed(
     Ok((query, scored))
 }
 
-/// Folds each history memory (a note, ticket or turn: not a fact) whose
-/// words nearly repeat (Jaccard above `threshold`) those of a history
-/// memory ranked above it into that one, until `limit` distinct memories
+/// Folds each history memory (a note, ticket or turn: not a fact) that
+/// nearly repeats a history memory ranked above it ([`Likeness::repeats`])
+/// into that one, until `limit` distinct memories
 /// are found. Routine tickets repeat one another but for a name and a
 /// host: three of them would otherwise take the first three places from
 /// the memory that answers the question. Facts never fold: two printers
@@ -666,7 +682,7 @@ fn fold_similar(ranked: Vec<Scored>, threshold: f64, limit: usize) -> Vec<Scored
         return ranked;
     }
     // Each kept memory with its words, when it is history.
-    let mut kept: Vec<(Scored, Option<Vec<u64>>)> = Vec::new();
+    let mut kept: Vec<(Scored, Option<Likeness>)> = Vec::new();
     for (looked, s) in ranked.into_iter().enumerate() {
         if kept.len() == limit {
             break;
@@ -677,16 +693,81 @@ fn fold_similar(ranked: Vec<Scored>, threshold: f64, limit: usize) -> Vec<Scored
             kept.push((s, None));
             continue;
         }
-        let words = fold_signature(&s.memory.title, &s.memory.body);
+        let like = Likeness::of(&s.memory);
         match kept.iter_mut().find(|(_, seen)| {
             seen.as_ref()
-                .is_some_and(|seen| text::signature_jaccard(seen, &words) > threshold)
+                .is_some_and(|seen| seen.repeats(&like, threshold))
         }) {
             Some((first, _)) => first.similar.push(s.id),
-            None => kept.push((s, Some(words))),
+            None => kept.push((s, Some(like))),
         }
     }
     kept.into_iter().map(|(s, _)| s).collect()
+}
+
+/// For each history memory among `matches` (BM25's best), how many of the
+/// others nearly repeat it ([`Likeness::repeats`]): a ticket written many
+/// times alike matches a prompt by its template, not by what sets it
+/// apart. Facts are left out: they do not repeat, they supersede.
+fn repeats_among<'a>(
+    matches: impl Iterator<Item = &'a Memory>,
+    threshold: f64,
+) -> HashMap<i64, usize> {
+    let mut repeats = HashMap::new();
+    if threshold >= 1.0 {
+        return repeats;
+    }
+    let history: Vec<(i64, Likeness)> = matches
+        .filter(|m| !lifecycle::states_a_fact(&m.kind))
+        .map(|m| (m.seq, Likeness::of(m)))
+        .collect();
+    for (i, (seq, like)) in history.iter().enumerate() {
+        for (other, other_like) in &history[i + 1..] {
+            if like.repeats(other_like, threshold) {
+                *repeats.entry(*seq).or_insert(0) += 1;
+                *repeats.entry(*other).or_insert(0) += 1;
+            }
+        }
+    }
+    repeats
+}
+
+/// What two history memories are compared by to tell whether one repeats
+/// the other.
+struct Likeness {
+    words: Vec<u64>,
+    title: Vec<u64>,
+}
+
+impl Likeness {
+    fn of(m: &Memory) -> Likeness {
+        Likeness {
+            words: fold_signature(&m.title, &m.body),
+            title: text::word_sequence(&m.title),
+        }
+    }
+
+    /// Whether the two repeat each other: their words overlap by more than
+    /// `threshold` (Jaccard), or by more than half of it under one title
+    /// template filled in twice ("Password reset for sreyes", "… for
+    /// cmurphy": routine tickets whose bodies differ by the cause as well
+    /// as the name). Two jobs asked alike ("fix DNS on DC01", "fix DHCP on
+    /// DC01") still differ by what was done.
+    fn repeats(&self, other: &Likeness, threshold: f64) -> bool {
+        let shared = text::signature_jaccard(&self.words, &other.words);
+        shared > threshold || (shared > threshold / 2.0 && same_template(&self.title, &other.title))
+    }
+}
+
+/// Whether two titles are one template with different values in its slots:
+/// as many words, at least three of them the same in the same places, at
+/// most two different (a login, or a first and a last name).
+fn same_template(a: &[u64], b: &[u64]) -> bool {
+    if a.len() != b.len() || a.len() < 3 {
+        return false;
+    }
+    let same = a.iter().zip(b).filter(|(x, y)| x == y).count();
+    same >= 3 && a.len() - same <= 2
 }
 
 /// The words two history memories are compared by. A turn summary's
@@ -1113,6 +1194,123 @@ mod tests {
             ..Memory::default()
         };
         assert_eq!(entry_tokens(&tiny), 1);
+    }
+
+    fn note(title: &str, body: &str) -> Memory {
+        Memory {
+            title: title.into(),
+            body: body.into(),
+            kind: "note".into(),
+            ..Memory::default()
+        }
+    }
+
+    #[test]
+    fn routine_tickets_under_one_title_template_repeat_though_their_causes_differ() {
+        let threshold = crate::config::MemoryConfig::default().fold_similar;
+        let reset = |login: &str, who: &str, cause: &str| {
+            note(
+                &format!("Password reset for {login}"),
+                &format!(
+                    "{who} was locked out after {cause}. Reset the AD password, set change at next logon, confirmed sign-in. Ticket #41207."
+                ),
+            )
+        };
+        let a = Likeness::of(&reset("sreyes", "Sofia Reyes", "a vacation"));
+        let b = Likeness::of(&reset(
+            "cmurphy",
+            "Chris Murphy",
+            "an old password cached on the phone's mail app",
+        ));
+        let shared = text::signature_jaccard(&a.words, &b.words);
+        // Too different by their words alone to fold before.
+        assert!(shared <= threshold && shared > threshold / 2.0, "{shared}");
+        assert!(a.repeats(&b, threshold) && b.repeats(&a, threshold));
+    }
+
+    #[test]
+    fn two_jobs_asked_alike_do_not_repeat_for_their_titles() {
+        let threshold = crate::config::MemoryConfig::default().fold_similar;
+        let dns = Likeness::of(&note(
+            "Fix DNS on DC01",
+            "Asked: fix DNS on DC01\nLooked at: forwarders pointed at the old ISP resolvers\nResult: forwarders set to 1.1.1.1 and 9.9.9.9, nslookup answers again",
+        ));
+        let dhcp = Likeness::of(&note(
+            "Fix DHCP on DC01",
+            "Asked: fix DHCP on DC01\nLooked at: scope 10.0.20.0/24 exhausted by guest phones\nResult: lease time cut to 4 hours, guest VLAN moved to its own scope",
+        ));
+        assert!(same_template(&dns.title, &dhcp.title));
+        assert!(!dns.repeats(&dhcp, threshold));
+    }
+
+    #[test]
+    fn a_title_template_has_as_many_words_and_at_most_two_slots() {
+        let t = |s: &str| text::word_sequence(s);
+        assert!(same_template(
+            &t("Password reset for sreyes"),
+            &t("password reset for CMURPHY")
+        ));
+        assert!(same_template(
+            &t("New hire laptop for James Silva"),
+            &t("New hire laptop for Grace Patel")
+        ));
+        assert!(same_template(
+            &t("RMM alert: WS-114 offline"),
+            &t("RMM alert: PC-22 offline")
+        ));
+        // Three slots differ: not one template.
+        assert!(!same_template(
+            &t("Toner for HP M404 ordered"),
+            &t("Toner for Ricoh C3000 replaced")
+        ));
+        // A word more or less, or too short to have a template.
+        assert!(!same_template(
+            &t("Password reset for sreyes"),
+            &t("Password reset for s reyes")
+        ));
+        assert!(!same_template(&t("DNS fixed"), &t("DHCP fixed")));
+    }
+
+    #[test]
+    fn repeats_are_counted_among_history_and_facts_never_repeat() {
+        let threshold = crate::config::MemoryConfig::default().fold_similar;
+        let mut memories: Vec<Memory> = ["adavies", "olopez", "zpatel"]
+            .iter()
+            .enumerate()
+            .map(|(i, login)| Memory {
+                seq: i as i64,
+                ..note(
+                    &format!("Shared folder access for {login}"),
+                    &format!("Granted {login} modify rights on \\\\FS01\\Projects through the Projects-RW group. Ticket #{i}."),
+                )
+            })
+            .collect();
+        memories.push(Memory {
+            seq: 10,
+            ..note(
+                "FortiClient SSL VPN",
+                "Attorneys reach the file server from home over FortiClient.",
+            )
+        });
+        for (seq, floor) in [(20, "2nd"), (21, "3rd")] {
+            memories.push(Memory {
+                seq,
+                kind: "fact".into(),
+                ..note(
+                    &format!("Printer HP M404 on the {floor} floor"),
+                    &format!("The {floor} floor HP M404 prints from the PRINT01 queue."),
+                )
+            });
+        }
+        let repeats = repeats_among(memories.iter(), threshold);
+        assert_eq!(repeats.get(&0), Some(&2));
+        assert_eq!(repeats.get(&1), Some(&2));
+        assert_eq!(repeats.get(&2), Some(&2));
+        assert_eq!(repeats.get(&10), None);
+        assert_eq!(repeats.get(&20), None);
+        assert_eq!(repeats.get(&21), None);
+        // Folding off: nothing repeats.
+        assert!(repeats_among(memories.iter(), 1.0).is_empty());
     }
 
     #[test]

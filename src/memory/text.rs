@@ -159,6 +159,14 @@ pub fn word_signature(texts: &[&str]) -> Vec<u64> {
     out
 }
 
+/// `text`'s words in order, lower-cased and hashed (stop words kept): what
+/// tells one template filled in twice ("Password reset for sreyes").
+pub fn word_sequence(text: &str) -> Vec<u64> {
+    words(text)
+        .map(|w| fnv1a(w.to_lowercase().as_bytes()))
+        .collect()
+}
+
 /// Shared words over all words (Jaccard) of two [`word_signature`]s.
 pub fn signature_jaccard(a: &[u64], b: &[u64]) -> f64 {
     let (mut i, mut j, mut shared) = (0, 0, 0usize);

@@ -2769,6 +2769,68 @@ fn repeated_routine_tickets_fold_into_one_result_and_facts_never_fold() {
     assert_eq!(resets(&found), 5, "{found:?}");
 }
 
+/// Routine tickets are written from one template whose slots hold more than
+/// a name: "Password reset for {login}" after a different cause each time.
+/// Their words overlap by less than half, so they did not fold, and each
+/// took a place by the template's words ("password", "locked").
+#[test]
+fn routine_tickets_under_one_title_template_fold_though_their_causes_differ() {
+    let (env, _dir) = common::acme();
+    let notes = env.path("tickets.jsonl");
+    let causes = [
+        "a vacation",
+        "an old password cached on the phone's mail app",
+        "too many tries from a mapped drive with stale credentials",
+        "the weekend's expiry while on leave",
+    ];
+    let mut lines: Vec<String> = ["Alex Davies", "Omar Lopez", "Zoe Patel", "Tom Rossi"]
+        .iter()
+        .zip(causes)
+        .enumerate()
+        .map(|(i, (who, cause))| {
+            let login = who.split(' ').map(|w| w.to_lowercase()).collect::<Vec<_>>().join("");
+            json!({
+                "title": format!("Password reset for {login}"),
+                "body": format!("{who} was locked out after {cause}. Reset the AD password, set change at next logon, confirmed sign-in. Ticket #{}.", 41_000 + i),
+                "kind": "note",
+                "project": "acme-site",
+                "created_at": format!("2026-03-0{}T10:00:00Z", i + 1),
+            })
+            .to_string()
+        })
+        .collect();
+    lines.push(json!({"title": "Self-service password reset", "body": "Staff unlock their own account and reset a forgotten password from the sign-in page (SSPR, Authenticator required).", "kind": "decision", "project": "acme-site", "created_at": "2026-02-01T10:00:00Z"}).to_string());
+    std::fs::write(&notes, lines.join("\n")).unwrap();
+    env.ok(&["context", "import", s(&notes), "--format", "jsonl"]);
+
+    let search = [
+        "context",
+        "search",
+        "a user locked out forgot the password",
+        "--project",
+        "acme-site",
+    ];
+    let found = env.json(&search);
+    let found = array(&found);
+    let resets: Vec<&Value> = found
+        .iter()
+        .filter(|f| str_of(f, "title").starts_with("Password reset for "))
+        .collect();
+    assert_eq!(resets.len(), 1, "{found:?}");
+    assert_eq!(array(&resets[0]["similar"]).len(), 3, "{found:?}");
+    // Four alike, each counts half by its words (1 / sqrt(4)): the best
+    // match by words would have 1.
+    let words = resets[0]["shares"]["words"].as_f64().unwrap();
+    assert!(words > 0.0 && words <= 0.5, "{found:?}");
+    // Unfolded, each is its own result again.
+    let unfolded = env.json(&[&search[..], &["--unfold"]].concat());
+    let resets = array(&unfolded)
+        .iter()
+        .filter(|f| str_of(f, "title").starts_with("Password reset for "))
+        .count();
+    assert_eq!(resets, 4, "{unfolded}");
+}
+
 /// A JSONL import with bad lines named each on stderr but its summary said
 /// nothing of them ("1 memories added"), and `--json` counted them under
 /// `skipped_lines` only: the good lines are kept, the bad ones counted.
