@@ -95,7 +95,8 @@ pub struct MemoryConfig {
     pub words_trust_agreement: f64,
     /// Share of their words two history memories (not facts) must have in
     /// common (Jaccard) for the lower-ranked one to be folded into the
-    /// other in search and recall (1: never).
+    /// other in search and recall, half of it under one title template;
+    /// repeated ones count less by their words (1: never).
     pub fold_similar: f64,
     /// Tokens of a prompt's own lines (not its pasted output) the sentence
     /// encoder reads, their start and their end when longer: each costs the
@@ -625,7 +626,7 @@ pub const SETTING_DOCS: &[(&str, &str)] = &[
     ),
     (
         "memory.fold_similar",
-        "share of their words (Jaccard) two history memories (notes, tickets, turns; never facts or decisions) must have in common for the lower-ranked one to be folded into the higher in `msp context search` and recall, listed as similar instead of taking a place of its own: routine tickets that differ by a name or a host are one result (1: never fold)",
+        "share of their words (Jaccard) two history memories (notes, tickets, turns; never facts or decisions) must have in common for the lower-ranked one to be folded into the higher in `msp context search` and recall, listed as similar instead of taking a place of its own: routine tickets that differ by a name or a host are one result. Half of it is enough when their titles are one template filled in twice (\"Password reset for sreyes\", \"… for cmurphy\"). A history memory that others among the prompt's best matches repeat counts less by its words, 1/sqrt(copies) (1: never fold, words count fully)",
     ),
     (
         "memory.prompt_tokens",
