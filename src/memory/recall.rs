@@ -49,7 +49,7 @@ const FUSED_CANDIDATES: i64 = 300;
 /// BM25's first matches whose meaning tells how far to trust it.
 const AGREEMENT_MATCHES: usize = 3;
 /// BM25's first matches among which a ticket's repeats are counted.
-const REPEAT_WINDOW: usize = 60;
+const REPEAT_WINDOW: usize = 40;
 /// Candidates added by meaning: the memories closest to the prompt.
 const MEANING_CANDIDATES: usize = 30;
 /// How many of the best matches by text lend their score to the memories
@@ -501,7 +501,7 @@ async fn search_analysed(
     // repeated n times over, its words (and the tags derived from them)
     // count 1/sqrt(n + 1), so the family's grow with the square root of
     // its size, not with its size.
-    let repeats = repeats_among(
+    let (repeats, mut likeness) = repeats_among(
         rows.iter()
             .filter(|(_, bm25)| *bm25 < 0.0)
             .take(REPEAT_WINDOW)
@@ -663,7 +663,7 @@ async fn search_analysed(
             .then_with(|| b.memory.created_at.cmp(&a.memory.created_at))
     });
     if filter.fold_similar {
-        scored = fold_similar(scored, cfg.fold_similar, limit);
+        scored = fold_similar(scored, cfg.fold_similar, limit, &mut likeness);
     }
     scored.truncate(limit);
     Ok((query, scored))
@@ -677,7 +677,13 @@ async fn search_analysed(
 /// the memory that answers the question. Facts never fold: two printers
 /// that differ by their floor and address are two answers, and a fact that
 /// restates another supersedes it instead.
-fn fold_similar(ranked: Vec<Scored>, threshold: f64, limit: usize) -> Vec<Scored> {
+/// `known` holds the likeness already worked out (see [`repeats_among`]).
+fn fold_similar(
+    ranked: Vec<Scored>,
+    threshold: f64,
+    limit: usize,
+    known: &mut HashMap<i64, Likeness>,
+) -> Vec<Scored> {
     if threshold >= 1.0 {
         return ranked;
     }
@@ -693,7 +699,9 @@ fn fold_similar(ranked: Vec<Scored>, threshold: f64, limit: usize) -> Vec<Scored
             kept.push((s, None));
             continue;
         }
-        let like = Likeness::of(&s.memory);
+        let like = known
+            .remove(&s.memory.seq)
+            .unwrap_or_else(|| Likeness::of(&s.memory));
         match kept.iter_mut().find(|(_, seen)| {
             seen.as_ref()
                 .is_some_and(|seen| seen.repeats(&like, threshold))
@@ -709,13 +717,14 @@ fn fold_similar(ranked: Vec<Scored>, threshold: f64, limit: usize) -> Vec<Scored
 /// others nearly repeat it ([`Likeness::repeats`]): a ticket written many
 /// times alike matches a prompt by its template, not by what sets it
 /// apart. Facts are left out: they do not repeat, they supersede.
+/// Returns the counts, and each memory's [`Likeness`] for folding to reuse.
 fn repeats_among<'a>(
     matches: impl Iterator<Item = &'a Memory>,
     threshold: f64,
-) -> HashMap<i64, usize> {
+) -> (HashMap<i64, usize>, HashMap<i64, Likeness>) {
     let mut repeats = HashMap::new();
     if threshold >= 1.0 {
-        return repeats;
+        return (repeats, HashMap::new());
     }
     let history: Vec<(i64, Likeness)> = matches
         .filter(|m| !lifecycle::states_a_fact(&m.kind))
@@ -729,12 +738,13 @@ fn repeats_among<'a>(
             }
         }
     }
-    repeats
+    (repeats, history.into_iter().collect())
 }
 
 /// What two history memories are compared by to tell whether one repeats
 /// the other.
 struct Likeness {
+    client: Option<String>,
     words: Vec<u64>,
     title: Vec<u64>,
 }
@@ -742,18 +752,24 @@ struct Likeness {
 impl Likeness {
     fn of(m: &Memory) -> Likeness {
         Likeness {
+            client: m.client_id.clone(),
             words: fold_signature(&m.title, &m.body),
             title: text::word_sequence(&m.title),
         }
     }
 
-    /// Whether the two repeat each other: their words overlap by more than
+    /// Whether the two repeat each other: they belong to the same client
+    /// (or both to none), and their words overlap by more than
     /// `threshold` (Jaccard), or by more than half of it under one title
     /// template filled in twice ("Password reset for sreyes", "… for
     /// cmurphy": routine tickets whose bodies differ by the cause as well
     /// as the name). Two jobs asked alike ("fix DNS on DC01", "fix DHCP on
     /// DC01") still differ by what was done.
     fn repeats(&self, other: &Likeness, threshold: f64) -> bool {
+        // Two clients' tickets are two clients' work, however alike.
+        if self.client != other.client {
+            return false;
+        }
         let shared = text::signature_jaccard(&self.words, &other.words);
         shared > threshold || (shared > threshold / 2.0 && same_template(&self.title, &other.title))
     }
@@ -1229,6 +1245,22 @@ mod tests {
     }
 
     #[test]
+    fn two_clients_tickets_never_repeat_however_alike() {
+        let threshold = crate::config::MemoryConfig::default().fold_similar;
+        let ticket = |client: Option<&str>| Memory {
+            client_id: client.map(str::to_owned),
+            ..note(
+                "Front desk printer queue stuck",
+                "Cleared the print spooler on the front desk PC.",
+            )
+        };
+        let acme = Likeness::of(&ticket(Some("acme")));
+        assert!(acme.repeats(&Likeness::of(&ticket(Some("acme"))), threshold));
+        assert!(!acme.repeats(&Likeness::of(&ticket(Some("dataforth"))), threshold));
+        assert!(!acme.repeats(&Likeness::of(&ticket(None)), threshold));
+    }
+
+    #[test]
     fn two_jobs_asked_alike_do_not_repeat_for_their_titles() {
         let threshold = crate::config::MemoryConfig::default().fold_similar;
         let dns = Likeness::of(&note(
@@ -1302,7 +1334,7 @@ mod tests {
                 )
             });
         }
-        let repeats = repeats_among(memories.iter(), threshold);
+        let (repeats, _) = repeats_among(memories.iter(), threshold);
         assert_eq!(repeats.get(&0), Some(&2));
         assert_eq!(repeats.get(&1), Some(&2));
         assert_eq!(repeats.get(&2), Some(&2));
@@ -1310,7 +1342,7 @@ mod tests {
         assert_eq!(repeats.get(&20), None);
         assert_eq!(repeats.get(&21), None);
         // Folding off: nothing repeats.
-        assert!(repeats_among(memories.iter(), 1.0).is_empty());
+        assert!(repeats_among(memories.iter(), 1.0).0.is_empty());
     }
 
     #[test]

@@ -149,9 +149,9 @@ pub fn word_signature(texts: &[&str]) -> Vec<u64> {
         .flat_map(|t| words(t))
         .filter(|w| w.len() >= 2 && w.len() <= MAX_WORD)
         .filter_map(|w| {
-            lower.clear();
-            lower.extend(w.chars().flat_map(char::to_lowercase));
-            (!tags::is_stop_word(&lower)).then(|| fnv1a(lower.as_bytes()))
+            lower_into(&mut lower, w);
+            let hash = fnv1a(lower.as_bytes());
+            (!is_stop_hash(hash)).then_some(hash)
         })
         .collect();
     out.sort_unstable();
@@ -162,9 +162,40 @@ pub fn word_signature(texts: &[&str]) -> Vec<u64> {
 /// `text`'s words in order, lower-cased and hashed (stop words kept): what
 /// tells one template filled in twice ("Password reset for sreyes").
 pub fn word_sequence(text: &str) -> Vec<u64> {
+    let mut lower = String::new();
     words(text)
-        .map(|w| fnv1a(w.to_lowercase().as_bytes()))
+        .map(|w| {
+            lower_into(&mut lower, w);
+            fnv1a(lower.as_bytes())
+        })
         .collect()
+}
+
+/// Whether `hash` is a stop word's FNV-1a hash. Every word of every
+/// candidate of a prompt is hashed for its signature anyway; a binary
+/// search of the stop words' hashes costs a tenth of a lookup by the word.
+fn is_stop_hash(hash: u64) -> bool {
+    static HASHES: OnceLock<Vec<u64>> = OnceLock::new();
+    HASHES
+        .get_or_init(|| {
+            let mut hashes: Vec<u64> = tags::stop_words().map(|w| fnv1a(w.as_bytes())).collect();
+            hashes.sort_unstable();
+            hashes
+        })
+        .binary_search(&hash)
+        .is_ok()
+}
+
+/// `word` lower-cased into `buf` (reused: these run for every word of every
+/// candidate of a prompt).
+fn lower_into(buf: &mut String, word: &str) {
+    buf.clear();
+    if word.is_ascii() {
+        buf.push_str(word);
+        buf.make_ascii_lowercase();
+    } else {
+        buf.extend(word.chars().flat_map(char::to_lowercase));
+    }
 }
 
 /// Shared words over all words (Jaccard) of two [`word_signature`]s.
@@ -232,6 +263,28 @@ mod tests {
         for t in query_terms("configure backup nas") {
             assert!(doc.split(' ').any(|d| d == t), "{t} not in {doc}");
         }
+    }
+
+    #[test]
+    fn every_stop_word_is_left_out_of_signatures_and_no_other_word() {
+        for w in tags::stop_words() {
+            assert!(word_signature(&[w]).is_empty(), "{w}");
+            let upper = w.to_uppercase();
+            assert!(word_signature(&[&upper]).is_empty(), "{upper}");
+        }
+        for w in ["password", "Time", "access", "DC01", "Übergabe"] {
+            assert_eq!(
+                word_signature(&[w]).is_empty(),
+                tags::is_stop_word(&w.to_lowercase()),
+                "{w}"
+            );
+        }
+        // Sequences keep stop words: they tell a template.
+        assert_eq!(word_sequence("Password reset for X").len(), 4);
+        assert_eq!(
+            word_sequence("password RESET"),
+            word_sequence("Password reset")
+        );
     }
 
     #[test]

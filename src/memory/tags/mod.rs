@@ -375,6 +375,11 @@ pub fn is_stop_word(word: &str) -> bool {
     false
 }
 
+/// Every stop word, lower-case.
+pub fn stop_words() -> impl Iterator<Item = &'static str> {
+    STOPS.iter().copied()
+}
+
 /// Lower-case search tokens of `text`: runs of letters and digits, everything
 /// else a separator (close to SQLite FTS5's default tokenizer, minus its
 /// diacritic folding), so `Hyper-V` gives `hyper`, `v`.
