@@ -55,9 +55,6 @@ const MEANING_CANDIDATES: usize = 30;
 /// How many of the best matches by text lend their score to the memories
 /// written next to them.
 const CONTEXT_SOURCES: usize = 10;
-/// How far apart two memories of a project may be written and still be
-/// steps of the same piece of work.
-const CONTEXT_WINDOW: Millis = 4 * 3_600_000;
 /// Candidates folding looks through for distinct ones (the hook considers
 /// 20 for injection).
 const FOLD_WINDOW: usize = 40;
@@ -618,7 +615,7 @@ async fn search_analysed(
         let mut lent: HashMap<i64, f64> = HashMap::new();
         let mut missing = Vec::new();
         let have: HashSet<i64> = scored.iter().map(|s| s.memory.seq).collect();
-        for (next_to, seq) in store::neighbours(db, &places, CONTEXT_WINDOW).await? {
+        for (next_to, seq) in store::neighbours(db, &places, store::WORK_WINDOW).await? {
             let part = lent.entry(seq).or_default();
             *part = part.max(sources[&next_to]);
             if !have.contains(&seq) && !missing.contains(&seq) {

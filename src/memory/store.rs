@@ -481,6 +481,10 @@ pub async fn by_seqs(db: &mut Db, seqs: &[i64]) -> Result<Vec<Memory>> {
     .await?)
 }
 
+/// How far apart two memories of a project may be written and still be
+/// steps of the same piece of work.
+pub const WORK_WINDOW: Millis = 4 * 3_600_000;
+
 /// Where a memory was written: its project and time.
 #[derive(Debug)]
 pub struct Place {

@@ -1,8 +1,11 @@
 //! Memories' embeddings (`memory_vectors`): what the sentence encoder makes
-//! of each memory's title and body, stored as int8, filled in by
+//! of each memory's title and body (read with the memory before it when
+//! the two are close, see [`vectors_of`]), stored as int8, filled in by
 //! `msp context embed` for the memories that lack one. A memory whose
-//! text changes (scrub) or that is forgotten loses its vector with it.
+//! text changes (scrub) or that is forgotten loses its vector with it, and
+//! so does the memory read with it.
 
+use std::collections::HashMap;
 use std::ffi::c_int;
 
 use libsqlite3_sys as ffi;
@@ -10,6 +13,7 @@ use serde::Serialize;
 
 use crate::embed::{self, Encoder};
 use crate::error::{Error, Result};
+use crate::memory::store;
 use crate::store::Db;
 
 /// Tokens of a memory the encoder reads: its title and the start of its
@@ -59,27 +63,153 @@ fn text_of(title: &str, body: &str) -> String {
     format!("{title}\n{body}")
 }
 
+/// How the text a vector is made from is put together: 1, the memory
+/// alone; 2, read with the memory before it when the two are close
+/// ([`READ_WITH_CLOSENESS`]). Vectors of an older recipe are made again.
+const RECIPE: i64 = 2;
+
+/// How close in meaning (the cosine of the two read alone) a memory and
+/// the one written just before it in its project must be for it to be read
+/// with that one's body. Turns of one conversation lie at 0.5 or more for
+/// three in four (median 0.6); a note and the unrelated ticket logged
+/// before it, at 0.36 or less for nine in ten (docs/benchmarks.md, "Read
+/// with what came before").
+const READ_WITH_CLOSENESS: f32 = 0.5;
+
+/// A memory to embed, with the memory written just before it in its
+/// project (within [`store::WORK_WINDOW`]), if any.
+#[derive(sqlx::FromRow)]
+struct ToEmbed {
+    seq: i64,
+    title: String,
+    body: String,
+    before_seq: Option<i64>,
+    before_title: Option<String>,
+    before_body: Option<String>,
+}
+
+/// The memories to embed, from `memories m` (and `memory_vectors v`): each
+/// with the one written just before it in its project.
+const TO_EMBED: &str = "SELECT m.seq, m.title, m.body,
+        p.seq AS before_seq, p.title AS before_title, p.body AS before_body
+   FROM memories m
+   LEFT JOIN memory_vectors v ON v.memory_seq = m.seq AND v.model = ?1
+   LEFT JOIN memories p ON p.seq = (
+        SELECT n.seq FROM memories n
+         WHERE n.project_id = m.project_id
+           AND n.created_at BETWEEN m.created_at - ?2 AND m.created_at
+           AND (n.created_at < m.created_at OR n.seq < m.seq)
+         ORDER BY n.created_at DESC, n.seq DESC LIMIT 1)
+  WHERE (v.memory_seq IS NULL OR v.recipe < ?3)";
+
+/// A memory's vector and the memory whose body it was read with.
+struct Made {
+    vector: Vec<f32>,
+    read_with: Option<i64>,
+}
+
+/// The vectors of `batch`, in order. A memory is read with the body of the
+/// one written just before it in its project when the two, each read
+/// alone, are close in meaning: a reply with what it answers, a fix with
+/// the fault found. An unrelated ticket logged in between is not read
+/// with it.
+fn vectors_of(encoder: &Encoder, batch: &[ToEmbed]) -> Result<Vec<Made>> {
+    let embed = |texts: &[String]| {
+        encoder
+            .embed_many_within(texts, MAX_TOKENS)
+            .map_err(|e| Error::Other(e.to_string()))
+    };
+    let own: Vec<String> = batch.iter().map(|m| text_of(&m.title, &m.body)).collect();
+    let alone = embed(&own)?;
+    // The memory before, read alone: from this batch when it is in it
+    // (an import embeds memories in the order they were written).
+    let in_batch: HashMap<i64, usize> = batch.iter().enumerate().map(|(i, m)| (m.seq, i)).collect();
+    let mut outside: Vec<(i64, String)> = Vec::new();
+    for m in batch {
+        if let (Some(seq), Some(title), Some(body)) =
+            (m.before_seq, &m.before_title, &m.before_body)
+            && !in_batch.contains_key(&seq)
+            && !outside.iter().any(|(s, _)| *s == seq)
+        {
+            outside.push((seq, text_of(title, body)));
+        }
+    }
+    let texts: Vec<String> = outside.iter().map(|(_, t)| t.clone()).collect();
+    let outside: HashMap<i64, Vec<f32>> = outside
+        .into_iter()
+        .map(|(seq, _)| seq)
+        .zip(embed(&texts)?)
+        .collect();
+    let before_alone = |seq: i64| -> Option<&[f32]> {
+        match in_batch.get(&seq) {
+            Some(&i) => Some(&alone[i]),
+            None => outside.get(&seq).map(Vec::as_slice),
+        }
+    };
+    let close: Vec<usize> = (0..batch.len())
+        .filter(|&i| {
+            batch[i]
+                .before_seq
+                .and_then(before_alone)
+                .is_some_and(|before| embed::cosine(&alone[i], before) >= READ_WITH_CLOSENESS)
+        })
+        .collect();
+    let read_with: Vec<String> = close
+        .iter()
+        .map(|&i| {
+            format!(
+                "{}\n{}",
+                own[i],
+                batch[i].before_body.as_deref().unwrap_or_default()
+            )
+        })
+        .collect();
+    let mut made: Vec<Made> = alone
+        .into_iter()
+        .map(|vector| Made {
+            vector,
+            read_with: None,
+        })
+        .collect();
+    for (i, vector) in close.into_iter().zip(embed(&read_with)?) {
+        made[i] = Made {
+            vector,
+            read_with: batch[i].before_seq,
+        };
+    }
+    Ok(made)
+}
+
 /// Embeds every memory without a vector from this encoder (older vectors
-/// of another encoder are replaced), in batches; `progress(done, total)`
-/// after each.
+/// of another encoder are replaced, and those of an older [`RECIPE`] made
+/// again), in batches; `progress(done, total)` after each.
 pub async fn embed_missing(
     db: &mut Db,
     encoder: &Encoder,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Embedded> {
     let model = encoder.id();
-    let before = coverage(db, &model).await?;
-    let total = (before.memories - before.embedded).max(0) as u64;
+    let memories = coverage(db, &model).await?.memories;
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM memories m
+           LEFT JOIN memory_vectors v ON v.memory_seq = m.seq AND v.model = ?1
+          WHERE v.memory_seq IS NULL OR v.recipe < ?2",
+    )
+    .bind(&model)
+    .bind(RECIPE)
+    .fetch_one(&mut *db)
+    .await?;
+    let total = total.max(0) as u64;
     let mut done = 0u64;
     progress(0, total);
     let sample = sample(&mut *db, &model).await?;
     loop {
-        let batch: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT m.seq, m.title, m.body FROM memories m
-             LEFT JOIN memory_vectors v ON v.memory_seq = m.seq AND v.model = ?1
-             WHERE v.memory_seq IS NULL ORDER BY m.seq LIMIT ?2",
-        )
+        let batch: Vec<ToEmbed> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{TO_EMBED} ORDER BY m.seq LIMIT ?4"
+        )))
         .bind(&model)
+        .bind(store::WORK_WINDOW)
+        .bind(RECIPE)
         .bind(BATCH)
         .fetch_all(&mut *db)
         .await?;
@@ -92,26 +222,30 @@ pub async fn embed_missing(
     refresh_sample(db, &model).await?;
     Ok(Embedded {
         embedded: done,
-        memories: before.memories,
+        memories,
     })
 }
 
 /// Embeds the memories `seqs` that have no vector from this encoder: what
 /// a command just stored or edited, findable by meaning when it returns.
-/// Returns how many it embedded.
+/// The memory written just after each is embedded too if it has lost its
+/// vector: it was read with the old text. Returns how many it embedded.
 pub async fn embed_memories(db: &mut Db, encoder: &Encoder, seqs: &[i64]) -> Result<u64> {
     let model = encoder.id();
     let sample = sample(&mut *db, &model).await?;
+    let mut wanted = seqs.to_vec();
+    wanted.extend(written_after(db, seqs).await?);
+    wanted.sort_unstable();
+    wanted.dedup();
     let mut done = 0;
-    for chunk in seqs.chunks(BATCH as usize) {
+    for chunk in wanted.chunks(BATCH as usize) {
         let list = serde_json::to_string(chunk).map_err(|e| Error::Other(e.to_string()))?;
-        let batch: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT m.seq, m.title, m.body FROM memories m
-             LEFT JOIN memory_vectors v ON v.memory_seq = m.seq AND v.model = ?1
-             WHERE v.memory_seq IS NULL AND m.seq IN (SELECT value FROM json_each(?2))
-             ORDER BY m.seq",
-        )
+        let batch: Vec<ToEmbed> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{TO_EMBED} AND m.seq IN (SELECT value FROM json_each(?4)) ORDER BY m.seq"
+        )))
         .bind(&model)
+        .bind(store::WORK_WINDOW)
+        .bind(RECIPE)
         .bind(list)
         .fetch_all(&mut *db)
         .await?;
@@ -121,6 +255,25 @@ pub async fn embed_memories(db: &mut Db, encoder: &Encoder, seqs: &[i64]) -> Res
         refresh_sample(db, &model).await?;
     }
     Ok(done)
+}
+
+/// The memory written just after each of `seqs` in its project, within
+/// [`store::WORK_WINDOW`]: the one that may have been read with it.
+async fn written_after(db: &mut Db, seqs: &[i64]) -> Result<Vec<i64>> {
+    let list = serde_json::to_string(seqs).map_err(|e| Error::Other(e.to_string()))?;
+    let after: Vec<Option<i64>> = sqlx::query_scalar(
+        "SELECT (SELECT n.seq FROM memories n
+                  WHERE n.project_id = s.project_id
+                    AND n.created_at BETWEEN s.created_at AND s.created_at + ?2
+                    AND (n.created_at > s.created_at OR n.seq > s.seq)
+                  ORDER BY n.created_at, n.seq LIMIT 1)
+           FROM memories s WHERE s.seq IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(list)
+    .bind(store::WORK_WINDOW)
+    .fetch_all(db)
+    .await?;
+    Ok(after.into_iter().flatten().collect())
 }
 
 /// Fewest vectors for which crowding is measured: on the paraphrase
@@ -394,20 +547,17 @@ async fn store_embedded(
     encoder: &Encoder,
     model: &str,
     sample: Option<&Sample>,
-    batch: &[(i64, String, String)],
+    batch: &[ToEmbed],
 ) -> Result<u64> {
     if batch.is_empty() {
         return Ok(0);
     }
     // Embedding is the slow part: done before the write lock is taken.
-    let texts: Vec<String> = batch.iter().map(|(_, t, b)| text_of(t, b)).collect();
-    let vectors = encoder
-        .embed_many_within(&texts, MAX_TOKENS)
-        .map_err(|e| Error::Other(e.to_string()))?;
+    let made = vectors_of(encoder, batch)?;
     let rows: Vec<(i64, (Vec<i8>, f32))> = batch
         .iter()
-        .zip(&vectors)
-        .map(|((seq, _, _), v)| (*seq, embed::quantize(v)))
+        .zip(&made)
+        .map(|(m, made)| (m.seq, embed::quantize(&made.vector)))
         .collect();
     // Measured against the store's sample, when it has one; the next
     // time the sample is drawn, every vector is measured again.
@@ -423,20 +573,30 @@ async fn store_embedded(
         None => vec![None; rows.len()],
     };
     let mut tx = crate::store::begin_write(&mut *db).await?;
-    for ((seq, (values, scale)), crowding) in rows.iter().zip(crowding) {
+    for ((((seq, (values, scale)), crowding), made), m) in
+        rows.iter().zip(crowding).zip(&made).zip(batch)
+    {
         // The scope is read again under the lock: it is the memory's now.
+        // A vector read with another memory is stored only if that one
+        // still holds the text it was read with: the triggers that drop it
+        // when that text goes have fired already otherwise.
         sqlx::query(
-            "INSERT INTO memory_vectors (memory_seq, model, client, project_id, kind, scale, vector, crowding)
-             SELECT seq, ?2, coalesce(client_id, ''), project_id, kind, ?3, ?4, ?5 FROM memories WHERE seq = ?1
+            "INSERT INTO memory_vectors (memory_seq, model, client, project_id, kind, scale, vector, crowding, read_with, recipe)
+             SELECT seq, ?2, coalesce(client_id, ''), project_id, kind, ?3, ?4, ?5, ?6, ?8 FROM memories
+              WHERE seq = ?1 AND (?6 IS NULL OR EXISTS (SELECT 1 FROM memories WHERE seq = ?6 AND body = ?7))
              ON CONFLICT(memory_seq) DO UPDATE SET model = excluded.model, client = excluded.client,
                project_id = excluded.project_id, kind = excluded.kind,
-               scale = excluded.scale, vector = excluded.vector, crowding = excluded.crowding",
+               scale = excluded.scale, vector = excluded.vector, crowding = excluded.crowding,
+               read_with = excluded.read_with, recipe = excluded.recipe",
         )
         .bind(seq)
         .bind(model)
         .bind(f64::from(*scale))
         .bind(bytemuck::cast_slice::<i8, u8>(values))
         .bind(crowding.map(f64::from))
+        .bind(made.read_with)
+        .bind(made.read_with.and(m.before_body.as_deref()))
+        .bind(RECIPE)
         .execute(&mut *tx)
         .await?;
     }
@@ -824,6 +984,50 @@ mod tests {
             .unwrap();
         }
         tx.commit().await.unwrap();
+    }
+
+    /// The seqs of the memories that have a vector.
+    async fn with_vectors(db: &mut Db) -> Vec<i64> {
+        sqlx::query_scalar("SELECT memory_seq FROM memory_vectors ORDER BY memory_seq")
+            .fetch_all(db)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_vector_read_with_another_memory_goes_when_that_ones_text_changes_or_it_is_forgotten()
+    {
+        let (_dir, mut store) = temp_store().await;
+        let db = store.db();
+        add_vectors(db, "m1", 1, 6).await;
+        // 2 was read with 1, 4 with 3, 5 with 4.
+        for (seq, with) in [(2, 1), (4, 3), (5, 4)] {
+            sqlx::query("UPDATE memory_vectors SET read_with = ?, recipe = ? WHERE memory_seq = ?")
+                .bind(with)
+                .bind(RECIPE)
+                .bind(seq)
+                .execute(&mut *db)
+                .await
+                .unwrap();
+        }
+        // A change that leaves the text alone keeps every vector.
+        sqlx::query("UPDATE memories SET importance = 9 WHERE seq = 1")
+            .execute(&mut *db)
+            .await
+            .unwrap();
+        assert_eq!(with_vectors(db).await, [1, 2, 3, 4, 5]);
+        // 1's text changes (an edit, a scrub): its vector and 2's go.
+        sqlx::query("UPDATE memories SET body = 'scrubbed' WHERE seq = 1")
+            .execute(&mut *db)
+            .await
+            .unwrap();
+        assert_eq!(with_vectors(db).await, [3, 4, 5]);
+        // 3 is forgotten: its vector and 4's go; 5 was read with 4, which stays.
+        sqlx::query("DELETE FROM memories WHERE seq = 3")
+            .execute(&mut *db)
+            .await
+            .unwrap();
+        assert_eq!(with_vectors(db).await, [5]);
     }
 
     /// The crowding stored for memory `seq`.

@@ -81,6 +81,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "memory_vector_crowding",
         include_str!("../../migrations/0015_memory_vector_crowding.sql"),
     ),
+    (
+        16,
+        "memory_vectors_read_with",
+        include_str!("../../migrations/0016_memory_vectors_read_with.sql"),
+    ),
 ];
 
 /// The schema version this binary reads and writes.
@@ -480,6 +485,46 @@ mod tests {
                 .await
                 .unwrap();
         assert!(fk_errors.is_empty(), "{fk_errors:?}");
+    }
+
+    #[tokio::test]
+    async fn the_read_with_migration_keeps_vectors_to_be_made_again_by_the_new_recipe() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("msp.db");
+        {
+            let mut conn = store_at(&path, 15).await;
+            sqlx::raw_sql(
+                "INSERT INTO memories (seq, id, title, body, created_at) VALUES
+                     (1, 'm1', 'a', 'b', 1), (2, 'm2', 'c', 'd', 2);
+                 INSERT INTO memory_vectors (memory_seq, model, client, project_id, kind, scale, vector) VALUES
+                     (1, 'enc', '', NULL, 'note', 0.5, x'0102'),
+                     (2, 'enc', '', NULL, 'note', 0.25, x'0304');",
+            )
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+        let mut store = Store::open(&path).await.unwrap();
+        let db = store.db();
+        // Kept, so that recall by meaning goes on, and marked as made by the
+        // memory alone: `msp context embed` makes them again.
+        let rows: Vec<(i64, Option<i64>, i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT memory_seq, read_with, recipe, vector FROM memory_vectors ORDER BY memory_seq",
+        )
+        .fetch_all(&mut *db)
+        .await
+        .unwrap();
+        assert_eq!(rows, [(1, None, 1, vec![1, 2]), (2, None, 1, vec![3, 4])]);
+        // The text trigger still drops a memory's own vector.
+        sqlx::raw_sql("UPDATE memories SET body = 'changed' WHERE seq = 1")
+            .execute(&mut *db)
+            .await
+            .unwrap();
+        let left: Vec<i64> = sqlx::query_scalar("SELECT memory_seq FROM memory_vectors")
+            .fetch_all(&mut *db)
+            .await
+            .unwrap();
+        assert_eq!(left, [2]);
     }
 
     #[tokio::test]

@@ -507,6 +507,119 @@ fn memories_written_by_commands_are_found_by_meaning_when_the_command_returns() 
     assert_eq!(embedded(&env), (Some(4), Some(4)));
 }
 
+/// The cosine of `question` with the memory titled `title` in `project`.
+fn meaning_of(env: &Env, question: &str, project: &str, title: &str) -> f64 {
+    let found = env.json(&[
+        "context",
+        "search",
+        question,
+        "--project",
+        project,
+        "--limit",
+        "10",
+    ]);
+    let hit = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["title"] == title)
+        .unwrap_or_else(|| panic!("{title} not found in {project}: {found:#}"));
+    hit["meaning"].as_f64().unwrap()
+}
+
+#[test]
+fn a_fix_is_read_with_the_fault_logged_just_before_it_and_never_with_unrelated_work() {
+    let (env, _dir) = acme();
+    for project in ["acme-branch", "acme-lab"] {
+        let dir = env.dir(&format!("work/{project}"));
+        env.ok(&[
+            "project",
+            "add",
+            project,
+            "--client",
+            "acme-corp",
+            "--path",
+            s(&dir),
+        ]);
+    }
+    env.ok(&["context", "model", "install", "--wheel", &wheel()]);
+    let fault = (
+        "Outlook keeps asking for the password at reception",
+        "The reception PC's Outlook prompts for credentials every few minutes since the password change on Monday.",
+    );
+    let toner = (
+        "Toner for the front desk printer",
+        "HP LaserJet M404, ordered two cartridges.",
+    );
+    let fix = (
+        "Reception PC fixed",
+        "Stale credentials removed from Credential Manager; signed in again.",
+    );
+    // The fix ten minutes after the fault it answers; the same fix after a
+    // toner order; and alone.
+    let line = |project: &str, (title, body): (&str, &str), at: &str| {
+        serde_json::json!({"title": title, "body": body, "project": project, "kind": "note", "created_at": at})
+            .to_string()
+    };
+    let notes = env.path("notes.jsonl");
+    std::fs::write(
+        &notes,
+        [
+            line("acme-site", fault, "2026-11-02T09:00:00Z"),
+            line("acme-site", fix, "2026-11-02T09:10:00Z"),
+            line("acme-branch", toner, "2026-11-02T09:00:00Z"),
+            line("acme-branch", fix, "2026-11-02T09:10:00Z"),
+            line("acme-lab", fix, "2026-11-02T09:10:00Z"),
+        ]
+        .join("\n")
+            + "\n",
+    )
+    .unwrap();
+    let imported = env.json(&["context", "import", s(&notes), "--format", "jsonl"]);
+    assert_eq!(imported["embedded"], 5, "{imported:#}");
+
+    // Asked in words the fix itself does not hold: read with its fault, it
+    // means the question more; read alone or after the toner, the same.
+    let question = "why did the mail program at the front desk keep nagging for a login?";
+    let alone = meaning_of(&env, question, "acme-lab", fix.0);
+    let after_toner = meaning_of(&env, question, "acme-branch", fix.0);
+    let with_fault = meaning_of(&env, question, "acme-site", fix.0);
+    assert!(
+        (after_toner - alone).abs() < 0.01,
+        "{after_toner} against {alone}"
+    );
+    assert!(with_fault > alone + 0.04, "{with_fault} against {alone}");
+
+    // The fault's text changes: the fix read with the old one is made again
+    // by the same command, now alone (the new text is about something else).
+    let list = env.json(&["context", "list", "--project", "acme-site"]);
+    let fault_id = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["title"] == fault.0)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.ok(&[
+        "context",
+        "edit",
+        &fault_id,
+        "--title",
+        "Label printer in the warehouse",
+        "--body",
+        "Zebra ZD421 replaced its print head.",
+    ]);
+    let status = env.json(&["context", "model", "status"]);
+    assert_eq!(status["embedded"], status["memories"], "{status:#}");
+    let after_edit = meaning_of(&env, question, "acme-site", fix.0);
+    assert!(
+        (after_edit - alone).abs() < 0.01,
+        "{after_edit} against {alone}"
+    );
+}
+
 /// A prompt with a pasted log under it was embedded whole (256 tokens,
 /// about 100 ms): the log's meaning buried the question.
 #[test]
