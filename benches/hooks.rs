@@ -289,22 +289,26 @@ fn store_size(env: &Env) -> u64 {
 }
 
 /// Gives every memory a random vector of the installed encoder, written
-/// straight into the store; returns how many.
+/// straight into the store as the current recipe makes them (so that
+/// `msp context embed` keeps them); returns how many.
 fn fill_vectors(env: &Env) -> u64 {
     let status: serde_json::Value =
         serde_json::from_str(&env.msp(&["--json", "context", "model", "status"])).unwrap();
     let model = status["model"].as_str().expect("the encoder is installed");
     execute(
         env,
-        "INSERT OR REPLACE INTO memory_vectors (memory_seq, model, client, project_id, kind, scale, vector)
-         SELECT seq, ?1, coalesce(client_id, ''), project_id, kind, 0.0008, randomblob(384) FROM memories",
+        &format!(
+            "INSERT OR REPLACE INTO memory_vectors (memory_seq, model, client, project_id, kind, scale, vector, recipe)
+             SELECT seq, ?1, coalesce(client_id, ''), project_id, kind, 0.0008, randomblob(384), {} FROM memories",
+            msp::memory::vectors::RECIPE
+        ),
         Some(model),
     )
 }
 
 /// Runs one statement on the bench's store directly, not through msp (with
 /// `bind` as its one parameter); returns the rows it changed.
-fn execute(env: &Env, sql: &'static str, bind: Option<&str>) -> u64 {
+fn execute(env: &Env, sql: &str, bind: Option<&str>) -> u64 {
     let db = env.root.join("data").join("msp.db");
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -315,7 +319,7 @@ fn execute(env: &Env, sql: &'static str, bind: Option<&str>) -> u64 {
             let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
                 .await
                 .unwrap();
-            let mut q = sqlx::query(sql);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             if let Some(b) = bind {
                 q = q.bind(b);
             }

@@ -66,7 +66,7 @@ fn text_of(title: &str, body: &str) -> String {
 /// How the text a vector is made from is put together: 1, the memory
 /// alone; 2, read with the memory before it when the two are close
 /// ([`READ_WITH_CLOSENESS`]). Vectors of an older recipe are made again.
-const RECIPE: i64 = 2;
+pub const RECIPE: i64 = 2;
 
 /// How close in meaning (the cosine of the two read alone) a memory and
 /// the one written just before it in its project must be for it to be read
