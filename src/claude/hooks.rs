@@ -495,6 +495,9 @@ async fn save_hook(
                 " {} turns, {} memories saved, {} known",
                 s.turns, s.memories_added, s.duplicates
             ));
+            if s.completed > 0 {
+                log.push_str(&format!(", {} completed", s.completed));
+            }
             if s.remembered > 0 {
                 log.push_str(&format!(
                     "; {} remembered on request, {} older superseded",
@@ -502,7 +505,8 @@ async fn save_hook(
                 ));
             }
             // New memories become findable by meaning in the background.
-            if s.memories_added > 0 && crate::embed::install::model_path(&paths.data_dir).is_file()
+            if s.memories_added + s.completed > 0
+                && crate::embed::install::model_path(&paths.data_dir).is_file()
             {
                 match crate::memory::vectors::spawn_embed() {
                     Ok(pid) => log.push_str(&format!("; embedding started (pid {pid})")),

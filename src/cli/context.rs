@@ -355,6 +355,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
                     "{} files, {} turns: {} memories added, {} already known",
                     summary.files, summary.turns, summary.memories_added, summary.duplicates,
                 );
+                if summary.completed > 0 {
+                    line.push_str(&format!(", {} completed", summary.completed));
+                }
                 if summary.superseded > 0 {
                     line.push_str(&format!(", {} older superseded", summary.superseded));
                 }

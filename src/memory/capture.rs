@@ -33,6 +33,9 @@ pub struct Summary {
     pub turns: u64,
     pub memories_added: u64,
     pub duplicates: u64,
+    /// Memories of turns stored early, completed with the lines written
+    /// since (see [`super::store::complete_in`]).
+    pub completed: u64,
     pub skipped_lines: u64,
     pub raw_tokens: u64,
     pub stored_tokens: u64,
@@ -55,6 +58,7 @@ impl Summary {
         self.turns += o.turns;
         self.memories_added += o.memories_added;
         self.duplicates += o.duplicates;
+        self.completed += o.completed;
         self.skipped_lines += o.skipped_lines;
         self.raw_tokens += o.raw_tokens;
         self.stored_tokens += o.stored_tokens;
@@ -361,6 +365,9 @@ pub async fn capture_transcript(
                     summary.raw_tokens += p.memory.raw_tokens as u64;
                     summary.stored_tokens += p.memory.stored_tokens as u64;
                 }
+                // A turn stored before all of its lines were written (the
+                // hook's copy of the answer stood in for them) now holds more.
+                None if mstore::complete_in(&mut tx, &p.memory).await? => summary.completed += 1,
                 None => summary.duplicates += 1,
             }
         }

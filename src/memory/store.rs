@@ -122,6 +122,56 @@ pub async fn insert_in(tx: &mut Db, m: &NewMemory) -> Result<Option<String>> {
     Ok(Some(id))
 }
 
+/// Completes the memory of a captured turn that was stored while the turn
+/// was still being written (its source ended before `m`'s does): it takes
+/// the text, tags, counts and excerpt of the whole turn, and is indexed
+/// again. A memory edited by hand, or whose text would not change, is left
+/// as it is. Inside a write transaction; returns whether it was completed.
+pub async fn complete_in(tx: &mut Db, m: &NewMemory) -> Result<bool> {
+    let Some(src) = &m.source else {
+        return Ok(false);
+    };
+    let Some(end) = src.end else {
+        return Ok(false);
+    };
+    let seq: Option<i64> = sqlx::query_scalar(
+        "SELECT seq FROM memories WHERE source_key = ? AND kind = ? AND updated_at IS NULL
+         AND COALESCE(source_end, 0) < ? AND (title <> ? OR body <> ?)",
+    )
+    .bind(&src.key)
+    .bind(&m.kind)
+    .bind(end)
+    .bind(&m.title)
+    .bind(&m.body)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(seq) = seq else {
+        return Ok(false);
+    };
+    unindex(tx, seq).await?;
+    // The text changes, so the vector goes (the `memory_vectors_stale`
+    // trigger) and sync sends the completed memory.
+    sqlx::query(
+        "UPDATE memories SET title = ?, body = ?, tags = ?, importance = ?, raw_tokens = ?,
+         stored_tokens = ?, raw_bytes = ?, tokens_exact = ?, excerpt = ?, source_end = ? WHERE seq = ?",
+    )
+    .bind(&m.title)
+    .bind(&m.body)
+    .bind(m.tags.join(" "))
+    .bind(m.importance)
+    .bind(m.raw_tokens)
+    .bind(m.stored_tokens)
+    .bind(m.raw_bytes)
+    .bind(m.tokens_exact)
+    .bind(&m.excerpt)
+    .bind(end)
+    .bind(seq)
+    .execute(&mut *tx)
+    .await?;
+    index(tx, seq).await?;
+    Ok(true)
+}
+
 /// Indexes the stored memory `seq` (team sync writes rows it pulled, then
 /// indexes them exactly as [`insert_in`] would). Inside a write transaction.
 pub async fn index(tx: &mut Db, seq: i64) -> Result<()> {

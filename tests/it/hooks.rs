@@ -974,6 +974,111 @@ fn truncated_last_line_is_captured_exactly_once() {
     });
 }
 
+/// Under load Claude Code ran the Stop hook before it had written the turn's
+/// tool lines: the memory was made from the prompt and the hook's copy of
+/// the answer, and the lines written later never joined it (the turn was
+/// "known").
+#[test]
+fn tool_lines_written_after_stop_complete_the_turns_memory() {
+    scenario(|| {
+        let hk = Hk::store();
+        let mut tx = hk.transcript("late-tools", "sess-late", 0x6c74);
+        let prompt = tx.prompt("the print spooler on fs01 keeps stopping mrkltl01");
+        let tools = tx.bash(
+            "sc.exe failure Spooler reset= 0 actions= restart/60000 mrkltl02",
+            "[SC] ChangeServiceConfig2 SUCCESS",
+        );
+        let answer = "The spooler on fs01 now restarts itself a minute after it stops mrkltl03.";
+        let said = tx.say(answer);
+        tx.append(&prompt);
+        hk.fire(
+            "Stop before the turn's tool lines are written",
+            Bin::Save,
+            &tx.stop(Some(answer)),
+            FAST,
+        );
+        assert_eq!(hk.holding("mrkltl01"), 1);
+        assert_eq!(hk.holding("mrkltl03"), 1, "the hook's copy stands in");
+        assert_eq!(hk.holding("mrkltl02"), 0, "the command is not written yet");
+
+        tx.append(&tools);
+        tx.append(&said);
+        let mut end = tx.event("SessionEnd");
+        end["reason"] = json!("prompt_input_exit");
+        let before = hk.log_text();
+        hk.fire(
+            "SessionEnd once the lines are written",
+            Bin::Save,
+            end.to_string().as_bytes(),
+            FAST,
+        );
+        let memories = hk.memories();
+        assert_eq!(
+            holding(&memories, "mrkltl01"),
+            1,
+            "still one memory for the turn: {memories:#?}"
+        );
+        assert_eq!(
+            holding(&memories, "mrkltl02"),
+            1,
+            "the command joined the turn's memory: {memories:#?}"
+        );
+        assert_eq!(holding(&memories, "mrkltl03"), 1);
+        let logged = hk.log_text();
+        assert!(
+            logged[before.len()..].contains("1 completed"),
+            "the save hook logs the completion: {logged}"
+        );
+
+        // Read again with nothing new, it is left as it is.
+        let id = memories[0]["id"].as_str().unwrap().to_string();
+        hk.save("the same transcript once more", &tx);
+        let again = hk.memories();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0]["id"], json!(id));
+        assert_eq!(again[0]["body"], memories[0]["body"]);
+    });
+}
+
+/// A memory completed from the transcript keeps what a technician changed by
+/// hand: an edited memory is never overwritten by a capture.
+#[test]
+fn a_memory_edited_by_hand_is_not_completed_by_a_later_read() {
+    scenario(|| {
+        let hk = Hk::store();
+        let mut tx = hk.transcript("late-edited", "sess-late-e", 0x6c65);
+        let prompt = tx.prompt("why does the scanner on mfp02 fail to send mail mrklte01");
+        let tools = tx.bash(
+            "Test-NetConnection smtp.example.net -Port 587 mrklte02",
+            "TcpTestSucceeded : True",
+        );
+        let answer = "The scanner on mfp02 had the old SMTP relay; it now sends through port 587.";
+        let said = tx.say(answer);
+        tx.append(&prompt);
+        hk.fire(
+            "Stop before the turn's tool lines are written",
+            Bin::Save,
+            &tx.stop(Some(answer)),
+            FAST,
+        );
+        let id = hk.memories()[0]["id"].as_str().unwrap().to_string();
+        hk.env.ok(&[
+            "context",
+            "edit",
+            &id,
+            "--body",
+            "Scanner mfp02 relays through smtp.example.net:587 (hand-checked) mrklte03",
+        ]);
+        tx.append(&tools);
+        tx.append(&said);
+        hk.save("the lines written, then read again", &tx);
+        let memories = hk.memories();
+        assert_eq!(memories.len(), 1, "{memories:#?}");
+        assert_eq!(holding(&memories, "mrklte03"), 1, "the hand edit stays");
+        assert_eq!(holding(&memories, "mrklte02"), 0, "{memories:#?}");
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Store faults
 // ---------------------------------------------------------------------------
