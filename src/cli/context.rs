@@ -642,6 +642,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
         }
         Cmd::Forget { id } => {
             let f = lifecycle::forget(db, &id).await?;
+            if !f.unembedded.is_empty() {
+                embed_now(ctx, db, &f.unembedded).await;
+            }
             ctx.print(&f, |f| {
                 let mut line = format!("forgot {} {}", ids::short_id(&f.forgotten), f.title);
                 if !f.restored.is_empty() {

@@ -267,6 +267,10 @@ pub struct Forgotten {
     #[serde(skip)]
     pub title: String,
     pub restored: Vec<String>,
+    /// Memories whose vectors were read with the forgotten one's text and
+    /// went with it: to be embedded again.
+    #[serde(skip)]
+    pub unembedded: Vec<i64>,
 }
 
 /// Forgets a memory (see [`mstore::forget`]): it, its excerpt and its index
@@ -274,11 +278,13 @@ pub struct Forgotten {
 /// superseded is current again.
 pub async fn forget(db: &mut Db, key: &str) -> Result<Forgotten> {
     let m = mstore::get(db, key).await?;
+    let unembedded = vectors::read_with(db, m.seq).await?;
     let restored = mstore::forget(db, &m.id).await?;
     Ok(Forgotten {
         forgotten: m.id,
         title: m.title,
         restored,
+        unembedded,
     })
 }
 

@@ -543,41 +543,61 @@ pub struct Place {
     pub created_at: Millis,
 }
 
+/// Which way from a memory its neighbour in the work is looked for.
+#[derive(Debug, Clone, Copy)]
+pub enum Way {
+    Before,
+    After,
+}
+
+/// The SQL of a scalar subquery: the seq of the memory written just before
+/// or just after the row `at` (an alias of a table with `seq`, `project_id`
+/// and `created_at`) in the same project, at most `window` (an SQL
+/// expression, in milliseconds) apart, by creation time and then by order
+/// of arrival. The one rule for which memories are steps of the same piece
+/// of work, for recall's context signal and for reading a memory with the
+/// one before it.
+pub fn neighbour_sql(way: Way, at: &str, window: &str) -> String {
+    let (cmp, lo, hi, dir) = match way {
+        Way::Before => (
+            "<",
+            format!("{at}.created_at - {window}"),
+            format!("{at}.created_at"),
+            "DESC",
+        ),
+        Way::After => (
+            ">",
+            format!("{at}.created_at"),
+            format!("{at}.created_at + {window}"),
+            "ASC",
+        ),
+    };
+    // One seek in memories_project (project, creation time, then seq as the
+    // rowid), which holds all it reads: no memory's row is read.
+    format!(
+        "(SELECT n.seq FROM memories n
+          WHERE n.project_id = {at}.project_id
+            AND n.created_at BETWEEN {lo} AND {hi}
+            AND (n.created_at {cmp} {at}.created_at OR (n.created_at = {at}.created_at AND n.seq {cmp} {at}.seq))
+          ORDER BY n.created_at {dir}, n.seq {dir} LIMIT 1)"
+    )
+}
+
 /// The memories written just before and just after each of `places` in the
-/// same project, at most `window` apart (by creation time, then by order of
-/// arrival): the steps around it of the same piece of work. Pairs of the
-/// place's seq and its neighbour's.
+/// same project, at most `window` apart (see [`neighbour_sql`]): the steps
+/// around it of the same piece of work. Pairs of the place's seq and its
+/// neighbour's.
 pub async fn neighbours(db: &mut Db, places: &[Place], window: Millis) -> Result<Vec<(i64, i64)>> {
     if places.is_empty() {
         return Ok(Vec::new());
     }
-    // Each way is one seek in memories_project (project, creation time, then
-    // seq as the rowid), which holds all it reads: no memory's row is read.
-    let side = |cmp: &str, lo: &str, hi: &str, dir: &str| {
-        format!(
-            "(SELECT n.seq FROM memories n
-              WHERE n.project_id = s.project_id
-                AND n.created_at BETWEEN {lo} AND {hi}
-                AND (n.created_at {cmp} s.created_at OR (n.created_at = s.created_at AND n.seq {cmp} s.seq))
-              ORDER BY n.created_at {dir}, n.seq {dir} LIMIT 1)"
-        )
-    };
     let values = vec!["(?, ?, ?)"; places.len()].join(", ");
+    let window = window.to_string();
     let sql = format!(
         "WITH s(seq, project_id, created_at) AS (VALUES {values})
          SELECT s.seq, {} AS before, {} AS after FROM s",
-        side(
-            "<",
-            &format!("s.created_at - {window}"),
-            "s.created_at",
-            "DESC"
-        ),
-        side(
-            ">",
-            "s.created_at",
-            &format!("s.created_at + {window}"),
-            "ASC"
-        ),
+        neighbour_sql(Way::Before, "s", &window),
+        neighbour_sql(Way::After, "s", &window),
     );
     let mut query = sqlx::query_as::<_, (i64, Option<i64>, Option<i64>)>(sqlx::AssertSqlSafe(sql));
     for p in places {

@@ -88,19 +88,28 @@ struct ToEmbed {
     before_body: Option<String>,
 }
 
-/// The memories to embed, from `memories m` (and `memory_vectors v`): each
-/// with the one written just before it in its project.
-const TO_EMBED: &str = "SELECT m.seq, m.title, m.body,
-        p.seq AS before_seq, p.title AS before_title, p.body AS before_body
-   FROM memories m
-   LEFT JOIN memory_vectors v ON v.memory_seq = m.seq AND v.model = ?1
-   LEFT JOIN memories p ON p.seq = (
-        SELECT n.seq FROM memories n
-         WHERE n.project_id = m.project_id
-           AND n.created_at BETWEEN m.created_at - ?2 AND m.created_at
-           AND (n.created_at < m.created_at OR n.seq < m.seq)
-         ORDER BY n.created_at DESC, n.seq DESC LIMIT 1)
-  WHERE (v.memory_seq IS NULL OR v.recipe < ?3)";
+/// The SQL condition on `memories m` and its vector `v` (from the encoder
+/// at hand, joined) for a vector to be made: it has none, or one of a
+/// recipe older than `recipe` (the parameter that holds [`RECIPE`]).
+fn due(recipe: &str) -> String {
+    format!("(v.memory_seq IS NULL OR v.recipe < {recipe})")
+}
+
+/// The memories `which` (an SQL condition on `memories m` and
+/// `memory_vectors v`) with what embedding them needs: each with the one
+/// written just before it in its project. `?1` is the model, `?2` the
+/// window.
+fn to_embed_sql(which: &str) -> String {
+    format!(
+        "SELECT m.seq, m.title, m.body,
+                p.seq AS before_seq, p.title AS before_title, p.body AS before_body
+           FROM memories m
+           LEFT JOIN memory_vectors v ON v.memory_seq = m.seq AND v.model = ?1
+           LEFT JOIN memories p ON p.seq = {}
+          WHERE {which}",
+        store::neighbour_sql(store::Way::Before, "m", "?2")
+    )
+}
 
 /// A memory's vector and the memory whose body it was read with.
 struct Made {
@@ -189,12 +198,12 @@ pub async fn embed_missing(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Embedded> {
     let model = encoder.id();
-    let memories = coverage(db, &model).await?.memories;
-    let total: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM memories m
-           LEFT JOIN memory_vectors v ON v.memory_seq = m.seq AND v.model = ?1
-          WHERE v.memory_seq IS NULL OR v.recipe < ?2",
-    )
+    let (memories, total): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*), coalesce(sum({}), 0)
+           FROM memories m
+           LEFT JOIN memory_vectors v ON v.memory_seq = m.seq AND v.model = ?1",
+        due("?2")
+    )))
     .bind(&model)
     .bind(RECIPE)
     .fetch_one(&mut *db)
@@ -205,7 +214,8 @@ pub async fn embed_missing(
     let sample = sample(&mut *db, &model).await?;
     loop {
         let batch: Vec<ToEmbed> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{TO_EMBED} ORDER BY m.seq LIMIT ?4"
+            "{} ORDER BY m.seq LIMIT ?4",
+            to_embed_sql(&due("?3"))
         )))
         .bind(&model)
         .bind(store::WORK_WINDOW)
@@ -226,49 +236,72 @@ pub async fn embed_missing(
     })
 }
 
-/// Embeds the memories `seqs` that have no vector from this encoder: what
-/// a command just stored or edited, findable by meaning when it returns.
-/// The memory written just after each is embedded too if it has lost its
-/// vector: it was read with the old text. Returns how many it embedded.
+/// Embeds those of the memories `seqs` that have no vector from this
+/// encoder (or one of an older [`RECIPE`]): what a command just stored or
+/// edited, findable by meaning when it returns. The memory written just
+/// after each of them is made again too, whatever vector it has: it may
+/// have been read with the old text, or now be close to the new one.
+/// Returns how many it embedded.
 pub async fn embed_memories(db: &mut Db, encoder: &Encoder, seqs: &[i64]) -> Result<u64> {
     let model = encoder.id();
+    let list = serde_json::to_string(seqs).map_err(|e| Error::Other(e.to_string()))?;
+    let due: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT m.seq FROM memories m
+           LEFT JOIN memory_vectors v ON v.memory_seq = m.seq AND v.model = ?1
+          WHERE m.seq IN (SELECT value FROM json_each(?2)) AND {}",
+        due("?3")
+    )))
+    .bind(&model)
+    .bind(list)
+    .bind(RECIPE)
+    .fetch_all(&mut *db)
+    .await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
     let sample = sample(&mut *db, &model).await?;
-    let mut wanted = seqs.to_vec();
-    wanted.extend(written_after(db, seqs).await?);
+    let mut wanted = due.clone();
+    wanted.extend(written_after(db, &due).await?);
     wanted.sort_unstable();
     wanted.dedup();
     let mut done = 0;
     for chunk in wanted.chunks(BATCH as usize) {
         let list = serde_json::to_string(chunk).map_err(|e| Error::Other(e.to_string()))?;
         let batch: Vec<ToEmbed> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{TO_EMBED} AND m.seq IN (SELECT value FROM json_each(?4)) ORDER BY m.seq"
+            "{} ORDER BY m.seq",
+            to_embed_sql("m.seq IN (SELECT value FROM json_each(?3))")
         )))
         .bind(&model)
         .bind(store::WORK_WINDOW)
-        .bind(RECIPE)
         .bind(list)
         .fetch_all(&mut *db)
         .await?;
         done += store_embedded(db, encoder, &model, sample.as_ref(), &batch).await?;
     }
-    if done > 0 {
-        refresh_sample(db, &model).await?;
-    }
+    refresh_sample(db, &model).await?;
     Ok(done)
+}
+
+/// The memories whose vectors were made reading `seq`'s body: they lose
+/// them when its text changes or it is forgotten (the triggers of
+/// migration 0016).
+pub async fn read_with(db: &mut Db, seq: i64) -> Result<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT memory_seq FROM memory_vectors WHERE read_with = ?")
+            .bind(seq)
+            .fetch_all(db)
+            .await?,
+    )
 }
 
 /// The memory written just after each of `seqs` in its project, within
 /// [`store::WORK_WINDOW`]: the one that may have been read with it.
 async fn written_after(db: &mut Db, seqs: &[i64]) -> Result<Vec<i64>> {
     let list = serde_json::to_string(seqs).map_err(|e| Error::Other(e.to_string()))?;
-    let after: Vec<Option<i64>> = sqlx::query_scalar(
-        "SELECT (SELECT n.seq FROM memories n
-                  WHERE n.project_id = s.project_id
-                    AND n.created_at BETWEEN s.created_at AND s.created_at + ?2
-                    AND (n.created_at > s.created_at OR n.seq > s.seq)
-                  ORDER BY n.created_at, n.seq LIMIT 1)
-           FROM memories s WHERE s.seq IN (SELECT value FROM json_each(?1))",
-    )
+    let after: Vec<Option<i64>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM memories s WHERE s.seq IN (SELECT value FROM json_each(?1))",
+        store::neighbour_sql(store::Way::After, "s", "?2")
+    )))
     .bind(list)
     .bind(store::WORK_WINDOW)
     .fetch_all(db)
@@ -539,7 +572,17 @@ async fn sample(db: &mut Db, model: &str) -> Result<Option<Sample>> {
     Ok(blob.and_then(|b| Sample::from_blob(&b)))
 }
 
-/// Embeds `batch` (seq, title, body) and stores the vectors in one
+/// A vector ready to store: quantized, with its crowding, and the memory it
+/// was read with and the body that memory had then.
+struct Row<'a> {
+    seq: i64,
+    values: Vec<i8>,
+    scale: f32,
+    crowding: Option<f32>,
+    read_with: Option<(i64, &'a str)>,
+}
+
+/// Embeds `batch` and stores the vectors in one
 /// transaction, each with its crowding against `sample` (the store's, when
 /// it has one); returns how many.
 async fn store_embedded(
@@ -554,28 +597,32 @@ async fn store_embedded(
     }
     // Embedding is the slow part: done before the write lock is taken.
     let made = vectors_of(encoder, batch)?;
-    let rows: Vec<(i64, (Vec<i8>, f32))> = batch
+    let mut rows: Vec<Row> = batch
         .iter()
-        .zip(&made)
-        .map(|(m, made)| (m.seq, embed::quantize(&made.vector)))
+        .zip(made)
+        .map(|(m, made)| {
+            let (values, scale) = embed::quantize(&made.vector);
+            Row {
+                seq: m.seq,
+                values,
+                scale,
+                crowding: None,
+                read_with: made
+                    .read_with
+                    .map(|seq| (seq, m.before_body.as_deref().unwrap_or_default())),
+            }
+        })
         .collect();
     // Measured against the store's sample, when it has one; the next
     // time the sample is drawn, every vector is measured again.
-    let crowding: Vec<Option<f32>> = match sample {
-        Some(sample) => sample
-            .crowding(
-                rows.iter()
-                    .map(|(seq, (v, scale))| (*seq, *scale, v.as_slice())),
-            )
-            .into_iter()
-            .map(Some)
-            .collect(),
-        None => vec![None; rows.len()],
-    };
+    if let Some(sample) = sample {
+        let measured = sample.crowding(rows.iter().map(|r| (r.seq, r.scale, r.values.as_slice())));
+        for (r, crowding) in rows.iter_mut().zip(measured) {
+            r.crowding = Some(crowding);
+        }
+    }
     let mut tx = crate::store::begin_write(&mut *db).await?;
-    for ((((seq, (values, scale)), crowding), made), m) in
-        rows.iter().zip(crowding).zip(&made).zip(batch)
-    {
+    for r in &rows {
         // The scope is read again under the lock: it is the memory's now.
         // A vector read with another memory is stored only if that one
         // still holds the text it was read with: the triggers that drop it
@@ -589,13 +636,13 @@ async fn store_embedded(
                scale = excluded.scale, vector = excluded.vector, crowding = excluded.crowding,
                read_with = excluded.read_with, recipe = excluded.recipe",
         )
-        .bind(seq)
+        .bind(r.seq)
         .bind(model)
-        .bind(f64::from(*scale))
-        .bind(bytemuck::cast_slice::<i8, u8>(values))
-        .bind(crowding.map(f64::from))
-        .bind(made.read_with)
-        .bind(made.read_with.and(m.before_body.as_deref()))
+        .bind(f64::from(r.scale))
+        .bind(bytemuck::cast_slice::<i8, u8>(&r.values))
+        .bind(r.crowding.map(f64::from))
+        .bind(r.read_with.map(|(seq, _)| seq))
+        .bind(r.read_with.map(|(_, body)| body))
         .bind(RECIPE)
         .execute(&mut *tx)
         .await?;

@@ -491,7 +491,17 @@ pub async fn change(
         "unpin" => lifecycle::unpin(db, &id).await?,
         "restore" => lifecycle::restore(db, &id).await?,
         "forget" => {
-            lifecycle::forget(db, &id).await?;
+            let f = lifecycle::forget(db, &id).await?;
+            if !f.unembedded.is_empty()
+                && let Err(e) =
+                    crate::app::embed_memories(db, &c.paths.data_dir, &f.unembedded).await
+            {
+                let line = format!(
+                    "msp ui: memories {:?} not embedded again after a forget ({e}); `msp context embed` does it",
+                    f.unembedded
+                );
+                crate::log::append(&c.paths.log(), c.config.log.max_bytes, &line);
+            }
             return Ok(Redirect::to("/memories").into_response());
         }
         _ => {

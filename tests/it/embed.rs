@@ -618,6 +618,26 @@ fn a_fix_is_read_with_the_fault_logged_just_before_it_and_never_with_unrelated_w
         (after_edit - alone).abs() < 0.01,
         "{after_edit} against {alone}"
     );
+
+    // The fault's text back: the fix is read with it again. The fault
+    // forgotten: the fix is made again by the same command, alone, and
+    // keeps nothing of the forgotten text.
+    env.ok(&[
+        "context", "edit", &fault_id, "--title", fault.0, "--body", fault.1,
+    ]);
+    let again = meaning_of(&env, question, "acme-site", fix.0);
+    assert!(
+        (again - with_fault).abs() < 0.01,
+        "{again} against {with_fault}"
+    );
+    env.ok(&["context", "forget", &fault_id]);
+    let status = env.json(&["context", "model", "status"]);
+    assert_eq!(status["embedded"], status["memories"], "{status:#}");
+    let after_forget = meaning_of(&env, question, "acme-site", fix.0);
+    assert!(
+        (after_forget - alone).abs() < 0.01,
+        "{after_forget} against {alone}"
+    );
 }
 
 /// A prompt with a pasted log under it was embedded whole (256 tokens,
