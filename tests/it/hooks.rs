@@ -974,6 +974,30 @@ fn truncated_last_line_is_captured_exactly_once() {
     });
 }
 
+/// A turn (`prompt`, a Bash `command`, the `answer`) whose Stop hook ran
+/// when only its prompt was written: the transcript `(name, tag)`, and the
+/// turn's lines still to be written.
+fn stopped_before_its_tools(
+    hk: &Hk,
+    (name, tag): (&str, u32),
+    prompt: &str,
+    command: &str,
+    answer: &str,
+) -> (Tx, String) {
+    let mut tx = hk.transcript(name, &format!("sess-{name}"), tag);
+    let prompt = tx.prompt(prompt);
+    let mut late = tx.bash(command, "done");
+    late.push_str(&tx.say(answer));
+    tx.append(&prompt);
+    hk.fire(
+        "Stop before the turn's tool lines are written",
+        Bin::Save,
+        &tx.stop(Some(answer)),
+        FAST,
+    );
+    (tx, late)
+}
+
 /// Under load Claude Code ran the Stop hook before it had written the turn's
 /// tool lines: the memory was made from the prompt and the hook's copy of
 /// the answer, and the lines written later never joined it (the turn was
@@ -982,27 +1006,18 @@ fn truncated_last_line_is_captured_exactly_once() {
 fn tool_lines_written_after_stop_complete_the_turns_memory() {
     scenario(|| {
         let hk = Hk::store();
-        let mut tx = hk.transcript("late-tools", "sess-late", 0x6c74);
-        let prompt = tx.prompt("the print spooler on fs01 keeps stopping mrkltl01");
-        let tools = tx.bash(
+        let (tx, late) = stopped_before_its_tools(
+            &hk,
+            ("late-tools", 0x6c74),
+            "the print spooler on fs01 keeps stopping mrkltl01",
             "sc.exe failure Spooler reset= 0 actions= restart/60000 mrkltl02",
-            "[SC] ChangeServiceConfig2 SUCCESS",
-        );
-        let answer = "The spooler on fs01 now restarts itself a minute after it stops mrkltl03.";
-        let said = tx.say(answer);
-        tx.append(&prompt);
-        hk.fire(
-            "Stop before the turn's tool lines are written",
-            Bin::Save,
-            &tx.stop(Some(answer)),
-            FAST,
+            "The spooler on fs01 now restarts itself a minute after it stops mrkltl03.",
         );
         assert_eq!(hk.holding("mrkltl01"), 1);
         assert_eq!(hk.holding("mrkltl03"), 1, "the hook's copy stands in");
         assert_eq!(hk.holding("mrkltl02"), 0, "the command is not written yet");
 
-        tx.append(&tools);
-        tx.append(&said);
+        tx.append(&late);
         let mut end = tx.event("SessionEnd");
         end["reason"] = json!("prompt_input_exit");
         let before = hk.log_text();
@@ -1046,20 +1061,12 @@ fn tool_lines_written_after_stop_complete_the_turns_memory() {
 fn a_memory_edited_by_hand_is_not_completed_by_a_later_read() {
     scenario(|| {
         let hk = Hk::store();
-        let mut tx = hk.transcript("late-edited", "sess-late-e", 0x6c65);
-        let prompt = tx.prompt("why does the scanner on mfp02 fail to send mail mrklte01");
-        let tools = tx.bash(
+        let (tx, late) = stopped_before_its_tools(
+            &hk,
+            ("late-edited", 0x6c65),
+            "why does the scanner on mfp02 fail to send mail mrklte01",
             "Test-NetConnection smtp.example.net -Port 587 mrklte02",
-            "TcpTestSucceeded : True",
-        );
-        let answer = "The scanner on mfp02 had the old SMTP relay; it now sends through port 587.";
-        let said = tx.say(answer);
-        tx.append(&prompt);
-        hk.fire(
-            "Stop before the turn's tool lines are written",
-            Bin::Save,
-            &tx.stop(Some(answer)),
-            FAST,
+            "The scanner on mfp02 had the old SMTP relay; it now sends through port 587.",
         );
         let id = hk.memories()[0]["id"].as_str().unwrap().to_string();
         hk.env.ok(&[
@@ -1069,8 +1076,7 @@ fn a_memory_edited_by_hand_is_not_completed_by_a_later_read() {
             "--body",
             "Scanner mfp02 relays through smtp.example.net:587 (hand-checked) mrklte03",
         ]);
-        tx.append(&tools);
-        tx.append(&said);
+        tx.append(&late);
         hk.save("the lines written, then read again", &tx);
         let memories = hk.memories();
         assert_eq!(memories.len(), 1, "{memories:#?}");
