@@ -122,11 +122,13 @@ pub async fn insert_in(tx: &mut Db, m: &NewMemory) -> Result<Option<String>> {
     Ok(Some(id))
 }
 
-/// Completes the memory of a captured turn that was stored while the turn
-/// was still being written (its source ended before `m`'s does): it takes
-/// the text, tags, counts and excerpt of the whole turn, and is indexed
-/// again. A memory edited by hand, or whose text would not change, is left
-/// as it is. Inside a write transaction; returns whether it was completed.
+/// Completes the memory of a captured turn read again holding more than
+/// when it was stored: written while the turn was still being written (its
+/// source ended before `m`'s does), or from a transcript with a broken
+/// line mended since (less of the turn was read). It takes the text, tags,
+/// counts and excerpt of the whole turn, and is indexed again. A memory
+/// edited by hand, or whose text would not change, is left as it is.
+/// Inside a write transaction; returns whether it was completed.
 pub async fn complete_in(tx: &mut Db, m: &NewMemory) -> Result<bool> {
     let Some(src) = &m.source else {
         return Ok(false);
@@ -136,11 +138,12 @@ pub async fn complete_in(tx: &mut Db, m: &NewMemory) -> Result<bool> {
     };
     let seq: Option<i64> = sqlx::query_scalar(
         "SELECT seq FROM memories WHERE source_key = ? AND kind = ? AND updated_at IS NULL
-         AND COALESCE(source_end, 0) < ? AND (title <> ? OR body <> ?)",
+         AND (COALESCE(source_end, 0) < ? OR raw_bytes < ?) AND (title <> ? OR body <> ?)",
     )
     .bind(&src.key)
     .bind(&m.kind)
     .bind(end)
+    .bind(m.raw_bytes)
     .bind(&m.title)
     .bind(&m.body)
     .fetch_optional(&mut *tx)

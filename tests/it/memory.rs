@@ -815,6 +815,55 @@ fn import_infers_the_project_from_each_turns_directory() {
 // 3. Bad inputs
 // ---------------------------------------------------------------------------
 
+/// A transcript with a broken line was imported, the line mended, and the
+/// transcript imported again: the turn's memory was "already known" and
+/// never got what the mended line holds.
+#[test]
+fn a_transcript_imported_again_after_a_broken_line_is_mended_completes_its_memory() {
+    let env = Env::setup();
+    let mut tx = Tx::new("67676767-6767-4767-8767-676767676767", "/home/tech/acme");
+    tx.prompt("Why does the backup to the NAS fail every night?")
+        .bash(
+            "grep -i error /var/log/borg/nightly.log",
+            "Connection closed by remote host",
+            1,
+        )
+        .say("The NAS closed the SSH session: its MaxSessions was 2, now 10.");
+    let whole = tx.text.clone();
+    let broken: String = whole
+        .lines()
+        .map(|l| match l.contains("\"tool_use\"") {
+            // Broken in place: a byte lost, as on a bad disk; same length.
+            true => format!("X{}\n", &l[1..]),
+            false => format!("{l}\n"),
+        })
+        .collect();
+    assert_eq!(broken.len(), whole.len());
+    assert_ne!(broken, whole);
+    let path = env.path("mended.jsonl");
+    std::fs::write(&path, &broken).unwrap();
+    let first = import(&env, &[&path]);
+    assert_eq!(first["memories_added"], 1, "{first:#}");
+    assert_eq!(first["skipped_lines"], 1, "{first:#}");
+    let all = memories(&env);
+    assert!(
+        !str_of(&all[0], "body").contains("grep -i error"),
+        "{all:#?}"
+    );
+
+    std::fs::write(&path, &whole).unwrap();
+    let again = import(&env, &[&path]);
+    assert_eq!(again["memories_added"], 0, "{again:#}");
+    assert_eq!(again["completed"], 1, "{again:#}");
+    let all = memories(&env);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    memory_with(&all, "grep -i error /var/log/borg/nightly.log");
+
+    let third = import(&env, &[&path]);
+    assert_eq!(third["completed"], 0, "{third:#}");
+    assert_eq!(third["duplicates"], 1, "{third:#}");
+}
+
 #[test]
 fn corrupt_transcripts_never_crash_and_never_lose_stored_data() {
     let env = Env::setup();
