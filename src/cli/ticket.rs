@@ -11,7 +11,6 @@ use crate::tickets::outbox::{self, DeliveryLock, How, Payload};
 use crate::tickets::syncro::{self, Syncro};
 use crate::tickets::{self, Account, NewNote, NewTime, Provider, TicketQuery, calls, compose};
 use crate::time::{local_display, now_ms};
-use crate::vault::refs;
 use crate::work::sessions::{self, SessionView};
 
 #[derive(Debug, Subcommand)]
@@ -300,21 +299,19 @@ async fn setup(
         (None, Some(name)) => tickets::syncro_base_url(&name)?,
         (None, None) => unreachable!("clap requires --subdomain or --base-url"),
     };
-    let r = refs::parse(api_key_ref)?;
     // The key must be there now; it is read (and the vault unlocked) only
     // when a command calls the PSA.
-    crate::vault::require(db).await?;
-    let c = crate::vault::records::resolve(db, &r).await?;
-    if c.deleted_at.is_some() {
-        return Err(crate::vault::records::in_bin(&c));
-    }
+    let key = tickets::key_ref(db, api_key_ref).await?;
     let account = Account {
         provider,
         base_url,
-        api_key_ref: format!("{}{}", refs::SCHEME, r),
+        api_key_ref: key.stored,
     };
     tickets::set_account(db, &account).await?;
-    let account = tickets::account(db).await?;
+    let account = Account {
+        api_key_ref: key.shown,
+        ..tickets::account(db).await?
+    };
     ctx.print(&account, |a| {
         format!(
             "{} at {} (API key: {})",
@@ -327,12 +324,18 @@ async fn setup(
 
 /// The configured provider, with its API key from the vault.
 async fn connect(ctx: &Ctx, db: &mut Db) -> Result<(Account, Syncro)> {
-    let account = tickets::account(db).await?;
+    let mut account = tickets::account(db).await?;
+    let key_ref = tickets::key_ref(db, &account.api_key_ref).await?;
+    if key_ref.stored != account.api_key_ref {
+        // Set up by an older msp, with the client's slug or name.
+        account.api_key_ref = key_ref.stored.clone();
+        tickets::set_account(db, &account).await?;
+    }
     let revealed = crate::vault::access::reveal_for(
         db,
         &ctx.config.vault,
         &ctx.paths.data_dir,
-        &account.api_key_ref,
+        &key_ref.stored,
         "ticket",
         &format!("{} API key", account.provider),
     )
@@ -351,7 +354,7 @@ async fn connect(ctx: &Ctx, db: &mut Db) -> Result<(Account, Syncro)> {
     }
     let p = Syncro::new(
         &account.base_url,
-        &account.api_key_ref,
+        &key_ref.shown,
         key,
         redactor,
         &ctx.config.tickets,

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::store::Db;
 use crate::time::{Millis, now_ms, rfc3339};
+use crate::vault::refs;
 
 pub const PROVIDERS: &[&str] = &["syncro"];
 
@@ -241,6 +242,36 @@ pub async fn set_account(db: &mut Db, account: &Account) -> Result<()> {
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// Where the API key is, as stored (its client named by id, so that
+/// renaming the client keeps it) and as shown (by the client's slug).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRef {
+    pub stored: String,
+    pub shown: String,
+}
+
+/// Finds the API key `reference` (`msp://CLIENT/ITEM/FIELD`) names in the
+/// vault: it must be there, and not in the bin. Its value is not read.
+pub async fn key_ref(db: &mut Db, reference: &str) -> Result<KeyRef> {
+    let r = refs::parse(reference)?;
+    crate::vault::require(db).await?;
+    let c = crate::vault::records::resolve(db, &r).await?;
+    if c.deleted_at.is_some() {
+        return Err(crate::vault::records::in_bin(&c));
+    }
+    let naming = |client: &str| {
+        let r = refs::SecretRef {
+            client: client.to_string(),
+            ..r.clone()
+        };
+        format!("{}{r}", refs::SCHEME)
+    };
+    Ok(KeyRef {
+        stored: naming(&c.client_id),
+        shown: naming(&c.client_slug),
+    })
 }
 
 /// The configured account (the first, while there is one provider).

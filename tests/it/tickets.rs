@@ -183,6 +183,40 @@ fn setup_keeps_only_the_reference_and_the_key_never_leaks() {
     }));
 }
 
+/// The key's reference named the client by its slug: renaming the client
+/// (its slug follows the name) left the PSA with no key to call with.
+#[test]
+fn renaming_the_client_keeps_the_psa_key() {
+    let (server, env) = syncro_env();
+    let set = env.json(&[
+        "ticket",
+        "setup",
+        "syncro",
+        "--base-url",
+        &server.base_url,
+        "--api-key-ref",
+        KEY_REF,
+    ]);
+    assert_eq!(set["api_key_ref"], KEY_REF, "shown as given: {set:#}");
+    env.ok(&["client", "rename", "dataforth", "Dataforth Industrial"]);
+    let found = env.json(&["ticket", "customers", "--query", "dataforth"]);
+    assert_eq!(array(&found).len(), 1, "{found:#}");
+    env.ok(&["ticket", "search"]);
+
+    // A set-up from an older msp kept the slug: the first call rewrites it
+    // by the client's id, so that a later rename keeps it too.
+    let shown = env.json(&["client", "show", "dataforth-industrial"]);
+    let id = shown["id"].as_str().unwrap_or_else(|| panic!("{shown:#}"));
+    env.sql(
+        "UPDATE ticket_providers SET api_key_ref = 'msp://dataforth-industrial/syncro/api_key'",
+    );
+    env.ok(&["ticket", "customers"]);
+    let by_id = format!("SELECT api_key_ref = 'msp://{id}/syncro/api_key' FROM ticket_providers");
+    assert_eq!(env.sql_i64(&by_id), 1);
+    env.ok(&["client", "rename", "dataforth-industrial", "DF Industrial"]);
+    env.ok(&["ticket", "customers"]);
+}
+
 #[test]
 fn a_refused_key_exits_4_with_a_hint() {
     let server = FakeSyncro::start_with_key("the-real-key-0000");
