@@ -5,7 +5,7 @@
 //! text changes (scrub) or that is forgotten loses its vector with it, and
 //! so does the memory read with it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::c_int;
 
 use libsqlite3_sys as ffi;
@@ -191,7 +191,10 @@ fn vectors_of(encoder: &Encoder, batch: &[ToEmbed]) -> Result<Vec<Made>> {
 
 /// Embeds every memory without a vector from this encoder (older vectors
 /// of another encoder are replaced, and those of an older [`RECIPE`] made
-/// again), in batches; `progress(done, total)` after each.
+/// again), in batches; `progress(done, total)` after each. The memory
+/// written just after one it embeds is made again when its vector was not
+/// read with that one: older work imported or synced in between, or a
+/// text that changed.
 pub async fn embed_missing(
     db: &mut Db,
     encoder: &Encoder,
@@ -212,6 +215,8 @@ pub async fn embed_missing(
     let mut done = 0u64;
     progress(0, total);
     let sample = sample(&mut *db, &model).await?;
+    let last_at_start = store::max_seq(db).await?;
+    let mut made: HashSet<i64> = HashSet::new();
     loop {
         let batch: Vec<ToEmbed> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{} ORDER BY m.seq LIMIT ?4",
@@ -227,6 +232,35 @@ pub async fn embed_missing(
             break;
         }
         done += store_embedded(db, encoder, &model, sample.as_ref(), &batch).await?;
+        // A memory of older work (an import, a sync from another machine)
+        // now comes between a later memory and the one it was read with:
+        // that one is made again, read with what now comes before it.
+        // One made earlier in this run was read with the store as it was
+        // when the run began.
+        let seqs: Vec<i64> = batch.iter().map(|m| m.seq).collect();
+        made.extend(&seqs);
+        let mut displaced: Vec<i64> = displaced_by(db, &model, &seqs)
+            .await?
+            .into_iter()
+            .filter(|(before, after)| !made.contains(after) || *before > last_at_start)
+            .map(|(_, after)| after)
+            .collect();
+        displaced.sort_unstable();
+        displaced.dedup();
+        if !displaced.is_empty() {
+            let list =
+                serde_json::to_string(&displaced).map_err(|e| Error::Other(e.to_string()))?;
+            let again: Vec<ToEmbed> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{} ORDER BY m.seq",
+                to_embed_sql("m.seq IN (SELECT value FROM json_each(?3))")
+            )))
+            .bind(&model)
+            .bind(store::WORK_WINDOW)
+            .bind(list)
+            .fetch_all(&mut *db)
+            .await?;
+            done += store_embedded(db, encoder, &model, sample.as_ref(), &again).await?;
+        }
         progress(done.min(total.max(done)), total.max(done));
     }
     refresh_sample(db, &model).await?;
@@ -280,6 +314,29 @@ pub async fn embed_memories(db: &mut Db, encoder: &Encoder, seqs: &[i64]) -> Res
     }
     refresh_sample(db, &model).await?;
     Ok(done)
+}
+
+/// The memory written just after each of `seqs` (not among them) whose
+/// current vector was not read with it, as pairs of the two seqs: it may
+/// have been made before that one came in between, or changed its text.
+async fn displaced_by(db: &mut Db, model: &str, seqs: &[i64]) -> Result<Vec<(i64, i64)>> {
+    let list = serde_json::to_string(seqs).map_err(|e| Error::Other(e.to_string()))?;
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT a.before, a.seq FROM (
+            SELECT s.seq AS before, {} AS seq
+              FROM memories s WHERE s.seq IN (SELECT value FROM json_each(?1))) a
+           JOIN memory_vectors v ON v.memory_seq = a.seq AND v.model = ?3 AND NOT {}
+          WHERE v.read_with IS NOT a.before
+            AND a.seq NOT IN (SELECT value FROM json_each(?1))",
+        store::neighbour_sql(store::Way::After, "s", "?2"),
+        due("?4")
+    )))
+    .bind(list)
+    .bind(store::WORK_WINDOW)
+    .bind(model)
+    .bind(RECIPE)
+    .fetch_all(db)
+    .await?)
 }
 
 /// The memories whose vectors were made reading `seq`'s body: they lose

@@ -494,7 +494,8 @@ fn memories_written_by_commands_are_found_by_meaning_when_the_command_returns() 
     assert_eq!(embedded(&env), (Some(4), Some(4)));
 
     // A memory rewritten by scrub (a secret stored before the current rules,
-    // planted here) is embedded again.
+    // planted here) is embedded again, and the memory written just after it
+    // is made again with its new text.
     let key = format!("AKIA{}", msp::redact::corpus::fake(7, 'A', 16));
     common::sqlite_exec(
         &env.db(),
@@ -503,7 +504,7 @@ fn memories_written_by_commands_are_found_by_meaning_when_the_command_returns() 
     assert_eq!(embedded(&env), (Some(3), Some(4)));
     let scrubbed = env.json(&["context", "scrub"]);
     assert_eq!(scrubbed["changed"], 1, "{scrubbed:#}");
-    assert_eq!(scrubbed["embedded"], 1, "{scrubbed:#}");
+    assert_eq!(scrubbed["embedded"], 2, "{scrubbed:#}");
     assert_eq!(embedded(&env), (Some(4), Some(4)));
 }
 
@@ -781,4 +782,66 @@ fn a_damaged_encoder_file_is_named_and_words_still_recall() {
     let log = std::fs::read_to_string(env.data.join("msp.log")).unwrap();
     let line = log.lines().rfind(|l| l.contains("msp-recall")).unwrap();
     assert!(line.contains("by words alone (encoder file:"), "{line}");
+}
+
+/// A fault logged at 09:00 arrived after the fix logged at 09:10 was
+/// embedded (an import of older notes, or a sync from another machine):
+/// the fix stayed read alone, as it was made before the fault came.
+#[test]
+fn a_fault_that_arrives_after_its_fix_was_embedded_is_read_with_it() {
+    let (env, _dir) = acme();
+    let lab = env.dir("work/acme-lab");
+    env.ok(&[
+        "project",
+        "add",
+        "acme-lab",
+        "--client",
+        "acme-corp",
+        "--path",
+        s(&lab),
+    ]);
+    env.ok(&["context", "model", "install", "--wheel", &wheel()]);
+    let note = |project: &str, title: &str, body: &str, at: &str| {
+        serde_json::json!({"title": title, "body": body, "project": project, "kind": "note", "created_at": at})
+            .to_string()
+            + "\n"
+    };
+    let fix = "Reception PC fixed";
+    let fix_body = "Stale credentials removed from Credential Manager; signed in again.";
+    let first = env.path("fix.jsonl");
+    std::fs::write(
+        &first,
+        note("acme-site", fix, fix_body, "2026-11-02T09:10:00Z")
+            + &note("acme-lab", fix, fix_body, "2026-11-02T09:10:00Z"),
+    )
+    .unwrap();
+    let imported = env.json(&["context", "import", s(&first), "--format", "jsonl"]);
+    assert_eq!(imported["embedded"], 2, "{imported:#}");
+    let question = "why did the mail program at the front desk keep nagging for a login?";
+    let alone = meaning_of(&env, question, "acme-lab", fix);
+
+    let later = env.path("fault.jsonl");
+    std::fs::write(
+        &later,
+        note(
+            "acme-site",
+            "Outlook keeps asking for the password at reception",
+            "The reception PC's Outlook prompts for credentials every few minutes since the password change on Monday.",
+            "2026-11-02T09:00:00Z",
+        ),
+    )
+    .unwrap();
+    let imported = env.json(&["context", "import", s(&later), "--format", "jsonl"]);
+    assert_eq!(
+        imported["embedded"], 2,
+        "the fault, and the fix again: {imported:#}"
+    );
+    let with_fault = meaning_of(&env, question, "acme-site", fix);
+    assert!(with_fault > alone + 0.04, "{with_fault} against {alone}");
+    let status = env.json(&["context", "model", "status"]);
+    assert_eq!(status["embedded"], status["memories"], "{status:#}");
+
+    // Run again, nothing is left to make.
+    let again = env.json(&["context", "embed"]);
+    assert_eq!(again["embedded"], 0, "{again:#}");
 }
