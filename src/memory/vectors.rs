@@ -248,17 +248,7 @@ pub async fn embed_missing(
         displaced.sort_unstable();
         displaced.dedup();
         if !displaced.is_empty() {
-            let list =
-                serde_json::to_string(&displaced).map_err(|e| Error::Other(e.to_string()))?;
-            let again: Vec<ToEmbed> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{} ORDER BY m.seq",
-                to_embed_sql("m.seq IN (SELECT value FROM json_each(?3))")
-            )))
-            .bind(&model)
-            .bind(store::WORK_WINDOW)
-            .bind(list)
-            .fetch_all(&mut *db)
-            .await?;
+            let again = to_embed_of(db, &model, &displaced).await?;
             done += store_embedded(db, encoder, &model, sample.as_ref(), &again).await?;
         }
         progress(done.min(total.max(done)), total.max(done));
@@ -268,6 +258,20 @@ pub async fn embed_missing(
         embedded: done,
         memories,
     })
+}
+
+/// The memories `seqs`, whatever vectors they have, ready to embed.
+async fn to_embed_of(db: &mut Db, model: &str, seqs: &[i64]) -> Result<Vec<ToEmbed>> {
+    let list = serde_json::to_string(seqs).map_err(|e| Error::Other(e.to_string()))?;
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{} ORDER BY m.seq",
+        to_embed_sql("m.seq IN (SELECT value FROM json_each(?3))")
+    )))
+    .bind(model)
+    .bind(store::WORK_WINDOW)
+    .bind(list)
+    .fetch_all(db)
+    .await?)
 }
 
 /// Embeds those of the memories `seqs` that have no vector from this
@@ -300,16 +304,7 @@ pub async fn embed_memories(db: &mut Db, encoder: &Encoder, seqs: &[i64]) -> Res
     wanted.dedup();
     let mut done = 0;
     for chunk in wanted.chunks(BATCH as usize) {
-        let list = serde_json::to_string(chunk).map_err(|e| Error::Other(e.to_string()))?;
-        let batch: Vec<ToEmbed> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{} ORDER BY m.seq",
-            to_embed_sql("m.seq IN (SELECT value FROM json_each(?3))")
-        )))
-        .bind(&model)
-        .bind(store::WORK_WINDOW)
-        .bind(list)
-        .fetch_all(&mut *db)
-        .await?;
+        let batch = to_embed_of(db, &model, chunk).await?;
         done += store_embedded(db, encoder, &model, sample.as_ref(), &batch).await?;
     }
     refresh_sample(db, &model).await?;
