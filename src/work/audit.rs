@@ -145,6 +145,21 @@ pub async fn record(
     Ok(())
 }
 
+/// The records of `kind` once called `slug`: the old slug of a rename.
+/// Renames sync, so every machine knows the former names. Latest rename
+/// first.
+pub async fn renamed_from(db: &mut Db, kind: &'static str, slug: &str) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT entity_id FROM work_audit
+         WHERE kind = ? AND action = 'rename' AND json_extract(old_values, '$.slug') = ?
+         GROUP BY entity_id ORDER BY MAX(at) DESC",
+    )
+    .bind(kind)
+    .bind(slug)
+    .fetch_all(db)
+    .await?)
+}
+
 /// One audit row, as printed and as `--json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {

@@ -100,19 +100,31 @@ async fn get(db: &mut Db, id: &str) -> Result<Client> {
     .await?)
 }
 
-/// A client by id, name (any case) or slug.
+/// A client by id, name (any case) or slug; failing those, by a name it
+/// had before a rename, so that `msp://OLD-NAME/...` in a technician's
+/// scripts still reaches the same client. A current name always wins.
 pub async fn resolve(db: &mut Db, key: &str) -> Result<Client> {
     let key = key.trim();
-    match sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let slug = super::slugify(key);
+    if let Some(c) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM clients WHERE id = ?1 OR name = ?1 COLLATE NOCASE OR slug = ?2 LIMIT 1"
     )))
     .bind(key)
-    .bind(super::slugify(key))
+    .bind(&slug)
     .fetch_optional(&mut *db)
     .await?
     {
-        Some(c) => Ok(c),
-        None => Err(crate::suggest::not_found(
+        return Ok(c);
+    }
+    let mut former = Vec::new();
+    if !slug.is_empty() {
+        for id in audit::renamed_from(db, "client", &slug).await? {
+            former.extend(by_id(db, &id).await?);
+        }
+    }
+    match former.len() {
+        1 => Ok(former.remove(0)),
+        0 => Err(crate::suggest::not_found(
             db,
             "client",
             key,
@@ -120,6 +132,16 @@ pub async fn resolve(db: &mut Db, key: &str) -> Result<Client> {
             "`msp client list` shows clients; `msp client add NAME` creates one",
         )
         .await),
+        _ => Err(Error::Conflict(format!(
+            "{key:?} is a former name of {} clients: {}",
+            former.len(),
+            former
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .with_hint("name the client by its current name or id (`msp client list --all`)")),
     }
 }
 

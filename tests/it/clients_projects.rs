@@ -418,11 +418,41 @@ fn a_client_rename_moves_its_slug_and_refuses_a_taken_name() {
         env.json(&["project", "show", "acme-site"])["client"],
         "Acme Holdings"
     );
-    env.msp(&["client", "show", "acme-corp"]).expect_hint(3);
     let audit = env.json(&["session", "audit", "acme-holdings"]);
     assert_eq!(audit[0]["action"], "rename", "{audit}");
     env.msp(&["client", "rename", "acme-holdings", " "])
         .expect_code(2);
+}
+
+#[test]
+fn a_clients_former_name_still_reaches_it_unless_taken_or_shared() {
+    let (env, _dir) = acme();
+    env.ok(&["client", "rename", "acme-corp", "Acme Holdings"]);
+    env.ok(&["client", "rename", "acme-holdings", "Acme Group"]);
+    // Every former name, by slug or as written, reaches the client.
+    for former in ["acme-corp", "Acme Corp", "ACME HOLDINGS"] {
+        let v = env.json(&["client", "show", former]);
+        assert_eq!(v["name"], "Acme Group", "{former}: {v}");
+    }
+    // A name taken again belongs to its new holder.
+    env.ok(&["client", "add", "Acme Corp"]);
+    assert_eq!(
+        env.json(&["client", "show", "acme-corp"])["slug"],
+        "acme-corp"
+    );
+    assert_eq!(
+        env.json(&["client", "show", "acme-holdings"])["name"],
+        "Acme Group"
+    );
+    // Once two clients have left the same name, it names neither.
+    env.ok(&["client", "rename", "acme-corp", "Acme West"]);
+    let out = env.msp(&["client", "show", "acme-corp"]).expect_hint(1);
+    assert!(
+        out.stderr.contains("former name of 2 clients") && out.stderr.contains("Acme West"),
+        "{}",
+        out.stderr
+    );
+    env.msp(&["client", "show", "never-was"]).expect_hint(3);
 }
 
 #[test]

@@ -828,6 +828,11 @@ fn corrections_deletions_and_their_audit_reach_the_other_machine() {
         .find(|e| e["action"] == "edit")
         .unwrap();
     assert_eq!(edit["old_values"]["title"], "typo");
+    // B knows the client's former name too: B's scripts keep working.
+    assert_eq!(
+        b.json(&["client", "show", "dataforth"])["name"],
+        "Dataforth Corp"
+    );
 
     // A client archived on A is archived on B.
     a.ok(&["client", "archive", "dataforth-corp"]);

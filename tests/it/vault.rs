@@ -923,6 +923,19 @@ exit 7"#;
     );
 }
 
+#[test]
+fn a_reference_by_a_clients_former_name_reads_and_writes_the_same_credential() {
+    let env = venv();
+    set(&env, "msp://dataforth/sql01", "password", "Before-Rename-1").expect_code(0);
+    env.ok(&["client", "rename", "dataforth", "Dataforth Systems"]);
+    // Scripts written before the rename keep working.
+    assert_get(&env, "msp://dataforth/sql01/password", "Before-Rename-1");
+    set(&env, "dataforth/sql01", "password", "After-Rename-2").expect_code(0);
+    assert_get(&env, "dataforth-systems/sql01", "After-Rename-2");
+    let list = env.json(&["vault", "list"]);
+    assert_eq!(array(&list).len(), 1, "one credential, not two: {list}");
+}
+
 /// A Claude Code transcript with the vault value in odd places.
 #[test]
 fn a_vault_run_child_cannot_unlock_the_rest_of_the_vault() {
