@@ -145,13 +145,15 @@ pub async fn record(
     Ok(())
 }
 
-/// The records of `kind` once called `slug`: the old slug of a rename.
-/// Renames sync, so every machine knows the former names. Latest rename
-/// first.
-pub async fn renamed_from(db: &mut Db, kind: &'static str, slug: &str) -> Result<Vec<String>> {
+/// The records of `kind` whose slug was once `slug`: the old slug of a
+/// client's rename or a project's slug update (a removal is not a change of
+/// slug). Corrections sync, so every machine knows the former slugs. Latest
+/// change first.
+pub async fn slug_left_by(db: &mut Db, kind: &'static str, slug: &str) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar(
         "SELECT entity_id FROM work_audit
-         WHERE kind = ? AND action = 'rename' AND json_extract(old_values, '$.slug') = ?
+         WHERE kind = ? AND json_extract(old_values, '$.slug') = ?
+           AND json_extract(new_values, '$.slug') IS NOT NULL
          GROUP BY entity_id ORDER BY MAX(at) DESC",
     )
     .bind(kind)

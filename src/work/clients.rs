@@ -116,15 +116,9 @@ pub async fn resolve(db: &mut Db, key: &str) -> Result<Client> {
     {
         return Ok(c);
     }
-    let mut former = Vec::new();
-    if !slug.is_empty() {
-        for id in audit::renamed_from(db, "client", &slug).await? {
-            former.extend(by_id(db, &id).await?);
-        }
-    }
-    match former.len() {
-        1 => Ok(former.remove(0)),
-        0 => Err(crate::suggest::not_found(
+    match super::by_former_slug(db, "client", key, &slug, by_id, |c: &Client| &c.name).await? {
+        Some(c) => Ok(c),
+        None => Err(crate::suggest::not_found(
             db,
             "client",
             key,
@@ -132,16 +126,6 @@ pub async fn resolve(db: &mut Db, key: &str) -> Result<Client> {
             "`msp client list` shows clients; `msp client add NAME` creates one",
         )
         .await),
-        _ => Err(Error::Conflict(format!(
-            "{key:?} is a former name of {} clients: {}",
-            former.len(),
-            former
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-        .with_hint("name the client by its current name or id (`msp client list --all`)")),
     }
 }
 

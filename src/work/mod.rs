@@ -11,6 +11,39 @@ pub mod tasks;
 use crate::error::{Error, Result};
 use crate::store::Db;
 
+/// The one existing record of `kind` whose slug was once `slug` (see
+/// [`audit::slug_left_by`]), fetched by id with `get`, so that a name in a
+/// technician's scripts outlives a rename. `None` when no existing record
+/// had it; a conflict naming them (by `label`) when several did.
+async fn by_former_slug<T>(
+    db: &mut Db,
+    kind: &'static str,
+    key: &str,
+    slug: &str,
+    get: impl AsyncFn(&mut Db, &str) -> Result<Option<T>>,
+    label: impl Fn(&T) -> &str,
+) -> Result<Option<T>> {
+    if slug.is_empty() {
+        return Ok(None);
+    }
+    let mut found = Vec::new();
+    for id in audit::slug_left_by(db, kind, slug).await? {
+        found.extend(get(db, &id).await?);
+    }
+    if found.len() > 1 {
+        let names: Vec<&str> = found.iter().map(&label).collect();
+        return Err(Error::Conflict(format!(
+            "{key:?} is a former name of {} {kind}s: {}",
+            found.len(),
+            names.join(", ")
+        ))
+        .with_hint(format!(
+            "name the {kind} by its current name or id (`msp {kind} list --all`)"
+        )));
+    }
+    Ok(found.pop())
+}
+
 /// Who work or a memory is for: a project and its client, a client alone,
 /// or neither (no client's business).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -149,16 +149,22 @@ pub async fn slugs(db: &mut Db, ids: &[&str]) -> Result<std::collections::HashMa
     Ok(rows.into_iter().collect())
 }
 
-/// A project by slug or id.
+/// A project by slug or id; failing those, by a slug it had before
+/// (`project update --slug`), so that scripts outlive the change. A current
+/// slug always wins.
 pub async fn resolve(db: &mut Db, key: &str) -> Result<Project> {
     let key = key.trim();
-    match sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    if let Some(p) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM projects WHERE slug = ?1 OR id = ?1 OR slug = lower(?1) LIMIT 1"
     )))
     .bind(key)
     .fetch_optional(&mut *db)
     .await?
     {
+        return Ok(p);
+    }
+    let slug = key.to_lowercase();
+    match super::by_former_slug(db, "project", key, &slug, by_id, |p: &Project| &p.slug).await? {
         Some(p) => Ok(p),
         None => Err(crate::suggest::not_found(
             db,

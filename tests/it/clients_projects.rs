@@ -509,6 +509,17 @@ fn project_update_moves_its_sessions_tasks_and_memories_to_the_new_client() {
     assert_eq!(renamed["project"]["slug"], "beta-site", "{renamed}");
     let audit = env.json(&["session", "audit", "beta-site"]);
     assert_eq!(array(&audit).len(), 2, "{audit}");
+    // Scripts that name the former slug still reach the project, until
+    // another project takes it.
+    assert_eq!(
+        env.json(&["project", "show", "acme-site"])["slug"],
+        "beta-site"
+    );
+    env.ok(&["project", "add", "acme-site"]);
+    assert_eq!(
+        env.json(&["project", "show", "acme-site"])["slug"],
+        "acme-site"
+    );
 }
 
 #[test]
