@@ -1,5 +1,6 @@
 use clap::Subcommand;
 
+use super::output::note;
 use super::{Ctx, or_dash};
 use crate::error::{ExitStatus, Result};
 use crate::work::{clients, projects};
@@ -72,6 +73,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
         } => {
             let c = clients::add(db, &name, &client_type, notes.as_deref()).await?;
             ctx.print(&c, |c| format!("added client {} ({})", c.name, c.slug))?;
+            note_took_name(db, &c).await?;
         }
         Cmd::Update { client, notes } => {
             let c = clients::set_notes(db, &client, &notes).await?;
@@ -79,6 +81,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
         }
         Cmd::Rename { client, name } => {
             let (client, changed) = clients::rename(db, &client, &name).await?;
+            if !changed.is_empty() {
+                note_took_name(db, &client).await?;
+            }
             let result = ClientChange { client, changed };
             ctx.print(&result, |r| {
                 if r.changed.is_empty() {
@@ -194,4 +199,16 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<ExitStatus> {
 struct ClientChange<R, C> {
     client: R,
     changed: C,
+}
+
+/// Warns when a client takes a name another client had: what named the
+/// other by it (a script's `msp://SLUG/...`) now names this one.
+async fn note_took_name(db: &mut crate::store::Db, c: &clients::Client) -> Result<()> {
+    for other in clients::took_name_of(db, c).await? {
+        note(format!(
+            "note: {:?} was a name of client {}; references by it (msp://{}/...) now reach {}",
+            c.slug, other.name, c.slug, c.name
+        ));
+    }
+    Ok(())
 }

@@ -187,6 +187,18 @@ pub fn require_active(c: &Client) -> Result<()> {
     Ok(())
 }
 
+/// The other clients whose former name is `c`'s name now: references by
+/// that name (`msp://SLUG/...` in scripts) reach `c` instead of them.
+pub async fn took_name_of(db: &mut Db, c: &Client) -> Result<Vec<Client>> {
+    let mut out = Vec::new();
+    for id in audit::slug_left_by(db, "client", &c.slug).await? {
+        if id != c.id {
+            out.extend(by_id(db, &id).await?);
+        }
+    }
+    Ok(out)
+}
+
 /// Renames a client (its slug follows the name). Audited.
 pub async fn rename(db: &mut Db, key: &str, new_name: &str) -> Result<(Client, Diff)> {
     let new_name = new_name.trim();

@@ -434,8 +434,16 @@ fn a_clients_former_name_still_reaches_it_unless_taken_or_shared() {
         let v = env.json(&["client", "show", former]);
         assert_eq!(v["name"], "Acme Group", "{former}: {v}");
     }
-    // A name taken again belongs to its new holder.
-    env.ok(&["client", "add", "Acme Corp"]);
+    // A name taken again belongs to its new holder, and msp says so.
+    let added = env.ok(&["client", "add", "Acme Corp"]);
+    assert!(
+        added
+            .stderr
+            .contains("\"acme-corp\" was a name of client Acme Group")
+            && added.stderr.contains("msp://acme-corp/..."),
+        "{}",
+        added.stderr
+    );
     assert_eq!(
         env.json(&["client", "show", "acme-corp"])["slug"],
         "acme-corp"
