@@ -83,15 +83,21 @@ pub(crate) async fn tags_for(
     extra: &[String],
     target: &Scope,
 ) -> Result<Vec<String>> {
+    let mut out = hand_tags(engine, extra);
+    out.extend(scope_names(db, target).await?);
+    Ok(with_text_tags(out, text))
+}
+
+/// Tags given by hand as they are kept: slugs, none holding a secret.
+pub(crate) fn hand_tags(engine: &Engine, given: &[String]) -> Vec<String> {
     let clean = |t: &str| engine.redactor().redact(t).count == 0;
-    let mut out: Vec<String> = extra
+    let mut seen = std::collections::HashSet::new();
+    given
         .iter()
         .filter(|t| clean(t))
         .map(|t| crate::work::slugify(t))
-        .filter(|t| !t.is_empty() && clean(t))
-        .collect();
-    out.extend(scope_names(db, target).await?);
-    Ok(with_text_tags(out, text))
+        .filter(|t| !t.is_empty() && clean(t) && seen.insert(t.clone()))
+        .collect()
 }
 
 /// The tags a memory gets from its text and scope alone (not given by hand).
@@ -200,6 +206,7 @@ pub async fn add_note(db: &mut Db, engine: &Engine, note: Note) -> Result<Option
         title,
         body,
         tags,
+        hand_tags: hand_tags(engine, &note.tags),
         project_id: note.target.project_id,
         client_id: note.target.client_id,
         machine_id: note.machine_id,
@@ -477,6 +484,7 @@ async fn prepare(
             title,
             body,
             tags,
+            hand_tags: Vec::new(),
             project_id: scope.project_id,
             client_id: scope.client_id,
             machine_id: machine_id.map(str::to_string),

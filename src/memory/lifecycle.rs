@@ -219,10 +219,13 @@ pub async fn edit(
         None => old_target.clone(),
     };
     // The tags given by hand stay unless replaced; those derived from the
-    // old text and scope are derived again from the new ones.
-    let given = match &e.tags {
-        Some(t) => t.clone(),
-        None => {
+    // old text and scope are derived again from the new ones. A memory
+    // stored before hand tags were kept apart: those its old text and scope
+    // did not give.
+    let given = match (&e.tags, mstore::hand_tags(db, m.seq).await?) {
+        (Some(t), _) => capture::hand_tags(engine, t),
+        (None, Some(kept)) => kept,
+        (None, None) => {
             let derived: HashSet<String> =
                 capture::derived_tags(db, &format!("{}\n{}", m.title, m.body), &old_target)
                     .await?
@@ -239,12 +242,13 @@ pub async fn edit(
     let mut tx = store::begin_write(db).await?;
     mstore::unindex(&mut tx, m.seq).await?;
     sqlx::query(
-        "UPDATE memories SET title = ?, body = ?, tags = ?, importance = ?, kind = ?, project_id = ?,
-         client_id = ?, stored_tokens = ?, tokens_exact = ?, updated_at = ? WHERE seq = ?",
+        "UPDATE memories SET title = ?, body = ?, tags = ?, hand_tags = ?, importance = ?, kind = ?,
+         project_id = ?, client_id = ?, stored_tokens = ?, tokens_exact = ?, updated_at = ? WHERE seq = ?",
     )
     .bind(&title)
     .bind(&body)
     .bind(tags.join(" "))
+    .bind(given.join(" "))
     .bind(e.importance.unwrap_or(m.importance))
     .bind(e.kind.as_deref().unwrap_or(&m.kind))
     .bind(&target.project_id)

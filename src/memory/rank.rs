@@ -183,6 +183,7 @@ mod tests {
             title: title.into(),
             body: body.into(),
             tags: vec![],
+            hand_tags: vec![],
             project_id: None,
             client_id: client.map(str::to_string),
             machine_id: None,

@@ -95,6 +95,7 @@ fn scrub_text(r: &Redactor, t: &Text) -> (Text, u64) {
             title: title.text,
             body: body.text,
             tags,
+            hand_tags: t.hand_tags.as_deref().map(|h| clean_tags(r, h)),
             excerpt: excerpt.map(|e| e.text),
         },
         n,
@@ -127,6 +128,7 @@ mod tests {
             title: "SNMP on the core switch".into(),
             body: "snmpwalk -v2c -c Pr1vC0mmun1ty 10.0.0.1 works again".into(),
             tags: vec!["snmp".into(), aws.clone()],
+            hand_tags: vec![aws.clone()],
             importance: 5,
             excerpt: zstd::encode_all(&b"$ snmpwalk -v2c -c Pr1vC0mmun1ty 10.0.0.1"[..], 3).ok(),
             ..Default::default()
@@ -148,6 +150,8 @@ mod tests {
         assert!(got.body.contains("[REDACTED:snmp-secret]"), "{}", got.body);
         assert!(!got.tags.contains(&aws), "{}", got.tags);
         assert!(got.tag_list().iter().any(|t| t == "snmp"), "{}", got.tags);
+        let hand = mstore::hand_tags(db, got.seq).await.unwrap();
+        assert_eq!(hand, Some(vec![]), "the hand tag went with the tag");
         let excerpt = mstore::excerpt(db, &id).await.unwrap().unwrap();
         assert!(!excerpt.contains("Pr1vC0mmun1ty"), "{excerpt}");
         assert!(is_current(db).await.unwrap());

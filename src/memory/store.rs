@@ -44,6 +44,8 @@ pub struct NewMemory {
     pub title: String,
     pub body: String,
     pub tags: Vec<String>,
+    /// Those of `tags` given by hand (see [`hand_tags`]).
+    pub hand_tags: Vec<String>,
     pub project_id: Option<String>,
     pub client_id: Option<String>,
     pub machine_id: Option<String>,
@@ -75,10 +77,10 @@ pub async fn insert_in(tx: &mut Db, m: &NewMemory) -> Result<Option<String>> {
     let tags = m.tags.join(" ");
     let src = m.source.clone().unwrap_or_default();
     let seq: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO memories (id, kind, title, body, tags, project_id, client_id, machine_id, source_key, source_path,
-         source_start, source_end, claude_session_id, importance, created_at, raw_tokens, stored_tokens, raw_bytes,
-         tokens_exact, excerpt)
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+        "INSERT INTO memories (id, kind, title, body, tags, hand_tags, project_id, client_id, machine_id, source_key,
+         source_path, source_start, source_end, claude_session_id, importance, created_at, raw_tokens, stored_tokens,
+         raw_bytes, tokens_exact, excerpt)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
          WHERE NOT EXISTS (SELECT 1 FROM memory_tombstones WHERE source_key = ?)
          ON CONFLICT(source_key) DO NOTHING RETURNING seq",
     )
@@ -87,6 +89,7 @@ pub async fn insert_in(tx: &mut Db, m: &NewMemory) -> Result<Option<String>> {
     .bind(&m.title)
     .bind(&m.body)
     .bind(&tags)
+    .bind(m.hand_tags.join(" "))
     .bind(&m.project_id)
     .bind(&m.client_id)
     .bind(&m.machine_id)
@@ -173,6 +176,19 @@ pub async fn complete_in(tx: &mut Db, m: &NewMemory) -> Result<bool> {
     .await?;
     index(tx, seq).await?;
     Ok(true)
+}
+
+/// The tags given a memory by hand; `None` when it was stored before msp
+/// kept them apart.
+pub async fn hand_tags(db: &mut Db, seq: i64) -> Result<Option<Vec<String>>> {
+    let tags: Option<Option<String>> =
+        sqlx::query_scalar("SELECT hand_tags FROM memories WHERE seq = ?")
+            .bind(seq)
+            .fetch_optional(db)
+            .await?;
+    Ok(tags
+        .flatten()
+        .map(|t| t.split_whitespace().map(str::to_string).collect()))
 }
 
 /// Indexes the stored memory `seq` (team sync writes rows it pulled, then
@@ -301,6 +317,8 @@ pub struct Text {
     pub body: String,
     /// Space-separated, as stored.
     pub tags: String,
+    /// Space-separated, as stored; `None` when not kept.
+    pub hand_tags: Option<String>,
     /// The excerpt, decompressed.
     pub excerpt: Option<String>,
 }
@@ -313,10 +331,11 @@ pub async fn texts(db: &mut Db, after_seq: i64, limit: i64) -> Result<Vec<Text>>
         title: String,
         body: String,
         tags: String,
+        hand_tags: Option<String>,
         excerpt: Option<Vec<u8>>,
     }
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT seq, title, body, tags, excerpt FROM memories WHERE seq > ? ORDER BY seq LIMIT ?",
+        "SELECT seq, title, body, tags, hand_tags, excerpt FROM memories WHERE seq > ? ORDER BY seq LIMIT ?",
     )
     .bind(after_seq)
     .bind(limit)
@@ -329,6 +348,7 @@ pub async fn texts(db: &mut Db, after_seq: i64, limit: i64) -> Result<Vec<Text>>
             title: r.title,
             body: r.body,
             tags: r.tags,
+            hand_tags: r.hand_tags,
             excerpt: r
                 .excerpt
                 .and_then(|b| zstd::decode_all(b.as_slice()).ok())
@@ -348,13 +368,14 @@ pub async fn rewrite(tx: &mut Db, t: &Text) -> Result<()> {
         None => None,
     };
     let ids: (Option<String>, Option<String>) = sqlx::query_as(
-        "UPDATE memories SET title = ?, body = ?, tags = ?,
+        "UPDATE memories SET title = ?, body = ?, tags = ?, hand_tags = ?,
          excerpt = CASE WHEN ? THEN ? ELSE excerpt END
          WHERE seq = ? RETURNING client_id, project_id",
     )
     .bind(&t.title)
     .bind(&t.body)
     .bind(&t.tags)
+    .bind(&t.hand_tags)
     .bind(excerpt.is_some())
     .bind(&excerpt)
     .bind(t.seq)

@@ -86,6 +86,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "memory_vectors_read_with",
         include_str!("../../migrations/0016_memory_vectors_read_with.sql"),
     ),
+    (
+        17,
+        "memory_hand_tags",
+        include_str!("../../migrations/0017_memory_hand_tags.sql"),
+    ),
 ];
 
 /// The schema version this binary reads and writes.

@@ -256,6 +256,7 @@ pub const SPECS: &[Spec] = &[
             "title",
             "body",
             "tags",
+            "hand_tags",
             "project_id",
             "client_id",
             "machine_id",
@@ -283,6 +284,7 @@ pub const SPECS: &[Spec] = &[
             "title",
             "body",
             "tags",
+            "hand_tags",
             "project_id",
             "client_id",
             "importance",
@@ -453,7 +455,7 @@ mod tests {
             .map(|w| if w.append_only { 1 } else { 3 })
             .sum();
         assert_eq!(names.len(), expected);
-        assert!(sql.contains("AFTER UPDATE OF kind, title, body, tags, project_id, client_id, importance, source_key, excerpt, superseded_by, pinned_at, updated_at ON main.memories"));
+        assert!(sql.contains("AFTER UPDATE OF kind, title, body, tags, hand_tags, project_id, client_id, importance, source_key, excerpt, superseded_by, pinned_at, updated_at ON main.memories"));
         assert!(sql.contains("VALUES ('vault_credential', NEW.credential_id,"));
         assert!(sql.contains("VALUES ('vault_meta', CAST(NEW.id AS TEXT),"));
     }

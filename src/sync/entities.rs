@@ -435,8 +435,10 @@ fn redact_pulled_memory(row: &mut serde_json::Map<String, Value>) {
             *hex_excerpt = hex::encode(repacked);
         }
     }
-    if let Some(Value::String(tags)) = row.get_mut("tags") {
-        *tags = crate::memory::scrub::clean_tags(r, tags);
+    for field in ["tags", "hand_tags"] {
+        if let Some(Value::String(tags)) = row.get_mut(field) {
+            *tags = crate::memory::scrub::clean_tags(r, tags);
+        }
     }
 }
 

@@ -101,6 +101,7 @@ async fn a_memory_travels_with_its_client_and_is_found_by_full_text_search() {
         .unwrap();
     let m = memories::NewMemory {
         tags: vec!["backup".into()],
+        hand_tags: vec!["backup".into()],
         client_id: Some(c.id.clone()),
         excerpt: Some(zstd::encode_all(&b"redacted source excerpt"[..], 3).unwrap()),
         ..fact(&a, "Veeam job", "The quokkaflux backup runs at 01:00")
@@ -118,6 +119,10 @@ async fn a_memory_travels_with_its_client_and_is_found_by_full_text_search() {
     assert_eq!(notes(&mut b, "Dataforth").await.as_deref(), Some("NAS"));
     let got = memories::get(b.s.db(), &mid).await.unwrap();
     assert_eq!(got.body, m.body);
+    assert_eq!(
+        memories::hand_tags(b.s.db(), got.seq).await.unwrap(),
+        Some(vec!["backup".to_string()])
+    );
     assert_eq!(
         memories::excerpt(b.s.db(), &mid).await.unwrap().as_deref(),
         Some("redacted source excerpt")

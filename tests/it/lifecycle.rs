@@ -240,6 +240,54 @@ fn edit_redacts_retags_and_reindexes_the_memory() {
 }
 
 #[test]
+fn a_hand_tag_the_old_text_also_gave_stays_after_an_edit() {
+    let (env, _dir) = acme();
+    let m = id(&env.remember(
+        "Backup target",
+        "Nightly backups go to the old Synology.",
+        &["--project", "acme-site", "--tags", "backup"],
+    ));
+    let tags = |env: &Env| -> Vec<String> {
+        array(&show(env, &m)["tags"])
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect()
+    };
+    let before = tags(&env);
+    assert!(
+        before.contains(&"backup".into()) && before.contains(&"synology".into()),
+        "{before:?}"
+    );
+    env.ok(&[
+        "context",
+        "edit",
+        &m,
+        "--title",
+        "Print queue",
+        "--body",
+        "The print queue on floor 2 was cleared.",
+    ]);
+    let after = tags(&env);
+    assert!(after.contains(&"backup".into()), "given by hand: {after:?}");
+    assert!(
+        !after.contains(&"synology".into()),
+        "from the old text: {after:?}"
+    );
+    // Replaced by hand, the old hand tag goes.
+    env.ok(&["context", "edit", &m, "--tags", "printing"]);
+    let replaced = tags(&env);
+    assert!(
+        replaced.contains(&"printing".into()) && !replaced.contains(&"backup".into()),
+        "{replaced:?}"
+    );
+    // A memory stored before hand tags were kept apart: the tags its old
+    // text and scope did not give count as given by hand.
+    env.sql("UPDATE memories SET hand_tags = NULL");
+    env.ok(&["context", "edit", &m, "--body", "Queue cleared again."]);
+    assert!(tags(&env).contains(&"printing".into()), "{:?}", tags(&env));
+}
+
+#[test]
 fn msp_remember_stores_an_important_fact_in_the_directory_project() {
     let (env, dir) = acme();
     let old = id(&add_fact(
