@@ -56,17 +56,27 @@ fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
-fn run(mut cmd: Command, what: &str) {
+fn run(cmd: Command, what: &str) {
+    if let Err(why) = try_run(cmd, what) {
+        panic!(
+            "{why}\nhint: ./test.sh installs PostgreSQL (apt-get install -y postgresql); initdb must run as a non-root user (postgres)"
+        );
+    }
+}
+
+fn try_run(mut cmd: Command, what: &str) -> Result<(), String> {
     let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("PostgreSQL for the sync tests: cannot run {what}: {e}"));
-    assert!(
-        out.status.success(),
-        "PostgreSQL for the sync tests: {what} failed ({}):\n{}\n{}\nhint: ./test.sh installs PostgreSQL (apt-get install -y postgresql); initdb must run as a non-root user (postgres)",
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "PostgreSQL for the sync tests: {what} failed ({}):\n{}\n{}",
         out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
+    ))
 }
 
 impl Cluster {
@@ -97,12 +107,11 @@ impl Cluster {
                 "chown of the cluster dir to postgres",
             );
         }
-        let port = free_port();
-        let cluster = Cluster {
+        let mut cluster = Cluster {
             dir: dir.clone(),
             pg_ctl,
             bin,
-            port,
+            port: 0,
             as_user,
             next_db: AtomicU32::new(0),
         };
@@ -117,22 +126,36 @@ impl Cluster {
             "--no-sync",
         ]);
         run(init, "initdb");
-        let mut start = cluster.cmd(&cluster.pg_ctl);
-        start.args([
-            "-D",
-            dir.to_str().unwrap(),
-            "-l",
-            base.join("log").to_str().unwrap(),
-            "-o",
-            &format!(
-                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
-                dir.display()
-            ),
-            "-w",
-            "start",
-        ]);
-        run(start, "pg_ctl start");
-        cluster
+        // The free port is free when asked, not when the server binds it:
+        // a test running beside may take it first. Another port then.
+        let log = base.join("log");
+        for attempt in 1..=3 {
+            cluster.port = free_port();
+            let mut start = cluster.cmd(&cluster.pg_ctl);
+            start.args([
+                "-D",
+                dir.to_str().unwrap(),
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &format!(
+                    "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+                    cluster.port,
+                    dir.display()
+                ),
+                "-w",
+                "start",
+            ]);
+            match try_run(start, "pg_ctl start") {
+                Ok(()) => return cluster,
+                Err(why) => {
+                    let log = std::fs::read_to_string(&log).unwrap_or_default();
+                    assert!(attempt < 3, "{why}\nserver log:\n{log}");
+                    eprintln!("pg: start on port {} failed, again:\n{log}", cluster.port);
+                }
+            }
+        }
+        unreachable!("the last attempt returns or panics")
     }
 
     fn cmd(&self, exe: &Path) -> Command {
