@@ -190,12 +190,8 @@ pub fn require_active(c: &Client) -> Result<()> {
 /// The other clients whose former name is `c`'s name now: references by
 /// that name (`msp://SLUG/...` in scripts) reach `c` instead of them.
 pub async fn took_name_of(db: &mut Db, c: &Client) -> Result<Vec<Client>> {
-    let mut out = Vec::new();
-    for id in audit::slug_left_by(db, "client", &c.slug).await? {
-        if id != c.id {
-            out.extend(by_id(db, &id).await?);
-        }
-    }
+    let mut out = super::former_holders(db, "client", &c.slug, by_id).await?;
+    out.retain(|o| o.id != c.id);
     Ok(out)
 }
 

@@ -11,10 +11,27 @@ pub mod tasks;
 use crate::error::{Error, Result};
 use crate::store::Db;
 
-/// The one existing record of `kind` whose slug was once `slug` (see
-/// [`audit::slug_left_by`]), fetched by id with `get`, so that a name in a
-/// technician's scripts outlives a rename. `None` when no existing record
-/// had it; a conflict naming them (by `label`) when several did.
+/// The existing records of `kind` whose slug was once `slug` (see
+/// [`audit::slug_left_by`]), fetched by id with `get`.
+async fn former_holders<T>(
+    db: &mut Db,
+    kind: &'static str,
+    slug: &str,
+    get: impl AsyncFn(&mut Db, &str) -> Result<Option<T>>,
+) -> Result<Vec<T>> {
+    let mut found = Vec::new();
+    if !slug.is_empty() {
+        for id in audit::slug_left_by(db, kind, slug).await? {
+            found.extend(get(db, &id).await?);
+        }
+    }
+    Ok(found)
+}
+
+/// The one existing record of `kind` whose slug was once `slug`, so that a
+/// name in a technician's scripts outlives a rename. `None` when no
+/// existing record had it; a conflict naming them (by `label`) when several
+/// did.
 async fn by_former_slug<T>(
     db: &mut Db,
     kind: &'static str,
@@ -23,13 +40,7 @@ async fn by_former_slug<T>(
     get: impl AsyncFn(&mut Db, &str) -> Result<Option<T>>,
     label: impl Fn(&T) -> &str,
 ) -> Result<Option<T>> {
-    if slug.is_empty() {
-        return Ok(None);
-    }
-    let mut found = Vec::new();
-    for id in audit::slug_left_by(db, kind, slug).await? {
-        found.extend(get(db, &id).await?);
-    }
+    let mut found = former_holders(db, kind, slug, get).await?;
     if found.len() > 1 {
         let names: Vec<&str> = found.iter().map(&label).collect();
         return Err(Error::Conflict(format!(
